@@ -1,0 +1,68 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) criu.check contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""What every probe may know about the run it belongs to.
+
+PRIVATE to the criu.check collection: not a public API.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import tempfile
+
+CAP_NET_ADMIN = 12
+CAP_SYS_PTRACE = 19
+CAP_SYS_ADMIN = 21
+CAP_SYS_RESOURCE = 24
+CAP_AUDIT_CONTROL = 30
+CAP_CHECKPOINT_RESTORE = 40
+
+
+def effective_caps(pid='self'):
+    """The effective capability set of a process, as an int (CapEff)."""
+    with open('/proc/%s/status' % pid) as status:
+        for line in status:
+            if line.startswith('CapEff:'):
+                return int(line.split()[1], 16)
+    return 0
+
+
+class ProbeContext:
+    """The options and identity a probe runs with.
+
+    unprivileged  mirrors ``criu check --unprivileged``: the probes that criu
+                  skips or reads as false in that mode do the same
+    euid, uid     criu's ``opts.uid`` is the euid
+    cap_eff       effective capabilities (bit mask)
+    cwd           the directory criu would run in (its images directory):
+                  the inotify fdinfo probe watches it
+    """
+
+    def __init__(self, unprivileged=False, cwd=None):
+        self.unprivileged = bool(unprivileged)
+        self.euid = os.geteuid()
+        self.uid = os.getuid()
+        self.cap_eff = effective_caps()
+        self.cwd = cwd or _usable_cwd()
+
+    def has_cap(self, cap):
+        return bool(self.cap_eff & (1 << cap))
+
+    @property
+    def root(self):
+        """criu's "root" (``opts.uid == 0``), which drives its root-only paths."""
+        return self.euid == 0
+
+
+def _usable_cwd():
+    try:
+        cwd = os.getcwd()
+        if os.access(cwd, os.R_OK | os.X_OK):
+            return cwd
+    except OSError:
+        pass
+    return tempfile.gettempdir()

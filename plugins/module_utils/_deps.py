@@ -1,0 +1,46 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) criu.check contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Guarded, lazy imports of the probes' third-party libraries.
+
+PRIVATE to the criu.check collection: not a public API.
+
+pyroute2 costs 110-300 ms to import and python-ptrace about 26 ms, so they are
+imported only inside the forked child of a probe that needs them, and only
+when such a probe is selected.  When a library is missing the probe raises
+``MissingLibrary``; the engine turns that into ``unknown`` with the fix that
+installs it, and every other probe still runs.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import importlib
+
+# Distribution package names; pip names in parentheses in the fix text.
+LIBRARIES = {
+    'pyroute2': ('python3-pyroute2', 'pyroute2'),
+    'ptrace': ('python3-ptrace', 'python-ptrace'),
+}
+
+
+class MissingLibrary(Exception):
+    def __init__(self, library, detail=''):
+        self.library = library
+        self.detail = detail
+        distro, pip = LIBRARIES.get(library, (library, library))
+        self.fix = 'install %s on the managed node (pip: %s)' % (distro, pip)
+        Exception.__init__(self, 'Python library %s is not available%s' % (
+            library, (': ' + detail) if detail else ''))
+
+
+def load(module, library=None):
+    """Import ``module`` (for example ``pyroute2.netlink.diag``) or raise
+    ``MissingLibrary`` naming the distribution package to install."""
+    library = library or module.split('.')[0]
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise MissingLibrary(library, str(exc))

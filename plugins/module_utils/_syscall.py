@@ -1,0 +1,106 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) criu.check contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Raw system calls through ctypes, for what os, socket and fcntl lack.
+
+PRIVATE to the criu.check collection: not a public API.
+
+Syscall numbers come from the kernel headers (asm/unistd_64.h for x86_64,
+asm-generic/unistd.h for aarch64 and the other generic architectures).  A
+name missing for the running architecture raises ``UnsupportedArch``, which
+the engine reports as ``unknown``: a probe is never guessed.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ctypes
+import os
+import platform
+
+_X86_64 = {
+    'kcmp': 312, 'rt_sigqueueinfo': 129, 'io_setup': 206, 'io_destroy': 207,
+    'io_getevents': 208, 'clone': 56, 'clone3': 435, 'pidfd_open': 434,
+    'pidfd_getfd': 438, 'openat2': 437, 'move_mount': 429, 'fsopen': 430,
+    'fsconfig': 431, 'fsmount': 432, 'close_range': 436, 'userfaultfd': 323,
+    'memfd_create': 319, 'arch_prctl': 158, 'mremap': 25, 'ptrace': 101,
+    'rseq': 334, 'membarrier': 324, 'vmsplice': 278, 'unshare': 272,
+    'kill': 62, 'exit': 60, 'exit_group': 231, 'getpid': 39, 'mmap': 9,
+    'munmap': 11, 'gettid': 186, 'tgkill': 234, 'prctl': 157, 'setns': 308,
+    'open_tree': 428, 'mount_setattr': 442, 'rt_sigaction': 13,
+    'rt_sigprocmask': 14,
+}
+
+# asm-generic numbering, shared by aarch64, riscv64 and loongarch64.
+_GENERIC = {
+    'kcmp': 272, 'rt_sigqueueinfo': 138, 'io_setup': 0, 'io_destroy': 1,
+    'io_getevents': 4, 'clone': 220, 'clone3': 435, 'pidfd_open': 434,
+    'pidfd_getfd': 438, 'openat2': 437, 'move_mount': 429, 'fsopen': 430,
+    'fsconfig': 431, 'fsmount': 432, 'close_range': 436, 'userfaultfd': 282,
+    'memfd_create': 279, 'mremap': 216, 'ptrace': 117, 'rseq': 293,
+    'membarrier': 283, 'vmsplice': 75, 'unshare': 97, 'kill': 129,
+    'exit': 93, 'exit_group': 94, 'getpid': 172, 'mmap': 222, 'munmap': 215,
+    'gettid': 178, 'tgkill': 131, 'prctl': 167, 'setns': 268,
+    'open_tree': 428, 'mount_setattr': 442, 'rt_sigaction': 134,
+    'rt_sigprocmask': 135,
+}
+
+_TABLES = {'x86_64': _X86_64, 'aarch64': _GENERIC, 'riscv64': _GENERIC,
+           'loongarch64': _GENERIC}
+
+MACHINE = platform.machine()
+
+LIBC = ctypes.CDLL(None, use_errno=True)
+LIBC.syscall.restype = ctypes.c_long
+
+
+class UnsupportedArch(Exception):
+    """The running architecture has no number for this system call here."""
+
+
+def nr(name):
+    """The number of system call ``name`` on this architecture."""
+    try:
+        return _TABLES[MACHINE][name]
+    except KeyError:
+        raise UnsupportedArch('no syscall number for %s on %s' % (name, MACHINE))
+
+
+def _arg(value):
+    if isinstance(value, int):
+        return ctypes.c_long(value)
+    return value
+
+
+def syscall(name, *args):
+    """Call ``name`` with ``args``; return ``(rc, errno)``, errno 0 on success.
+
+    Integers are passed as C longs, anything else (ctypes pointers, byref,
+    buffers) as it is.
+    """
+    ctypes.set_errno(0)
+    rc = LIBC.syscall(ctypes.c_long(nr(name)), *[_arg(a) for a in args])
+    return rc, (ctypes.get_errno() if rc == -1 else 0)
+
+
+def libc_call(func, *args):
+    """Call a libc function; return ``(rc, errno)``, errno 0 on success."""
+    ctypes.set_errno(0)
+    rc = func(*args)
+    return rc, (ctypes.get_errno() if rc == -1 else 0)
+
+
+def prctl(option, arg2=0, arg3=0, arg4=0, arg5=0):
+    """prctl(2) with every argument as an unsigned long or a pointer."""
+    return syscall('prctl', option, arg2, arg3, arg4, arg5)
+
+
+def close_quietly(*fds):
+    for fd in fds:
+        if fd is not None and fd >= 0:
+            try:
+                os.close(fd)
+            except OSError:
+                pass

@@ -1,0 +1,146 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Shared pytest set-up: import the collection by its FQCN, and run real
+probes in forked children under restricted identities."""
+
+import ctypes
+import json
+import os
+import signal
+import sys
+import tempfile
+
+import pytest
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _collection_path():
+    """Make ``ansible_collections.criu.check`` importable from this checkout
+    (a symlink tree outside the repository, so nothing is generated in it)."""
+    root = os.path.join(tempfile.gettempdir(), 'criu-check-collections-%d' % os.getuid())
+    link = os.path.join(root, 'ansible_collections', 'criu', 'check')
+    os.makedirs(os.path.dirname(link), exist_ok=True)
+    if os.path.realpath(link) != REPO:
+        tmp = link + '.%d' % os.getpid()
+        os.symlink(REPO, tmp)
+        os.replace(tmp, link)
+    return root
+
+
+COLLECTIONS = _collection_path()
+if COLLECTIONS not in sys.path:
+    sys.path.insert(0, COLLECTIONS)
+
+from ansible_collections.criu.check.plugins.module_utils import _context  # noqa: E402
+from ansible_collections.criu.check.plugins.module_utils import _registry  # noqa: E402
+
+NOBODY = 65534
+CLONE_NEWUSER = 0x10000000
+_LIBC = ctypes.CDLL(None, use_errno=True)
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [('version', ctypes.c_uint32), ('pid', ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [('effective', ctypes.c_uint32), ('permitted', ctypes.c_uint32),
+                ('inheritable', ctypes.c_uint32)]
+
+
+def drop_effective_caps(caps):
+    """Remove ``caps`` (numbers) from this process's effective and permitted sets."""
+    header = _CapHeader(0x20080522, 0)
+    data = (_CapData * 2)()
+    if _LIBC.capget(ctypes.byref(header), data) != 0:
+        raise OSError(ctypes.get_errno(), 'capget')
+    for cap in caps:
+        word, bit = divmod(cap, 32)
+        data[word].effective &= ~(1 << bit)
+        data[word].permitted &= ~(1 << bit)
+    if _LIBC.capset(ctypes.byref(header), data) != 0:
+        raise OSError(ctypes.get_errno(), 'capset')
+
+
+def enter_user_namespace():
+    """As ``unshare -Ur``: a new user namespace with the caller mapped to root."""
+    uid, gid = os.geteuid(), os.getegid()
+    if _LIBC.unshare(CLONE_NEWUSER) != 0:
+        raise OSError(ctypes.get_errno(), 'unshare(CLONE_NEWUSER)')
+    with open('/proc/self/setgroups', 'w') as f:
+        f.write('deny')
+    with open('/proc/self/uid_map', 'w') as f:
+        f.write('0 %d 1' % uid)
+    with open('/proc/self/gid_map', 'w') as f:
+        f.write('0 %d 1' % gid)
+
+
+def become_user(uid=NOBODY, gid=NOBODY):
+    """Drop to a plain non-root user: all capabilities go with it."""
+    os.setgroups([])
+    os.setresgid(gid, gid, gid)
+    os.setresuid(uid, uid, uid)
+
+
+def in_child(func, setup=None, timeout=30):
+    """Run ``func()`` in a forked child after ``setup()``; return its JSON-able
+    result.  The child's exceptions come back re-raised as RuntimeError."""
+    rfd, wfd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(rfd)
+        try:
+            if setup:
+                setup()
+            payload = {'ok': func()}
+        except BaseException as exc:  # report everything to the parent
+            payload = {'exc': '%s: %s' % (type(exc).__name__, exc)}
+        os.write(wfd, json.dumps(payload).encode())
+        os._exit(0)
+    os.close(wfd)
+    signal.signal(signal.SIGALRM, lambda *a: os.kill(pid, signal.SIGKILL))
+    signal.alarm(timeout)
+    try:
+        chunks = []
+        while True:
+            chunk = os.read(rfd, 65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        signal.alarm(0)
+        os.close(rfd)
+        os.waitpid(pid, 0)
+    if not chunks:
+        raise RuntimeError('child died without a result')
+    payload = json.loads(b''.join(chunks))
+    if 'exc' in payload:
+        raise RuntimeError(payload['exc'])
+    return payload['ok']
+
+
+def run_probe(probe_id, unprivileged=False, as_user=None, drop_caps=(), userns=False):
+    """Run one real probe function in a forked child, in the context asked for.
+
+    as_user: a uid to become (gid the same) before probing
+    drop_caps: capability numbers removed from the effective/permitted sets
+    userns: enter a new user namespace first (as ``unshare -Ur``)
+    """
+    probe = _registry.BY_ID[probe_id]
+
+    def setup():
+        if userns:
+            enter_user_namespace()
+        if as_user is not None:
+            become_user(as_user, as_user)
+        if drop_caps:
+            drop_effective_caps(drop_caps)
+
+    def body():
+        return probe.func(_context.ProbeContext(unprivileged=unprivileged))
+
+    return in_child(body, setup)
+
+
+requires_root = pytest.mark.skipif(os.geteuid() != 0, reason='needs root')

@@ -1,0 +1,152 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The engine's isolation, on the real kernel: a probe that hangs, raises, or
+dies by a signal becomes ``error`` for itself alone, within the timeout, and
+nothing it started outlives the run.
+
+The misbehaving probes are test hooks: rows built here and handed to the
+engine, never part of the production registry.
+"""
+
+import os
+import signal
+import time
+
+from conftest import in_child  # noqa: F401  (imports the collection path)
+
+from ansible_collections.criu.check.plugins.module_utils import _context
+from ansible_collections.criu.check.plugins.module_utils import _engine
+from ansible_collections.criu.check.plugins.module_utils import _registry as REG
+from ansible_collections.criu.check.plugins.module_utils import _result as R
+
+
+def _row(probe_id, func, own_process=False, lib=None):
+    return REG.Probe(probe_id, None, REG.EXTRA, func, '', (), 'fix', own_process, lib)
+
+
+def ok(ctx):
+    return R.supported(evidence={'pid': os.getpid()})
+
+
+def hang(ctx):
+    while True:
+        time.sleep(60)
+
+
+def hang_with_grandchild(ctx):
+    # A grandchild that would outlive a careless engine; its pid goes to the
+    # file the test names in the environment.
+    pid = os.fork()
+    if pid == 0:
+        while True:
+            time.sleep(60)
+    with open(os.environ['CRIU_CHECK_TEST_PIDFILE'], 'w') as f:
+        f.write(str(pid))
+    while True:
+        time.sleep(60)
+
+
+def boom(ctx):
+    raise ValueError('deliberate failure')
+
+
+def segfault(ctx):
+    os.kill(os.getpid(), signal.SIGSEGV)
+    time.sleep(5)
+
+
+def vanish(ctx):
+    os._exit(3)
+
+
+def not_a_result(ctx):
+    return 42
+
+
+def _children_of(pid):
+    children = set()
+    for tid in os.listdir('/proc/%d/task' % pid):
+        with open('/proc/%d/task/%s/children' % (pid, tid)) as f:
+            children.update(int(c) for c in f.read().split())
+    return children
+
+
+def _run(rows, timeout=1.0):
+    return _engine.run(rows, _context.ProbeContext(), timeout=timeout)
+
+
+def test_each_failure_is_its_own_error_and_others_report():
+    rows = [_row('a', ok), _row('hang', hang), _row('b', ok), _row('boom', boom),
+            _row('c', ok), _row('segv', segfault), _row('d', ok), _row('vanish', vanish),
+            _row('e', ok), _row('weird', not_a_result), _row('f', ok, own_process=True)]
+    start = time.monotonic()
+    results = _run(rows, timeout=1.0)
+    elapsed = time.monotonic() - start
+    assert [k for k in results] == [r.id for r in rows]
+    for probe_id in 'abcdef':
+        assert results[probe_id]['status'] == R.SUPPORTED, results[probe_id]
+    assert results['hang']['status'] == R.ERROR
+    assert 'did not finish within 1.0 s' in results['hang']['message']
+    assert results['boom']['status'] == R.ERROR
+    assert 'ValueError: deliberate failure' in results['boom']['message']
+    assert results['segv']['status'] == R.ERROR
+    assert 'killed by signal 11 (SIGSEGV)' in results['segv']['message']
+    assert results['vanish']['status'] == R.ERROR
+    assert 'exited with status 3' in results['vanish']['message']
+    assert results['weird']['status'] == R.ERROR
+    # one timeout of 1 s, not one per probe
+    assert elapsed < 3.0
+    # the probes after a failure ran in a fresh worker, not the dead one
+    assert results['c']['evidence']['pid'] != results['a']['evidence']['pid']
+
+
+def test_shared_probes_share_a_worker_and_own_process_probes_do_not():
+    rows = [_row('a', ok), _row('b', ok), _row('c', ok, own_process=True), _row('d', ok, lib='x')]
+    results = _run(rows)
+    pids = dict((k, v['evidence']['pid']) for k, v in results.items())
+    assert pids['a'] == pids['b']
+    assert len({pids['a'], pids['c'], pids['d']}) == 3
+    assert os.getpid() not in pids.values()
+
+
+def _alive(pid):
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            state = f.read().rsplit(')', 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != 'Z'
+
+
+def test_hung_probe_and_its_grandchildren_are_killed_and_reaped(tmp_path, monkeypatch):
+    pidfile = tmp_path / 'grandchild.pid'
+    monkeypatch.setenv('CRIU_CHECK_TEST_PIDFILE', str(pidfile))
+    before = _children_of(os.getpid())
+    results = _run([_row('hang', hang_with_grandchild), _row('after', ok)], timeout=0.5)
+    assert results['hang']['status'] == R.ERROR
+    assert results['after']['status'] == R.SUPPORTED
+    assert _children_of(os.getpid()) == before
+    grandchild = int(pidfile.read_text())
+    deadline = time.monotonic() + 2
+    while _alive(grandchild) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not _alive(grandchild)
+
+
+def test_no_fds_or_children_leak_from_the_caller():
+    fds_before = sorted(os.listdir('/proc/self/fd'))
+    children_before = _children_of(os.getpid())
+    for _ in range(20):
+        _run([_row('a', ok), _row('boom', boom), _row('segv', segfault), _row('b', ok, own_process=True)])
+    assert sorted(os.listdir('/proc/self/fd')) == fds_before
+    assert _children_of(os.getpid()) == children_before
+
+
+def test_worker_output_never_reaches_the_callers_stdout(capfd):
+    def noisy(ctx):
+        print('noise on stdout')
+        os.write(2, b'noise on stderr\n')
+        return R.supported()
+    _run([_row('noisy', noisy)])
+    out, err = capfd.readouterr()
+    assert 'noise' not in out and 'noise' not in err
