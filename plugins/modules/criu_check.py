@@ -65,7 +65,7 @@ options:
         C(Looks good but ...), for an unsupported O(feature), and when criu could not start here.
       - V(required) fails only when the verdict is C(bad) (a required probe or a named feature is not supported,
         or criu could not start).
-      - V(never) never fails; read RV(verdict) and RV(rc).
+      - V(never) never fails; read RV(verdict) and RV(criu_rc).
     type: str
     choices: [criu, required, never]
     default: criu
@@ -121,8 +121,10 @@ summary:
   returned: unless O(feature=list)
   type: str
   sample: Looks good.
-rc:
-  description: The exit code C(criu check) would return, 0 or 1.
+criu_rc:
+  description:
+    - The exit code C(criu check) would return, 0 or 1. (Not C(rc), which Ansible reads as the task's own
+      failure.)
   returned: unless O(feature=list)
   type: int
   sample: 0
@@ -140,7 +142,7 @@ unknown:
   returned: unless O(feature=list)
   type: list
   elements: str
-results:
+probes:
   description:
     - One entry per probe run, by id, with C(category), C(criu_feature), C(status), C(message), C(evidence),
       C(kernel_min), C(config), C(fix) and C(duration_ms), as in the C(criu_facts) probes.
@@ -216,15 +218,15 @@ def main():
         changed=False,
         verdict=verdict,
         summary=summary,
-        rc=0 if verdict == _aggregate.GOOD else 1,
+        criu_rc=0 if verdict == _aggregate.GOOD else 1,
         ready=facts['ready'],
         missing=facts['missing'],
         unknown=facts['unknown'],
-        results=facts['probes'],
+        probes=facts['probes'],
         environment=facts['environment'],
     )
     policy = params['fail_on']
-    if (policy == 'criu' and result['rc'] != 0) or (policy == 'required' and verdict == _aggregate.BAD):
+    if (policy == 'criu' and result['criu_rc'] != 0) or (policy == 'required' and verdict == _aggregate.BAD):
         module.fail_json(msg=summary, **result)
     module.exit_json(**result)
 

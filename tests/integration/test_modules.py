@@ -1,0 +1,168 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The two modules through real Ansible on localhost: options, bad input,
+exit semantics, check mode, and facts gathering."""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+
+import pytest
+
+import conftest
+
+ANSIBLE_BIN = os.path.dirname(sys.executable)
+
+pytestmark = pytest.mark.skipif(not os.path.exists(os.path.join(ANSIBLE_BIN, 'ansible')),
+                                reason='ansible is not installed beside this Python')
+
+
+def _env():
+    env = dict(os.environ)
+    env.update({
+        'ANSIBLE_COLLECTIONS_PATH': conftest.COLLECTIONS,
+        'ANSIBLE_PYTHON_INTERPRETER': sys.executable,
+        'ANSIBLE_LOCALHOST_WARNING': '0',
+        'ANSIBLE_INVENTORY_UNPARSED_WARNING': '0',
+    })
+    return env
+
+
+def _run_playbook(directory, text, check=False):
+    """Run a playbook on localhost; it writes JSON to {{ out }}; return (that JSON, rc)."""
+    path = os.path.join(directory, 'play.yml')
+    out = os.path.join(directory, 'out.json')
+    with open(path, 'w') as f:
+        f.write(textwrap.dedent(text))
+    cmd = [os.path.join(ANSIBLE_BIN, 'ansible-playbook'), '-i', 'localhost,', '-c', 'local', '-e', 'out=' + out, path]
+    proc = subprocess.run(cmd + (['--check'] if check else []), env=_env(), stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, timeout=120, cwd=directory)
+    assert os.path.exists(out), proc.stdout + proc.stderr
+    with open(out) as f:
+        return json.load(f), proc.returncode
+
+
+def adhoc(module, args='', check=False):
+    """Run one module on localhost; return (its result, whether the task failed)."""
+    play = """
+        - hosts: all
+          gather_facts: false
+          tasks:
+            - name: the module under test
+              %s: %s
+              register: r
+              ignore_errors: true
+            - name: save the result
+              ansible.builtin.copy:
+                dest: "{{ out }}"
+                content: "{{ r | to_json }}"
+              check_mode: false
+    """ % (module, json.dumps(args))
+    with tempfile.TemporaryDirectory() as directory:
+        result, rc = _run_playbook(directory, play, check)
+    assert rc == 0
+    return result, bool(result.get('failed'))
+
+
+def playbook(tmp_path, text):
+    result, rc = _run_playbook(str(tmp_path), text)
+    assert rc == 0
+    return result, rc
+
+
+def test_unknown_feature_fails_listing_valid_names():
+    result, rc = adhoc('criu.check.criu_check', 'feature=userns,nope')
+    assert rc and result['failed']
+    assert "unknown feature name 'nope'" in result['msg']
+    assert 'uffd-noncoop' in result['msg'] and 'ns_last_pid' in result['msg']
+
+
+def test_unknown_category_fails_listing_valid_ones():
+    result, rc = adhoc('criu.check.criu_facts', 'categories=required,bogus')
+    assert rc and result['failed']
+    assert 'categories' in result['msg'] and 'feature_only' in result['msg'] and 'bogus' in result['msg']
+
+
+@pytest.mark.parametrize('module,args,needle', [
+    ('criu.check.criu_check', 'timeout=abc', 'timeout'),
+    ('criu.check.criu_check', 'extra=maybe', 'extra'),
+    ('criu.check.criu_check', 'fail_on=sometimes', 'fail_on'),
+    ('criu.check.criu_facts', 'timeout=0', 'timeout must be a positive number'),
+    ('criu.check.criu_facts', 'unprivileged=perhaps', 'unprivileged'),
+    ('criu.check.criu_facts', 'no_such_option=1', 'no_such_option'),
+])
+def test_wrong_types_and_values_are_rejected(module, args, needle):
+    result, rc = adhoc(module, args)
+    assert rc and result['failed']
+    assert needle in result['msg']
+    assert 'ansible_facts' not in result
+
+
+def test_feature_list_returns_every_name_with_its_category():
+    result, rc = adhoc('criu.check.criu_check', 'feature=list')
+    assert not rc and not result.get('changed')
+    names = dict((f['name'], f['category']) for f in result['features'])
+    assert len(names) == 67
+    assert names['uffd-noncoop'] == 'extra' and names['tun'] == 'feature_only'
+    assert names['ns_last_pid'] == 'required' and names['breakpoints'] == 'optional'
+    assert len([f for f in result['features'] if f['criu_feature']]) == 45
+
+
+def test_criu_check_required_runs_required_and_optional_only():
+    result, rc = adhoc('criu.check.criu_check', 'fail_on=never', check=True)
+    assert not rc and result['changed'] is False
+    assert set(e['category'] for e in result['probes'].values()) == {'required', 'optional'}
+    assert len(result['probes']) == 18
+    assert result['criu_rc'] in (0, 1) and result['verdict'] in ('good', 'good_but', 'bad')
+
+
+def test_fail_on_policies_follow_the_verdict():
+    never, rc = adhoc('criu.check.criu_check', 'all=true fail_on=never')
+    assert not rc
+    strict, strict_rc = adhoc('criu.check.criu_check', 'all=true')
+    lenient, lenient_rc = adhoc('criu.check.criu_check', 'all=true fail_on=required')
+    assert (strict_rc != 0) == (never['criu_rc'] != 0)
+    assert (lenient_rc != 0) == (never['verdict'] == 'bad')
+    if strict_rc:
+        assert strict['msg'] == never['summary']
+
+
+def test_single_feature_answers_like_criu_feature():
+    result, rc = adhoc('criu.check.criu_check', 'feature=cgroupns fail_on=never')
+    assert list(result['probes']) == ['cgroupns']
+    if result['probes']['cgroupns']['status'] == 'supported':
+        assert result['summary'] == 'cgroupns is supported' and result['criu_rc'] == 0
+
+
+def test_criu_facts_returns_the_contract():
+    result, rc = adhoc('criu.check.criu_facts', '', check=True)
+    assert not rc and result['changed'] is False
+    facts = result['ansible_facts']
+    assert facts['criu_ready'] == facts['criu_facts']['ready']
+    crf = facts['criu_facts']
+    for key in ('ready', 'verdict', 'summary', 'required', 'extra', 'experimental', 'optional', 'feature_only',
+                'missing', 'unknown', 'probes', 'kernel', 'environment', 'criu'):
+        assert key in crf, key
+    assert len(crf['probes']) == 67
+    assert crf['kernel']['release'] == os.uname().release
+
+
+def test_facts_through_gather_facts_and_usable_in_when(tmp_path):
+    out, rc = playbook(tmp_path, """
+        - hosts: all
+          gather_facts: true
+          vars:
+            ansible_facts_modules: [setup, criu.check.criu_facts]
+          tasks:
+            - name: branch on a fact
+              ansible.builtin.copy:
+                dest: "{{ out }}"
+                content: "{{ {'kernel': ansible_facts.kernel, 'cgroupns': ansible_facts.criu_facts.extra.cgroupns,
+                              'ready': ansible_facts.criu_ready} | to_json }}"
+              when: ansible_facts.criu_facts.probes.cgroupns.status is defined
+    """)
+    assert out['kernel'] == os.uname().release
+    assert isinstance(out['cgroupns'], bool) and isinstance(out['ready'], bool)

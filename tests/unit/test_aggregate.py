@@ -1,0 +1,92 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Verdict and facts logic: statuses are given here because the kernel cannot
+be made to fail a required probe on demand."""
+
+import conftest  # noqa: F401  (imports the collection path)
+
+from ansible_collections.criu.check.plugins.module_utils import _aggregate as A
+from ansible_collections.criu.check.plugins.module_utils import _registry as REG
+from ansible_collections.criu.check.plugins.module_utils import _result as R
+
+ENV_OK = {'criu_can_start': True, 'criu_start_blockers': []}
+KERNEL = {'release': '6.18.0', 'version': '#1', 'arch': 'x86_64'}
+
+
+def results(default=R.SUPPORTED, **overrides):
+    out = {}
+    for probe in REG.PROBES:
+        status = overrides.get(probe.id.replace('-', '_'), default)
+        out[probe.id] = {'status': status, 'message': 'm-' + probe.id, 'evidence': {}, 'duration_ms': 0.1}
+    return out
+
+
+def test_all_supported_looks_good():
+    facts = A.facts(results(), ENV_OK, KERNEL, None)
+    assert (facts['verdict'], facts['summary']) == (A.GOOD, 'Looks good.')
+    assert facts['ready'] is True
+    assert facts['missing'] == {'required': [], 'extra': [], 'experimental': []}
+    assert len(facts['required']) == 17 and len(facts['extra']) == 39
+    assert len(facts['experimental']) == 2 and len(facts['optional']) == 1 and len(facts['feature_only']) == 8
+    assert len(facts['probes']) == 67
+
+
+def test_a_missing_required_probe_does_not_look_good():
+    facts = A.facts(results(ns_last_pid=R.UNSUPPORTED, mem_dirty_track=R.UNSUPPORTED), ENV_OK, KERNEL, None)
+    assert (facts['verdict'], facts['summary']) == (A.BAD, 'Does not look good.')
+    assert facts['ready'] is False
+    assert facts['missing']['required'] == ['ns_last_pid']
+    assert facts['missing']['extra'] == ['mem_dirty_track']
+    assert facts['required']['ns_last_pid'] is False
+
+
+def test_missing_extra_gives_criu_three_line_sentence():
+    facts = A.facts(results(mem_dirty_track=R.UNSUPPORTED), ENV_OK, KERNEL, None)
+    assert facts['verdict'] == A.GOOD_BUT
+    assert facts['summary'].split('\n') == [
+        'Looks good but some kernel features are missing',
+        'which, depending on your process tree, may cause',
+        'dump or restore failure.']
+    assert facts['ready'] is True
+
+
+def test_optional_feature_only_and_not_applicable_never_change_the_verdict():
+    facts = A.facts(results(breakpoints=R.UNSUPPORTED, tun=R.UNSUPPORTED, apparmor_stacking=R.NOT_APPLICABLE),
+                    ENV_OK, KERNEL, None)
+    assert facts['verdict'] == A.GOOD
+    assert facts['extra']['apparmor_stacking'] is False
+    assert 'apparmor_stacking' not in facts['missing']['extra'] and 'apparmor_stacking' not in facts['unknown']
+
+
+def test_unknown_is_not_missing_but_not_ready_when_required():
+    facts = A.facts(results(sock_diag=R.UNKNOWN, uffd=R.ERROR), ENV_OK, KERNEL, None)
+    assert facts['unknown'] == ['sock_diag', 'uffd']
+    assert facts['missing']['required'] == [] and facts['missing']['extra'] == []
+    assert facts['required']['sock_diag'] is False
+    assert facts['ready'] is False and facts['verdict'] == A.BAD
+
+
+def test_criu_start_blockers_make_it_not_ready_and_are_the_summary():
+    env = {'criu_can_start': False, 'criu_start_blockers': ['CRIU needs to have the CAP_SYS_ADMIN or the '
+                                                            'CAP_CHECKPOINT_RESTORE capability']}
+    facts = A.facts(results(), env, KERNEL, None)
+    assert facts['ready'] is False and facts['verdict'] == A.BAD
+    assert facts['summary'].startswith('CRIU needs to have the CAP_SYS_ADMIN')
+
+
+def test_probe_entry_carries_the_registry_row_and_a_result_fix_wins():
+    res = results(ns_last_pid=R.UNSUPPORTED)
+    res['ns_last_pid']['fix'] = 'mount /proc/sys read-write'
+    facts = A.facts(res, ENV_OK, KERNEL, None)
+    entry = facts['probes']['ns_last_pid']
+    assert entry['fix'] == 'mount /proc/sys read-write'
+    assert entry['config'] == ['CONFIG_CHECKPOINT_RESTORE'] and entry['kernel_min'] == '3.3'
+    assert entry['criu_feature'] is None and entry['category'] == 'required'
+    assert facts['probes']['mem_dirty_track']['fix'] == REG.BY_ID['mem_dirty_track'].fix
+
+
+def test_only_the_probes_run_appear():
+    res = dict((k, v) for k, v in results().items() if REG.BY_ID[k].category == REG.EXTRA)
+    facts = A.facts(res, ENV_OK, KERNEL, None)
+    assert facts['required'] == {} and len(facts['extra']) == 39
+    assert facts['ready'] is False  # required probes did not run
