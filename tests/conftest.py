@@ -35,6 +35,9 @@ if COLLECTIONS not in sys.path:
 from ansible_collections.criu.check.plugins.module_utils import _context  # noqa: E402
 from ansible_collections.criu.check.plugins.module_utils import _registry  # noqa: E402
 
+sys.path.insert(0, os.path.join(REPO, 'tests', 'tools'))
+from run_probes import run_command  # noqa: E402  (what AnsibleModule.run_command is to the modules)
+
 NOBODY = 65534
 CLONE_NEWUSER = 0x10000000
 _LIBC = ctypes.CDLL(None, use_errno=True)
@@ -138,7 +141,7 @@ def run_probe(probe_id, unprivileged=False, as_user=None, drop_caps=(), userns=F
             drop_effective_caps(drop_caps)
 
     def body():
-        return probe.func(_context.ProbeContext(unprivileged=unprivileged))
+        return probe.func(_context.ProbeContext(unprivileged=unprivileged, run_command=run_command))
 
     return in_child(body, setup)
 

@@ -69,10 +69,15 @@ def like_criu_check(extra=False, experimental=False):
     return by_categories(categories)
 
 
-def run(probes, unprivileged=False, timeout=_engine.DEFAULT_TIMEOUT, cwd=None):
-    """Run ``probes``; return ``(results, facts)``."""
-    ctx = _context.ProbeContext(unprivileged=unprivileged, cwd=cwd)
+def run(probes, run_command, unprivileged=False, timeout=_engine.DEFAULT_TIMEOUT, cwd=None):
+    """Run ``probes``; return ``(results, facts)``.
+
+    ``run_command(argv) -> (rc, stdout, stderr)`` runs the userland tools some
+    probes and the criu version lookup need (AnsibleModule.run_command).
+    """
+    ctx = _context.ProbeContext(unprivileged=unprivileged, cwd=cwd, run_command=run_command)
     results = _engine.run(probes, ctx, timeout=timeout)
     environment = _environment.gather(ctx)
-    facts = _aggregate.facts(results, environment, _environment.kernel(), _environment.find_criu())
+    criu = _environment.find_criu(run_command)
+    facts = _aggregate.facts(results, environment, _environment.kernel(), criu)
     return results, facts

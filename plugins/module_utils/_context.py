@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import shutil
 import tempfile
 
 CAP_NET_ADMIN = 12
@@ -40,14 +41,32 @@ class ProbeContext:
     cap_eff       effective capabilities (bit mask)
     cwd           the directory criu would run in (its images directory):
                   the inotify fdinfo probe watches it
+    run_command   ``run_command(argv) -> (rc, stdout, stderr)``, for the
+                  probes of userland tools: AnsibleModule.run_command in
+                  the modules; None when the caller gave none (those probes
+                  then say unknown)
     """
 
-    def __init__(self, unprivileged=False, cwd=None):
+    def __init__(self, unprivileged=False, cwd=None, run_command=None):
         self.unprivileged = bool(unprivileged)
+        self.run_command = run_command
         self.euid = os.geteuid()
         self.uid = os.getuid()
         self.cap_eff = effective_caps()
         self.cwd = cwd or _usable_cwd()
+
+    def run(self, argv):
+        """Run a userland tool: ``(rc, stdout, stderr)``; rc 127 when the tool
+        is not installed or no runner was given (never raises)."""
+        binary = shutil.which(argv[0])
+        if binary is None:
+            return 127, '', '%s: command not found' % argv[0]
+        if self.run_command is None:
+            return 127, '', 'no command runner was given to the probes'
+        try:
+            return self.run_command([binary] + list(argv[1:]))
+        except (OSError, SystemExit) as exc:  # AnsibleModule.run_command fails the module on exec errors
+            return 127, '', str(exc)
 
     def has_cap(self, cap):
         return bool(self.cap_eff & (1 << cap))

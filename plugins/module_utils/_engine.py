@@ -167,15 +167,15 @@ class Engine:
             os.killpg(worker.pid, signal.SIGKILL)
         except OSError:
             pass
-        _, status = os.waitpid(worker.pid, 0)
+        status = os.waitpid(worker.pid, 0)[1]
         os.close(worker.rfd)
         if not worker.pending:
             return
         current = worker.pending[0]
         if reason is None:
             reason = 'the probe process %s before reporting a result' % _describe_status(status)
-        self.results[current.id] = dict(R.error(reason, evidence={'wait_status': status}),
-                                         duration_ms=round((time.monotonic() - worker.since) * 1000.0, 3))
+        elapsed_ms = round((time.monotonic() - worker.since) * 1000.0, 3)
+        self.results[current.id] = dict(R.error(reason, evidence={'wait_status': status}), duration_ms=elapsed_ms)
         if worker.pending[1:]:
             self._spawn(worker.pending[1:])
 
@@ -217,7 +217,7 @@ class Engine:
                     break
                 deadline = min(w.since for w in self.workers) + self.timeout
                 wait = max(0.0, deadline - time.monotonic())
-                readable, _, _ = select.select([w.rfd for w in self.workers], [], [], wait)
+                readable = select.select([w.rfd for w in self.workers], [], [], wait)[0]
                 for worker in list(self.workers):
                     if worker.rfd in readable:
                         self._read(worker)

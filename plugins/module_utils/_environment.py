@@ -20,7 +20,6 @@ __metaclass__ = type
 import os
 import platform
 import re
-import subprocess
 
 from ansible_collections.criu.check.plugins.module_utils import _context as C
 
@@ -60,7 +59,7 @@ def _read_int(path):
 def _status_fields():
     fields = {}
     for line in (_read('/proc/self/status') or '').splitlines():
-        key, _, value = line.partition(':')
+        key, dummy, value = line.partition(':')
         fields[key] = value.strip()
     return fields
 
@@ -147,7 +146,7 @@ def _int_or_none(text):
         return None
 
 
-def find_criu(path=None):
+def find_criu(run_command, path=None):
     """The installed criu binary and its version, or None when there is none."""
     candidates = os.environ.get('PATH', '').split(os.pathsep) + ['/usr/sbin', '/sbin', '/usr/local/sbin']
     binary = path
@@ -160,16 +159,15 @@ def find_criu(path=None):
     if binary is None:
         return None
     info = {'path': binary, 'version': None}
-    try:
-        proc = subprocess.Popen([binary, '--version'], stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        out = proc.communicate(timeout=5)[0].decode('utf-8', 'replace')
-        match = re.search(r'Version:\s*(\S+)', out)
-        if match:
-            info['version'] = match.group(1)
-        match = re.search(r'GitID:\s*(\S+)', out)
-        if match:
-            info['gitid'] = match.group(1)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        info['error'] = str(exc)
+    if run_command is None:
+        return info
+    rc, out, err = run_command([binary, '--version'])
+    match = re.search(r'Version:\s*(\S+)', out or '')
+    if match:
+        info['version'] = match.group(1)
+    match = re.search(r'GitID:\s*(\S+)', out or '')
+    if match:
+        info['gitid'] = match.group(1)
+    if rc != 0:
+        info['error'] = (err or out or '').strip()[-500:]
     return info

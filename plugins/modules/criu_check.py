@@ -109,7 +109,7 @@ EXAMPLES = r'''
 RETURN = r'''
 verdict:
   description:
-    - V(good), V(good_but) or V(bad): criu's three outcomes. With O(feature), V(good) when every named feature
+    - V(good), V(good_but) or V(bad), criu's three outcomes. With O(feature), V(good) when every named feature
       is supported, else V(bad).
   returned: unless O(feature=list)
   type: str
@@ -209,7 +209,7 @@ def main():
     except _check.SelectionError as exc:
         module.fail_json(msg=str(exc))
 
-    dummy, facts = _check.run(probes, unprivileged=params['unprivileged'], timeout=params['timeout'])
+    dummy, facts = _check.run(probes, module.run_command, unprivileged=params['unprivileged'], timeout=params['timeout'])
     if features:
         verdict, summary = feature_outcome(facts)
     else:

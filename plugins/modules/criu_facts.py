@@ -16,7 +16,7 @@ version_added: 0.1.0
 description:
   - Runs every kernel probe of C(criu check) (CRIU 4.2), re-implemented in Python, on the managed node and
     returns the answers as facts, so that plays can branch on them, for example
-    C(when: ansible_facts.criu_facts.extra.userns).
+    C(when) V(ansible_facts.criu_facts.extra.userns).
   - Unlike C(criu check) it runs every probe instead of stopping at the first failure, and says for each one
     what was observed, why it fails, and how to fix it.
   - Each probe runs in a forked child process with a timeout; nothing the probes do persists on the host.
@@ -208,7 +208,7 @@ def main():
     if module.params['timeout'] <= 0:
         module.fail_json(msg='timeout must be a positive number of seconds, got %s' % module.params['timeout'])
     probes = _check.by_categories(module.params['categories'])
-    dummy, facts = _check.run(probes, unprivileged=module.params['unprivileged'],
+    dummy, facts = _check.run(probes, module.run_command, unprivileged=module.params['unprivileged'],
                               timeout=module.params['timeout'])
     module.exit_json(changed=False, ansible_facts={'criu_ready': facts['ready'], 'criu_facts': facts})
 

@@ -14,6 +14,7 @@ import argparse
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 
@@ -28,6 +29,16 @@ def import_collection():
     os.symlink(REPO, os.path.join(root, 'ansible_collections', 'criu', 'check'))
     sys.path.insert(0, root)
     return root
+
+
+def run_command(argv):
+    """The run_command the modules get from AnsibleModule, for plain Python."""
+    try:
+        proc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              check=False, timeout=30)
+    except OSError as exc:
+        return 127, '', str(exc)
+    return proc.returncode, proc.stdout.decode('utf-8', 'replace'), proc.stderr.decode('utf-8', 'replace')
 
 
 def main(argv=None):
@@ -51,7 +62,7 @@ def main(argv=None):
             probes = _check.like_criu_check(args.extra, args.experimental)
         else:
             probes = _check.by_categories(args.category or [_check.ALL])
-        results, facts = _check.run(probes, unprivileged=args.unprivileged, timeout=args.timeout)
+        results, facts = _check.run(probes, run_command, unprivileged=args.unprivileged, timeout=args.timeout)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     json.dump({'results': results, 'facts': facts}, sys.stdout, indent=1, sort_keys=True, default=str)

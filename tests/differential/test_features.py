@@ -1,0 +1,82 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Issue B: every feature criu 4.1.1 knows (`criu check --feature NAME` exit
+code 0 <=> our result is supported), and the verdicts of --extra,
+--experimental and --all, context by context."""
+
+import pytest
+
+import _differential as D
+from conftest import judge, report_of
+
+UNDECIDED = ('unknown', 'error')
+
+
+def compare_feature(criu, res, facts):
+    kind, why = D.criu_outcome(criu)
+    status = (res or {}).get('status')
+    if kind == 'cannot_start':
+        env = facts.get('environment') or {}
+        if env.get('criu_can_start') is not False:
+            return 'criu cannot start (%s); environment.criu_can_start is %r' % (
+                why, env.get('criu_can_start'))
+        return ''
+    if criu['rc'] == 0:
+        return '' if status == 'supported' else 'criu: supported, ours: %s' % status
+    if status == 'supported':
+        return 'criu: not supported (exit %s), ours: supported' % criu['rc']
+    if status in UNDECIDED:
+        return 'criu: not supported (exit %s), ours: undecided (%s)' % (criu['rc'], status)
+    return ''
+
+
+@pytest.mark.parametrize('feature', D.FEATURES)
+@pytest.mark.parametrize('case', list(D.B_CASES))
+def test_feature(oracle, case, feature):
+    ctx, _ = D.B_CASES[case]
+    report = report_of(oracle, ctx)
+    criu = report['features'][feature]
+    results, facts = D.ours(report, 'B:%s:all' % case)
+    res = results.get(D.FEATURE_IDS[feature])
+    problem = compare_feature(criu, res, facts)
+    judge(case, 'feature:' + feature, 'exit %s: %s' % (criu['rc'], D.short(criu)), D.describe(res), problem)
+
+
+def _explain(criu, results, facts):
+    """Which probes make the difference: criu's failure lines, our misses."""
+    missing = facts.get('missing') or {}
+    unknown = facts.get('unknown') or []
+    return 'criu: %s || ours: verdict=%r missing=%r unknown=%r' % (
+        D.short(criu, 600), facts.get('verdict'), dict((k, v) for k, v in missing.items() if v), unknown)
+
+
+@pytest.mark.parametrize('mode', list(D.MODES))
+@pytest.mark.parametrize('case', list(D.B_CASES))
+def test_verdict(oracle, case, mode):
+    ctx, _ = D.B_CASES[case]
+    report = report_of(oracle, ctx)
+    criu = report['criu']['B:%s:%s' % (case, mode)]
+    results, facts = D.ours(report, 'B:%s:%s' % (case, mode))
+    kind, why = D.criu_outcome(criu)
+    env = facts.get('environment') or {}
+    if kind == 'cannot_start':
+        ok = env.get('criu_can_start') is False and facts.get('ready') is False
+        problem = '' if ok else 'criu cannot start (%s); ours: ready=%r criu_can_start=%r' % (
+            why, facts.get('ready'), env.get('criu_can_start'))
+    elif kind == 'other':
+        problem = 'unexpected criu output: %s' % why
+    else:
+        problem = '' if facts.get('verdict') == kind else 'criu: %s, ours: %s' % (kind, facts.get('verdict'))
+    judge(case, 'verdict:' + mode, '%s: %s' % (kind, D.short(criu, 600)),
+          'verdict=%r summary=%r missing=%r unknown=%r' % (
+              facts.get('verdict'), facts.get('summary'),
+              dict((k, v) for k, v in (facts.get('missing') or {}).items() if v), facts.get('unknown')),
+          problem)
+
+
+@pytest.mark.parametrize('feature', D.CRIU_411_LACKS)
+def test_criu_411_lacks(oracle, feature):
+    """The premise of the feature list: criu 4.1.1 does not know these three."""
+    report = report_of(oracle, 'root')
+    out = report['features'][feature]
+    assert out['rc'] != 0 and 'Unknown feature' in out['stderr'] + out['stdout'], out
