@@ -326,21 +326,30 @@ def _parse_typed(line, fd_type):
 
 
 def parse_fdinfo(fd, fd_type):
-    """criu's ``parse_fdinfo(fd, type, obj)`` on /proc/self/fdinfo/<fd>.
+    """criu's ``parse_fdinfo(fd, type, obj)`` on /proc/self/fdinfo/<fd>: see
+    parse_fdinfo_text(); an fdinfo file that cannot be read is an error too."""
+    try:
+        text = _read_proc('/proc/self/fdinfo/%d' % fd)
+    except OSError as exc:
+        return {'ok': False, 'common': {'mnt_id': -1}, 'locks': [], 'entries': [], 'errno': exc.errno,
+                'error': R.perror("Can't open self/fdinfo/%d on procfs" % fd, exc.errno)}
+    return parse_fdinfo_text(text, fd_type)
+
+
+def parse_fdinfo_text(text, fd_type):
+    """The rules of criu's ``parse_fdinfo_pid_s()`` applied to fdinfo text.
+
+    pos/flags/mnt_id ("%*s %lli") and lock: lines count only for
+    FD_TYPES_UND; a typed record met for another type is a parse error;
+    a type with no record is an error, except eventpoll and inotify.
 
     Returns a dict: ``ok``; ``common`` (pos, flags, mnt_id: -1 when absent,
     as criu's callers initialise it) and ``locks`` for FD_TYPES_UND;
     ``entries`` for the typed records; ``error`` with criu's message when
-    parsing fails, and ``lines`` (the fdinfo text) for evidence.
+    parsing fails; ``lines`` (the fdinfo text) for evidence.
     """
-    result = {'ok': False, 'common': {'mnt_id': -1}, 'locks': [], 'entries': [], 'error': None}
-    try:
-        text = _read_proc('/proc/self/fdinfo/%d' % fd)
-    except OSError as exc:
-        result['error'] = R.perror("Can't open self/fdinfo/%d on procfs" % fd, exc.errno)
-        result['errno'] = exc.errno
-        return result
-    result['lines'] = text.splitlines()
+    result = {'ok': False, 'common': {'mnt_id': -1}, 'locks': [], 'entries': [], 'error': None,
+              'lines': text.splitlines()}
     entry_met = False
     for line in result['lines']:
         if _field(line, 'pos') or _field(line, 'flags') or _field(line, 'mnt_id'):
@@ -795,7 +804,7 @@ def loginuid(ctx):
     """
     live = _run_in_child(_loginuid_roundtrip)
     if ctx.unprivileged:
-        return R.unsupported('Loginuid restore is OFF.',
+        return R.unsupported('Loginuid restore is OFF. (criu does not probe it in --unprivileged mode)',
                              {'skipped': 'criu does not probe loginuid in --unprivileged mode', 'live': live})
     if live['luid'] != 'full':
         return R.unsupported('Loginuid restore is OFF.', live)

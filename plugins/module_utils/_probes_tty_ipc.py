@@ -33,7 +33,8 @@ TIOCGPTN = 0x80045430       # the pty number, what ptsname() asks
 SIG_IGN = 1
 SIGINFO_SIZE = 128          # sizeof(siginfo_t)
 SIGINFO_SI_CODE = 2         # si_code is the third int (after si_signo, si_errno) except on MIPS
-SIGACTION_BUF = 256         # larger than glibc's struct sigaction on every arch (152 on x86_64)
+KSIGACTION_BUF = 64         # larger than the kernel's struct sigaction on every arch (32 on x86_64)
+KERNEL_SIGSET_SIZE = 8      # _NSIG / 8, the sigsetsize rt_sigaction() wants
 
 
 class _Iovec(ctypes.Structure):
@@ -114,15 +115,16 @@ def sigqueuinfo(ctx):
 
     signal(SIGUSR1, SIG_IGN), then rt_sigqueueinfo(getpid(), SIGUSR1, info)
     with si_code = 1 must be accepted (3.9+): criu restores queued signals
-    with their siginfo.  criu leaves SIGUSR1 ignored; here its exact previous
-    sigaction is put back, after taking away the queued signal in case
-    SIGUSR1 was blocked (an ignored, unblocked signal is simply dropped).
+    with their siginfo.  criu leaves SIGUSR1 ignored; here the kernel's
+    sigaction is saved and put back byte for byte with the raw rt_sigaction
+    system call (glibc's sigaction() would add SA_RESTORER), after taking
+    away the queued signal in case SIGUSR1 was blocked (an ignored,
+    unblocked signal is simply dropped).
     """
-    sigaction = _libc('sigaction', ctypes.c_int, ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
-    saved = ctypes.create_string_buffer(SIGACTION_BUF)
-    rc, err = _syscall.libc_call(sigaction, signal.SIGUSR1, None, saved)
+    saved = ctypes.create_string_buffer(KSIGACTION_BUF)
+    rc, err = _syscall.syscall('rt_sigaction', signal.SIGUSR1, None, saved, KERNEL_SIGSET_SIZE)
     if rc != 0:
-        return R.unknown(R.perror('sigaction(SIGUSR1) could not be read', err), R.errno_evidence(err))
+        return R.unknown(R.perror('rt_sigaction(SIGUSR1) could not be read', err), R.errno_evidence(err))
     evidence = {}
     try:
         _libc('signal', ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p)(signal.SIGUSR1, SIG_IGN)
@@ -131,7 +133,7 @@ def sigqueuinfo(ctx):
         rc, err = _syscall.syscall('rt_sigqueueinfo', os.getpid(), signal.SIGUSR1, ctypes.addressof(info))
     finally:
         evidence['pending_taken'] = _take_pending(signal.SIGUSR1)
-        restored = _syscall.libc_call(sigaction, signal.SIGUSR1, saved, None)[0] == 0
+        restored = _syscall.syscall('rt_sigaction', signal.SIGUSR1, saved, None, KERNEL_SIGSET_SIZE)[0] == 0
         evidence['disposition_restored'] = restored
     if rc < 0:
         evidence.update(R.errno_evidence(err))

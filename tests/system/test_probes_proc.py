@@ -1,0 +1,525 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""System tests of the procfs / fdinfo / prctl / plain-syscall probes.
+
+Every probe runs for real, in a forked child, in the contexts that change
+criu's answer: root, a plain user with --unprivileged, a user namespace
+(``unshare -Ur``), a read-only /proc/sys, dropped capabilities.  Expected
+outcomes are those of criu 4.1.1/4.2 on this machine (kernel 6.18, x86_64),
+cross-checked against facts the test reads itself (/proc/config.gz,
+/proc/kallsyms, files, direct system calls).
+"""
+
+import ctypes
+import gzip
+import json
+import os
+import platform
+import signal
+import subprocess
+import tempfile
+
+import pytest
+
+from conftest import COLLECTIONS, NOBODY, become_user, enter_user_namespace, in_child, requires_root, run_probe
+
+from ansible_collections.criu.check.plugins.module_utils import _context
+from ansible_collections.criu.check.plugins.module_utils import _probes_proc as P
+from ansible_collections.criu.check.plugins.module_utils import _registry
+
+pytestmark = requires_root
+
+LIBC = ctypes.CDLL(None, use_errno=True)
+CLONE_NEWNS = 0x00020000
+MS_RDONLY, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 32, 4096, 16384, 1 << 18
+CAP_SYS_RESOURCE, CAP_SYS_ADMIN, CAP_CHECKPOINT_RESTORE = 24, 21, 40
+PRCTL_MM_MAP_SIZE = 104   # sizeof(struct prctl_mm_map) on 64-bit kernels
+
+PROC_IDS = [p.id for p in _registry.PROBES if p.func.__module__.endswith('_probes_proc')]
+ROOT = {}
+NOBODY_UNPRIV = {'as_user': NOBODY, 'unprivileged': True}
+USERNS = {'userns': True}
+CONTEXTS = {'root': ROOT, 'nobody': NOBODY_UNPRIV, 'userns': USERNS}
+
+
+# ---------------------------------------------------------------- facts read independently
+
+def kernel_config():
+    config = {}
+    with gzip.open('/proc/config.gz', 'rt') as f:
+        for line in f:
+            if line.startswith('CONFIG_'):
+                key, _, value = line.strip().partition('=')
+                config[key] = value
+    return config
+
+
+def kernel_symbols():
+    with open('/proc/kallsyms') as f:
+        return set(line.split()[2] for line in f)
+
+
+def kernel_version():
+    return tuple(int(x) for x in platform.release().split('-')[0].split('.')[:2])
+
+
+CONFIG = kernel_config()
+SYMBOLS = kernel_symbols()
+
+
+def syscall_symbol(name):
+    return '__x64_sys_' + name if platform.machine() == 'x86_64' else '__arm64_sys_' + name
+
+
+def read_only_proc_sys():
+    """In the child: a private mount namespace whose /proc/sys is read-only
+    (what containers do); it dies with the child."""
+    if LIBC.unshare(CLONE_NEWNS) != 0:
+        raise OSError(ctypes.get_errno(), 'unshare')
+    for args in ((None, b'/', None, MS_REC | MS_PRIVATE, None),
+                 (b'/proc/sys', b'/proc/sys', None, MS_BIND, None),
+                 (None, b'/proc/sys', None, MS_REMOUNT | MS_BIND | MS_RDONLY, None)):
+        if LIBC.mount(*args) != 0:
+            raise OSError(ctypes.get_errno(), 'mount %r' % (args,))
+
+
+def probe_with(probe_id, setup=None, unprivileged=False, cwd=None, facts=None):
+    """Run the real probe in a child after ``setup()``; return (result, facts())
+    where facts() runs in the same child afterwards."""
+    func = _registry.BY_ID[probe_id].func
+
+    def body():
+        result = func(_context.ProbeContext(unprivileged=unprivileged, cwd=cwd))
+        return [result, facts() if facts else None]
+
+    return in_child(body, setup)
+
+
+def mount_options(mountpoint):
+    found = None
+    with open('/proc/self/mountinfo') as f:
+        for line in f:
+            fields = line.split()
+            if fields[4] == mountpoint:
+                found = fields[5].split(',')
+    return found
+
+
+# ---------------------------------------------------------------- category 1
+
+@pytest.mark.parametrize('context', sorted(CONTEXTS))
+def test_map_files(context):
+    assert os.path.isdir('/proc/self/map_files')
+    result = run_probe('map_files', **CONTEXTS[context])
+    assert result['status'] == 'supported', result
+
+
+@pytest.mark.parametrize('context', sorted(CONTEXTS))
+def test_ns_last_pid_writable(context):
+    assert CONFIG.get('CONFIG_CHECKPOINT_RESTORE') == 'y'
+    assert os.stat('/proc/sys/kernel/ns_last_pid').st_mode & 0o777 == 0o666
+    result = run_probe('ns_last_pid', **CONTEXTS[context])
+    assert result['status'] == 'supported', result
+
+
+def test_ns_last_pid_read_only_proc_sys():
+    result, options = probe_with('ns_last_pid', read_only_proc_sys, facts=lambda: mount_options('/proc/sys'))
+    assert 'ro' in options
+    assert result['status'] == 'unsupported'
+    # the exact line criu 4.1.1 prints in this context
+    assert result['message'] == 'sys/kernel/ns_last_pid sysctl is inaccessible: Read-only file system'
+    assert result['evidence']['errno_name'] == 'EROFS'
+    assert 'read-only' in result['fix']
+
+
+@pytest.mark.parametrize('context', sorted(CONTEXTS))
+def test_kcmp(context):
+    assert syscall_symbol('kcmp') in SYMBOLS
+    result = run_probe('kcmp', **CONTEXTS[context])
+    assert result['status'] == 'supported', result
+    assert result['evidence']['errno_name'] == 'ESRCH'   # pid ok, the -1s are not
+
+
+@pytest.mark.parametrize('kwargs', [ROOT, NOBODY_UNPRIV, USERNS, {'drop_caps': (CAP_SYS_RESOURCE,)}],
+                         ids=['root', 'nobody', 'userns', 'no-CAP_SYS_RESOURCE'])
+def test_prctl_cat1_uses_map_size(kwargs):
+    """PR_SET_MM_MAP_SIZE needs no capability, so the auxv-overwriting
+    fallback never runs on this kernel, even without CAP_SYS_RESOURCE."""
+    assert 'prctl_set_mm_map' in SYMBOLS
+    result = run_probe('prctl_cat1', **kwargs)
+    assert result['status'] == 'supported', result
+    assert result['evidence']['map_size'] == PRCTL_MM_MAP_SIZE
+    assert 'fallback' not in result['evidence']
+    assert result['evidence']['tid_address']
+
+
+@pytest.mark.parametrize('context', sorted(CONTEXTS))
+def test_fcntl(context):
+    result = run_probe('fcntl', **CONTEXTS[context])
+    assert result['status'] == 'supported', result
+    assert result['evidence']['owner_uids'] == [0, 0]   # no F_SETOWN was ever done on it
+
+
+def test_proc_stat():
+    def count():
+        with open('/proc/self/stat') as f:
+            text = f.read()
+        return len(text[text.rfind(')') + 1:].split())
+
+    result, fields = probe_with('proc_stat', facts=count)
+    assert fields >= 50
+    assert result['status'] == 'supported', result
+    assert result['evidence']['fields'] == 50   # criu's format has exactly 50 conversions
+
+
+class _FileHandle(ctypes.Structure):
+    _fields_ = [('handle_bytes', ctypes.c_uint), ('handle_type', ctypes.c_int), ('f_handle', ctypes.c_ubyte * 128)]
+
+
+def file_handle(path):
+    """name_to_handle_at(2) of path: (bytes, type), the kernel's own encoding."""
+    handle = _FileHandle(128, 0)
+    mount_id = ctypes.c_int()
+    if LIBC.name_to_handle_at(-100, path.encode(), ctypes.byref(handle), ctypes.byref(mount_id), 0) != 0:
+        raise OSError(ctypes.get_errno(), 'name_to_handle_at')
+    return handle.handle_bytes, handle.handle_type
+
+
+@pytest.fixture
+def public_dir():
+    """A directory every test identity can read (pytest's tmp_path is not)."""
+    path = tempfile.mkdtemp(prefix='criu-check-test-')
+    os.chmod(path, 0o755)
+    yield path
+    os.rmdir(path)
+
+
+@pytest.mark.parametrize('context', sorted(CONTEXTS))
+def test_fdinfo_ext(context, public_dir):
+    cwd = public_dir
+    for symbol in ('eventfd_show_fdinfo', 'ep_show_fdinfo', 'signalfd_show_fdinfo', 'inotify_show_fdinfo',
+                   'show_mark_fhandle'):
+        assert symbol in SYMBOLS
+    kwargs = dict(CONTEXTS[context])
+
+    def setup():
+        if kwargs.get('userns'):
+            enter_user_namespace()
+        if kwargs.get('as_user'):
+            become_user(kwargs['as_user'], kwargs['as_user'])
+
+    result, handle = probe_with('fdinfo_ext', setup, unprivileged=kwargs.get('unprivileged', False), cwd=cwd,
+                                facts=lambda: file_handle(cwd))
+    assert result['status'] == 'supported', result
+    evidence = result['evidence']
+    assert evidence['cwd'] == cwd
+    assert evidence['eventfd'] == {'ok': True, 'counter': 13}
+    assert evidence['eventpoll']['ok'] and evidence['signalfd']['ok']
+    assert evidence['signalfd']['sigmask'] == '%#x' % (1 << (signal.SIGUSR1 - 1))
+    assert [evidence['inotify']['fhandle_bytes'], evidence['inotify']['fhandle_type']] == handle
+
+
+def test_fdinfo_ext_unwatchable_cwd():
+    """A cwd the user cannot read: inotify_add_watch fails with EACCES, as
+    criu's does; the other three sub-probes still run and pass."""
+    assert os.stat('/root').st_mode & 0o007 == 0
+    result, _ = probe_with('fdinfo_ext', lambda: become_user(NOBODY, NOBODY), unprivileged=True, cwd='/root')
+    assert result['status'] == 'unsupported'
+    assert result['message'] == "Can't add watch: Permission denied"
+    evidence = result['evidence']
+    assert [evidence[name]['ok'] for name in ('eventfd', 'eventpoll', 'signalfd', 'inotify')] == [True, True, True, False]
+
+
+def test_ipc_root_and_nobody():
+    assert CONFIG.get('CONFIG_SYSVIPC') == 'y' and CONFIG.get('CONFIG_CHECKPOINT_RESTORE') == 'y'
+    assert run_probe('ipc')['status'] == 'supported'
+    result = run_probe('ipc', **NOBODY_UNPRIV)
+    # criu skips the check for any non-root euid; the truth is kept as evidence
+    assert result['status'] == 'supported'
+    assert result['evidence'] == {'skipped': 'criu does not check sem_next_id for non-root', 'live': 'EACCES'}
+
+
+@pytest.mark.parametrize('kwargs', [USERNS, {'drop_caps': (CAP_SYS_ADMIN, CAP_CHECKPOINT_RESTORE)}],
+                         ids=['userns', 'no-CAP_SYS_ADMIN-no-CAP_CHECKPOINT_RESTORE'])
+def test_ipc_without_checkpoint_restore_capability(kwargs):
+    """sem_next_id is writable only with CAP_CHECKPOINT_RESTORE (or
+    CAP_SYS_ADMIN) over the IPC namespace's user namespace."""
+    result = run_probe('ipc', **kwargs)
+    assert result['status'] == 'unsupported'
+    assert result['message'] == '/proc/sys/kernel/sem_next_id is inaccessible: Permission denied'
+
+
+def test_ipc_read_only_proc_sys():
+    result, _ = probe_with('ipc', read_only_proc_sys)
+    assert result['status'] == 'unsupported'
+    assert result['message'] == '/proc/sys/kernel/sem_next_id is inaccessible: Read-only file system'
+    assert 'read-only' in result['fix']
+
+
+# ---------------------------------------------------------------- category 2
+
+@pytest.mark.parametrize('probe_id', ['prctl_cat2', 'userns'])
+@pytest.mark.parametrize('context', sorted(CONTEXTS))
+def test_map_size_probes(probe_id, context):
+    assert os.path.exists('/proc/self/ns/user')
+    result = run_probe(probe_id, **CONTEXTS[context])
+    assert result['status'] == 'supported', result
+    assert result['evidence']['map_size'] == PRCTL_MM_MAP_SIZE
+
+
+@pytest.mark.parametrize('probe_id,path,option', [
+    ('posix_timers', '/proc/self/timers', 'CONFIG_POSIX_TIMERS'),
+    ('cgroupns', '/proc/self/ns/cgroup', 'CONFIG_CGROUPS'),
+    ('timens', '/proc/self/timens_offsets', 'CONFIG_TIME_NS'),
+])
+@pytest.mark.parametrize('context', sorted(CONTEXTS))
+def test_proc_files(probe_id, path, option, context):
+    assert CONFIG.get(option) == 'y' and os.path.exists(path)
+    result = run_probe(probe_id, **CONTEXTS[context])
+    assert result['status'] == 'supported', result
+    assert result['evidence']['path'] == path
+
+
+@pytest.mark.parametrize('context', sorted(CONTEXTS))
+def test_timerfd(context):
+    assert 'timerfd_ioctl' in SYMBOLS and CONFIG.get('CONFIG_CHECKPOINT_RESTORE') == 'y'
+    result = run_probe('timerfd', **CONTEXTS[context])
+    assert result['status'] == 'supported', result
+    assert result['evidence']['ioctl_errno'] == 'EFAULT'   # the ioctl exists and read the NULL pointer
+
+
+def pipe_mnt_id():
+    rfd, wfd = os.pipe()
+    try:
+        with open('/proc/self/fdinfo/%d' % rfd) as f:
+            return [int(line.split()[1]) for line in f if line.startswith('mnt_id:')][0]
+    finally:
+        os.close(rfd)
+        os.close(wfd)
+
+
+def test_mnt_id():
+    result, expected = probe_with('mnt_id', facts=pipe_mnt_id)
+    assert result['status'] == 'supported', result
+    assert result['evidence']['mnt_id'] == expected
+
+
+def test_fdinfo_lock():
+    def facts():
+        with open('/proc/locks') as f:
+            return [os.getpid(), f.read()]
+
+    result, (pid, locks) = probe_with('fdinfo_lock', facts=facts)
+    assert result['status'] == 'supported', result
+    lock = result['evidence']['locks'][0]
+    assert (lock['kind'], lock['option'], lock['owner']) == ('FLOCK', 'READ', pid)
+    # closing the descriptor dropped the lock
+    assert not [line for line in locks.splitlines() if line.split()[4] == str(pid)]
+
+
+def read_loginuid():
+    with open('/proc/self/loginuid') as f:
+        return int(f.read())
+
+
+def test_loginuid_root():
+    assert CONFIG.get('CONFIG_AUDITSYSCALL') == 'y' and 'proc_loginuid_write' in SYMBOLS
+    before = read_loginuid()
+    result, after_in_child = probe_with('loginuid', facts=read_loginuid)
+    assert result['status'] == 'supported', result
+    assert result['evidence']['luid'] == 'full'
+    assert after_in_child == before == read_loginuid()
+
+
+def test_loginuid_userns():
+    """criu 4.1.1 says "loginuid is supported" in unshare -Urm too."""
+    result = run_probe('loginuid', **USERNS)
+    assert result['status'] == 'supported', result
+
+
+def test_loginuid_unprivileged_is_off():
+    """criu skips kerndat_loginuid() under --unprivileged: "Loginuid restore
+    is OFF." whatever the kernel can do (here it can: see the evidence)."""
+    result = run_probe('loginuid', unprivileged=True)
+    assert result['status'] == 'unsupported'
+    assert result['message'] == 'Loginuid restore is OFF. (criu does not probe it in --unprivileged mode)'
+    assert result['evidence']['live']['luid'] == 'full'
+
+
+def test_loginuid_non_dumpable_user():
+    """After setresuid the process is not dumpable, so its /proc files belong
+    to root and the loginuid cannot be written: LUID_READ, "OFF"."""
+    def facts():
+        return [os.stat('/proc/self/loginuid').st_uid, os.geteuid()]
+
+    result, (owner, euid) = probe_with('loginuid', lambda: become_user(NOBODY, NOBODY), facts=facts)
+    assert (owner, euid) == (0, NOBODY)
+    assert result['status'] == 'unsupported'
+    assert result['evidence']['luid'] == 'read' and result['evidence']['write_errno'] == 'EACCES'
+
+
+@pytest.mark.parametrize('context', sorted(CONTEXTS))
+def test_kcmp_epoll(context):
+    assert 'get_epoll_tfile_raw_ptr' in SYMBOLS
+    result = run_probe('kcmp_epoll', **CONTEXTS[context])
+    assert result['status'] == 'supported', result
+
+
+def no_children():
+    try:
+        os.waitpid(-1, os.WNOHANG | P.WALL)
+    except ChildProcessError:
+        return True
+    return False
+
+
+@pytest.mark.parametrize('context', sorted(CONTEXTS))
+def test_clone3_set_tid(context):
+    assert syscall_symbol('clone3') in SYMBOLS and kernel_version() >= (5, 5)
+    kwargs = dict(CONTEXTS[context])
+
+    def setup():
+        if kwargs.get('userns'):
+            enter_user_namespace()
+        if kwargs.get('as_user'):
+            become_user(kwargs['as_user'], kwargs['as_user'])
+
+    result, childless = probe_with('clone3_set_tid', setup, facts=no_children)
+    assert result['status'] == 'supported', result
+    assert result['evidence']['errno_name'] == 'EINVAL'
+    assert childless
+
+
+@pytest.mark.parametrize('context', sorted(CONTEXTS))
+def test_pidfd_store(context):
+    assert syscall_symbol('pidfd_open') in SYMBOLS and syscall_symbol('pidfd_getfd') in SYMBOLS
+    result = run_probe('pidfd_store', **CONTEXTS[context])
+    assert result['status'] == 'supported', result
+    assert result['evidence'] == {'pidfd_open': 'ok', 'pidfd_getfd': 'ok'}
+
+
+def nspid_line():
+    with open('/proc/self/status') as f:
+        return [line.split()[1:] for line in f if line.startswith('NSpid:')][0]
+
+
+@pytest.mark.parametrize('context', sorted(CONTEXTS))
+def test_ns_pid(context):
+    assert CONFIG.get('CONFIG_PID_NS') == 'y'
+    kwargs = dict(CONTEXTS[context])
+
+    def setup():
+        if kwargs.get('userns'):
+            enter_user_namespace()
+        if kwargs.get('as_user'):
+            become_user(kwargs['as_user'], kwargs['as_user'])
+
+    result, nspid = probe_with('ns_pid', setup, facts=nspid_line)
+    assert result['status'] == 'supported', result
+    assert result['evidence']['NSpid'] == nspid == [str(int(nspid[0]))]
+
+
+@pytest.mark.parametrize('context', sorted(CONTEXTS))
+def test_openat2(context):
+    assert syscall_symbol('openat2') in SYMBOLS
+    result = run_probe('openat2', **CONTEXTS[context])
+    assert result['status'] == 'supported', result
+    assert result['evidence']['errno_name'] == 'EINVAL'   # how == NULL with size 0
+
+
+@pytest.mark.parametrize('context', sorted(CONTEXTS))
+def test_timer_cr_ids(context):
+    """PR_TIMER_CREATE_RESTORE_IDS is in 6.15+; this kernel is 6.18."""
+    assert kernel_version() >= (6, 15) and 'posixtimer_create_prctl' in SYMBOLS
+    result = run_probe('timer_cr_ids', **CONTEXTS[context])
+    assert result['status'] == 'supported', result
+    assert result['evidence']['rc'] == 0   # GET: restore mode is off
+
+
+# ---------------------------------------------------------------- criu's fdinfo rules, on text the kernel no longer prints
+
+def test_sscanf_follows_c():
+    assert P.sscanf('  0x1f z', '%x %c') == ([31, 'z'], [])
+    assert P.sscanf('017 0x10 9', '%lli %lli %lli') == ([15, 16, 9], [])
+    assert P.sscanf('mnt_id:\t17', '%*s %lli') == ([17], [])
+    assert P.sscanf('tfd: 5 events: 1d data: ff', 'tfd: %d events: %x data: %llx pos:%lli') == ([5, 0x1d, 0xff], [])
+    assert P.sscanf('ab', 'a%nb%n') == ([], [1, 2])
+    assert P.sscanf('x', '%d') == ([], [])
+
+
+INOTIFY_OLD = 'inotify wd:1 ino:3f7e8 sdev:fe00000 mask:fff ignored_mask:0 \n'
+INOTIFY_NEW = 'inotify wd:1 ino:3f7e8 sdev:fe00000 mask:fff ignored_mask:0 fhandle-bytes:8 fhandle-type:1 f_handle:e8f70300\n'
+COMMON = 'pos:\t0\nflags:\t02\nmnt_id:\t17\nino:\t1039\n'
+
+
+def test_inotify_without_fhandle_is_a_parse_error():
+    """criu needs exactly 7 %x fields: a kernel or filesystem without file
+    handles fails fdinfo_ext (criu: "Error parsing proc fdinfo")."""
+    assert P.parse_fdinfo_text(COMMON + INOTIFY_NEW, P.FD_TYPES_INOTIFY)['entries'][0]['wd'] == 1
+    parsed = P.parse_fdinfo_text(COMMON + INOTIFY_OLD, P.FD_TYPES_INOTIFY)
+    assert not parsed['ok']
+    assert parsed['error'].startswith('parse_fdinfo_pid_s: error parsing [inotify wd:1')
+
+
+def test_fdinfo_type_rules():
+    tfd = 'tfd:        4 events:       1d data:     7f1100000004  pos:0 ino:cff2 sdev:f\n'
+    assert P.parse_fdinfo_text(COMMON + tfd, P.FD_TYPES_EVENTPOLL)['entries'][0]['tfd'] == 4
+    assert P.parse_fdinfo_text(COMMON + 'tfd: 4 events: 1d data: 0\n', P.FD_TYPES_EVENTPOLL)['ok']      # 3 fields
+    assert not P.parse_fdinfo_text(COMMON + 'tfd: 4 events: 1d data: 0 pos:0\n', P.FD_TYPES_EVENTPOLL)['ok']  # 4
+    assert P.parse_fdinfo_text(COMMON, P.FD_TYPES_EVENTPOLL)['ok']           # no target is fine for epoll
+    assert not P.parse_fdinfo_text(COMMON, P.FD_TYPES_EVENTFD)['ok']         # but not for eventfd
+    assert P.parse_fdinfo_text(COMMON, P.FD_TYPES_EVENTFD)['error'] == 'No records of type 6 found in fdinfo file'
+    assert not P.parse_fdinfo_text(COMMON + 'sigmask:\t0000000000000200\n', P.FD_TYPES_EVENTFD)['ok']  # wrong type
+    und = P.parse_fdinfo_text(COMMON + 'lock:\t1: FLOCK  ADVISORY  READ 29685 00:15:4026531879 0 EOF\n', P.FD_TYPES_UND)
+    assert und['common'] == {'pos': 0, 'flags': 2, 'mnt_id': 17}
+    assert und['locks'][0]['kind'] == 'FLOCK'
+    assert P.parse_fdinfo_text('ino:\t5\n', P.FD_TYPES_UND)['error'] == 'No records of type 0 found in fdinfo file'
+
+
+# ---------------------------------------------------------------- hygiene and other interpreters
+
+def snapshot():
+    def children():
+        tids = os.listdir('/proc/self/task')
+        return ''.join(open('/proc/self/task/%s/children' % tid).read() for tid in tids)
+
+    with open('/proc/self/mountinfo') as f:
+        mounts = f.read()
+    return {'fds': sorted(os.listdir('/proc/self/fd')), 'mounts': mounts, 'children': children(),
+            'loginuid': read_loginuid(), 'sigusr1': str(signal.getsignal(signal.SIGUSR1)),
+            'tmp': sorted(os.listdir('/tmp'))}
+
+
+def links():
+    return subprocess.run(['ip', '-o', 'link'], stdout=subprocess.PIPE, check=True).stdout
+
+
+def test_no_leftovers():
+    """Every probe of the family in one process: no fd, mount, child, file in
+    /tmp, link, loginuid or signal disposition differs afterwards."""
+    def body():
+        ctx = _context.ProbeContext()
+        before = snapshot()
+        statuses = dict((probe_id, _registry.BY_ID[probe_id].func(ctx)['status']) for probe_id in PROC_IDS)
+        return [before, snapshot(), statuses]
+
+    links_before = links()
+    before, after, statuses = in_child(body)
+    assert before == after
+    assert links() == links_before
+    assert set(statuses.values()) == {'supported'}, statuses
+
+
+def test_runs_on_debian_python():
+    """/usr/bin/python3 (Debian 12: 3.11) runs every probe of the family."""
+    if not os.path.exists('/usr/bin/python3'):
+        pytest.skip('no /usr/bin/python3')
+    code = ('import json, sys\n'
+            'from ansible_collections.criu.check.plugins.module_utils import _context, _registry\n'
+            'ctx = _context.ProbeContext()\n'
+            'print(json.dumps(dict((i, _registry.BY_ID[i].func(ctx)["status"]) for i in sys.argv[1:])))\n')
+    env = dict(os.environ, PYTHONPATH=COLLECTIONS, PYTHONDONTWRITEBYTECODE='1')
+    out = subprocess.run(['/usr/bin/python3', '-c', code] + PROC_IDS, stdout=subprocess.PIPE, env=env, check=True)
+    statuses = json.loads(out.stdout)
+    assert set(statuses) == set(PROC_IDS)
+    assert set(statuses.values()) == {'supported'}, statuses
