@@ -46,6 +46,7 @@ from ansible_collections.criu.check.plugins.module_utils import _syscall
 DEFAULT_TIMEOUT = 5.0
 
 PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
 
 
 def _groups(probes):
@@ -103,6 +104,9 @@ def _worker(group, ctx, wfd, other_fds):
             sys.modules['faulthandler'].disable()
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE):
             signal.signal(sig, signal.SIG_DFL)
+        if ctx.unprivileged:
+            # as criu's check_caps() does for --unprivileged
+            _syscall.prctl(PR_SET_DUMPABLE, 1)
         for probe in group:
             line = json.dumps({'id': probe.id, 'result': _run_one(probe, ctx)}, default=str)
             data = (line + '\n').encode('utf-8')

@@ -17,6 +17,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import errno
+import fcntl
 import os
 import platform
 import re
@@ -72,6 +74,32 @@ def _in_user_namespace():
     return uid_map.split() != ['0', '0', '4294967295']
 
 
+NS_GET_USERNS = 0xb701  # _IO(0xb7, 0x1): the user namespace that owns a namespace
+
+
+def _owns_mount_namespace(cap_eff):
+    """Whether this process could mount in its current mount namespace:
+    CAP_SYS_ADMIN in the user namespace that owns it.  Decided without
+    mounting anything (criu's own kerndat step does mount, in the host)."""
+    if not cap_eff & (1 << C.CAP_SYS_ADMIN):
+        return False
+    try:
+        mnt = os.open('/proc/self/ns/mnt', os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        owner = fcntl.ioctl(mnt, NS_GET_USERNS)
+    except OSError as exc:
+        # EPERM: the owner is outside our user namespace, so not ours.
+        return False if exc.errno == errno.EPERM else None
+    finally:
+        os.close(mnt)
+    try:
+        return os.fstat(owner).st_ino == os.stat('/proc/self/ns/user').st_ino
+    finally:
+        os.close(owner)
+
+
 def _proc_sys_writable():
     try:
         return not (os.statvfs('/proc/sys').f_flag & os.ST_RDONLY)
@@ -98,13 +126,20 @@ def kernel():
     return {'release': uname.release, 'version': uname.version, 'arch': uname.machine}
 
 
-def start_blockers(ctx, cap_eff, yama, cap_last_cap):
+def start_blockers(ctx, cap_eff, yama, cap_last_cap, can_mount):
     """Why real criu would refuse to start here, in the order it checks."""
     blockers = []
     if not (cap_eff & (1 << C.CAP_SYS_ADMIN) or cap_eff & (1 << C.CAP_CHECKPOINT_RESTORE)):
         blockers.append(NO_CAPS)
     elif ctx.euid != 0 and not ctx.unprivileged:
         blockers.append(NEEDS_UNPRIVILEGED)
+    elif not ctx.unprivileged and can_mount is False:
+        # kerndat's root-only kerndat_has_move_mount_set_group() mounts a
+        # tmpfs under /tmp in criu's own mount namespace; any error but
+        # EINVAL/ENOSYS aborts kerndat (seen with criu 4.1.1 in unshare -Ur).
+        blockers.append('%s Without --unprivileged criu mounts a test tmpfs in its own mount namespace, which '
+                        'needs CAP_SYS_ADMIN in the user namespace that owns it (not so in a user namespace '
+                        'or without CAP_SYS_ADMIN); run criu with --unprivileged there' % KERNDAT_FAILED)
     if yama is not None and yama >= 3:
         blockers.append('%s kernel.yama.ptrace_scope is 3: criu cannot ptrace its own test '
                         'children' % KERNDAT_FAILED)
@@ -119,7 +154,8 @@ def gather(ctx):
     cap_eff = ctx.cap_eff
     yama = _read_int('/proc/sys/kernel/yama/ptrace_scope')
     cap_last_cap = _read_int('/proc/sys/kernel/cap_last_cap')
-    blockers = start_blockers(ctx, cap_eff, yama, cap_last_cap)
+    can_mount = _owns_mount_namespace(cap_eff)
+    blockers = start_blockers(ctx, cap_eff, yama, cap_last_cap, can_mount)
     return {
         'uid': ctx.uid,
         'euid': ctx.euid,
@@ -132,6 +168,7 @@ def gather(ctx):
         'no_new_privs': _int_or_none(status.get('NoNewPrivs')),
         'user_namespace': _in_user_namespace(),
         'proc_sys_writable': _proc_sys_writable(),
+        'can_mount': can_mount,
         'container': _container(),
         'cwd': ctx.cwd,
         'criu_can_start': not blockers,
