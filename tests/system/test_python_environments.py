@@ -1,0 +1,62 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The probes on the managed node's own Python: the distribution's library
+versions give the same answers, and a Python without the libraries gets
+'unknown' with the fix for exactly the probes that need them."""
+
+import json
+import os
+import subprocess
+import sys
+import venv
+
+import pytest
+
+import conftest
+from ansible_collections.criu.check.plugins.module_utils import _registry as REG
+
+RUN_PROBES = os.path.join(conftest.REPO, 'tests', 'tools', 'run_probes.py')
+DEBIAN_PYTHON = '/usr/bin/python3'
+
+
+def run_probes(python, *args):
+    proc = subprocess.run([python, RUN_PROBES] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, check=True, cwd='/tmp', timeout=120)
+    return json.loads(proc.stdout)
+
+
+def _has(python, module):
+    return subprocess.run([python, '-c', 'import ' + module], stderr=subprocess.DEVNULL, check=False).returncode == 0
+
+
+@pytest.fixture(scope='module')
+def ours():
+    return run_probes(sys.executable)
+
+
+@pytest.mark.skipif(not (os.path.exists(DEBIAN_PYTHON) and _has(DEBIAN_PYTHON, 'pyroute2')
+                         and _has(DEBIAN_PYTHON, 'ptrace')),
+                    reason="Debian's python3 with python3-pyroute2 and python3-ptrace is not installed")
+def test_distribution_libraries_give_the_same_answers(ours):
+    theirs = run_probes(DEBIAN_PYTHON)
+    ours_status = dict((k, v['status']) for k, v in ours['results'].items())
+    theirs_status = dict((k, v['status']) for k, v in theirs['results'].items())
+    assert theirs_status == ours_status
+    assert 'unknown' not in [v for k, v in theirs_status.items() if REG.BY_ID[k].lib]
+
+
+def test_without_the_libraries_their_probes_are_unknown_with_the_fix(tmp_path, ours):
+    bare = tmp_path / 'bare'
+    venv.EnvBuilder(with_pip=False).create(str(bare))  # no pyroute2, no python-ptrace
+    python = str(bare / 'bin' / 'python')
+    assert not _has(python, 'pyroute2') and not _has(python, 'ptrace')
+    result = run_probes(python)
+    for probe in REG.PROBES:
+        got = result['results'][probe.id]
+        if probe.lib:
+            assert got['status'] == 'unknown', probe.id
+            package = {'pyroute2': 'python3-pyroute2', 'ptrace': 'python3-ptrace'}[probe.lib]
+            assert package in got['fix'], probe.id
+            assert probe.id in result['facts']['unknown']
+        else:
+            assert got['status'] == ours['results'][probe.id]['status'], probe.id
