@@ -18,6 +18,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import importlib
+import importlib.util
+import sys
 
 # Distribution package names; pip names in parentheses in the fix text.
 LIBRARIES = {
@@ -36,11 +38,30 @@ class MissingLibrary(Exception):
             library, (': ' + detail) if detail else ''))
 
 
+# Packages whose __init__ imports far more than the probes use: pyroute2's
+# loads IPRoute, NDB (sqlite), IPDB and conntrack, 100-150 ms, where the
+# probes need only the netlink message classes of pyroute2.netlink.* (about
+# 20 ms).  For these the package is registered without running its __init__,
+# and only the submodules asked for are imported.
+_BARE_PACKAGES = ('pyroute2',)
+
+
+def _register_bare_package(name):
+    if name in sys.modules:
+        return
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError('No module named %r' % name)
+    sys.modules[name] = importlib.util.module_from_spec(spec)
+
+
 def load(module, library=None):
     """Import ``module`` (for example ``pyroute2.netlink.diag``) or raise
     ``MissingLibrary`` naming the distribution package to install."""
     library = library or module.split('.')[0]
     try:
+        if library in _BARE_PACKAGES and module != library:
+            _register_bare_package(library)
         return importlib.import_module(module)
     except ImportError as exc:
         raise MissingLibrary(library, str(exc))

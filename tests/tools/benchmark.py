@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Benchmarks, as ratios against a reference run in the same process tree.
+
+Run it where a criu binary works (the Debian 13 root of the tests):
+
+  tests/tools/criu_root.sh run -- python3 /src/tests/tools/benchmark.py
+
+It prints, each as medians of interleaved runs:
+  (a) the engine (in this process) for the required category vs `criu check`,
+      and for all categories vs `criu check --all`; goal ratio <= 1.0.
+      criu keeps kernel data in /run/criu.kdat between runs: "criu warm" is
+      what an operator's second run costs, "criu cold" the first.
+  (b) `ansible localhost -m criu.check.criu_facts` vs `ansible localhost -m
+      ansible.builtin.setup`, whole commands; goal <= 1.0.
+  (c) the peak memory (max RSS) of the criu_facts module process; goal < 60 MB.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+TOOLS = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(TOOLS))
+sys.path.insert(0, TOOLS)
+
+from run_probes import import_collection, run_command  # noqa: E402
+
+KDAT = '/run/criu.kdat'
+
+
+def timed(func):
+    start = time.perf_counter()
+    func()
+    return time.perf_counter() - start
+
+
+def run_quiet(argv, env=None):
+    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, check=False, cwd='/tmp')
+    return proc
+
+
+def criu(*args):
+    return lambda: run_quiet(['criu', 'check'] + list(args))
+
+
+def criu_cold(*args):
+    def go():
+        if os.path.exists(KDAT):
+            os.unlink(KDAT)
+        run_quiet(['criu', 'check'] + list(args))
+    return go
+
+
+def medians(contenders, rounds):
+    """Interleave the contenders round by round; return their median times."""
+    times = dict((name, []) for name in contenders)
+    for func in contenders.values():
+        func()  # warm-up: imports, page cache, criu's kdat cache
+    for _ in range(rounds):
+        for name, func in contenders.items():
+            times[name].append(timed(func))
+    return dict((name, statistics.median(t)) for name, t in times.items())
+
+
+def report(title, results, reference, goal=None):
+    print(title)
+    base = results[reference]
+    for name, seconds in results.items():
+        ratio = seconds / base if base else float('inf')
+        mark = ''
+        if goal is not None and name != reference:
+            mark = '  (goal <= %.1f: %s)' % (goal, 'met' if ratio <= goal else 'NOT met')
+        print('  %-40s %8.1f ms   ratio %.2f%s' % (name, seconds * 1000, ratio, mark))
+
+
+def engine(check, probes):
+    return lambda: check.run(probes, run_command)
+
+
+def module_env(collections):
+    env = dict(os.environ)
+    env.update(ANSIBLE_COLLECTIONS_PATH=collections, ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+               ANSIBLE_LOCALHOST_WARNING='0', ANSIBLE_INVENTORY_UNPARSED_WARNING='0')
+    return env
+
+
+def ansible(module, collections):
+    ansible_bin = shutil.which('ansible') or os.path.join(os.path.dirname(sys.executable), 'ansible')
+    argv = [ansible_bin, 'localhost', '-c', 'local', '-m', module]
+    return lambda: run_quiet(argv, module_env(collections))
+
+
+def module_peak_rss_mb(collections):
+    """Run the criu_facts module as Ansible runs a module (a Python process with
+    its arguments in a JSON file) and return that process's peak RSS."""
+    with tempfile.NamedTemporaryFile('w', suffix='.json', delete=False) as args:
+        json.dump({'ANSIBLE_MODULE_ARGS': {}}, args)
+    code = ('import resource, subprocess, sys; '
+            'subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, check=True); '
+            'print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)')
+    module = os.path.join(REPO, 'plugins', 'modules', 'criu_facts.py')
+    env = dict(os.environ, PYTHONPATH=collections)
+    try:
+        out = subprocess.run([sys.executable, '-c', code, sys.executable, module, args.name], env=env,
+                             stdout=subprocess.PIPE, check=True, text=True).stdout
+    finally:
+        os.unlink(args.name)
+    return int(out.split()[-1]) / 1024.0
+
+
+def main():
+    parser = argparse.ArgumentParser(description='criu.check benchmarks')
+    parser.add_argument('--rounds', type=int, default=15)
+    parser.add_argument('--skip-ansible', action='store_true', help='skip (b)')
+    args = parser.parse_args()
+    if not shutil.which('criu'):
+        sys.exit('benchmark.py: no criu binary on PATH; run it in the criu root (see its docstring)')
+
+    collections = import_collection()
+    from ansible_collections.criu.check.plugins.module_utils import _check
+
+    print('criu.check benchmarks: %s, Python %s, %d rounds (medians)\n'
+          % (run_quiet(['criu', '--version']).stdout.decode().split('\n')[0], sys.version.split()[0], args.rounds))
+    required = _check.like_criu_check()
+    everything = _check.by_categories(['required', 'extra', 'experimental', 'optional'])
+    report('(a) required category: engine vs criu check', medians({
+        'criu check (warm kdat cache)': criu(),
+        'criu check (cold, no kdat cache)': criu_cold(),
+        'engine, required + optional': engine(_check, required),
+    }, args.rounds), 'criu check (warm kdat cache)', goal=1.0)
+    report('\n(a) all categories: engine vs criu check --all', medians({
+        'criu check --all (warm kdat cache)': criu('--all'),
+        'criu check --all (cold)': criu_cold('--all'),
+        'engine, all four categories': engine(_check, everything),
+    }, args.rounds), 'criu check --all (warm kdat cache)', goal=1.0)
+    if not args.skip_ansible:
+        report('\n(b) whole ansible commands: criu_facts vs setup', medians({
+            'ansible -m ansible.builtin.setup': ansible('ansible.builtin.setup', collections),
+            'ansible -m criu.check.criu_facts': ansible('criu.check.criu_facts', collections),
+        }, max(3, args.rounds // 3)), 'ansible -m ansible.builtin.setup', goal=1.0)
+    peak = module_peak_rss_mb(collections)
+    print('\n(c) criu_facts module process peak RSS: %.1f MB (goal < 60 MB: %s)'
+          % (peak, 'met' if peak < 60 else 'NOT met'))
+    shutil.rmtree(collections, ignore_errors=True)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
