@@ -156,8 +156,8 @@ PROBES = (
           'on x86_64 use a kernel >= 4.9 with CONFIG_IA32_EMULATION (arch_prctl ARCH_MAP_VDSO_32); '
           'elsewhere criu falls back to mremap of the vDSO', False),
     Probe('uffd', 'uffd', EXTRA, memory.uffd, '4.3', ('CONFIG_USERFAULTFD',),
-          'enable CONFIG_USERFAULTFD, and run criu as root, with CAP_SYS_PTRACE, or with '
-          'sysctl vm.unprivileged_userfaultfd=1', False),
+          'enable CONFIG_USERFAULTFD, and run criu as root without --unprivileged (which never probes '
+          'userfaultfd), with CAP_SYS_PTRACE or sysctl vm.unprivileged_userfaultfd=1', False),
     Probe('uffd-noncoop', 'uffd-noncoop', EXTRA, memory.uffd_noncoop, '4.11', ('CONFIG_USERFAULTFD',),
           'use a kernel >= 4.11 with CONFIG_USERFAULTFD (fork, remap, remove and unmap events) and '
           'the privileges that uffd needs', False),
@@ -197,9 +197,9 @@ PROBES = (
     Probe('ipv6_freebind', 'ipv6_freebind', EXTRA, sockets.ipv6_freebind, '4.15', ('CONFIG_IPV6',),
           'upgrade to a kernel >= 4.15 (IPV6_FREEBIND)', False),
     Probe('pagemap_scan', 'pagemap_scan', EXTRA, memory.pagemap_scan, '6.8',
-          ('CONFIG_PROC_PAGE_MONITOR', 'CONFIG_MEM_SOFT_DIRTY'),
+          ('CONFIG_PROC_PAGE_MONITOR',),
           'use a kernel >= 6.8 with CONFIG_PROC_PAGE_MONITOR (PAGEMAP_SCAN with the soft-dirty '
-          'category)', False),
+          'category, accepted even without CONFIG_MEM_SOFT_DIRTY)', False),
     Probe('overlayfs_maps', 'overlayfs_maps', EXTRA, mounts.overlayfs_maps, '6.8', ('CONFIG_OVERLAY_FS',),
           'use an upstream kernel with CONFIG_OVERLAY_FS whose /proc/PID/maps shows the real '
           'dev:ino of overlay files (avoid Ubuntu kernels with the overlayfs maps bug)', False),
@@ -216,7 +216,7 @@ PROBES = (
     # ---- Category 3: --experimental
     Probe('autofs', 'autofs', EXPERIMENTAL, mounts.autofs, '4.6', ('CONFIG_AUTOFS_FS',),
           'enable CONFIG_AUTOFS_FS (or modprobe autofs4) on a kernel >= 4.6 and run criu with '
-          'CAP_SYS_ADMIN', True),
+          'CAP_SYS_ADMIN', False),
     Probe('compat_cr', 'compat_cr', EXPERIMENTAL, memory.compat_cr, '4.12', ('CONFIG_IA32_EMULATION',),
           'on x86_64 use a kernel >= 4.12 with CONFIG_IA32_EMULATION=y', False),
 

@@ -31,6 +31,7 @@ _X86_64 = {
     'munmap': 11, 'gettid': 186, 'tgkill': 234, 'prctl': 157, 'setns': 308,
     'open_tree': 428, 'mount_setattr': 442, 'rt_sigaction': 13,
     'rt_sigprocmask': 14,
+    'mprotect': 10, 'madvise': 28,
     'mount': 165, 'umount2': 166,
 }
 
@@ -46,6 +47,7 @@ _GENERIC = {
     'gettid': 178, 'tgkill': 131, 'prctl': 167, 'setns': 268,
     'open_tree': 428, 'mount_setattr': 442, 'rt_sigaction': 134,
     'rt_sigprocmask': 135,
+    'mprotect': 226, 'madvise': 233,
     'mount': 40, 'umount2': 39,
 }
 

@@ -1,0 +1,342 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The ptrace probes on the real kernel (run as root: Debian 12 userland,
+kernel 6.18 x86_64), in the contexts criu distinguishes: root, non-root with
+--unprivileged, a user namespace, and root without CAP_SYS_ADMIN.  The
+expected answers are the ones real criu 4.1.1 gave on this machine in the
+same contexts; facts are checked independently where the kernel offers a
+second way (its config, a direct ptrace call from the test).
+"""
+
+import ctypes
+import errno
+import gzip
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+from conftest import NOBODY, become_user, in_child, requires_root, run_probe
+
+# python-ptrace is imported lazily by the probes.  This venv's standard
+# library lives under /root, which a child that dropped to nobody cannot
+# read, so the modules the probes load are imported here, before any fork.
+import ctypes.util  # noqa: F401,E402
+import ptrace.binding.func  # noqa: F401,E402
+import ptrace.error  # noqa: F401,E402
+
+from ansible_collections.criu.check.plugins.module_utils import _context  # noqa: E402
+from ansible_collections.criu.check.plugins.module_utils import _probes_ptrace as P  # noqa: E402
+from ansible_collections.criu.check.plugins.module_utils import _registry  # noqa: E402
+
+pytestmark = requires_root
+
+PTRACE_IDS = ('ptrace_peeksiginfo', 'seccomp_suspend', 'seccomp_filters', 'get_rseq_conf', 'breakpoints')
+CAP_SYS_ADMIN = 21
+LIBC = ctypes.CDLL(None, use_errno=True)
+LIBC.ptrace.restype = ctypes.c_long
+LIBC.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
+
+
+def _config():
+    try:
+        with gzip.open('/proc/config.gz', 'rt') as f:
+            return f.read()
+    except OSError:
+        pytest.skip('no /proc/config.gz to check against')
+
+
+def _config_on(option):
+    return ('\n%s=y\n' % option) in ('\n' + _config())
+
+
+def _kernel():
+    return tuple(int(x) for x in os.uname().release.split('.')[:2])
+
+
+def _yama_scope():
+    try:
+        with open('/proc/sys/kernel/yama/ptrace_scope') as f:
+            return int(f.read())
+    except OSError:
+        return 0
+
+
+@pytest.fixture(autouse=True)
+def _ptrace_allowed():
+    if _yama_scope() >= 2:
+        pytest.skip('Yama ptrace_scope >= 2: criu itself cannot run here')
+
+
+# ------------------------------------------------------------ ptrace_peeksiginfo
+
+def _direct_peeksiginfo():
+    """The same requests made by the test itself with libc's ptrace on an
+    attached child that has one blocked SIGUSR1 pending: PEEKSIGINFO must
+    return 1 (so the request exists and reads the queue) and GETSIGMASK must
+    show SIGUSR1 blocked."""
+    pid = os.fork()
+    if pid == 0:
+        signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1])
+        # thread-directed (tgkill): PEEKSIGINFO with flags 0 reads the
+        # thread's own queue, not the process-wide one
+        signal.pthread_kill(threading.get_ident(), signal.SIGUSR1)
+        while True:
+            time.sleep(1000)
+    try:
+        time.sleep(0.05)
+        assert LIBC.ptrace(16, pid, None, None) == 0, os.strerror(ctypes.get_errno())  # PTRACE_ATTACH
+        os.waitpid(pid, 0)
+        args = P._PeekSiginfoArgs(off=0, flags=0, nr=1)
+        info = ctypes.create_string_buffer(128)
+        peek = LIBC.ptrace(P.PTRACE_PEEKSIGINFO, pid, ctypes.addressof(args), ctypes.addressof(info))
+        mask = ctypes.c_uint64()
+        getmask = LIBC.ptrace(P.PTRACE_GETSIGMASK, pid, 8, ctypes.addressof(mask))
+        return peek, getmask, mask.value
+    finally:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+
+
+def test_peeksiginfo_root_supported_and_agrees_with_direct_ptrace():
+    result = run_probe('ptrace_peeksiginfo')
+    assert result['status'] == 'supported', result
+    assert result['evidence']['peeksiginfo_rc'] == 0
+    assert result['evidence']['getsigmask_rc'] == 0
+    peek, getmask, mask = in_child(_direct_peeksiginfo)
+    assert peek == 1 and getmask == 0
+    assert mask & (1 << (signal.SIGUSR1 - 1))
+
+
+def test_peeksiginfo_nobody_unprivileged_supported():
+    # criu 4.1.1 as uid 65534 with CAP_CHECKPOINT_RESTORE and --unprivileged
+    # passes Category 1 on this machine.
+    result = run_probe('ptrace_peeksiginfo', as_user=NOBODY, unprivileged=True)
+    assert result['status'] == 'supported', result
+
+
+def test_peeksiginfo_in_user_namespace_supported():
+    assert run_probe('ptrace_peeksiginfo', userns=True)['status'] == 'supported'
+
+
+def test_helper_failure_is_criu_text():
+    # Without --unprivileged nothing makes the tracee dumpable, and a uid
+    # change without exec left this process (and so its child) non-dumpable:
+    # the kernel refuses PTRACE_ATTACH to a non-root tracer.
+    result = run_probe('ptrace_peeksiginfo', as_user=NOBODY)
+    assert result['status'] == 'unsupported'
+    assert result['message'] == 'Unable to ptrace the child: Operation not permitted'
+    assert result['evidence']['step'] == 'PTRACE_ATTACH'
+    assert result['evidence']['errno_name'] == 'EPERM'
+
+
+# ---------------------------------------------------------------- seccomp_*
+
+def test_seccomp_suspend_root_supported():
+    assert _config_on('CONFIG_SECCOMP') and _config_on('CONFIG_CHECKPOINT_RESTORE')
+    result = run_probe('seccomp_suspend')
+    assert result['status'] == 'supported', result
+    assert result['evidence']['tracer_seccomp_mode'] == 0
+
+
+@pytest.mark.parametrize('context', [dict(userns=True), dict(drop_caps=(CAP_SYS_ADMIN,)),
+                                     dict(as_user=NOBODY, unprivileged=True)],
+                         ids=['userns', 'no-cap-sys-admin', 'nobody-unprivileged'])
+def test_seccomp_suspend_needs_init_cap_sys_admin(context):
+    result = run_probe('seccomp_suspend', **context)
+    assert result['status'] == 'unsupported'
+    assert result['message'] == "couldn't suspend seccomp: Operation not permitted"
+
+
+def test_seccomp_filters_root_supported_with_criu_filter():
+    assert _config_on('CONFIG_SECCOMP_FILTER')
+    result = run_probe('seccomp_filters')
+    assert result['status'] == 'supported', result
+    assert result['evidence']['filter_instructions'] == 4   # criu's program
+
+
+def test_seccomp_filters_in_user_namespace_is_eacces():
+    # The tracee may install the filter (CAP_SYS_ADMIN in its namespace), but
+    # PTRACE_SECCOMP_GET_FILTER needs it in the initial one: criu 4.1.1 says
+    # exactly this under unshare -Ur.
+    result = run_probe('seccomp_filters', userns=True)
+    assert result['status'] == 'unsupported'
+    assert result['message'] == 'Dumping seccomp filters not supported: Permission denied'
+
+
+@pytest.mark.parametrize('context', [dict(drop_caps=(CAP_SYS_ADMIN,)), dict(as_user=NOBODY, unprivileged=True)],
+                         ids=['no-cap-sys-admin', 'nobody-unprivileged'])
+def test_seccomp_filters_tracee_cannot_install_filter(context):
+    # No CAP_SYS_ADMIN and no NO_NEW_PRIVS: the child's PR_SET_SECCOMP fails,
+    # it exits unready, and criu prints "read: Success".
+    result = run_probe('seccomp_filters', **context)
+    assert result['status'] == 'unsupported'
+    assert result['message'] == 'read: Success'
+    assert result['evidence']['tracee_setup_failed'] is True
+
+
+def test_seccomp_filter_program_kills_ptrace_only():
+    # criu's program, checked on its own: a child that installs it may still
+    # call getpid(), and is killed (SECCOMP_RET_KILL: WTERMSIG SIGSYS) by
+    # its first ptrace() call.
+    program = P._kill_ptrace_filter()
+    fprog = P._SockFprog(len(program), ctypes.addressof(program))
+    pid = os.fork()
+    if pid == 0:
+        try:
+            LIBC.prctl(38, 1, 0, 0, 0)   # PR_SET_NO_NEW_PRIVS: only for this check
+            if LIBC.prctl(P.PR_SET_SECCOMP, P.SECCOMP_MODE_FILTER, ctypes.c_void_p(ctypes.addressof(fprog)), 0, 0):
+                os._exit(2)
+            os.getpid()
+            LIBC.ptrace(0x4209, 0, None, None)
+        finally:
+            os._exit(3)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGSYS
+
+
+# ------------------------------------------------------------ get_rseq_conf
+
+@pytest.mark.parametrize('context', [dict(), dict(as_user=NOBODY, unprivileged=True), dict(userns=True)],
+                         ids=['root', 'nobody-unprivileged', 'userns'])
+def test_get_rseq_conf_supported(context):
+    assert _kernel() >= (5, 13) and _config_on('CONFIG_RSEQ')
+    result = run_probe('get_rseq_conf', **context)
+    assert result['status'] == 'supported', result
+    evidence = result['evidence']
+    assert evidence['rc'] == ctypes.sizeof(P._RseqConfiguration) == 24
+    assert evidence['flags'] == 0
+    # glibc registered rseq in the tracee: a real area and x86's RSEQ_SIG.
+    assert int(evidence['rseq_abi_pointer'], 16) != 0
+    assert evidence['signature'] == '0x53053053'
+
+
+def test_rseq_syscall_exists_independently():
+    rc = ctypes.CDLL(None, use_errno=True).syscall(334, None, 0, 0, 0)   # rseq(NULL, 0, 0, 0)
+    assert rc == -1 and ctypes.get_errno() != errno.ENOSYS
+
+
+# -------------------------------------------------------------- breakpoints
+
+@pytest.mark.parametrize('context', [dict(), dict(as_user=NOBODY, unprivileged=True), dict(userns=True)],
+                         ids=['root', 'nobody-unprivileged', 'userns'])
+def test_breakpoints_trap_on_x86_64(context):
+    if os.uname().machine != 'x86_64':
+        pytest.skip('expectations written for x86_64')
+    assert _config_on('CONFIG_HAVE_HW_BREAKPOINT')
+    result = run_probe('breakpoints', **context)
+    assert result['status'] == 'supported', result
+    evidence = result['evidence']
+    # It was the hardware breakpoint: si_code TRAP_HWBKPT and DR6.B0 set.
+    assert evidence['si_code'] == P.TRAP_HWBKPT
+    assert int(evidence['dr6'], 16) & 1
+
+
+def test_breakpoints_address_is_the_called_function():
+    result = run_probe('breakpoints')
+    libc = ctypes.CDLL(None)
+    assert int(result['evidence']['breakpoint_address'], 16) == ctypes.cast(libc.getppid, ctypes.c_void_p).value
+
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWNET = 0x40000000
+MS_REC = 0x4000
+MS_PRIVATE = 0x40000
+
+
+def _private_tmp_and_net():
+    """Other work on this machine adds files to /tmp and links at any time: a
+    private mount namespace with a fresh /tmp and a private network namespace
+    make every change seen afterwards this process's own."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(CLONE_NEWNS | CLONE_NEWNET) != 0:
+        raise OSError(ctypes.get_errno(), 'unshare')
+    if libc.mount(b'none', b'/', None, MS_REC | MS_PRIVATE, None) != 0:
+        raise OSError(ctypes.get_errno(), 'mount --make-rprivate /')
+    if libc.mount(b'tmpfs', b'/tmp', b'tmpfs', 0, None) != 0:
+        raise OSError(ctypes.get_errno(), 'mount tmpfs /tmp')
+
+
+# ------------------------------------------------------- nothing left behind
+
+def _snapshot():
+    def listing(path):
+        return sorted(os.listdir(path))
+
+    children = []
+    for tid in os.listdir('/proc/self/task'):
+        with open('/proc/self/task/%s/children' % tid) as f:
+            children += f.read().split()
+    with open('/proc/self/mountinfo') as f:
+        mounts = f.read()
+    with os.popen('ip -o link') as p:
+        links = p.read()
+    return {'fds': listing('/proc/self/fd'), 'children': children, 'mounts': mounts, 'links': links,
+            'tmp': listing('/tmp'), 'sigchld': str(signal.getsignal(signal.SIGCHLD)),
+            'sigusr1': str(signal.getsignal(signal.SIGUSR1))}
+
+
+def _run_all_and_compare(unprivileged=False):
+    ctx = _context.ProbeContext(unprivileged=unprivileged)
+    for probe_id in PTRACE_IDS:          # warm up: imports, caches
+        _registry.BY_ID[probe_id].func(ctx)
+    before = _snapshot()
+    statuses = {}
+    for probe_id in PTRACE_IDS:
+        statuses[probe_id] = _registry.BY_ID[probe_id].func(ctx)['status']
+    after = _snapshot()
+    try:
+        os.waitpid(-1, os.WNOHANG)
+        unreaped = True
+    except ChildProcessError:
+        unreaped = False
+    return {'before': before, 'after': after, 'statuses': statuses, 'unreaped': unreaped}
+
+
+@pytest.mark.parametrize('context', [dict(), dict(unprivileged=True), dict(as_user=NOBODY, unprivileged=True)],
+                         ids=['root', 'root-unprivileged', 'nobody-unprivileged'])
+def test_probes_leave_nothing_behind(context):
+    def setup():
+        _private_tmp_and_net()
+        if 'as_user' in context:
+            become_user(NOBODY, NOBODY)
+
+    outcome = in_child(lambda: _run_all_and_compare(context.get('unprivileged', False)), setup=setup)
+    assert outcome['before'] == outcome['after']
+    assert not outcome['unreaped']
+    assert outcome['statuses']['ptrace_peeksiginfo'] == 'supported'
+
+
+def _abandoned_tracee():
+    """Enter fork_and_ptrace_attach() and die by SIGKILL with the tracee
+    attached: PR_SET_PDEATHSIG must take the tracee down too."""
+    rfd, wfd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(rfd)
+        pt = P._Ptrace()
+        ctx = _context.ProbeContext()
+        with P._tracee(pt, ctx) as tracee:
+            os.write(wfd, str(tracee).encode())
+            os.kill(os.getpid(), signal.SIGKILL)
+        os._exit(0)
+    os.close(wfd)
+    tracee = int(os.read(rfd, 64))
+    os.close(rfd)
+    os.waitpid(pid, 0)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        if not os.path.exists('/proc/%d' % tracee):
+            return True
+        with open('/proc/%d/stat' % tracee) as f:
+            if f.read().rsplit(')', 1)[1].split()[0] in ('Z', 'X'):
+                return True   # dead, waiting for init to reap it
+        time.sleep(0.02)
+    os.kill(tracee, signal.SIGKILL)
+    return False
+
+
+def test_tracee_dies_with_a_killed_probe():
+    assert in_child(_abandoned_tracee)
