@@ -104,8 +104,8 @@ def _worker(group, ctx, wfd, other_fds):
             sys.modules['faulthandler'].disable()
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE):
             signal.signal(sig, signal.SIG_DFL)
-        if ctx.unprivileged:
-            # as criu's check_caps() does for --unprivileged
+        if ctx.unprivileged and ctx.euid != 0:
+            # as criu's check_caps() does for non-root --unprivileged
             _syscall.prctl(PR_SET_DUMPABLE, 1)
         for probe in group:
             line = json.dumps({'id': probe.id, 'result': _run_one(probe, ctx)}, default=str)
