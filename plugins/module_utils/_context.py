@@ -23,6 +23,16 @@ CAP_AUDIT_CONTROL = 30
 CAP_CHECKPOINT_RESTORE = 40
 
 
+# criu and the iptables tools live in sbin, which a non-root PATH may lack.
+SBIN_DIRS = ('/usr/sbin', '/sbin', '/usr/local/sbin')
+
+
+def which(name):
+    """The path of a tool as a user would run it: PATH, then the sbin directories."""
+    path = os.environ.get('PATH', os.defpath) + os.pathsep + os.pathsep.join(SBIN_DIRS)
+    return shutil.which(name, path=path)
+
+
 def effective_caps(pid='self'):
     """The effective capability set of a process, as an int (CapEff)."""
     with open('/proc/%s/status' % pid) as status:
@@ -58,7 +68,7 @@ class ProbeContext:
     def run(self, argv):
         """Run a userland tool: ``(rc, stdout, stderr)``; rc 127 when the tool
         is not installed or no runner was given (never raises)."""
-        binary = shutil.which(argv[0])
+        binary = which(argv[0])
         if binary is None:
             return 127, '', '%s: command not found' % argv[0]
         if self.run_command is None:

@@ -183,16 +183,9 @@ def _int_or_none(text):
         return None
 
 
-def find_criu(run_command, path=None):
+def find_criu(run_command):
     """The installed criu binary and its version, or None when there is none."""
-    candidates = os.environ.get('PATH', '').split(os.pathsep) + ['/usr/sbin', '/sbin', '/usr/local/sbin']
-    binary = path
-    if binary is None:
-        for directory in candidates:
-            candidate = os.path.join(directory, 'criu')
-            if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
-                binary = candidate
-                break
+    binary = C.which('criu')
     if binary is None:
         return None
     info = {'path': binary, 'version': None}

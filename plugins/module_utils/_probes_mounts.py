@@ -5,31 +5,614 @@
 """Probes of namespaces, mounts and LSM.
 
 PRIVATE to the criu.check collection: not a public API.
+
+Everything here that changes namespaces or mounts does it in a child forked
+by ``run_in_child()``: the child unshares what it needs, reports one JSON
+value over a pipe and ends with ``os._exit()``; the caller always reaps it.
+Where criu itself mounts in the caller's (host) mount namespace under
+``/tmp/.criu.*`` (move_mount_set_group, autofs), the child does the same
+system calls in a private mount namespace, on a scratch tmpfs over its own
+``/tmp``, so that not even an empty directory is left on the host.  The
+other probe families import ``run_in_child()`` and
+``enter_user_namespace()`` from here.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import errno
+import fcntl
+import json
+import os
+import select
+import signal
+import tempfile
+import time
+
 from ansible_collections.criu.check.plugins.module_utils import _result as R
+from ansible_collections.criu.check.plugins.module_utils import _syscall
+
+# <linux/sched.h>
+CLONE_PARENT = 0x00008000
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+
+# <linux/mount.h>
+MS_BIND = 4096
+MS_REC = 16384
+MS_PRIVATE = 1 << 18
+MS_SLAVE = 1 << 19
+MS_SHARED = 1 << 20
+MNT_DETACH = 2
+FSCONFIG_SET_STRING = 1
+FSCONFIG_CMD_CREATE = 6
+MOVE_MOUNT_F_EMPTY_PATH = 0x4
+MOVE_MOUNT_SET_GROUP = 0x100
+AT_FDCWD = -100
+
+# <linux/nsfs.h>: NS_GET_USERNS = _IO(0xb7, 0x1)
+NS_GET_USERNS = 0xb701
+
+# <linux/prctl.h>
+PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
+
+# <sys/mman.h>
+PROT_READ = 1
+PROT_WRITE = 2
+MAP_SHARED = 1
+
+# <linux/wait.h>: wait for any child, whatever its exit signal
+WALL = 0x40000000
+
+AA_SECURITYFS_PATH = '/sys/kernel/security/apparmor'
+
+CHILD_TIMEOUT = 4.0
+
+# criu's texts (criu/cr-check.c, criu/kerndat.c, criu/apparmor.c)
+MSG_CLONE_PARENT = "CLONE_PARENT | CLONE_NEWPID don't work together"
+MSG_NO_SET_GROUP = 'No MOVE_MOUNT_SET_GROUP kernel feature'
+MSG_AUTOFS = 'autofs not supported.'
+SET_GROUP_TMPDIR = '/tmp/.criu.move_mount_set_group.XXXXXX'
+
+
+# ---------------------------------------------------------------- children
+
+def _write_all(fd, data):
+    while data:
+        data = data[os.write(fd, data):]
+
+
+def _child_main(body, rfd, wfd, parent):
+    """The forked child: never returns."""
+    code = 0
+    try:
+        os.close(rfd)
+        # If the worker is killed, this child must not outlive it.
+        _syscall.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:
+            os._exit(1)
+        payload = {'ok': body()}
+    except BaseException as exc:  # everything goes back to the parent
+        payload = {'exc': '%s: %s' % (type(exc).__name__, exc)}
+    try:
+        _write_all(wfd, json.dumps(payload, default=str).encode('utf-8'))
+    except BaseException:
+        code = 1
+    os._exit(code)
+
+
+def reap(pid, timeout=CHILD_TIMEOUT, options=0):
+    """Wait for child ``pid``; SIGKILL it if it is still running after
+    ``timeout`` seconds.  Return the wait status, or None when it is not our
+    child (ECHILD)."""
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG | options)
+            if done:
+                return status
+            if time.monotonic() >= deadline:
+                os.kill(pid, signal.SIGKILL)
+                return os.waitpid(pid, options)[1]
+            time.sleep(0.002)
+    except ChildProcessError:
+        return None
+
+
+def _read_until_eof(fd, timeout):
+    chunks = []
+    deadline = time.monotonic() + timeout
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        ready = select.select([fd], [], [], left)[0]
+        if not ready:
+            return None
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            return b''.join(chunks)
+        chunks.append(chunk)
+
+
+def run_in_child(body, timeout=CHILD_TIMEOUT):
+    """Run ``body()`` in a forked child and return what it returned.
+
+    ``body`` must return something JSON can carry.  The child sets
+    PR_SET_PDEATHSIG first, so it cannot outlive a killed worker, and ends
+    with ``os._exit()``; this function always reaps it (killing it after
+    ``timeout`` seconds).  An exception in the child is raised here as
+    RuntimeError (UnsupportedArch as itself), so that the engine reports it.
+    """
+    rfd, wfd = os.pipe()
+    parent = os.getpid()
+    pid = os.fork()
+    if pid == 0:
+        _child_main(body, rfd, wfd, parent)
+    os.close(wfd)
+    data = None
+    try:
+        data = _read_until_eof(rfd, timeout)
+    finally:
+        os.close(rfd)
+        # After EOF the child is exiting; after a timeout it is killed now.
+        status = reap(pid, 1.0 if data is not None else 0)
+    if data is None:
+        raise RuntimeError('probe child timed out after %.1f s' % timeout)
+    if not data:
+        raise RuntimeError('probe child died without a result (wait status %r)' % (status,))
+    payload = json.loads(data.decode('utf-8'))
+    if 'exc' in payload:
+        if payload['exc'].startswith('UnsupportedArch:'):
+            raise _syscall.UnsupportedArch(payload['exc'].split(': ', 1)[1])
+        raise RuntimeError('probe child failed: %s' % payload['exc'])
+    return payload['ok']
+
+
+def enter_user_namespace(extra_flags=0):
+    """In a child: ``unshare(CLONE_NEWUSER | extra_flags)`` with the caller
+    mapped to root, as ``unshare -Ur``.  It lets a child without privilege
+    test what the kernel supports where criu does not probe (or, for
+    overlayfs_maps, does not test).  Return 0 or an errno."""
+    uid, gid = os.geteuid(), os.getegid()
+    # A process that changed uid is not dumpable, and then its /proc/self
+    # files belong to root: the maps below could not be written (criu sets
+    # PR_SET_DUMPABLE under --unprivileged for the same reason).
+    _syscall.prctl(PR_SET_DUMPABLE, 1)
+    rc, err = _syscall.syscall('unshare', CLONE_NEWUSER | extra_flags)
+    if rc != 0:
+        return err
+    try:
+        for name, text in (('setgroups', 'deny'), ('uid_map', '0 %d 1' % uid), ('gid_map', '0 %d 1' % gid)):
+            with open('/proc/self/' + name, 'w') as f:
+                f.write(text)
+    except OSError as exc:
+        return exc.errno or errno.EPERM
+    return 0
+
+
+def _mount(source, target, fstype, flags, data=None):
+    """mount(2); return 0 or an errno."""
+    enc = [v.encode() if isinstance(v, str) else v for v in (source, target, fstype, data)]
+    return _syscall.syscall('mount', enc[0], enc[1], enc[2], flags, enc[3])[1]
+
+
+def _private_mount_ns():
+    """In a child: a mount namespace of its own whose mounts propagate to no
+    one (rprivate), with a scratch tmpfs over its ``/tmp``.  Return
+    (step, errno) of the first failure, or (None, 0)."""
+    err = _syscall.syscall('unshare', CLONE_NEWNS)[1]
+    if err:
+        return 'unshare(CLONE_NEWNS)', err
+    # After unshare the copied mounts still share peer groups with the
+    # host: without this, a mount made here would propagate to the host.
+    err = _mount(None, '/', None, MS_REC | MS_PRIVATE)
+    if err:
+        return 'mount(/, MS_REC|MS_PRIVATE)', err
+    err = _mount('criu-check', '/tmp', 'tmpfs', 0)
+    if err:
+        return 'mount(tmpfs, /tmp)', err
+    return None, 0
+
+
+def mount_ns_owner_is_own_userns():
+    """Whether the caller's mount namespace belongs to its own user namespace.
+
+    criu mounts in its own mount namespace; that needs CAP_SYS_ADMIN in the
+    user namespace that owns it.  A private namespace made by unshare()
+    belongs to the caller's user namespace instead, so when the two differ
+    (``unshare -U`` without ``-m``) criu gets EPERM where the private copy
+    would not.  Return True, False, or None when the kernel cannot say.
+    """
+    fd = owner = -1
+    try:
+        fd = os.open('/proc/self/ns/mnt', os.O_RDONLY)
+        owner = fcntl.ioctl(fd, NS_GET_USERNS)
+        st_owner = os.fstat(owner)
+        st_own = os.stat('/proc/self/ns/user')
+        return (st_owner.st_dev, st_owner.st_ino) == (st_own.st_dev, st_own.st_ino)
+    except OSError as exc:
+        # EPERM: the owner is outside our user namespace (an ancestor), where
+        # we hold no capability.  Other errors: a kernel without nsfs ioctls.
+        return False if exc.errno == errno.EPERM else None
+    finally:
+        _syscall.close_quietly(fd, owner)
+
+
+# ---------------------------------------------------------------- clone_parent_vs_pid
+
+def _clone_parent_newpid():
+    """In the intermediate child: criu's clone(CLONE_NEWPID | CLONE_PARENT).
+
+    The raw system call with a NULL stack behaves like fork; every argument
+    but the flags is 0, so the x86_64 and asm-generic argument orders agree.
+    The new process belongs to our parent (CLONE_PARENT) and only exits.
+    """
+    rc, err = _syscall.syscall('clone', CLONE_NEWPID | CLONE_PARENT, 0, 0, 0, 0)
+    if rc == 0:
+        os._exit(0)
+    return {'rc': rc, 'errno': err}
 
 
 def clone_parent_vs_pid(ctx):
-    return R.unknown('PLACEHOLDER: not implemented yet')
+    """criu: check_clone_parent_vs_pid().
+
+    criu clones from its own process, so the new process becomes a child of
+    criu's parent, which criu never reaps.  Here an intermediate child makes
+    the clone, so the new process is a child of this worker, which reaps it.
+    The permission checks (CAP_SYS_ADMIN in the caller's user namespace for
+    CLONE_NEWPID) are the same for the intermediate child as for criu.
+    """
+    res = run_in_child(_clone_parent_newpid)
+    evidence = {'flags': 'CLONE_NEWPID|CLONE_PARENT', 'caller_is_pid_ns_init': os.getpid() == 1}
+    if res['rc'] < 0:
+        evidence.update(R.errno_evidence(res['errno']))
+        return R.unsupported(MSG_CLONE_PARENT, evidence=evidence)
+    status = reap(res['rc'], options=WALL)
+    # Only a child of ours can be reaped here: that proves CLONE_PARENT.
+    evidence.update({'clone_pid': res['rc'], 'reaped_by_caller': status is not None})
+    return R.supported(evidence=evidence)
+
+
+# ---------------------------------------------------------------- move_mount_set_group
+
+def _set_group_steps():
+    """criu's kerndat_has_move_mount_set_group() steps, in a private mount
+    namespace (see the module docstring).  Return a dict: ok, errno, step,
+    message (criu's text for the failing step)."""
+    tmp = tempfile.mkdtemp(prefix='.criu.move_mount_set_group.', dir='/tmp')
+    sub = tmp + '/subdir'
+    err = _mount('criu.move_mount_set_group', tmp, 'tmpfs', 0)
+    if err:
+        return {'ok': False, 'errno': err, 'message': R.perror('Fail to mount tmfps to %s' % tmp, err)}
+    try:
+        err = _mount(None, tmp, None, MS_PRIVATE)
+        if err:
+            return {'ok': False, 'errno': err, 'message': R.perror('Fail to make %s private' % tmp, err)}
+        try:
+            os.mkdir(sub, 0o700)
+        except OSError as exc:
+            return {'ok': False, 'errno': exc.errno, 'message': R.perror('Fail to make dir %s' % sub, exc.errno)}
+        err = _mount(sub, sub, None, MS_BIND)
+        if err:
+            return {'ok': False, 'errno': err, 'message': R.perror('Fail to make bind-mount %s' % sub, err)}
+        err = _mount(None, tmp, None, MS_SHARED)
+        if err:  # sic: criu says "private" here too
+            return {'ok': False, 'errno': err, 'message': R.perror('Fail to make %s private' % tmp, err)}
+        rc, err = _syscall.syscall('move_mount', AT_FDCWD, tmp.encode(), AT_FDCWD, sub.encode(), MOVE_MOUNT_SET_GROUP)
+        if rc == 0:
+            return {'ok': True, 'errno': 0}
+        if err in (errno.EINVAL, errno.ENOSYS):
+            return {'ok': False, 'errno': err, 'message': MSG_NO_SET_GROUP, 'feature_absent': True}
+        return {'ok': False, 'errno': err, 'message': R.perror('Fail to MOVE_MOUNT_SET_GROUP', err)}
+    finally:
+        _syscall.syscall('umount2', tmp.encode(), MNT_DETACH)
+        os.rmdir(tmp)
+
+
+def _set_group_child(userns):
+    if userns:
+        err = enter_user_namespace()
+        if err:
+            return {'ok': None, 'errno': err, 'step': 'unshare(CLONE_NEWUSER)'}
+    step, err = _private_mount_ns()
+    if step:
+        # Untested: without the privilege for this, criu's own first mount
+        # fails the same way.
+        return {'ok': None, 'errno': err, 'step': step,
+                'message': R.perror('Fail to mount tmfps to %s' % SET_GROUP_TMPDIR, err)}
+    return _set_group_steps()
+
+
+def _set_group_evidence(res, **extra):
+    # kernel_answer: what MOVE_MOUNT_SET_GROUP did in the private copy
+    # (None: not reached).
+    evidence = {'kernel_answer': res.get('ok'),
+                'tested_in': 'user namespace' if extra.get('criu_probes') is False else 'private mount namespace'}
+    if res.get('errno'):
+        evidence.update(R.errno_evidence(res['errno']))
+    if res.get('step'):
+        evidence['failed_step'] = res['step']
+    evidence.update(extra)
+    return evidence
 
 
 def move_mount_set_group(ctx):
-    return R.unknown('PLACEHOLDER: not implemented yet')
+    """criu: kerndat_has_move_mount_set_group() (root-only) + check_move_mount_set_group().
+
+    criu mounts a tmpfs in its own (host) mount namespace under
+    ``/tmp/.criu.move_mount_set_group.XXXXXX``; here the same calls run in a
+    forked child with a private mount namespace.  When the caller's mount
+    namespace belongs to another user namespace (``unshare -U``), criu's
+    first mount gets EPERM and kerndat, so criu itself, fails: that is
+    reported as unsupported, with the kernel's answer from the private copy
+    in evidence.  Any failure other than EINVAL/ENOSYS also aborts criu's
+    kerndat (``criu_kerndat_aborts``).
+    """
+    if ctx.unprivileged:
+        live = run_in_child(lambda: _set_group_child(True))
+        return R.unsupported('criu does not probe MOVE_MOUNT_SET_GROUP in --unprivileged mode (root-only kerndat)',
+                             evidence=_set_group_evidence(live, criu_probes=False))
+    owned = mount_ns_owner_is_own_userns()
+    res = run_in_child(lambda: _set_group_child(False))
+    if owned is False:
+        return R.unsupported(R.perror('Fail to mount tmfps to %s' % SET_GROUP_TMPDIR, errno.EPERM),
+                             evidence=_set_group_evidence(res, mount_ns_owned_by_own_userns=False,
+                                                          criu_kerndat_aborts=True))
+    if res['ok']:
+        return R.supported(evidence=_set_group_evidence(res))
+    return R.unsupported(res['message'], evidence=_set_group_evidence(
+        res, criu_kerndat_aborts=not res.get('feature_absent', False)))
+
+
+# ---------------------------------------------------------------- overlayfs_maps
+
+class _Step(Exception):
+    """A failed step of the overlayfs test: criu's message and the errno."""
+
+    def __init__(self, message, err=0):
+        Exception.__init__(self, message)
+        self.message = message
+        self.errno = err
+
+
+def _call(text, name, *args):
+    rc, err = _syscall.syscall(name, *args)
+    if rc < 0:
+        raise _Step(R.perror(text, err), err)
+    return rc
+
+
+def _maps_dev_ino(addr):
+    """(major, minor, inode) that /proc/self/maps shows for the mapping at addr."""
+    with open('/proc/self/maps') as maps:
+        for line in maps:
+            fields = line.split()
+            if int(fields[0].split('-')[0], 16) == addr:
+                major, minor = fields[3].split(':')
+                return int(major, 16), int(minor, 16), int(fields[4])
+    raise _Step('Unable to find the mapping')
+
+
+def _overlay_steps():
+    """criu: do_check_overlayfs_maps() after its unshare: a tmpfs on /tmp
+    with the new mount API, an overlay on top of it, a shared mapping of a
+    file in the overlay, and the dev:ino that /proc/self/maps shows for it.
+    Return (maps (major, minor, ino), fstat (major, minor, ino))."""
+    err = _mount(None, '/', None, MS_SLAVE | MS_REC)
+    if err:
+        raise _Step(R.perror('Unable to remount / with MS_SLAVE', err), err)
+    fs = _call('Unable to fsopen tmpfs', 'fsopen', b'tmpfs', 0)
+    _call('Unable to create tmpfs mount', 'fsconfig', fs, FSCONFIG_CMD_CREATE, None, None, 0)
+    mnt = _call('Unable to mount tmpfs', 'fsmount', fs, 0, 0)
+    _call('Unable to attach tmpfs mount', 'move_mount', mnt, b'', AT_FDCWD, b'/tmp', MOVE_MOUNT_F_EMPTY_PATH)
+    try:
+        os.chdir('/tmp')
+    except OSError as exc:
+        raise _Step(R.perror('Unable to change working directory', exc.errno), exc.errno)
+    for path in ('/tmp/w', '/tmp/u', '/tmp/l'):
+        try:
+            os.mkdir(path, 0o755)
+        except OSError as exc:
+            raise _Step(R.perror('mkdir', exc.errno), exc.errno)
+    ovl = _call('Unable to fsopen overlayfs', 'fsopen', b'overlay', 0)
+    for key, value in ((b'source', b'test'), (b'lowerdir', b'/tmp/l'), (b'upperdir', b'/tmp/u'), (b'workdir', b'/tmp/w')):
+        _call('Unable to configure overlayfs', 'fsconfig', ovl, FSCONFIG_SET_STRING, key, value, 0)
+    _call('Unable to create overlayfs', 'fsconfig', ovl, FSCONFIG_CMD_CREATE, None, None, 0)
+    root = _call('Unable to mount overlayfs', 'fsmount', ovl, 0, 0)
+    try:
+        fd = os.open('test', os.O_RDWR | os.O_CREAT, 0o644, dir_fd=root)
+    except OSError as exc:
+        raise _Step(R.perror('Unable to open a test file', exc.errno), exc.errno)
+    # ctypes mmap: Python's mmap refuses to map past the end of an empty file.
+    addr = _call('Unable to map the test file', 'mmap', 0, os.sysconf('SC_PAGE_SIZE'),
+                 PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
+    st = os.fstat(fd)
+    return _maps_dev_ino(addr), (os.major(st.st_dev), os.minor(st.st_dev), st.st_ino)
+
+
+def _overlay_child():
+    res = {}
+    err = _syscall.syscall('unshare', CLONE_NEWNS)[1]
+    if err:
+        # criu stops here and says "supported".  Find out what is true in a
+        # user namespace of our own, where an overlay can be mounted (>= 5.11).
+        res['unshare_errno'] = err
+        err = enter_user_namespace(CLONE_NEWNS)
+        if err:
+            res['userns_errno'] = err
+            return res
+        res['tested_in'] = 'user namespace'
+    try:
+        res['maps'], res['fstat'] = _overlay_steps()
+    except _Step as step:
+        res['message'], res['errno'] = step.message, step.errno
+    return res
 
 
 def overlayfs_maps(ctx):
-    return R.unknown('PLACEHOLDER: not implemented yet')
+    """criu: check_overlayfs_maps().
+
+    Like criu, a forked child unshares its mount namespace and mounts there.
+    Where criu cannot unshare (no CAP_SYS_ADMIN) it warns "Unable to create a
+    new mount namespace" and reports success without testing anything.  This
+    probe reports what is true instead: it repeats the test in a user
+    namespace of its own, and says ``unknown`` if even that is impossible;
+    evidence ``criu_verdict`` records criu's (false) "supported".
+    """
+    res = run_in_child(_overlay_child)
+    evidence = {}
+    if 'unshare_errno' in res:
+        evidence.update({'unshare_errno_name': R.errno_name(res['unshare_errno']),
+                         'criu_verdict': 'supported', 'criu_message': 'Unable to create a new mount namespace'})
+        if 'userns_errno' in res:
+            evidence['userns_errno_name'] = R.errno_name(res['userns_errno'])
+            return R.unknown('Unable to create a new mount namespace: criu reports success without testing, '
+                             'and no user namespace was available to test in', evidence=evidence)
+        evidence['tested_in'] = res['tested_in']
+    if 'message' in res:
+        evidence.update(R.errno_evidence(res['errno']) if res['errno'] else {})
+        if 'tested_in' in evidence and res['errno'] in (errno.EPERM, errno.EACCES):
+            return R.unknown(res['message'] + ' (in a user namespace: cannot tell)', evidence=evidence)
+        return R.unsupported(res['message'], evidence=evidence)
+    maps, stat = res['maps'], res['fstat']
+    evidence.update({'maps_dev_ino': '%x:%x:%x' % tuple(maps), 'fstat_dev_ino': '%x:%x:%x' % tuple(stat)})
+    if maps != stat:
+        return R.unsupported('unmatched dev:ino %x:%x:%x (expected %x:%x:%x)' % tuple(maps + stat),
+                             evidence=evidence)
+    return R.supported(evidence=evidence)
+
+
+# ---------------------------------------------------------------- apparmor_stacking
+
+def _first_token(path, width):
+    """fscanf(f, "%<width>s"): the first whitespace-delimited word, cut."""
+    with open(path) as f:
+        words = f.read().split()
+    return words[0][:width] if words else None
+
+
+def _lsm_list():
+    try:
+        with open('/sys/kernel/security/lsm') as f:
+            return f.read().strip()
+    except OSError:
+        return None
 
 
 def apparmor_stacking(ctx):
-    return R.unknown('PLACEHOLDER: not implemented yet')
+    """criu: check_apparmor_stacking() / check_aa_ns_dumping().
+
+    criu runs this check only when ``/sys/kernel/security/apparmor`` exists
+    (its LSM detection, kerndat_lsm()).  Elsewhere the result is
+    not_applicable, which never counts as missing.  (``criu check --feature
+    apparmor_stacking`` would fail there; with --extra it is not run.)  The
+    version test keeps criu's quirk ``major >= 1 && minor >= 2``.
+    """
+    evidence = {'securityfs_apparmor': os.access(AA_SECURITYFS_PATH, os.F_OK),
+                'lsm': _lsm_list(), 'apparmor_module': os.path.exists('/sys/module/apparmor')}
+    if not evidence['securityfs_apparmor']:
+        return R.not_applicable('AppArmor is not the LSM here (no %s): criu runs this check only on '
+                                'AppArmor hosts' % AA_SECURITYFS_PATH, evidence=evidence)
+    stack_path = AA_SECURITYFS_PATH + '/features/domain/stack'
+    version_path = AA_SECURITYFS_PATH + '/features/domain/version'
+    try:
+        stack = _first_token(stack_path, 48)
+    except OSError as exc:
+        evidence.update(R.errno_evidence(exc.errno))
+        return R.unsupported(R.perror('cannot read %s' % stack_path, exc.errno), evidence=evidence)
+    evidence['stack'] = stack
+    if stack is None:
+        return R.unsupported('scanning aa stack feature failed', evidence=evidence)
+    if stack != 'yes':
+        return R.unsupported('aa stack featured disabled: %s' % stack, evidence=evidence)
+    try:
+        with open(version_path) as f:
+            major, minor = (int(v) for v in f.read().split()[0].split('.')[:2])
+    except OSError as exc:
+        evidence.update(R.errno_evidence(exc.errno))
+        return R.unsupported(R.perror('cannot read %s' % version_path, exc.errno), evidence=evidence)
+    except (ValueError, IndexError):
+        return R.unsupported('scanning aa stack version failed', evidence=evidence)
+    evidence['version'] = '%d.%d' % (major, minor)
+    if major >= 1 and minor >= 2:
+        return R.supported(evidence=evidence)
+    return R.unsupported('AppArmor domain version %d.%d: criu needs major >= 1 and minor >= 2' % (major, minor),
+                         evidence=evidence)
+
+
+# ---------------------------------------------------------------- autofs
+
+def _autofs_pipe_ino():
+    """criu: check_autofs_pipe_ino(): 0, -ENOTSUP or -ENOENT, and the line.
+
+    criu reads mountinfo with fgets() into 1024 bytes, so a long line is
+    looked at in 1023-byte pieces; the first piece with " autofs " decides.
+    """
+    with open('/proc/self/mountinfo', 'rb') as f:
+        data = f.read()
+    for line in data.splitlines(True):
+        for start in range(0, len(line), 1023):
+            piece = line[start:start + 1023]
+            if b' autofs ' in piece:
+                ret = 0 if b'pipe_ino=' in piece else -errno.ENOTSUP
+                return ret, piece.decode('utf-8', 'replace').strip()
+    return -errno.ENOENT, None
+
+
+def _autofs_child():
+    """criu: check_autofs() after finding no autofs mount, in a private mount
+    namespace: mount autofs on a fresh /tmp/.criu.mnt.XXXXXX and look again."""
+    step, err = _private_mount_ns()
+    if step:
+        # criu would try the autofs mount itself; without the privilege to
+        # unshare a mount namespace that mount fails the same way.
+        return {'ret': -1, 'message': R.perror('failed to mount autofs', err), 'errno': err, 'step': step}
+    rfd, wfd = os.pipe()
+    try:
+        options = 'fd=%d,pgrp=%d,minproto=5,maxproto=5,direct' % (wfd, os.getpgrp())
+        path = tempfile.mkdtemp(prefix='.criu.mnt.', dir='/tmp')
+        err = _mount('criu', path, 'autofs', 0, options)
+        if err:
+            os.rmdir(path)
+            return {'ret': -1, 'message': R.perror('failed to mount autofs', err), 'errno': err}
+        ret, line = _autofs_pipe_ino()
+        _syscall.syscall('umount2', path.encode(), 0)
+        os.rmdir(path)
+        return {'ret': ret, 'line': line, 'mounted': True}
+    finally:
+        _syscall.close_quietly(rfd, wfd)
 
 
 def autofs(ctx):
-    return R.unknown('PLACEHOLDER: not implemented yet')
+    """criu: check_autofs() (experimental).
 
+    An autofs mount already present decides from /proc/self/mountinfo.
+    Otherwise criu mounts autofs in its own (host) mount namespace under
+    /tmp/.criu.mnt.XXXXXX; here a forked child does it in a private mount
+    namespace.  autofs cannot be mounted from a user namespace, so the
+    privilege needed (CAP_SYS_ADMIN in the initial user namespace) is the
+    same in both places.
+    """
+    try:
+        ret, line = _autofs_pipe_ino()
+    except OSError as exc:
+        return R.unsupported(R.perror("Can't open /proc/self/mountinfo", exc.errno),
+                             evidence=R.errno_evidence(exc.errno))
+    evidence = {'existing_autofs_mount': line}
+    if ret == -errno.ENOENT:
+        res = run_in_child(_autofs_child)
+        ret, line = res['ret'], res.get('line')
+        evidence.update({'test_mount': True, 'autofs_line': line})
+        if res.get('errno'):
+            evidence.update(R.errno_evidence(res['errno']))
+            evidence['failed_step'] = res.get('step', 'mount(autofs)')
+        if ret == -1:
+            return R.unsupported(res['message'], evidence=evidence)
+    if ret == 0:
+        return R.supported(evidence=evidence)
+    return R.unsupported(MSG_AUTOFS, evidence=evidence)

@@ -1,0 +1,45 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""What a family of probes could leave behind, seen from a quiet scratch
+namespace (shared by the per-family leak tests)."""
+
+import ctypes
+import os
+import subprocess
+
+# What the probes could leave on the host, by name: their directories and
+# mount sources, and the links link_nsid makes (in namespaces of its own).
+MARKERS = ('.criu.', 'criu-check', 'criu.move_mount_set_group', 'lowerdir=/tmp/l')
+PROBE_LINKS = ('veth', 'criu-kdat')
+
+
+def quiet_scratch():
+    """In a child: a private mount namespace with a fresh, empty /tmp, so
+    that what other processes on this machine mount or write meanwhile does
+    not show, while whatever the probes leave behind would."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    assert libc.unshare(0x00020000) == 0
+    assert libc.mount(None, b'/', None, ctypes.c_ulong(16384 | (1 << 18)), None) == 0
+    assert libc.mount(b'test', b'/tmp', b'tmpfs', ctypes.c_ulong(0), None) == 0
+
+
+def snapshot():
+    with open('/proc/self/mountinfo') as f:
+        mounts = sorted(line.split(' ', 4)[4] for line in f)
+    children = []
+    for tid in os.listdir('/proc/self/task'):
+        with open('/proc/self/task/%s/children' % tid) as f:
+            children += f.read().split()
+    links = subprocess.run(['ip', '-o', 'link'], capture_output=True, text=True, check=False).stdout
+    links = [line.split(':')[1].strip().split('@')[0] for line in links.splitlines()]
+    return {'fds': sorted(os.listdir('/proc/self/fd')), 'children': children, 'mounts': mounts,
+            'tmp': sorted(os.listdir('/tmp')), 'cwd': os.getcwd(),
+            'probe_links': [name for name in links if name in PROBE_LINKS],
+            'netns': os.stat('/proc/self/ns/net').st_ino, 'mntns': os.stat('/proc/self/ns/mnt').st_ino,
+            'pidns': os.stat('/proc/self/ns/pid').st_ino}
+
+
+def host_traces():
+    with open('/proc/1/mountinfo') as f:
+        mounts = [line for line in f if any(m in line for m in MARKERS)]
+    return mounts + [n for n in os.listdir('/tmp') if n.startswith('.criu.')]

@@ -1,0 +1,349 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""System tests of the rtnetlink, network namespace and tun probes (criu.check).
+
+They run the real probe functions on this kernel in the contexts criu
+distinguishes (root; nobody with --unprivileged; a user namespace; dropped
+CAP_SYS_ADMIN or CAP_NET_ADMIN) and check the answers against facts gathered
+independently: /proc/config.gz, the device node's mode, hand-built netlink
+requests sent from the test, the nft tool run by the test, and the bytes
+criu 4.1.1 itself sends (captured with strace on this machine).
+"""
+
+import errno
+import fcntl
+import gzip
+import os
+import socket
+import stat
+import struct
+import subprocess
+import sys
+
+import pytest
+
+import leftovers
+
+from conftest import NOBODY, in_child, requires_root, run_command, run_probe
+
+from ansible_collections.criu.check.plugins.module_utils import _context
+from ansible_collections.criu.check.plugins.module_utils import _probes_netlink as N
+
+pytestmark = requires_root
+
+CAP_NET_ADMIN = 12
+CAP_SYS_ADMIN = 21
+PROBES = ('tun_cr', 'tun', 'tun_ns', 'nsid', 'link_nsid', 'newifindex', 'network_lock_nftables')
+
+# Importing pyroute2 as nobody fails here (the interpreter's stdlib lives
+# under /root): import it once as root; the forked children inherit it.
+RT = N._rtnl()
+
+# What criu 4.1.1 sends (strace -xx of `criu check --feature link_nsid` in
+# the Debian 13 root, nlmsghdr included; the pid in RTM_GETNSID and the
+# netns fd in RTM_NEWLINK are the ones of that run).
+CRIU_GETNSID = '1c0000005a0005006860000000000000' '00000000' '08000200c5120000'
+CRIU_SETLINK = ('380000001300050468600000000000000000000000000000000000000000000008003100ffffffff'
+                '0d000300637269752d6b646174000000')
+CRIU_NEWLINK = ('5c00000010000504686000000000000011000000' '0a000000000000000000000008000300766574680800040'
+                '0dc0500002c00120008000100766574682000020' '01c000100000000000b000000000000000000000008001c0006000000')
+
+
+def _kconfig(name):
+    try:
+        with gzip.open('/proc/config.gz', 'rt') as f:
+            for line in f:
+                if line.startswith(name + '='):
+                    return line.strip().split('=', 1)[1]
+    except OSError:
+        return None
+    return 'n'
+
+
+def _kernel():
+    return tuple(int(x) for x in os.uname().release.split('-')[0].split('.')[:2])
+
+
+def _tun_open_for_others():
+    st = os.stat(N.TUN_PATH)
+    return stat.S_ISCHR(st.st_mode) and bool(st.st_mode & stat.S_IROTH and st.st_mode & stat.S_IWOTH)
+
+
+# ---------------------------------------------------------------- raw netlink helpers (independent of pyroute2)
+
+def _tlv(data):
+    out, off = [], 0
+    while off + 4 <= len(data):
+        length, kind = struct.unpack_from('=HH', data, off)
+        out.append((kind & 0x3fff, data[off + 4:off + length]))
+        off += (length + 3) & ~3
+    return out
+
+
+def _canon_link(msg):
+    """An RTM_*LINK message as comparable values, with names stripped of
+    their NUL (pyroute2 terminates them, criu does not; the kernel's
+    NLA_STRING policy reads both alike)."""
+    length, kind, flags, seq, _pid = struct.unpack_from('=IHHII', msg)
+
+    def peer(value):  # VETH_INFO_PEER: an ifinfomsg, then attributes
+        return value[:16], _tlv(value[16:])
+
+    def info_data(value):
+        return [(t, peer(v) if t == 1 else v) for t, v in _tlv(value)]
+
+    def linkinfo(value):  # IFLA_INFO_KIND (a name), IFLA_INFO_DATA
+        return [(t, v.rstrip(b'\0') if t == 1 else info_data(v) if t == 2 else v) for t, v in _tlv(value)]
+
+    attrs = [(t, v.rstrip(b'\0') if t == 3 else linkinfo(v) if t == 18 else v) for t, v in _tlv(msg[32:length])]
+    return kind, flags, seq, msg[16:32], attrs
+
+
+def _encoded(msg):
+    msg['header']['sequence_number'] = N.CR_NLMSG_SEQ
+    msg.encode()
+    return bytes(msg.data)
+
+
+def _raw_request(payload, proto=0):
+    """Send one hand-built netlink message; return the kernel's error (0 = ACK)
+    and the other replies' types."""
+    sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, proto)
+    try:
+        sock.settimeout(3)
+        sock.sendto(payload, (0, 0))
+        kinds = []
+        while True:
+            data = sock.recv(65536)
+            off = 0
+            while off < len(data):
+                length, kind = struct.unpack_from('=IH', data, off)
+                if kind == 2:
+                    return struct.unpack_from('=i', data, off + 16)[0], kinds, data
+                kinds.append((kind, data[off:off + length]))
+                off += (length + 3) & ~3
+    finally:
+        sock.close()
+
+
+# ---------------------------------------------------------------- tun
+
+def test_tun_as_root_matches_the_device():
+    assert os.path.exists(N.TUN_PATH), 'this machine has /dev/net/tun'
+    assert _kconfig('CONFIG_TUN') in ('y', 'm')
+    for probe in ('tun_cr', 'tun'):
+        res = run_probe(probe)
+        assert res['status'] == 'supported', res
+        assert res['evidence']['tun_usable'] is True
+    # The same ioctl from the test: TUNSETIFINDEX on an unattached tun fd.
+    fd = os.open(N.TUN_PATH, os.O_RDWR)
+    try:
+        fcntl.ioctl(fd, N.TUNSETIFINDEX, struct.pack('I', 13))
+    finally:
+        os.close(fd)
+
+
+def test_tun_as_nobody_follows_criu_quirk():
+    """criu --extra passes when /dev/net/tun cannot be opened; --feature tun fails."""
+    cr = run_probe('tun_cr', as_user=NOBODY, unprivileged=True)
+    ft = run_probe('tun', as_user=NOBODY, unprivileged=True)
+    if _tun_open_for_others():
+        assert cr['status'] == ft['status'] == 'supported'
+        return
+    assert cr['status'] == 'supported', cr
+    assert cr['message'] == "tun: Can't check tun support: Permission denied"
+    assert cr['evidence']['tun_usable'] is False and cr['evidence']['errno_name'] == 'EACCES'
+    assert ft['status'] == 'unsupported', ft
+    assert ft['message'] == cr['message']
+
+
+def test_tun_in_userns():
+    # Root of a user namespace keeps host uid 0 (the node's owner): the open
+    # works, and TUNSETIFINDEX needs no capability.
+    assert run_probe('tun_cr', userns=True)['status'] == 'supported'
+    assert run_probe('tun', userns=True)['status'] == 'supported'
+
+
+def test_tun_ns_as_root_names_our_netns():
+    res = run_probe('tun_ns')
+    assert res['status'] == 'supported', res
+    assert res['evidence']['netns_inode'] == os.stat('/proc/self/ns/net').st_ino
+
+
+def test_tun_ns_needs_cap_net_admin():
+    res = run_probe('tun_ns', userns=True)
+    assert res['status'] == 'unsupported', res
+    assert res['message'] == 'net: Unable to get tun network namespace'
+    assert res['evidence']['errno_name'] == 'EPERM'
+    res = run_probe('tun_ns', drop_caps=(CAP_NET_ADMIN,))
+    assert res['status'] == 'unsupported' and res['evidence']['errno_name'] == 'EPERM', res
+    res = run_probe('tun_ns', as_user=NOBODY, unprivileged=True)
+    assert res['status'] == 'unsupported', res
+    if not _tun_open_for_others():
+        assert res['message'] == 'tun: Unable to create tun: Permission denied'
+
+
+# ---------------------------------------------------------------- nsid
+
+def _nsid_by_hand():
+    req = struct.pack('=IHHII', 28, 90, 5, 1, 0) + b'\0' * 4 + struct.pack('=HHI', 8, 2, os.getpid())
+    err, replies, _ = _raw_request(req)
+    assert err == 0
+    for kind, msg in replies:
+        for t, v in _tlv(msg[20:]):
+            if t == 1:
+                return struct.unpack('=i', v)[0]
+    return None
+
+
+@pytest.mark.parametrize('context', [{}, {'as_user': NOBODY, 'unprivileged': True}, {'userns': True}])
+def test_nsid_every_mode(context):
+    res = run_probe('nsid', **context)
+    assert res['status'] == 'supported', res
+    assert res['evidence']['nsid'] == in_child(_nsid_by_hand)
+
+
+def test_nsid_request_is_criu_request():
+    msg = N._new(RT.nsidmsg, RT.RTM_GETNSID, RT.NLM_F_REQUEST | RT.NLM_F_ACK)
+    msg['attrs'] = [('NETNSA_PID', 0x12c5)]
+    assert _encoded(msg).hex() == CRIU_GETNSID
+
+
+# ---------------------------------------------------------------- newifindex
+
+def _newifindex_by_hand():
+    name = b'criu-kdat'
+    req = (struct.pack('=IHHII', 56, 19, 0x405, 1, 0) + b'\0' * 16 + struct.pack('=HHi', 8, 49, -1)
+           + struct.pack('=HH', 4 + len(name), 3) + name + b'\0' * 3)
+    return _raw_request(req)[0]
+
+
+def test_newifindex_as_root():
+    res = run_probe('newifindex')
+    expected = -errno.ERANGE if _kernel() >= (5, 13) else -errno.ENODEV
+    assert in_child(_newifindex_by_hand) == expected
+    assert res['status'] == ('supported' if expected == -errno.ERANGE else 'unsupported'), res
+
+
+def test_newifindex_without_net_admin():
+    # criu probes (not --unprivileged) and the kernel says EPERM.
+    for context in ({'userns': True}, {'drop_caps': (CAP_NET_ADMIN,)}):
+        res = run_probe('newifindex', **context)
+        assert res['status'] == 'unsupported', (context, res)
+        assert res['message'] == "IFLA_NEW_IFINDEX isn't supported"
+        assert res['evidence']['criu_log'] == ['net: Unexpected error: -1(Operation not permitted)']
+    # --unprivileged without CAP_NET_ADMIN: criu does not probe; evidence has the kernel's answer.
+    res = run_probe('newifindex', as_user=NOBODY, unprivileged=True)
+    assert res['status'] == 'unsupported', res
+    assert 'does not probe it in --unprivileged mode' in res['message']
+    assert res['evidence']['criu_probes'] is False
+    assert res['evidence']['kernel_answer'] is (_kernel() >= (5, 13))
+    # --unprivileged with CAP_NET_ADMIN: criu probes.
+    assert run_probe('newifindex', unprivileged=True)['status'] == 'supported'
+
+
+def test_newifindex_request_is_criu_request():
+    msg = N._new(RT.ifinfmsg, RT.RTM_SETLINK, RT.NLM_F_REQUEST | RT.NLM_F_ACK | RT.NLM_F_CREATE)
+    msg['family'] = socket.AF_UNSPEC
+    msg['attrs'] = [('IFLA_NEW_IFINDEX', N.IFLA_NEW_IFINDEX_NONE), ('IFLA_IFNAME', 'criu-kdat')]
+    ours = _encoded(msg)
+    criu = bytes.fromhex(CRIU_SETLINK)
+    assert len(ours) == len(criu)
+    # Only IFLA_IFNAME's length differs: 14 with pyroute2's NUL, 13 without.
+    assert _tlv(ours[32:]) == [(49, b'\xff' * 4), (3, b'criu-kdat\0')]
+    assert _tlv(criu[32:]) == [(49, b'\xff' * 4), (3, b'criu-kdat')]
+    assert ours[:32] == criu[:32]
+
+
+# ---------------------------------------------------------------- link_nsid
+
+def test_link_nsid_as_root_and_in_userns():
+    for context in ({}, {'userns': True}):
+        res = run_probe('link_nsid', **context)
+        assert res['status'] == 'supported', (context, res)
+        # The veth's peer lives in the other namespace, known there as nsid 0.
+        assert res['evidence']['links']['veth'] == 0
+        assert res['evidence']['links']['lo'] is None
+
+
+def test_link_nsid_unprivileged_and_without_sys_admin():
+    res = run_probe('link_nsid', as_user=NOBODY, unprivileged=True)
+    assert res['status'] == 'unsupported', res
+    assert res['message'] == "NSID isn't supported (criu does not probe it in --unprivileged mode)"
+    assert res['evidence']['kernel_answer'] is True
+    res = run_probe('link_nsid', drop_caps=(CAP_SYS_ADMIN,))
+    assert res['status'] == 'unsupported', res
+    assert res['message'] == "NSID isn't supported"
+    assert res['evidence']['criu_log'] == ['net: Unable create a network namespace: Operation not permitted',
+                                           "net: NSID isn't reported for network links"]
+
+
+def test_link_nsid_request_is_criu_request():
+    ours = _encoded(N._veth_request(RT, 6))
+    assert _canon_link(ours) == _canon_link(bytes.fromhex(CRIU_NEWLINK))
+
+
+# ---------------------------------------------------------------- network_lock_nftables
+
+def _nft_by_hand():
+    """The same three nft commands in a network namespace of the test's own."""
+    nft = _context.which('nft')
+    if not nft:
+        return None
+    script = '; '.join("%s '%s'" % (nft, cmd) for cmd in N.NFT_CMDS[:2])
+    return subprocess.run(['unshare', '-n', 'sh', '-c', script], capture_output=True).returncode == 0
+
+
+def test_network_lock_nftables_as_root():
+    expected = _nft_by_hand()
+    res = run_probe('network_lock_nftables')
+    if expected is None and N.nft_backend()[0] is None:
+        assert res['status'] == 'unsupported'
+        return
+    assert res['status'] == ('supported' if expected else 'unsupported'), res
+    assert _kconfig('CONFIG_NF_TABLES_INET') == 'y'
+    assert run_probe('network_lock_nftables', userns=True)['status'] == res['status']
+
+
+def test_network_lock_nftables_restricted():
+    res = run_probe('network_lock_nftables', as_user=NOBODY, unprivileged=True)
+    assert res['status'] == 'unsupported', res
+    assert res['message'] == N.MSG_NFT + N.NOT_PROBED
+    assert res['evidence']['kernel_answer'] is _nft_by_hand()
+    # Root without CAP_SYS_ADMIN: criu's child cannot unshare, and kerndat fails.
+    res = run_probe('network_lock_nftables', drop_caps=(CAP_SYS_ADMIN,))
+    assert res['status'] == 'unsupported', res
+    assert res['message'] == 'Unable create a network namespace: Operation not permitted'
+    assert res['evidence']['criu_kerndat_aborts'] is True
+
+
+def test_network_lock_nftables_without_any_nftables_userland():
+    def body():
+        _context.SBIN_DIRS = ()
+        os.environ['PATH'] = '/nonexistent'
+        sys.modules['nftables'] = None  # as if python3-nftables were not installed
+        return N.nft_backend(), N.network_lock_nftables(_context.ProbeContext(run_command=run_command))
+    backend, res = in_child(body)
+    assert backend == [None, None]
+    assert res['status'] == 'unsupported'
+    assert res['message'] == N.MSG_NFT
+    assert 'python3-nftables' in res['fix']
+
+
+# ---------------------------------------------------------------- isolation
+# (Debian's python3 and pyroute2 0.7.x giving the same answers: tests/system/test_python_environments.py)
+
+def test_probes_leave_nothing_behind():
+    def body():
+        leftovers.quiet_scratch()
+        before = leftovers.snapshot()
+        ctx = _context.ProbeContext(run_command=run_command)
+        for fn in (N.tun_cr, N.tun, N.tun_ns, N.nsid, N.link_nsid, N.newifindex, N.network_lock_nftables):
+            assert fn(ctx)['status'] == 'supported', fn.__name__
+        ctx = _context.ProbeContext(unprivileged=True, run_command=run_command)
+        for fn in (N.link_nsid, N.newifindex, N.network_lock_nftables):
+            fn(ctx)
+        return before, leftovers.snapshot()
+    before, after = in_child(body)
+    assert before == after
+    assert after['probe_links'] == [] and leftovers.host_traces() == []

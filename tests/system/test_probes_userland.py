@@ -1,0 +1,196 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""System tests of the userland probes (criu.check): external_net_ns,
+nftables, has_ipt_legacy.
+
+They run the real probe functions against the tools installed here and
+check the answers against facts gathered independently (the tools' own
+output, the criu binary's bytes, the dynamic linker's view of libnftables).
+Where the decision logic needs a userland this machine does not have (an
+old criu, iptables without a legacy backend), small stand-in executables in
+a private PATH play those tools: they are userland fixtures, not kernel
+fakes.
+"""
+
+import ctypes.util
+import os
+import shutil
+import subprocess
+import tempfile
+
+import pytest
+
+import leftovers
+
+from conftest import NOBODY, in_child, requires_root, run_command, run_probe
+
+from ansible_collections.criu.check.plugins.module_utils import _context
+from ansible_collections.criu.check.plugins.module_utils import _probes_userland as U
+
+pytestmark = requires_root
+
+PROBES = ('external_net_ns', 'nftables', 'has_ipt_legacy')
+CONTEXTS = ({}, {'as_user': NOBODY, 'unprivileged': True}, {'userns': True})
+
+
+@pytest.fixture
+def bindir():
+    path = tempfile.mkdtemp(prefix='criu-check-test-')
+    os.chmod(path, 0o755)
+    yield path
+    shutil.rmtree(path)
+
+
+def _tool(bindir, name, output, code=0):
+    """A stand-in executable printing ``output`` and exiting ``code``."""
+    path = os.path.join(bindir, name)
+    with open(path, 'w') as f:
+        f.write('#!/bin/sh\nprintf \'%%s\\n\' "%s"\nexit %d\n' % (output, code))
+    os.chmod(path, 0o755)
+    return path
+
+
+def _probe_with_path(func, path, sbin=()):
+    """Run a probe function in a child whose PATH is only ``path``."""
+    def body():
+        os.environ['PATH'] = path
+        _context.SBIN_DIRS = sbin
+        return func(_context.ProbeContext(run_command=run_command))
+    return in_child(body)
+
+
+# ---------------------------------------------------------------- has_ipt_legacy
+
+def _legacy_found(names):
+    """Which of names runs and does not report nf_tables: as the test sees it."""
+    for name in names:
+        proc = subprocess.run([name, '-V'], capture_output=True)
+        if proc.returncode == 0 and b'nf_tables' not in proc.stdout[:99]:
+            return name
+    return None
+
+
+@pytest.mark.parametrize('context', CONTEXTS)
+def test_has_ipt_legacy_matches_the_tools(context):
+    v4 = _legacy_found(U.IPT_BINS[False])
+    v6 = _legacy_found(U.IPT_BINS[True]) if os.path.exists('/proc/sys/net/ipv6') else 'n/a'
+    res = run_probe('has_ipt_legacy', **context)
+    assert res['status'] == ('supported' if v4 and v6 else 'unsupported'), res
+    if v4:
+        assert res['evidence']['iptables_legacy_bin'] == v4
+        assert res['evidence']['iptables'][0]['binary'] == 'iptables-save'
+
+
+def test_has_ipt_legacy_decisions(bindir):
+    nft, legacy = 'iptables-save v1.8.9 (nf_tables)', 'iptables-save v1.8.9 (legacy)'
+    # Only nf_tables tools: no legacy binary for IPv4.
+    _tool(bindir, 'iptables-save', nft)
+    res = _probe_with_path(U.has_ipt_legacy, bindir)
+    assert res['status'] == 'unsupported'
+    assert res['message'] == "Couldn't find iptables version which is using iptables legacy API"
+    assert [t['binary'] for t in res['evidence']['iptables']] == ['iptables-save', 'iptables-legacy-save']
+    assert res['evidence']['iptables'][1]['error'] == 'iptables-legacy-save -V failed'
+    # A legacy tool for IPv4 and an nf_tables one for IPv6.
+    _tool(bindir, 'iptables-legacy-save', legacy)
+    _tool(bindir, 'ip6tables-save', nft)
+    res = _probe_with_path(U.has_ipt_legacy, bindir)
+    if not os.path.exists('/proc/sys/net/ipv6'):
+        assert res['status'] == 'supported'
+        return
+    assert res['status'] == 'unsupported'
+    assert res['message'] == "Couldn't find ip6tables version which is using iptables legacy API"
+    # A default tool that fails is skipped like an nf_tables one.
+    _tool(bindir, 'ip6tables-save', legacy, code=1)
+    _tool(bindir, 'ip6tables-legacy-save', legacy)
+    res = _probe_with_path(U.has_ipt_legacy, bindir)
+    assert res['status'] == 'supported'
+    assert res['evidence']['ip6tables_legacy_bin'] == 'ip6tables-legacy-save'
+
+
+def test_has_ipt_legacy_reads_99_bytes_like_criu(bindir):
+    # criu reads the version into char[100]: "nf_tables" past byte 99 is unseen.
+    _tool(bindir, 'iptables-save', 'v' * 99 + ' (nf_tables)')
+    _tool(bindir, 'ip6tables-save', 'v' * 85 + ' (nf_tables)')  # seen: ends at byte 97
+    _tool(bindir, 'ip6tables-legacy-save', 'legacy')
+    res = _probe_with_path(U.has_ipt_legacy, bindir)
+    assert res['evidence']['iptables_legacy_bin'] == 'iptables-save'
+    if os.path.exists('/proc/sys/net/ipv6'):
+        assert res['evidence']['ip6tables_legacy_bin'] == 'ip6tables-legacy-save'
+
+
+# ---------------------------------------------------------------- nftables
+
+@pytest.mark.parametrize('context', CONTEXTS)
+def test_nftables_matches_the_installed_userland(context):
+    criu = _context.which('criu')
+    lib = ctypes.util.find_library('nftables')
+    expected = bool(lib)
+    if criu:
+        with open(criu, 'rb') as f:
+            expected = expected and b'libnftables.so.' in f.read()
+    res = run_probe('nftables', **context)
+    assert res['status'] == ('supported' if expected else 'unsupported'), res
+    assert res['evidence']['libnftables'] == lib
+
+
+def test_nftables_criu_built_without_it(bindir):
+    _tool(bindir, 'criu', 'Version: 4.2')
+    res = _probe_with_path(U.nftables, bindir)
+    assert res['status'] == 'unsupported'
+    assert res['message'] == 'CRIU was built without nftables support - nftables rules will not be preserved during C/R'
+    assert res['evidence']['criu_links_libnftables'] is False
+
+
+def test_nftables_without_criu_asks_for_the_library(bindir):
+    res = _probe_with_path(U.nftables, bindir)
+    assert res['evidence']['criu'] is None
+    assert res['status'] == ('supported' if ctypes.util.find_library('nftables') else 'unsupported')
+
+
+# ---------------------------------------------------------------- external_net_ns
+
+@pytest.mark.parametrize('context', CONTEXTS)
+def test_external_net_ns_with_installed_criu(context):
+    res = run_probe('external_net_ns', **context)
+    criu = _context.which('criu')
+    if not criu:
+        assert res['status'] == 'supported' and res['evidence']['criu'] is None
+        return
+    out = subprocess.run([criu, '--version'], capture_output=True, text=True).stdout
+    version = tuple(int(v) for v in out.split('Version:')[1].split()[0].split('.')[:2])
+    assert res['status'] == ('supported' if version >= (3, 9) else 'unsupported'), res
+    assert res['evidence']['criu_version'].startswith('%d.%d' % version)
+
+
+@pytest.mark.parametrize('output, code, status', [
+    ('Version: 3.8.1', 0, 'unsupported'),
+    ('Version: 3.9', 0, 'supported'),
+    ('Version: 4.1.1', 0, 'supported'),
+    ('criu: something else', 1, 'unknown'),
+])
+def test_external_net_ns_decisions(bindir, output, code, status):
+    _tool(bindir, 'criu', output, code)
+    res = _probe_with_path(U.external_net_ns, bindir)
+    assert res['status'] == status, res
+
+
+def test_external_net_ns_without_criu(bindir):
+    res = _probe_with_path(U.external_net_ns, bindir)
+    assert res['status'] == 'supported'
+    assert res['evidence']['criu'] is None and 'no criu binary' in res['evidence']['note']
+
+
+# ---------------------------------------------------------------- isolation
+# (Debian's python3 giving the same answers: tests/system/test_python_environments.py)
+
+def test_probes_leave_nothing_behind():
+    def body():
+        leftovers.quiet_scratch()
+        before = leftovers.snapshot()
+        ctx = _context.ProbeContext(run_command=run_command)
+        for fn in (U.external_net_ns, U.nftables, U.has_ipt_legacy):
+            fn(ctx)
+        return before, leftovers.snapshot()
+    before, after = in_child(body)
+    assert before == after
+    assert leftovers.host_traces() == []
