@@ -92,15 +92,19 @@ def in_child(func, setup=None, timeout=30):
     rfd, wfd = os.pipe()
     pid = os.fork()
     if pid == 0:
-        os.close(rfd)
         try:
-            if setup:
-                setup()
-            payload = {'ok': func()}
-        except BaseException as exc:  # report everything to the parent
-            payload = {'exc': '%s: %s' % (type(exc).__name__, exc)}
-        os.write(wfd, json.dumps(payload).encode())
-        os._exit(0)
+            os.close(rfd)
+            try:
+                if setup:
+                    setup()
+                payload = {'ok': func()}
+            except BaseException as exc:  # report everything to the parent
+                payload = {'exc': '%s: %s' % (type(exc).__name__, exc)}
+            data = json.dumps(payload, default=str).encode()
+            while data:
+                data = data[os.write(wfd, data):]
+        finally:
+            os._exit(0)  # never return into pytest in the child
     os.close(wfd)
     signal.signal(signal.SIGALRM, lambda *a: os.kill(pid, signal.SIGKILL))
     signal.alarm(timeout)

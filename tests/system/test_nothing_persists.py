@@ -7,9 +7,13 @@ temporary files and writable sysctls, before and after 200 runs of the
 required category and 50 runs of all 67 probes, as root on the real kernel.
 
 Every process the runs start inherits a marker in its environment, so a
-leftover is found wherever it was reparented to.
+leftover is found wherever it was reparented to.  The runs happen in a child
+with a private mount namespace and fresh, empty temporary directories: what
+the probes leave there shows, what other programs on the machine do meanwhile
+does not.
 """
 
+import ctypes
 import os
 import signal
 import uuid
@@ -17,7 +21,7 @@ import uuid
 import pytest
 
 import conftest
-from conftest import requires_root
+from conftest import in_child, requires_root
 from ansible_collections.criu.check.plugins.module_utils import _check
 
 MARK = 'CRIU_CHECK_LEAK_MARK'
@@ -28,6 +32,16 @@ VOLATILE_SYSCTLS = ('kernel/ns_last_pid', 'kernel/random/', 'fs/dentry-state', '
                     'kernel/tainted', 'vm/stat_refresh', 'fs/fanotify/', 'fs/inotify/', 'kernel/perf_',
                     'kernel/sched_', 'vm/compact_memory', 'vm/drop_caches', 'net/ipv4/route/flush',
                     'net/ipv6/route/flush', 'net/ipv4/tcp_fastopen_key', 'kernel/hung_task')
+
+
+def private_temporary_directories():
+    """A private mount namespace with an empty tmpfs on each temporary directory."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    assert libc.unshare(0x00020000) == 0                     # CLONE_NEWNS
+    assert libc.mount(None, b'/', None, ctypes.c_ulong(0x4000 | 0x40000), None) == 0   # MS_REC | MS_PRIVATE
+    for directory in TMP_DIRS:
+        if os.path.isdir(directory):
+            assert libc.mount(b'criu-check-test', directory.encode(), b'tmpfs', ctypes.c_ulong(0), None) == 0
 
 
 def _read(path):
@@ -77,7 +91,7 @@ def snapshot():
         'files': dict((d, sorted(os.listdir(d))) for d in TMP_DIRS if os.path.isdir(d)),
         'sysctls': sysctls(),
         'loginuid': _read('/proc/self/loginuid'),
-        'sigusr1': signal.getsignal(signal.SIGUSR1),
+        'sigusr1': str(signal.getsignal(signal.SIGUSR1)),
         'cwd': os.getcwd(),
     }
 
@@ -101,14 +115,19 @@ def test_runs_leave_nothing_behind(categories, runs, monkeypatch):
     mark = uuid.uuid4().hex
     monkeypatch.setenv(MARK, mark)
     probes = _check.by_categories(categories)
-    before = snapshot()
-    statuses = None
-    for _ in range(runs):
-        results, facts = _check.run(probes, conftest.run_command)
-        current = dict((k, v['status']) for k, v in results.items())
-        # the same answers every time: nothing a run did changed the next one
-        assert statuses is None or current == statuses
-        statuses = current
+
+    def runs_and_diff():
+        before = snapshot()
+        statuses = None
+        for _ in range(runs):
+            results = _check.run(probes, conftest.run_command)[0]
+            current = dict((k, v['status']) for k, v in results.items())
+            # the same answers every time: nothing a run did changed the next one
+            assert statuses is None or current == statuses, (statuses, current)
+            statuses = current
+        return statuses, diff(before, snapshot())
+
+    statuses, changed = in_child(runs_and_diff, setup=private_temporary_directories, timeout=600)
     assert not [k for k, v in statuses.items() if v == 'error'], statuses
     assert marked_processes(mark) == []
-    assert diff(before, snapshot()) == {}
+    assert changed == {}
