@@ -7,7 +7,7 @@ code 0 <=> our result is supported), and the verdicts of --extra,
 import pytest
 
 import _differential as D
-from conftest import judge, report_of
+from _differential import judge, oracle, report_of  # noqa: F401  (oracle: fixture)
 
 UNDECIDED = ('unknown', 'error')
 
@@ -80,3 +80,26 @@ def test_criu_411_lacks(oracle, feature):
     report = report_of(oracle, 'root')
     out = report['features'][feature]
     assert out['rc'] != 0 and 'Unknown feature' in out['stderr'] + out['stdout'], out
+
+
+@pytest.mark.parametrize('probe_id', D.UNNAMED_EXTRA)
+@pytest.mark.parametrize('case', list(D.B_CASES))
+def test_unnamed_extra(oracle, case, probe_id):
+    """The extra checks without a --feature name (prctl_cat2, posix_timers,
+    tun_cr, clone_parent_vs_pid, tcp_window), read from criu's --extra output."""
+    ctx, _ = D.B_CASES[case]
+    report = report_of(oracle, ctx)
+    criu = report['criu']['B:%s:--extra' % case]
+    kind, why = D.criu_outcome(criu)
+    if kind not in ('good', 'good_but'):
+        pytest.skip('criu --extra stops before the extra checks here (%s)' % kind)
+    results, facts = D.ours(report, 'B:%s:--extra' % case)
+    res = results.get(probe_id)
+    status = (res or {}).get('status')
+    line = D.unnamed_extra_failed(criu, probe_id)
+    if line:
+        problem = '' if status in ('unsupported', 'not_applicable') else 'criu: fails (%s), ours: %s' % (
+            line, status)
+    else:
+        problem = '' if status == 'supported' else 'criu: passes, ours: %s' % status
+    judge(case, 'extra:' + probe_id, line or 'passes', D.describe(res), problem)

@@ -6,7 +6,7 @@ missing.required and environment.criu_can_start, context by context."""
 import pytest
 
 import _differential as D
-from conftest import judge, report_of
+from _differential import judge, oracle, report_of  # noqa: F401  (oracle: fixture)
 
 
 def compare_required(kind, why, criu, results, facts):

@@ -33,6 +33,9 @@
 #                 podman, every capability dropped except
 #                 CAP_CHECKPOINT_RESTORE, podman's default seccomp profile,
 #                 read-only /proc/sys, no network but loopback)
+#   podman-rw [u] the same container with /proc/sys writable
+#                 (--security-opt systempaths=unconfined), so that criu gets
+#                 past ns_last_pid and meets the seccomp profile
 #
 # How the root is entered (criu refuses a plain chroot): a private mount
 # namespace (unshare -m --propagation private), the root bind-mounted onto
@@ -53,7 +56,7 @@ ROOT="$CACHE/trixie"
 REPO=${CRIU_CHECK_REPO:-$(dirname "$(dirname "$(dirname "$SELF")")")}
 IMAGE=localhost/criu-check-trixie:latest
 PACKAGES=criu,python3,python3-pyroute2,python3-ptrace,python3-cffi-backend,ansible-core,libcap2-bin,iptables,nftables
-CONTEXTS="root nonroot nonroot-cr userns ro-proc-sys no-sys-admin podman"
+CONTEXTS="root nonroot nonroot-cr userns ro-proc-sys no-sys-admin podman podman-rw"
 PATH_IN_ROOT=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 log() { printf '[criu_root] %s\n' "$*" >&2; }
@@ -235,15 +238,19 @@ cmd_enter() {
 }
 
 run_podman() {
+    local context=$1
+    shift
     local binds=("$@")
     cmd_image >/dev/null
     podman_env
     local name="criu-check-diff-$$-$RANDOM"
+    # shellcheck disable=SC2054  # the commas are inside --tmpfs options
     local args=(run --rm --name "$name" --label criu-check-differential=1
         --init --network none --cap-drop all --cap-add CAP_CHECKPOINT_RESTORE
         --tmpfs /tmp:rw,mode=1777 --tmpfs /run:rw,mode=755 -w /tmp
         -e "PATH=$PATH_IN_ROOT" -e LANG=C.UTF-8 -e HOME=/root
         -v "$REPO:/src:ro")
+    [ "$context" = podman-rw ] && args+=(--security-opt systempaths=unconfined)
     local i
     for ((i = 0; i < ${#binds[@]}; i += 2)); do
         args+=(-v "${binds[i]}:${binds[i + 1]}:ro")
@@ -276,8 +283,8 @@ cmd_run() {
     case " $CONTEXTS " in *" $context "*) ;; *) die "unknown context '$context' (one of: $CONTEXTS)" ;; esac
     cmd_path >/dev/null
     CMD=("$@")
-    if [ "$context" = podman ]; then
-        run_podman "${binds[@]}"
+    if [ "$context" = podman ] || [ "$context" = podman-rw ]; then
+        run_podman "$context" "${binds[@]}"
         return
     fi
     # The namespace, and every mount in it, dies with the command.
