@@ -44,26 +44,35 @@ from ansible_collections.criu.check.plugins.module_utils import _result as R
 from ansible_collections.criu.check.plugins.module_utils import _syscall
 
 DEFAULT_TIMEOUT = 5.0
+# Workers for the probes that import no heavy library (see _groups()).
+DEFAULT_SPREAD = 4
 
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 
 
-def _groups(probes):
+def _groups(probes, spread):
     """Split the probes into worker groups, keeping criu's order inside each.
 
-    Heavy-library groups come first so that their import starts as early as
-    possible; own-process probes each form a group of one.
+    Probes that import a heavy library share one worker per library, which
+    comes first so that the import starts as early as possible.  Most probes
+    spend their time waiting (for a child they fork, a tool they run, an RCU
+    grace period), not computing, so the library-free ones are dealt round
+    the table over ``spread`` workers that wait side by side.  Own-process
+    probes each form a group of one.
     """
-    shared = {}
+    by_lib = {}
+    plain = []
     alone = []
     for probe in probes:
         if probe.own_process:
             alone.append([probe])
+        elif probe.lib:
+            by_lib.setdefault(probe.lib, []).append(probe)
         else:
-            shared.setdefault(probe.lib or '', []).append(probe)
-    heavy_first = sorted(shared, key=lambda lib: (lib == '', lib))
-    return [shared[lib] for lib in heavy_first] + alone
+            plain.append(probe)
+    dealt = [plain[i::spread] for i in range(spread)]
+    return [by_lib[lib] for lib in sorted(by_lib)] + [g for g in dealt if g] + alone
 
 
 def _run_one(probe, ctx):
@@ -143,9 +152,10 @@ def _describe_status(status):
 class Engine:
     """Runs a selection of probes; use ``run()``."""
 
-    def __init__(self, ctx, timeout=DEFAULT_TIMEOUT):
+    def __init__(self, ctx, timeout=DEFAULT_TIMEOUT, spread=DEFAULT_SPREAD):
         self.ctx = ctx
         self.timeout = float(timeout)
+        self.spread = spread
         self.workers = []
         self.results = {}
 
@@ -209,7 +219,7 @@ class Engine:
         """Run ``probes`` (registry rows); return ``{id: result}``."""
         probes = list(probes)
         try:
-            for group in _groups(probes):
+            for group in _groups(probes, self.spread):
                 self._spawn(group)
             while self.workers:
                 now = time.monotonic()
@@ -232,6 +242,6 @@ class Engine:
         return dict((p.id, self.results[p.id]) for p in probes)
 
 
-def run(probes, ctx, timeout=DEFAULT_TIMEOUT):
+def run(probes, ctx, timeout=DEFAULT_TIMEOUT, spread=DEFAULT_SPREAD):
     """Run ``probes`` in isolated workers; return ``{probe_id: result}``."""
-    return Engine(ctx, timeout).run(probes)
+    return Engine(ctx, timeout, spread).run(probes)

@@ -102,7 +102,7 @@ PROBES = (
           _KERNEL_CR + ' and CONFIG_SYSVIPC, and give criu a writable /proc/sys '
           '(kernel/sem_next_id)', False),
     Probe('sigqueuinfo', None, REQUIRED, tty_ipc.sigqueuinfo, '3.9', (),
-          'upgrade to a kernel >= 3.9 (rt_sigqueueinfo with a positive si_code to itself)', True),
+          'upgrade to a kernel >= 3.9 (rt_sigqueueinfo with a positive si_code to itself)', False),
     Probe('ptrace_peeksiginfo', None, REQUIRED, ptrace.ptrace_peeksiginfo, '3.11', (),
           'upgrade to a kernel >= 3.11 and allow ptrace of own children '
           '(kernel.yama.ptrace_scope <= 1, or CAP_SYS_PTRACE)', False, lib='ptrace'),
@@ -151,7 +151,7 @@ PROBES = (
           'enable CONFIG_USER_NS and CONFIG_CHECKPOINT_RESTORE on a kernel >= 3.18', False),
     Probe('loginuid', 'loginuid', EXTRA, proc.loginuid, '3.13', ('CONFIG_AUDITSYSCALL',),
           'run criu as root with CAP_AUDIT_CONTROL on a kernel with CONFIG_AUDITSYSCALL=y and a '
-          'mutable loginuid (audit=1 without loginuid_immutable)', True),
+          'mutable loginuid (audit=1 without loginuid_immutable)', False),
     Probe('can_map_vdso', 'can_map_vdso', EXTRA, memory.can_map_vdso, '4.9', ('CONFIG_IA32_EMULATION',),
           'on x86_64 use a kernel >= 4.9 with CONFIG_IA32_EMULATION (arch_prctl ARCH_MAP_VDSO_32); '
           'elsewhere criu falls back to mremap of the vDSO', False),

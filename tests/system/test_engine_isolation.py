@@ -71,8 +71,8 @@ def _children_of(pid):
     return children
 
 
-def _run(rows, timeout=1.0):
-    return _engine.run(rows, _context.ProbeContext(), timeout=timeout)
+def _run(rows, timeout=1.0, spread=1):
+    return _engine.run(rows, _context.ProbeContext(), timeout=timeout, spread=spread)
 
 
 def test_each_failure_is_its_own_error_and_others_report():
@@ -101,12 +101,22 @@ def test_each_failure_is_its_own_error_and_others_report():
 
 
 def test_shared_probes_share_a_worker_and_own_process_probes_do_not():
-    rows = [_row('a', ok), _row('b', ok), _row('c', ok, own_process=True), _row('d', ok, lib='x')]
+    rows = [_row('a', ok), _row('b', ok), _row('c', ok, own_process=True), _row('d', ok, lib='x'),
+            _row('e', ok, lib='x')]
     results = _run(rows)
     pids = dict((k, v['evidence']['pid']) for k, v in results.items())
     assert pids['a'] == pids['b']
+    assert pids['d'] == pids['e']  # one worker per library: imported once
     assert len({pids['a'], pids['c'], pids['d']}) == 3
     assert os.getpid() not in pids.values()
+
+
+def test_library_free_probes_are_dealt_over_the_spread():
+    rows = [_row(str(i), ok) for i in range(8)] + [_row('x1', ok, lib='x'), _row('x2', ok, lib='x')]
+    pids = dict((k, v['evidence']['pid']) for k, v in _run(rows, spread=3).items())
+    assert len({pids[str(i)] for i in range(8)}) == 3
+    assert pids['0'] == pids['3'] == pids['6'] and pids['1'] == pids['4'] == pids['7']
+    assert pids['x1'] == pids['x2'] and pids['x1'] not in [pids[str(i)] for i in range(8)]
 
 
 def _alive(pid):
