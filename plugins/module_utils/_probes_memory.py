@@ -218,7 +218,7 @@ def _in_child(body):
         raise
     finally:
         os.close(rfd)
-        _, status = os.waitpid(pid, 0)
+        dummy, status = os.waitpid(pid, 0)
     evidence = {}
     for line in b''.join(chunks).splitlines():
         evidence.update(json.loads(line.decode()))
@@ -247,7 +247,7 @@ def _criu_dumpable(ctx):
     if not ctx.unprivileged or ctx.root:
         yield
         return
-    old, _ = _syscall.prctl(PR_GET_DUMPABLE)
+    old, dummy = _syscall.prctl(PR_GET_DUMPABLE)
     if old != 1:
         _syscall.prctl(PR_SET_DUMPABLE, 1)
     try:
@@ -308,16 +308,16 @@ def _mremap_child_code(vmas, code, report):
     """check_special_mapping_mremap_child() with the sequence in machine code."""
     libc = ctypes.CDLL(None, use_errno=True)
     libc.signal.restype = ctypes.c_void_p
-    entry, _ = _MREMAP_CODE[_syscall.MACHINE]
+    entry, dummy = _MREMAP_CODE[_syscall.MACHINE]
     signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGUSR1])   # a blocked signal would test nothing
     if libc.signal(signal.SIGUSR1, ctypes.c_void_p(code.addr)) == ctypes.c_void_p(-1).value:
         return 1                                    # criu: "signal() failed"
-    parking_size = sum(size for _, _, size in vmas)
-    lot, _ = _mmap(parking_size, PROT_NONE)
+    parking_size = sum(size for vma_name, vma_addr, size in vmas)
+    lot, dummy = _mmap(parking_size, PROT_NONE)
     if lot is None:
         return 1                                    # criu: "mmap(%zu) failed"
     args = [len(vmas), lot, os.getpid()]
-    for _, addr, size in vmas:
+    for vma_name, addr, size in vmas:
         args.extend((addr, size))
     array = (ctypes.c_uint64 * len(args))(*args)
     report({'method': 'machine code'})
@@ -337,8 +337,8 @@ def _mremap_child_ctypes(vmas, report):
     signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGUSR1])
     if libc.signal(signal.SIGUSR1, handler) == ctypes.c_void_p(-1).value:
         return 1
-    parking_size = sum(size for _, _, size in vmas)
-    lot, _ = _mmap(parking_size, PROT_NONE)
+    parking_size = sum(size for vma_name, vma_addr, size in vmas)
+    lot, dummy = _mmap(parking_size, PROT_NONE)
     if lot is None:
         return 1
     raw = libc.syscall
@@ -347,7 +347,7 @@ def _mremap_child_ctypes(vmas, report):
     nr_mremap, nr_kill, nr_exit = _syscall.nr('mremap'), _syscall.nr('kill'), _syscall.nr('exit')
     calls = []
     dest = lot
-    for _, addr, size in vmas:
+    for vma_name, addr, size in vmas:
         calls.append((nr_mremap, addr, size, size, MREMAP_FIXED | MREMAP_MAYMOVE, dest))
         dest += size
     kill_args = (nr_kill, os.getpid(), signal.SIGUSR1, 0, 0, 0)

@@ -171,7 +171,7 @@ def _kill_and_reap(pid):
         pass
     while True:
         try:
-            _, status = os.waitpid(pid, 0)
+            dummy, status = os.waitpid(pid, 0)
         except ChildProcessError:
             return None
         if not os.WIFSTOPPED(status):
@@ -367,7 +367,7 @@ def seccomp_filters(ctx):
     fprog = _SockFprog(len(program), ctypes.addressof(program))
 
     def setup():
-        rc, _ = _syscall.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(fprog))
+        rc, dummy = _syscall.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(fprog))
         return 0 if rc == 0 else -1
 
     try:
@@ -474,7 +474,7 @@ def _breakpoint_child(pt, parent, target):
     ctypes), then stop again (criu's breakpoint_func()) and exit 1."""
     try:
         _die_with_parent(parent)
-        rc, _ = pt.helper('ptrace_traceme')
+        rc, dummy = pt.helper('ptrace_traceme')
         if rc == 0:
             os.kill(os.getpid(), signal.SIGSTOP)
             target()
@@ -538,7 +538,7 @@ def breakpoints(ctx):
 
 
 def _drive_breakpoint_child(pt, pid, addr, evidence):
-    _, status = os.waitpid(pid, 0)
+    dummy, status = os.waitpid(pid, 0)
     if not (os.WIFSTOPPED(status) and os.WSTOPSIG(status) == signal.SIGSTOP):
         evidence['criu_kerndat_fails'] = True
         return R.unsupported("Child didn't stop as expected: status=%x" % status, evidence=evidence)
@@ -550,7 +550,7 @@ def _drive_breakpoint_child(pt, pid, addr, evidence):
     if ret == 0:
         evidence['kerndat_message'] = 'Hardware breakpoints appear to be disabled'
         return R.unsupported(MSG_BREAKPOINTS, evidence=evidence)
-    _, status = os.waitpid(pid, 0)
+    dummy, status = os.waitpid(pid, 0)
     evidence['status'] = '%#x' % status
     if not (os.WIFSTOPPED(status) and os.WSTOPSIG(status) == signal.SIGTRAP):
         evidence['kerndat_message'] = "Hardware breakpoints don't seem to work (status=%x)" % status

@@ -23,7 +23,7 @@ description:
     was observed and how to fix it.
   - By default the task fails when C(criu check) would exit non-zero (see O(fail_on)).
 author:
-  - criu.check contributors
+  - criu.check contributors (@criu-check)
 requirements:
   - Linux, Python 3.9 or newer on the managed node.
   - C(pyroute2) and C(python-ptrace) on the managed node for the netlink and ptrace probes; without them those
@@ -75,6 +75,7 @@ attributes:
     description: The module never changes the host; it runs the same way in check mode.
   diff_mode:
     support: none
+    description: The module changes nothing, so it has no diff to show.
 seealso:
   - module: criu.check.criu_facts
   - name: criu check documentation
@@ -160,12 +161,12 @@ features:
   sample: [{name: mnt_id, category: extra, criu_feature: mnt_id}]
 '''
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
-from ansible_collections.criu.check.plugins.module_utils import _aggregate
-from ansible_collections.criu.check.plugins.module_utils import _check
-from ansible_collections.criu.check.plugins.module_utils import _registry
-from ansible_collections.criu.check.plugins.module_utils import _result
+from ansible_collections.criu.check.plugins.module_utils import _aggregate  # noqa: E402
+from ansible_collections.criu.check.plugins.module_utils import _check  # noqa: E402
+from ansible_collections.criu.check.plugins.module_utils import _registry  # noqa: E402
+from ansible_collections.criu.check.plugins.module_utils import _result  # noqa: E402
 
 
 def feature_outcome(facts):

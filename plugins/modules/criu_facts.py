@@ -24,7 +24,7 @@ description:
   - C(criu_ready) is true when every required probe is supported and real criu could start here (root, or
     C(CAP_CHECKPOINT_RESTORE) with O(unprivileged); Yama C(ptrace_scope) below 3).
 author:
-  - criu.check contributors
+  - criu.check contributors (@criu-check)
 requirements:
   - Linux, Python 3.9 or newer on the managed node.
   - C(pyroute2) for the netlink probes and C(python-ptrace) for the ptrace probes (Debian C(python3-pyroute2),
@@ -59,8 +59,10 @@ attributes:
     description: The module never changes the host; it runs the same way in check mode.
   diff_mode:
     support: none
+    description: The module changes nothing, so it has no diff to show.
   facts:
     support: full
+    description: The module returns its results as facts in C(ansible_facts).
 seealso:
   - module: criu.check.criu_check
   - name: criu check documentation
@@ -190,9 +192,9 @@ ansible_facts:
           returned: always
 '''
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
-from ansible_collections.criu.check.plugins.module_utils import _check
+from ansible_collections.criu.check.plugins.module_utils import _check  # noqa: E402
 
 
 def main():

@@ -230,7 +230,7 @@ NOISE = ('$XDG_RUNTIME_DIR not set',)
 
 def short(out, limit=400):
     """criu's output on one line, for assertion messages and the report."""
-    text = ' | '.join(t for _, t in criu_lines(out) if not t.startswith(NOISE))
+    text = ' | '.join(t for dummy, t in criu_lines(out) if not t.startswith(NOISE))
     return (text[:limit] + '...') if len(text) > limit else text
 
 # ---------------------------------------------------------------- running
@@ -403,7 +403,7 @@ def _our_containers():
         os.environ.get('CRIU_CHECK_CACHE', '/var/cache/criu-check'), 'containers.conf'))
     proc = subprocess.run(['podman', 'ps', '-a', '--filter', 'label=criu-check-differential=1',
                            '--format', '{{.ID}} {{.Names}} {{.Status}}'],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=60)
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=60, check=False)
     return proc.stdout.decode().splitlines()
 
 
@@ -411,7 +411,7 @@ def _all_containers():
     if not shutil.which('podman'):
         return []
     proc = subprocess.run(['podman', 'ps', '-a', '--format', '{{.ID}} {{.Image}} {{.Names}}'],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60, check=False)
     return proc.stdout.decode().splitlines()
 
 
@@ -428,7 +428,7 @@ def _make_oracle(request):
     start = time.monotonic()
     try:
         build = subprocess.run([CRIU_ROOT, 'build'], stdin=subprocess.DEVNULL,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=900)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=900, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return 'the criu root cannot be built: %s' % exc
     if build.returncode != 0:

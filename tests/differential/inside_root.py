@@ -34,7 +34,7 @@ def run(argv):
     start = time.monotonic()
     try:
         proc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, timeout=TIMEOUT)
+                              stderr=subprocess.PIPE, timeout=TIMEOUT, check=False)
         out = {'rc': proc.returncode,
                'stdout': proc.stdout.decode('utf-8', 'replace'),
                'stderr': proc.stderr.decode('utf-8', 'replace')}
@@ -52,7 +52,7 @@ def identity():
     status = {}
     with open('/proc/self/status') as f:
         for line in f:
-            key, _, value = line.partition(':')
+            key, dummy, value = line.partition(':')
             if key in ('CapEff', 'CapPrm', 'CapBnd', 'CapAmb', 'NoNewPrivs', 'Seccomp'):
                 status[key] = value.strip()
     return {'uid': os.getuid(), 'euid': os.geteuid(), 'gid': os.getgid(),

@@ -7,7 +7,11 @@ code 0 <=> our result is supported), and the verdicts of --extra,
 import pytest
 
 import _differential as D
-from _differential import judge, oracle, report_of  # noqa: F401  (oracle: fixture)
+from _differential import judge, report_of
+
+# The session's fixture, defined in _differential (no conftest.py here): bound
+# in this module so that pytest finds it for the tests below.
+oracle = D.oracle
 
 UNDECIDED = ('unknown', 'error')
 
@@ -33,7 +37,7 @@ def compare_feature(criu, res, facts):
 @pytest.mark.parametrize('feature', D.FEATURES)
 @pytest.mark.parametrize('case', list(D.B_CASES))
 def test_feature(oracle, case, feature):
-    ctx, _ = D.B_CASES[case]
+    ctx, unpriv = D.B_CASES[case]
     report = report_of(oracle, ctx)
     criu = report['features'][feature]
     results, facts = D.ours(report, 'B:%s:all' % case)
@@ -53,7 +57,7 @@ def _explain(criu, results, facts):
 @pytest.mark.parametrize('mode', list(D.MODES))
 @pytest.mark.parametrize('case', list(D.B_CASES))
 def test_verdict(oracle, case, mode):
-    ctx, _ = D.B_CASES[case]
+    ctx, unpriv = D.B_CASES[case]
     report = report_of(oracle, ctx)
     criu = report['criu']['B:%s:%s' % (case, mode)]
     results, facts = D.ours(report, 'B:%s:%s' % (case, mode))
@@ -87,7 +91,7 @@ def test_criu_411_lacks(oracle, feature):
 def test_unnamed_extra(oracle, case, probe_id):
     """The extra checks without a --feature name (prctl_cat2, posix_timers,
     tun_cr, clone_parent_vs_pid, tcp_window), read from criu's --extra output."""
-    ctx, _ = D.B_CASES[case]
+    ctx, unpriv = D.B_CASES[case]
     report = report_of(oracle, ctx)
     criu = report['criu']['B:%s:--extra' % case]
     kind, why = D.criu_outcome(criu)

@@ -5,7 +5,11 @@ container.  (Named so that it runs after the comparisons; its fixture waits
 for every context anyway.)"""
 
 import _differential as D
-from _differential import leak_snapshots, oracle  # noqa: F401  (fixtures)
+
+# The session's fixtures, defined in _differential (no conftest.py here): bound
+# in this module so that pytest finds them for the tests below.
+oracle = D.oracle
+leak_snapshots = D.leak_snapshots
 
 # Paths that only our runs use.  Other engineers' containers may come and go
 # while the suite runs: their mounts are reported, not failed.

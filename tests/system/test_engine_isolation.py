@@ -12,12 +12,15 @@ import os
 import signal
 import time
 
-from conftest import in_child  # noqa: F401  (imports the collection path)
+import conftest
 
 from ansible_collections.criu.check.plugins.module_utils import _context
 from ansible_collections.criu.check.plugins.module_utils import _engine
 from ansible_collections.criu.check.plugins.module_utils import _registry as REG
 from ansible_collections.criu.check.plugins.module_utils import _result as R
+
+# conftest is imported first for its side effect: it puts the collection on sys.path.
+COLLECTIONS = conftest.COLLECTIONS
 
 
 def _row(probe_id, func, own_process=False, lib=None):
@@ -82,7 +85,7 @@ def test_each_failure_is_its_own_error_and_others_report():
     start = time.monotonic()
     results = _run(rows, timeout=1.0)
     elapsed = time.monotonic() - start
-    assert [k for k in results] == [r.id for r in rows]
+    assert list(results) == [r.id for r in rows]
     for probe_id in 'abcdef':
         assert results[probe_id]['status'] == R.SUPPORTED, results[probe_id]
     assert results['hang']['status'] == R.ERROR
@@ -146,7 +149,7 @@ def test_hung_probe_and_its_grandchildren_are_killed_and_reaped(tmp_path, monkey
 def test_no_fds_or_children_leak_from_the_caller():
     fds_before = sorted(os.listdir('/proc/self/fd'))
     children_before = _children_of(os.getpid())
-    for _ in range(20):
+    for dummy in range(20):
         _run([_row('a', ok), _row('boom', boom), _row('segv', segfault), _row('b', ok, own_process=True)])
     assert sorted(os.listdir('/proc/self/fd')) == fds_before
     assert _children_of(os.getpid()) == children_before

@@ -119,7 +119,7 @@ def test_runs_leave_nothing_behind(categories, runs, monkeypatch):
     def runs_and_diff():
         before = snapshot()
         statuses = None
-        for _ in range(runs):
+        for dummy in range(runs):
             results = _check.run(probes, conftest.run_command)[0]
             current = dict((k, v['status']) for k, v in results.items())
             # the same answers every time: nothing a run did changed the next one

@@ -69,7 +69,7 @@ def test_special_mapping_mremap_moves_what_maps_shows():
 def _repeat_special_mapping_mremap(method, times):
     ctx = _context.ProbeContext()
     outcomes = {}
-    for _ in range(times):
+    for dummy in range(times):
         result = M.special_mapping_mremap(ctx, method=method)
         key = '%s/%s' % (result['status'], result['evidence'].get('method'))
         outcomes[key] = outcomes.get(key, 0) + 1
@@ -102,8 +102,8 @@ def _call_vdso_after_moving_it():
             libc = ctypes.CDLL(None)
             ts = (ctypes.c_long * 2)()
             size = sum(v[2] for v in vmas)
-            lot, _ = M._mmap(size, M.PROT_NONE)
-            for _, addr, length in vmas:
+            lot, dummy = M._mmap(size, M.PROT_NONE)
+            for dummy, addr, length in vmas:
                 _syscall.syscall('mremap', addr, length, length, M.MREMAP_FIXED | M.MREMAP_MAYMOVE, lot)
                 lot += length
             libc.clock_gettime(1, ts)
@@ -320,7 +320,7 @@ def _snapshot():
         links = p.read()
     with open('/proc/sys/fs/aio-nr') as f:
         aio_nr = f.read()
-    dumpable, _ = _syscall.prctl(M.PR_GET_DUMPABLE)
+    dumpable, dummy = _syscall.prctl(M.PR_GET_DUMPABLE)
     return {'fds': sorted(os.listdir('/proc/self/fd')), 'children': children, 'mounts': mounts, 'links': links,
             'tmp': sorted(os.listdir('/tmp')), 'maps': _maps_summary(), 'aio_nr': aio_nr, 'dumpable': dumpable,
             'signals': [str(signal.getsignal(s)) for s in (signal.SIGUSR1, signal.SIGCHLD, signal.SIGSEGV)]}

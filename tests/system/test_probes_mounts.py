@@ -84,7 +84,7 @@ def test_run_in_child_reports_value_and_sets_pdeathsig():
 
 def test_run_in_child_raises_and_times_out():
     with pytest.raises(RuntimeError, match='ValueError: nope'):
-        M.run_in_child(lambda: (_ for _ in ()).throw(ValueError('nope')))
+        M.run_in_child(lambda: (item for item in ()).throw(ValueError('nope')))
     with pytest.raises(_syscall.UnsupportedArch):
         M.run_in_child(lambda: _syscall.nr('no_such_call'))
 

@@ -49,7 +49,7 @@ def kernel_config():
     with gzip.open('/proc/config.gz', 'rt') as f:
         for line in f:
             if line.startswith('CONFIG_'):
-                key, _, value = line.strip().partition('=')
+                key, dummy, value = line.strip().partition('=')
                 config[key] = value
     return config
 
@@ -223,7 +223,7 @@ def test_fdinfo_ext_unwatchable_cwd():
     """A cwd the user cannot read: inotify_add_watch fails with EACCES, as
     criu's does; the other three sub-probes still run and pass."""
     assert os.stat('/root').st_mode & 0o007 == 0
-    result, _ = probe_with('fdinfo_ext', lambda: become_user(NOBODY, NOBODY), unprivileged=True, cwd='/root')
+    result, dummy = probe_with('fdinfo_ext', lambda: become_user(NOBODY, NOBODY), unprivileged=True, cwd='/root')
     assert result['status'] == 'unsupported'
     assert result['message'] == "Can't add watch: Permission denied"
     evidence = result['evidence']
@@ -250,7 +250,7 @@ def test_ipc_without_checkpoint_restore_capability(kwargs):
 
 
 def test_ipc_read_only_proc_sys():
-    result, _ = probe_with('ipc', read_only_proc_sys)
+    result, dummy = probe_with('ipc', read_only_proc_sys)
     assert result['status'] == 'unsupported'
     assert result['message'] == '/proc/sys/kernel/sem_next_id is inaccessible: Read-only file system'
     assert 'read-only' in result['fix']

@@ -23,15 +23,18 @@ from conftest import NOBODY, become_user, in_child, requires_root, run_probe
 # python-ptrace is imported lazily by the probes.  This venv's standard
 # library lives under /root, which a child that dropped to nobody cannot
 # read, so the modules the probes load are imported here, before any fork.
-import ctypes.util  # noqa: F401,E402
-import ptrace.binding.func  # noqa: F401,E402
-import ptrace.error  # noqa: F401,E402
+import ctypes.util  # noqa: E402
+import ptrace.binding.func  # noqa: E402
+import ptrace.error  # noqa: E402
 
 from ansible_collections.criu.check.plugins.module_utils import _context  # noqa: E402
 from ansible_collections.criu.check.plugins.module_utils import _probes_ptrace as P  # noqa: E402
 from ansible_collections.criu.check.plugins.module_utils import _registry  # noqa: E402
 
 pytestmark = requires_root
+
+# Named here only to say why they are imported: loaded before any fork (above).
+PRELOADED_BEFORE_FORK = (ctypes.util, ptrace.binding.func, ptrace.error)
 
 PTRACE_IDS = ('ptrace_peeksiginfo', 'seccomp_suspend', 'seccomp_filters', 'get_rseq_conf', 'breakpoints')
 CAP_SYS_ADMIN = 21
@@ -193,7 +196,7 @@ def test_seccomp_filter_program_kills_ptrace_only():
             LIBC.ptrace(0x4209, 0, None, None)
         finally:
             os._exit(3)
-    _, status = os.waitpid(pid, 0)
+    dummy, status = os.waitpid(pid, 0)
     assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGSYS
 
 

@@ -63,7 +63,7 @@ def medians(contenders, rounds):
     times = dict((name, []) for name in contenders)
     for func in contenders.values():
         func()  # warm-up: imports, page cache, criu's kdat cache
-    for _ in range(rounds):
+    for dummy in range(rounds):
         for name, func in contenders.items():
             times[name].append(timed(func))
     return dict((name, statistics.median(t)) for name, t in times.items())

@@ -3,11 +3,14 @@
 """Verdict and facts logic: statuses are given here because the kernel cannot
 be made to fail a required probe on demand."""
 
-import conftest  # noqa: F401  (imports the collection path)
+import conftest
 
 from ansible_collections.criu.check.plugins.module_utils import _aggregate as A
 from ansible_collections.criu.check.plugins.module_utils import _registry as REG
 from ansible_collections.criu.check.plugins.module_utils import _result as R
+
+# conftest is imported first for its side effect: it puts the collection on sys.path.
+COLLECTIONS = conftest.COLLECTIONS
 
 ENV_OK = {'criu_can_start': True, 'criu_start_blockers': []}
 KERNEL = {'release': '6.18.0', 'version': '#1', 'arch': 'x86_64'}
