@@ -443,10 +443,15 @@ def network_lock_nftables(ctx):
     """
     backend, nft = nft_backend()
     evidence = {'backend': backend, 'nft': nft}
+    if ctx.unprivileged and backend is None:
+        return R.unsupported(MSG_NFT + NOT_PROBED, evidence=evidence)
     if backend is None:
-        return R.unsupported(MSG_NFT + (NOT_PROBED if ctx.unprivileged else ''), evidence=evidence,
-                             fix='install python3-nftables or the nft tool (Debian/Ubuntu: nftables; '
-                                 'Fedora/RHEL: nftables, python3-nftables)')
+        # criu links libnftables itself; we need a userland to drive the
+        # kernel with, and without one cannot tell: undecided, not missing.
+        return R.unknown('neither python3-nftables nor the nft tool is installed: the kernel\'s nftables set '
+                         'concatenation support cannot be probed', evidence=evidence,
+                         fix='install python3-nftables or the nft tool (Debian/Ubuntu: nftables; '
+                             'Fedora/RHEL: nftables, python3-nftables)')
     res = mounts.run_in_child(lambda: _nft_concat_child(ctx, backend, nft, ctx.unprivileged))
     if 'unshare_errno' in res:
         evidence.update(R.errno_evidence(res['unshare_errno'], failed_step=res['step']))
