@@ -32,6 +32,7 @@ import re
 import signal
 import struct
 
+from ansible_collections.criu.check.plugins.module_utils import _child
 from ansible_collections.criu.check.plugins.module_utils import _result as R
 from ansible_collections.criu.check.plugins.module_utils import _syscall
 
@@ -45,7 +46,6 @@ MAP_ANONYMOUS = mmap.MAP_ANONYMOUS
 MREMAP_MAYMOVE = 1
 MREMAP_FIXED = 2
 
-PR_SET_PDEATHSIG = 1
 PR_GET_DUMPABLE = 3
 PR_SET_DUMPABLE = 4
 
@@ -176,14 +176,6 @@ def _read_maps():
     return maps
 
 
-def _die_with_parent(parent):
-    """First thing in every child: die with the probe's process, and do not
-    run at all if it is already gone (the fork/prctl race)."""
-    _syscall.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:
-        os._exit(1)
-
-
 def _in_child(body):
     """Fork; ``body(report)`` runs in the child and returns its exit code, and
     may ``report(dict)`` evidence through a pipe.  Returns (wait status,
@@ -199,10 +191,10 @@ def _in_child(body):
         code = 127
         try:
             os.close(rfd)
-            _die_with_parent(parent)
-            code = body(lambda info: _write_all(wfd, json.dumps(info).encode() + b'\n'))
+            _child.die_with_parent(parent)
+            code = body(lambda info: _child.write_all(wfd, json.dumps(info).encode() + b'\n'))
         except BaseException as exc:  # anything, but never back into the worker
-            _write_all(wfd, json.dumps({'child_exception': '%s: %s' % (type(exc).__name__, exc)}).encode() + b'\n')
+            _child.write_all(wfd, json.dumps({'child_exception': '%s: %s' % (type(exc).__name__, exc)}).encode() + b'\n')
         finally:
             os._exit(code)
     os.close(wfd)
@@ -223,11 +215,6 @@ def _in_child(body):
     for line in b''.join(chunks).splitlines():
         evidence.update(json.loads(line.decode()))
     return status, evidence
-
-
-def _write_all(fd, data):
-    while data:
-        data = data[os.write(fd, data):]
 
 
 def _status_evidence(status):

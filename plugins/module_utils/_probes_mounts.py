@@ -7,14 +7,13 @@
 PRIVATE to the criu.check collection: not a public API.
 
 Everything here that changes namespaces or mounts does it in a child forked
-by ``run_in_child()``: the child unshares what it needs, reports one JSON
-value over a pipe and ends with ``os._exit()``; the caller always reaps it.
+by ``_child.run_in_child()``: the child unshares what it needs, reports one
+JSON value over a pipe and ends with ``os._exit()``; the caller always reaps it.
 Where criu itself mounts in the caller's (host) mount namespace under
 ``/tmp/.criu.*`` (move_mount_set_group, autofs), the child does the same
 system calls in a private mount namespace, on a scratch tmpfs over its own
 ``/tmp``, so that not even an empty directory is left on the host.  The
-other probe families import ``run_in_child()`` and
-``enter_user_namespace()`` from here.
+other probe families import ``enter_user_namespace()`` from here.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -23,13 +22,10 @@ __metaclass__ = type
 
 import errno
 import fcntl
-import json
 import os
-import select
-import signal
 import tempfile
-import time
 
+from ansible_collections.criu.check.plugins.module_utils import _child
 from ansible_collections.criu.check.plugins.module_utils import _result as R
 from ansible_collections.criu.check.plugins.module_utils import _syscall
 
@@ -57,7 +53,6 @@ AT_FDCWD = -100
 NS_GET_USERNS = 0xb701
 
 # <linux/prctl.h>
-PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 
 # <sys/mman.h>
@@ -70,8 +65,6 @@ WALL = 0x40000000
 
 AA_SECURITYFS_PATH = '/sys/kernel/security/apparmor'
 
-CHILD_TIMEOUT = 4.0
-
 # criu's texts (criu/cr-check.c, criu/kerndat.c, criu/apparmor.c)
 MSG_CLONE_PARENT = "CLONE_PARENT | CLONE_NEWPID don't work together"
 MSG_NO_SET_GROUP = 'No MOVE_MOUNT_SET_GROUP kernel feature'
@@ -80,98 +73,6 @@ SET_GROUP_TMPDIR = '/tmp/.criu.move_mount_set_group.XXXXXX'
 
 
 # ---------------------------------------------------------------- children
-
-def _write_all(fd, data):
-    while data:
-        data = data[os.write(fd, data):]
-
-
-def _child_main(body, rfd, wfd, parent):
-    """The forked child: never returns."""
-    code = 0
-    try:
-        os.close(rfd)
-        # If the worker is killed, this child must not outlive it.
-        _syscall.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        if os.getppid() != parent:
-            os._exit(1)
-        payload = {'ok': body()}
-    except BaseException as exc:  # everything goes back to the parent
-        payload = {'exc': '%s: %s' % (type(exc).__name__, exc)}
-    try:
-        _write_all(wfd, json.dumps(payload, default=str).encode('utf-8'))
-    except BaseException:
-        code = 1
-    os._exit(code)
-
-
-def reap(pid, timeout=CHILD_TIMEOUT, options=0):
-    """Wait for child ``pid``; SIGKILL it if it is still running after
-    ``timeout`` seconds.  Return the wait status, or None when it is not our
-    child (ECHILD)."""
-    deadline = time.monotonic() + timeout
-    try:
-        while True:
-            done, status = os.waitpid(pid, os.WNOHANG | options)
-            if done:
-                return status
-            if time.monotonic() >= deadline:
-                os.kill(pid, signal.SIGKILL)
-                return os.waitpid(pid, options)[1]
-            time.sleep(0.002)
-    except ChildProcessError:
-        return None
-
-
-def _read_until_eof(fd, timeout):
-    chunks = []
-    deadline = time.monotonic() + timeout
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return None
-        ready = select.select([fd], [], [], left)[0]
-        if not ready:
-            return None
-        chunk = os.read(fd, 65536)
-        if not chunk:
-            return b''.join(chunks)
-        chunks.append(chunk)
-
-
-def run_in_child(body, timeout=CHILD_TIMEOUT):
-    """Run ``body()`` in a forked child and return what it returned.
-
-    ``body`` must return something JSON can carry.  The child sets
-    PR_SET_PDEATHSIG first, so it cannot outlive a killed worker, and ends
-    with ``os._exit()``; this function always reaps it (killing it after
-    ``timeout`` seconds).  An exception in the child is raised here as
-    RuntimeError (UnsupportedArch as itself), so that the engine reports it.
-    """
-    rfd, wfd = os.pipe()
-    parent = os.getpid()
-    pid = os.fork()
-    if pid == 0:
-        _child_main(body, rfd, wfd, parent)
-    os.close(wfd)
-    data = None
-    try:
-        data = _read_until_eof(rfd, timeout)
-    finally:
-        os.close(rfd)
-        # After EOF the child is exiting; after a timeout it is killed now.
-        status = reap(pid, 1.0 if data is not None else 0)
-    if data is None:
-        raise RuntimeError('probe child timed out after %.1f s' % timeout)
-    if not data:
-        raise RuntimeError('probe child died without a result (wait status %r)' % (status,))
-    payload = json.loads(data.decode('utf-8'))
-    if 'exc' in payload:
-        if payload['exc'].startswith('UnsupportedArch:'):
-            raise _syscall.UnsupportedArch(payload['exc'].split(': ', 1)[1])
-        raise RuntimeError('probe child failed: %s' % payload['exc'])
-    return payload['ok']
-
 
 def enter_user_namespace(extra_flags=0):
     """In a child: ``unshare(CLONE_NEWUSER | extra_flags)`` with the caller
@@ -267,12 +168,12 @@ def clone_parent_vs_pid(ctx):
     The permission checks (CAP_SYS_ADMIN in the caller's user namespace for
     CLONE_NEWPID) are the same for the intermediate child as for criu.
     """
-    res = run_in_child(_clone_parent_newpid)
+    res = _child.run_in_child(_clone_parent_newpid)
     evidence = {'flags': 'CLONE_NEWPID|CLONE_PARENT', 'caller_is_pid_ns_init': os.getpid() == 1}
     if res['rc'] < 0:
         evidence.update(R.errno_evidence(res['errno']))
         return R.unsupported(MSG_CLONE_PARENT, evidence=evidence)
-    status = reap(res['rc'], options=WALL)
+    status = _child.reap(res['rc'], options=WALL)
     # Only a child of ours can be reaped here: that proves CLONE_PARENT.
     evidence.update({'clone_pid': res['rc'], 'reaped_by_caller': status is not None})
     return R.supported(evidence=evidence)
@@ -354,11 +255,11 @@ def move_mount_set_group(ctx):
     kerndat (``criu_kerndat_aborts``).
     """
     if ctx.unprivileged:
-        live = run_in_child(lambda: _set_group_child(True))
+        live = _child.run_in_child(lambda: _set_group_child(True))
         return R.unsupported('criu does not probe MOVE_MOUNT_SET_GROUP in --unprivileged mode (root-only kerndat)',
                              evidence=_set_group_evidence(live, criu_probes=False))
     owned = mount_ns_owner_is_own_userns()
-    res = run_in_child(lambda: _set_group_child(False))
+    res = _child.run_in_child(lambda: _set_group_child(False))
     if owned is False:
         return R.unsupported(R.perror('Fail to mount tmfps to %s' % SET_GROUP_TMPDIR, errno.EPERM),
                              evidence=_set_group_evidence(res, mount_ns_owned_by_own_userns=False,
@@ -464,7 +365,7 @@ def overlayfs_maps(ctx):
     namespace of its own, and says ``unknown`` if even that is impossible;
     evidence ``criu_verdict`` records criu's (false) "supported".
     """
-    res = run_in_child(_overlay_child)
+    res = _child.run_in_child(_overlay_child)
     evidence = {}
     if 'unshare_errno' in res:
         evidence.update({'unshare_errno_name': R.errno_name(res['unshare_errno']),
@@ -605,7 +506,7 @@ def autofs(ctx):
                              evidence=R.errno_evidence(exc.errno))
     evidence = {'existing_autofs_mount': line}
     if ret == -errno.ENOENT:
-        res = run_in_child(_autofs_child)
+        res = _child.run_in_child(_autofs_child)
         ret, line = res['ret'], res.get('line')
         evidence.update({'test_mount': True, 'autofs_line': line})
         if res.get('errno'):

@@ -35,6 +35,7 @@ import os
 import socket
 import struct
 
+from ansible_collections.criu.check.plugins.module_utils import _child
 from ansible_collections.criu.check.plugins.module_utils import _context
 from ansible_collections.criu.check.plugins.module_utils import _deps
 from ansible_collections.criu.check.plugins.module_utils import _probes_mounts as mounts
@@ -286,7 +287,7 @@ def newifindex(ctx):
     """
     rt = _rtnl()
     if ctx.unprivileged and not ctx.has_cap(_context.CAP_NET_ADMIN):
-        live = mounts.run_in_child(lambda: _newifindex_in_userns(rt))
+        live = _child.run_in_child(lambda: _newifindex_in_userns(rt))
         live['kernel_answer'] = live.get('netlink_error') == -errno.ERANGE if 'netlink_error' in live else None
         return R.unsupported(MSG_NEWIFINDEX + ' (criu does not probe it in --unprivileged mode without '
                              'CAP_NET_ADMIN)', evidence=dict(live, criu_probes=False))
@@ -364,7 +365,7 @@ def link_nsid(ctx):
     namespace of our own, as evidence only.
     """
     rt = _rtnl()
-    res = mounts.run_in_child(lambda: _link_nsid_child(rt, ctx.unprivileged))
+    res = _child.run_in_child(lambda: _link_nsid_child(rt, ctx.unprivileged))
     evidence = {'child_exit': res['exit'], 'links': res.get('links'), 'criu_log': res.get('log', [])}
     if ctx.unprivileged:
         evidence.update({'criu_probes': False, 'kernel_answer': res['exit'] == 0 if res['exit'] != 1 else None})
@@ -452,7 +453,7 @@ def network_lock_nftables(ctx):
                          'concatenation support cannot be probed', evidence=evidence,
                          fix='install python3-nftables or the nft tool (Debian/Ubuntu: nftables; '
                              'Fedora/RHEL: nftables, python3-nftables)')
-    res = mounts.run_in_child(lambda: _nft_concat_child(ctx, backend, nft, ctx.unprivileged))
+    res = _child.run_in_child(lambda: _nft_concat_child(ctx, backend, nft, ctx.unprivileged))
     if 'unshare_errno' in res:
         evidence.update(R.errno_evidence(res['unshare_errno'], failed_step=res['step']))
     for key in ('failed', 'error', 'log'):

@@ -26,7 +26,6 @@ __metaclass__ = type
 import ctypes
 import errno
 import fcntl as fcntl_module
-import json
 import os
 import platform
 import re
@@ -34,11 +33,11 @@ import signal
 import socket
 import struct
 
+from ansible_collections.criu.check.plugins.module_utils import _child
 from ansible_collections.criu.check.plugins.module_utils import _result as R
 from ansible_collections.criu.check.plugins.module_utils import _syscall
 
 # ---- kernel constants (include/uapi/linux/prctl.h, fcntl.h, timerfd.h, kcmp.h, ...)
-PR_SET_PDEATHSIG = 1
 PR_SET_MM = 35
 PR_SET_MM_BRK = 7
 PR_SET_MM_AUXV = 12
@@ -160,47 +159,6 @@ def _read_proc(path, limit=None):
         return b''.join(chunks).decode('utf-8', 'replace')
     finally:
         os.close(fd)
-
-
-def _run_in_child(func):
-    """Run ``func()`` in a forked child and return what it returned (JSON).
-
-    The child dies with this process (PR_SET_PDEATHSIG), never returns into
-    the caller's code, and is always reaped.
-    """
-    parent = os.getpid()
-    rfd, wfd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child: nothing may escape from here
-        try:
-            os.close(rfd)
-            _syscall.prctl(PR_SET_PDEATHSIG, 9)
-            if os.getppid() != parent:
-                os._exit(1)
-            payload = json.dumps({'ok': func()})
-        except BaseException as exc:  # report everything, never unwind into the caller
-            payload = json.dumps({'exc': '%s: %s' % (type(exc).__name__, exc)})
-        try:
-            os.write(wfd, payload.encode())
-        finally:
-            os._exit(0)
-    os.close(wfd)
-    try:
-        chunks = []
-        while True:
-            chunk = os.read(rfd, 65536)
-            if not chunk:
-                break
-            chunks.append(chunk)
-    finally:
-        os.close(rfd)
-        os.waitpid(pid, 0)
-    if not chunks:
-        raise RuntimeError('probe child %d died without a result' % pid)
-    payload = json.loads(b''.join(chunks).decode())
-    if 'exc' in payload:
-        raise RuntimeError('probe child: %s' % payload['exc'])
-    return payload['ok']
 
 
 # ---------------------------------------------------------------- sscanf and parse_fdinfo
@@ -802,7 +760,7 @@ def loginuid(ctx):
     criu skips it under --unprivileged (kdat.luid stays LUID_NONE), so the
     answer is then "unsupported", with the live answer in the evidence.
     """
-    live = _run_in_child(_loginuid_roundtrip)
+    live = _child.run_in_child(_loginuid_roundtrip)
     if ctx.unprivileged:
         return R.unsupported('Loginuid restore is OFF. (criu does not probe it in --unprivileged mode)',
                              {'skipped': 'criu does not probe loginuid in --unprivileged mode', 'live': live})

@@ -36,6 +36,7 @@ import signal
 import socket
 import time
 
+from ansible_collections.criu.check.plugins.module_utils import _child
 from ansible_collections.criu.check.plugins.module_utils import _context
 from ansible_collections.criu.check.plugins.module_utils import _deps
 from ansible_collections.criu.check.plugins.module_utils import _result as R
@@ -54,7 +55,6 @@ PTRACE_GET_RSEQ_CONFIGURATION = 0x420f
 PTRACE_O_SUSPEND_SECCOMP = 1 << 21
 
 # prctl(2)
-PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 PR_SET_SECCOMP = 22
 SECCOMP_MODE_FILTER = 2
@@ -154,14 +154,6 @@ def _ptrace_errno(exc):
     return getattr(exc, 'errno', None) or errno.EIO
 
 
-def _die_with_parent(parent):
-    """First thing in every child: die with the probe's process, and do not
-    run at all if it is already gone (the fork/prctl race)."""
-    _syscall.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:
-        os._exit(1)
-
-
 def _kill_and_reap(pid):
     """SIGKILL a child and reap it; return its final wait status (None if
     someone else reaped it)."""
@@ -199,7 +191,7 @@ def _tracee_main(parent, parent_end, child_end, setup, dumpable):
     """The child of fork_and_ptrace_attach: run ``setup``, say it is ready
     (one byte), then sleep until killed.  Never returns."""
     try:
-        _die_with_parent(parent)
+        _child.die_with_parent(parent)
         parent_end.close()
         if dumpable:
             # criu --unprivileged made its whole process dumpable at start-up
@@ -473,7 +465,7 @@ def _breakpoint_child(pt, parent, target):
     code at the breakpoint (a libc function, ``getppid``, called through
     ctypes), then stop again (criu's breakpoint_func()) and exit 1."""
     try:
-        _die_with_parent(parent)
+        _child.die_with_parent(parent)
         rc, dummy = pt.helper('ptrace_traceme')
         if rc == 0:
             os.kill(os.getpid(), signal.SIGSTOP)

@@ -23,6 +23,18 @@ def quiet_scratch():
     assert libc.mount(b'test', b'/tmp', b'tmpfs', ctypes.c_ulong(0), None) == 0
 
 
+def private_tmp_and_net():
+    """In a child: as quiet_scratch(), and a private network namespace too, so
+    that links others create meanwhile do not show either."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(0x00020000 | 0x40000000) != 0:   # CLONE_NEWNS | CLONE_NEWNET
+        raise OSError(ctypes.get_errno(), 'unshare')
+    if libc.mount(b'none', b'/', None, ctypes.c_ulong(0x4000 | 0x40000), None) != 0:   # MS_REC | MS_PRIVATE
+        raise OSError(ctypes.get_errno(), 'mount --make-rprivate /')
+    if libc.mount(b'tmpfs', b'/tmp', b'tmpfs', ctypes.c_ulong(0), None) != 0:
+        raise OSError(ctypes.get_errno(), 'mount tmpfs /tmp')
+
+
 def snapshot():
     with open('/proc/self/mountinfo') as f:
         mounts = sorted(line.split(' ', 4)[4] for line in f)

@@ -17,6 +17,8 @@ import signal
 
 import pytest
 
+import leftovers
+
 from conftest import NOBODY, become_user, enter_user_namespace, in_child, requires_root, run_probe
 
 from ansible_collections.criu.check.plugins.module_utils import _context  # noqa: E402
@@ -274,25 +276,6 @@ def test_pagemap_scan_nondumpable_without_unprivileged():
     assert result['evidence']['criu_kerndat_fails'] is True
 
 
-CLONE_NEWNS = 0x00020000
-CLONE_NEWNET = 0x40000000
-MS_REC = 0x4000
-MS_PRIVATE = 0x40000
-
-
-def _private_tmp_and_net():
-    """Other work on this machine adds files to /tmp and links at any time: a
-    private mount namespace with a fresh /tmp and a private network namespace
-    make every change seen afterwards this process's own."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.unshare(CLONE_NEWNS | CLONE_NEWNET) != 0:
-        raise OSError(ctypes.get_errno(), 'unshare')
-    if libc.mount(b'none', b'/', None, MS_REC | MS_PRIVATE, None) != 0:
-        raise OSError(ctypes.get_errno(), 'mount --make-rprivate /')
-    if libc.mount(b'tmpfs', b'/tmp', b'tmpfs', 0, None) != 0:
-        raise OSError(ctypes.get_errno(), 'mount tmpfs /tmp')
-
-
 # ------------------------------------------------------- nothing left behind
 
 def _maps_summary():
@@ -344,7 +327,7 @@ def _run_all_and_compare(unprivileged):
 @pytest.mark.parametrize('context', [dict(), NOBODY_UNPRIVILEGED], ids=['root', 'nobody-unprivileged'])
 def test_probes_leave_nothing_behind(context):
     def setup():
-        _private_tmp_and_net()
+        leftovers.private_tmp_and_net()
         if context:
             become_user(NOBODY, NOBODY)
 

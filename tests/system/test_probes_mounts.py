@@ -14,8 +14,6 @@ import ctypes
 import gzip
 import mmap
 import os
-import signal
-import time
 
 import pytest
 
@@ -25,12 +23,10 @@ from conftest import NOBODY, drop_effective_caps, enter_user_namespace, in_child
 
 from ansible_collections.criu.check.plugins.module_utils import _context
 from ansible_collections.criu.check.plugins.module_utils import _probes_mounts as M
-from ansible_collections.criu.check.plugins.module_utils import _syscall
 
 pytestmark = requires_root
 
 CAP_SYS_ADMIN = 21
-PR_GET_PDEATHSIG = 2
 PROBES = ('clone_parent_vs_pid', 'move_mount_set_group', 'overlayfs_maps', 'apparmor_stacking', 'autofs')
 LIBC = ctypes.CDLL(None, use_errno=True)
 ROOT = {}
@@ -66,34 +62,6 @@ def _private_scratch():
         raise OSError(ctypes.get_errno(), 'unshare')
     _libc_mount(None, '/', None, M.MS_REC | M.MS_PRIVATE)
     _libc_mount('test', '/tmp', 'tmpfs', 0)
-
-
-# ---------------------------------------------------------------- run_in_child
-
-def test_run_in_child_reports_value_and_sets_pdeathsig():
-    def body():
-        sig = ctypes.c_int(-1)
-        LIBC.prctl(PR_GET_PDEATHSIG, ctypes.byref(sig), 0, 0, 0)
-        return {'pdeathsig': sig.value, 'pid': os.getpid()}
-    res = M.run_in_child(body)
-    assert res['pdeathsig'] == signal.SIGKILL
-    assert res['pid'] != os.getpid()
-    with pytest.raises(ChildProcessError):
-        os.waitpid(res['pid'], os.WNOHANG)  # already reaped
-
-
-def test_run_in_child_raises_and_times_out():
-    with pytest.raises(RuntimeError, match='ValueError: nope'):
-        M.run_in_child(lambda: (item for item in ()).throw(ValueError('nope')))
-    with pytest.raises(_syscall.UnsupportedArch):
-        M.run_in_child(lambda: _syscall.nr('no_such_call'))
-
-    def sleeper():
-        time.sleep(30)
-    with pytest.raises(RuntimeError, match='timed out'):
-        M.run_in_child(sleeper, timeout=0.3)
-    with open('/proc/self/task/%d/children' % os.getpid()) as f:
-        assert f.read().split() == []
 
 
 # ---------------------------------------------------------------- clone_parent_vs_pid

@@ -18,6 +18,8 @@ import time
 
 import pytest
 
+import leftovers
+
 from conftest import NOBODY, become_user, in_child, requires_root, run_probe
 
 # python-ptrace is imported lazily by the probes.  This venv's standard
@@ -243,25 +245,6 @@ def test_breakpoints_address_is_the_called_function():
     assert int(result['evidence']['breakpoint_address'], 16) == ctypes.cast(libc.getppid, ctypes.c_void_p).value
 
 
-CLONE_NEWNS = 0x00020000
-CLONE_NEWNET = 0x40000000
-MS_REC = 0x4000
-MS_PRIVATE = 0x40000
-
-
-def _private_tmp_and_net():
-    """Other work on this machine adds files to /tmp and links at any time: a
-    private mount namespace with a fresh /tmp and a private network namespace
-    make every change seen afterwards this process's own."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.unshare(CLONE_NEWNS | CLONE_NEWNET) != 0:
-        raise OSError(ctypes.get_errno(), 'unshare')
-    if libc.mount(b'none', b'/', None, MS_REC | MS_PRIVATE, None) != 0:
-        raise OSError(ctypes.get_errno(), 'mount --make-rprivate /')
-    if libc.mount(b'tmpfs', b'/tmp', b'tmpfs', 0, None) != 0:
-        raise OSError(ctypes.get_errno(), 'mount tmpfs /tmp')
-
-
 # ------------------------------------------------------- nothing left behind
 
 def _snapshot():
@@ -302,7 +285,7 @@ def _run_all_and_compare(unprivileged=False):
                          ids=['root', 'root-unprivileged', 'nobody-unprivileged'])
 def test_probes_leave_nothing_behind(context):
     def setup():
-        _private_tmp_and_net()
+        leftovers.private_tmp_and_net()
         if 'as_user' in context:
             become_user(NOBODY, NOBODY)
 
