@@ -21,7 +21,7 @@
 # as a label.  A second run with nothing changed does nothing (about 0.2 s).
 #
 # Needs root, debootstrap and podman (Debian: apt-get install debootstrap podman
-# runc).  Podman is run with the containers.conf written by podman_env below.
+# runc).  Podman is run with the containers.conf written by podman_env (common.sh).
 set -euo pipefail
 
 CACHE=${CRIU_CHECK_CACHE:-/var/cache/criu-check}
@@ -30,36 +30,9 @@ FORCE=0
 
 log() { printf '[build_images] %s\n' "$*" >&2; }
 
-# The Debian mirror apt is already configured with on this machine.
-mirror() {
-    if [ -n "${CRIU_CHECK_MIRROR:-}" ]; then
-        echo "$CRIU_CHECK_MIRROR"
-        return
-    fi
-    local m=""
-    if compgen -G '/etc/apt/sources.list.d/*.sources' >/dev/null; then
-        m=$(awk '/^URIs:/ {print $2}' /etc/apt/sources.list.d/*.sources |
-            grep -v -e security -e updates | head -n1)
-    fi
-    if [ -z "$m" ] && [ -f /etc/apt/sources.list ]; then
-        m=$(awk '/^deb / && $2 !~ /security/ {print $2; exit}' /etc/apt/sources.list)
-    fi
-    echo "${m:-http://deb.debian.org/debian}"
-}
-
-# podman on these machines: runc (crun refuses hybrid cgroups) and ulimits
-# that need no CAP_SYS_RESOURCE.  Sourced by molecule.sh as well.
-podman_env() {
-    mkdir -p "$CACHE"
-    local conf="$CACHE/containers.conf"
-    local want
-    want=$'[engine]\nruntime = "runc"\n\n[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=20000:20000"]\n'
-    if [ ! -f "$conf" ] || [ "$(cat "$conf")" != "${want%$'\n'}" ]; then
-        printf '%s' "$want" >"$conf.tmp"
-        mv "$conf.tmp" "$conf"
-    fi
-    export CONTAINERS_CONF="$conf"
-}
+# mirror, podman_env
+# shellcheck source=tests/tools/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 # build NAME SUITE PACKAGES...
 build() {

@@ -62,25 +62,12 @@ PATH_IN_ROOT=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 log() { printf '[criu_root] %s\n' "$*" >&2; }
 die() { log "$*"; exit 2; }
 
+# mirror, podman_env
+# shellcheck source=tests/tools/common.sh
+. "$(dirname "$SELF")/common.sh"
+
 need_root() {
     [ "$(id -u)" = 0 ] || die "needs root (debootstrap, mount namespaces, rootful podman)"
-}
-
-# The Debian mirror apt is configured with on this machine.
-mirror() {
-    if [ -n "${CRIU_CHECK_MIRROR:-}" ]; then
-        echo "$CRIU_CHECK_MIRROR"
-        return
-    fi
-    local m=""
-    if compgen -G '/etc/apt/sources.list.d/*.sources' >/dev/null; then
-        m=$(awk '/^URIs:/ {print $2}' /etc/apt/sources.list.d/*.sources |
-            grep -v -e security -e updates | head -n1 || true)
-    fi
-    if [ -z "$m" ] && [ -f /etc/apt/sources.list ]; then
-        m=$(awk '/^deb / && $2 !~ /security/ {print $2; exit}' /etc/apt/sources.list)
-    fi
-    echo "${m:-http://deb.debian.org/debian}"
 }
 
 # Unmount whatever a failed debootstrap left mounted under $1, then remove it.
@@ -128,19 +115,6 @@ cmd_build() {
 cmd_path() {
     [ -x "$ROOT/usr/sbin/criu" ] || { log "no root at $ROOT: run '$0 build'"; exit 1; }
     echo "$ROOT"
-}
-
-# podman on these machines: runc (crun refuses the hybrid cgroups) and
-# ulimits that need no CAP_SYS_RESOURCE.  Same file as build_images.sh writes.
-podman_env() {
-    local conf="$CACHE/containers.conf" want
-    want=$'[engine]\nruntime = "runc"\n\n[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=20000:20000"]\n'
-    if [ ! -f "$conf" ] || [ "$(cat "$conf")" != "${want%$'\n'}" ]; then
-        mkdir -p "$CACHE"
-        printf '%s' "$want" >"$conf.tmp.$$"
-        mv "$conf.tmp.$$" "$conf"
-    fi
-    export CONTAINERS_CONF="$conf"
 }
 
 # What identifies the root's content: a rebuilt or upgraded root gets a new stamp.
