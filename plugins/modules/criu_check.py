@@ -201,6 +201,8 @@ def main():
     features = params['feature'] or []
     if features == ['list']:
         module.exit_json(changed=False, features=_registry.feature_list())
+    if 'list' in features:
+        module.fail_json(msg="feature: 'list' returns the names and must be given alone, got %s" % ', '.join(features))
     try:
         if features:
             probes = _check.by_features(features)

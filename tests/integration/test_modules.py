@@ -87,6 +87,7 @@ def test_unknown_category_fails_listing_valid_ones():
 
 
 @pytest.mark.parametrize('module,args,needle', [
+    ('criu.check.criu_check', 'feature=list,userns', "'list' returns the names and must be given alone"),
     ('criu.check.criu_check', 'timeout=abc', 'timeout'),
     ('criu.check.criu_check', 'extra=maybe', 'extra'),
     ('criu.check.criu_check', 'fail_on=sometimes', 'fail_on'),
