@@ -24,6 +24,7 @@ import pytest
 from conftest import COLLECTIONS, NOBODY, become_user, enter_user_namespace, in_child, requires_root, run_probe
 
 from ansible_collections.criu.check.plugins.module_utils import _context
+from ansible_collections.criu.check.plugins.module_utils import _proc_parse as PP
 from ansible_collections.criu.check.plugins.module_utils import _probes_proc as P
 from ansible_collections.criu.check.plugins.module_utils import _registry
 
@@ -439,12 +440,12 @@ def test_timer_cr_ids(context):
 # ---------------------------------------------------------------- criu's fdinfo rules, on text the kernel no longer prints
 
 def test_sscanf_follows_c():
-    assert P.sscanf('  0x1f z', '%x %c') == ([31, 'z'], [])
-    assert P.sscanf('017 0x10 9', '%lli %lli %lli') == ([15, 16, 9], [])
-    assert P.sscanf('mnt_id:\t17', '%*s %lli') == ([17], [])
-    assert P.sscanf('tfd: 5 events: 1d data: ff', 'tfd: %d events: %x data: %llx pos:%lli') == ([5, 0x1d, 0xff], [])
-    assert P.sscanf('ab', 'a%nb%n') == ([], [1, 2])
-    assert P.sscanf('x', '%d') == ([], [])
+    assert PP.sscanf('  0x1f z', '%x %c') == ([31, 'z'], [])
+    assert PP.sscanf('017 0x10 9', '%lli %lli %lli') == ([15, 16, 9], [])
+    assert PP.sscanf('mnt_id:\t17', '%*s %lli') == ([17], [])
+    assert PP.sscanf('tfd: 5 events: 1d data: ff', 'tfd: %d events: %x data: %llx pos:%lli') == ([5, 0x1d, 0xff], [])
+    assert PP.sscanf('ab', 'a%nb%n') == ([], [1, 2])
+    assert PP.sscanf('x', '%d') == ([], [])
 
 
 INOTIFY_OLD = 'inotify wd:1 ino:3f7e8 sdev:fe00000 mask:fff ignored_mask:0 \n'
@@ -455,25 +456,25 @@ COMMON = 'pos:\t0\nflags:\t02\nmnt_id:\t17\nino:\t1039\n'
 def test_inotify_without_fhandle_is_a_parse_error():
     """criu needs exactly 7 %x fields: a kernel or filesystem without file
     handles fails fdinfo_ext (criu: "Error parsing proc fdinfo")."""
-    assert P.parse_fdinfo_text(COMMON + INOTIFY_NEW, P.FD_TYPES_INOTIFY)['entries'][0]['wd'] == 1
-    parsed = P.parse_fdinfo_text(COMMON + INOTIFY_OLD, P.FD_TYPES_INOTIFY)
+    assert PP.parse_fdinfo_text(COMMON + INOTIFY_NEW, PP.FD_TYPES_INOTIFY)['entries'][0]['wd'] == 1
+    parsed = PP.parse_fdinfo_text(COMMON + INOTIFY_OLD, PP.FD_TYPES_INOTIFY)
     assert not parsed['ok']
     assert parsed['error'].startswith('parse_fdinfo_pid_s: error parsing [inotify wd:1')
 
 
 def test_fdinfo_type_rules():
     tfd = 'tfd:        4 events:       1d data:     7f1100000004  pos:0 ino:cff2 sdev:f\n'
-    assert P.parse_fdinfo_text(COMMON + tfd, P.FD_TYPES_EVENTPOLL)['entries'][0]['tfd'] == 4
-    assert P.parse_fdinfo_text(COMMON + 'tfd: 4 events: 1d data: 0\n', P.FD_TYPES_EVENTPOLL)['ok']      # 3 fields
-    assert not P.parse_fdinfo_text(COMMON + 'tfd: 4 events: 1d data: 0 pos:0\n', P.FD_TYPES_EVENTPOLL)['ok']  # 4
-    assert P.parse_fdinfo_text(COMMON, P.FD_TYPES_EVENTPOLL)['ok']           # no target is fine for epoll
-    assert not P.parse_fdinfo_text(COMMON, P.FD_TYPES_EVENTFD)['ok']         # but not for eventfd
-    assert P.parse_fdinfo_text(COMMON, P.FD_TYPES_EVENTFD)['error'] == 'No records of type 6 found in fdinfo file'
-    assert not P.parse_fdinfo_text(COMMON + 'sigmask:\t0000000000000200\n', P.FD_TYPES_EVENTFD)['ok']  # wrong type
-    und = P.parse_fdinfo_text(COMMON + 'lock:\t1: FLOCK  ADVISORY  READ 29685 00:15:4026531879 0 EOF\n', P.FD_TYPES_UND)
+    assert PP.parse_fdinfo_text(COMMON + tfd, PP.FD_TYPES_EVENTPOLL)['entries'][0]['tfd'] == 4
+    assert PP.parse_fdinfo_text(COMMON + 'tfd: 4 events: 1d data: 0\n', PP.FD_TYPES_EVENTPOLL)['ok']      # 3 fields
+    assert not PP.parse_fdinfo_text(COMMON + 'tfd: 4 events: 1d data: 0 pos:0\n', PP.FD_TYPES_EVENTPOLL)['ok']  # 4
+    assert PP.parse_fdinfo_text(COMMON, PP.FD_TYPES_EVENTPOLL)['ok']           # no target is fine for epoll
+    assert not PP.parse_fdinfo_text(COMMON, PP.FD_TYPES_EVENTFD)['ok']         # but not for eventfd
+    assert PP.parse_fdinfo_text(COMMON, PP.FD_TYPES_EVENTFD)['error'] == 'No records of type 6 found in fdinfo file'
+    assert not PP.parse_fdinfo_text(COMMON + 'sigmask:\t0000000000000200\n', PP.FD_TYPES_EVENTFD)['ok']  # wrong type
+    und = PP.parse_fdinfo_text(COMMON + 'lock:\t1: FLOCK  ADVISORY  READ 29685 00:15:4026531879 0 EOF\n', PP.FD_TYPES_UND)
     assert und['common'] == {'pos': 0, 'flags': 2, 'mnt_id': 17}
     assert und['locks'][0]['kind'] == 'FLOCK'
-    assert P.parse_fdinfo_text('ino:\t5\n', P.FD_TYPES_UND)['error'] == 'No records of type 0 found in fdinfo file'
+    assert PP.parse_fdinfo_text('ino:\t5\n', PP.FD_TYPES_UND)['error'] == 'No records of type 0 found in fdinfo file'
 
 
 # ---------------------------------------------------------------- hygiene and other interpreters
