@@ -10,10 +10,11 @@ import time
 
 import pytest
 
-import conftest  # noqa: F401  (puts the collection on sys.path)
+import conftest
 from ansible_collections.criu.check.plugins.module_utils import _child
 from ansible_collections.criu.check.plugins.module_utils import _syscall
 
+COLLECTIONS = conftest.COLLECTIONS  # importing conftest puts the collection on sys.path
 LIBC = ctypes.CDLL(None, use_errno=True)
 PR_GET_PDEATHSIG = 2
 

@@ -1,0 +1,262 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The criu.check.criu_unmet filter: what a host lacks, as the require role
+reports it.  The facts are built by the collection's own aggregation, with
+statuses given here."""
+
+import os
+
+import pytest
+import yaml
+
+import conftest
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.criu.check.plugins.filter import criu_unmet as F
+from ansible_collections.criu.check.plugins.module_utils import _aggregate as A
+from ansible_collections.criu.check.plugins.module_utils import _registry as REG
+from ansible_collections.criu.check.plugins.module_utils import _result as R
+
+with open(os.path.join(conftest.REPO, 'roles', 'require', 'vars', 'main.yml')) as _f:
+    BUILTIN = yaml.safe_load(_f)['__criu_require_builtin_workloads']
+
+ENV_OK = {'criu_can_start': True, 'criu_start_blockers': []}
+KERNEL = {'release': '6.18.0', 'version': '#1', 'arch': 'x86_64'}
+CAP_BLOCKER = 'CRIU needs to have the CAP_SYS_ADMIN or the CAP_CHECKPOINT_RESTORE capability'
+REQUIRED_IDS = [p.id for p in REG.PROBES if p.category == REG.REQUIRED]
+
+
+def facts(env=None, only=None, **statuses):
+    """criu_facts with every probe (or those of ``only``) supported but ``statuses`` (id with _ for -)."""
+    env = dict(ENV_OK) if env is None else env
+    results = {}
+    for probe in REG.PROBES:
+        if only is not None and probe.id not in only:
+            continue
+        status = statuses.get(probe.id.replace('-', '_'), R.SUPPORTED)
+        results[probe.id] = {'status': status, 'message': 'm-' + probe.id, 'evidence': {}, 'duration_ms': 0.1}
+    return A.facts(results, env, KERNEL, None)
+
+
+def unmet(criu_facts, **kwargs):
+    kwargs.setdefault('workload_definitions', BUILTIN)
+    return F.criu_unmet(criu_facts, **kwargs)
+
+
+def fix(probe_id):
+    return REG.BY_ID[probe_id].fix
+
+
+def test_the_filter_is_exposed_under_its_name():
+    assert F.FilterModule().filters() == {'criu_unmet': F.criu_unmet}
+
+
+def test_a_host_with_everything_has_nothing_unmet():
+    assert unmet(facts()) == []
+    assert unmet(facts(), features=['userns', 'uffd-noncoop'], workloads=sorted(BUILTIN)) == []
+
+
+def test_a_required_probe_missing_is_one_item_with_every_field_and_its_line():
+    items = unmet(facts(ns_last_pid=R.UNSUPPORTED, mem_dirty_track=R.UNSUPPORTED))
+    assert items == [{
+        'id': 'ns_last_pid',
+        'why': 'required by criu',
+        'status': 'unsupported',
+        'message': 'm-ns_last_pid',
+        'fix': fix('ns_last_pid'),
+        'line': 'ns_last_pid (required by criu): unsupported: m-ns_last_pid; fix: ' + fix('ns_last_pid'),
+    }]
+    # the keys in the order the role has always given them
+    assert list(items[0]) == ['id', 'why', 'status', 'message', 'fix', 'line']
+
+
+def test_required_probes_come_in_the_order_of_the_facts():
+    broken = dict((i.replace('-', '_'), R.ERROR) for i in REQUIRED_IDS)
+    items = unmet(facts(**broken))
+    assert [i['id'] for i in items] == REQUIRED_IDS
+    assert set(i['status'] for i in items) == {'error'}
+
+
+def test_require_ready_false_asks_nothing_of_the_required_probes():
+    assert unmet(facts(ns_last_pid=R.UNSUPPORTED), require_ready=False) == []
+    assert [i['id'] for i in unmet(facts(ns_last_pid=R.UNSUPPORTED), require_ready=False,
+                                   features=['ns_last_pid'])] == ['ns_last_pid']
+
+
+def test_unknown_counts_as_unmet_by_default():
+    items = unmet(facts(sock_diag=R.UNKNOWN))
+    assert [(i['id'], i['status']) for i in items] == [('sock_diag', 'unknown')]
+
+
+def test_unknown_passes_when_unknown_is_unmet_is_false_but_error_and_unsupported_still_count():
+    f = facts(sock_diag=R.UNKNOWN, kcmp=R.ERROR, tcp=R.UNSUPPORTED, userns=R.UNKNOWN)
+    items = unmet(f, unknown_is_unmet=False, features=['userns'])
+    assert [(i['id'], i['status']) for i in items] == [('kcmp', 'error'), ('tcp', 'unsupported')]
+    items = unmet(f, unknown_is_unmet=True, features=['userns'])
+    assert [i['id'] for i in items] == ['sock_diag', 'kcmp', 'tcp', 'userns']
+
+
+def test_not_applicable_is_met():
+    assert unmet(facts(apparmor_stacking=R.NOT_APPLICABLE), features=['apparmor_stacking']) == []
+
+
+def test_ignore_waives_a_probe_whatever_asked_for_it():
+    f = facts(ns_last_pid=R.UNSUPPORTED, tcp=R.UNSUPPORTED, mem_dirty_track=R.UNSUPPORTED, uffd=R.UNSUPPORTED)
+    items = unmet(f, features=['mem_dirty_track'], workloads=['lazy_migration'],
+                  ignore=['tcp', 'mem_dirty_track', 'uffd'])
+    assert [i['id'] for i in items] == ['ns_last_pid']
+
+
+def test_ignore_also_waives_a_probe_that_was_not_gathered():
+    f = facts(only=REQUIRED_IDS)
+    assert unmet(f, features=['userns'], ignore=['userns']) == []
+
+
+def test_builtin_workloads_ask_for_their_probes_in_order():
+    f = facts(uffd=R.UNSUPPORTED, uffd_noncoop=R.UNSUPPORTED, sk_ns=R.UNKNOWN, newifindex=R.ERROR)
+    items = unmet(f, workloads=['network_namespaces', 'lazy_migration'])
+    assert [(i['id'], i['why']) for i in items] == [
+        ('sk_ns', 'needed for workload network_namespaces'),
+        ('newifindex', 'needed for workload network_namespaces'),
+        ('uffd', 'needed for workload lazy_migration'),
+        ('uffd-noncoop', 'needed for workload lazy_migration'),
+    ]
+
+
+def test_custom_workloads_add_and_redefine():
+    definitions = dict(BUILTIN, my_app=['timens', 'userns'], precopy_migration=['uffd'])
+    f = facts(mem_dirty_track=R.UNSUPPORTED, uffd=R.UNSUPPORTED, timens=R.UNSUPPORTED)
+    items = unmet(f, workloads=['my_app', 'precopy_migration'], workload_definitions=definitions)
+    assert [i['line'] for i in items] == [
+        'timens (needed for workload my_app): unsupported: m-timens; fix: ' + fix('timens'),
+        'uffd (needed for workload precopy_migration): unsupported: m-uffd; fix: ' + fix('uffd'),
+    ]
+
+
+def test_an_unknown_workload_is_an_error():
+    with pytest.raises(AnsibleFilterError, match='unknown workload.*no_such_thing'):
+        unmet(facts(), workloads=['no_such_thing'])
+
+
+def test_a_workload_defined_as_a_string_is_an_error_not_its_letters():
+    with pytest.raises(AnsibleFilterError, match='probe ids of workload my_app must be a list'):
+        unmet(facts(), workloads=['my_app'], workload_definitions={'my_app': 'userns'})
+
+
+def test_criu_start_blockers_come_first_one_item_each():
+    env = {'criu_can_start': False, 'criu_start_blockers': [CAP_BLOCKER, 'Yama ptrace_scope is 3']}
+    items = unmet(facts(env=env, ns_last_pid=R.UNSUPPORTED))
+    start_fix = ('run criu as root with CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE '
+                 '(on the host or in a privileged container)')
+    assert items[:2] == [
+        {'id': 'criu_start', 'why': 'criu start-up', 'status': 'blocked', 'message': CAP_BLOCKER, 'fix': start_fix,
+         'line': 'criu_start (criu start-up): blocked: ' + CAP_BLOCKER + '; fix: ' + start_fix},
+        {'id': 'criu_start', 'why': 'criu start-up', 'status': 'blocked', 'message': 'Yama ptrace_scope is 3',
+         'fix': start_fix, 'line': 'criu_start (criu start-up): blocked: Yama ptrace_scope is 3; fix: ' + start_fix},
+    ]
+    assert [i['id'] for i in items] == ['criu_start', 'criu_start', 'ns_last_pid']
+
+
+def test_criu_that_cannot_start_without_a_blocker_gets_a_generic_one():
+    for blockers in ([], None):
+        items = unmet(facts(env={'criu_can_start': False, 'criu_start_blockers': blockers}))
+        assert [(i['id'], i['message']) for i in items] == [('criu_start', 'criu would refuse to start here')]
+
+
+def test_criu_start_is_not_asked_when_not_required_or_not_known():
+    env = {'criu_can_start': False, 'criu_start_blockers': [CAP_BLOCKER]}
+    assert unmet(facts(env=env), require_can_start=False) == []
+    assert unmet(facts(env={})) == []
+    f = facts()
+    del f['environment']
+    assert unmet(f) == []
+
+
+def test_a_probe_not_gathered_is_unmet_with_its_first_reason_only():
+    f = facts(only=REQUIRED_IDS)
+    items = unmet(f, features=['mem_dirty_track'], workloads=['precopy_migration'])
+    assert items == [{
+        'id': 'mem_dirty_track',
+        'why': 'in criu_require_features',
+        'status': 'not_gathered',
+        'message': 'criu_facts has no result for this probe',
+        'fix': 'gather with categories that include it (criu_require_categories: [all])',
+        'line': 'mem_dirty_track (in criu_require_features): not_gathered: criu_facts has no result for this probe; '
+                'fix: gather with categories that include it (criu_require_categories: [all])',
+    }]
+
+
+def test_a_probe_asked_for_several_times_is_one_item_with_every_reason():
+    definitions = dict(BUILTIN, my_app=['tcp', 'userns'])
+    f = facts(tcp=R.UNSUPPORTED, userns=R.UNSUPPORTED, kcmp=R.UNSUPPORTED)
+    items = unmet(f, features=['userns', 'tcp', 'userns'], workloads=['user_namespaces', 'my_app', 'my_app'],
+                  workload_definitions=definitions)
+    assert [(i['id'], i['why']) for i in items] == [
+        ('kcmp', 'required by criu'),
+        ('tcp', 'required by criu, in criu_require_features, needed for workload my_app'),
+        ('userns', 'in criu_require_features, needed for workload user_namespaces, needed for workload my_app'),
+    ]
+    assert items[1]['line'].startswith(
+        'tcp (required by criu, in criu_require_features, needed for workload my_app): unsupported: m-tcp; fix: ')
+
+
+def test_reasons_that_differ_only_in_case_count_once():
+    # as Ansible's unique filter, which the role's Jinja used, compared them
+    definitions = {'MyApp': ['userns'], 'myapp': ['userns']}
+    items = unmet(facts(userns=R.UNSUPPORTED), workloads=['MyApp', 'myapp'], workload_definitions=definitions)
+    assert [i['why'] for i in items] == ['needed for workload MyApp']
+
+
+def test_the_line_leaves_out_an_empty_message_and_an_empty_fix():
+    f = facts(tcp=R.UNSUPPORTED, kcmp=R.UNSUPPORTED, fcntl=R.UNSUPPORTED, tty=R.ERROR)
+    f['probes']['tcp']['message'] = ''
+    f['probes']['kcmp']['fix'] = None
+    f['probes']['fcntl'].update(message=None, fix='')
+    del f['probes']['tty']['message']
+    del f['probes']['tty']['fix']
+    items = dict((i['id'], i) for i in unmet(f, require_ready=False, features=['tcp', 'kcmp', 'fcntl', 'tty']))
+    assert items['tcp']['line'] == 'tcp (in criu_require_features): unsupported; fix: ' + fix('tcp')
+    assert items['kcmp']['line'] == 'kcmp (in criu_require_features): unsupported: m-kcmp'
+    assert items['fcntl']['line'] == 'fcntl (in criu_require_features): unsupported'
+    assert items['tty']['line'] == 'tty (in criu_require_features): error'
+    assert (items['kcmp']['message'], items['kcmp']['fix']) == ('m-kcmp', '')
+    assert (items['fcntl']['message'], items['fcntl']['fix']) == ('', '')
+    assert (items['tty']['message'], items['tty']['fix']) == ('', '')
+
+
+def test_the_lines_of_the_readme_example():
+    env = {'criu_can_start': False, 'criu_start_blockers': [CAP_BLOCKER]}
+    f = facts(env=env, ns_last_pid=R.UNSUPPORTED)
+    f['probes']['ns_last_pid'].update(
+        message='sys/kernel/ns_last_pid sysctl is inaccessible: Read-only file system',
+        fix='/proc/sys is mounted read-only here (typical in containers): run criu on the host or in a privileged '
+            'container, or bind-mount that sysctl read-write into it')
+    assert [i['line'] for i in unmet(f)] == [
+        'criu_start (criu start-up): blocked: CRIU needs to have the CAP_SYS_ADMIN or the CAP_CHECKPOINT_RESTORE '
+        'capability; fix: run criu as root with CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE (on the host or in a '
+        'privileged container)',
+        'ns_last_pid (required by criu): unsupported: sys/kernel/ns_last_pid sysctl is inaccessible: Read-only file '
+        'system; fix: /proc/sys is mounted read-only here (typical in containers): run criu on the host or in a '
+        'privileged container, or bind-mount that sysctl read-write into it',
+    ]
+
+
+@pytest.mark.parametrize('value, expected', [('yes', True), ('no', False), ('true', True), ('0', False), (1, True)])
+def test_flags_take_ansible_booleans(value, expected):
+    items = unmet(facts(ns_last_pid=R.UNSUPPORTED), require_ready=value)
+    assert bool(items) is expected
+
+
+@pytest.mark.parametrize('kwargs', [{'require_ready': 'maybe'}, {'features': 'userns'},
+                                    {'workload_definitions': ['userns']}])
+def test_wrong_argument_types_are_filter_errors(kwargs):
+    with pytest.raises(AnsibleFilterError):
+        unmet(facts(), **kwargs)
+
+
+def test_the_input_is_not_changed():
+    f = facts(env={'criu_can_start': False, 'criu_start_blockers': [CAP_BLOCKER]}, tcp=R.UNSUPPORTED)
+    before = repr(f)
+    unmet(f, features=['userns'], workloads=['tcp_established'])
+    assert repr(f) == before
