@@ -107,6 +107,9 @@ cmd_build() {
         die "debootstrap failed (log: $tmp.log)"
     fi
     mkdir -p "$tmp/src"
+    # mktemp made it 0700; as the root directory of the non-root contexts
+    # it must be traversable by everyone, as / always is.
+    chmod 755 "$tmp"
     mv -T "$tmp" "$ROOT"
     rm -f "$tmp.log"
     echo "$ROOT"
