@@ -11,12 +11,12 @@ config, the kernel version, a direct system call from the test).
 import ctypes
 import errno
 import faulthandler
-import gzip
 import os
 import signal
 
 import pytest
 
+import kernelinfo
 import leftovers
 
 from conftest import NOBODY, become_user, enter_user_namespace, in_child, requires_root, run_probe
@@ -33,22 +33,6 @@ MEMORY_IDS = ('special_mapping_mremap', 'mem_dirty_track', 'aio_remap', 'can_map
 X86_64 = os.uname().machine == 'x86_64'
 NOBODY_UNPRIVILEGED = dict(as_user=NOBODY, unprivileged=True)
 CONTEXTS = {'root': dict(), 'nobody-unprivileged': NOBODY_UNPRIVILEGED, 'userns': dict(userns=True)}
-
-
-def _config():
-    try:
-        with gzip.open('/proc/config.gz', 'rt') as f:
-            return f.read()
-    except OSError:
-        pytest.skip('no /proc/config.gz to check against')
-
-
-def _config_on(option):
-    return ('\n%s=y\n' % option) in ('\n' + _config())
-
-
-def _kernel():
-    return tuple(int(x) for x in os.uname().release.split('.')[:2])
 
 
 def _maps_names():
@@ -126,7 +110,7 @@ def test_touching_the_moved_vdso_kills_the_child():
 @pytest.mark.parametrize('context', sorted(CONTEXTS))
 def test_mem_dirty_track_follows_config(context):
     # This kernel is built without soft-dirty: unsupported, as criu says.
-    expected = 'supported' if _config_on('CONFIG_MEM_SOFT_DIRTY') and context == 'root' else 'unsupported'
+    expected = 'supported' if kernelinfo.config_on('CONFIG_MEM_SOFT_DIRTY') and context == 'root' else 'unsupported'
     result = run_probe('mem_dirty_track', **CONTEXTS[context])
     assert result['status'] == expected, result
     if expected == 'unsupported':
@@ -137,7 +121,7 @@ def test_mem_dirty_track_root_reads_pagemap():
     result = run_probe('mem_dirty_track')
     entry = int(result['evidence']['pagemap_entry'], 16)
     assert entry & (1 << 63)                          # the touched page is present
-    assert bool(entry & M.PME_SOFT_DIRTY) == _config_on('CONFIG_MEM_SOFT_DIRTY')
+    assert bool(entry & M.PME_SOFT_DIRTY) == kernelinfo.config_on('CONFIG_MEM_SOFT_DIRTY')
 
 
 def test_mem_dirty_track_nonroot_cannot_open_clear_refs():
@@ -147,14 +131,14 @@ def test_mem_dirty_track_nonroot_cannot_open_clear_refs():
     assert result['status'] == 'unsupported'
     assert result['evidence']['errno_name'] == 'EACCES'
     # the kernel's own answer (clear_refs opened write-only) is recorded
-    assert result['evidence']['kernel_soft_dirty'] is _config_on('CONFIG_MEM_SOFT_DIRTY')
+    assert result['evidence']['kernel_soft_dirty'] is kernelinfo.config_on('CONFIG_MEM_SOFT_DIRTY')
 
 
 # -------------------------------------------------------------- aio_remap
 
 @pytest.mark.parametrize('context', sorted(CONTEXTS))
 def test_aio_remap_supported(context):
-    assert _config_on('CONFIG_AIO')
+    assert kernelinfo.config_on('CONFIG_AIO')
     result = run_probe('aio_remap', **CONTEXTS[context])
     assert result['status'] == 'supported', result
     assert result['evidence']['ring_name'] == '/[aio] (deleted)'
@@ -165,7 +149,7 @@ def test_aio_remap_supported(context):
 
 @pytest.mark.parametrize('context', sorted(CONTEXTS))
 def test_can_map_vdso_follows_ia32_emulation(context):
-    expected = 'supported' if X86_64 and _config_on('CONFIG_IA32_EMULATION') else 'unsupported'
+    expected = 'supported' if X86_64 and kernelinfo.config_on('CONFIG_IA32_EMULATION') else 'unsupported'
     result = run_probe('can_map_vdso', **CONTEXTS[context])
     assert result['status'] == expected, result
     if X86_64:
@@ -175,9 +159,9 @@ def test_can_map_vdso_follows_ia32_emulation(context):
 
 @pytest.mark.parametrize('context', sorted(CONTEXTS))
 def test_compat_cr_real_32bit_mmap(context):
-    ia32 = X86_64 and _config_on('CONFIG_IA32_EMULATION') and 'ia32_emulation=0' not in open('/proc/cmdline').read()
+    ia32 = X86_64 and kernelinfo.config_on('CONFIG_IA32_EMULATION') and 'ia32_emulation=0' not in open('/proc/cmdline').read()
     result = run_probe('compat_cr', **CONTEXTS[context])
-    assert result['status'] == ('supported' if ia32 and _kernel() >= (4, 12) else 'unsupported'), result
+    assert result['status'] == ('supported' if ia32 and kernelinfo.version() >= (4, 12) else 'unsupported'), result
     if result['status'] == 'supported':
         map1 = int(result['evidence']['map1'], 16)
         assert map1 == int(result['evidence']['map2'], 16)
@@ -195,7 +179,7 @@ def _direct_userfaultfd():
 
 
 def test_uffd_root_supported_and_agrees_with_direct_call():
-    assert _config_on('CONFIG_USERFAULTFD')
+    assert kernelinfo.config_on('CONFIG_USERFAULTFD')
     result = run_probe('uffd')
     assert result['status'] == 'supported', result
     assert in_child(_direct_userfaultfd)[0] is True
@@ -231,16 +215,16 @@ def test_uffd_in_user_namespace_follows_sysctl():
 @pytest.mark.parametrize('context', sorted(CONTEXTS))
 def test_memfd_hugetlb_follows_config(context):
     result = run_probe('memfd_hugetlb', **CONTEXTS[context])
-    assert result['status'] == ('supported' if _config_on('CONFIG_HUGETLBFS') else 'unsupported'), result
+    assert result['status'] == ('supported' if kernelinfo.config_on('CONFIG_HUGETLBFS') else 'unsupported'), result
 
 
 # ---------------------------------------------------------------- pagemap
 
 @pytest.mark.parametrize('context', sorted(CONTEXTS))
 def test_pagemap_scan_on_this_kernel(context):
-    assert _config_on('CONFIG_PROC_PAGE_MONITOR')
+    assert kernelinfo.config_on('CONFIG_PROC_PAGE_MONITOR')
     result = run_probe('pagemap_scan', **CONTEXTS[context])
-    assert result['status'] == ('supported' if _kernel() >= (6, 8) else 'unsupported'), result
+    assert result['status'] == ('supported' if kernelinfo.version() >= (6, 8) else 'unsupported'), result
 
 
 def test_pagemap_scan_rejects_unknown_category():
@@ -258,11 +242,11 @@ def test_pagemap_scan_rejects_unknown_category():
 def test_pagemap_scan_guard_pages_on_this_kernel(context):
     # MADV_GUARD_INSTALL came in 6.13, PAGE_IS_GUARD in PAGEMAP_SCAN about
     # 6.16: in between the answer depends on the exact release.
-    if (6, 13) <= _kernel() < (6, 16):
+    if (6, 13) <= kernelinfo.version() < (6, 16):
         pytest.skip('kernel between MADV_GUARD_INSTALL and PAGE_IS_GUARD')
     result = run_probe('pagemap_scan_guard_pages', **CONTEXTS[context])
-    assert result['status'] == ('supported' if _kernel() >= (6, 16) else 'unsupported'), result
-    assert result['evidence']['has_madv_guard'] is (_kernel() >= (6, 13))
+    assert result['status'] == ('supported' if kernelinfo.version() >= (6, 16) else 'unsupported'), result
+    assert result['evidence']['has_madv_guard'] is (kernelinfo.version() >= (6, 13))
 
 
 def test_pagemap_scan_nondumpable_without_unprivileged():

@@ -11,12 +11,12 @@ makes itself, and the mount table, fds, children and /tmp before and after.
 """
 
 import ctypes
-import gzip
 import mmap
 import os
 
 import pytest
 
+import kernelinfo
 import leftovers
 
 from conftest import NOBODY, drop_effective_caps, enter_user_namespace, in_child, requires_root, run_command, run_probe
@@ -33,21 +33,6 @@ ROOT = {}
 NOBODY_UNPRIV = {'as_user': NOBODY, 'unprivileged': True}
 USERNS = {'userns': True}
 NO_SYS_ADMIN = {'drop_caps': (CAP_SYS_ADMIN,)}
-
-
-def _kconfig(name):
-    try:
-        with gzip.open('/proc/config.gz', 'rt') as f:
-            for line in f:
-                if line.startswith(name + '='):
-                    return line.strip().split('=', 1)[1]
-    except OSError:
-        return None
-    return 'n'
-
-
-def _kernel():
-    return tuple(int(x) for x in os.uname().release.split('-')[0].split('.')[:2])
 
 
 def _libc_mount(source, target, fstype, flags, data=None):
@@ -67,7 +52,7 @@ def _private_scratch():
 # ---------------------------------------------------------------- clone_parent_vs_pid
 
 def test_clone_parent_vs_pid_root_and_userns():
-    assert _kconfig('CONFIG_PID_NS') == 'y'
+    assert kernelinfo.kconfig('CONFIG_PID_NS') == 'y'
     for context in (ROOT, USERNS):
         res = run_probe('clone_parent_vs_pid', **context)
         assert res['status'] == 'supported', (context, res)
@@ -88,7 +73,7 @@ def test_clone_parent_vs_pid_needs_cap_sys_admin():
 
 def test_move_mount_set_group_as_root():
     res = run_probe('move_mount_set_group')
-    expected = _kernel() >= (5, 15)
+    expected = kernelinfo.version() >= (5, 15)
     assert res['status'] == ('supported' if expected else 'unsupported'), res
     assert res['evidence']['kernel_answer'] is expected
 
@@ -97,7 +82,7 @@ def test_move_mount_set_group_restricted():
     res = run_probe('move_mount_set_group', **NOBODY_UNPRIV)
     assert res['status'] == 'unsupported', res
     assert 'does not probe MOVE_MOUNT_SET_GROUP in --unprivileged mode' in res['message']
-    assert res['evidence']['kernel_answer'] is (_kernel() >= (5, 15))
+    assert res['evidence']['kernel_answer'] is (kernelinfo.version() >= (5, 15))
     # unshare -Ur: criu's mount in the mount namespace of the initial user
     # namespace gets EPERM and criu's kerndat fails ("Could not initialize
     # kernel features detection", seen with criu 4.1.1 on this machine).
@@ -219,7 +204,7 @@ def test_apparmor_stacking_reads_like_criu(stack, version, status, message):
 # ---------------------------------------------------------------- autofs
 
 def test_autofs_as_root_mounts_privately():
-    assert _kconfig('CONFIG_AUTOFS_FS') in ('y', 'm')
+    assert kernelinfo.kconfig('CONFIG_AUTOFS_FS') in ('y', 'm')
     res = run_probe('autofs')
     assert res['status'] == 'supported', res
     assert res['evidence']['test_mount'] is True

@@ -12,7 +12,6 @@ criu 4.1.1 itself sends (captured with strace on this machine).
 
 import errno
 import fcntl
-import gzip
 import os
 import socket
 import stat
@@ -22,6 +21,7 @@ import sys
 
 import pytest
 
+import kernelinfo
 import leftovers
 
 from conftest import NOBODY, in_child, requires_root, run_command, run_probe
@@ -47,21 +47,6 @@ CRIU_SETLINK = ('380000001300050468600000000000000000000000000000000000000000000
                 '0d000300637269752d6b646174000000')
 CRIU_NEWLINK = ('5c00000010000504686000000000000011000000' + '0a000000000000000000000008000300766574680800040' +
                 '0dc0500002c00120008000100766574682000020' + '01c000100000000000b000000000000000000000008001c0006000000')
-
-
-def _kconfig(name):
-    try:
-        with gzip.open('/proc/config.gz', 'rt') as f:
-            for line in f:
-                if line.startswith(name + '='):
-                    return line.strip().split('=', 1)[1]
-    except OSError:
-        return None
-    return 'n'
-
-
-def _kernel():
-    return tuple(int(x) for x in os.uname().release.split('-')[0].split('.')[:2])
 
 
 def _tun_open_for_others():
@@ -130,7 +115,7 @@ def _raw_request(payload, proto=0):
 
 def test_tun_as_root_matches_the_device():
     assert os.path.exists(N.TUN_PATH), 'this machine has /dev/net/tun'
-    assert _kconfig('CONFIG_TUN') in ('y', 'm')
+    assert kernelinfo.kconfig('CONFIG_TUN') in ('y', 'm')
     for probe in ('tun_cr', 'tun'):
         res = run_probe(probe)
         assert res['status'] == 'supported', res
@@ -220,7 +205,7 @@ def _newifindex_by_hand():
 
 def test_newifindex_as_root():
     res = run_probe('newifindex')
-    expected = -errno.ERANGE if _kernel() >= (5, 13) else -errno.ENODEV
+    expected = -errno.ERANGE if kernelinfo.version() >= (5, 13) else -errno.ENODEV
     assert in_child(_newifindex_by_hand) == expected
     assert res['status'] == ('supported' if expected == -errno.ERANGE else 'unsupported'), res
 
@@ -237,7 +222,7 @@ def test_newifindex_without_net_admin():
     assert res['status'] == 'unsupported', res
     assert 'does not probe it in --unprivileged mode' in res['message']
     assert res['evidence']['criu_probes'] is False
-    assert res['evidence']['kernel_answer'] is (_kernel() >= (5, 13))
+    assert res['evidence']['kernel_answer'] is (kernelinfo.version() >= (5, 13))
     # --unprivileged with CAP_NET_ADMIN: criu probes.
     assert run_probe('newifindex', unprivileged=True)['status'] == 'supported'
 
@@ -301,7 +286,7 @@ def test_network_lock_nftables_as_root():
         assert res['status'] == 'unsupported'
         return
     assert res['status'] == ('supported' if expected else 'unsupported'), res
-    assert _kconfig('CONFIG_NF_TABLES_INET') == 'y'
+    assert kernelinfo.kconfig('CONFIG_NF_TABLES_INET') == 'y'
     assert run_probe('network_lock_nftables', userns=True)['status'] == res['status']
 
 

@@ -21,6 +21,8 @@ import tempfile
 
 import pytest
 
+import kernelinfo
+
 from conftest import COLLECTIONS, NOBODY, become_user, enter_user_namespace, in_child, requires_root, run_probe
 
 from ansible_collections.criu.check.plugins.module_utils import _context
@@ -55,17 +57,12 @@ def kernel_config():
     return config
 
 
-def kernel_symbols():
-    with open('/proc/kallsyms') as f:
-        return set(line.split()[2] for line in f)
-
-
 def kernel_version():
     return tuple(int(x) for x in platform.release().split('-')[0].split('.')[:2])
 
 
 CONFIG = kernel_config()
-SYMBOLS = kernel_symbols()
+SYMBOLS = kernelinfo.symbols()
 
 
 def syscall_symbol(name):

@@ -10,7 +10,6 @@ second way (its config, a direct ptrace call from the test).
 
 import ctypes
 import errno
-import gzip
 import os
 import signal
 import threading
@@ -18,6 +17,7 @@ import time
 
 import pytest
 
+import kernelinfo
 import leftovers
 
 from conftest import NOBODY, become_user, in_child, requires_root, run_probe
@@ -43,22 +43,6 @@ CAP_SYS_ADMIN = 21
 LIBC = ctypes.CDLL(None, use_errno=True)
 LIBC.ptrace.restype = ctypes.c_long
 LIBC.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
-
-
-def _config():
-    try:
-        with gzip.open('/proc/config.gz', 'rt') as f:
-            return f.read()
-    except OSError:
-        pytest.skip('no /proc/config.gz to check against')
-
-
-def _config_on(option):
-    return ('\n%s=y\n' % option) in ('\n' + _config())
-
-
-def _kernel():
-    return tuple(int(x) for x in os.uname().release.split('.')[:2])
 
 
 def _yama_scope():
@@ -140,7 +124,7 @@ def test_helper_failure_is_criu_text():
 # ---------------------------------------------------------------- seccomp_*
 
 def test_seccomp_suspend_root_supported():
-    assert _config_on('CONFIG_SECCOMP') and _config_on('CONFIG_CHECKPOINT_RESTORE')
+    assert kernelinfo.config_on('CONFIG_SECCOMP') and kernelinfo.config_on('CONFIG_CHECKPOINT_RESTORE')
     result = run_probe('seccomp_suspend')
     assert result['status'] == 'supported', result
     assert result['evidence']['tracer_seccomp_mode'] == 0
@@ -156,7 +140,7 @@ def test_seccomp_suspend_needs_init_cap_sys_admin(context):
 
 
 def test_seccomp_filters_root_supported_with_criu_filter():
-    assert _config_on('CONFIG_SECCOMP_FILTER')
+    assert kernelinfo.config_on('CONFIG_SECCOMP_FILTER')
     result = run_probe('seccomp_filters')
     assert result['status'] == 'supported', result
     assert result['evidence']['filter_instructions'] == 4   # criu's program
@@ -207,7 +191,7 @@ def test_seccomp_filter_program_kills_ptrace_only():
 @pytest.mark.parametrize('context', [dict(), dict(as_user=NOBODY, unprivileged=True), dict(userns=True)],
                          ids=['root', 'nobody-unprivileged', 'userns'])
 def test_get_rseq_conf_supported(context):
-    assert _kernel() >= (5, 13) and _config_on('CONFIG_RSEQ')
+    assert kernelinfo.version() >= (5, 13) and kernelinfo.config_on('CONFIG_RSEQ')
     result = run_probe('get_rseq_conf', **context)
     assert result['status'] == 'supported', result
     evidence = result['evidence']
@@ -230,7 +214,7 @@ def test_rseq_syscall_exists_independently():
 def test_breakpoints_trap_on_x86_64(context):
     if os.uname().machine != 'x86_64':
         pytest.skip('expectations written for x86_64')
-    assert _config_on('CONFIG_HAVE_HW_BREAKPOINT')
+    assert kernelinfo.config_on('CONFIG_HAVE_HW_BREAKPOINT')
     result = run_probe('breakpoints', **context)
     assert result['status'] == 'supported', result
     evidence = result['evidence']

@@ -12,7 +12,6 @@ syscall from the test, sockets the test itself opens before the probe.
 import ctypes
 import errno
 import fcntl
-import gzip
 import json
 import os
 import shutil
@@ -22,6 +21,8 @@ import subprocess
 import tempfile
 
 import pytest
+
+import kernelinfo
 
 from conftest import COLLECTIONS, NOBODY, in_child, requires_root, run_probe
 
@@ -60,27 +61,6 @@ CRIU_REQUESTS = [
 # Importing pyroute2 as nobody fails here (the interpreter's stdlib lives
 # under /root): import it once as root, the forked children inherit it.
 S._pyroute2()
-
-
-def _kconfig():
-    """CONFIG_* values of the running kernel, or None without /proc/config.gz."""
-    try:
-        with gzip.open('/proc/config.gz', 'rt') as f:
-            text = f.read()
-    except OSError:
-        return None
-    config = {}
-    for line in text.splitlines():
-        if line.startswith('CONFIG_'):
-            key, dummy, value = line.partition('=')
-            config[key] = value
-        elif line.startswith('# CONFIG_') and line.endswith(' is not set'):
-            config[line[2:-len(' is not set')]] = 'n'
-    return config
-
-
-def _kernel():
-    return tuple(int(x) for x in os.uname().release.split('-')[0].split('.')[:2])
 
 
 def _by_key(entries):
@@ -128,7 +108,7 @@ def test_sock_diag_sees_the_sockets_the_test_opens():
 
 
 def test_sock_diag_per_family_answers_follow_kernel_config():
-    config = _kconfig()
+    config = kernelinfo.options()
     if config is None:
         pytest.skip('no /proc/config.gz')
     result = run_probe('sock_diag')
@@ -172,7 +152,7 @@ def test_sock_diag_without_pyroute2_raises_missing_library():
 
 
 def test_net_diag_raw_follows_criu_quirk_and_reports_truth():
-    config = _kconfig()
+    config = kernelinfo.options()
     result = run_probe('net_diag_raw')
     assert result['status'] == 'supported'      # as criu: ENOENT for RAW counts as collected
     raw = _by_key(result['evidence']['requests'])
@@ -260,7 +240,7 @@ def test_so_gets(kwargs):
 
 def test_tcp_window_root():
     result = run_probe('tcp_window')
-    assert _kernel() >= (4, 8)
+    assert kernelinfo.version() >= (4, 8)
     assert result['status'] == 'supported'
     assert sorted(result['evidence']['tcp_repair_window']) == sorted(S.TCP_REPAIR_WINDOW_FIELDS)
 
@@ -362,7 +342,7 @@ def test_sk_unix_file_unprivileged():
 @pytest.mark.parametrize('kwargs', [{}, dict(as_user=NOBODY, unprivileged=True), dict(userns=True)])
 def test_sockopt_buf_lock(kwargs):
     result = run_probe('sockopt_buf_lock', **kwargs)
-    assert result['status'] == ('supported' if _kernel() >= (5, 14) else 'unsupported')
+    assert result['status'] == ('supported' if kernelinfo.version() >= (5, 14) else 'unsupported')
     if result['status'] == 'supported':
         assert result['evidence']['so_buf_lock'] == 0
 
@@ -373,7 +353,7 @@ def test_ipv6_freebind(kwargs):
     if not os.path.exists('/proc/sys/net/ipv6'):
         assert result['status'] == 'unsupported'
         return
-    assert result['status'] == ('supported' if _kernel() >= (4, 15) else 'unsupported')
+    assert result['status'] == ('supported' if kernelinfo.version() >= (4, 15) else 'unsupported')
 
 
 # ------------------------------------------------------------ hygiene

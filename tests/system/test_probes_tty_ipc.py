@@ -15,6 +15,8 @@ import subprocess
 
 import pytest
 
+import kernelinfo
+
 from conftest import COLLECTIONS, NOBODY, in_child, requires_root, run_probe
 
 from ansible_collections.criu.check.plugins.module_utils import _context
@@ -31,11 +33,6 @@ TTY_IPC_IDS = [p.id for p in _registry.PROBES if p.func.__module__.endswith('_pr
 CONTEXTS = {'root': {}, 'nobody': {'as_user': NOBODY, 'unprivileged': True}, 'userns': {'userns': True}}
 
 
-def kernel_symbols():
-    with open('/proc/kallsyms') as f:
-        return set(line.split()[2] for line in f)
-
-
 def config_option(name):
     with gzip.open('/proc/config.gz', 'rt') as f:
         for line in f:
@@ -44,7 +41,7 @@ def config_option(name):
     return None
 
 
-SYMBOLS = kernel_symbols()
+SYMBOLS = kernelinfo.symbols()
 SYSCALL_PREFIX = '__x64_sys_' if platform.machine() == 'x86_64' else '__arm64_sys_'
 
 
