@@ -51,6 +51,20 @@ def snapshot():
             'pidns': os.stat('/proc/self/ns/pid').st_ino}
 
 
+def process_state():
+    """This process's fds, children, mounts and links, as they are (run in a
+    private namespace from private_tmp_and_net(), so that only ours show)."""
+    children = []
+    for tid in os.listdir('/proc/self/task'):
+        with open('/proc/self/task/%s/children' % tid) as f:
+            children += f.read().split()
+    with open('/proc/self/mountinfo') as f:
+        mounts = f.read()
+    links = subprocess.run(['ip', '-o', 'link'], capture_output=True, text=True, check=False).stdout
+    return {'fds': sorted(os.listdir('/proc/self/fd')), 'children': children, 'mounts': mounts, 'links': links,
+            'tmp': sorted(os.listdir('/tmp'))}
+
+
 def host_traces():
     with open('/proc/1/mountinfo') as f:
         mounts = [line for line in f if any(m in line for m in MARKERS)]

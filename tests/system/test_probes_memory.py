@@ -277,20 +277,11 @@ def _maps_summary():
 
 
 def _snapshot():
-    children = []
-    for tid in os.listdir('/proc/self/task'):
-        with open('/proc/self/task/%s/children' % tid) as f:
-            children += f.read().split()
-    with open('/proc/self/mountinfo') as f:
-        mounts = f.read()
-    with os.popen('ip -o link') as p:
-        links = p.read()
     with open('/proc/sys/fs/aio-nr') as f:
         aio_nr = f.read()
     dumpable, dummy = _syscall.prctl(M.PR_GET_DUMPABLE)
-    return {'fds': sorted(os.listdir('/proc/self/fd')), 'children': children, 'mounts': mounts, 'links': links,
-            'tmp': sorted(os.listdir('/tmp')), 'maps': _maps_summary(), 'aio_nr': aio_nr, 'dumpable': dumpable,
-            'signals': [str(signal.getsignal(s)) for s in (signal.SIGUSR1, signal.SIGCHLD, signal.SIGSEGV)]}
+    return dict(leftovers.process_state(), maps=_maps_summary(), aio_nr=aio_nr, dumpable=dumpable,
+                signals=[str(signal.getsignal(s)) for s in (signal.SIGUSR1, signal.SIGCHLD, signal.SIGSEGV)])
 
 
 def _run_all_and_compare(unprivileged):

@@ -232,20 +232,8 @@ def test_breakpoints_address_is_the_called_function():
 # ------------------------------------------------------- nothing left behind
 
 def _snapshot():
-    def listing(path):
-        return sorted(os.listdir(path))
-
-    children = []
-    for tid in os.listdir('/proc/self/task'):
-        with open('/proc/self/task/%s/children' % tid) as f:
-            children += f.read().split()
-    with open('/proc/self/mountinfo') as f:
-        mounts = f.read()
-    with os.popen('ip -o link') as p:
-        links = p.read()
-    return {'fds': listing('/proc/self/fd'), 'children': children, 'mounts': mounts, 'links': links,
-            'tmp': listing('/tmp'), 'sigchld': str(signal.getsignal(signal.SIGCHLD)),
-            'sigusr1': str(signal.getsignal(signal.SIGUSR1))}
+    return dict(leftovers.process_state(), sigchld=str(signal.getsignal(signal.SIGCHLD)),
+                sigusr1=str(signal.getsignal(signal.SIGUSR1)))
 
 
 def _run_all_and_compare(unprivileged=False):
