@@ -13,9 +13,13 @@ __metaclass__ = type
 
 from ansible_collections.criu.check.plugins.module_utils import _aggregate
 from ansible_collections.criu.check.plugins.module_utils import _context
+from ansible_collections.criu.check.plugins.module_utils import _decide
 from ansible_collections.criu.check.plugins.module_utils import _engine
 from ansible_collections.criu.check.plugins.module_utils import _environment
+from ansible_collections.criu.check.plugins.module_utils import _installed_criu
+from ansible_collections.criu.check.plugins.module_utils import _kernel_config
 from ansible_collections.criu.check.plugins.module_utils import _registry as REG
+from ansible_collections.criu.check.plugins.module_utils import _runtimes
 
 ALL = 'all'
 CATEGORY_CHOICES = REG.CATEGORIES + (ALL,)
@@ -69,15 +73,54 @@ def like_criu_check(extra=False, experimental=False):
     return by_categories(categories)
 
 
-def run(probes, run_command, unprivileged=False, timeout=_engine.DEFAULT_TIMEOUT, cwd=None):
-    """Run ``probes``; return ``(results, facts)``.
+def _installed_criu_raw(job_result):
+    """The installed criu's check as the engine job returned it; a job that
+    crashed or overran still names the binaries, with the reason."""
+    if 'error' not in job_result:
+        return job_result
+    binaries = _installed_criu.find()
+    return {'binaries': binaries, 'path': binaries[0]['path'] if binaries else None,
+            'check': _installed_criu.parse(None, '', '', error=job_result['error'])}
+
+
+def _runtime_commands(ctx):
+    """Engine job: the runtimes' version commands, run beside the probes and
+    recorded, so that judging the runtimes afterwards costs no process."""
+    record = {}
+
+    def run(argv):
+        record['\0'.join(argv)] = result = ctx.run(argv)
+        return result
+    _runtimes.gather(run)
+    return record
+
+
+def _replay(record, ctx):
+    """``run`` for _runtimes.gather: what the job recorded, else the tool itself."""
+    def run(argv):
+        recorded = record.get('\0'.join(argv))
+        return tuple(recorded) if recorded else ctx.run(argv)
+    return run
+
+
+def run(probes, run_command, unprivileged=False, timeout=_engine.DEFAULT_TIMEOUT, cwd=None, installed_criu=True):
+    """Run ``probes``; return the facts.
 
     ``run_command(argv) -> (rc, stdout, stderr)`` runs the userland tools some
-    probes and the criu version lookup need (AnsibleModule.run_command).
+    probes need (AnsibleModule.run_command).  ``installed_criu``: also run
+    the installed criu's own check, beside the probes, for ``criu_facts.criu``.
     """
-    ctx = _context.ProbeContext(unprivileged=unprivileged, cwd=cwd, run_command=run_command)
-    results = _engine.run(probes, ctx, timeout=timeout)
+    ctx = _context.ProbeContext(unprivileged=unprivileged, cwd=cwd, run_command=run_command, timeout=timeout)
+    jobs = {'installed_criu': _installed_criu.job, 'runtimes': _runtime_commands} if installed_criu else {}
+    results, job_results = _engine.run(probes, ctx, timeout=timeout, jobs=jobs)
     environment = _environment.gather(ctx)
-    criu = _environment.find_criu(run_command)
-    facts = _aggregate.facts(results, environment, _environment.kernel(), criu)
-    return results, facts
+    kernel = _environment.kernel()
+    kernel['config'], config_values = _kernel_config.gather(kernel['release'], probes, results, machine=kernel['arch'])
+    facts = _aggregate.facts(results, environment, kernel, None, config_values)
+    if installed_criu:
+        facts['criu'] = _installed_criu.describe(_installed_criu_raw(job_results['installed_criu']), facts)
+        facts['usable'] = _decide.is_usable(facts['ready'], facts['criu'])
+        recorded = job_results['runtimes']
+        facts['runtimes'] = _runtimes.gather(_replay({} if 'error' in recorded else recorded, ctx), facts['criu'],
+                                             facts['ready'])
+    return facts

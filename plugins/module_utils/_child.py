@@ -2,14 +2,18 @@
 # Copyright (c) criu.check contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Children a probe forks, as criu forks them for its own checks.
+"""Every process the collection forks: the engine's workers and the children
+probes fork, as criu forks them for its own checks.
 
 PRIVATE to the criu.check collection: not a public API.
 
 A probe that unshares a namespace, mounts, or installs a seccomp filter does
-it in a child, so that its worker stays as it was.  Every child dies with the
-process that forked it (PR_SET_PDEATHSIG, and not at all if that process is
-already gone), never returns into the caller's code, and is always reaped.
+it in a child, so that its worker stays as it was.  Every child comes from
+``spawn()``: it dies with the process that forked it (PR_SET_PDEATHSIG, and
+does not run at all if that process is already gone), never returns into the
+caller's code, and is always reaped.  Every wait here takes a timeout: the
+callers pass what is left of the probe's time (``ProbeContext.left()``), so
+the user's ``timeout`` bounds them all.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -24,14 +28,14 @@ import time
 
 from ansible_collections.criu.check.plugins.module_utils import _syscall
 
-PR_SET_PDEATHSIG = 1
-CHILD_TIMEOUT = 4.0
+# Exit code of a child whose body raised (sysexits.h EX_SOFTWARE).
+EXIT_EXCEPTION = 70
 
 
 def die_with_parent(parent):
     """First thing in every child: die with the process that forked it, and
     do not run at all if it is already gone (the fork/prctl race)."""
-    _syscall.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    _syscall.prctl(_syscall.PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:
         os._exit(1)
 
@@ -39,6 +43,77 @@ def die_with_parent(parent):
 def write_all(fd, data):
     while data:
         data = data[os.write(fd, data):]
+
+
+def spawn(body, new_group=False):
+    """Fork a child that runs ``body()`` and exits with what it returns (an
+    int; 0 for anything else, EXIT_EXCEPTION when it raises).  The child never
+    returns into the caller's code.  ``new_group``: the child leads a process
+    group of its own, so that the caller can kill it and whatever it started.
+    Return the pid; raise OSError when the kernel refuses the fork."""
+    parent = os.getpid()
+    pid = os.fork()
+    if pid == 0:
+        code = EXIT_EXCEPTION
+        try:
+            if new_group:
+                os.setpgid(0, 0)
+            die_with_parent(parent)
+            code = body()
+        finally:
+            os._exit(code if isinstance(code, int) else 0)
+    if new_group:
+        try:
+            os.setpgid(pid, pid)
+        except OSError:
+            pass  # the child already did it, or already exited
+    return pid
+
+
+def wait(pid, timeout, options=0):
+    """waitpid() for at most ``timeout`` seconds: the wait status (a ptrace
+    stop too), or None when the time passes first.  ChildProcessError when
+    ``pid`` is not our child."""
+    deadline = time.monotonic() + timeout
+    pause = 0.0002
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG | options)
+        if done:
+            return status
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return None
+        time.sleep(min(pause, left))
+        pause = min(pause * 2, 0.005)
+
+
+def kill_and_reap(pid, options=0):
+    """SIGKILL a child and reap it; return its final wait status (None when
+    it is not our child).  A traced child may report stops first."""
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
+    while True:
+        try:
+            status = os.waitpid(pid, options)[1]
+        except ChildProcessError:
+            return None
+        if not os.WIFSTOPPED(status):
+            return status
+
+
+def reap(pid, timeout, options=0):
+    """Wait for child ``pid``; SIGKILL it if it is still running after
+    ``timeout`` seconds.  Return the wait status, or None when it is not our
+    child (ECHILD)."""
+    try:
+        status = wait(pid, timeout, options)
+    except ChildProcessError:
+        return None
+    if status is None:
+        return kill_and_reap(pid, options)
+    return status
 
 
 def read_until_eof(fd, timeout):
@@ -55,64 +130,72 @@ def read_until_eof(fd, timeout):
         chunks.append(chunk)
 
 
-def reap(pid, timeout=CHILD_TIMEOUT, options=0):
-    """Wait for child ``pid``; SIGKILL it if it is still running after
-    ``timeout`` seconds.  Return the wait status, or None when it is not our
-    child (ECHILD)."""
-    deadline = time.monotonic() + timeout
+def _reporting(body, rfd, wfd):
+    os.close(rfd)
+
+    def report(info):
+        write_all(wfd, json.dumps(info, default=str).encode('utf-8') + b'\n')
+
     try:
-        while True:
-            done, status = os.waitpid(pid, os.WNOHANG | options)
-            if done:
-                return status
-            if time.monotonic() >= deadline:
-                os.kill(pid, signal.SIGKILL)
-                return os.waitpid(pid, options)[1]
-            time.sleep(0.002)
-    except ChildProcessError:
-        return None
+        return body(report)
+    except BaseException as exc:  # everything goes to the parent, nothing unwinds here
+        report({'child_exception': '%s: %s' % (type(exc).__name__, exc)})
+        return 127
 
 
-def _child_main(body, rfd, wfd, parent):
+def call(body, timeout):
+    """Run ``body(report)`` in a child: it may ``report(dict)`` evidence to
+    the parent, and returns its exit code.  Return ``(wait status, the
+    reports merged into one dict)``; an exception in ``body`` comes back as
+    ``child_exception`` in that dict.  A child that has not ended after
+    ``timeout`` seconds is killed and RuntimeError raised: its wait status
+    would then say SIGKILL, which is not the kernel's answer."""
+    start = time.monotonic()
+    rfd, wfd = os.pipe()
     try:
-        os.close(rfd)
-        die_with_parent(parent)
-        try:
-            payload = {'ok': body()}
-        except BaseException as exc:  # everything goes to the parent, nothing unwinds here
-            payload = {'exc': '%s: %s' % (type(exc).__name__, exc)}
-        write_all(wfd, json.dumps(payload, default=str).encode('utf-8'))
+        pid = spawn(lambda: _reporting(body, rfd, wfd))
+    except BaseException:
+        _syscall.close_quietly(rfd, wfd)
+        raise
+    os.close(wfd)
+    data = status = None
+    try:
+        data = read_until_eof(rfd, timeout)
+        if data is not None:
+            # EOF: the child is exiting.
+            status = wait(pid, max(0.0, timeout - (time.monotonic() - start)))
     finally:
-        os._exit(0)
+        os.close(rfd)
+        if status is None:
+            # Timed out or interrupted: do not wait for a child that may not end.
+            kill_and_reap(pid)
+    if status is None:
+        raise RuntimeError('probe child timed out after %.1f s' % timeout)
+    info = {}
+    for line in data.splitlines():
+        info.update(json.loads(line.decode('utf-8')))
+    return status, info
 
 
-def run_in_child(body, timeout=CHILD_TIMEOUT):
+def run_in_child(body, timeout):
     """Run ``body()`` in a forked child and return what it returned.
 
     ``body`` must return something JSON can carry.  The child is killed
     after ``timeout`` seconds.  An exception in the child is raised here as
     RuntimeError (UnsupportedArch as itself), so that the engine reports it.
     """
-    rfd, wfd = os.pipe()
-    parent = os.getpid()
-    pid = os.fork()
-    if pid == 0:
-        _child_main(body, rfd, wfd, parent)
-    os.close(wfd)
-    data = None
-    try:
-        data = read_until_eof(rfd, timeout)
-    finally:
-        os.close(rfd)
-        # After EOF the child is exiting; after a timeout it is killed now.
-        status = reap(pid, 1.0 if data is not None else 0)
-    if data is None:
-        raise RuntimeError('probe child timed out after %.1f s' % timeout)
-    if not data:
-        raise RuntimeError('probe child died without a result (wait status %r)' % (status,))
-    payload = json.loads(data.decode('utf-8'))
+    def child(report):
+        try:
+            report({'ok': body()})
+        except BaseException as exc:  # everything goes to the parent
+            report({'exc': '%s: %s' % (type(exc).__name__, exc)})
+        return 0
+
+    status, payload = call(child, timeout)
     if 'exc' in payload:
         if payload['exc'].startswith('UnsupportedArch:'):
             raise _syscall.UnsupportedArch(payload['exc'].split(': ', 1)[1])
         raise RuntimeError('probe child failed: %s' % payload['exc'])
+    if 'ok' not in payload:
+        raise RuntimeError('probe child died without a result (wait status %r)' % (status,))
     return payload['ok']

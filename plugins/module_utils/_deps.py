@@ -6,8 +6,8 @@
 
 PRIVATE to the criu.check collection: not a public API.
 
-pyroute2 costs 110-300 ms to import and python-ptrace about 26 ms, so they are
-imported only inside the forked child of a probe that needs them, and only
+pyroute2 and python-ptrace cost tens to hundreds of milliseconds to import
+(measured figures: docs/architecture.md, "Costs"), so they are imported only inside the forked child of a probe that needs them, and only
 when such a probe is selected.  When a library is missing the probe raises
 ``MissingLibrary``; the engine turns that into ``unknown`` with the fix that
 installs it, and every other probe still runs.
@@ -39,9 +39,9 @@ class MissingLibrary(Exception):
 
 
 # Packages whose __init__ imports far more than the probes use: pyroute2's
-# loads IPRoute, NDB (sqlite), IPDB and conntrack, 100-150 ms, where the
-# probes need only the netlink message classes of pyroute2.netlink.* (about
-# 20 ms).  For these the package is registered without running its __init__,
+# loads IPRoute, NDB (sqlite), IPDB and conntrack, where the probes need only
+# the netlink message classes of pyroute2.netlink.* (a fraction of the cost:
+# docs/architecture.md, "Costs").  For these the package is registered without running its __init__,
 # and only the submodules asked for are imported.
 _BARE_PACKAGES = ('pyroute2',)
 

@@ -24,6 +24,14 @@ Why this shape (costs measured on these machines are in docs/architecture.md):
 * Every worker leads its own process group and has PR_SET_PDEATHSIG: the
   parent kills the whole group and reaps the worker, always, so nothing a
   probe started outlives the run.
+* The user's timeout bounds everything: the worker starts each probe's clock
+  (``ProbeContext.begin()``) and every wait inside a probe takes what is left
+  (``ProbeContext.left()``).
+* Jobs (``run(..., jobs={name: func})``) are other work, such as the installed
+  criu's own check, run in workers of their own beside the probes.
+* A shortage is an answer, never a traceback: a worker the system refuses
+  (no file descriptor, no process) waits for another to end; when none can
+  start at all, ``run()`` raises EngineError with the reason.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -39,16 +47,23 @@ import sys
 import time
 import traceback
 
+from ansible_collections.criu.check.plugins.module_utils import _child
 from ansible_collections.criu.check.plugins.module_utils import _deps
 from ansible_collections.criu.check.plugins.module_utils import _result as R
 from ansible_collections.criu.check.plugins.module_utils import _syscall
 
+# Seconds each probe may take: the modules' and roles' default ``timeout``.
 DEFAULT_TIMEOUT = 5.0
 # Workers for the probes that import no heavy library (see _groups()).
 DEFAULT_SPREAD = 4
 
-PR_SET_PDEATHSIG = 1
-PR_SET_DUMPABLE = 4
+
+class EngineError(Exception):
+    """The probes could not run at all: not one worker could be started
+    (out of file descriptors, fork refused), or /proc/self/status cannot be
+    read.  The message is one sentence with the reason, meant for
+    ``module.fail_json(msg=str(exc))``.  Anything narrower (one worker, one
+    probe) is a per-probe ``error`` result instead."""
 
 
 def _groups(probes, spread):
@@ -75,11 +90,22 @@ def _groups(probes, spread):
     return [by_lib[lib] for lib in sorted(by_lib)] + [g for g in dealt if g] + alone
 
 
-def _run_one(probe, ctx):
+_FD_ERRORS = ('EMFILE', 'ENFILE', os.strerror(errno.EMFILE), os.strerror(errno.ENFILE))
+
+
+def _out_of_fds(result):
+    """Whether a probe's failure was the process's lack of file descriptors
+    (which criu under the same limit would share), not the kernel's answer."""
+    text = json.dumps(result, default=str)
+    return any(err in text for err in _FD_ERRORS)
+
+
+def _run_one(probe, ctx, timeout):
     """Run one probe in the worker; always return a result dict."""
+    ctx.begin(timeout)
     start = time.monotonic()
     try:
-        result = probe.func(ctx)
+        result = probe.run(ctx)
         if not isinstance(result, dict) or result.get('status') not in R.STATUSES:
             result = R.error('probe returned %r instead of a result' % (result,))
     except _deps.MissingLibrary as exc:
@@ -89,54 +115,93 @@ def _run_one(probe, ctx):
     except Exception as exc:
         result = R.error('probe raised %s: %s' % (type(exc).__name__, exc),
                          evidence={'traceback': traceback.format_exc().splitlines()[-6:]})
+    if result['status'] != R.SUPPORTED and _out_of_fds(result):
+        import resource  # only on this rare path: it is not loaded in a module otherwise
+        result = R.error('the probe ran out of file descriptors (open-file limit %d): its answer is not the kernel\'s; '
+                         'raise the limit (ulimit -n)' % resource.getrlimit(resource.RLIMIT_NOFILE)[0],
+                         evidence={'probe_result': result})
     result['duration_ms'] = round((time.monotonic() - start) * 1000.0, 3)
     return result
 
 
-def _worker(group, ctx, wfd, other_fds):
-    """Body of a forked worker: never returns."""
-    code = 0
+def _run_job(name, func, ctx, timeout):
+    """Run one job in its worker; always return a JSON-able dict."""
+    ctx.begin(timeout)
     try:
-        os.setpgid(0, 0)
-        _syscall.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        _syscall.close_quietly(*other_fds)
-        # The module's stdout carries its JSON result: nothing a probe or a
-        # library prints may reach it.
-        devnull = os.open(os.devnull, os.O_RDWR)
-        for fd in (0, 1, 2):
-            os.dup2(devnull, fd)
-        os.close(devnull)
-        sys.stdout = sys.stderr = open(os.devnull, 'w')
-        if 'faulthandler' in sys.modules:
-            # A crash is reported through the wait status, not a dump to a
-            # file descriptor the caller may still be using.
-            sys.modules['faulthandler'].disable()
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE):
-            signal.signal(sig, signal.SIG_DFL)
-        if ctx.unprivileged and ctx.euid != 0:
-            # as criu's check_caps() does for non-root --unprivileged
-            _syscall.prctl(PR_SET_DUMPABLE, 1)
-        for probe in group:
-            line = json.dumps({'id': probe.id, 'result': _run_one(probe, ctx)}, default=str)
-            data = (line + '\n').encode('utf-8')
-            while data:
-                data = data[os.write(wfd, data):]
-    except BaseException:
-        code = 70
-    os._exit(code)
+        result = func(ctx)
+    except Exception as exc:
+        return {'error': 'job %s raised %s: %s' % (name, type(exc).__name__, exc)}
+    if not isinstance(result, dict):
+        return {'error': 'job %s returned %r instead of a dict' % (name, result)}
+    return result
+
+
+def _worker(work, ctx, wfd, other_fds):
+    """Body of a forked worker (run by _child.spawn, which exits with what
+    this returns, or with _child.EXIT_EXCEPTION when it raises)."""
+    _syscall.close_quietly(*other_fds)
+    # The module's stdout carries its JSON result: nothing a probe or a
+    # library prints may reach it.
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    os.close(devnull)
+    sys.stdout = sys.stderr = open(os.devnull, 'w')
+    if 'faulthandler' in sys.modules:
+        # A crash is reported through the wait status, not a dump to a
+        # file descriptor the caller may still be using.
+        sys.modules['faulthandler'].disable()
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE):
+        signal.signal(sig, signal.SIG_DFL)
+    if ctx.unprivileged and ctx.euid != 0:
+        # as criu's check_caps() does for non-root --unprivileged
+        _syscall.prctl(_syscall.PR_SET_DUMPABLE, 1)
+    for key, record in work.run(ctx):
+        line = json.dumps({'id': key, 'result': record}, default=str)
+        _child.write_all(wfd, (line + '\n').encode('utf-8'))
+    return 0
+
+
+class _Probes:
+    """A group of probes for one worker."""
+
+    def __init__(self, group, timeout):
+        self.pending = list(group)
+        self.timeout = timeout
+
+    def rest(self):
+        return _Probes(self.pending[1:], self.timeout)
+
+    def run(self, ctx):
+        for probe in self.pending:
+            yield probe.id, _run_one(probe, ctx, self.timeout)
+
+
+class _Job:
+    """One named job for one worker."""
+
+    def __init__(self, name, func, timeout):
+        self.name = name
+        self.func = func
+        self.pending = [name]
+        self.timeout = timeout
+
+    def run(self, ctx):
+        yield self.name, _run_job(self.name, self.func, ctx, self.timeout)
 
 
 class _Worker:
-    def __init__(self, pid, rfd, group):
+    def __init__(self, pid, rfd, work):
         self.pid = pid
         self.rfd = rfd
-        self.pending = list(group)
+        self.work = work
         self.buffer = b''
         self.since = time.monotonic()
-        self.status = None
 
 
 def _describe_status(status):
+    if status is None:
+        return 'ended (its wait status was lost)'
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
         try:
@@ -149,29 +214,72 @@ def _describe_status(status):
     return 'ended with wait status %d' % status
 
 
-class Engine:
-    """Runs a selection of probes; use ``run()``."""
+def _describe_oserror(exc, step):
+    name = errno.errorcode.get(exc.errno, str(exc.errno))
+    text = '%s failed: %s (%s)' % (step, os.strerror(exc.errno) if exc.errno else exc, name)
+    if exc.errno in (errno.EMFILE, errno.ENFILE):
+        text += ': out of file descriptors (raise the open-file limit, ulimit -n)'
+    elif exc.errno in (errno.EAGAIN, errno.ENOMEM):
+        text += ': the kernel refused a new process (process limit, pids cgroup, or memory)'
+    return text
 
-    def __init__(self, ctx, timeout=DEFAULT_TIMEOUT, spread=DEFAULT_SPREAD):
+
+class Engine:
+    """Runs a selection of probes, and jobs beside them; use ``run()``."""
+
+    def __init__(self, ctx, timeout=DEFAULT_TIMEOUT, spread=DEFAULT_SPREAD, job_timeout=None):
         self.ctx = ctx
         self.timeout = float(timeout)
+        self.job_timeout = self.timeout if job_timeout is None else float(job_timeout)
         self.spread = spread
         self.workers = []
+        self.queue = []
+        self.probes_started = 0
+        self.start_failure = None
         self.results = {}
+        self.job_results = {}
 
-    def _spawn(self, group):
-        rfd, wfd = os.pipe()
-        others = [w.rfd for w in self.workers]
-        pid = os.fork()
-        if pid == 0:
-            os.close(rfd)
-            _worker(group, self.ctx, wfd, others)
-        os.close(wfd)
+    def _spawn(self, work):
+        """Start a worker for ``work``; return None, or why it could not start."""
         try:
-            os.setpgid(pid, pid)
-        except OSError:
-            pass  # the worker already did it, or already exited
-        self.workers.append(_Worker(pid, rfd, group))
+            rfd, wfd = os.pipe()
+        except OSError as exc:
+            return _describe_oserror(exc, 'pipe()')
+        others = [w.rfd for w in self.workers]
+        try:
+            pid = _child.spawn(lambda: _worker(work, self.ctx, wfd, others + [rfd]), new_group=True)
+        except OSError as exc:
+            _syscall.close_quietly(rfd, wfd)
+            return _describe_oserror(exc, 'fork()')
+        os.close(wfd)
+        self.workers.append(_Worker(pid, rfd, work))
+        if isinstance(work, _Probes):
+            self.probes_started += 1
+        return None
+
+    def _start_queued(self):
+        """Start the waiting work.  When the system refuses a worker (no file
+        descriptor, no process left) and others still run, wait for one of
+        them to end and try again; when none runs, the waiting work fails
+        with the reason."""
+        while self.queue:
+            reason = self._spawn(self.queue[0])
+            if reason is None:
+                self.queue.pop(0)
+                continue
+            if self.workers:
+                return
+            self.start_failure = reason
+            for work in self.queue:
+                self._fail(work, 'cannot start a probe worker: ' + reason, {}, 0.0, every=True)
+            self.queue = []
+
+    def _fail(self, work, reason, evidence, elapsed_ms, every=False):
+        for key in (work.pending if every else work.pending[:1]):
+            if isinstance(work, _Job):
+                self.job_results[key] = {'error': reason}
+            else:
+                self.results[key.id] = dict(R.error(reason, evidence=evidence), duration_ms=elapsed_ms)
 
     def _finish(self, worker, reason=None):
         """Stop a worker: kill its process group, reap it, and give the probe
@@ -181,17 +289,17 @@ class Engine:
             os.killpg(worker.pid, signal.SIGKILL)
         except OSError:
             pass
-        status = os.waitpid(worker.pid, 0)[1]
+        status = _child.kill_and_reap(worker.pid)
         os.close(worker.rfd)
-        if not worker.pending:
-            return
-        current = worker.pending[0]
-        if reason is None:
-            reason = 'the probe process %s before reporting a result' % _describe_status(status)
-        elapsed_ms = round((time.monotonic() - worker.since) * 1000.0, 3)
-        self.results[current.id] = dict(R.error(reason, evidence={'wait_status': status}), duration_ms=elapsed_ms)
-        if worker.pending[1:]:
-            self._spawn(worker.pending[1:])
+        work = worker.work
+        if work.pending:
+            if reason is None:
+                reason = 'the probe process %s before reporting a result' % _describe_status(status)
+            elapsed_ms = round((time.monotonic() - worker.since) * 1000.0, 3)
+            self._fail(work, reason, {'wait_status': status}, elapsed_ms)
+            if isinstance(work, _Probes) and work.pending[1:]:
+                self.queue.insert(0, work.rest())
+        self._start_queued()
 
     def _read(self, worker):
         try:
@@ -207,41 +315,65 @@ class Engine:
         while b'\n' in worker.buffer:
             line, worker.buffer = worker.buffer.split(b'\n', 1)
             record = json.loads(line.decode('utf-8'))
-            probe = worker.pending.pop(0)
-            self.results[probe.id] = record['result']
+            worker.work.pending.pop(0)
+            if isinstance(worker.work, _Job):
+                self.job_results[record['id']] = record['result']
+            else:
+                self.results[record['id']] = record['result']
             worker.since = time.monotonic()
-        if not worker.pending:
+        if not worker.work.pending:
             # All answers are in: do not wait for EOF, which a stray
             # grandchild holding the pipe could delay for ever.
             self._finish(worker)
 
-    def run(self, probes):
-        """Run ``probes`` (registry rows); return ``{id: result}``."""
+    def run(self, probes, jobs=None):
+        """Run ``probes`` (registry rows) and ``jobs`` (``{name: func(ctx)}``);
+        return ``({probe_id: result}, {job_name: dict})``."""
         probes = list(probes)
+        jobs = dict(jobs or {})
+        # Jobs first: they are few and long (a whole criu check).
+        self.queue = [_Job(name, jobs[name], self.job_timeout) for name in sorted(jobs)]
+        self.queue += [_Probes(group, self.timeout) for group in _groups(probes, self.spread)]
         try:
-            for group in _groups(probes, self.spread):
-                self._spawn(group)
+            self._start_queued()
             while self.workers:
                 now = time.monotonic()
                 for worker in list(self.workers):
-                    if worker.pending and now - worker.since >= self.timeout:
-                        self._finish(worker, 'the probe did not finish within %.1f s and was killed'
-                                     % self.timeout)
+                    if worker in self.workers and worker.work.pending and now - worker.since >= worker.work.timeout:
+                        what = 'job' if isinstance(worker.work, _Job) else 'probe'
+                        self._finish(worker, 'the %s did not finish within %.1f s and was killed'
+                                     % (what, worker.work.timeout))
                 if not self.workers:
                     break
-                deadline = min(w.since for w in self.workers) + self.timeout
+                deadline = min(w.since + w.work.timeout for w in self.workers)
                 wait = max(0.0, deadline - time.monotonic())
                 readable = select.select([w.rfd for w in self.workers], [], [], wait)[0]
                 for worker in list(self.workers):
-                    if worker.rfd in readable:
+                    if worker.rfd in readable and worker in self.workers:
                         self._read(worker)
         finally:
+            self.queue = []
             for worker in list(self.workers):
-                worker.pending = []
+                worker.work.pending = []
                 self._finish(worker)
-        return dict((p.id, self.results[p.id]) for p in probes)
+        if probes and not self.probes_started:
+            raise EngineError('cannot run the probes: %s' % self.start_failure)
+        return (dict((p.id, self.results[p.id]) for p in probes),
+                dict((name, self.job_results[name]) for name in sorted(jobs)))
 
 
-def run(probes, ctx, timeout=DEFAULT_TIMEOUT, spread=DEFAULT_SPREAD):
-    """Run ``probes`` in isolated workers; return ``{probe_id: result}``."""
-    return Engine(ctx, timeout, spread).run(probes)
+def run(probes, ctx, timeout=DEFAULT_TIMEOUT, spread=DEFAULT_SPREAD, jobs=None, job_timeout=None):
+    """Run ``probes`` in isolated workers, each probe within ``timeout``
+    seconds; return ``{probe_id: result}``.
+
+    ``jobs``: ``{name: func}``, each ``func(ctx)`` returning a JSON-able
+    dict, run in a worker of its own at the same time as the probes, within
+    ``job_timeout`` seconds (default: ``timeout``).  With jobs the return
+    value is ``(results, job_results)``, ``job_results`` being
+    ``{name: dict}``, ``{'error': reason}`` for a job that raised, crashed or
+    overran.  Raises EngineError when not one worker could be started.
+    """
+    results, job_results = Engine(ctx, timeout, spread, job_timeout).run(probes, jobs)
+    if jobs is None:
+        return results
+    return results, job_results

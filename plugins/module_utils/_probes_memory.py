@@ -25,7 +25,6 @@ import contextlib
 import ctypes
 import errno
 import fcntl
-import json
 import mmap
 import os
 import re
@@ -45,9 +44,6 @@ MAP_PRIVATE = mmap.MAP_PRIVATE
 MAP_ANONYMOUS = mmap.MAP_ANONYMOUS
 MREMAP_MAYMOVE = 1
 MREMAP_FIXED = 2
-
-PR_GET_DUMPABLE = 3
-PR_SET_DUMPABLE = 4
 
 # special_mapping_mremap: criu's table, in its order
 SPECIAL_MAPPINGS = ('[vvar]', '[vdso]', '[sigpage]')
@@ -176,47 +172,6 @@ def _read_maps():
     return maps
 
 
-def _in_child(body):
-    """Fork; ``body(report)`` runs in the child and returns its exit code, and
-    may ``report(dict)`` evidence through a pipe.  Returns (wait status,
-    evidence).  The child never returns into the caller's code."""
-    rfd, wfd = os.pipe()
-    parent = os.getpid()
-    try:
-        pid = os.fork()
-    except OSError:
-        _syscall.close_quietly(rfd, wfd)
-        raise
-    if pid == 0:
-        code = 127
-        try:
-            os.close(rfd)
-            _child.die_with_parent(parent)
-            code = body(lambda info: _child.write_all(wfd, json.dumps(info).encode() + b'\n'))
-        except BaseException as exc:  # anything, but never back into the worker
-            _child.write_all(wfd, json.dumps({'child_exception': '%s: %s' % (type(exc).__name__, exc)}).encode() + b'\n')
-        finally:
-            os._exit(code)
-    os.close(wfd)
-    chunks = []
-    try:
-        while True:
-            chunk = os.read(rfd, 65536)
-            if not chunk:
-                break
-            chunks.append(chunk)
-    except BaseException:
-        os.kill(pid, signal.SIGKILL)   # interrupted: do not wait for a child that may not end
-        raise
-    finally:
-        os.close(rfd)
-        dummy, status = os.waitpid(pid, 0)
-    evidence = {}
-    for line in b''.join(chunks).splitlines():
-        evidence.update(json.loads(line.decode()))
-    return status, evidence
-
-
 def _status_evidence(status):
     if os.WIFSIGNALED(status):
         return {'child_signal': os.WTERMSIG(status)}
@@ -234,14 +189,14 @@ def _criu_dumpable(ctx):
     if not ctx.unprivileged or ctx.root:
         yield
         return
-    old, dummy = _syscall.prctl(PR_GET_DUMPABLE)
+    old, dummy = _syscall.prctl(_syscall.PR_GET_DUMPABLE)
     if old != 1:
-        _syscall.prctl(PR_SET_DUMPABLE, 1)
+        _syscall.prctl(_syscall.PR_SET_DUMPABLE, 1)
     try:
         yield
     finally:
         if old != 1:
-            _syscall.prctl(PR_SET_DUMPABLE, 0)
+            _syscall.prctl(_syscall.PR_SET_DUMPABLE, 0)
 
 
 class _Code:
@@ -378,10 +333,10 @@ def special_mapping_mremap(ctx, method=None):
             evidence['machine_code_refused'] = R.errno_name(exc.errno)
     try:
         if code is not None:
-            status, info = _in_child(lambda report: _mremap_child_code(vmas, code, report))
+            status, info = _child.call(lambda report: _mremap_child_code(vmas, code, report), ctx.left())
         else:
             _syscall.nr('mremap')   # UnsupportedArch here, not in the child
-            status, info = _in_child(lambda report: _mremap_child_ctypes(vmas, report))
+            status, info = _child.call(lambda report: _mremap_child_ctypes(vmas, report), ctx.left())
     finally:
         if code is not None:
             code.close()
@@ -538,7 +493,7 @@ def aio_remap(ctx):
 
 # ----------------------------------------------------- can_map_vdso, compat
 
-def _can_map_vdso():
+def _can_map_vdso(ctx):
     """criu (x86): kdat_can_map_vdso(): a forked child tries
     arch_prctl(ARCH_MAP_VDSO_32, 0); rc 0 or EEXIST (the API exists and a
     vDSO is already mapped) exits 1, anything else 0.  The child's exit
@@ -548,7 +503,7 @@ def _can_map_vdso():
         report({'arch_prctl_rc': rc, 'arch_prctl_errno': R.errno_name(err) if err else None})
         return 1 if rc == 0 or err == errno.EEXIST else 0
 
-    status, evidence = _in_child(body)
+    status, evidence = _child.call(body, ctx.left())
     evidence.update(_status_evidence(status))
     if not os.WIFEXITED(status) or 'child_exception' in evidence:
         return None, evidence
@@ -564,7 +519,7 @@ def can_map_vdso(ctx):
     if _syscall.MACHINE != 'x86_64':
         return R.unsupported(MSG_CAN_MAP_VDSO, evidence={'arch': _syscall.MACHINE,
                                                          'reason': 'ARCH_MAP_VDSO_32 exists on x86 only'})
-    answer, evidence = _can_map_vdso()
+    answer, evidence = _can_map_vdso(ctx)
     if answer is None:
         if 'child_exception' in evidence:
             return R.unknown('the probe child failed: %s' % evidence['child_exception'], evidence=evidence)
@@ -622,11 +577,11 @@ def compat_cr(ctx):
     if _syscall.MACHINE != 'x86_64':
         return R.unsupported("CRIU built without CONFIG_COMPAT - can't C/R compatible tasks",
                              evidence={'arch': _syscall.MACHINE})
-    can_map, evidence = _can_map_vdso()
+    can_map, evidence = _can_map_vdso(ctx)
     evidence = {'can_map_vdso': can_map, 'can_map_vdso_evidence': evidence}
     if not can_map:
         return R.unsupported(MSG_COMPAT_CR, evidence=evidence)
-    status, info = _in_child(_mmap_bug_test)
+    status, info = _child.call(_mmap_bug_test, ctx.left())
     evidence.update(info)
     evidence.update(_status_evidence(status))
     if 'child_exception' in info or 'machine_code_refused' in info:

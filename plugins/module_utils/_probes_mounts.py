@@ -52,9 +52,6 @@ AT_FDCWD = -100
 # <linux/nsfs.h>: NS_GET_USERNS = _IO(0xb7, 0x1)
 NS_GET_USERNS = 0xb701
 
-# <linux/prctl.h>
-PR_SET_DUMPABLE = 4
-
 # <sys/mman.h>
 PROT_READ = 1
 PROT_WRITE = 2
@@ -83,7 +80,7 @@ def enter_user_namespace(extra_flags=0):
     # A process that changed uid is not dumpable, and then its /proc/self
     # files belong to root: the maps below could not be written (criu sets
     # PR_SET_DUMPABLE under --unprivileged for the same reason).
-    _syscall.prctl(PR_SET_DUMPABLE, 1)
+    _syscall.prctl(_syscall.PR_SET_DUMPABLE, 1)
     rc, err = _syscall.syscall('unshare', CLONE_NEWUSER | extra_flags)
     if rc != 0:
         return err
@@ -168,12 +165,12 @@ def clone_parent_vs_pid(ctx):
     The permission checks (CAP_SYS_ADMIN in the caller's user namespace for
     CLONE_NEWPID) are the same for the intermediate child as for criu.
     """
-    res = _child.run_in_child(_clone_parent_newpid)
+    res = _child.run_in_child(_clone_parent_newpid, ctx.left())
     evidence = {'flags': 'CLONE_NEWPID|CLONE_PARENT', 'caller_is_pid_ns_init': os.getpid() == 1}
     if res['rc'] < 0:
         evidence.update(R.errno_evidence(res['errno']))
         return R.unsupported(MSG_CLONE_PARENT, evidence=evidence)
-    status = _child.reap(res['rc'], options=WALL)
+    status = _child.reap(res['rc'], ctx.left(), options=WALL)
     # Only a child of ours can be reaped here: that proves CLONE_PARENT.
     evidence.update({'clone_pid': res['rc'], 'reaped_by_caller': status is not None})
     return R.supported(evidence=evidence)
@@ -255,11 +252,11 @@ def move_mount_set_group(ctx):
     kerndat (``criu_kerndat_aborts``).
     """
     if ctx.unprivileged:
-        live = _child.run_in_child(lambda: _set_group_child(True))
+        live = _child.run_in_child(lambda: _set_group_child(True), ctx.left())
         return R.unsupported('criu does not probe MOVE_MOUNT_SET_GROUP in --unprivileged mode (root-only kerndat)',
                              evidence=_set_group_evidence(live, criu_probes=False))
     owned = mount_ns_owner_is_own_userns()
-    res = _child.run_in_child(lambda: _set_group_child(False))
+    res = _child.run_in_child(lambda: _set_group_child(False), ctx.left())
     if owned is False:
         return R.unsupported(R.perror('Fail to mount tmfps to %s' % SET_GROUP_TMPDIR, errno.EPERM),
                              evidence=_set_group_evidence(res, mount_ns_owned_by_own_userns=False,
@@ -365,7 +362,7 @@ def overlayfs_maps(ctx):
     namespace of its own, and says ``unknown`` if even that is impossible;
     evidence ``criu_verdict`` records criu's (false) "supported".
     """
-    res = _child.run_in_child(_overlay_child)
+    res = _child.run_in_child(_overlay_child, ctx.left())
     evidence = {}
     if 'unshare_errno' in res:
         evidence.update({'unshare_errno_name': R.errno_name(res['unshare_errno']),
@@ -506,7 +503,7 @@ def autofs(ctx):
                              evidence=R.errno_evidence(exc.errno))
     evidence = {'existing_autofs_mount': line}
     if ret == -errno.ENOENT:
-        res = _child.run_in_child(_autofs_child)
+        res = _child.run_in_child(_autofs_child, ctx.left())
         ret, line = res['ret'], res.get('line')
         evidence.update({'test_mount': True, 'autofs_line': line})
         if res.get('errno'):

@@ -15,12 +15,12 @@ own sequence number, flags and attribute order.  pyroute2 encodes names
 NUL-terminated where criu sends them bare; the kernel's NLA_STRING policy
 reads both the same.
 
-Import cost, measured here with 0.7.2 and 0.9.7: a plain import of any
-path (``pyroute2``, ``pyroute2.netlink``, ``...rtnl.ifinfmsg``) runs
-``pyroute2/__init__``, which loads the whole library, 110-190 ms whichever
-submodule is named.  ``_deps.load()`` registers the package without its
-``__init__``; then the five modules used here (netlink, rtnl, ifinfmsg,
-nsidmsg, rtgenmsg) cost about 20-25 ms in all.  They are imported once per
+Import cost: a plain import of any path (``pyroute2``, ``pyroute2.netlink``,
+``...rtnl.ifinfmsg``) runs ``pyroute2/__init__``, which loads the whole
+library whichever submodule is named.  ``_deps.load()`` registers the
+package without its ``__init__``; then only the five modules used here
+(netlink, rtnl, ifinfmsg, nsidmsg, rtgenmsg) load (figures:
+docs/architecture.md, "Costs").  They are imported once per
 worker, before any fork.
 """
 
@@ -50,7 +50,6 @@ NETLINK_ROUTE = 0
 CR_NLMSG_SEQ = 24680            # criu's netlink sequence number
 NLMSG_HDR = struct.Struct('=IHHII')
 RECV_BUF = 16384                # criu's do_rtnl_req() buffer
-NL_TIMEOUT = 3.0
 IFLA_NEW_IFINDEX_NONE = 0xffffffff  # s32 -1; pyroute2 declares the attribute uint32
 
 MSG_TUN_OPEN = "tun: Can't check tun support"
@@ -170,9 +169,11 @@ def _rtnl():
     return _RTNL[0]
 
 
-def _rtnl_socket():
+def _rtnl_socket(timeout):
+    """A NETLINK_ROUTE socket whose every wait ends after ``timeout`` s (what
+    is left of the probe's time; criu would block for ever)."""
     sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_ROUTE)
-    sock.settimeout(NL_TIMEOUT)
+    sock.settimeout(timeout)
     return sock
 
 
@@ -230,7 +231,7 @@ def nsid(ctx):
     """
     rt = _rtnl()
     try:
-        sock = _rtnl_socket()
+        sock = _rtnl_socket(ctx.left())
     except OSError as exc:
         return R.unsupported(MSG_NSID, evidence=R.errno_evidence(exc.errno, criu_log=[
             R.perror("Unable to create a netlink socket: NSID can't be used.", exc.errno)]))
@@ -239,7 +240,7 @@ def nsid(ctx):
         msg['attrs'] = [('NETNSA_PID', os.getpid())]
         replies, err = _rtnl_request(rt, sock, msg, rt.nsidmsg)
     except socket.timeout:
-        return R.unknown('no answer from rtnetlink to RTM_GETNSID within %.0f s' % NL_TIMEOUT)
+        return R.unknown('no answer from rtnetlink to RTM_GETNSID within the probe\'s %.1f s' % ctx.timeout)
     finally:
         sock.close()
     ids = [r.get_attr('NETNSA_NSID') for r in replies if r.get_attr('NETNSA_NSID') is not None]
@@ -255,12 +256,12 @@ def nsid(ctx):
 
 # ---------------------------------------------------------------- newifindex
 
-def _newifindex_request(rt):
+def _newifindex_request(rt, timeout):
     """criu: kerndat_has_newifindex(): RTM_SETLINK for the absent device
     "criu-kdat" with IFLA_NEW_IFINDEX = -1.  A kernel that knows the
     attribute rejects the index (ERANGE) before looking up the device
     (ENODEV).  Return the kernel's error (negative) or an exception text."""
-    sock = _rtnl_socket()
+    sock = _rtnl_socket(timeout)
     try:
         msg = _new(rt.ifinfmsg, rt.RTM_SETLINK, rt.NLM_F_REQUEST | rt.NLM_F_ACK | rt.NLM_F_CREATE)
         msg['family'] = socket.AF_UNSPEC
@@ -270,11 +271,11 @@ def _newifindex_request(rt):
         sock.close()
 
 
-def _newifindex_in_userns(rt):
+def _newifindex_in_userns(rt, ctx):
     err = mounts.enter_user_namespace(mounts.CLONE_NEWNET)
     if err:
         return {'unshare_errno_name': R.errno_name(err)}
-    return {'netlink_error': _newifindex_request(rt)}
+    return {'netlink_error': _newifindex_request(rt, ctx.left())}
 
 
 def newifindex(ctx):
@@ -287,14 +288,14 @@ def newifindex(ctx):
     """
     rt = _rtnl()
     if ctx.unprivileged and not ctx.has_cap(_context.CAP_NET_ADMIN):
-        live = _child.run_in_child(lambda: _newifindex_in_userns(rt))
+        live = _child.run_in_child(lambda: _newifindex_in_userns(rt, ctx), ctx.left())
         live['kernel_answer'] = live.get('netlink_error') == -errno.ERANGE if 'netlink_error' in live else None
         return R.unsupported(MSG_NEWIFINDEX + ' (criu does not probe it in --unprivileged mode without '
                              'CAP_NET_ADMIN)', evidence=dict(live, criu_probes=False))
     try:
-        err = _newifindex_request(rt)
+        err = _newifindex_request(rt, ctx.left())
     except socket.timeout:
-        return R.unknown('no answer from rtnetlink to RTM_SETLINK within %.0f s' % NL_TIMEOUT)
+        return R.unknown('no answer from rtnetlink to RTM_SETLINK within the probe\'s %.1f s' % ctx.timeout)
     except OSError as exc:
         # criu: kerndat fails, so criu check cannot run at all.
         return R.unsupported(R.perror('Unable to create a netlink socket', exc.errno),
@@ -327,12 +328,12 @@ def _nl_error(err):
     return '%d reported by netlink: %s' % (err, os.strerror(-err))
 
 
-def _link_nsid_child(rt, userns):
+def _link_nsid_child(rt, ctx):
     """criu: the child of kerndat_link_nsid().  Two nested network
     namespaces, a veth pair across them, then an RTM_GETLINK dump: the child
     "exits" 0 when a link carries IFLA_LINK_NETNSID, 5 when none does, 1 on
     failure.  Everything it made dies with this forked child."""
-    if userns:
+    if ctx.unprivileged:
         err = mounts.enter_user_namespace()
         if err:
             return {'exit': 1, 'log': ['unshare(CLONE_NEWUSER): %s' % os.strerror(err)]}
@@ -343,7 +344,7 @@ def _link_nsid_child(rt, userns):
     err = _syscall.syscall('unshare', mounts.CLONE_NEWNET)[1]
     if err:
         return {'exit': 1, 'log': [R.perror('net: Unable create a network namespace', err)]}
-    sock = _rtnl_socket()
+    sock = _rtnl_socket(ctx.left())
     err = _rtnl_request(rt, sock, _veth_request(rt, ns_fd), rt.ifinfmsg)[1]
     if err:
         return {'exit': 1, 'log': [_nl_error(err), 'net: Unable to create a veth pair: %d' % err]}
@@ -365,7 +366,7 @@ def link_nsid(ctx):
     namespace of our own, as evidence only.
     """
     rt = _rtnl()
-    res = _child.run_in_child(lambda: _link_nsid_child(rt, ctx.unprivileged))
+    res = _child.run_in_child(lambda: _link_nsid_child(rt, ctx), ctx.left())
     evidence = {'child_exit': res['exit'], 'links': res.get('links'), 'criu_log': res.get('log', [])}
     if ctx.unprivileged:
         evidence.update({'criu_probes': False, 'kernel_answer': res['exit'] == 0 if res['exit'] != 1 else None})
@@ -453,7 +454,7 @@ def network_lock_nftables(ctx):
                          'concatenation support cannot be probed', evidence=evidence,
                          fix='install python3-nftables or the nft tool (Debian/Ubuntu: nftables; '
                              'Fedora/RHEL: nftables, python3-nftables)')
-    res = _child.run_in_child(lambda: _nft_concat_child(ctx, backend, nft, ctx.unprivileged))
+    res = _child.run_in_child(lambda: _nft_concat_child(ctx, backend, nft, ctx.unprivileged), ctx.left())
     if 'unshare_errno' in res:
         evidence.update(R.errno_evidence(res['unshare_errno'], failed_step=res['step']))
     for key in ('failed', 'error', 'log'):

@@ -549,7 +549,7 @@ def loginuid(ctx):
     criu skips it under --unprivileged (kdat.luid stays LUID_NONE), so the
     answer is then "unsupported", with the live answer in the evidence.
     """
-    live = _child.run_in_child(_loginuid_roundtrip)
+    live = _child.run_in_child(_loginuid_roundtrip, ctx.left())
     if ctx.unprivileged:
         return R.unsupported('Loginuid restore is OFF. (criu does not probe it in --unprivileged mode)',
                              {'skipped': 'criu does not probe loginuid in --unprivileged mode', 'live': live})
@@ -630,8 +630,8 @@ def clone3_set_tid(ctx):
     if rc == 0:                                 # we are a child that should not exist
         os._exit(0)
     if rc > 0:
-        os.waitpid(rc, WALL)                    # exit_signal 0: only __WALL reaps it
-        return R.error('Unexpected success: clone3() returned %d' % rc, {'child': rc, 'reaped': True})
+        reaped = _child.reap(rc, ctx.left(), options=WALL) is not None   # exit_signal 0: only __WALL reaps it
+        return R.error('Unexpected success: clone3() returned %d' % rc, {'child': rc, 'reaped': reaped})
     evidence = R.errno_evidence(err)
     if err == errno.EINVAL:
         return R.supported(evidence)

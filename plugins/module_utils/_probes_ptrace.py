@@ -54,9 +54,7 @@ PTRACE_SECCOMP_GET_FILTER = 0x420c
 PTRACE_GET_RSEQ_CONFIGURATION = 0x420f
 PTRACE_O_SUSPEND_SECCOMP = 1 << 21
 
-# prctl(2)
-PR_SET_DUMPABLE = 4
-PR_SET_SECCOMP = 22
+# seccomp(2)
 SECCOMP_MODE_FILTER = 2
 
 # classic BPF (linux/filter.h, linux/seccomp.h)
@@ -154,28 +152,16 @@ def _ptrace_errno(exc):
     return getattr(exc, 'errno', None) or errno.EIO
 
 
-def _kill_and_reap(pid):
-    """SIGKILL a child and reap it; return its final wait status (None if
-    someone else reaped it)."""
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except OSError:
-        pass
-    while True:
-        try:
-            dummy, status = os.waitpid(pid, 0)
-        except ChildProcessError:
-            return None
-        if not os.WIFSTOPPED(status):
-            return status
-
-
 def _yama_scope():
-    try:
-        with open(YAMA_PTRACE_SCOPE) as f:
-            return int(f.read().strip())
-    except (OSError, ValueError):
-        return None
+    return _context.read_int(YAMA_PTRACE_SCOPE)
+
+
+def _wait_stop(pid, ctx, what):
+    """The next wait status of a traced child, within the probe's time."""
+    status = _child.wait(pid, ctx.left())
+    if status is None:
+        raise RuntimeError('the traced child did not reach %s within the probe\'s %.1f s' % (what, ctx.timeout))
+    return status
 
 
 class _HelperFailed(Exception):
@@ -187,23 +173,21 @@ class _HelperFailed(Exception):
         self.evidence = dict(evidence, helper='fork_and_ptrace_attach', yama_ptrace_scope=_yama_scope())
 
 
-def _tracee_main(parent, parent_end, child_end, setup, dumpable):
-    """The child of fork_and_ptrace_attach: run ``setup``, say it is ready
-    (one byte), then sleep until killed.  Never returns."""
-    try:
-        _child.die_with_parent(parent)
-        parent_end.close()
-        if dumpable:
-            # criu --unprivileged made its whole process dumpable at start-up
-            # (crtools.c), and so its tracee; a worker that changed its
-            # credentials without exec is not, and could not be attached.
-            _syscall.prctl(PR_SET_DUMPABLE, 1)
-        if setup is None or setup() == 0:
-            child_end.send(b'\0')
-            while True:
-                time.sleep(1000)
-    finally:
-        os._exit(1)
+def _tracee_main(parent_end, child_end, setup, dumpable):
+    """The child of fork_and_ptrace_attach (run by _child.spawn): run
+    ``setup``, say it is ready (one byte), then sleep until killed; exit 1
+    when ``setup`` fails."""
+    parent_end.close()
+    if dumpable:
+        # criu --unprivileged made its whole process dumpable at start-up
+        # (crtools.c), and so its tracee; a worker that changed its
+        # credentials without exec is not, and could not be attached.
+        _syscall.prctl(_syscall.PR_SET_DUMPABLE, 1)
+    if setup is None or setup() == 0:
+        child_end.send(b'\0')
+        while True:
+            time.sleep(1000)
+    return 1
 
 
 @contextlib.contextmanager
@@ -219,19 +203,19 @@ def _tracee(pt, ctx, setup=None):
     """
     dumpable = ctx.unprivileged and not ctx.root
     parent_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    parent = os.getpid()
     try:
-        pid = os.fork()
+        pid = _child.spawn(lambda: _tracee_main(parent_end, child_end, setup, dumpable))
     except OSError as exc:
         parent_end.close()
         child_end.close()
         raise _HelperFailed(R.perror('fork', exc.errno), R.errno_evidence(exc.errno, step='fork'))
-    if pid == 0:
-        _tracee_main(parent, parent_end, child_end, setup, dumpable)
     child_end.close()
     try:
         try:
+            parent_end.settimeout(ctx.left())
             ready, err = parent_end.recv(1), 0
+        except socket.timeout:
+            raise RuntimeError('the traced child was not ready within the probe\'s %.1f s' % ctx.timeout)
         except OSError as exc:
             ready, err = b'', exc.errno
         finally:
@@ -245,10 +229,10 @@ def _tracee(pt, ctx, setup=None):
         if rc:
             raise _HelperFailed(R.perror('Unable to ptrace the child', err),
                                 R.errno_evidence(err, step='PTRACE_ATTACH'))
-        os.waitpid(pid, 0)  # the attach stop
+        _wait_stop(pid, ctx, 'the attach stop')
         yield pid
     finally:
-        _kill_and_reap(pid)
+        _child.kill_and_reap(pid)
 
 
 def _helper_failure(exc, kerndat=False):
@@ -359,7 +343,7 @@ def seccomp_filters(ctx):
     fprog = _SockFprog(len(program), ctypes.addressof(program))
 
     def setup():
-        rc, dummy = _syscall.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(fprog))
+        rc, dummy = _syscall.prctl(_syscall.PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(fprog))
         return 0 if rc == 0 else -1
 
     try:
@@ -381,7 +365,7 @@ def get_rseq_conf(ctx):
 
     Attach to an own child and PTRACE_GET_RSEQ_CONFIGURATION with the size
     of struct ptrace_rseq_configuration: the kernel must return that size
-    (24; the spec's "32" is not what the kernel or criu use) with flags 0.
+    (24, sizeof(struct ptrace_rseq_configuration), as the kernel and criu use) with flags 0.
     The tracee is a forked Python whose glibc (>= 2.35) registered rseq, so
     the configuration read is the one criu would save for such a task.
     """
@@ -460,19 +444,20 @@ def _arm_and_continue(pt, pid, addr):
     return 1, evidence
 
 
-def _breakpoint_child(pt, parent, target):
-    """criu's kerndat_breakpoints() child: PTRACE_TRACEME, stop, then run the
-    code at the breakpoint (a libc function, ``getppid``, called through
-    ctypes), then stop again (criu's breakpoint_func()) and exit 1."""
+def _breakpoint_child(pt, target):
+    """criu's kerndat_breakpoints() child (run by _child.spawn): PTRACE_TRACEME,
+    stop, then run the code at the breakpoint (a libc function, ``getppid``,
+    called through ctypes), then stop again (criu's breakpoint_func()) and
+    exit 1."""
     try:
-        _child.die_with_parent(parent)
         rc, dummy = pt.helper('ptrace_traceme')
         if rc == 0:
             os.kill(os.getpid(), signal.SIGSTOP)
             target()
             os.kill(os.getpid(), signal.SIGSTOP)
-    finally:
-        os._exit(1)
+    except Exception:  # criu's child exits 1 whatever happened
+        pass
+    return 1
 
 
 def _trap_evidence(pt, pid):
@@ -513,24 +498,21 @@ def breakpoints(ctx):
     pt = _Ptrace()
     target = ctypes.CDLL(None).getppid
     addr = ctypes.cast(target, ctypes.c_void_p).value
-    parent = os.getpid()
-    pid = os.fork()
-    if pid == 0:
-        _breakpoint_child(pt, parent, target)
+    pid = _child.spawn(lambda: _breakpoint_child(pt, target))
     evidence = {'arch': arch, 'breakpoint_address': '%#x' % addr}
     outcome = None
     try:
-        outcome = _drive_breakpoint_child(pt, pid, addr, evidence)
+        outcome = _drive_breakpoint_child(pt, pid, addr, evidence, ctx)
     finally:
-        final = _kill_and_reap(pid)
+        final = _child.kill_and_reap(pid)
     if final is not None and not (os.WIFSIGNALED(final) and os.WTERMSIG(final) == signal.SIGKILL):
         evidence['criu_kerndat_fails'] = True
         return R.unsupported("The child exited with unexpected code: %x" % final, evidence=evidence)
     return outcome
 
 
-def _drive_breakpoint_child(pt, pid, addr, evidence):
-    dummy, status = os.waitpid(pid, 0)
+def _drive_breakpoint_child(pt, pid, addr, evidence, ctx):
+    status = _wait_stop(pid, ctx, 'its first stop')
     if not (os.WIFSTOPPED(status) and os.WSTOPSIG(status) == signal.SIGSTOP):
         evidence['criu_kerndat_fails'] = True
         return R.unsupported("Child didn't stop as expected: status=%x" % status, evidence=evidence)
@@ -542,7 +524,7 @@ def _drive_breakpoint_child(pt, pid, addr, evidence):
     if ret == 0:
         evidence['kerndat_message'] = 'Hardware breakpoints appear to be disabled'
         return R.unsupported(MSG_BREAKPOINTS, evidence=evidence)
-    dummy, status = os.waitpid(pid, 0)
+    status = _wait_stop(pid, ctx, 'the breakpoint')
     evidence['status'] = '%#x' % status
     if not (os.WIFSTOPPED(status) and os.WSTOPSIG(status) == signal.SIGTRAP):
         evidence['kerndat_message'] = "Hardware breakpoints don't seem to work (status=%x)" % status

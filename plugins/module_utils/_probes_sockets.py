@@ -12,11 +12,9 @@ running kernel, with criu's failure texts.  Texts criu prints with a log
 prefix (``net: ``, ``unix: ``, ``sockets: ``) keep it, as criu prints them.
 
 sock_diag and net_diag_raw talk NETLINK_SOCK_DIAG with pyroute2, imported
-lazily through ``_deps`` the first time one of them runs.  Any pyroute2
-import costs the same, because every submodule first runs the package's
-``__init__`` (which loads ndb, ipdb, conntrack, asyncio...): measured
-here, about 110-120 ms with 0.7.2 and 130-160 ms with 0.9.7 whichever
-submodule is named.  Only ``pyroute2.netlink`` and ``pyroute2.netlink.diag``
+lazily through ``_deps`` the first time one of them runs, without the
+package's ``__init__`` (which loads ndb, ipdb, conntrack, asyncio...;
+figures: docs/architecture.md, "Costs").  Only ``pyroute2.netlink`` and ``pyroute2.netlink.diag``
 are named, and only when a sock_diag probe runs.  The parts used are the ones that are
 the same in 0.7.x and 0.9.x: the message classes ``nlmsg`` and ``nlmsgerr``,
 the ``NLM_F_*`` constants, and ``unix_diag_req`` / ``inet_diag_req``;
@@ -92,7 +90,6 @@ NLMSGERR_SIZE = 20          # struct nlmsgerr: int error + the request's nlmsghd
 NLMSG_HEADER = struct.Struct('=IHHII')
 CR_NLMSG_SEQ = 24680
 CR_RECV_BUF = 16384         # do_rtnl_req()'s receive buffer
-DIAG_TIMEOUT = 10.0         # seconds; criu would block for ever on a silent kernel
 
 # <linux/unix_diag.h>
 UDIAG_SHOW_NAME = 0x01
@@ -139,7 +136,7 @@ RESIDUE_PDIAG_INO = ALL_STATES
 RESIDUE_COOKIE = (CRIU_UDIAG_SHOW, 0)
 
 # collect_sockets() order: (family, protocol, request kind).  For ICMP criu
-# sends nothing and only sets the collect bit (spec section 4).
+# sends nothing and only sets the collect bit (criu/sockets.c collect_sockets()).
 COLLECT_PLAN = (
     (AF_UNIX, IPPROTO_IP, 'unix'),
     (AF_INET, IPPROTO_TCP, 'inet'),
@@ -375,14 +372,19 @@ def _collect_one(sock, lib, family, protocol, kind):
     return entry
 
 
-def _collect_sockets(sock, lib):
+def _collect_sockets(sock, lib, ctx):
     """criu: collect_sockets() with an NS_CRIU namespace: every request in
-    criu's order on one NETLINK_SOCK_DIAG socket."""
-    sock.settimeout(DIAG_TIMEOUT)
-    return [_collect_one(sock, lib, family, protocol, kind) for family, protocol, kind in COLLECT_PLAN]
+    criu's order on one NETLINK_SOCK_DIAG socket.  criu would wait for ever
+    on a silent kernel; each request here waits what is left of the probe's
+    time."""
+    entries = []
+    for family, protocol, kind in COLLECT_PLAN:
+        sock.settimeout(ctx.left())
+        entries.append(_collect_one(sock, lib, family, protocol, kind))
+    return entries
 
 
-def _sock_diag_collect():
+def _sock_diag_collect(ctx):
     """criu: check_sock_diag().  Returns (entries, None) or (None, errno) when
     the NETLINK_SOCK_DIAG socket cannot be made."""
     lib = _pyroute2()
@@ -391,7 +393,7 @@ def _sock_diag_collect():
     except OSError as exc:
         return None, exc.errno
     try:
-        return _collect_sockets(sock, lib), None
+        return _collect_sockets(sock, lib, ctx), None
     finally:
         sock.close()
 
@@ -411,7 +413,7 @@ def sock_diag(ctx):
     *_diag module shows up even though criu stays silent.  Module autoload
     (unix_diag, inet_diag, ...) is the kernel's side effect, as for criu.
     """
-    entries, err = _sock_diag_collect()
+    entries, err = _sock_diag_collect(ctx)
     if entries is None:
         return R.unsupported(R.perror("Can't make diag socket for check", err), evidence=R.errno_evidence(err))
     uncollected = [_entry_key(e) for e in entries if not e['collected']]
@@ -427,11 +429,11 @@ def net_diag_raw(ctx):
     (AF_INET, IPPROTO_RAW) and (AF_INET6, IPPROTO_RAW) collect bits.
 
     criu's quirk, kept for the verdict: a RAW request answered ENOENT (no
-    raw_diag in the kernel) sets the bit anyway (spec section 9.2), so this
+    raw_diag in the kernel) sets the bit anyway (criu/sockets.c, since criu commit 4d4bf2477), so this
     fails only on other errors.  The truth (``raw_diag_available``) is in
     evidence, and in the message when raw_diag is missing.
     """
-    entries, err = _sock_diag_collect()
+    entries, err = _sock_diag_collect(ctx)
     if entries is None:
         return R.unsupported(R.perror("Can't make diag socket for check", err), evidence=R.errno_evidence(err))
     raw = [e for e in entries if e['protocol'] == 'IPPROTO_RAW']
@@ -599,7 +601,7 @@ def tcp_half_closed(ctx):
         return _kerndat_abort('Unable to create a socket', exc.errno)
     client = None
     try:
-        client, result = _half_closed_client(listener, family)
+        client, result = _half_closed_client(listener, family, ctx)
         return result
     finally:
         if client is not None:
@@ -607,7 +609,7 @@ def tcp_half_closed(ctx):
         listener.close()
 
 
-def _half_closed_client(listener, family):
+def _half_closed_client(listener, family, ctx):
     """Returns (client socket or None, result)."""
     loopback = ('127.0.0.1', 0) if family == AF_INET else ('::1', 0)
     step = 'Unable to bind a socket'
@@ -624,7 +626,7 @@ def _half_closed_client(listener, family):
     evidence = {'family': FAMILY_NAMES[family], 'listener': '%s:%d' % address[:2]}
     try:
         step = 'Unable to connect a socket'
-        client.settimeout(DIAG_TIMEOUT)     # a loopback connect never waits unless lo is filtered
+        client.settimeout(ctx.left())       # a loopback connect never waits unless lo is filtered
         client.connect(address)
         step = 'Unable to shutdown a socket'
         client.shutdown(socket.SHUT_WR)

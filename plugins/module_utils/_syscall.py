@@ -51,6 +51,12 @@ _GENERIC = {
     'mount': 40, 'umount2': 39,
 }
 
+# <linux/prctl.h>: the options more than one module uses
+PR_SET_PDEATHSIG = 1
+PR_GET_DUMPABLE = 3
+PR_SET_DUMPABLE = 4
+PR_SET_SECCOMP = 22
+
 _TABLES = {'x86_64': _X86_64, 'aarch64': _GENERIC, 'riscv64': _GENERIC,
            'loongarch64': _GENERIC}
 

@@ -21,8 +21,11 @@ description:
     what was observed, why it fails, and how to fix it.
   - Each probe runs in a forked child process with a timeout; nothing the probes do persists on the host.
   - Never fails because a feature is missing; missing features are facts. It fails only on invalid options.
-  - C(criu_ready) is true when every required probe is supported and real criu could start here (root, or
+  - C(criu_ready) is true when every required probe is met and real criu could start here (root, or
     C(CAP_CHECKPOINT_RESTORE) with O(unprivileged); Yama C(ptrace_scope) below 3).
+  - C(criu_usable) is true when, in addition, the installed criu (the first C(criu) on C(PATH), the one container
+    runtimes call) starts on this kernel and its own C(criu check) passes. Its C(criu check) runs beside the
+    probes, bounded by O(timeout), and leaves nothing behind on the host.
 author:
   - criu.check contributors (@criu-check)
 requirements:
@@ -41,28 +44,12 @@ options:
     elements: str
     choices: [required, extra, experimental, optional, feature_only, all]
     default: [all]
-  unprivileged:
-    description:
-      - Answer as C(criu check --unprivileged) would, for a non-root user with C(CAP_CHECKPOINT_RESTORE).
-      - In that mode criu skips some probes (TCP repair without C(CAP_NET_ADMIN)) and reads its root-only probes
-        as unsupported; the facts do the same.
-    type: bool
-    default: false
-  timeout:
-    description:
-      - Seconds one probe may run before it is killed and reported as C(error).
-    type: float
-    default: 5.0
+extends_documentation_fragment:
+  - criu.check.criu
 attributes:
-  check_mode:
-    support: full
-    description: The module never changes the host; it runs the same way in check mode.
-  diff_mode:
-    support: none
-    description: The module changes nothing, so it has no diff to show.
   facts:
     support: full
-    description: The module returns its results as facts in C(ansible_facts).
+    description: Action returns an C(ansible_facts) dictionary that updates existing host facts.
 seealso:
   - module: criu.check.criu_check
   - name: criu check documentation
@@ -90,6 +77,25 @@ EXAMPLES = r'''
     msg: "userns checkpoints work here"
   when: ansible_facts.criu_facts.extra.userns
 
+- name: Stop unless the installed criu can checkpoint here
+  ansible.builtin.assert:
+    that: ansible_facts.criu_usable
+    fail_msg: "{{ ansible_facts.criu_facts.criu.reason }} {{ ansible_facts.criu_facts.criu.fix }}"
+
+- name: Options for every module of the collection at once, through the criu action group
+  hosts: all
+  module_defaults:
+    group/criu.check.criu:
+      timeout: 10
+      unprivileged: true
+  tasks:
+    - name: Gather CRIU facts, with timeout 10 and unprivileged from the group
+      criu.check.criu_facts:
+
+    - name: Check as criu check --unprivileged would, with the same defaults
+      criu.check.criu_check:
+        fail_on: never
+
 - name: Gather CRIU facts with the other facts at play start
   hosts: all
   gather_facts: true
@@ -105,15 +111,26 @@ EXAMPLES = r'''
 
 RETURN = r'''
 ansible_facts:
-  description: Facts about CRIU's kernel features on the managed node.
+  description: Facts about CRIU on the managed node.
   returned: always
   type: complex
   contains:
     criu_ready:
-      description: Every required probe is supported and criu could start here.
+      description:
+        - Every required probe is met (supported, or not applicable here) and real criu could start here
+          (C(criu_facts.environment.criu_can_start)).
+        - This is about the kernel and the environment; whether the installed criu works is C(criu_usable).
       returned: always
       type: bool
       sample: true
+    criu_usable:
+      description:
+        - C(criu_ready), and the installed criu (C(criu_facts.criu.path)) starts here and its own C(criu check)
+          passes (C(criu_facts.criu.usable)). False when no criu is installed.
+      returned: always
+      type: bool
+      sample: false
+      version_added: 0.2.0
     criu_facts:
       description: The detail.
       returned: always
@@ -123,78 +140,684 @@ ansible_facts:
           description: Same as C(criu_ready).
           type: bool
           returned: always
+          sample: true
+        usable:
+          description: Same as C(criu_usable).
+          type: bool
+          returned: always
+          sample: false
+          version_added: 0.2.0
         verdict:
           description:
-            - C(good), C(good_but) or C(bad), criu's three outcomes for the categories run.
-            - A required probe that could not decide makes it C(bad) (it cannot be called good).
+            - V(good), V(good_but) or V(bad), criu's three outcomes for the categories run, or V(undecided), which
+              criu never says.
+            - V(bad) when real criu would refuse to start here or a required probe is unsupported.
+            - V(undecided) when no required probe is unsupported but some could not decide (status C(unknown) or
+              C(error), for example for lack of a Python library), or when every required probe is met, no extra or
+              experimental probe is unsupported, but some of those could not decide. C(summary) then says what is
+              unknown and why, never criu's C(Does not look good.).
+            - V(good_but) when every required probe is met and an extra or experimental probe is unsupported.
           type: str
           returned: always
+          choices: [good, good_but, bad, undecided]
           sample: good_but
         summary:
           description:
-            - criu's own final sentence for that verdict (C(Looks good.), C(Does not look good.), or the
-              three-line C(Looks good but ...)), or the reasons criu would refuse to start.
+            - criu's own final sentence for the verdict (C(Looks good.), C(Does not look good.), or the three-line
+              C(Looks good but ...)), the reasons criu would refuse to start, one per line, or, for V(undecided),
+              which probes could not decide and why, one cause each, in a sentence that starts with C(Cannot tell).
           type: str
           returned: always
+          sample: Looks good.
         required:
-          description: Required probe id to supported (true) or not (false).
+          description:
+            - Each probe of criu's "absolutely required" category that was run, by id, to true when it is supported.
+            - An undecided probe is false here and listed in C(unknown).
           type: dict
           returned: always
           sample: {map_files: true, sock_diag: true}
         extra:
-          description: Extra (C(--extra)) probe id to supported.
+          description: Each extra (C(criu check --extra)) probe that was run, by id, to true when it is supported.
           type: dict
           returned: always
           sample: {userns: true, mem_dirty_track: false}
         experimental:
-          description: Experimental probe id to supported.
+          description: Each experimental probe that was run, by id, to true when it is supported.
           type: dict
           returned: always
+          sample: {autofs: true, compat_cr: true}
         optional:
-          description: The optional breakpoints probe; it never changes the verdict.
+          description: The optional breakpoints probe, when run, to true when it is supported; it never changes the verdict.
           type: dict
           returned: always
+          sample: {breakpoints: true}
         feature_only:
-          description: Probes reachable only with C(criu check --feature NAME).
+          description: Each probe reachable only with C(criu check --feature NAME) that was run, to true when it is supported.
           type: dict
           returned: always
+          sample: {tun: true, tun_ns: true}
         missing:
-          description: Ids of unsupported probes, by category (required, extra, experimental).
+          description: The ids of unsupported probes, by category. Undecided probes are not missing; see C(unknown).
           type: dict
           returned: always
           sample: {required: [], extra: [mem_dirty_track], experimental: []}
+          contains:
+            required:
+              description: Unsupported required probes.
+              type: list
+              elements: str
+              returned: always
+            extra:
+              description: Unsupported extra probes.
+              type: list
+              elements: str
+              returned: always
+            experimental:
+              description: Unsupported experimental probes.
+              type: list
+              elements: str
+              returned: always
         unknown:
-          description: Ids of probes that could not decide (a missing library, a timeout, a crash). Not missing.
+          description: The ids of probes that could not decide (status C(unknown) or C(error)), for example for a missing library, a timeout or a crash.
           type: list
           elements: str
           returned: always
+          sample: [sock_diag, tcp]
         probes:
-          description:
-            - One entry per probe id with C(category), C(criu_feature) (criu's C(--feature) name or null),
-              C(status) (supported, unsupported, unknown, not_applicable, error), C(message) (criu's own text
-              where it has one), C(evidence) (what was observed), C(kernel_min), C(config) (kernel options),
-              C(fix) (one actionable sentence) and C(duration_ms).
+          description: One entry per probe that was run, by probe id (criu's C(--feature) name where it has one).
           type: dict
           returned: always
+          contains:
+            category:
+              description: The probe's category.
+              type: str
+              returned: always
+              choices: [required, extra, experimental, optional, feature_only]
+              sample: extra
+            criu_feature:
+              description: criu's C(--feature) name for the probe, or null when criu has none.
+              type: str
+              returned: always
+              sample: mem_dirty_track
+            status:
+              description:
+                - V(supported), V(unsupported), V(not_applicable) (criu would skip it here, for example TCP repair
+                  with O(unprivileged) and without C(CAP_NET_ADMIN)), V(unknown) (could not decide), or V(error)
+                  (the probe crashed or overran O(timeout)).
+              type: str
+              returned: always
+              choices: [supported, unsupported, unknown, not_applicable, error]
+              sample: unsupported
+            message:
+              description: What was observed, in criu's own words where criu has them; may be empty.
+              type: str
+              returned: always
+              sample: Dirty tracking is OFF. Memory snapshot will not work.
+            evidence:
+              description: What the probe observed (errno values, values read, flags), by name. The keys differ per probe.
+              type: dict
+              returned: always
+              sample: {errno: 2, errno_name: ENOENT}
+            kernel_min:
+              description: The first kernel release that has the feature, or null when not known.
+              type: str
+              returned: always
+              sample: '3.11'
+            config:
+              description: The kernel CONFIG options the feature depends on.
+              type: list
+              elements: str
+              returned: always
+              sample: [CONFIG_MEM_SOFT_DIRTY]
+            config_values:
+              description:
+                - The running kernel's value of each option of C(config), by option name - V(y), V(m), V(n),
+                  V(unset) (not in the kernel's config), V(unreadable) (no config of the running kernel was found
+                  or it could not be read), or the option's own value for a string or number option.
+              type: dict
+              returned: always
+              sample: {CONFIG_MEM_SOFT_DIRTY: y}
+              version_added: 0.2.0
+            fix:
+              description: One actionable sentence that makes the probe pass (the feature's general fix when the probe has none of its own).
+              type: str
+              returned: always
+              sample: boot a kernel built with CONFIG_MEM_SOFT_DIRTY=y
+            duration_ms:
+              description: How long the probe ran, in milliseconds; null when it never reported.
+              type: float
+              returned: always
+              sample: 0.4
         kernel:
-          description: Kernel C(release), C(version) and C(arch).
+          description: The running kernel.
           type: dict
           returned: always
+          contains:
+            release:
+              description: The kernel release (C(uname -r)).
+              type: str
+              returned: always
+              sample: 6.1.0-28-amd64
+            version:
+              description: The kernel version string (C(uname -v)).
+              type: str
+              returned: always
+              sample: '#1 SMP PREEMPT_DYNAMIC Debian 6.1.119-1 (2024-11-22)'
+            arch:
+              description: The machine architecture (C(uname -m)).
+              type: str
+              returned: always
+              sample: x86_64
+            config:
+              description:
+                - The running kernel's build configuration, as far as it could be found and read, and where it
+                  disagrees with the probes. Each probe's own values are in C(probes.ID.config_values).
+                - Files are only read; no module is loaded.
+              type: dict
+              returned: always
+              version_added: 0.2.0
+              contains:
+                source:
+                  description:
+                    - The file read - C(/proc/config.gz), C(/boot/config-RELEASE) or C(/lib/modules/RELEASE/config),
+                      the first found - or null when none could be read.
+                  type: str
+                  returned: always
+                  sample: /proc/config.gz
+                readable:
+                  description: Whether a config of the running kernel was found and read.
+                  type: bool
+                  returned: always
+                  sample: true
+                reason:
+                  description: Why no config could be read (each place tried), or null.
+                  type: str
+                  returned: always
+                version:
+                  description: The kernel version in the config file's header, or null.
+                  type: str
+                  returned: always
+                  sample: 6.1.119
+                version_matches:
+                  description: Whether that version is the running kernel's (major and minor); null when either is unknown.
+                  type: bool
+                  returned: always
+                  sample: true
+                modules:
+                  description:
+                    - For the probes' options built as modules (V(m)) or into the kernel (V(y)), by module name -
+                      V(loaded), V(loadable) (in C(modules.dep), not loaded), V(builtin), V(absent) or V(unknown).
+                  type: dict
+                  returned: always
+                  sample: {unix_diag: loaded, inet_diag: loadable}
+                conflicts:
+                  description:
+                    - The probes whose result disagrees with the config, both ways - the config has the option but
+                      the probe fails (a module not loaded or not installed, a read-only C(/proc/sys), a refused
+                      capability or sysctl, a kernel too old), or the config lacks it but the probe passes (the file
+                      is not the running kernel's config).
+                  type: list
+                  elements: dict
+                  returned: always
+                  sample: []
+                  contains:
+                    probe:
+                      description: The probe id.
+                      type: str
+                      returned: always
+                      sample: sock_diag
+                    kind:
+                      description: The kind of disagreement.
+                      type: str
+                      returned: always
+                      choices: [module_not_loaded, module_missing, read_only_proc_sys, permission, kernel_too_old,
+                                probe_failed, config_not_running_kernel, config_not_needed]
+                      sample: module_not_loaded
+                    config:
+                      description: The options concerned.
+                      type: list
+                      elements: str
+                      returned: always
+                      sample: [CONFIG_UNIX_DIAG]
+                    detail:
+                      description: What the config says and what the probe found, in one sentence.
+                      type: str
+                      returned: always
+                    fix:
+                      description: The exact action (for example C(modprobe unix_diag)), or null when nothing is to be done.
+                      type: str
+                      returned: always
+                      sample: modprobe unix_diag
+                duration_ms:
+                  description: How long reading the config and the module lists took, in milliseconds.
+                  type: float
+                  returned: always
         environment:
-          description:
-            - Identity and limits that decide whether criu could run; C(criu_can_start) and
-              C(criu_start_blockers) say whether real criu would refuse to start here, and why, in its words.
+          description: Identity, limits and surroundings that decide whether criu can run here.
           type: dict
           returned: always
+          contains:
+            uid:
+              description: The real user id of the module's process.
+              type: int
+              returned: always
+              sample: 0
+            euid:
+              description: The effective user id of the module's process.
+              type: int
+              returned: always
+              sample: 0
+            unprivileged:
+              description: The value of O(unprivileged) for this run.
+              type: bool
+              returned: always
+              sample: false
+            capabilities:
+              description:
+                - The effective capabilities, by name in lower case without C(CAP_), sorted (the number where the name
+                  is not known).
+              type: list
+              elements: str
+              returned: always
+              sample: [checkpoint_restore, sys_admin, sys_ptrace]
+            cap_eff:
+              description: The effective capability set as 16 hexadecimal digits, as C(CapEff) in C(/proc/self/status).
+              type: str
+              returned: always
+              sample: 000001ffffffffff
+            yama_ptrace_scope:
+              description: C(kernel.yama.ptrace_scope), or null without Yama; criu cannot start at 3.
+              type: int
+              returned: always
+              sample: 0
+            cap_last_cap:
+              description: C(kernel.cap_last_cap), or null when it could not be read.
+              type: int
+              returned: always
+              sample: 40
+            seccomp:
+              description: The process's seccomp mode from C(/proc/self/status) (0 none, 1 strict, 2 filter), or null.
+              type: int
+              returned: always
+              sample: 0
+            seccomp_filters:
+              description: The number of seccomp filters on the process (C(Seccomp_filters) in C(/proc/self/status)), or null.
+              type: int
+              returned: always
+              sample: 0
+              version_added: 0.2.0
+            no_new_privs:
+              description: The process's C(NoNewPrivs) flag from C(/proc/self/status) (0 or 1), or null.
+              type: int
+              returned: always
+              sample: 0
+            user_namespace:
+              description: Whether the process runs in a user namespace other than the initial one; null if unknown.
+              type: bool
+              returned: always
+              sample: false
+            proc_sys_writable:
+              description: Whether C(/proc/sys) is mounted writable; null if unknown.
+              type: bool
+              returned: always
+              sample: true
+            can_mount:
+              description:
+                - Whether the process holds C(CAP_SYS_ADMIN) in the user namespace that owns its mount namespace, so
+                  that criu could mount there (decided without mounting); null if unknown.
+              type: bool
+              returned: always
+              sample: true
+            container:
+              description:
+                - The container manager the process runs under (V(podman), V(docker), V(kubernetes), V(lxc),
+                  V(systemd-nspawn), or the name the manager gives itself), or null outside a container.
+              type: str
+              returned: always
+              sample: podman
+            container_evidence:
+              description: What the decision about C(container) rests on (files, variables, cgroup paths), one line each.
+              type: list
+              elements: str
+              returned: always
+              sample: [/run/.containerenv exists, not the initial PID namespace]
+              version_added: 0.2.0
+            container_privileged:
+              description:
+                - In a container, whether it gives criu what C(--privileged) would - C(CAP_SYS_ADMIN), a writable
+                  C(/proc/sys), no seccomp filter, the host's user namespace. Null outside a container, or when one
+                  of these is unknown.
+              type: bool
+              returned: always
+              version_added: 0.2.0
+            wsl:
+              description: The Windows Subsystem for Linux version (V(1) or V(2)), or null outside WSL. WSL 1 cannot run criu.
+              type: int
+              returned: always
+              version_added: 0.2.0
+            gvisor:
+              description: Whether the process runs under gVisor, whose kernel criu cannot checkpoint on.
+              type: bool
+              returned: always
+              sample: false
+              version_added: 0.2.0
+            virtualization:
+              description:
+                - The hypervisor under this kernel, as systemd names it (for example V(kvm), V(xen), V(vmware),
+                  V(microsoft), V(oracle), or V(vm-other) when only the CPU's hypervisor flag says so), read from files
+                  only; null on bare metal or when nothing is readable.
+              type: str
+              returned: always
+              sample: kvm
+              version_added: 0.2.0
+            arch:
+              description: The machine architecture (C(uname -m)).
+              type: str
+              returned: always
+              sample: x86_64
+              version_added: 0.2.0
+            lsm:
+              description: The Linux security modules, and the state of AppArmor and SELinux for this process.
+              type: dict
+              returned: always
+              version_added: 0.2.0
+              contains:
+                list:
+                  description: The active LSMs from C(/sys/kernel/security/lsm), or null when it is not readable (as in most containers).
+                  type: list
+                  elements: str
+                  returned: always
+                  sample: [lockdown, capability, landlock, yama, apparmor]
+                apparmor:
+                  description: AppArmor's state.
+                  type: dict
+                  returned: always
+                  contains:
+                    enabled:
+                      description: Whether AppArmor is enabled; null when unknown.
+                      type: bool
+                      returned: always
+                    profile:
+                      description: This process's profile, or null.
+                      type: str
+                      returned: always
+                      sample: unconfined
+                    mode:
+                      description: The profile's mode (for example V(enforce), V(complain), V(unconfined)), or null.
+                      type: str
+                      returned: always
+                      sample: unconfined
+                selinux:
+                  description: SELinux's state.
+                  type: dict
+                  returned: always
+                  contains:
+                    enabled:
+                      description: Whether SELinux is enabled; null when unknown.
+                      type: bool
+                      returned: always
+                    enforcing:
+                      description: Whether it enforces; null when unknown.
+                      type: bool
+                      returned: always
+            cgroup:
+              description: The cgroup layout on C(/sys/fs/cgroup) - V(v1), V(v2) or V(hybrid); null when nothing is mounted there.
+              type: str
+              returned: always
+              sample: v2
+              version_added: 0.2.0
+            cwd:
+              description: The working directory of the module's process.
+              type: str
+              returned: always
+            criu_can_start:
+              description: Whether real criu would get past its start-up checks here (no C(criu_start_blockers)).
+              type: bool
+              returned: always
+              sample: true
+            criu_start_blockers:
+              description: Why real criu would refuse to start here, in its own words where it has them, in the order it checks.
+              type: list
+              elements: str
+              returned: always
+              sample: []
         criu:
-          description: The installed criu binary (C(path), C(version)), or null when there is none.
+          description: The installed criu. C(installed) is false, and the other keys null or empty, when there is none.
           type: dict
           returned: always
+          version_added: 0.2.0
+          contains:
+            installed:
+              description: Whether a C(criu) binary was found on C(PATH) or in the sbin directories.
+              type: bool
+              returned: always
+              sample: true
+            path:
+              description: The first C(criu) on C(PATH), the one container runtimes call; null when none.
+              type: str
+              returned: always
+              sample: /usr/sbin/criu
+            version:
+              description: Its version, from C(criu --version); null when none or unreadable.
+              type: str
+              returned: always
+              sample: 3.17.1
+            binaries:
+              description: Every C(criu) binary found, on C(PATH) and in the sbin directories.
+              type: list
+              elements: dict
+              returned: always
+              contains:
+                path:
+                  description: The binary.
+                  type: str
+                  returned: always
+                  sample: /usr/sbin/criu
+                version:
+                  description: Its version, or null when unreadable.
+                  type: str
+                  returned: always
+                  sample: 3.17.1
+                selected:
+                  description: Whether it is C(path), the first on C(PATH).
+                  type: bool
+                  returned: always
+                  sample: true
+            starts:
+              description: Whether its own C(criu check) got past start-up on this kernel; null when it was not run.
+              type: bool
+              returned: always
+              sample: false
+            check:
+              description:
+                - The result of its own C(criu check), run once, bounded by O(timeout), in a way that leaves nothing on
+                  the host (its kdat cache goes to a private C(/run) or C(XDG_RUNTIME_DIR)). Null when no criu is installed.
+              type: dict
+              returned: always
+              contains:
+                verdict:
+                  description:
+                    - V(good), V(good_but), V(bad) (criu's outcomes), V(blocked) (it refused to run for lack of
+                      privileges), V(cannot_start) (it stopped before any check), V(timeout), or V(not_run).
+                  type: str
+                  returned: always
+                  choices: [good, good_but, bad, blocked, cannot_start, timeout, not_run]
+                  sample: cannot_start
+                rc:
+                  description: Its exit code (negative - the signal - when it was killed); null when it did not run.
+                  type: int
+                  returned: always
+                  sample: 1
+                messages:
+                  description: Its lines other than the verdict, without the C(Error (file:line)) prefixes, each once.
+                  type: list
+                  elements: str
+                  returned: always
+                  sample: ['vdso: Unexpected rt vDSO area bounds']
+                raw_messages:
+                  description: The same lines as criu printed them.
+                  type: list
+                  elements: str
+                  returned: always
+                unprivileged:
+                  description: Whether it was run with C(--unprivileged).
+                  type: bool
+                  returned: always
+                isolation:
+                  description:
+                    - How it was kept from leaving anything behind - V(mount_namespace) (a private mount namespace with
+                      an empty C(/run)), V(xdg_runtime_dir) (a private runtime directory, removed afterwards) or V(none).
+                  type: str
+                  returned: always
+                  sample: mount_namespace
+            usable:
+              description: Whether it starts here and its own C(criu check) passes.
+              type: bool
+              returned: always
+              sample: false
+            reason:
+              description: Why it is not usable, in one sentence quoting criu's own error; null when usable.
+              type: str
+              returned: always
+            fix:
+              description: The action that makes it usable (which criu release fixes it and where to get it); null when usable.
+              type: str
+              returned: always
+            agrees:
+              description:
+                - Whether its verdict agrees with the probes'; null when there is nothing to compare (no criu, the
+                  probes undecided, or criu blocked, timed out or not run).
+              type: bool
+              returned: always
+            disagreements:
+              description: Where its verdict and the probes' differ, with both sides and the explanation.
+              type: list
+              elements: dict
+              returned: always
+              sample: []
+              contains:
+                criu:
+                  description: Its verdict (C(check.verdict)).
+                  type: str
+                  returned: always
+                  sample: cannot_start
+                probes:
+                  description: The probes' verdict (C(verdict)).
+                  type: str
+                  returned: always
+                  sample: good_but
+                kind:
+                  description:
+                    - V(criu_too_old) (a newer criu fixes it), V(criu_bug) (criu passes a check it is known to pass
+                      wrongly), V(environment) (criu cannot start in this context), V(broken_install) (criu's own files
+                      are missing), or V(ours) (the probes are taken to be wrong until shown otherwise).
+                  type: str
+                  returned: always
+                  choices: [criu_too_old, criu_bug, environment, broken_install, ours]
+                  sample: criu_too_old
+                explanation:
+                  description: The disagreement in one sentence.
+                  type: str
+                  returned: always
+        runtimes:
+          description:
+            - The container runtimes installed here, by name (V(podman), V(runc), V(crun), V(youki), V(containerd),
+              V(cri-o), V(kubelet), V(docker), V(lxc)), and whether each can checkpoint. Absent runtimes are not listed.
+            - Read from their version output and configuration only; no daemon or container is started.
+          type: dict
+          returned: always
+          version_added: 0.2.0
+          sample: {podman: {version: 4.3.1, checkpoint: ready, reasons: [], fix: null}}
+          contains:
+            path:
+              description: The runtime's binary (C(crio) for CRI-O, C(dockerd) for Docker, C(lxc-checkpoint) for LXC).
+              type: str
+              returned: always
+              sample: /usr/bin/podman
+            version:
+              description: The runtime's version, or null when unreadable.
+              type: str
+              returned: always
+              sample: 4.3.1
+            checkpoint:
+              description:
+                - Whether it can checkpoint here - V(ready), V(not_ready) (something named in C(reasons) stops it),
+                  or V(unknown) (something could not be read or decided).
+              type: str
+              returned: always
+              choices: [ready, not_ready, unknown]
+              sample: ready
+            reasons:
+              description:
+                - Why it is not ready or why that is unknown - its minimum criu against the installed one, a build
+                  without CRIU, a configuration key, the kernel, or the installed criu - one sentence each.
+              type: list
+              elements: str
+              returned: always
+              sample: []
+            fix:
+              description: The actions that make it ready, in one sentence, or null.
+              type: str
+              returned: always
+            criu_min:
+              description: The oldest criu it accepts, as it compares versions; null when it has no such gate.
+              type: str
+              returned: always
+              sample: '3.11'
+            notes:
+              description: What else limits it, for example that youki has no restore command.
+              type: list
+              elements: str
+              returned: always
+              sample: []
+            built_with_criu:
+              description: Whether it was built with checkpoint/restore support (runc's C(runc_nocriu) build, crun's C(+CRIU)); null when unknown.
+              type: bool
+              returned: for runc and crun
+            libcriu:
+              description: The C(libcriu.so.2) crun loads to checkpoint, or null when none is installed.
+              type: str
+              returned: for crun built with CRIU
+            restore:
+              description: False where the runtime can checkpoint but not restore.
+              type: bool
+              returned: for youki
+            oci_runtime:
+              description: The OCI runtime it runs containers with, which must be able to checkpoint as well.
+              type: dict
+              returned: for the runtimes that delegate to one (podman, CRI-O)
+              contains:
+                name:
+                  description: Its name, or null when none is installed.
+                  type: str
+                  sample: crun
+                path:
+                  description: Its binary, or null.
+                  type: str
+                  sample: /usr/bin/crun
+                source:
+                  description: Where the choice comes from (a configuration file and key, or V(default)).
+                  type: str
+                  sample: default
+            config:
+              description:
+                - The configuration that gates checkpointing, with the file it was read from (C(file) or C(files))
+                  and C(source) (where the value came from, or the default it falls back to) - containerd's
+                  C(enable_criu) and config C(version), CRI-O's C(enable_criu_support) (and
+                  C(container_level_enabled)), the kubelet's C(ContainerCheckpoint) feature gate, Docker's
+                  C(experimental).
+              type: dict
+              returned: for containerd, CRI-O, kubelet and Docker
+            cri:
+              description: The container runtime the kubelet talks to (V(containerd) or V(cri-o)), or null when unknown.
+              type: str
+              returned: for kubelet
 '''
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
 from ansible_collections.criu.check.plugins.module_utils import _check  # noqa: E402
+from ansible_collections.criu.check.plugins.module_utils import _engine  # noqa: E402
 
 
 def main():
@@ -203,16 +826,26 @@ def main():
             categories=dict(type='list', elements='str', default=[_check.ALL],
                             choices=list(_check.CATEGORY_CHOICES)),
             unprivileged=dict(type='bool', default=False),
-            timeout=dict(type='float', default=5.0),
+            timeout=dict(type='float', default=_engine.DEFAULT_TIMEOUT),
         ),
         supports_check_mode=True,
     )
     if module.params['timeout'] <= 0:
         module.fail_json(msg='timeout must be a positive number of seconds, got %s' % module.params['timeout'])
     probes = _check.by_categories(module.params['categories'])
-    dummy, facts = _check.run(probes, module.run_command, unprivileged=module.params['unprivileged'],
-                              timeout=module.params['timeout'])
-    module.exit_json(changed=False, ansible_facts={'criu_ready': facts['ready'], 'criu_facts': facts})
+    error = None
+    try:
+        facts = _check.run(probes, module.run_command, unprivileged=module.params['unprivileged'],
+                           timeout=module.params['timeout'])
+    except _engine.EngineError as exc:
+        error = str(exc)  # reported outside the handler: fail_json would attach a traceback
+    if error:
+        module.fail_json(msg=error)
+    module.exit_json(changed=False, ansible_facts={
+        'criu_ready': facts['ready'],
+        'criu_usable': facts['usable'],
+        'criu_facts': facts,
+    })
 
 
 if __name__ == '__main__':

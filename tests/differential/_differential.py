@@ -34,11 +34,14 @@ RUN_TIMEOUT = 240
 
 # ---------------------------------------------------------------- what criu knows
 
+# The criu of the root (Debian 13).
+CRIU_VERSION = '4.1.1'
+
 # Feature names of CRIU 4.2 that Debian 13's criu 4.1.1 does not know.
 CRIU_411_LACKS = ('timer_cr_ids', 'breakpoints', 'pagemap_scan_guard_pages')
 FEATURE_IDS = dict((p.criu_name, p.id) for p in _registry.PROBES if p.criu_name)
 FEATURES = [name for name in FEATURE_IDS if name not in CRIU_411_LACKS]
-REQUIRED = _registry.ids(_registry.REQUIRED)
+REQUIRED = [p.id for p in _registry.PROBES if p.category == _registry.REQUIRED]
 
 # ---------------------------------------------------------------- the cases
 
@@ -86,7 +89,7 @@ MODES = {
 KNOWN = {
     ('podman', 'feature:overlayfs_maps'):
         'criu reports success without testing when it cannot unshare a mount namespace '
-        '(spec section 9, quirk 4); our probe then tests inside a user namespace, and where '
+        '(criu/cr-check.c check_overlayfs_maps()); our probe then tests inside a user namespace, and where '
         'none can be made (podman\'s seccomp profile) it says unknown, not supported',
 }
 
@@ -101,7 +104,7 @@ START_FAILURES = (
 
 _PREFIX = re.compile(r'^(?:Error|Warn ) \((?P<file>[^:()]+):\d+\): ')
 
-# criu's own failure texts of the required checks (spec section 4), to name the
+# criu's own failure texts of the required checks (criu/cr-check.c), to name the
 # probe criu stopped at even when our side has no message for it.
 CRIU_REQUIRED_MESSAGES = {
     'map_files': ('/proc/<pid>/map_files is inaccessible',),
@@ -134,7 +137,7 @@ CRIU_REQUIRED_MESSAGES = {
 
 # The extra checks that have no --feature name are seen only through
 # `criu check --extra`: each fails exactly when criu prints one of these
-# (cr-check.c, spec section 5).  check_tun_cr(0) prints "tun: Can't check tun
+# (criu/cr-check.c).  check_tun_cr(0) prints "tun: Can't check tun
 # support" and still passes when /dev/net/tun cannot be opened, so only the
 # ioctl failure counts; prctl_cat2's warning has no ": strerror" (check_userns
 # prints the same words with one).
@@ -146,7 +149,7 @@ UNNAMED_EXTRA_FAILURES = {
     'tcp_window': ("The TCP_REPAIR_WINDOW option isn't supported", "TCP_REPAIR isn't available to unprivileged users",
                    'Unable to create inet socket', 'Unable to set TCP_REPAIR'),
 }
-UNNAMED_EXTRA = [pid for pid in _registry.ids(_registry.EXTRA) if pid in UNNAMED_EXTRA_FAILURES]
+UNNAMED_EXTRA = [p.id for p in _registry.PROBES if p.category == _registry.EXTRA and p.id in UNNAMED_EXTRA_FAILURES]
 
 
 def unnamed_extra_failed(out, pid):
@@ -211,7 +214,7 @@ def _matches(line, message):
 
 def probe_for_failure(lines, results):
     """Map criu's first failure message to a required probe id: first through
-    our probes' own messages, then through criu's texts from the spec.
+    our probes' own messages, then through criu's texts (criu/cr-check.c).
     Returns (probe id or None, how, the criu line)."""
     for line in lines:
         for pid in REQUIRED:

@@ -74,3 +74,31 @@ def test_required(oracle, case):
         facts.get('ready'), facts.get('verdict'), (facts.get('missing') or {}).get('required'),
         env.get('criu_can_start'), env.get('criu_start_blockers'))
     judge(case, 'check', '%s: %s' % (kind, D.short(criu)), we_say, problem)
+
+
+# The installed criu (criu 4.1.1 of the root) as criu_facts.criu reports it,
+# against the probes' verdict: a disagreement fails unless it is listed here,
+# with the reason (docs/differential.md).
+DOCUMENTED_CRIU_DISAGREEMENTS = {}
+
+
+@pytest.mark.parametrize('case', list(D.A_CASES))
+def test_installed_criu_agrees_with_the_probes(oracle, case):
+    report = report_of(oracle, D.A_CASES[case][0])
+    dummy, facts = D.ours(report, 'A:' + case)
+    criu = facts.get('criu') or {}
+    problems = []
+    if not criu.get('installed') or criu.get('version') != D.CRIU_VERSION:
+        problems.append('the installed criu is %r %r, not criu %s' % (criu.get('installed'), criu.get('version'),
+                                                                      D.CRIU_VERSION))
+    if criu.get('agrees') is False and case not in DOCUMENTED_CRIU_DISAGREEMENTS:
+        problems.append('undocumented disagreement: %r' % (criu.get('disagreements'),))
+    if facts.get('usable') != bool(facts.get('ready') and criu.get('usable')):
+        problems.append('criu_usable %r is not criu_ready %r and criu.usable %r'
+                        % (facts.get('usable'), facts.get('ready'), criu.get('usable')))
+    if case == 'root' and facts.get('usable') is not True:
+        problems.append('as root in the Debian 13 root, criu %s works: criu_usable must be true' % D.CRIU_VERSION)
+    check = criu.get('check') or {}
+    judge(case, 'installed criu', 'criu %s check: %s %s' % (criu.get('version'), check.get('verdict'),
+                                                           check.get('messages')),
+          'probes: %s, agrees=%r' % (facts.get('verdict'), criu.get('agrees')), '; '.join(problems))

@@ -24,7 +24,7 @@ def test_run_in_child_reports_value_and_sets_pdeathsig():
         sig = ctypes.c_int(-1)
         LIBC.prctl(PR_GET_PDEATHSIG, ctypes.byref(sig), 0, 0, 0)
         return {'pdeathsig': sig.value, 'pid': os.getpid()}
-    res = _child.run_in_child(body)
+    res = _child.run_in_child(body, 5.0)
     assert res['pdeathsig'] == signal.SIGKILL
     assert res['pid'] != os.getpid()
     with pytest.raises(ChildProcessError):
@@ -33,9 +33,9 @@ def test_run_in_child_reports_value_and_sets_pdeathsig():
 
 def test_run_in_child_raises_and_times_out():
     with pytest.raises(RuntimeError, match='ValueError: nope'):
-        _child.run_in_child(lambda: (item for item in ()).throw(ValueError('nope')))
+        _child.run_in_child(lambda: (item for item in ()).throw(ValueError('nope')), 5.0)
     with pytest.raises(_syscall.UnsupportedArch):
-        _child.run_in_child(lambda: _syscall.nr('no_such_call'))
+        _child.run_in_child(lambda: _syscall.nr('no_such_call'), 5.0)
 
     def sleeper():
         time.sleep(30)

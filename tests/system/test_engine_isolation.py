@@ -8,6 +8,7 @@ The misbehaving probes are test hooks: rows built here and handed to the
 engine, never part of the production registry.
 """
 
+import collections
 import os
 import signal
 import time
@@ -16,15 +17,23 @@ import conftest
 
 from ansible_collections.criu.check.plugins.module_utils import _context
 from ansible_collections.criu.check.plugins.module_utils import _engine
-from ansible_collections.criu.check.plugins.module_utils import _registry as REG
 from ansible_collections.criu.check.plugins.module_utils import _result as R
 
 # conftest is imported first for its side effect: it puts the collection on sys.path.
 COLLECTIONS = conftest.COLLECTIONS
 
 
+class _Row(collections.namedtuple('_Row', 'id func own_process lib')):
+    """What the engine reads of a registry row: id, own_process, lib, and
+    ``run(ctx)``.  Built here so that these hooks never depend on how the
+    registry resolves its probe functions."""
+
+    def run(self, ctx):
+        return self.func(ctx)
+
+
 def _row(probe_id, func, own_process=False, lib=None):
-    return REG.Probe(probe_id, None, REG.EXTRA, func, '', (), 'fix', own_process, lib)
+    return _Row(probe_id, func, own_process, lib)
 
 
 def ok(ctx):

@@ -120,7 +120,7 @@ def test_runs_leave_nothing_behind(categories, runs, monkeypatch):
         before = snapshot()
         statuses = None
         for dummy in range(runs):
-            results = _check.run(probes, conftest.run_command)[0]
+            results = _check.run(probes, conftest.run_command)['probes']
             current = dict((k, v['status']) for k, v in results.items())
             # the same answers every time: nothing a run did changed the next one
             assert statuses is None or current == statuses, (statuses, current)

@@ -279,7 +279,7 @@ def _maps_summary():
 def _snapshot():
     with open('/proc/sys/fs/aio-nr') as f:
         aio_nr = f.read()
-    dumpable, dummy = _syscall.prctl(M.PR_GET_DUMPABLE)
+    dumpable, dummy = _syscall.prctl(_syscall.PR_GET_DUMPABLE)
     return dict(leftovers.process_state(), maps=_maps_summary(), aio_nr=aio_nr, dumpable=dumpable,
                 signals=[str(signal.getsignal(s)) for s in (signal.SIGUSR1, signal.SIGCHLD, signal.SIGSEGV)])
 

@@ -23,6 +23,7 @@ import pytest
 
 import kernelinfo
 import leftovers
+import sbinless
 
 from conftest import NOBODY, in_child, requires_root, run_command, run_probe
 
@@ -304,8 +305,8 @@ def test_network_lock_nftables_restricted():
 
 def test_network_lock_nftables_without_any_nftables_userland():
     def body():
-        _context.SBIN_DIRS = ()
         os.environ['PATH'] = '/nonexistent'
+        sbinless.hide_sbin()
         sys.modules['nftables'] = None  # as if python3-nftables were not installed
         ctx = _context.ProbeContext(run_command=run_command)
         return (N.nft_backend(), N.network_lock_nftables(ctx),

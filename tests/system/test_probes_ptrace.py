@@ -32,6 +32,7 @@ import ptrace.error  # noqa: E402
 from ansible_collections.criu.check.plugins.module_utils import _context  # noqa: E402
 from ansible_collections.criu.check.plugins.module_utils import _probes_ptrace as P  # noqa: E402
 from ansible_collections.criu.check.plugins.module_utils import _registry  # noqa: E402
+from ansible_collections.criu.check.plugins.module_utils import _syscall  # noqa: E402
 
 pytestmark = requires_root
 
@@ -176,7 +177,7 @@ def test_seccomp_filter_program_kills_ptrace_only():
     if pid == 0:
         try:
             LIBC.prctl(38, 1, 0, 0, 0)   # PR_SET_NO_NEW_PRIVS: only for this check
-            if LIBC.prctl(P.PR_SET_SECCOMP, P.SECCOMP_MODE_FILTER, ctypes.c_void_p(ctypes.addressof(fprog)), 0, 0):
+            if LIBC.prctl(_syscall.PR_SET_SECCOMP, P.SECCOMP_MODE_FILTER, ctypes.c_void_p(ctypes.addressof(fprog)), 0, 0):
                 os._exit(2)
             os.getpid()
             LIBC.ptrace(0x4209, 0, None, None)

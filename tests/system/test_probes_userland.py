@@ -21,6 +21,7 @@ import tempfile
 import pytest
 
 import leftovers
+import sbinless
 
 from conftest import NOBODY, in_child, requires_root, run_command, run_probe
 
@@ -50,11 +51,12 @@ def _tool(bindir, name, output, code=0):
     return path
 
 
-def _probe_with_path(func, path, sbin=()):
-    """Run a probe function in a child whose PATH is only ``path``."""
+def _probe_with_path(func, path):
+    """Run a probe function in a child whose PATH is only ``path`` and whose
+    sbin directories are empty."""
     def body():
         os.environ['PATH'] = path
-        _context.SBIN_DIRS = sbin
+        sbinless.hide_sbin()
         return func(_context.ProbeContext(run_command=run_command))
     return in_child(body)
 

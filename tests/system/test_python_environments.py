@@ -10,6 +10,7 @@ import subprocess
 import sys
 import venv
 
+import ansible.module_utils
 import pytest
 
 import conftest
@@ -20,8 +21,10 @@ DEBIAN_PYTHON = '/usr/bin/python3'
 
 
 def run_probes(python, *args):
+    # ansible.module_utils, which every module has beside it, and nothing else of ansible-core
+    env = dict(os.environ, CRIU_CHECK_ANSIBLE_MODULE_UTILS=os.path.dirname(ansible.module_utils.__file__))
     proc = subprocess.run([python, RUN_PROBES] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True, check=True, cwd='/tmp', timeout=120)
+                          text=True, check=True, cwd='/tmp', timeout=120, env=env)
     return json.loads(proc.stdout)
 
 
@@ -60,3 +63,11 @@ def test_without_the_libraries_their_probes_are_unknown_with_the_fix(tmp_path, o
             assert probe.id in result['facts']['unknown']
         else:
             assert got['status'] == ours['results'][probe.id]['status'], probe.id
+    # Nothing is known to be missing: criu's verdict cannot be told, and the
+    # summary says why once per missing library, never "Does not look good."
+    facts = result['facts']
+    assert facts['verdict'] == 'undecided' and facts['ready'] is False, facts['summary']
+    assert facts['summary'].startswith('Cannot tell: ')
+    assert 'Does not look good' not in facts['summary']
+    for library in ('pyroute2', 'ptrace'):
+        assert facts['summary'].count('Python library %s is not available' % library) == 1, facts['summary']

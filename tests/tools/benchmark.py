@@ -14,6 +14,10 @@ It prints, each as medians of interleaved runs:
   (b) `ansible localhost -m criu.check.criu_facts` vs `ansible localhost -m
       ansible.builtin.setup`, whole commands; goal <= 1.0.
   (c) the peak memory (max RSS) of the criu_facts module process; goal < 60 MB.
+  (d) probe cost: the whole criu_facts module process (all probes, the
+      installed criu's own check beside them) minus a process that only
+      builds an empty AnsibleModule and exits, against `criu check --all`
+      cold; goal ratio <= 0.8.
 """
 
 import argparse
@@ -98,6 +102,50 @@ def ansible(module, collections):
     return lambda: run_quiet(argv, module_env(collections))
 
 
+EMPTY_MODULE = """
+from ansible.module_utils.basic import AnsibleModule
+AnsibleModule(argument_spec={}, supports_check_mode=True).exit_json(changed=False)
+"""
+
+
+def module_process(collections, workdir, source=None):
+    """A module run as Ansible runs it: a Python process with its arguments
+    in a JSON file in ``workdir``; ``source`` None is the criu_facts module."""
+    args = os.path.join(workdir, 'args.json')
+    with open(args, 'w') as f:
+        json.dump({'ANSIBLE_MODULE_ARGS': {}}, f)
+    module = os.path.join(REPO, 'plugins', 'modules', 'criu_facts.py')
+    if source is not None:
+        module = os.path.join(workdir, 'empty_module.py')
+        with open(module, 'w') as f:
+            f.write(source)
+    env = dict(os.environ, PYTHONPATH=collections)
+    return lambda: subprocess.run([sys.executable, module, args], env=env, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL, check=False, cwd='/tmp')
+
+
+def probe_cost(args, collections):
+    """(d): medians of interleaved rounds of the three processes."""
+    workdir = tempfile.mkdtemp(prefix='criu-check-bench-')
+    try:
+        times = medians({
+            'criu check --all (cold)': criu_cold('--all'),
+            'criu_facts module process': module_process(collections, workdir),
+            'empty AnsibleModule process': module_process(collections, workdir, EMPTY_MODULE),
+        }, max(11, args.rounds))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    cost = times['criu_facts module process'] - times['empty AnsibleModule process']
+    reference = times['criu check --all (cold)']
+    print('\n(d) probe cost: criu_facts module process minus an empty AnsibleModule process')
+    for name, seconds in times.items():
+        print('  %-40s %8.1f ms' % (name, seconds * 1000))
+    ratio = cost / reference if reference else float('inf')
+    print('  %-40s %8.1f ms' % ('probe cost', cost * 1000))
+    print('  ratio probe cost / criu check --all (cold): %.2f (goal <= 0.8: %s)'
+          % (ratio, 'met' if ratio <= 0.8 else 'NOT met'))
+
+
 def module_peak_rss_mb(collections):
     """Run the criu_facts module as Ansible runs a module (a Python process with
     its arguments in a JSON file) and return that process's peak RSS."""
@@ -120,6 +168,7 @@ def main():
     parser = argparse.ArgumentParser(description='criu.check benchmarks')
     parser.add_argument('--rounds', type=int, default=15)
     parser.add_argument('--skip-ansible', action='store_true', help='skip (b)')
+    parser.add_argument('--only-probe-cost', action='store_true', help='only (d)')
     args = parser.parse_args()
     if not shutil.which('criu'):
         sys.exit('benchmark.py: no criu binary on PATH; run it in the criu root (see its docstring)')
@@ -129,6 +178,10 @@ def main():
 
     print('criu.check benchmarks: %s, Python %s, %d rounds (medians)\n'
           % (run_quiet(['criu', '--version']).stdout.decode().split('\n')[0], sys.version.split()[0], args.rounds))
+    if args.only_probe_cost:
+        probe_cost(args, collections)
+        shutil.rmtree(collections, ignore_errors=True)
+        return 0
     required = _check.like_criu_check()
     everything = _check.by_categories(['required', 'extra', 'experimental', 'optional'])
     report('(a) required category: engine vs criu check', medians({
@@ -149,6 +202,7 @@ def main():
     peak = module_peak_rss_mb(collections)
     print('\n(c) criu_facts module process peak RSS: %.1f MB (goal < 60 MB: %s)'
           % (peak, 'met' if peak < 60 else 'NOT met'))
+    probe_cost(args, collections)
     shutil.rmtree(collections, ignore_errors=True)
     return 0
 

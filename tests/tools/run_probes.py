@@ -5,6 +5,12 @@
 Used by the differential tests (inside a Debian 13 root next to real criu) and
 by the benchmarks.  Prints {"results": {...}, "facts": {...}} on stdout.
 
+A module always has ansible.module_utils beside it (AnsiballZ ships it); a
+Python without ansible-core (Debian's python3, a bare venv) gets the same
+here: the package directory named by $CRIU_CHECK_ANSIBLE_MODULE_UTILS is
+linked into the throwaway tree under an empty ``ansible`` package, as
+AnsiballZ lays it out, and nothing else of ansible-core.
+
   run_probes.py [--unprivileged] [--category C ...] [--feature NAME ...]
                 [--like-criu [--extra] [--experimental]] [--timeout S]
 """
@@ -26,15 +32,28 @@ def import_collection():
     root = tempfile.mkdtemp(prefix='criu-check-')
     os.makedirs(os.path.join(root, 'ansible_collections', 'criu'))
     os.symlink(REPO, os.path.join(root, 'ansible_collections', 'criu', 'check'))
+    module_utils = os.environ.get('CRIU_CHECK_ANSIBLE_MODULE_UTILS')
+    if module_utils:
+        try:
+            import ansible.module_utils  # noqa: F401  (this Python has ansible-core: use it)
+        except ImportError:
+            os.makedirs(os.path.join(root, 'ansible'))
+            open(os.path.join(root, 'ansible', '__init__.py'), 'w').close()
+            os.symlink(module_utils, os.path.join(root, 'ansible', 'module_utils'))
     sys.path.insert(0, root)
     return root
 
 
-def run_command(argv):
-    """The run_command the modules get from AnsibleModule, for plain Python."""
+def run_command(argv, environ_update=None):
+    """The run_command the modules get from AnsibleModule, for plain Python
+    (``environ_update`` as AnsibleModule.run_command's)."""
+    env = None
+    if environ_update:
+        env = dict(os.environ)
+        env.update(environ_update)
     try:
         proc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              check=False, timeout=30)
+                              check=False, timeout=30, env=env)
     except OSError as exc:
         return 127, '', str(exc)
     return proc.returncode, proc.stdout.decode('utf-8', 'replace'), proc.stderr.decode('utf-8', 'replace')
@@ -49,22 +68,23 @@ def main(argv=None):
                         help='select as plain "criu check" does (required + optional)')
     parser.add_argument('--extra', action='store_true')
     parser.add_argument('--experimental', action='store_true')
-    parser.add_argument('--timeout', type=float, default=5.0)
+    parser.add_argument('--timeout', type=float, default=None, help='seconds per probe (default: the modules\' default)')
     args = parser.parse_args(argv)
 
     root = import_collection()
     try:
-        from ansible_collections.criu.check.plugins.module_utils import _check
+        from ansible_collections.criu.check.plugins.module_utils import _check, _engine
         if args.feature:
             probes = _check.by_features(args.feature)
         elif args.like_criu or args.extra or args.experimental:
             probes = _check.like_criu_check(args.extra, args.experimental)
         else:
             probes = _check.by_categories(args.category or [_check.ALL])
-        results, facts = _check.run(probes, run_command, unprivileged=args.unprivileged, timeout=args.timeout)
+        timeout = _engine.DEFAULT_TIMEOUT if args.timeout is None else args.timeout
+        facts = _check.run(probes, run_command, unprivileged=args.unprivileged, timeout=timeout)
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    json.dump({'results': results, 'facts': facts}, sys.stdout, indent=1, sort_keys=True, default=str)
+    json.dump({'results': facts['probes'], 'facts': facts}, sys.stdout, indent=1, sort_keys=True, default=str)
     sys.stdout.write('\n')
     return 0
 

@@ -1,0 +1,50 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) criu.check contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The options and attributes that criu_facts and criu_check share.
+
+PRIVATE to the criu.check collection: not a public API; it may change at any time.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+
+    DOCUMENTATION = r'''
+options:
+  unprivileged:
+    description:
+      - Answer as C(criu check --unprivileged) would, for a non-root user with C(CAP_CHECKPOINT_RESTORE).
+      - In that mode criu skips some probes (TCP repair without C(CAP_NET_ADMIN)) and reads its root-only probes
+        as unsupported; the results do the same.
+    type: bool
+    default: false
+  timeout:
+    description:
+      - Seconds one probe may run before it is killed and reported as C(error).
+      - Must be a positive number; zero or a negative number fails the task.
+    type: float
+    default: 5.0
+attributes:
+  check_mode:
+    support: full
+    description: Can run in C(check_mode); the module never changes the host, so it runs the same way there.
+  diff_mode:
+    support: none
+    description: The module changes nothing, so it has no diff to show.
+  platform:
+    support: full
+    platforms: linux
+    description: Target OS/families that can be operated against.
+  action_group:
+    support: full
+    membership:
+      - criu.check.criu
+    description:
+      - Use C(group/criu.check.criu) in C(module_defaults) to set default values for the options of every module
+        of this collection.
+'''

@@ -1,0 +1,369 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) criu.check contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Every decision criu.check makes from probe results, in one place.
+
+PRIVATE to the criu.check collection: not a public API.
+
+Probes only observe; this module decides.  It answers, for the modules, the
+filters and (through them) the roles:
+
+* is a probe's status *met* (supported, or not applicable here), *undecided*
+  (unknown, error) or *missing* (unsupported);
+* would real criu start at all (its ``check_caps()`` and ``kerndat_init()``,
+  criu/crtools.c and criu/kerndat.c), and if not, why, in its words;
+* criu's verdict for a category run (criu/cr-check.c ``cr_check()``) and its
+  final sentence, its exit code, and the outcome of ``--feature NAME``;
+* when a task fails (``fail_on``);
+* what a host lacks, given what it must have (the require role).
+
+criu's outcomes are three: a failed required check is "Does not look good."
+(criu stops there; here every probe has run anyway), a failed extra or
+experimental check is the three-line "Looks good but ...", otherwise "Looks
+good.".  The optional breakpoints probe and the feature-only probes never
+change the verdict.  We add a fourth, ``undecided``, for what criu never has
+to say: no required probe is unsupported but some could not decide (a
+missing library, a timeout, a crash).  It is never worded as criu's "Does not
+look good.".
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from collections.abc import Mapping
+
+from ansible_collections.criu.check.plugins.module_utils import _registry as REG
+from ansible_collections.criu.check.plugins.module_utils import _result as R
+from ansible_collections.criu.check.plugins.module_utils._workloads import BUILTIN as BUILTIN_WORKLOADS
+
+# ---------------------------------------------------------------- statuses
+
+MET = (R.SUPPORTED, R.NOT_APPLICABLE)
+UNDECIDED_STATUSES = (R.UNKNOWN, R.ERROR)
+
+
+def is_met(status, unknown_is_met=False):
+    """A probe with this status does not stand in criu's way."""
+    return status in MET or (unknown_is_met and status == R.UNKNOWN)
+
+
+def is_undecided(status):
+    return status in UNDECIDED_STATUSES
+
+
+# ---------------------------------------------------------------- criu start-up
+
+CAP_SYS_ADMIN = 21
+CAP_CHECKPOINT_RESTORE = 40
+
+NO_CAPS = 'CRIU needs to have the CAP_SYS_ADMIN or the CAP_CHECKPOINT_RESTORE capability'
+NEEDS_UNPRIVILEGED = "Running as non-root requires '--unprivileged'"
+KERNDAT_FAILED = 'Could not initialize kernel features detection.'
+# The evidence flag a probe sets when the kerndat step it mirrors would make
+# criu abort before any check (criu/kerndat.c kerndat_init()).
+KERNDAT_FLAG = 'criu_kerndat_fails'
+
+
+def environment_blockers(euid, unprivileged, cap_eff, yama, cap_last_cap, can_mount):
+    """Why real criu would refuse to start here, in the order it checks,
+    from what the environment says (see _environment.gather)."""
+    blockers = []
+    if not (cap_eff & (1 << CAP_SYS_ADMIN) or cap_eff & (1 << CAP_CHECKPOINT_RESTORE)):
+        blockers.append(NO_CAPS)
+    elif euid != 0 and not unprivileged:
+        blockers.append(NEEDS_UNPRIVILEGED)
+    elif not unprivileged and can_mount is False:
+        # kerndat's root-only kerndat_has_move_mount_set_group() mounts a
+        # tmpfs under /tmp in criu's own mount namespace; any error but
+        # EINVAL/ENOSYS aborts kerndat (seen with criu 4.1.1 in unshare -Ur).
+        blockers.append('%s Without --unprivileged criu mounts a test tmpfs in its own mount namespace, which '
+                        'needs CAP_SYS_ADMIN in the user namespace that owns it (not so in a user namespace '
+                        'or without CAP_SYS_ADMIN); run criu with --unprivileged there' % KERNDAT_FAILED)
+    if yama is not None and yama >= 3:
+        blockers.append('%s kernel.yama.ptrace_scope is 3: criu cannot ptrace its own test '
+                        'children' % KERNDAT_FAILED)
+    if cap_last_cap is not None and cap_last_cap >= 64:
+        blockers.append('%s Kernel reports more capabilities than this CRIU supports' % KERNDAT_FAILED)
+    return blockers
+
+
+def kerndat_blockers(results):
+    """The probes whose kerndat step would make criu abort at start-up."""
+    blockers = []
+    for probe in REG.PROBES:
+        result = results.get(probe.id)
+        if result and result.get('evidence', {}).get(KERNDAT_FLAG):
+            blockers.append('%s (%s: %s)' % (KERNDAT_FAILED, probe.id, result.get('message') or result['status']))
+    return blockers
+
+
+def start_blockers(environment, results):
+    """Every reason criu would not start: the environment's, then kerndat's
+    as the probes that ran observed it."""
+    blockers = list(environment.get('criu_start_blockers') or [])
+    blockers.extend(b for b in kerndat_blockers(results) if b not in blockers)
+    return blockers
+
+
+# ---------------------------------------------------------------- verdicts
+
+GOOD = 'good'
+GOOD_BUT = 'good_but'
+BAD = 'bad'
+UNDECIDED = 'undecided'
+VERDICTS = (GOOD, GOOD_BUT, BAD, UNDECIDED)
+
+LOOKS_GOOD = 'Looks good.'
+DOES_NOT_LOOK_GOOD = 'Does not look good.'
+LOOKS_GOOD_BUT = ('Looks good but some kernel features are missing\n'
+                  'which, depending on your process tree, may cause\n'
+                  'dump or restore failure.')
+
+# Categories whose failures give criu's "Looks good but ...".
+SOFT = (REG.EXTRA, REG.EXPERIMENTAL)
+# Categories whose probes are listed under ``missing``.
+MISSING_CATEGORIES = (REG.REQUIRED, REG.EXTRA, REG.EXPERIMENTAL)
+
+
+def _cause(result):
+    """Why a probe could not decide, once per cause: a missing library is
+    one cause however many probes need it."""
+    library = result.get('evidence', {}).get('library')
+    if library:
+        return 'Python library %s is not available (%s)' % (library, result.get('fix') or 'install it')
+    return result.get('message') or result['status']
+
+
+def undecided_causes(results, ids):
+    causes = []
+    for probe_id in ids:
+        cause = _cause(results[probe_id])
+        if cause not in causes:
+            causes.append(cause)
+    return causes
+
+
+def _undecided_summary(results, ids, what):
+    return 'Cannot tell: %d %s probe%s undecided (%s): %s' % (
+        len(ids), what, '' if len(ids) == 1 else 's', ', '.join(ids), '; '.join(undecided_causes(results, ids)))
+
+
+def verdict(results, blockers=()):
+    """``(verdict, summary)`` for a category run, in criu's words.
+
+    criu that cannot start is ``bad`` with its start-up messages.  A required
+    probe unsupported is ``bad``; one undecided (and none unsupported) is
+    ``undecided``.  Then an extra or experimental probe unsupported is
+    ``good_but``; one undecided (none unsupported) is ``undecided``: it may
+    be ``good`` or ``good_but``, nobody can tell.
+    """
+    if blockers:
+        return BAD, '\n'.join(blockers)
+    by_category = {}
+    for probe in REG.PROBES:
+        if probe.id in results:
+            by_category.setdefault(probe.category, []).append(probe.id)
+
+    def having(categories, test):
+        return [i for c in categories for i in by_category.get(c, ()) if test(results[i]['status'])]
+
+    if having((REG.REQUIRED,), lambda s: s == R.UNSUPPORTED):
+        return BAD, DOES_NOT_LOOK_GOOD
+    undecided = having((REG.REQUIRED,), is_undecided)
+    if undecided:
+        return UNDECIDED, _undecided_summary(results, undecided, 'required')
+    if having(SOFT, lambda s: s == R.UNSUPPORTED):
+        return GOOD_BUT, LOOKS_GOOD_BUT
+    undecided = having(SOFT, is_undecided)
+    if undecided:
+        return UNDECIDED, _undecided_summary(results, undecided, 'extra or experimental')
+    return GOOD, LOOKS_GOOD
+
+
+def feature_verdict(results, blockers=()):
+    """``criu check --feature NAME`` for each named probe: ``NAME is
+    supported`` or the probe's message; ``good`` only when every one is
+    supported (criu exits 0 only then)."""
+    if blockers:
+        return BAD, '\n'.join(blockers)
+    lines = []
+    for probe_id, result in results.items():
+        if result['status'] == R.SUPPORTED:
+            lines.append('%s is supported' % probe_id)
+        else:
+            lines.append('%s: %s' % (probe_id, result.get('message') or result['status']))
+    statuses = [r['status'] for r in results.values()]
+    if all(s == R.SUPPORTED for s in statuses):
+        level = GOOD
+    elif any(s in (R.UNSUPPORTED, R.NOT_APPLICABLE) for s in statuses):
+        level = BAD
+    else:
+        level = UNDECIDED
+    return level, '\n'.join(lines)
+
+
+def is_ready(results, blockers=()):
+    """criu_ready: every required probe met, and criu could start."""
+    required = [p.id for p in REG.PROBES if p.category == REG.REQUIRED]
+    return not blockers and all(is_met(results.get(i, {}).get('status')) for i in required)
+
+
+def is_usable(ready, criu):
+    """criu_usable: criu_ready, and the installed criu (the one runtimes
+    call) starts here and its own check passes."""
+    return bool(ready and criu and criu.get('usable'))
+
+
+def exit_code(level):
+    """The exit code ``criu check`` returns for a verdict.  Undecided is 1:
+    nobody can promise criu's 0 there."""
+    return 0 if level == GOOD else 1
+
+
+# ---------------------------------------------------------------- task failure
+
+FAIL_ON_CRIU = 'criu'
+FAIL_ON_REQUIRED = 'required'
+FAIL_ON_NEVER = 'never'
+FAIL_POLICIES = (FAIL_ON_CRIU, FAIL_ON_REQUIRED, FAIL_ON_NEVER)
+
+
+def should_fail(policy, level, required_met):
+    """Whether a ``criu_check`` task fails.
+
+    criu: whenever ``criu check`` would exit non-zero (undecided included:
+    nobody can promise its 0).  required: when what is required is not known
+    to be met: criu cannot start, a required probe (or, with ``--feature``, a
+    named one) is unsupported or could not decide; a task that guards a
+    checkpoint must not pass on a guess.  never: never.
+    """
+    if policy == FAIL_ON_CRIU:
+        return exit_code(level) != 0
+    if policy == FAIL_ON_REQUIRED:
+        return not required_met
+    return False
+
+
+# ---------------------------------------------------------------- categories
+
+def category_maps(results):
+    """``{category: {id: bool}}``, ``missing`` and ``unknown`` as the facts
+    publish them.  Unknown is not missing: an undecided probe is false in its
+    map and listed under ``unknown`` only."""
+    maps = dict((c, {}) for c in REG.CATEGORIES)
+    missing = dict((c, []) for c in MISSING_CATEGORIES)
+    unknown = []
+    for probe in REG.PROBES:
+        result = results.get(probe.id)
+        if result is None:
+            continue
+        status = result['status']
+        maps[probe.category][probe.id] = status == R.SUPPORTED
+        if status == R.UNSUPPORTED and probe.category in missing:
+            missing[probe.category].append(probe.id)
+        if is_undecided(status):
+            unknown.append(probe.id)
+    return maps, missing, unknown
+
+
+# ---------------------------------------------------------------- what a host lacks
+
+CRIU_START = 'criu_start'
+CRIU_START_WHY = 'criu start-up'
+CRIU_START_STATUS = 'blocked'
+CRIU_START_DEFAULT_BLOCKER = 'criu would refuse to start here'
+CRIU_START_FIX = ('run criu as root with CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE '
+                  '(on the host or in a privileged container)')
+
+WHY_REQUIRED = 'required by criu'
+WHY_FEATURE = 'in criu_require_features'
+WHY_WORKLOAD = 'needed for workload %s'
+
+NOT_GATHERED = 'not_gathered'
+NOT_GATHERED_MESSAGE = 'criu_facts has no result for this probe'
+NOT_GATHERED_FIX = 'gather with categories that include it (criu_require_categories: [all])'
+
+
+class DecisionError(ValueError):
+    """A request that names what does not exist; the message lists what is valid."""
+
+
+def check_names(features=(), ignore=(), workloads=(), definitions=None):
+    """Raise DecisionError for an unknown probe id or workload name."""
+    definitions = definitions or {}
+    unknown_workloads = [w for w in workloads if w not in definitions]
+    if unknown_workloads:
+        raise DecisionError('unknown workload(s): %s (known: %s; add your own with criu_require_custom_workloads)'
+                            % (', '.join('%s' % (w,) for w in unknown_workloads),
+                               ', '.join(sorted('%s' % (d,) for d in definitions))))
+    for name, ids in definitions.items():
+        if isinstance(ids, (str, Mapping)) or not hasattr(ids, '__iter__'):
+            raise DecisionError('the probe ids of workload %s must be a list, not %r' % (name, ids))
+    asked = list(features) + list(ignore) + [i for ids in definitions.values() for i in ids]
+    unknown_ids = [i for i in asked if i not in REG.BY_ID]
+    if unknown_ids:
+        raise DecisionError('unknown probe id(s): %s (valid ids, the keys of criu_facts.probes: %s)'
+                            % (', '.join(sorted(set('%s' % (i,) for i in unknown_ids))), ', '.join(REG.BY_ID)))
+
+
+def _line(item):
+    return ('%s (%s): %s' % (item['id'], item['why'], item['status'])
+            + (': %s' % (item['message'],) if item['message'] else '')
+            + ('; fix: %s' % (item['fix'],) if item['fix'] else ''))
+
+
+def _reasons(wanted, probe_id):
+    """Every reason ``probe_id`` was asked for, in order, each once (reasons
+    that differ only in case count once), joined."""
+    reasons, seen = [], set()
+    for wanted_id, why in wanted:
+        key = why.lower() if isinstance(why, str) else why
+        if wanted_id == probe_id and key not in seen:
+            seen.add(key)
+            reasons.append('%s' % (why,))
+    return ', '.join(reasons)
+
+
+def unmet(facts, require_ready=True, require_can_start=True, features=(), workloads=(), definitions=None,
+          ignore=(), unknown_is_unmet=True):
+    """What a host lacks, from its ``criu_facts``: a list of items (id, why,
+    status, message, fix, line), criu's start-up blockers first, then each
+    probe asked for that is not met, once, with every reason it was asked for.
+    """
+    definitions = BUILTIN_WORKLOADS if definitions is None else definitions
+    check_names(features, ignore, workloads, definitions)
+    probes = facts.get('probes') or {}
+    environment = facts.get('environment') or {}
+    items = []
+    if require_can_start and not environment.get('criu_can_start', True):
+        for blocker in environment.get('criu_start_blockers') or [CRIU_START_DEFAULT_BLOCKER]:
+            items.append({'id': CRIU_START, 'why': CRIU_START_WHY, 'status': CRIU_START_STATUS,
+                          'message': blocker, 'fix': CRIU_START_FIX})
+
+    # Every (probe id, reason) pair asked for, in order; a probe may come more than once.
+    wanted = []
+    if require_ready:
+        wanted.extend((probe_id, WHY_REQUIRED) for probe_id, probe in probes.items()
+                      if isinstance(probe, Mapping) and probe.get('category') == REG.REQUIRED)
+    wanted.extend((probe_id, WHY_FEATURE) for probe_id in features)
+    for name in workloads:
+        wanted.extend((probe_id, WHY_WORKLOAD % (name,)) for probe_id in definitions[name])
+
+    seen = []
+    for probe_id, why in wanted:
+        if probe_id in ignore or probe_id in seen:
+            continue
+        seen.append(probe_id)
+        probe = probes.get(probe_id)
+        if probe is None:
+            # Only the first reason: gathering more categories is the fix whatever asked for it.
+            items.append({'id': probe_id, 'why': why, 'status': NOT_GATHERED,
+                          'message': NOT_GATHERED_MESSAGE, 'fix': NOT_GATHERED_FIX})
+        elif not is_met(probe.get('status'), unknown_is_met=not unknown_is_unmet):
+            items.append({'id': probe_id, 'why': _reasons(wanted, probe_id), 'status': probe.get('status'),
+                          'message': probe.get('message') or '', 'fix': probe.get('fix') or ''})
+    for item in items:
+        item['line'] = _line(item)
+    return items

@@ -1,0 +1,641 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) criu.check contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The installed criu: where it is, which version, and whether it works here.
+
+PRIVATE to the criu.check collection: not a public API.
+
+The probes answer whether the kernel could support criu; runtimes call the
+criu binary that is installed, which may be too old for the running kernel
+and stop before any check (criu 3.17.1 on x86 kernels >= 6.13:
+``vdso: Unexpected rt vDSO area bounds``).  So the binary itself is asked,
+once: ``criu --version`` and its own ``criu check``.
+
+Three steps, so that the part that runs criu can live in a forked worker
+beside the probes and the rest stays pure:
+
+* ``find()``: every ``criu`` on PATH and in the sbin directories, the one
+  runtimes call first (go-criu and rust-criu exec ``criu`` through PATH).
+* ``check(ctx)``: run that criu, bounded by a timeout, changing nothing on
+  the host; returns a JSON-able dict (``job`` is the same for the engine).
+* ``describe(raw, probe_facts)``: the ``criu_facts.criu`` facts.
+
+Nothing persists.  ``criu check`` saves its kernel-feature cache in
+/run/criu.kdat (criu/kerndat.c ``kerndat_save_cache()``; with
+``--unprivileged`` in ``$XDG_RUNTIME_DIR/criu.kdat``) and, as root, mounts a
+test tmpfs under /tmp (criu/kerndat.c ``kerndat_has_move_mount_set_group()``).
+As root, criu therefore runs in a private mount namespace with a fresh tmpfs
+on /run: the cache, the mounts and anything criu writes to /run vanish with
+it, and an existing host cache cannot make its answer stale.  Where that
+namespace cannot be made (no CAP_SYS_ADMIN, non-root), criu runs with
+``--unprivileged`` and ``XDG_RUNTIME_DIR`` set to a private temporary
+directory removed afterwards.  criu leads its own process group, which is
+killed on timeout, and dies with the process that started it.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import re
+import time
+
+from ansible_collections.criu.check.plugins.module_utils._context import SBIN_DIRS, owns_mount_namespace
+from ansible_collections.criu.check.plugins.module_utils._engine import DEFAULT_TIMEOUT
+
+CAP_SYS_ADMIN = 21
+
+GOOD = 'good'
+GOOD_BUT = 'good_but'
+BAD = 'bad'
+BLOCKED = 'blocked'
+CANNOT_START = 'cannot_start'
+TIMEOUT = 'timeout'
+NOT_RUN = 'not_run'
+VERDICTS = (GOOD, GOOD_BUT, BAD, BLOCKED, CANNOT_START, TIMEOUT, NOT_RUN)
+PROBE_VERDICTS = ('good', 'good_but', 'bad', 'undecided')
+
+# criu's final lines (criu/cr-check.c cr_check(), criu/crtools.c check_caps()).
+_LOOKS_GOOD = re.compile(r'^Looks good\.$', re.M)
+_LOOKS_GOOD_BUT = re.compile(r'^Looks good but', re.M)
+_NOT_GOOD = 'Does not look good'
+_BLOCKERS = ('CRIU needs to have the CAP_SYS_ADMIN or the CAP_CHECKPOINT_RESTORE capability',
+             "Running as non-root requires '--unprivileged'")
+_SUMMARY = re.compile(r'^(Looks good|which, depending on your process tree|dump or restore failure)')
+# pr_err / pr_warn prefixes (criu/include/log.h): "Error (criu/vdso.c:381): ".
+_PREFIX = re.compile(r'^(Error|Warn) +\(([^():]+):(\d+)\): ')
+# Lines that say nothing about this host: the cache criu could not read or
+# place (its fresh /run is empty on purpose).
+_NOISE = (re.compile(r'\$XDG_RUNTIME_DIR not set'), re.compile(r"Can't load /run/criu\.kdat"),
+          re.compile(r'criu\.kdat does not exist'))
+# Wrappers around the real cause: never quoted as the reason when a more
+# specific line exists (criu/kerndat.c kerndat_init(), criu/util.c cr_system_userns()).
+_GENERIC = re.compile(r'^(Could not initialize kernel features detection|.* failed when initializing kerndat'
+                      r'|exited, status=\d+|Can\'t wait or bad status|Does not look good)')
+
+# criu releases too old for the kernel (or libc) they run on: the message
+# they stop with, what triggers it, and the first release with the fix.
+TOO_OLD = (
+    {'match': 'Unexpected rt vDSO area bounds', 'fixed_in': '4.1',
+     'why': 'x86 kernels 6.13 and newer split [vvar_vclock] from [vvar], which criu before 4.1 does not expect',
+     'ref': 'https://github.com/checkpoint-restore/criu/issues/2532'},
+    {'match': 'ELF header magic mismatch', 'fixed_in': '4.2',
+     'why': "arm64 kernels 6.12 and newer mark their vDSO with EI_OSABI 3, which criu before 4.2 rejects",
+     'ref': 'criu commit 2d2168fc9, https://github.com/checkpoint-restore/criu/commit/2d2168fc9'},
+    {'match': "Compatible vdso's size is bigger than reserved buf", 'fixed_in': '3.18',
+     'why': "this kernel's 32-bit vDSO is larger than criu before 3.18 reserves",
+     'ref': 'https://github.com/checkpoint-restore/criu/issues/1916'},
+)
+
+# Where a newer criu comes from, per distribution release: the suite the
+# install role pins criu from (its criu_install_apt_suite).  The one table:
+# the role's failure message quotes the fix made from it.
+NEWER_SUITES = {
+    'Debian-12': {'suite': 'trixie', 'what': "Debian 13's criu 4.1.1", 'version': '4.1.1'},
+}
+UPSTREAM = 'https://github.com/checkpoint-restore/criu/releases'
+
+# Required checks criu is known to pass where the kernel lacks the feature
+# (criu/cr-check.c): check_sock_diag ignores per-family errors of
+# collect_sockets(), check_ipc passes for every non-root euid, check_tcp skips
+# TCP_REPAIR under --unprivileged without CAP_NET_ADMIN.
+CRIU_LENIENT = ('sock_diag', 'ipc', 'tcp')
+
+
+# --------------------------------------------------------------------------
+# find()
+
+def find(path=None):
+    """Every criu binary: PATH first, then the sbin directories.
+
+    Returns a list of ``{'path', 'realpath', 'from': 'PATH'|'sbin', 'selected'}``,
+    one per distinct file (deduplicated by realpath, first seen wins); the first
+    one is ``selected``: the criu runtimes call (go-criu, rust-criu and the
+    runtimes built on them exec ``criu`` through PATH).  Empty when there is none.
+    ``path`` defaults to ``$PATH`` (``os.defpath`` when unset).
+    """
+    if path is None:
+        path = os.environ.get('PATH', os.defpath)
+    dirs = [(d, 'PATH') for d in path.split(os.pathsep) if d]
+    dirs += [(d, 'sbin') for d in SBIN_DIRS]
+    found = []
+    seen = set()
+    for directory, origin in dirs:
+        candidate = os.path.join(directory, 'criu')
+        if not os.path.isabs(candidate):
+            continue  # a relative PATH entry depends on the cwd: runtimes' results would too
+        if not (os.path.isfile(candidate) and os.access(candidate, os.X_OK)):
+            continue
+        real = os.path.realpath(candidate)
+        if real in seen:
+            continue
+        seen.add(real)
+        found.append({'path': candidate, 'realpath': real, 'from': origin, 'selected': not found})
+    return found
+
+
+# --------------------------------------------------------------------------
+# parse(): criu's output -> verdict and messages (pure)
+
+def parse(rc, stdout, stderr, timed_out=False, error=None):
+    """criu check's exit code and output -> ``{'verdict', 'rc', 'messages', 'raw_messages'}``.
+
+    ``verdict`` is one of VERDICTS: criu's three outcomes (good, good_but,
+    bad), ``blocked`` (refused for privileges, criu/crtools.c check_caps()),
+    ``cannot_start`` (stopped before any check, e.g. kerndat_init() failed),
+    ``timeout`` and ``not_run`` (``error`` says why it could not be run).
+    ``raw_messages`` are criu's lines as printed (stderr first, as the
+    log comes before the summary, then stdout; repeated lines once), the
+    summary lines left out; ``messages`` the same without the
+    ``Error (file:line): `` prefixes and without lines about its cache.
+    """
+    stdout = stdout or ''
+    stderr = stderr or ''
+    raw = []
+    for line in stderr.splitlines() + stdout.splitlines():
+        line = line.strip()
+        if line and not _SUMMARY.match(line) and line not in raw:
+            raw.append(line)
+    clean = []
+    for line in raw:
+        text = _PREFIX.sub('', line).rstrip(': ').strip() if _PREFIX.match(line) else line.rstrip(': ').strip()
+        if text and not any(n.search(text) for n in _NOISE) and text not in clean:
+            clean.append(text)
+    both = stdout + '\n' + stderr
+    if error is not None:
+        verdict = NOT_RUN
+        clean = [error] + clean
+        raw = [error] + raw
+    elif timed_out:
+        verdict = TIMEOUT
+    elif _LOOKS_GOOD.search(stdout):
+        verdict = GOOD
+    elif _LOOKS_GOOD_BUT.search(stdout):
+        verdict = GOOD_BUT
+    elif _NOT_GOOD in both:
+        verdict = BAD
+    elif any(b in both for b in _BLOCKERS):
+        verdict = BLOCKED
+    else:
+        verdict = CANNOT_START
+        if rc is not None and rc < 0:
+            line = 'criu was killed by signal %d' % -rc
+            clean.append(line)
+            raw.append(line)
+    return {'verdict': verdict, 'rc': rc, 'messages': clean, 'raw_messages': raw}
+
+
+def parse_version(text):
+    """``criu --version`` -> (version, gitid); None for what it does not print."""
+    version = re.search(r'^Version:\s*(\S+)', text or '', re.M)
+    gitid = re.search(r'^GitID:\s*(\S+)', text or '', re.M)
+    return (version.group(1) if version else None), (gitid.group(1) if gitid else None)
+
+
+# --------------------------------------------------------------------------
+# check(): run the installed criu (forks; call it in a worker)
+
+def _environ(path):
+    env = dict(os.environ)
+    # criu's messages carry strerror() text: keep them in English for parse().
+    env['LC_ALL'] = 'C'
+    env.pop('LANGUAGE', None)
+    # criu runs iptables, ip and friends (kerndat preload): as a runtime would.
+    if path is not None:
+        env['PATH'] = path
+    return env
+
+
+def _run(argv, env, timeout, preexec=None, cwd='/'):
+    """Run argv in its own session; kill its whole process group on timeout.
+
+    Returns ``(rc, stdout, stderr, timed_out, error)``; rc is -N when killed
+    by signal N; ``error`` (a sentence) when it could not be started.
+    """
+    import signal
+    import subprocess
+    # Imported here, not in the child between fork and exec.
+    from ansible_collections.criu.check.plugins.module_utils import _syscall
+
+    def child_setup():
+        # Dies with whoever started it (the worker), like every child here.
+        _syscall.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if preexec is not None:
+            preexec()
+
+    try:
+        # AnsibleModule.run_command has no timeout, no process group and no
+        # pre-exec hook, and this runs in a forked worker without a module.
+        # pylint: disable-next=ansible-bad-function
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                cwd=cwd, env=env, close_fds=True, start_new_session=True,
+                                preexec_fn=child_setup)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return None, '', '', False, 'cannot run %s: %s' % (argv[0], exc)
+    timed_out = False
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        out, err = proc.communicate()
+    return proc.returncode, out.decode('utf-8', 'replace'), err.decode('utf-8', 'replace'), timed_out, None
+
+
+CLONE_NEWNS = 0x00020000
+MS_NOSUID = 0x2
+MS_NODEV = 0x4
+MS_REC = 0x4000
+MS_PRIVATE = 1 << 18
+
+
+def _private_run_setup():
+    """What the child runs before exec: a private mount namespace with an
+    empty /run.  It raises OSError (reported by subprocess as the child's
+    failure) when a step is refused; nothing outside the child changed then."""
+    import ctypes
+    from ansible_collections.criu.check.plugins.module_utils import _syscall
+    libc = _syscall.LIBC
+
+    def setup():
+        _private_run(ctypes, libc)
+    return setup
+
+
+def _private_run(ctypes, libc):
+    if libc.unshare(CLONE_NEWNS) != 0:
+        raise OSError(ctypes.get_errno(), 'unshare(CLONE_NEWNS): %s' % os.strerror(ctypes.get_errno()))
+    if libc.mount(None, b'/', None, ctypes.c_ulong(MS_REC | MS_PRIVATE), None) != 0:
+        raise OSError(ctypes.get_errno(), 'making / private: %s' % os.strerror(ctypes.get_errno()))
+    if libc.mount(b'tmpfs', b'/run', b'tmpfs', ctypes.c_ulong(MS_NOSUID | MS_NODEV), b'mode=755') != 0:
+        raise OSError(ctypes.get_errno(), 'mounting a tmpfs on /run: %s' % os.strerror(ctypes.get_errno()))
+
+
+def _can_isolate(euid, cap_eff):
+    """Whether criu can run as root in a private mount namespace without that
+    changing its answer: root with CAP_SYS_ADMIN over its own mount namespace.
+    Returns (bool, why not)."""
+    if euid != 0:
+        return False, 'criu runs as non-root, which requires --unprivileged'
+    if not cap_eff & (1 << CAP_SYS_ADMIN):
+        return False, 'no CAP_SYS_ADMIN for a private mount namespace'
+    if owns_mount_namespace() is False:
+        return False, ('this user namespace does not own its mount namespace, where criu without --unprivileged '
+                       'cannot make its start-up mount')
+    if not os.path.isdir('/run'):
+        return False, 'there is no /run to mount a private tmpfs on'
+    return True, None
+
+
+def _effective_caps():
+    try:
+        with open('/proc/self/status') as status:
+            for line in status:
+                if line.startswith('CapEff:'):
+                    return int(line.split()[1], 16)
+    except (IOError, OSError, ValueError):
+        pass
+    return 0
+
+
+def _os_release():
+    fields = {}
+    try:
+        with open('/etc/os-release') as f:
+            for line in f:
+                key, sep, value = line.strip().partition('=')
+                if sep:
+                    fields[key] = value.strip().strip('"\'')
+    except (IOError, OSError):
+        pass
+    return {'id': fields.get('ID'), 'version_id': fields.get('VERSION_ID'), 'name': fields.get('PRETTY_NAME')}
+
+
+def check(ctx=None, timeout=None, path=None, binaries=None):
+    """Run the installed criu once; return a JSON-able dict (never raises for
+    a missing criu, a refused namespace or a hung criu).
+
+    ctx       anything with ``unprivileged`` and ``euid`` (ProbeContext, the
+              engine's job context); None: privileged mode, this process's euid.
+              ``ctx.timeout`` bounds the whole call when ``timeout`` is None.
+    timeout   seconds for the whole call (DEFAULT_TIMEOUT when neither is given).
+    path      the PATH to search and to give criu (default ``$PATH``).
+    binaries  the result of ``find()`` when the caller already has it.
+
+    Returns::
+
+        {'binaries': [{'path', 'realpath', 'from', 'selected', 'version', 'gitid', 'error'}],
+         'path': '/usr/sbin/criu' or None, 'version': '3.17.1' or None, 'gitid': None,
+         'kernel': {'release', 'arch'}, 'os': {'id', 'version_id', 'name'},
+         'check': None when there is no criu, else
+                  {'argv': [...], 'rc', 'verdict', 'messages', 'raw_messages', 'stdout', 'stderr',
+                   'duration_ms', 'unprivileged': bool, 'isolation': 'mount_namespace' | 'xdg_runtime_dir' | 'none',
+                   'isolation_note': why criu ran as it did}}
+    """
+    import platform
+    start = time.monotonic()
+    if timeout is None:
+        timeout = getattr(ctx, 'timeout', None) or DEFAULT_TIMEOUT
+        # Answer before the engine's own timeout kills the worker.
+        timeout = max(0.5, float(timeout) * 0.9)
+    deadline = start + float(timeout)
+    uname = platform.uname()
+    raw = {'binaries': [], 'path': None, 'version': None, 'gitid': None,
+           'kernel': {'release': uname.release, 'arch': uname.machine}, 'os': _os_release(), 'check': None}
+    if binaries is None:
+        binaries = find(path)
+    env = _environ(path)
+    for binary in binaries:
+        entry = dict(binary, version=None, gitid=None, error=None)
+        left = deadline - time.monotonic()
+        # --version answers at once; a binary that hangs must leave time for the check.
+        rc, out, err, timed_out, error = _run([binary['path'], '--version'], env, max(0.1, min(2.0, left / 2)))
+        entry['version'], entry['gitid'] = parse_version(out)
+        if error or timed_out or rc != 0 or entry['version'] is None:
+            entry['error'] = error or ('did not answer within %.1f s' % left if timed_out else
+                                       ((err or out).strip()[-300:] or 'exit code %s' % rc))
+        raw['binaries'].append(entry)
+    selected = [b for b in raw['binaries'] if b['selected']]
+    if not selected:
+        return raw
+    criu = selected[0]
+    raw['path'], raw['version'], raw['gitid'] = criu['path'], criu['version'], criu['gitid']
+
+    unprivileged = bool(getattr(ctx, 'unprivileged', False))
+    euid = getattr(ctx, 'euid', None)
+    euid = os.geteuid() if euid is None else euid
+    cap_eff = getattr(ctx, 'cap_eff', None)
+    if cap_eff is None:
+        cap_eff = _effective_caps()
+    argv = [criu['path'], 'check']
+    result = None
+    isolate, why_not = (False, None) if unprivileged else _can_isolate(euid, cap_eff)
+    if isolate:
+        isolation, note = 'mount_namespace', 'run as root in a private mount namespace with an empty tmpfs on /run'
+        result = _run(argv, env, max(0.1, deadline - time.monotonic()), preexec=_private_run_setup())
+        if result[4] is not None:
+            note = 'the private mount namespace was refused (%s), so criu ran with --unprivileged' % result[4]
+            result = None
+    else:
+        note = '--unprivileged was asked for' if unprivileged else '%s, so criu ran with --unprivileged' % why_not
+    if result is None:
+        argv = argv + ['--unprivileged']
+        isolation, result, extra = _run_unprivileged(argv, env, deadline)
+        note = '%s; %s' % (note, extra)
+        unprivileged = True
+    rc, out, err, timed_out, error = result
+    parsed = parse(rc, out, err, timed_out=timed_out, error=error)
+    if timed_out:
+        parsed['messages'].append('criu check did not finish within %.1f s' % timeout)
+    parsed.update({'argv': argv, 'stdout': out[-4000:], 'stderr': err[-4000:],
+                   'duration_ms': round((time.monotonic() - start) * 1000, 1),
+                   'unprivileged': unprivileged, 'isolation': isolation, 'isolation_note': note})
+    raw['check'] = parsed
+    return raw
+
+
+def _run_unprivileged(argv, env, deadline):
+    """criu check --unprivileged with its cache in a private directory."""
+    import shutil
+    import tempfile
+    env = dict(env)
+    try:
+        runtime_dir = tempfile.mkdtemp(prefix='criu-check-kdat.')
+    except (IOError, OSError) as exc:
+        # Without XDG_RUNTIME_DIR criu saves no cache at all (criu/kerndat.c
+        # get_kdat_cache_path()): nothing is left behind either.
+        env.pop('XDG_RUNTIME_DIR', None)
+        result = _run(argv, env, max(0.1, deadline - time.monotonic()))
+        return 'none', result, 'no private directory for its cache (%s), so XDG_RUNTIME_DIR was unset' % exc
+    try:
+        env['XDG_RUNTIME_DIR'] = runtime_dir
+        result = _run(argv, env, max(0.1, deadline - time.monotonic()))
+    finally:
+        shutil.rmtree(runtime_dir, ignore_errors=True)
+    return 'xdg_runtime_dir', result, 'its cache went to a private XDG_RUNTIME_DIR, removed afterwards'
+
+
+def job(ctx):
+    """The engine job: ``check(ctx)``, JSON-able, run in a forked worker."""
+    return check(ctx)
+
+
+# --------------------------------------------------------------------------
+# describe(): the facts (pure)
+
+def _version_tuple(text):
+    parts = []
+    for part in re.findall(r'\d+', text or '')[:3]:
+        parts.append(int(part))
+    return tuple(parts) if parts else None
+
+
+def _older(version, than):
+    mine = _version_tuple(version)
+    return mine is not None and mine < _version_tuple(than)
+
+
+def too_old_cause(messages, version):
+    """The TOO_OLD entry criu's messages show, when its version predates the fix."""
+    for cause in TOO_OLD:
+        if any(cause['match'] in m for m in messages):
+            if version is None or _older(version, cause['fixed_in']):
+                return cause
+    return None
+
+
+def _quote(raw_messages, first=False):
+    """The message that says most, without its prefix.
+
+    A known too-old signature wins.  Otherwise the last error that is not a
+    wrapper: criu logs non-fatal errors on its way (a missing /dev/net/tun)
+    and the one that stopped it comes last, just before kerndat_init()'s or
+    cr_check()'s own closing lines.  ``first``: the first line instead (what
+    check_caps() prints on stdout, without a prefix).
+    """
+    texts = []
+    for line in raw_messages:
+        text = _PREFIX.sub('', line).rstrip(': ').strip()
+        if text and not any(n.search(text) for n in _NOISE):
+            texts.append((line.startswith('Error'), text))
+    for dummy, text in texts:
+        if any(cause['match'] in text for cause in TOO_OLD):
+            return text
+    specific = [(is_error, text) for is_error, text in texts if not _GENERIC.match(text)]
+    if first and specific:
+        return specific[0][1]
+    errors = [text for is_error, text in specific if is_error]
+    if errors:
+        return errors[-1]
+    if specific:
+        return specific[-1][1]
+    return texts[-1][1] if texts else None
+
+
+def _distro(raw):
+    os_release = raw.get('os') or {}
+    name = {'debian': 'Debian', 'ubuntu': 'Ubuntu'}.get(os_release.get('id'))
+    version = (os_release.get('version_id') or '').split('.')[0]
+    return '%s-%s' % (name, version) if name and version else None
+
+
+def _newer_criu_fix(raw, cause):
+    """Where to get a criu release that has the fix for ``cause``."""
+    want = cause['fixed_in']
+    newer = NEWER_SUITES.get(_distro(raw) or '')
+    if newer and not _older(newer['version'], want):
+        return ('install criu %s or newer: %s, with the criu.check.install role and '
+                'criu_install_apt_suite: %s (it takes criu and only what criu needs from %s, pinned), '
+                'or from %s' % (want, newer['what'], newer['suite'], newer['suite'], UPSTREAM))
+    return 'install criu %s or newer (%s), or boot a kernel that criu %s supports' % (
+        want, UPSTREAM, raw.get('version') or 'as installed')
+
+
+def describe(raw, probe_facts=None):
+    """The ``criu_facts.criu`` facts from ``check()``'s dict and the probes' facts.
+
+    ``probe_facts``: at least ``{'verdict': good | good_but | bad | undecided}``;
+    ``missing.required`` (probe ids) sharpens the classification of a
+    disagreement.  None or {} when the probes did not run.
+
+    Returns::
+
+        {'installed': bool, 'path', 'version', 'binaries': [{'path', 'version', 'selected'}],
+         'starts': True | False | None (not known: not run, timed out),
+         'check': {'verdict', 'rc', 'messages', 'unprivileged', 'isolation'} or None,
+         'usable': bool, 'reason': one sentence or None, 'fix': one sentence or None,
+         'agrees': True | False | None (nothing to compare),
+         'disagreements': [{'criu', 'probes', 'kind', 'explanation'}]}
+
+    ``kind`` is criu_too_old (criu stops on this kernel; a newer criu fixes it),
+    criu_bug (criu passes a check it is known to pass wrongly), ours (the
+    probes and criu differ and criu is taken as right until shown otherwise),
+    environment (criu cannot start in this context: privileges, namespaces),
+    broken_install (criu's own files are missing).
+    """
+    if not isinstance(raw, dict):
+        raise TypeError('describe() needs the dict check() returns, not %r' % type(raw).__name__)
+    probe_facts = probe_facts or {}
+    probe_verdict = probe_facts.get('verdict')
+    if probe_verdict is not None and probe_verdict not in PROBE_VERDICTS:
+        raise ValueError('probe_facts verdict %r is not one of %s' % (probe_verdict, ', '.join(PROBE_VERDICTS)))
+    binaries = [{'path': b['path'], 'version': b.get('version'), 'selected': bool(b.get('selected'))}
+                for b in raw.get('binaries') or []]
+    facts = {'installed': bool(binaries), 'path': raw.get('path'), 'version': raw.get('version'),
+             'binaries': binaries, 'starts': None, 'check': None, 'usable': False,
+             'reason': None, 'fix': None, 'agrees': None, 'disagreements': []}
+    if not binaries:
+        facts['reason'] = ('criu is not installed: no criu on PATH nor in %s.' % ', '.join(SBIN_DIRS))
+        facts['fix'] = 'Install criu, for example with the criu.check.install role.'
+        return facts
+    check_ = raw.get('check') or parse(None, '', '', error='criu check was not run')
+    verdict = check_['verdict']
+    if verdict not in VERDICTS:
+        raise ValueError('check verdict %r is not one of %s' % (verdict, ', '.join(VERDICTS)))
+    messages = check_.get('messages') or []
+    facts['check'] = {'verdict': verdict, 'rc': check_.get('rc'), 'messages': messages,
+                      'raw_messages': check_.get('raw_messages') or [],
+                      'unprivileged': check_.get('unprivileged'), 'isolation': check_.get('isolation')}
+    facts['starts'] = {GOOD: True, GOOD_BUT: True, BAD: True, BLOCKED: False, CANNOT_START: False}.get(verdict)
+    facts['usable'] = verdict in (GOOD, GOOD_BUT)
+
+    who = 'criu %s (%s)' % (raw.get('version') or 'of unknown version', raw.get('path'))
+    kernel = (raw.get('kernel') or {}).get('release') or 'this kernel'
+    raw_messages = check_.get('raw_messages') or messages
+    quote = _quote(raw_messages, first=verdict == BLOCKED)
+    cause = too_old_cause(messages, raw.get('version')) if verdict == CANNOT_START else None
+    broken = verdict == CANNOT_START and any('error while loading shared libraries' in m for m in messages)
+    if verdict == CANNOT_START and cause:
+        facts['reason'] = ('%s cannot start on kernel %s: it stops in its start-up with "%s" (%s).'
+                           % (who, kernel, quote, cause['why']))
+        fix = _newer_criu_fix(raw, cause)
+        facts['fix'] = '%s%s; see %s.' % (fix[0].upper(), fix[1:], cause['ref'])
+    elif broken:
+        facts['reason'] = '%s cannot run: "%s".' % (who, quote)
+        facts['fix'] = "Reinstall criu's package: shared libraries it needs are missing."
+    elif verdict == CANNOT_START:
+        facts['reason'] = ('%s stops in its start-up here, before any check: "%s".' % (who, quote or 'no message'))
+        facts['fix'] = ('Run criu where it may do what its start-up needs (root with CAP_SYS_ADMIN, outside a '
+                        'user namespace or restricted container), or with --unprivileged.'
+                        if _environmental(messages) else None)
+    elif verdict == BLOCKED:
+        facts['reason'] = '%s refuses to run in this context: "%s".' % (who, quote)
+        facts['fix'] = ('Run criu as root, or give it CAP_CHECKPOINT_RESTORE (setcap cap_checkpoint_restore+eip %s) '
+                        'and run it with --unprivileged.' % raw.get('path'))
+    elif verdict == BAD:
+        facts['reason'] = '%s fails its own check here: "%s" (Does not look good.).' % (who, quote)
+        facts['fix'] = 'See the missing required features of the probes (criu_facts.missing.required) and their fixes.'
+    elif verdict == TIMEOUT:
+        facts['reason'] = '%s did not finish its check in time.' % who
+    elif verdict == NOT_RUN:
+        facts['reason'] = '%s could not be run: %s.' % (who, (quote or 'no reason given').rstrip('.'))
+    _agreement(facts, verdict, probe_verdict, probe_facts, cause, broken, messages, quote, check_)
+    return facts
+
+
+def _environmental(messages):
+    return any(('Operation not permitted' in m or 'Permission denied' in m or 'Read-only file system' in m)
+               for m in messages)
+
+
+def _passes(verdict):
+    return verdict in (GOOD, GOOD_BUT)
+
+
+def _agreement(facts, verdict, probe_verdict, probe_facts, cause, broken, messages, quote, check_):
+    """Compare criu's verdict with the probes'.
+
+    Plain ``criu check`` runs only the required checks (and ignores the
+    optional one), so it says good or bad: it agrees with the probes when
+    both pass (good or good_but) or both fail.  ``undecided`` probes, and a
+    criu that refused for privileges, timed out or was not run, give nothing
+    to compare: agrees is None.
+    """
+    if probe_verdict is None or probe_verdict == 'undecided' or verdict in (BLOCKED, TIMEOUT, NOT_RUN):
+        return
+    whole = '--extra' in (check_.get('argv') or []) or '--all' in (check_.get('argv') or [])
+    if verdict == CANNOT_START:
+        if not _passes(probe_verdict):
+            # The kernel fails a required probe anyway; criu stopping earlier says no more.
+            facts['agrees'] = True
+            return
+        if cause:
+            kind, text = 'criu_too_old', ('the kernel passes every required probe, but criu %s stops before its '
+                                          'checks with "%s": fixed in criu %s' % (facts['version'], quote,
+                                                                                  cause['fixed_in']))
+        elif broken:
+            kind, text = 'broken_install', 'criu could not be loaded: "%s"' % quote
+        elif _environmental(messages):
+            kind, text = 'environment', ('the kernel passes every required probe, but criu cannot start in this '
+                                         'context: "%s"' % quote)
+        else:
+            kind, text = 'ours', ('the kernel passes every required probe, but criu stops before its checks with '
+                                  '"%s", a failure the probes do not model' % quote)
+        facts['agrees'] = False
+        facts['disagreements'].append({'criu': verdict, 'probes': probe_verdict, 'kind': kind, 'explanation': text})
+        return
+    same = verdict == probe_verdict if whole else _passes(verdict) == _passes(probe_verdict)
+    facts['agrees'] = same
+    if same:
+        return
+    missing = list(((probe_facts.get('missing') or {}).get('required')) or [])
+    if _passes(verdict) and not _passes(probe_verdict):
+        if missing and all(m in CRIU_LENIENT for m in missing):
+            kind = 'criu_bug'
+            text = ('criu passes, but the probes find %s missing: criu/cr-check.c is known to pass these '
+                    'without the kernel feature' % ', '.join(missing))
+        else:
+            kind = 'ours'
+            text = 'criu passes its check, but the probes find %s missing' % (', '.join(missing) or 'a required feature')
+    elif not _passes(verdict) and _passes(probe_verdict):
+        kind = 'ours'
+        text = 'criu fails its check with "%s", but every required probe passes' % quote
+    else:
+        kind = 'ours'
+        text = 'criu says %s, the probes say %s' % (verdict, probe_verdict)
+    facts['disagreements'].append({'criu': verdict, 'probes': probe_verdict, 'kind': kind, 'explanation': text})

@@ -1,0 +1,895 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) criu.check contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Whether the container runtimes installed here could checkpoint.
+
+PRIVATE to the criu.check collection: not a public API.
+
+For podman, runc, crun, youki, containerd, CRI-O, kubelet, Docker and LXC,
+when installed: the version, and ``checkpoint`` ready / not_ready / unknown
+with the reasons and one fix.  Each runtime's own gate is reproduced from its
+source: the minimum criu it compares (podman pkg/criu/criu.go, runc
+libcontainer/criu_linux.go checkCriuVersion(), crun src/libcrun/criu.c
+LIBCRIU_MIN_VERSION, youki container_criu.rs CRIU_VERSION_MINIMUM, containerd
+internal/cri/server/container_checkpoint_linux.go, CRI-O
+internal/oci/runtime_oci.go, LXC src/lxc/criu.c), whether it was built with
+CRIU, and its configuration keys.
+
+Only version output and configuration files are read: no daemon, container
+or daemon socket is ever touched (``podman info`` is not run: it may start
+podman's own services, and everything it would tell is in containers.conf).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import glob
+import json
+import os
+import re
+
+from ansible_collections.criu.check.plugins.module_utils._context import which as which_tool
+
+READY = 'ready'
+NOT_READY = 'not_ready'
+UNKNOWN = 'unknown'
+
+# The order of the facts, and the binary whose presence means "installed".
+RUNTIMES = ('podman', 'runc', 'crun', 'youki', 'containerd', 'cri-o', 'kubelet', 'docker', 'lxc')
+BINARIES = {
+    'podman': 'podman', 'runc': 'runc', 'crun': 'crun', 'youki': 'youki',
+    'containerd': 'containerd', 'cri-o': 'crio', 'kubelet': 'kubelet',
+    'docker': 'dockerd',             # the daemon checkpoints; the docker CLI alone may talk to another host
+    'lxc': 'lxc-checkpoint',         # liblxc's tool; the "lxc" command is LXD's or Incus's client
+}
+VERSION_ARGS = {'cri-o': ['version']}   # everyone else answers --version
+NAMES = {'podman': 'Podman', 'cri-o': 'CRI-O', 'docker': 'Docker', 'lxc': 'LXC'}
+
+# The criu version as the runtimes compare it: major*10000 + minor*100 + sublevel
+# (criu lib/c/criu.c criu_local_get_version(), go-criu GetCriuVersion()).
+MIN_CRIU = {
+    'podman': 31100,      # pkg/criu/criu.go MinCriuVersion
+    'runc': 30000,        # libcontainer/criu_linux.go checkCriuVersion()
+    'crun': 31500,        # src/libcrun/criu.c LIBCRIU_MIN_VERSION
+    'youki': 31500,       # crates/libcontainer/src/container/container_criu.rs CRIU_VERSION_MINIMUM
+    'containerd': 31600,  # internal/cri/server/container_checkpoint_linux.go (PodCriuVersion)
+    'cri-o': 31600,       # internal/oci/runtime_oci.go (PodCriuVersion)
+    'docker': 30000,      # Docker checkpoints through runc
+    'lxc': 20000,         # src/lxc/criu.c compares criu --version with "2.0"
+}
+PODMAN_POD_CRIU = 31600   # pkg/criu/criu.go PodCriuVersion: podman pod checkpoint
+OCI_RUNTIMES = ('crun', 'runc', 'youki')
+# containers/common pkg/config/config.go findRuntime(): the first one installed
+PODMAN_DEFAULT_RUNTIMES = ('crun', 'runc', 'runj', 'kata', 'runsc', 'ocijail')
+RUNC_NOCRIU = b'runc_nocriu'   # libcontainer/criu_disabled_linux.go ErrNoCR, and the build tag in Go's build info
+# criu and the daemons live in sbin, which a non-root PATH may lack (as _context.which)
+BIN_DIRS = ('/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin')
+LIB_DIRS = ('/usr/lib64', '/usr/lib', '/lib64', '/lib', '/usr/local/lib64', '/usr/local/lib')
+
+
+def gather(run, criu=None, kernel_ready=None, root='/', which=None):
+    """The facts of every installed runtime: ``{name: {...}}``; absent ones are left out.
+
+    run           ``run(argv) -> (rc, stdout, stderr)``, never raising, rc 127
+                  when the tool is missing (ProbeContext.run)
+    criu          the installed criu: ``{installed, path, version, usable, reason, fix}``;
+                  None or missing keys mean "not determined"
+    kernel_ready  criu_ready of the probes: True, False or None
+    root          where the configuration files are read ("/" on a host)
+    which         ``which(name) -> path or None``; by default PATH and the sbin
+                  directories, under ``root`` when it is not "/"
+    """
+    root = root or '/'
+    if which is None:
+        which = which_tool if root == '/' else (lambda name: _which_under(root, name))
+    host = _Host(run, criu if isinstance(criu, dict) else None, kernel_ready, root, which)
+    facts = {}
+    for name in RUNTIMES:
+        path = which(BINARIES[name])
+        if path:
+            facts[name] = host.evaluate(name, path)
+    return facts
+
+
+def criu_version_number(version):
+    """``'4.1.1'`` -> 40101, ``'3.17'`` -> 31700; None when it is not a version."""
+    match = re.match(r'\s*v?(\d+)\.(\d+)(?:\.(\d+))?', str(version or ''))
+    if not match:
+        return None
+    return int(match.group(1)) * 10000 + int(match.group(2)) * 100 + int(match.group(3) or 0)
+
+
+def version_text(number):
+    major, rest = divmod(number, 10000)
+    minor, sub = divmod(rest, 100)
+    return '%d.%d' % (major, minor) + ('.%d' % sub if sub else '')
+
+
+def version_tuple(version):
+    match = re.match(r'\s*v?(\d+)\.(\d+)(?:\.(\d+))?', str(version or ''))
+    return tuple(int(g or 0) for g in match.groups()) if match else None
+
+
+def _which_under(root, name):
+    dirs = [d for d in os.environ.get('PATH', os.defpath).split(os.pathsep) if d.startswith('/')]
+    for directory in dirs + list(BIN_DIRS):
+        path = _join(root, directory, name)
+        if os.path.isfile(path) and os.access(path, os.X_OK):
+            return path
+    return None
+
+
+def _join(root, *parts):
+    return os.path.join(root, *[p.lstrip('/') for p in parts])
+
+
+def _name(runtime):
+    return NAMES.get(runtime, runtime)
+
+
+def _sentence(text):
+    text = text.strip()
+    return (text[0].upper() + text[1:] + ('' if text.endswith('.') else '.')) if text else text
+
+
+class _Verdict:
+    """What one runtime needs: blockers (not_ready), unknowns, and notes."""
+
+    def __init__(self, runtime, path):
+        self.runtime = runtime
+        self.facts = {'path': path, 'version': None, 'checkpoint': UNKNOWN, 'reasons': [], 'fix': None,
+                      'criu_min': None, 'notes': []}
+        self.blockers = []    # (reason, fix)
+        self.unknowns = []    # (reason, fix or None)
+
+    def block(self, reason, fix):
+        self.blockers.append((_sentence(reason), fix))
+
+    def unknown(self, reason, fix=None):
+        self.unknowns.append((_sentence(reason), fix))
+
+    def note(self, text):
+        self.facts['notes'].append(_sentence(text))
+
+    def finish(self):
+        pairs = self.blockers or self.unknowns
+        self.facts['checkpoint'] = NOT_READY if self.blockers else (UNKNOWN if self.unknowns else READY)
+        self.facts['reasons'] = [pair[0] for pair in self.blockers + self.unknowns]
+        fixes = []
+        for fix in [pair[1] for pair in pairs]:
+            if fix and fix.rstrip('.') not in fixes:
+                fixes.append(fix.rstrip('.'))
+        self.facts['fix'] = _sentence('; '.join(fixes)) if fixes else None
+        return self.facts
+
+
+class _Host:
+    def __init__(self, run, criu, kernel_ready, root, which):
+        self.run, self.criu, self.kernel_ready, self.root, self.which = run, criu, kernel_ready, root, which
+        self.done = {}
+        self._procs = None
+
+    # -- plumbing -------------------------------------------------------
+
+    def evaluate(self, runtime, path):
+        if runtime not in self.done:
+            verdict = _Verdict(runtime, path)
+            self.done[runtime] = verdict
+            self._version(verdict)
+            getattr(self, '_' + runtime.replace('-', '_'))(verdict)
+            verdict.finish()
+        return self.done[runtime].facts
+
+    def _version(self, v):
+        argv = [v.facts['path']] + VERSION_ARGS.get(v.runtime, ['--version'])
+        try:
+            rc, out, err = self.run(argv)
+        except Exception as exc:  # a runner that raises is a result, not a traceback
+            rc, out, err = 127, '', str(exc)
+        v.output = out or ''
+        pattern = {
+            'podman': r'podman version (\S+)', 'runc': r'runc version (\S+)', 'crun': r'crun version (\S+)',
+            'youki': r'youki version:? (\S+)', 'containerd': r'containerd \S+ v?(\d\S*)',
+            'cri-o': r'(?m)^(?:Version:\s*|crio version )v?(\d\S*)', 'kubelet': r'Kubernetes v?(\d\S*)',
+            'docker': r'Docker version ([^\s,]+)', 'lxc': r'^\s*(\d+\.\d+\S*)',
+        }[v.runtime]
+        match = re.search(pattern, v.output) if rc == 0 else None
+        if match:
+            v.facts['version'] = match.group(1)
+        else:
+            first = (err or out or '').strip().splitlines()
+            v.version_error = '`%s %s` %s' % (
+                os.path.basename(argv[0]), ' '.join(argv[1:]),
+                ('exited with %d: %s' % (rc, first[0]) if first else 'exited with %d' % rc) if rc != 0
+                else 'printed no version')
+            v.note('its version could not be read: %s' % v.version_error)
+
+    def _need_version(self, v):
+        """The version tuple, or None with an unknown reason (for gates that depend on it)."""
+        parsed = version_tuple(v.facts['version'])
+        if parsed is None:
+            v.unknown('%s\'s version decides its checkpoint gate and could not be read (%s)'
+                      % (_name(v.runtime), getattr(v, 'version_error', 'unparsable')))
+        return parsed
+
+    def read(self, path):
+        """(text, None), (None, None) when absent, or (None, error) when unreadable."""
+        try:
+            with open(_join(self.root, path), 'rb') as handle:
+                return handle.read().decode('utf-8', 'replace'), None
+        except (IOError, OSError) as exc:
+            if getattr(exc, 'errno', None) == 2:
+                return None, None
+            return None, '%s: %s' % (path, exc.strerror or exc)
+
+    def procs(self, comm):
+        """Command lines of running processes named ``comm`` (read from /proc)."""
+        if self._procs is None:
+            self._procs = []
+            for entry in glob.glob(_join(self.root, '/proc/[0-9]*/comm')):
+                try:
+                    with open(entry) as handle:
+                        name = handle.read().strip()
+                    with open(os.path.join(os.path.dirname(entry), 'cmdline'), 'rb') as handle:
+                        args = handle.read().decode('utf-8', 'replace').split('\0')
+                except (IOError, OSError):
+                    continue
+                self._procs.append((name, [a for a in args if a]))
+        return [args for name, args in self._procs if name == comm]
+
+    # -- what every runtime shares: criu and the kernel ---------------------
+
+    def criu_checks(self, v, minimum):
+        name = _name(v.runtime)
+        v.facts['criu_min'] = version_text(minimum)
+        criu = self.criu
+        want = 'install criu %s or newer so that it is the first criu on PATH' % version_text(minimum)
+        if criu is None or criu.get('installed') is None:
+            v.unknown('whether criu is installed was not determined, so %s\'s need for criu %s or newer could not be checked'
+                      % (name, version_text(minimum)))
+        elif not criu.get('installed'):
+            v.block('%s checkpoints with criu %s or newer, found on PATH, and no criu is installed' % (name, version_text(minimum)),
+                    criu.get('fix') or want)
+        else:
+            have = criu_version_number(criu.get('version'))
+            where = criu.get('path') or 'criu'
+            if have is None:
+                v.unknown('the version of the installed criu (%s) could not be read, so %s\'s minimum (criu %s) could not be compared'
+                          % (where, name, version_text(minimum)))
+            elif have < minimum:
+                v.block('%s requires at least criu %s and the installed criu (%s) is %s'
+                        % (name, version_text(minimum), where, criu.get('version')), want)
+            usable = criu.get('usable')
+            if usable is False:
+                why = criu.get('reason')
+                v.block('the installed criu %s cannot checkpoint on this host%s'
+                        % (criu.get('version') or '', ': ' + why.rstrip('.') if why else ''),
+                        criu.get('fix') or 'install a criu release that works on this kernel')
+            elif usable is None:
+                v.unknown('whether the installed criu works on this host was not determined')
+        if self.kernel_ready is False:
+            v.block('the kernel lacks features criu requires (criu_facts.missing.required)',
+                    'provide the kernel features listed in criu_facts.missing.required')
+        elif self.kernel_ready is None:
+            v.unknown('whether the kernel has the features criu requires was not determined')
+
+    def inherit(self, v, runtime, path, role):
+        """Take over the build and configuration blockers of the OCI runtime or
+        CRI that ``v`` checkpoints through (its criu checks are v's own)."""
+        facts = self.evaluate(runtime, path)
+        other = self.done[runtime]
+        for reason, fix in other.own_blockers:
+            v.block('%s %s %s: %s' % (_name(v.runtime), role, runtime, reason[0].lower() + reason[1:]), fix)
+        for reason, fix in other.own_unknowns:
+            v.unknown('%s %s %s: %s' % (_name(v.runtime), role, runtime, reason[0].lower() + reason[1:]), fix)
+        return facts
+
+    def own(self, v):
+        """Mark the blockers so far as the runtime's own (before the criu checks)."""
+        v.own_blockers = list(v.blockers)
+        v.own_unknowns = list(v.unknowns)
+
+    # -- the runtimes ----------------------------------------------------
+
+    def _oci_runtime(self, v, configured, source, candidates):
+        """Resolve the OCI runtime a manager uses; inherit its blockers; the minimum criu it adds."""
+        if configured:
+            name = os.path.basename(configured)
+            path = configured if configured.startswith('/') else self.which(configured)
+            if configured.startswith('/') and self.root != '/':
+                path = _join(self.root, configured)
+        else:
+            name, path, source = None, None, 'default'
+            for candidate in candidates:
+                path = self.which(candidate)
+                if path:
+                    name = candidate
+                    break
+        v.facts['oci_runtime'] = {'name': name, 'path': path, 'source': source}
+        if name is None:
+            v.unknown('none of the OCI runtimes %s uses by default (%s) is installed' % (_name(v.runtime), ', '.join(candidates)))
+            return 0
+        if not path or not os.path.exists(path):
+            v.block('%s is configured to run containers with %s (%s), which is not installed' % (_name(v.runtime), configured, source),
+                    'install %s or configure an installed OCI runtime in %s' % (name, source))
+            return 0
+        if name in OCI_RUNTIMES:
+            self.inherit(v, name, path, 'runs containers with')
+            return MIN_CRIU[name]
+        # podman and CRI-O ask the runtime itself: "<rt> checkpoint --help" must exit 0
+        rc = self.run([path, 'checkpoint', '--help'])[0]
+        if rc != 0:
+            v.block('%s runs containers with %s, which does not support checkpoint/restore (`%s checkpoint --help` exited with %d)'
+                    % (_name(v.runtime), name, name, rc), 'configure crun (built with +CRIU) or runc as the OCI runtime in %s' % source)
+        return 0
+
+    def _podman(self, v):
+        runtime, source = None, None
+        files = ['/usr/share/containers/containers.conf', '/etc/containers/containers.conf']
+        files += sorted(p[len(self.root.rstrip('/')):] for p in glob.glob(_join(self.root, '/etc/containers/containers.conf.d/*.conf')))
+        for path in files:
+            text, error = self.read(path)
+            if error:
+                v.unknown('could not read %s' % error)
+                continue
+            if text is None:
+                continue
+            try:
+                value = toml_get(parse_toml(text), ('engine', 'runtime'))
+            except ValueError as exc:
+                v.unknown('the file %s is not valid TOML (%s), so podman\'s OCI runtime is not known' % (path, exc))
+                continue
+            if isinstance(value, str) and value:
+                runtime, source = value, '[engine] runtime in %s' % path
+        extra = self._oci_runtime(v, runtime, source, PODMAN_DEFAULT_RUNTIMES)
+        self.own(v)
+        self.criu_checks(v, max(MIN_CRIU['podman'], extra))
+        have = criu_version_number((self.criu or {}).get('version'))
+        if have is not None and have < PODMAN_POD_CRIU:
+            v.note('checkpointing whole pods (podman pod checkpoint) needs criu %s' % version_text(PODMAN_POD_CRIU))
+        if os.geteuid() != 0:
+            v.note('podman checkpoints only as root ("checkpointing a container requires root")')
+
+    def _runc(self, v):
+        parsed = version_tuple(v.facts['version'])
+        if parsed is None or parsed >= (1, 3, 0):   # the runc_nocriu build tag exists from 1.3.0
+            found = _binary_contains(v.facts['path'], RUNC_NOCRIU)
+            if found is None:
+                v.unknown('could not read the runc binary to tell whether it was built without checkpoint/restore (runc_nocriu)')
+            elif found:
+                v.block('this runc was built with the runc_nocriu tag: "this runc binary has not been compiled with '
+                        'checkpoint/restore support enabled"', 'install a runc built without the runc_nocriu build tag')
+        v.facts['built_with_criu'] = not any('runc_nocriu' in pair[0] for pair in v.blockers)
+        self.own(v)
+        self.criu_checks(v, MIN_CRIU['runc'])
+
+    def _crun(self, v):
+        features = [line.split() for line in v.output.splitlines() if line.startswith(('+', '-'))]
+        tokens = [t for line in features for t in line]
+        if not tokens:
+            v.facts['built_with_criu'] = None
+            v.unknown('`crun --version` lists no build features, so whether crun was built with CRIU is not known')
+        elif '+CRIU' not in tokens:
+            v.facts['built_with_criu'] = False
+            v.block('crun %s was built without CRIU (`crun --version` does not list +CRIU): it answers checkpoint with '
+                    '"unknown command checkpoint"' % (v.facts['version'] or ''),
+                    'install a crun built with CRIU (`crun --version` lists +CRIU) or use runc')
+        else:
+            v.facts['built_with_criu'] = True
+            lib = self._find_library('libcriu.so.2')
+            v.facts['libcriu'] = lib
+            if lib is None:
+                v.block('crun loads libcriu.so.2 to checkpoint and no libcriu.so.2 is installed ("could not load `libcriu.so.2`")',
+                        'install criu\'s library (libcriu2 on Debian and Ubuntu, criu-libs on Fedora)')
+        self.own(v)
+        self.criu_checks(v, MIN_CRIU['crun'])
+
+    def _find_library(self, soname):
+        dirs = list(LIB_DIRS)
+        dirs += [d[len(self.root.rstrip('/')):] for d in glob.glob(_join(self.root, '/usr/lib/*-linux-*'))]
+        dirs += [d[len(self.root.rstrip('/')):] for d in glob.glob(_join(self.root, '/lib/*-linux-*'))]
+        for conf in sorted(glob.glob(_join(self.root, '/etc/ld.so.conf.d/*.conf'))):
+            try:
+                with open(conf) as handle:
+                    dirs += [line.strip() for line in handle if line.strip().startswith('/')]
+            except (IOError, OSError):
+                continue
+        for directory in dirs:
+            candidate = _join(self.root, directory, soname)
+            if os.path.exists(candidate):
+                return os.path.join(directory, soname)
+        return None
+
+    def _youki(self, v):
+        v.facts['restore'] = False
+        v.note('youki can checkpoint but has no restore command')
+        self.own(v)
+        self.criu_checks(v, MIN_CRIU['youki'])
+
+    def _containerd(self, v):
+        parsed = self._need_version(v)
+        path = '/etc/containerd/config.toml'
+        config = {'file': path, 'version': None, 'enable_criu': None, 'source': None}
+        v.facts['config'] = config
+        text, error = self.read(path)
+        doc = {}
+        if error:
+            v.unknown('could not read %s' % error)
+        elif text is not None:
+            try:
+                doc = parse_toml(text)
+            except ValueError as exc:
+                v.unknown('the file %s is not valid TOML (%s)' % (path, exc))
+        file_version = doc.get('version', 1) if isinstance(doc.get('version', 1), int) else None
+        config['version'] = file_version if text is not None else None
+        if doc.get('imports'):
+            v.note('%s imports %s; only the main file was read' % (path, ', '.join(str(i) for i in doc['imports'])))
+        disabled = [d for d in (doc.get('disabled_plugins') or []) if d in ('cri', 'io.containerd.grpc.v1.cri')]
+        if disabled:
+            v.block('containerd\'s CRI plugin is disabled (disabled_plugins = %s in %s, as Docker\'s containerd.io package ships it), '
+                    'so Kubernetes cannot checkpoint through it' % (json.dumps(disabled), path),
+                    'remove "cri" from disabled_plugins in %s' % path)
+        if parsed is not None and parsed < (2, 0, 0):
+            v.block('containerd %s does not implement the CRI checkpoint call Kubernetes uses (containerd 2.0 added it); '
+                    '`ctr` and `nerdctl` checkpoint through runc instead' % v.facts['version'],
+                    'upgrade containerd to 2.0 or newer')
+        # enable_criu: 2.2.7 and later 2.2, 2.3.4 and later 2.3, 2.4 and later
+        knows_key = parsed is not None and (parsed >= (2, 4, 0) or (2, 3, 4) <= parsed < (2, 4, 0) or (2, 2, 7) <= parsed < (2, 3, 0))
+        if file_version is not None and file_version >= 3:
+            table = ('plugins', 'io.containerd.cri.v1.runtime')
+        elif file_version == 2:
+            table = ('plugins', 'io.containerd.grpc.v1.cri')   # migrated to io.containerd.cri.v1.runtime
+        else:
+            table = ('plugins', 'cri')
+        value = toml_get(doc, table + ('enable_criu',))
+        shown = '[%s]' % '.'.join([table[0]] + ["'%s'" % t if '.' in t else t for t in table[1:]])
+        if value is None:
+            config['enable_criu'], config['source'] = True, 'default'
+        else:
+            config['enable_criu'], config['source'] = value is True, '%s in %s' % (shown, path)
+        if knows_key and value is not None and value is not True:
+            v.block('criu support is disabled by configuration: enable_criu = %s under %s in %s'
+                    % (json.dumps(value), shown, path), 'set enable_criu = true (or remove it) under %s in %s' % (shown, path))
+        elif value is not None and parsed is not None and not knows_key:
+            v.note('enable_criu in %s is ignored by containerd %s' % (path, v.facts['version']))
+        self.own(v)
+        self.criu_checks(v, MIN_CRIU['containerd'])
+
+    def _cri_o(self, v):
+        parsed = self._need_version(v)
+        files = ['/etc/crio/crio.conf'] + sorted(
+            p[len(self.root.rstrip('/')):] for p in glob.glob(_join(self.root, '/etc/crio/crio.conf.d/*'))
+            if os.path.isfile(p))
+        enabled, level, runtime, where = None, None, None, {}
+        for path in files:
+            text, error = self.read(path)
+            if error:
+                v.unknown('could not read %s' % error)
+                continue
+            if text is None:
+                continue
+            try:
+                doc = parse_toml(text)
+            except ValueError as exc:
+                v.unknown('the file %s is not valid TOML (%s)' % (path, exc))
+                continue
+            value = toml_get(doc, ('crio', 'runtime', 'enable_criu_support'))
+            if value is not None:
+                enabled, where['enable_criu_support'] = value, path
+            value = toml_get(doc, ('crio', 'checkpoint_restore', 'container_level_enabled'))
+            if value is not None:
+                level, where['container_level_enabled'] = value, path
+            value = toml_get(doc, ('crio', 'runtime', 'default_runtime'))
+            if value:
+                runtime, where['default_runtime'] = value, path
+        config = {'files': [f for f in files if os.path.exists(_join(self.root, f))],
+                  'enable_criu_support': enabled, 'source': where.get('enable_criu_support')}
+        v.facts['config'] = config
+        if parsed is not None and parsed < (1, 25, 0):
+            v.block('CRI-O %s has no checkpoint/restore support (CRI-O 1.25 added it)' % v.facts['version'],
+                    'upgrade CRI-O to 1.25 or newer')
+        elif level is not None:
+            config['container_level_enabled'] = level
+            if level == 'none':
+                v.block('checkpoint/restore is off in CRI-O: container_level_enabled = "none" under [crio.checkpoint_restore] in %s'
+                        % where['container_level_enabled'],
+                        'set container_level_enabled = "checkpoint_restore" under [crio.checkpoint_restore] in /etc/crio/crio.conf.d/')
+            elif level == 'checkpoint_only':
+                v.note('CRI-O is configured to checkpoint but not restore (container_level_enabled = "checkpoint_only")')
+        elif parsed is not None:
+            default = parsed >= (1, 30, 0)
+            if enabled is None:
+                config['enable_criu_support'], config['source'] = default, 'default of CRI-O %d.%d' % parsed[:2]
+                enabled = default
+            if enabled is not True:
+                shown = config['source'] if config['source'].startswith('default') else 'under [crio.runtime] in %s' % config['source']
+                v.block('checkpoint/restore support is off in CRI-O ("checkpoint/restore support not available"): '
+                        'enable_criu_support is false (%s)' % shown,
+                        'set enable_criu_support = true under [crio.runtime] in a drop-in file in /etc/crio/crio.conf.d/ and restart CRI-O')
+            elif self.criu is not None and self.criu.get('installed') is False:
+                if parsed < (1, 30, 0):
+                    v.note('with enable_criu_support = true and no criu in PATH, CRI-O %s refuses to start ("cannot enable '
+                           'checkpoint/restore support without the criu binary in $PATH")' % v.facts['version'])
+                else:
+                    v.note('with no criu in PATH, CRI-O %s silently disables checkpoint/restore' % v.facts['version'])
+        extra = 0
+        if runtime:
+            extra = self._oci_runtime(v, runtime, 'default_runtime under [crio.runtime] in %s' % where['default_runtime'], ())
+        else:
+            v.facts['oci_runtime'] = {'name': None, 'path': None, 'source': 'default'}
+        self.own(v)
+        self.criu_checks(v, max(MIN_CRIU['cri-o'], extra))
+
+    def _kubelet(self, v):
+        parsed = self._need_version(v)
+        running = self.procs('kubelet')
+        args = running[0][1:] if running else []
+        arg_source = 'the running kubelet\'s command line' if running else None
+        if not running:
+            for path in ('/var/lib/kubelet/kubeadm-flags.env', '/etc/default/kubelet', '/etc/sysconfig/kubelet'):
+                text = self.read(path)[0]
+                if text:
+                    found = _env_args(text)
+                    if found:
+                        args += found
+                        arg_source = arg_source or path
+        config_path = _flag(args, '--config') or '/var/lib/kubelet/config.yaml'
+        text, error = self.read(config_path)
+        if error:
+            v.unknown('could not read %s' % error)
+        file_gates = _yaml_map(text or '', 'featureGates')
+        flag_gates = _feature_gates(_flag(args, '--feature-gates') or '')
+        gate, source = None, None
+        if 'ContainerCheckpoint' in file_gates:
+            gate, source = file_gates['ContainerCheckpoint'], 'featureGates in %s' % config_path
+        if 'ContainerCheckpoint' in flag_gates:   # flags override the config file
+            gate, source = flag_gates['ContainerCheckpoint'], '--feature-gates in %s' % arg_source
+        v.facts['config'] = {'file': config_path, 'ContainerCheckpoint': gate, 'source': source}
+        if parsed is not None and parsed < (1, 25, 0):
+            v.block('kubelet %s has no ContainerCheckpoint feature gate (Kubernetes 1.25 added it)' % v.facts['version'],
+                    'upgrade Kubernetes to 1.25 or newer')
+        elif gate is None and parsed is not None:
+            gate = parsed >= (1, 30, 0)
+            v.facts['config'].update({'ContainerCheckpoint': gate, 'source': 'default of Kubernetes %d.%d' % parsed[:2]})
+        if gate is False:
+            v.block('the ContainerCheckpoint feature gate is off (%s), so the kubelet has no /checkpoint endpoint'
+                    % v.facts['config']['source'],
+                    'set featureGates: {ContainerCheckpoint: true} in %s and restart the kubelet' % config_path)
+        # the CRI runtime decides the rest
+        endpoint = _flag(args, '--container-runtime-endpoint') or _yaml_scalar(text or '', 'containerRuntimeEndpoint') or ''
+        cri = 'cri-o' if 'crio' in endpoint else ('containerd' if 'containerd' in endpoint else None)
+        if cri is None:
+            installed = [n for n in ('containerd', 'cri-o') if self.which(BINARIES[n])]
+            cri = installed[0] if len(installed) == 1 else None
+            if len(installed) > 1:
+                v.unknown('both containerd and CRI-O are installed and the kubelet\'s container runtime endpoint is not configured')
+        v.facts['cri'] = cri
+        if cri is None:
+            if not v.unknowns:
+                v.unknown('no container runtime for the kubelet (containerd or CRI-O) is installed here')
+        else:
+            path = self.which(BINARIES[cri])
+            if not path:
+                v.block('the kubelet is configured for %s (%s), which is not installed' % (_name(cri), endpoint), 'install %s' % _name(cri))
+            else:
+                facts = self.evaluate(cri, path)
+                if facts['checkpoint'] == NOT_READY:
+                    v.block('the kubelet checkpoints through %s, which cannot checkpoint here (criu_facts.runtimes.%s)' % (_name(cri), cri),
+                            facts['fix'])
+                elif facts['checkpoint'] == UNKNOWN:
+                    v.unknown('the kubelet checkpoints through %s, whose readiness is not known (criu_facts.runtimes.%s)' % (_name(cri), cri))
+        self.own(v)
+
+    def _docker(self, v):
+        path = '/etc/docker/daemon.json'
+        text, error = self.read(path)
+        experimental, source = False, 'default'
+        if error:
+            v.unknown('could not read %s' % error)
+            experimental = None
+        elif text is not None:
+            try:
+                doc = json.loads(text) if text.strip() else {}
+            except ValueError as exc:
+                doc = None
+                experimental = None
+                v.unknown('the file %s is not valid JSON (%s): dockerd would refuse to start' % (path, exc))
+            if isinstance(doc, dict) and 'experimental' in doc:
+                experimental, source = doc['experimental'] is True, path
+        for args in self.procs('dockerd'):
+            if '--experimental' in args or '--experimental=true' in args:
+                experimental, source = True, 'the running dockerd\'s command line'
+        v.facts['config'] = {'file': path, 'experimental': experimental, 'source': source}
+        if experimental is False:
+            v.block('the Docker daemon is not in experimental mode ("This experimental feature is disabled by default")',
+                    'set "experimental": true in %s and restart dockerd' % path)
+        extra = 0
+        runc = self.which('runc')
+        if runc:
+            self.inherit(v, 'runc', runc, 'runs containers with')
+            extra = MIN_CRIU['runc']
+        else:
+            v.note('runc is not on PATH; Docker may use its own bundled runtime')
+        self.own(v)
+        self.criu_checks(v, max(MIN_CRIU['docker'], extra))
+
+    def _lxc(self, v):
+        self.own(v)
+        self.criu_checks(v, MIN_CRIU['lxc'])
+
+
+def _binary_contains(path, needle, chunk=1 << 20):
+    """Whether a file contains ``needle``; None when it cannot be read."""
+    try:
+        with open(path, 'rb') as handle:
+            tail = b''
+            while True:
+                block = handle.read(chunk)
+                if not block:
+                    return False
+                if needle in tail + block:
+                    return True
+                tail = block[-len(needle):]
+    except (IOError, OSError):
+        return None
+
+
+def _env_args(text):
+    """Arguments from KUBELET_*ARGS="..." lines of an environment file."""
+    args = []
+    for line in text.splitlines():
+        match = re.match(r'\s*(?:export\s+)?KUBELET_\w*ARGS\s*=\s*(["\']?)(.*)\1\s*$', line)
+        if match:
+            args += match.group(2).split()
+    return args
+
+
+def _flag(args, name):
+    for i, arg in enumerate(args):
+        if arg.startswith(name + '='):
+            return arg[len(name) + 1:]
+        if arg == name and i + 1 < len(args):
+            return args[i + 1]
+    return None
+
+
+def _gate_value(text):
+    text = text.strip().strip('"\'').lower()
+    return True if text == 'true' else (False if text == 'false' else None)
+
+
+def _feature_gates(text):
+    gates = {}
+    for item in text.split(','):
+        if '=' in item:
+            key, value = item.split('=', 1)
+            gates[key.strip()] = _gate_value(value)
+    return gates
+
+
+def _yaml_map(text, key):
+    """A top-level YAML map of scalars (block or flow style), enough for featureGates."""
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        match = re.match(r'%s\s*:\s*(.*)$' % re.escape(key), line)
+        if not match:
+            continue
+        rest = match.group(1).split(' #')[0].strip()
+        if rest.startswith('{'):
+            return _feature_gates(rest.strip('{} ').replace(':', '='))
+        result = {}
+        for item in lines[i + 1:]:
+            if not item.strip() or item.lstrip().startswith('#'):
+                continue
+            if not item.startswith((' ', '\t')):
+                break
+            pair = re.match(r'\s+([\w.-]+)\s*:\s*(\S+)', item)
+            if pair:
+                result[pair.group(1)] = _gate_value(pair.group(2))
+        return result
+    return {}
+
+
+def _yaml_scalar(text, key):
+    match = re.search(r'(?m)^%s\s*:\s*["\']?([^"\'\s#]+)' % re.escape(key), text)
+    return match.group(1) if match else None
+
+
+# -- a TOML reader for configuration files (tomllib is Python 3.11+) ------------
+
+def toml_get(doc, keys):
+    for key in keys:
+        if not isinstance(doc, dict) or key not in doc:
+            return None
+        doc = doc[key]
+    return doc
+
+
+def _split_key(text, lineno):
+    """``a."b.c".d`` -> ['a', 'b.c', 'd']."""
+    parts, text = [], text.strip()
+    while text:
+        if text[0] in '"\'':
+            end = text.find(text[0], 1)
+            if end < 0:
+                raise ValueError('line %d: unterminated quoted key' % lineno)
+            parts.append(text[1:end])
+            text = text[end + 1:].strip()
+        else:
+            match = re.match(r'[A-Za-z0-9_-]+', text)
+            if not match:
+                raise ValueError('line %d: invalid key %r' % (lineno, text))
+            parts.append(match.group(0))
+            text = text[match.end():].strip()
+        if text:
+            if text[0] != '.':
+                raise ValueError('line %d: invalid key' % lineno)
+            text = text[1:].strip()
+    return parts
+
+
+def _strip_comment(line):
+    quote = None
+    i = 0
+    while i < len(line):
+        char = line[i]
+        if quote:
+            if char == '\\' and quote == '"':
+                i += 1
+            elif char == quote:
+                quote = None
+        elif char in '"\'':
+            quote = char
+        elif char == '#':
+            return line[:i]
+        i += 1
+    return line
+
+
+def _balanced(text):
+    depth, quote, i = 0, None, 0
+    while i < len(text):
+        char = text[i]
+        if quote:
+            if char == '\\' and quote == '"':
+                i += 1
+            elif char == quote:
+                quote = None
+        elif char in '"\'':
+            quote = char
+        elif char in '[{':
+            depth += 1
+        elif char in ']}':
+            depth -= 1
+        i += 1
+    return depth <= 0
+
+
+def _split_items(text):
+    items, depth, quote, start, i = [], 0, None, 0, 0
+    while i < len(text):
+        char = text[i]
+        if quote:
+            if char == '\\' and quote == '"':
+                i += 1
+            elif char == quote:
+                quote = None
+        elif char in '"\'':
+            quote = char
+        elif char in '[{':
+            depth += 1
+        elif char in ']}':
+            depth -= 1
+        elif char == ',' and depth == 0:
+            items.append(text[start:i])
+            start = i + 1
+        i += 1
+    items.append(text[start:])
+    return [item.strip() for item in items if item.strip()]
+
+
+_ESCAPES = {'n': '\n', 't': '\t', 'r': '\r', '"': '"', '\\': '\\', 'b': '\b', 'f': '\f'}
+
+
+def _value(text, lineno):
+    text = text.strip()
+    if text.startswith('"'):
+        if not text.endswith('"') or len(text) < 2:
+            raise ValueError('line %d: unterminated string' % lineno)
+        return re.sub(r'\\(u[0-9A-Fa-f]{4}|.)', lambda m: chr(int(m.group(1)[1:], 16)) if m.group(1)[0] == 'u'
+                      else _ESCAPES.get(m.group(1), m.group(1)), text[1:-1])
+    if text.startswith("'"):
+        if not text.endswith("'") or len(text) < 2:
+            raise ValueError('line %d: unterminated string' % lineno)
+        return text[1:-1]
+    if text in ('true', 'false'):
+        return text == 'true'
+    if text.startswith('['):
+        return [_value(item, lineno) for item in _split_items(text[1:-1])]
+    if text.startswith('{'):
+        table = {}
+        for item in _split_items(text[1:-1]):
+            key, sep, rest = item.partition('=')
+            if not sep:
+                raise ValueError('line %d: invalid inline table' % lineno)
+            _put(table, _split_key(key, lineno), _value(rest, lineno), lineno)
+        return table
+    if re.match(r'^[+-]?\d[\d_]*$', text):
+        return int(text.replace('_', ''))
+    if re.match(r'^[+-]?(\d[\d_]*)?(\.\d+)?([eE][+-]?\d+)?$', text) and text not in ('', '+', '-'):
+        return float(text.replace('_', ''))
+    raise ValueError('line %d: unsupported value %r' % (lineno, text))
+
+
+def _put(table, keys, value, lineno):
+    for key in keys[:-1]:
+        table = table.setdefault(key, {})
+        if not isinstance(table, dict):
+            raise ValueError('line %d: %s is not a table' % (lineno, key))
+    if keys[-1] in table:
+        raise ValueError('line %d: duplicate key %s' % (lineno, keys[-1]))
+    table[keys[-1]] = value
+
+
+def parse_toml(text):
+    """The subset of TOML that containerd's, CRI-O's and containers' files use:
+    tables, dotted and quoted keys, strings, booleans, numbers, arrays and
+    inline tables (arrays may span lines).  Raises ValueError naming the line."""
+    doc, current = {}, None
+    current = doc
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        lineno = i + 1
+        line = _strip_comment(lines[i]).strip()
+        i += 1
+        if not line:
+            continue
+        if line.startswith('[['):
+            if not line.endswith(']]'):
+                raise ValueError('line %d: invalid table header' % lineno)
+            keys = _split_key(line[2:-2], lineno)
+            parent = doc
+            for key in keys[:-1]:
+                parent = parent.setdefault(key, {})
+            array = parent.setdefault(keys[-1], [])
+            if not isinstance(array, list):
+                raise ValueError('line %d: %s is not an array of tables' % (lineno, keys[-1]))
+            current = {}
+            array.append(current)
+            continue
+        if line.startswith('['):
+            if not line.endswith(']'):
+                raise ValueError('line %d: invalid table header' % lineno)
+            current = doc
+            for key in _split_key(line[1:-1], lineno):
+                current = current.setdefault(key, {})
+                if isinstance(current, list):
+                    current = current[-1]
+                if not isinstance(current, dict):
+                    raise ValueError('line %d: %s is not a table' % (lineno, key))
+            continue
+        key, sep, rest = line.partition('=')
+        if not sep:
+            raise ValueError('line %d: expected key = value' % lineno)
+        rest = rest.strip()
+        if rest.startswith(('"""', "'''")):
+            delim = rest[:3]
+            body = rest[3:]
+            while delim not in body:
+                if i >= len(lines):
+                    raise ValueError('line %d: unterminated multi-line string' % lineno)
+                body += '\n' + lines[i]
+                i += 1
+            value = body[:body.index(delim)]
+            _put(current, _split_key(key, lineno), value[1:] if value.startswith('\n') else value, lineno)
+            continue
+        while rest.startswith(('[', '{')) and not _balanced(rest):
+            if i >= len(lines):
+                raise ValueError('line %d: unterminated array' % lineno)
+            rest += ' ' + _strip_comment(lines[i]).strip()
+            i += 1
+        _put(current, _split_key(key, lineno), _value(rest, lineno), lineno)
+    return doc

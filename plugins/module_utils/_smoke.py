@@ -1,0 +1,653 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) criu.check contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""A real checkpoint and restore of a tiny process tree with the installed criu.
+
+PRIVATE to the criu.check collection: not a public API.
+
+The tree is a counter, as in criu's zdtm tests and phaul's: a leader and one
+child, each writing an increasing number to a file in the tree's own
+directory every 20 ms.  ``Smoke.run()`` starts it detached in a session of its
+own, dumps it (``criu dump`` kills it), restores it detached, checks that both
+counters advance past their dumped values, then kills it and removes the
+working directory.
+
+Nothing is left behind, on any path:
+
+- every process is found by the unique working directory in its command line
+  (the tree's argv holds it, criu's ``-D`` holds it, and a restored process
+  gets back its dumped argv), and only in a session we created (setsid) or
+  whose leader carries the same mark; nothing is ever killed by name;
+- a watchdog, forked first and in a session of its own, holds the read end of
+  a pipe; when the module ends in any way (even SIGKILL) the pipe reads EOF and
+  the watchdog does the same clean-up, so a tree restored by criu after the
+  module died (re-parented, its PR_SET_PDEATHSIG gone) still dies;
+- criu runs in a private mount namespace with its own tmpfs on /run, so its
+  kdat cache (criu/kerndat.c, /run/criu.kdat) does not outlive the run and a
+  stale one on the host is not read;
+- this process is a child subreaper, so the dumped tree's orphans and the
+  restored tree come back to it and are reaped here.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ctypes
+import errno
+import os
+import re
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+from ansible_collections.criu.check.plugins.module_utils import _installed_criu
+from ansible_collections.criu.check.plugins.module_utils import _syscall
+from ansible_collections.criu.check.plugins.module_utils._context import SBIN_DIRS
+
+CAP_SYS_ADMIN = 21
+CAP_CHECKPOINT_RESTORE = 40
+PR_SET_CHILD_SUBREAPER = 36
+CLONE_NEWNS = 0x00020000
+MS_REC = 0x4000
+MS_PRIVATE = 0x40000
+KDAT_CACHE = '/run/criu.kdat'     # criu/include/kerndat.h KERNDAT_CACHE_FILE
+
+# How long the watchdog waits past the timeout before it cleans up on its own,
+# and how long one clean-up may take.
+WATCHDOG_GRACE = 30.0
+CLEANUP_SECONDS = 10.0
+LOG_CONTEXT = 3        # lines shown before each "Error (" line
+LOG_MAX = 40
+
+# The tree: argv[1] is its directory (which carries the mark).  A fresh file
+# renamed into place each time, so a reader never sees a half-written number.
+COUNTER = r'''
+import os, sys, time
+d = sys.argv[1]
+role = "child" if os.fork() == 0 else "leader"
+path = os.path.join(d, "counter." + role)
+tmp = path + ".tmp"
+i = 0
+while True:
+    i += 1
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.write(fd, ("%d\n" % i).encode())
+    os.close(fd)
+    os.rename(tmp, path)
+    time.sleep(0.02)
+'''
+
+# criu/log.c prints "(TIME) Error (FILE:LINE): TEXT"; the restorer's lines
+# (criu/pie/log-simple.c) put "pie: PID: " before "Error (".
+_ERROR = re.compile(r'(?:^|[\s:])Error \([^)]*\):')
+_PREFIX = re.compile(r'^.*?Error \([^)]*\):\s*')
+
+
+class SmokeTimeout(Exception):
+    """The whole smoke ran past its timeout."""
+
+
+class SmokeFailure(Exception):
+    """A step failed; ``stage`` says which."""
+
+    def __init__(self, stage, msg):
+        super(SmokeFailure, self).__init__(msg)
+        self.stage = stage
+
+
+# ---------------------------------------------------------------- criu itself
+
+
+def find_criu(path=None, env_path=None):
+    """The criu to use: ``path`` if given (a file, or a name looked up on
+    PATH), else the one runtimes call (_installed_criu.find: the first
+    ``criu`` on PATH, then in the sbin directories)."""
+    search = env_path if env_path is not None else os.environ.get('PATH', '')
+    if not path:
+        found = _installed_criu.find(search)
+        return found[0]['path'] if found else None
+    if os.sep in path:
+        return path if os.path.isfile(path) and os.access(path, os.X_OK) else None
+    for d in search.split(os.pathsep):
+        cand = os.path.join(d, path)
+        if d and os.path.isfile(cand) and os.access(cand, os.X_OK):
+            return cand
+    return None
+
+
+def criu_version(path, timeout):
+    """criu's version (``Version: 4.1.1`` -> ``4.1.1``), or None."""
+    try:
+        # pylint: disable-next=ansible-bad-function  # module_utils code without the AnsibleModule
+        proc = subprocess.Popen([path, '--version'], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, close_fds=True)
+    except OSError:
+        return None
+    try:
+        out = proc.communicate(timeout=max(0.5, min(timeout, 10.0)))[0]
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        return None
+    m = re.search(r'Version:\s*(\S+)', out.decode('utf-8', 'replace'))
+    return m.group(1) if m else None
+
+
+def effective_caps(pid='self'):
+    """The effective capability set of a process, as a set of numbers."""
+    with open('/proc/%s/status' % pid) as f:
+        for line in f:
+            if line.startswith('CapEff:'):
+                value = int(line.split()[1], 16)
+                return set(bit for bit in range(64) if value >> bit & 1)
+    return set()
+
+
+def privilege_problem():
+    """Why criu cannot dump or restore as this process (criu/crtools.c: it
+    refuses without CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE), or None."""
+    try:
+        caps = effective_caps()
+    except (IOError, OSError) as exc:
+        return 'cannot read this process\'s capabilities: %s' % exc
+    if CAP_SYS_ADMIN in caps or CAP_CHECKPOINT_RESTORE in caps:
+        return None
+    return ('criu needs root, or the CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE capability, to checkpoint and '
+            'restore; this process (uid %d) has neither: run the task with become: true' % os.geteuid())
+
+
+def explain_log(text, limit=LOG_MAX):
+    """The lines of a criu log that explain a failure: every ``Error (`` line
+    with the few lines before it; the last lines when there is none."""
+    lines = text.splitlines()
+    keep = []
+    for i, line in enumerate(lines):
+        if _ERROR.search(line):
+            keep.extend(range(max(0, i - LOG_CONTEXT), i + 1))
+    if not keep:
+        keep = range(max(0, len(lines) - 10), len(lines))
+    out, seen = [], set()
+    for i in keep:
+        if i not in seen:
+            seen.add(i)
+            out.append(lines[i])
+    return out[-limit:]
+
+
+def first_error(lines):
+    """criu's first error message, without its log prefix."""
+    for line in lines:
+        if _ERROR.search(line):
+            return _PREFIX.sub('', line).strip()
+    return None
+
+
+# ---------------------------------------------------------------- processes
+
+
+def _read(path, mode='rb'):
+    try:
+        with open(path, mode) as f:
+            return f.read()
+    except (IOError, OSError):
+        return None
+
+
+def session_of(pid):
+    """The session id of ``pid`` (/proc/PID/stat field 6), or None."""
+    stat = _read('/proc/%d/stat' % pid)
+    if not stat:
+        return None
+    try:
+        return int(stat[stat.rindex(b')') + 2:].split()[3])
+    except (ValueError, IndexError):
+        return None
+
+
+def marked_processes(mark, sessions, exclude=()):
+    """Our processes: those whose command line holds ``mark`` (the unique
+    working directory) and whose session is one we created (``sessions``) or
+    is led by a process that holds ``mark`` too."""
+    found = []
+    for name in os.listdir('/proc'):
+        if not name.isdigit():
+            continue
+        pid = int(name)
+        if pid in exclude:
+            continue
+        cmd = _read('/proc/%d/cmdline' % pid)
+        if not cmd or mark not in cmd:
+            continue
+        sid = session_of(pid)
+        if sid is None:
+            continue
+        if sid in sessions or (sid > 0 and mark in (_read('/proc/%d/cmdline' % sid) or b'')):
+            found.append(pid)
+    return found
+
+
+def reap(exited):
+    """Reap every dead child (ours, and orphans handed to us as subreaper)."""
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        except OSError as exc:
+            if exc.errno == errno.EINTR:
+                continue
+            return
+        if pid == 0:
+            return
+        exited[pid] = status
+
+
+def clean_up(workdir, sessions, exclude=(), exited=None, seconds=CLEANUP_SECONDS):
+    """Kill every process of ours (SIGKILL, until none is seen twice in a row),
+    then remove the working directory.  Returns the pids killed."""
+    mark = workdir.encode()
+    killed = []
+    quiet = 0
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if exited is not None:
+            reap(exited)
+        pids = marked_processes(mark, sessions, exclude)
+        if not pids:
+            quiet += 1
+            if quiet >= 2:
+                break
+        else:
+            quiet = 0
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                    if pid not in killed:
+                        killed.append(pid)
+                except OSError:
+                    pass
+        time.sleep(0.02)
+    if exited is not None:
+        reap(exited)
+    shutil.rmtree(workdir, ignore_errors=True)
+    return killed
+
+
+def _devnull_stdio():
+    fd = os.open(os.devnull, os.O_RDWR)
+    for target in (0, 1, 2):
+        os.dup2(fd, target)
+    if fd > 2:
+        os.close(fd)
+
+
+def _close_fds_except(keep):
+    for name in os.listdir('/proc/self/fd'):
+        fd = int(name)
+        if fd > 2 and fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def start_watchdog(workdir, deadline_seconds):
+    """Fork the watchdog; return (its pid, the write end of its pipe).
+
+    It reads lines ``session PID`` from the pipe; on EOF (the module ended, in
+    whatever way) or after ``deadline_seconds`` it cleans up and exits."""
+    rfd, wfd = os.pipe()
+    pid = os.fork()
+    if pid:
+        os.close(rfd)
+        return pid, wfd
+    # The watchdog: never returns into the module's code.
+    try:
+        os.setsid()
+        for sig in (signal.SIGHUP, signal.SIGINT, signal.SIGPIPE):
+            signal.signal(sig, signal.SIG_IGN)
+        _devnull_stdio()
+        _close_fds_except((rfd,))
+        sessions = set()
+        buf = b''
+        deadline = time.monotonic() + deadline_seconds
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            try:
+                ready = select.select([rfd], [], [], left)[0]
+            except (OSError, select.error):
+                continue
+            if not ready:
+                break
+            chunk = os.read(rfd, 4096)
+            if not chunk:
+                break
+            buf += chunk
+            while b'\n' in buf:
+                line, buf = buf.split(b'\n', 1)
+                parts = line.split()
+                if len(parts) == 2 and parts[0] == b'session' and parts[1].isdigit():
+                    sessions.add(int(parts[1]))
+        clean_up(workdir, sessions, exclude=(os.getpid(),))
+    finally:
+        os._exit(0)
+
+
+def private_run():
+    """Give this process a private mount namespace with a fresh tmpfs on /run,
+    for criu's kdat cache.  Returns None, or why it could not (then the caller
+    removes the cache file itself if criu creates it)."""
+    libc = _syscall.LIBC
+    rc, err = _syscall.libc_call(libc.unshare, CLONE_NEWNS)
+    if rc != 0:
+        return 'unshare(CLONE_NEWNS): %s' % os.strerror(err)
+    rc, err = _syscall.libc_call(libc.mount, b'none', b'/', None, ctypes.c_ulong(MS_REC | MS_PRIVATE), None)
+    if rc != 0:
+        return 'mount --make-rprivate /: %s' % os.strerror(err)
+    if os.path.isdir('/run'):
+        rc, err = _syscall.libc_call(libc.mount, b'criu-smoke', b'/run', b'tmpfs', ctypes.c_ulong(0),
+                                     b'mode=755')
+        if rc != 0:
+            return 'mount tmpfs on /run: %s' % os.strerror(err)
+    return None
+
+
+def _needs_run(*paths):
+    """Is anything this process still needs under /run (the working
+    directory, Python, its import path, Ansible's temporary directory)?  A
+    tmpfs mounted there would hide it."""
+    here = [os.getcwd(), tempfile.gettempdir(), sys.executable, __file__] + list(paths) + list(sys.path)
+    for path in here:
+        real = os.path.realpath(path or '.')
+        if real == '/run' or real.startswith('/run/'):
+            return True
+    return False
+
+
+def _tree_size(path):
+    total = 0
+    for root, dummy, files in os.walk(path):
+        for name in files:
+            if name.endswith('.log'):
+                continue
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except OSError:
+                pass
+    return total
+
+
+def _read_counter(path):
+    text = _read(path)
+    try:
+        return int(text.strip()) if text else None
+    except ValueError:
+        return None
+
+
+# ---------------------------------------------------------------- the smoke
+
+
+class Smoke:
+    """One dump/restore round of the counter tree with ``criu``.
+
+    ``run()`` returns a dict: ok, stage, msg, criu {path, version}, dump_ms,
+    restore_ms, image_size, counter {before, after, child_before, child_after},
+    log (criu's lines that explain a failure), cleanup {killed, removed}.
+    It never raises for what happens on the host; only for a programming error.
+    """
+
+    def __init__(self, criu, version, tmpdir=None, timeout=60.0, python=None):
+        self.criu = criu
+        self.version = version
+        self.tmpdir = tmpdir
+        self.timeout = float(timeout)
+        self.python = python or sys.executable
+        self.exited = {}
+        self.sessions = set()
+        self.workdir = None
+        self.watchdog = None
+        self.wfd = None
+        self.deadline = None
+        self.result = {'ok': False, 'stage': 'setup', 'msg': '', 'criu': {'path': criu, 'version': version},
+                       'dump_ms': None, 'restore_ms': None, 'image_size': None,
+                       'counter': {'before': None, 'after': None, 'child_before': None, 'child_after': None},
+                       'log': [], 'cleanup': None}
+
+    # -- helpers
+
+    def _left(self):
+        return self.deadline - time.monotonic()
+
+    def _tell_watchdog(self, sid):
+        self.sessions.add(sid)
+        if self.wfd is not None:
+            try:
+                os.write(self.wfd, b'session %d\n' % sid)
+            except OSError:
+                pass
+
+    def _spawn(self, argv, cwd, out_path, env=None):
+        """Start argv detached: its own session, /dev/null for stdin, a file in
+        the working directory for stdout and stderr, no inherited fd."""
+        with open(out_path, 'ab') as out:
+            # run_command waits for its child; these must run on detached, in a session of their own.
+            # pylint: disable-next=ansible-bad-function
+            proc = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                                    close_fds=True, start_new_session=True, env=env)
+        self._tell_watchdog(proc.pid)
+        # Reaped by reap(), not by Popen: keep it from waiting or warning later.
+        proc.returncode = 0
+        return proc.pid
+
+    def _wait_exit(self, pid, what):
+        """Wait for our child ``pid`` to end; return its exit code."""
+        while True:
+            reap(self.exited)
+            if pid in self.exited:
+                status = self.exited[pid]
+                if os.WIFEXITED(status):
+                    return os.WEXITSTATUS(status)
+                return -os.WTERMSIG(status)
+            if self._left() <= 0:
+                raise SmokeTimeout('%s did not finish within the timeout of %ss' % (what, self.timeout))
+            time.sleep(0.01)
+
+    def _wait_until(self, cond, what):
+        while True:
+            reap(self.exited)
+            value = cond()
+            if value:
+                return value
+            if self._left() <= 0:
+                raise SmokeTimeout('%s within the timeout of %ss' % (what, self.timeout))
+            time.sleep(0.01)
+
+    def _criu_env(self):
+        env = dict(os.environ)
+        env.pop('LISTEN_FDS', None)
+        # For --unprivileged, criu keeps its kdat cache in XDG_RUNTIME_DIR (criu/kerndat.c).
+        env['XDG_RUNTIME_DIR'] = os.path.join(self.workdir, 'run')
+        return env
+
+    def _criu(self, action, args, log_name):
+        argv = [self.criu, action] + args + ['-o', log_name, '-v4']
+        if os.geteuid() != 0:
+            argv.append('--unprivileged')
+        out_path = os.path.join(self.workdir, 'criu-%s.out' % action)
+        start = time.monotonic()
+        try:
+            pid = self._spawn(argv, self.workdir, out_path, env=self._criu_env())
+        except OSError as exc:
+            raise SmokeFailure(action, 'cannot run %s: %s' % (self.criu, exc))
+        rc = self._wait_exit(pid, 'criu %s' % action)
+        ms = round((time.monotonic() - start) * 1000, 1)
+        if rc != 0:
+            self._collect_log(action, log_name, out_path)
+            reason = first_error(self.result['log']) or (self.result['log'][-1] if self.result['log'] else '')
+            raise SmokeFailure(action, 'criu %s failed (exit %s): %s' % (action, rc, reason or 'no message'))
+        return ms
+
+    def _collect_log(self, action, log_name, out_path):
+        lines = []
+        out = (_read(out_path) or b'').decode('utf-8', 'replace')
+        if out.strip():
+            lines += explain_log(out, 10)
+        log = (_read(os.path.join(self.workdir, 'images', log_name)) or b'').decode('utf-8', 'replace')
+        if log.strip():
+            lines += explain_log(log)
+        self.result['log'] = lines[-LOG_MAX:]
+
+    def _counters(self):
+        tree = os.path.join(self.workdir, 'tree')
+        return (_read_counter(os.path.join(tree, 'counter.leader')),
+                _read_counter(os.path.join(tree, 'counter.child')))
+
+    def _gone(self, pids):
+        reap(self.exited)
+        return all(not os.path.exists('/proc/%d' % p) for p in pids)
+
+    # -- the steps
+
+    def _steps(self):
+        res = self.result
+        tree = os.path.join(self.workdir, 'tree')
+        images = os.path.join(self.workdir, 'images')
+        os.mkdir(tree)
+        os.mkdir(images)
+        os.mkdir(os.path.join(self.workdir, 'run'), 0o700)
+
+        res['stage'] = 'start'
+        try:
+            leader = self._spawn([self.python, '-I', '-S', '-c', COUNTER, tree], tree,
+                                 os.path.join(self.workdir, 'tree.log'))
+        except OSError as exc:
+            raise SmokeFailure('start', 'cannot start the counter tree with %s: %s' % (self.python, exc))
+
+        def running():
+            leader_n, child_n = self._counters()
+            if leader in self.exited:
+                raise SmokeFailure('start', 'the counter tree exited at once: %s' % (
+                    (_read(os.path.join(self.workdir, 'tree.log')) or b'').decode('utf-8', 'replace')[-300:]))
+            return leader_n is not None and child_n is not None and leader_n >= 3 and child_n >= 3
+        self._wait_until(running, 'the counter tree did not start counting')
+        child = [int(p) for p in (_read('/proc/%d/task/%d/children' % (leader, leader)) or b'').split()]
+
+        res['stage'] = 'dump'
+        res['dump_ms'] = self._criu('dump', ['-t', str(leader), '-D', images], 'dump.log')
+        # criu dump kills the tree; its pids must be free again for the restore.
+        self._wait_until(lambda: self._gone([leader] + child), 'the dumped tree did not go away')
+        res['image_size'] = _tree_size(images)
+        before, child_before = self._counters()
+        res['counter']['before'], res['counter']['child_before'] = before, child_before
+
+        res['stage'] = 'restore'
+        pidfile = os.path.join(self.workdir, 'restore.pid')
+        res['restore_ms'] = self._criu('restore', ['-d', '-D', images, '--pidfile', pidfile], 'restore.log')
+        restored = _read_counter(pidfile)
+        if restored is None:
+            raise SmokeFailure('restore', 'criu restore wrote no pid to its --pidfile')
+        # The restored leader comes back with its session: ours from now on too.
+        self._tell_watchdog(restored)
+        mark = self.workdir.encode()
+        if mark not in (_read('/proc/%d/cmdline' % restored) or b''):
+            raise SmokeFailure('restore', 'the restored pid %d is not the counter tree' % restored)
+
+        res['stage'] = 'verify'
+
+        def advanced():
+            leader_n, child_n = self._counters()
+            if leader_n is not None and child_n is not None and leader_n > before and child_n > child_before:
+                return leader_n, child_n
+            return None
+        res['counter']['after'], res['counter']['child_after'] = self._wait_until(
+            advanced, 'the restored counters did not advance')
+        res['ok'] = True
+        res['stage'] = 'done'
+        res['msg'] = ('criu %s dumped and restored a two-process tree; its counters went on from %s to %s'
+                      % (self.version or '(unknown version)', before, res['counter']['after']))
+
+    def run(self):
+        res = self.result
+        self.deadline = time.monotonic() + self.timeout
+        try:
+            self.workdir = os.path.realpath(tempfile.mkdtemp(prefix='criu-smoke-', dir=self.tmpdir))
+        except (IOError, OSError) as exc:
+            res['msg'] = 'cannot create a working directory in %s: %s' % (
+                self.tmpdir or tempfile.gettempdir(), exc)
+            return res
+        kdat_existed = os.path.exists(KDAT_CACHE)
+        private = 'not tried'
+        try:
+            try:
+                self.watchdog, self.wfd = start_watchdog(self.workdir, self.timeout + WATCHDOG_GRACE)
+            except OSError as exc:
+                raise SmokeFailure('setup', 'cannot fork the clean-up watchdog: %s' % exc)
+            _syscall.prctl(PR_SET_CHILD_SUBREAPER, 1)
+            private = 'something this process needs is under /run'
+            if not _needs_run(self.workdir, self.python):
+                private = private_run()
+            self._steps()
+        except SmokeFailure as exc:
+            res['stage'] = exc.stage
+            res['msg'] = str(exc)
+        except SmokeTimeout as exc:
+            res['msg'] = 'timeout in stage %s: %s' % (res['stage'], exc)
+        except (IOError, OSError) as exc:
+            res['msg'] = 'stage %s: %s' % (res['stage'], exc)
+        finally:
+            killed = clean_up(self.workdir, self.sessions, exclude=(os.getpid(), self.watchdog),
+                              exited=self.exited)
+            if private is not None and not kdat_existed and os.path.exists(KDAT_CACHE):
+                try:
+                    os.unlink(KDAT_CACHE)
+                except OSError:
+                    pass
+            self._stop_watchdog()
+            res['cleanup'] = {'killed': len(killed), 'removed': not os.path.exists(self.workdir)}
+        return res
+
+    def _stop_watchdog(self):
+        if self.wfd is not None:
+            _syscall.close_quietly(self.wfd)
+            self.wfd = None
+        if self.watchdog is None:
+            return
+        end = time.monotonic() + CLEANUP_SECONDS + 5
+        while time.monotonic() < end:
+            reap(self.exited)
+            if self.watchdog in self.exited:
+                return
+            time.sleep(0.01)
+        try:
+            os.kill(self.watchdog, signal.SIGKILL)
+        except OSError:
+            pass
+        try:
+            os.waitpid(self.watchdog, 0)
+        except OSError:
+            pass
+
+
+def run(criu_path=None, tmpdir=None, timeout=60.0, python=None):
+    """Find criu, check privileges, run one smoke; return the result dict
+    (see Smoke).  ``ok`` False with ``msg`` when criu is missing or cannot run."""
+    criu = find_criu(criu_path)
+    if criu is None:
+        where = criu_path or 'PATH, %s' % ', '.join(SBIN_DIRS)
+        return {'ok': False, 'stage': 'setup', 'criu': {'path': None, 'version': None},
+                'msg': 'criu is not installed (looked for %s)' % where, 'log': []}
+    version = criu_version(criu, timeout)
+    problem = privilege_problem()
+    if problem:
+        return {'ok': False, 'stage': 'setup', 'criu': {'path': criu, 'version': version}, 'msg': problem,
+                'log': []}
+    return Smoke(criu, version, tmpdir=tmpdir, timeout=timeout, python=python).run()

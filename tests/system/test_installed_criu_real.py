@@ -1,0 +1,386 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""_installed_criu against real criu binaries, and nothing left behind.
+
+(a) no criu at all: this Debian 12 host has none installed;
+(b) Debian 12's own criu 3.17.1 (tests/tools/debian12_criu.sh: unpacked in a
+    cache, reached through PATH and LD_LIBRARY_PATH in a forked child only),
+    which cannot start on x86 kernels >= 6.13;
+(c) criu 4.1.1 in the Debian 13 root (tests/tools/criu_root.sh), in several
+    contexts, against what the same criu says when run by hand there;
+(d) nothing persists: no kdat cache, mount, process or temporary directory.
+"""
+
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+
+from conftest import COLLECTIONS, in_child, requires_root
+from leftovers import quiet_scratch
+from ansible_collections.criu.check.plugins.module_utils import _context
+from ansible_collections.criu.check.plugins.module_utils import _installed_criu as I
+
+TOOLS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'tools')
+ROOT_SH = os.path.join(TOOLS, 'criu_root.sh')
+D12_SH = os.path.join(TOOLS, 'debian12_criu.sh')
+
+pytestmark = requires_root
+
+
+class Ctx:
+    """What the engine hands a job: unprivileged, euid, timeout."""
+
+    def __init__(self, unprivileged=False, timeout=10.0):
+        self.unprivileged = unprivileged
+        self.euid = os.geteuid()
+        self.timeout = timeout
+
+
+def _kernel_at_least(major, minor):
+    found = re.match(r'(\d+)\.(\d+)', platform.release())
+    return found and (int(found.group(1)), int(found.group(2))) >= (major, minor)
+
+
+@pytest.fixture(scope='module')
+def debian12_env():
+    """PATH and LD_LIBRARY_PATH that make Debian 12's criu the first criu."""
+    build = subprocess.run([D12_SH, 'build'], capture_output=True, text=True, timeout=300, check=False)
+    if build.returncode != 0:
+        pytest.skip("Debian 12's criu is not available here: %s" % build.stderr.strip()[-300:])
+    lines = subprocess.run([D12_SH, 'env'], capture_output=True, text=True, check=True).stdout.split()
+    return dict(line.split('=', 1) for line in lines)
+
+
+@pytest.fixture
+def scratch():
+    """A directory outside /tmp (the checking child gets a /tmp of its own)."""
+    import pathlib
+    path = tempfile.mkdtemp(prefix='criu-check-test.', dir='/var/tmp')
+    yield pathlib.Path(path)
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope='module')
+def trixie_root():
+    build = subprocess.run([ROOT_SH, 'build'], capture_output=True, text=True, timeout=600, check=False)
+    if build.returncode != 0:
+        pytest.skip('the Debian 13 root cannot be built: %s' % build.stderr.strip()[-300:])
+    return build.stdout.strip()
+
+
+def _state(criu_path=None):
+    """What check() could leave behind, seen from a quiet scratch namespace
+    (leftovers.quiet_scratch: private mounts, an empty /tmp of its own), so
+    that what others do on this shared machine meanwhile does not show: the
+    kdat caches, mounts, this process's children, temporary directories,
+    processes still running the criu binary that was checked."""
+    with open('/proc/self/mountinfo') as f:
+        mounts = sorted(line.split(' ', 4)[4] for line in f)
+    children = []
+    for tid in os.listdir('/proc/self/task'):
+        with open('/proc/self/task/%s/children' % tid) as f:
+            children += f.read().split()
+    running = []
+    if criu_path:
+        for pid in os.listdir('/proc'):
+            if pid.isdigit():
+                try:
+                    if os.readlink('/proc/%s/exe' % pid) == os.path.realpath(criu_path):
+                        running.append(pid)
+                except OSError:
+                    pass
+    kdat = {}
+    for path in ('/run/criu.kdat', '/run/.criu.kdat'):
+        try:
+            st = os.stat(path)
+            kdat[path] = [st.st_ino, st.st_mtime_ns]
+        except OSError:
+            kdat[path] = None
+    return {'kdat': kdat, 'mounts': mounts, 'children': children, 'running': running,
+            'tmp': sorted(os.listdir(tempfile.gettempdir()))}
+
+
+def _check_in_child(env=None, path=None, unprivileged=False, timeout=10.0):
+    """check() as the engine runs it, in a forked child; returns its dict,
+    with the state before and after under 'before' and 'after'."""
+    def prepare():
+        quiet_scratch()
+        if env:
+            os.environ.update(env)
+
+    def body():
+        selected = [b for b in I.find(path) if b['selected']]
+        criu = selected[0]['path'] if selected else None
+        before = _state(criu)
+        raw = I.check(Ctx(unprivileged, timeout), path=path)
+        time.sleep(0.05)
+        return dict(raw, before=before, after=_state(criu))
+    return in_child(body, prepare, timeout=60)
+
+
+def assert_nothing_left(raw):
+    assert raw['after'] == raw['before']
+    assert raw['after']['kdat'] == {'/run/criu.kdat': None, '/run/.criu.kdat': None} or \
+        raw['after']['kdat'] == raw['before']['kdat']
+
+
+# ------------------------------------------------------------------ (a)
+
+def test_no_criu_at_all(scratch):
+    if any(os.access(os.path.join(d, 'criu'), os.X_OK) for d in _context.SBIN_DIRS):
+        pytest.skip('this host has criu installed in an sbin directory')
+    raw = _check_in_child(path=str(scratch) + os.pathsep + '/usr/bin:/bin')
+    assert raw['binaries'] == [] and raw['path'] is None and raw['check'] is None
+    facts = I.describe(raw, {'verdict': 'good'})
+    assert facts['installed'] is False and facts['usable'] is False and facts['agrees'] is None
+    assert 'not installed' in facts['reason']
+    assert_nothing_left(raw)
+
+
+# ------------------------------------------------------------------ (b)
+
+def test_debian12_criu_cannot_start_on_this_kernel(debian12_env):
+    if not (platform.machine() == 'x86_64' and _kernel_at_least(6, 13)):
+        pytest.skip('criu 3.17.1 starts on kernels before 6.13 (and off x86_64): kernel %s' % platform.release())
+    raw = _check_in_child(env=debian12_env, path=debian12_env['PATH'])
+    assert raw['version'] == '3.17.1'
+    assert raw['path'].startswith(os.path.dirname(os.path.dirname(debian12_env['PATH'].split(':')[0])))
+    assert raw['check']['isolation'] == 'mount_namespace' and raw['check']['unprivileged'] is False
+    assert raw['check']['verdict'] == 'cannot_start' and raw['check']['rc'] == 1
+    assert 'vdso: Unexpected rt vDSO area bounds' in raw['check']['messages']
+    facts = I.describe(raw, {'verdict': 'good'})
+    assert facts['installed'] is True and facts['starts'] is False and facts['usable'] is False
+    assert '"vdso: Unexpected rt vDSO area bounds"' in facts['reason']
+    assert 'criu 4.1 or newer' in facts['fix']
+    if raw['os'].get('id') == 'debian' and raw['os'].get('version_id') == '12':
+        assert 'criu_install_apt_suite: trixie' in facts['fix']
+    assert facts['disagreements'][0]['kind'] == 'criu_too_old'
+    json.dumps(facts)
+    assert_nothing_left(raw)
+
+
+def test_debian12_criu_unprivileged_mode(debian12_env):
+    """The --unprivileged path on the host: the cache directory goes away."""
+    raw = _check_in_child(env=debian12_env, path=debian12_env['PATH'], unprivileged=True)
+    assert raw['check']['argv'][-1] == '--unprivileged'
+    assert raw['check']['isolation'] == 'xdg_runtime_dir'
+    assert raw['check']['verdict'] in ('cannot_start', 'good', 'bad')
+    assert_nothing_left(raw)
+
+
+def test_debian12_criu_without_its_libraries(debian12_env):
+    env = dict(debian12_env, LD_LIBRARY_PATH='')
+    raw = _check_in_child(env=env, path=debian12_env['PATH'])
+    assert raw['version'] is None and 'error while loading shared libraries' in raw['binaries'][0]['error']
+    facts = I.describe(raw, {'verdict': 'good'})
+    assert facts['check']['rc'] == 127 and facts['usable'] is False
+    assert facts['disagreements'][0]['kind'] == 'broken_install'
+
+
+def test_the_first_criu_on_path_is_the_one_checked(debian12_env, scratch):
+    """A second criu later on PATH is listed, not run."""
+    later = scratch / 'later'
+    later.mkdir()
+    shutil.copy(os.path.join(debian12_env['PATH'].split(':')[0], 'criu'), str(later / 'criu'))
+    raw = _check_in_child(env=debian12_env, path=debian12_env['PATH'] + ':' + str(later))
+    paths = [b['path'] for b in raw['binaries']]
+    assert paths[:2] == [os.path.join(debian12_env['PATH'].split(':')[0], 'criu'), str(later / 'criu')]
+    assert [b['selected'] for b in raw['binaries'][:2]] == [True, False]
+    assert raw['binaries'][1]['version'] == '3.17.1'
+    assert raw['check']['argv'][0] == paths[0]
+
+
+# ------------------------------------------------------------------ (c)
+
+def _in_root(context, *cmd):
+    return subprocess.run([ROOT_SH, 'run', '--context', context, '--'] + list(cmd),
+                          capture_output=True, text=True, timeout=180, check=False)
+
+
+@pytest.mark.parametrize('context,unprivileged,expected_usable', [
+    ('root', False, True),
+    ('nonroot-cr', False, True),      # no CAP_SYS_ADMIN: --unprivileged, as CRIU documents
+    ('nonroot', False, False),        # no capability at all: criu refuses
+    ('ro-proc-sys', False, False),    # ns_last_pid: criu says "Does not look good."
+    ('no-sys-admin', False, True),    # root without CAP_SYS_ADMIN: --unprivileged
+    ('userns', False, False),         # unshare -Ur: --unprivileged, then TCP_REPAIR is refused
+])
+def test_debian13_criu(trixie_root, context, unprivileged, expected_usable):
+    flags = ['--unprivileged'] if unprivileged else []
+    ours = _in_root(context, 'python3', '/src/tests/tools/installed_criu.py', '--probes', 'good', *flags)
+    assert ours.returncode == 0, ours.stderr
+    got = json.loads(ours.stdout)
+    raw, facts = got['raw'], got['facts']
+    assert raw['version'] == '4.1.1' and raw['path'] == '/usr/sbin/criu'
+    argv = raw['check']['argv'][1:]
+    # the same criu, run by hand the same way in the same context
+    real = _in_root(context, 'sh', '-c', 'cd / && XDG_RUNTIME_DIR=$(mktemp -d) exec criu "$@"', 'criu', *argv)
+    assert raw['check']['rc'] == real.returncode
+    summary = [line for line in real.stdout.splitlines() if line.startswith(('Looks good', 'CRIU needs'))]
+    verdict = raw['check']['verdict']
+    if real.returncode == 0:
+        assert summary == ['Looks good.'] and verdict == 'good'
+    elif 'Does not look good.' in real.stderr:
+        assert verdict == 'bad'
+    elif summary and summary[0].startswith('CRIU needs'):
+        assert verdict == 'blocked'
+    else:
+        assert verdict == 'cannot_start'
+    assert facts['usable'] is expected_usable
+    if not expected_usable:
+        first_error = [line for line in (real.stderr + real.stdout).splitlines()
+                       if line.startswith('Error') or line.startswith('CRIU needs')][-1 if verdict != 'blocked' else 0]
+        assert re.sub(r'^Error +\([^)]*\): ', '', first_error).rstrip(': ') in facts['reason']
+
+
+# ------------------------------------------------------------------ (d)
+
+LEAK_SCRIPT = r'''
+import json, os, subprocess, sys, tempfile
+def state():
+    with open('/proc/self/mountinfo') as f:
+        mounts = sorted(l.split(' ', 4)[4] for l in f)
+    return {'kdat': sorted(n for n in os.listdir('/run') if 'kdat' in n),
+            'tmp': sorted(os.listdir('/tmp')), 'tempdir': sorted(os.listdir(tempfile.gettempdir())),
+            'mounts': mounts}
+before = state()
+runs = []
+for flag in ([], ['--unprivileged']):
+    runs.append(json.loads(subprocess.run([sys.executable, '/src/tests/tools/installed_criu.py'] + flag,
+                                          capture_output=True, text=True, check=True).stdout)['raw']['check'])
+after = state()
+# control: criu run plainly here does leave its cache, so the check above can fail
+subprocess.run(['criu', 'check'], cwd='/', capture_output=True)
+control = state()
+print(json.dumps({'before': before, 'after': after, 'control': control, 'runs': runs}))
+'''
+
+
+def test_nothing_left_in_the_debian13_root(trixie_root):
+    out = _in_root('root', 'python3', '-c', LEAK_SCRIPT)
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout)
+    assert [r['verdict'] for r in got['runs']] == ['good', 'good']
+    assert [r['isolation'] for r in got['runs']] == ['mount_namespace', 'xdg_runtime_dir']
+    assert got['before']['kdat'] == [] and got['after'] == got['before']
+    assert 'criu.kdat' in got['control']['kdat']
+
+
+def test_timeout_kills_the_whole_tree(scratch):
+    """A criu that hangs (and forks): the verdict is timeout, in time, and
+    nothing of it survives.  The binary is a stand-in: no real criu hangs on
+    demand, and what is tested is our process handling."""
+    fake = scratch / 'criu'
+    marker = scratch / 'grandchild'
+    fake.write_text('#!/bin/sh\n[ "$1" = --version ] && { echo "Version: 9.9"; exit 0; }\n'
+                    '(exec -a criu-check-test-grandchild sleep 300) & echo $! > %s\nexec sleep 300\n' % marker)
+    fake.chmod(0o755)
+    start = time.monotonic()
+    raw = _check_in_child(path=str(scratch) + ':/usr/bin:/bin', timeout=1.5)
+    elapsed = time.monotonic() - start
+    assert raw['check']['verdict'] == 'timeout' and elapsed < 5
+    facts = I.describe(raw, {'verdict': 'good'})
+    assert facts['usable'] is False and 'did not finish' in facts['reason']
+    grandchild = int(marker.read_text())
+    time.sleep(0.1)
+    assert not os.path.exists('/proc/%d' % grandchild) or _zombie(grandchild)
+    assert_nothing_left(raw)
+
+
+def _zombie(pid):
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            return f.read().rsplit(')', 1)[1].split()[0] == 'Z'
+    except OSError:
+        return True
+
+
+def test_worker_killed_midway_takes_criu_with_it(scratch):
+    """PR_SET_PDEATHSIG: when the engine kills a worker, its criu dies too."""
+    fake = scratch / 'criu'
+    pidfile = scratch / 'pid'
+    fake.write_text('#!/bin/sh\n[ "$1" = --version ] && { echo "Version: 9.9"; exit 0; }\n'
+                    'echo $$ > %s\nexec sleep 300\n' % pidfile)
+    fake.chmod(0o755)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            I.check(Ctx(timeout=60), path=str(scratch) + ':/usr/bin:/bin')
+        finally:
+            os._exit(0)
+    deadline = time.monotonic() + 10
+    while not (pidfile.exists() and pidfile.read_text().strip()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    criu_pid = int(pidfile.read_text())
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    deadline = time.monotonic() + 5
+    while os.path.exists('/proc/%d' % criu_pid) and not _zombie(criu_pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not os.path.exists('/proc/%d' % criu_pid) or _zombie(criu_pid)
+
+
+def test_import_is_cheap():
+    """Loaded beside the probes: no subprocess, ctypes or other module of the
+    collection at import time, and little work (compiling aside, which
+    Ansible does for every module_utils file alike)."""
+    code = (
+        'import re, sys, time; sys.path.insert(0, %r)\n'
+        'from ansible_collections.criu.check.plugins import module_utils\n'
+        'path = module_utils.__path__[0] + "/_installed_criu.py"\n'
+        'compiled = compile(open(path).read(), path, "exec")\n'
+        'before = set(sys.modules)\n'
+        't = time.monotonic(); exec(compiled, {"__name__": "probe"}); took = time.monotonic() - t\n'
+        'print(took); print(" ".join(sorted(set(sys.modules) - before)))\n' % COLLECTIONS)
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, check=True)
+    took, loaded = out.stdout.splitlines()[0], out.stdout.splitlines()[1:]
+    loaded = loaded[0].split() if loaded else []
+    # a loose bound: this machine is shared, and the point is "no heavy work"
+    # (measured about 7 ms when it is quiet)
+    assert float(took) < 0.25
+    assert not [m for m in loaded if m in ('subprocess', 'ctypes', 'tempfile', 'platform')
+                or m.startswith('ansible_collections.criu')], loaded
+
+
+# ------------------------------------------------------------------ the whole facts
+
+def _facts_with(env):
+    """criu_facts as the module builds them (tests/tools/run_probes.py runs
+    _check.run: the probes, and the installed criu's check beside them)."""
+    proc = subprocess.run([sys.executable, os.path.join(TOOLS, 'run_probes.py'), '--category', 'required',
+                           '--category', 'extra'], env=dict(os.environ, **env), cwd='/', capture_output=True,
+                          text=True, timeout=120, check=True)
+    return json.loads(proc.stdout)['facts']
+
+
+def test_facts_say_ready_but_not_usable_with_debian12_criu(debian12_env):
+    """The operator's case: the kernel passes, and the criu that runtimes call
+    cannot start here.  criu_ready true, criu_usable false, and why."""
+    if not (platform.machine() == 'x86_64' and _kernel_at_least(6, 13)):
+        pytest.skip('criu 3.17.1 starts on kernels before 6.13 (and off x86_64): kernel %s' % platform.release())
+    facts = _facts_with(debian12_env)
+    assert facts['ready'] is True, facts['summary']
+    assert facts['usable'] is False
+    criu = facts['criu']
+    assert criu['installed'] is True and criu['version'] == '3.17.1' and criu['usable'] is False
+    assert 'vdso: Unexpected rt vDSO area bounds' in criu['reason']
+    assert 'criu 4.1 or newer' in criu['fix']
+    assert criu['agrees'] is False and criu['disagreements'][0]['kind'] == 'criu_too_old'
+
+
+def test_facts_without_any_criu(scratch):
+    if any(os.path.exists(os.path.join(d, 'criu')) for d in I.SBIN_DIRS):
+        pytest.skip('this host has criu installed in an sbin directory')
+    facts = _facts_with({'PATH': str(scratch) + os.pathsep + '/usr/bin:/bin'})
+    assert facts['criu']['installed'] is False and facts['criu']['usable'] is False
+    assert facts['usable'] is False
+    assert facts['ready'] in (True, False) and facts['verdict'] in ('good', 'good_but', 'bad', 'undecided')

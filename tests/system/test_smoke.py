@@ -1,0 +1,262 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""criu_smoke for real: a dump and restore with criu 4.1.1 in the Debian 13
+root, criu's own reason with Debian 12's criu 3.17.1 (too old for this
+kernel), and nothing left behind after repeated runs, a timeout, or the module
+killed with SIGKILL during the dump, the restore, or while it checks the
+restored tree.  The options and check mode go through real Ansible."""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+
+import pytest
+
+import conftest
+
+REPO = conftest.REPO
+CRIU_ROOT = os.path.join(REPO, 'tests', 'tools', 'criu_root.sh')
+DEBIAN12_CRIU = os.path.join(REPO, 'tests', 'tools', 'debian12_criu.sh')
+INSIDE = os.path.join(REPO, 'tests', 'system', 'smoke_inside.py')
+ANSIBLE_BIN = os.path.dirname(sys.executable)
+
+pytestmark = conftest.requires_root
+
+NOTHING_LEFT = {'marked': [], 'seen_alive': [], 'new_in_our_sessions': [], 'files': [], 'mounts_added': [],
+                'mounts_removed': [], 'kdat_created': False}
+
+
+def _left(report):
+    left = dict(report['leftovers'])
+    left.pop('clean_after_ms', None)
+    return left
+
+
+@pytest.fixture(scope='module')
+def criu_root():
+    """The root's path, and its criu's version as it says it."""
+    try:
+        build = subprocess.run([CRIU_ROOT, 'build'], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, timeout=900, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        pytest.skip('the criu root cannot be built: %s' % exc)
+    if build.returncode != 0:
+        pytest.skip('the criu root cannot be built: %s' % build.stderr.decode('utf-8', 'replace')[-600:])
+    version = subprocess.run([CRIU_ROOT, 'run', '--', 'criu', '--version'], stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, timeout=60, check=False).stdout.decode()
+    return build.stdout.decode().strip(), version.split('Version:')[1].split()[0]
+
+
+def in_root(scenario, args=None, context='root'):
+    """smoke_inside.py in the root, with the root's python3."""
+    proc = subprocess.run([CRIU_ROOT, 'run', '--context', context, '--', 'python3',
+                           '/src/tests/system/smoke_inside.py', '/src', scenario, json.dumps(args or {})],
+                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr.decode('utf-8', 'replace')[-3000:]
+    return json.loads(proc.stdout.decode())
+
+
+def test_smoke_passes_with_criu_411(criu_root):
+    dummy, version = criu_root
+    report = in_root('once', {'timeout': 60})
+    res = report['runs'][0]
+    assert res['ok'] is True and not res.get('failed'), res
+    assert res['changed'] is False and res['stage'] == 'done'
+    assert res['criu'] == {'path': '/usr/sbin/criu', 'version': version}
+    assert res['dump_ms'] > 0 and res['restore_ms'] > 0
+    assert res['image_size'] > 100000          # a Python process's memory, not an empty directory
+    counter = res['counter']
+    assert counter['after'] > counter['before'] >= 3
+    assert counter['child_after'] > counter['child_before'] >= 3
+    assert res['log'] == []
+    assert res['cleanup'] == {'killed': 2, 'removed': True}   # the restored leader and child
+    # It really was a tree of two, dumped by criu and restored from its images.
+    assert any(' dump -t ' in s for s in report['seen']) and any(' restore -d ' in s for s in report['seen'])
+    assert _left(report) == NOTHING_LEFT
+
+
+def test_repeated_runs_leave_nothing(criu_root):
+    report = in_root('repeat:5', {'timeout': 60})
+    assert [r.get('ok') for r in report['runs']] == [True] * 5, report['runs']
+    assert _left(report) == NOTHING_LEFT
+
+
+@pytest.mark.parametrize('when', ['dump', 'restore', 'restored'])
+def test_module_killed_halfway_leaves_nothing(criu_root, when):
+    """SIGKILL of the module process: the watchdog ends criu and the tree
+    (re-parented, and after `restored` a tree criu brought back) and removes
+    the images.  The moment is caught by watching the module's children, so
+    a fast criu can slip through: try a few times."""
+    for dummy in range(4):
+        report = in_root('kill:' + when, {'timeout': 60})
+        run = report['runs'][0]
+        if run['killed_at']:
+            break
+    assert run['killed_at'], 'never caught the module during %s' % when
+    assert run['rc'] == -9
+    assert report['seen'], 'no process of the smoke was seen: the test saw nothing to leak'
+    assert _left(report) == NOTHING_LEFT
+
+
+@pytest.mark.parametrize('timeout', [0.05, 0.15])
+def test_timeout_ends_everything(criu_root, timeout):
+    report = in_root('once', {'timeout': timeout})
+    res = report['runs'][0]
+    assert res['ok'] is False and res['failed'] is True
+    assert 'timeout' in res['msg'] and res['stage'] in ('start', 'dump', 'restore', 'verify'), res['msg']
+    assert res['cleanup']['removed'] is True
+    assert _left(report) == NOTHING_LEFT
+
+
+def test_without_capabilities_the_failure_names_them(criu_root):
+    report = in_root('once', {'timeout': 30}, context='nonroot')
+    res = report['runs'][0]
+    assert res['ok'] is False and res['failed'] is True and res['stage'] == 'setup'
+    assert 'CAP_CHECKPOINT_RESTORE' in res['msg'] and 'CAP_SYS_ADMIN' in res['msg'] and 'uid 65534' in res['msg']
+    assert _left(report) == NOTHING_LEFT
+
+
+def test_criu_3171_fails_with_its_own_reason():
+    """Debian 12's criu on this kernel: the dump fails in criu's vDSO set-up,
+    and the result quotes criu, not a guess."""
+    try:
+        build = subprocess.run([DEBIAN12_CRIU, 'build'], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, timeout=300, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        pytest.skip("Debian 12's criu cannot be unpacked: %s" % exc)
+    if build.returncode != 0:
+        pytest.skip("Debian 12's criu cannot be unpacked: %s" % build.stderr.decode('utf-8', 'replace')[-600:])
+    env = dict(os.environ)
+    for line in subprocess.run([DEBIAN12_CRIU, 'env'], stdout=subprocess.PIPE, check=True).stdout.decode().split():
+        key, dummy, value = line.partition('=')
+        if key == 'LD_LIBRARY_PATH':
+            env[key] = value
+    criu = os.path.join(build.stdout.decode().strip(), 'root', 'usr', 'sbin', 'criu')
+    version = subprocess.run([criu, '--version'], stdout=subprocess.PIPE, env=env, check=False).stdout.decode()
+    kernel = tuple(int(x) for x in os.uname().release.split('-')[0].split('.')[:2])
+    if kernel < (6, 13):
+        pytest.skip('criu 3.17.1 starts on kernel %s.%s; the vDSO failure needs 6.13 or newer' % kernel)
+    proc = subprocess.run([sys.executable, INSIDE, REPO, 'once', json.dumps({'criu_path': criu, 'timeout': 30})],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr.decode()
+    report = json.loads(proc.stdout.decode())
+    res = report['runs'][0]
+    assert res['ok'] is False and res['failed'] is True and res['stage'] == 'dump'
+    assert res['criu'] == {'path': criu, 'version': version.split('Version:')[1].split()[0]}
+    assert res['msg'].startswith('criu dump failed (exit 1): vdso: '), res['msg']
+    errors = [line for line in res['log'] if 'Error (criu/vdso.c' in line]
+    assert errors and errors[0].endswith(res['msg'].split(': ', 1)[1]), res['log']
+    assert res['dump_ms'] is None and res['image_size'] is None
+    assert _left(report) == NOTHING_LEFT
+
+
+def test_find_criu_follows_path_then_sbin(tmp_path):
+    from ansible_collections.criu.check.plugins.module_utils import _smoke
+    first, second = tmp_path / 'a', tmp_path / 'b'
+    for d in (first, second):
+        d.mkdir()
+        (d / 'criu').write_text('#!/bin/sh\n')
+        (d / 'criu').chmod(0o755)
+    (first / 'criu').chmod(0o644)          # not executable: skipped
+    assert _smoke.find_criu(env_path='%s:%s' % (first, second)) == str(second / 'criu')
+    assert _smoke.find_criu(str(first / 'criu')) is None
+    assert _smoke.find_criu('criu', env_path=str(second)) == str(second / 'criu')
+    empty = tmp_path / 'empty'
+    empty.mkdir()
+    found = _smoke.find_criu(env_path=str(empty))
+    assert found is None or os.path.dirname(found) in _smoke.SBIN_DIRS
+
+
+# ---------------------------------------------------------------- through Ansible
+
+
+def _ansible(args, check=False, extra_env=None):
+    """One task on localhost through ansible-playbook; return its registered result."""
+    if not os.path.exists(os.path.join(ANSIBLE_BIN, 'ansible-playbook')):
+        pytest.skip('ansible is not installed beside this Python')
+    with tempfile.TemporaryDirectory() as directory:
+        out = os.path.join(directory, 'out.json')
+        with open(os.path.join(directory, 'play.yml'), 'w') as f:
+            f.write(textwrap.dedent('''
+                - hosts: all
+                  gather_facts: false
+                  tasks:
+                    - criu.check.criu_smoke: %s
+                      register: r
+                      ignore_errors: true
+                    - ansible.builtin.copy:
+                        dest: "{{ out }}"
+                        content: "{{ r | to_json }}"
+                      check_mode: false
+                ''' % json.dumps(args)))
+        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=conftest.COLLECTIONS, ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+                   ANSIBLE_LOCALHOST_WARNING='0', ANSIBLE_INVENTORY_UNPARSED_WARNING='0', **(extra_env or {}))
+        cmd = [os.path.join(ANSIBLE_BIN, 'ansible-playbook'), '-i', 'localhost,', '-c', 'local', '-e', 'out=' + out,
+               'play.yml'] + (['--check'] if check else [])
+        proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=180,
+                              cwd=directory, check=False)
+        assert proc.returncode == 0 and os.path.exists(out), proc.stdout.decode() + proc.stderr.decode()
+        with open(out) as f:
+            return json.load(f)
+
+
+def test_check_mode_runs_nothing(tmp_path):
+    res = _ansible({'tmpdir': str(tmp_path)}, check=True)
+    assert not res.get('failed') and res['changed'] is False
+    assert res['ok'] is None and res['stage'] == 'check_mode' and 'nothing was run' in res['msg']
+    assert res['criu']['version'] is None and res['dump_ms'] is None
+    assert os.listdir(str(tmp_path)) == []
+
+
+@pytest.mark.parametrize('args,needle', [
+    ({'timeout': 0}, 'timeout must be a positive number'),
+    ({'timeout': 'soon'}, 'timeout'),
+    ({'tmpdir': '/nonexistent/criu-smoke'}, 'tmpdir must be an existing directory'),
+    ({'fail_on_error': 'maybe'}, 'fail_on_error'),
+    ({'no_such_option': 1}, 'no_such_option'),
+])
+def test_bad_options_fail_naming_them(args, needle):
+    res = _ansible(args)
+    assert res['failed'] is True and needle in res['msg'], res['msg']
+
+
+@pytest.mark.parametrize('fail_on_error', [True, False])
+def test_no_criu_is_a_clear_result(tmp_path, fail_on_error):
+    res = _ansible({'criu_path': 'criu-not-installed-here', 'tmpdir': str(tmp_path),
+                    'fail_on_error': fail_on_error})
+    assert res['ok'] is False and res['changed'] is False
+    assert bool(res.get('failed')) is fail_on_error
+    assert 'criu is not installed' in res['msg'] and 'criu-not-installed-here' in res['msg']
+    assert os.listdir(str(tmp_path)) == []
+
+
+def test_through_ansible_in_the_root(criu_root):
+    """The root's own ansible-core runs the module with the root's python3:
+    the detached tree and the watchdog hold none of Ansible's pipes, so the
+    task returns at once and passes."""
+    script = textwrap.dedent('''
+        set -e
+        d=$(mktemp -d)
+        mkdir -p "$d/c/ansible_collections/criu" "$d/home"
+        ln -s /src "$d/c/ansible_collections/criu/check"
+        export ANSIBLE_COLLECTIONS_PATH="$d/c" ANSIBLE_HOME="$d/home" ANSIBLE_LOCAL_TEMP="$d/home/tmp" \\
+               ANSIBLE_REMOTE_TEMP="$d/home/tmp" ANSIBLE_LOCALHOST_WARNING=0 ANSIBLE_INVENTORY_UNPARSED_WARNING=0
+        timeout 120 ansible localhost -c local -e ansible_python_interpreter=/usr/bin/python3 \\
+            -m criu.check.criu_smoke -a 'timeout=60 fail_on_error=false' > "$d/out.json" || true
+        cat "$d/out.json"
+        rm -rf "$d"
+        echo '=== left in /tmp:'
+        ls -A /tmp
+    ''')
+    proc = subprocess.run([CRIU_ROOT, 'run', '--', 'bash', '-c', script], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, timeout=300, check=False)
+    text, dummy, left = proc.stdout.decode().partition('=== left in /tmp:')
+    assert text.startswith('localhost | SUCCESS => {'), text + proc.stderr.decode()
+    res = json.loads(text[text.index('{'):])
+    assert res['ok'] is True, res
+    assert res['changed'] is False and res['counter']['after'] > res['counter']['before']
+    assert left.strip() == '', 'left in /tmp: %s' % left

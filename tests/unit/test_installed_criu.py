@@ -1,0 +1,305 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""_installed_criu: real criu outputs -> verdicts, and describe()'s facts.
+
+The outputs in fixtures/installed_criu_outputs.json were captured from real
+criu binaries by tests/tools/capture_criu_outputs.py (criu 4.1.1 in the
+Debian 13 root in each context of tests/tools/criu_root.sh, Debian 12's
+criu 3.17.1 on this Debian 12 host, kernel 6.18).  The verdicts expected
+here are read off criu's source (criu/cr-check.c cr_check(), criu/crtools.c
+check_caps() and kerndat_init()), not off our parser.
+"""
+
+import json
+import os
+import stat
+
+import pytest
+import yaml
+
+from ansible_collections.criu.check.plugins.module_utils import _installed_criu as I
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+with open(os.path.join(HERE, 'fixtures', 'installed_criu_outputs.json')) as _f:
+    OUT = json.load(_f)
+
+
+def parsed(name):
+    case = OUT[name]
+    return I.parse(case['rc'], case['stdout'], case['stderr'])
+
+
+# name: (verdict, the message describe() must quote)
+EXPECTED = {
+    'criu41_root_check': ('good', None),
+    'criu41_root_check_all': ('good_but', None),
+    'criu41_root_check_unpriv_no_xdg': ('good', None),
+    'criu41_nonroot_check': ('blocked', 'CRIU needs to have the CAP_SYS_ADMIN or the CAP_CHECKPOINT_RESTORE capability'),
+    'criu41_nonroot_check_unpriv': ('blocked', 'CRIU needs to have the CAP_SYS_ADMIN or the CAP_CHECKPOINT_RESTORE capability'),
+    'criu41_nonroot_cr_check': ('blocked', "Running as non-root requires '--unprivileged'"),
+    'criu41_nonroot_cr_check_unpriv': ('good', None),
+    'criu41_userns_check': ('cannot_start', 'Fail to mount tmfps to /tmp/.criu.move_mount_set_group.'),
+    'criu41_userns_check_unpriv': ('bad', "Can't turn TCP repair mode ON: Operation not permitted"),
+    'criu41_ro_proc_sys_check': ('bad', 'sys/kernel/ns_last_pid sysctl is inaccessible: Read-only file system'),
+    'criu41_no_sys_admin_check': ('cannot_start', 'Unable create a network namespace: Operation not permitted'),
+    'criu41_podman_check': ('cannot_start', 'Unable create a network namespace: Operation not permitted'),
+    'criu41_podman_check_unpriv': ('bad', 'sys/kernel/ns_last_pid sysctl is inaccessible: Read-only file system'),
+    'criu41_podman_rw_check_unpriv': ('bad', "Unaligned vmsplice doesn't work: Operation not permitted"),
+    'criu317_root_check': ('cannot_start', 'vdso: Unexpected rt vDSO area bounds'),
+    'criu317_no_libs_check': ('cannot_start', 'error while loading shared libraries: libprotobuf-c.so.1'),
+}
+
+
+def test_every_captured_check_is_expected():
+    checks = sorted(n for n in OUT if not n.endswith('_version'))
+    assert checks == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize('name', sorted(EXPECTED))
+def test_verdict_of_real_output(name):
+    assert parsed(name)['verdict'] == EXPECTED[name][0]
+    assert parsed(name)['rc'] == OUT[name]['rc']
+
+
+@pytest.mark.parametrize('name', sorted(n for n in EXPECTED if EXPECTED[n][1]))
+def test_quote_is_the_message_that_stopped_criu(name):
+    p = parsed(name)
+    quote = I._quote(p['raw_messages'], first=p['verdict'] == 'blocked')
+    assert EXPECTED[name][1] in quote
+
+
+def test_messages_clean_and_raw():
+    p = parsed('criu317_root_check')
+    assert 'Error (criu/vdso.c:381): vdso: Unexpected rt vDSO area bounds' in p['raw_messages']
+    assert 'vdso: Unexpected rt vDSO area bounds' in p['messages']
+    assert not any(m.startswith(('Error', 'Warn')) for m in p['messages'])
+    # the summary lines are criu's verdict, not messages
+    p = parsed('criu41_root_check_all')
+    assert p['messages'] == ['Dirty tracking is OFF. Memory snapshot will not work.',
+                             'failed to mount autofs: No such device']
+    assert not any('Looks good' in m or 'dump or restore' in m for m in p['raw_messages'])
+
+
+def test_cache_noise_is_raw_only():
+    p = parsed('criu41_root_check_unpriv_no_xdg')
+    assert p['messages'] == []
+    assert any('$XDG_RUNTIME_DIR not set' in m for m in p['raw_messages'])
+    # said twice by criu, once here
+    assert len(p['raw_messages']) == 1
+
+
+def test_blocked_lines_come_from_stdout_without_prefix():
+    p = parsed('criu41_nonroot_check')
+    assert p['messages'][0] == 'CRIU needs to have the CAP_SYS_ADMIN or the CAP_CHECKPOINT_RESTORE capability'
+    assert p['messages'][1] == 'setcap cap_checkpoint_restore+eip criu'
+
+
+def test_versions():
+    assert I.parse_version(OUT['criu41_version']['stdout']) == ('4.1.1', None)
+    assert I.parse_version(OUT['criu317_version']['stdout']) == ('3.17.1', None)
+    # a git build prints a GitID line too (criu/config.c)
+    assert I.parse_version('Version: 4.2\nGitID: v4.2-22-g2cf8f13ca\n') == ('4.2', 'v4.2-22-g2cf8f13ca')
+    assert I.parse_version('') == (None, None)
+
+
+def test_timeout_signal_and_not_run():
+    assert I.parse(None, '', '', timed_out=True)['verdict'] == 'timeout'
+    p = I.parse(-11, '', '')
+    assert p['verdict'] == 'cannot_start' and p['messages'] == ['criu was killed by signal 11']
+    p = I.parse(None, '', '', error='cannot run /x/criu: [Errno 13] Permission denied')
+    assert p['verdict'] == 'not_run' and 'Permission denied' in p['messages'][0]
+
+
+# ---------------------------------------------------------------- describe()
+
+def raw_for(name, version, os_id='debian', os_version='12', argv=None, kernel='6.18.44'):
+    """check()'s dict as it would be for a captured output."""
+    check = parsed(name)
+    check.update({'argv': argv or ['/usr/sbin/criu', 'check'], 'unprivileged': '--unprivileged' in (argv or []),
+                  'isolation': 'mount_namespace', 'stdout': OUT[name]['stdout'], 'stderr': OUT[name]['stderr']})
+    return {'binaries': [{'path': '/usr/sbin/criu', 'realpath': '/usr/sbin/criu', 'from': 'PATH', 'selected': True,
+                          'version': version, 'gitid': None, 'error': None}],
+            'path': '/usr/sbin/criu', 'version': version, 'gitid': None,
+            'kernel': {'release': kernel, 'arch': 'x86_64'},
+            'os': {'id': os_id, 'version_id': os_version, 'name': None}, 'check': check}
+
+
+NO_CRIU = {'binaries': [], 'path': None, 'version': None, 'gitid': None,
+           'kernel': {'release': '6.18.44', 'arch': 'x86_64'}, 'os': {'id': 'debian', 'version_id': '12'},
+           'check': None}
+
+
+def test_no_criu_is_a_clear_state():
+    facts = I.describe(NO_CRIU, {'verdict': 'good'})
+    assert facts['installed'] is False and facts['usable'] is False
+    assert facts['check'] is None and facts['starts'] is None and facts['agrees'] is None
+    assert 'not installed' in facts['reason'] and 'criu.check.install' in facts['fix']
+    json.dumps(facts)
+
+
+def test_debian12_criu_on_a_new_kernel():
+    facts = I.describe(raw_for('criu317_root_check', '3.17.1'), {'verdict': 'good_but'})
+    assert facts['installed'] and facts['starts'] is False and facts['usable'] is False
+    assert facts['check']['verdict'] == 'cannot_start'
+    assert '"vdso: Unexpected rt vDSO area bounds"' in facts['reason']
+    assert 'criu 3.17.1' in facts['reason'] and '6.18.44' in facts['reason']
+    assert 'criu 4.1 or newer' in facts['fix']
+    assert 'criu_install_apt_suite: trixie' in facts['fix']
+    assert facts['agrees'] is False
+    assert facts['disagreements'] == [{
+        'criu': 'cannot_start', 'probes': 'good_but', 'kind': 'criu_too_old',
+        'explanation': facts['disagreements'][0]['explanation']}]
+    assert 'fixed in criu 4.1' in facts['disagreements'][0]['explanation']
+    json.dumps(facts)
+
+
+def test_newer_suite_offered_only_where_the_role_has_one():
+    facts = I.describe(raw_for('criu317_root_check', '3.17.1', os_id='fedora', os_version='40'), {'verdict': 'good'})
+    assert 'criu_install_apt_suite' not in facts['fix']
+    assert 'criu 4.1 or newer' in facts['fix'] and I.UPSTREAM in facts['fix']
+
+
+def test_newer_suites_are_suites_the_install_role_can_pin():
+    with open(os.path.join(REPO, 'roles', 'install', 'meta', 'argument_specs.yml')) as f:
+        spec = f.read()
+    assert 'criu_install_apt_suite' in spec
+    for entry in I.NEWER_SUITES.values():
+        assert entry['version'] in entry['what']
+
+
+def test_a_fixed_criu_with_the_old_symptom_is_not_called_too_old():
+    facts = I.describe(raw_for('criu317_root_check', '4.1.1'), {'verdict': 'good'})
+    assert facts['usable'] is False
+    assert facts['disagreements'][0]['kind'] == 'ours'
+    assert 'criu_install_apt_suite' not in (facts['fix'] or '')
+
+
+def test_working_criu():
+    facts = I.describe(raw_for('criu41_root_check', '4.1.1', os_version='13'), {'verdict': 'good_but'})
+    assert facts['usable'] is True and facts['starts'] is True
+    assert facts['reason'] is None and facts['fix'] is None
+    # plain criu check runs only the required checks: good vs good_but agree
+    assert facts['agrees'] is True and facts['disagreements'] == []
+
+
+def test_whole_check_compares_exactly():
+    raw = raw_for('criu41_root_check_all', '4.1.1', argv=['/usr/sbin/criu', 'check', '--all'])
+    assert I.describe(raw, {'verdict': 'good_but'})['agrees'] is True
+    facts = I.describe(raw, {'verdict': 'good'})
+    assert facts['agrees'] is False and facts['disagreements'][0]['kind'] == 'ours'
+
+
+def test_criu_passes_what_the_probes_fail():
+    raw = raw_for('criu41_root_check', '4.1.1')
+    lenient = I.describe(raw, {'verdict': 'bad', 'missing': {'required': ['sock_diag']}})
+    assert lenient['agrees'] is False and lenient['disagreements'][0]['kind'] == 'criu_bug'
+    ours = I.describe(raw, {'verdict': 'bad', 'missing': {'required': ['map_files']}})
+    assert ours['disagreements'][0]['kind'] == 'ours'
+    assert 'map_files' in ours['disagreements'][0]['explanation']
+
+
+def test_criu_fails_what_the_probes_pass():
+    facts = I.describe(raw_for('criu41_ro_proc_sys_check', '4.1.1'), {'verdict': 'good'})
+    assert facts['usable'] is False and facts['starts'] is True
+    assert 'ns_last_pid sysctl is inaccessible' in facts['reason']
+    assert facts['agrees'] is False
+    d = facts['disagreements'][0]
+    assert (d['criu'], d['probes'], d['kind']) == ('bad', 'good', 'ours')
+    both_bad = I.describe(raw_for('criu41_ro_proc_sys_check', '4.1.1'), {'verdict': 'bad'})
+    assert both_bad['agrees'] is True and both_bad['disagreements'] == []
+
+
+def test_undecided_probes_compare_to_nothing():
+    for name in ('criu41_root_check', 'criu41_ro_proc_sys_check', 'criu317_root_check'):
+        facts = I.describe(raw_for(name, '4.1.1'), {'verdict': 'undecided'})
+        assert facts['agrees'] is None and facts['disagreements'] == []
+
+
+def test_no_probe_facts():
+    facts = I.describe(raw_for('criu317_root_check', '3.17.1'))
+    assert facts['agrees'] is None and facts['usable'] is False and 'vDSO' in facts['reason']
+
+
+def test_blocked():
+    facts = I.describe(raw_for('criu41_nonroot_check', '4.1.1'), {'verdict': 'good'})
+    assert facts['starts'] is False and facts['usable'] is False and facts['agrees'] is None
+    assert 'CAP_CHECKPOINT_RESTORE capability' in facts['reason']
+    assert 'setcap cap_checkpoint_restore+eip /usr/sbin/criu' in facts['fix']
+
+
+def test_environment_stops_criu():
+    facts = I.describe(raw_for('criu41_userns_check', '4.1.1'), {'verdict': 'good'})
+    assert facts['starts'] is False and facts['usable'] is False
+    assert 'move_mount_set_group' in facts['reason']
+    assert facts['disagreements'][0]['kind'] == 'environment'
+    # a failing kernel and a criu that cannot start: nothing to dispute
+    assert I.describe(raw_for('criu41_userns_check', '4.1.1'), {'verdict': 'bad'})['agrees'] is True
+
+
+def test_broken_install():
+    raw = raw_for('criu317_no_libs_check', None)
+    facts = I.describe(raw, {'verdict': 'good'})
+    assert facts['usable'] is False and 'libprotobuf-c.so.1' in facts['reason']
+    assert 'Reinstall' in facts['fix']
+    assert facts['disagreements'][0]['kind'] == 'broken_install'
+
+
+def test_timeout_and_not_run():
+    raw = raw_for('criu41_root_check', '4.1.1')
+    raw['check'] = dict(raw['check'], **I.parse(None, '', '', timed_out=True))
+    facts = I.describe(raw, {'verdict': 'good'})
+    assert facts['starts'] is None and facts['usable'] is False and facts['agrees'] is None
+    assert 'did not finish' in facts['reason']
+    raw['check'] = dict(raw['check'], **I.parse(None, '', '', error='cannot run /usr/sbin/criu: [Errno 8] Exec format error'))
+    facts = I.describe(raw, {'verdict': 'good'})
+    assert 'Exec format error' in facts['reason'] and facts['usable'] is False
+
+
+def test_bad_input_names_what_is_valid():
+    with pytest.raises(ValueError, match='good, good_but, bad, undecided'):
+        I.describe(raw_for('criu41_root_check', '4.1.1'), {'verdict': 'fine'})
+    with pytest.raises(TypeError, match='check'):
+        I.describe(None)
+    raw = raw_for('criu41_root_check', '4.1.1')
+    raw['check']['verdict'] = 'great'
+    with pytest.raises(ValueError, match='cannot_start'):
+        I.describe(raw)
+
+
+# ---------------------------------------------------------------- find()
+
+def _exe(path, mode=0o755):
+    with open(path, 'w') as f:
+        f.write('#!/bin/sh\nexit 0\n')
+    os.chmod(path, mode)
+
+
+def test_find_orders_dedupes_and_marks_the_first(tmp_path):
+    a, b, c, d = (tmp_path / n for n in 'abcd')
+    for directory in (a, b, c, d):
+        directory.mkdir()
+    _exe(str(a / 'criu'), 0o644)           # not executable: runtimes cannot call it
+    _exe(str(b / 'criu'))
+    os.symlink(str(b / 'criu'), str(c / 'criu'))   # the same file again
+    _exe(str(d / 'criu'))
+    found = I.find(os.pathsep.join([str(a), 'relative/dir', str(b), '', str(c), str(d)]))
+    ours = [f for f in found if f['from'] == 'PATH']
+    assert [f['path'] for f in ours] == [str(b / 'criu'), str(d / 'criu')]
+    assert ours[0]['selected'] is True and ours[1]['selected'] is False
+    assert [f for f in found if f['selected']] == [ours[0]]
+    assert all(f['from'] == 'sbin' and f['path'].startswith(I.SBIN_DIRS) for f in found[2:])
+
+
+def test_find_falls_back_to_sbin(tmp_path):
+    found = I.find(str(tmp_path))
+    assert all(f['from'] == 'sbin' for f in found)
+    # on a host without criu in sbin (this one) that is an empty list, not an error
+    assert [f['selected'] for f in found] == [True] + [False] * (len(found) - 1) if found else found == []
+
+
+def test_fixture_file_is_what_the_capture_tool_writes():
+    # provenance: every case names where it ran and holds criu's streams as they came
+    for name, case in OUT.items():
+        assert set(case) >= {'argv', 'rc', 'stdout', 'stderr', 'where', 'kernel'}, name
+    assert os.stat(os.path.join(REPO, 'tests', 'tools', 'capture_criu_outputs.py')).st_mode & stat.S_IXUSR

@@ -1,0 +1,74 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The require role takes probe ids and workloads from the collection: no
+hand-kept copy in the role can drift from the registry."""
+
+import os
+import re
+
+import pytest
+import yaml
+
+import conftest
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.criu.check.plugins.filter import criu_unmet as F
+from ansible_collections.criu.check.plugins.module_utils import _registry as REG
+from ansible_collections.criu.check.plugins.module_utils import _workloads as W
+
+ROLE = os.path.join(conftest.REPO, 'roles', 'require')
+
+
+def _role_yaml():
+    for base, dummy, files in os.walk(ROLE):
+        for name in files:
+            if name.endswith(('.yml', '.yaml')):
+                path = os.path.join(base, name)
+                with open(path) as f:
+                    yield path, yaml.safe_load(f)
+
+
+def _strings(node):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield str(key)
+            for s in _strings(value):
+                yield s
+    elif isinstance(node, list):
+        for value in node:
+            for s in _strings(value):
+                yield s
+    elif isinstance(node, str):
+        yield node
+
+
+def test_the_role_holds_no_list_of_probe_ids():
+    for path, data in _role_yaml():
+        ids = [s for s in _strings(data) if s in REG.BY_ID]
+        assert len(ids) < 3, '%s keeps probe ids by hand: %s' % (path, ids)
+
+
+def test_the_ids_the_role_accepts_are_the_registry_s():
+    with pytest.raises(AnsibleFilterError) as err:
+        F.criu_unmet({'probes': {}}, features=['no_such_probe'])
+    listed = re.search(r'valid ids, the keys of criu_facts.probes: (.*)\)$', str(err.value)).group(1).split(', ')
+    assert listed == [p.id for p in REG.PROBES]
+    for probe in REG.PROBES:
+        F.criu_unmet({'probes': {}}, features=[probe.id], ignore=[probe.id])
+
+
+def test_the_workloads_the_role_accepts_are_the_collection_s():
+    for name, ids in W.BUILTIN.items():
+        assert all(i in REG.BY_ID for i in ids), name
+        F.criu_unmet({'probes': {}}, workloads=[name], ignore=ids)
+    with pytest.raises(AnsibleFilterError, match='known: %s;' % ', '.join(sorted(W.BUILTIN))):
+        F.criu_unmet({'probes': {}}, workloads=['no_such_workload'])
+
+
+def test_the_role_readme_lists_the_builtin_workloads_as_they_are():
+    with open(os.path.join(ROLE, 'README.md')) as f:
+        rows = re.findall(r'^\| `(\w+)` \| (.*) \|$', f.read(), re.M)
+    table = dict((name, re.findall(r'`([\w-]+)`', probes)) for name, probes in rows if name in W.BUILTIN)
+    table = dict((name, [i for i in ids if i in REG.BY_ID]) for name, ids in table.items())
+    assert table == W.BUILTIN

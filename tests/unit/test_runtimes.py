@@ -1,0 +1,429 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The runtimes' checkpoint gates, from their real version output and
+configuration files (tests/fixtures/runtimes) placed under a temporary root.
+
+Each runtime is a real executable script printing its recorded ``--version``
+output, run through the same run_command the modules use."""
+
+import os
+import stat
+
+import pytest
+
+import conftest
+from conftest import run_command
+
+from ansible_collections.criu.check.plugins.module_utils import _runtimes as R
+
+FIXTURES = os.path.join(conftest.REPO, 'tests', 'fixtures', 'runtimes')
+VERSIONS = os.path.join(FIXTURES, 'versions')
+CONFIG = os.path.join(FIXTURES, 'config')
+
+CRIU_OK = {'installed': True, 'path': '/usr/sbin/criu', 'version': '4.1.1', 'usable': True, 'reason': None, 'fix': None}
+CRIU_314 = dict(CRIU_OK, version='3.14')
+CRIU_DEBIAN12 = dict(CRIU_OK, version='3.17.1', usable=False,
+                     reason='criu 3.17.1 cannot start on this kernel: "vdso: Unexpected rt vDSO area bounds" (fixed in criu 4.1)',
+                     fix='install criu 4.1 or newer (the install role pins Debian 13\'s)')
+CRIU_NONE = {'installed': False, 'path': None, 'version': None, 'usable': None, 'reason': 'criu is not installed',
+             'fix': 'install criu 4.1 or newer'}
+
+# the rodata message of a runc built with the runc_nocriu tag (libcontainer/criu_disabled_linux.go)
+NOCRIU_MESSAGE = 'this runc binary has not been compiled with checkpoint/restore support enabled (runc_nocriu)'
+
+
+def make_root(tmp_path, bins=None, files=None, libcriu=False, binary_extra=None):
+    """A root with executables printing the recorded version output, and config files."""
+    bindir = tmp_path / 'usr' / 'bin'
+    bindir.mkdir(parents=True, exist_ok=True)
+    for name, fixture in (bins or {}).items():
+        script = bindir / name
+        if isinstance(fixture, tuple):   # (fixture, exit code)
+            body = '#!/bin/sh\ncat %s >&2\nexit %d\n' % (os.path.join(VERSIONS, fixture[0]), fixture[1])
+        else:
+            body = '#!/bin/sh\ncat %s\n' % os.path.join(VERSIONS, fixture)
+        script.write_text(body + ((binary_extra or {}).get(name, '')))
+        script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    for dest, src in (files or {}).items():
+        target = tmp_path / dest.lstrip('/')
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(os.path.join(CONFIG, src)) as f:
+            target.write_text(f.read())
+    if libcriu:
+        lib = tmp_path / 'usr' / 'lib' / 'x86_64-linux-gnu'
+        lib.mkdir(parents=True, exist_ok=True)
+        (lib / 'libcriu.so.2').write_bytes(b'\x7fELF')
+    return str(tmp_path)
+
+
+def gather(root, criu=None, kernel_ready=True, undetermined=False):
+    criu = criu if criu is not None or undetermined else CRIU_OK
+    facts = R.gather(run_command, criu, kernel_ready, root=root)
+    for name, fact in facts.items():
+        assert fact['checkpoint'] in (R.READY, R.NOT_READY, R.UNKNOWN), name
+        assert (fact['checkpoint'] == R.READY) == (not fact['reasons']), (name, fact)
+        if fact['checkpoint'] == R.NOT_READY:
+            assert fact['fix'] and fact['fix'].endswith('.') and '\n' not in fact['fix'], (name, fact)
+        for reason in fact['reasons']:
+            assert reason[0].isupper() and reason.endswith('.'), reason
+    return facts
+
+
+def reasons(fact):
+    return ' | '.join(fact['reasons'])
+
+
+# -- installed or not --------------------------------------------------------
+
+def test_absent_runtimes_are_absent(tmp_path):
+    assert gather(make_root(tmp_path)) == {}
+
+
+def test_only_installed_runtimes_are_listed(tmp_path):
+    facts = gather(make_root(tmp_path, {'runc': 'runc-1.1.5.txt', 'lxc-checkpoint': 'lxc-5.0.2-debian12.txt'}))
+    assert sorted(facts) == ['lxc', 'runc']
+    assert facts['runc']['path'] == str(tmp_path / 'usr' / 'bin' / 'runc')
+
+
+# -- versions ------------------------------------------------------------------
+
+@pytest.mark.parametrize('binary,fixture,runtime,version', [
+    ('podman', 'podman-4.3.1.txt', 'podman', '4.3.1'),
+    ('podman', 'podman-5.2.2.txt', 'podman', '5.2.2'),
+    ('runc', 'runc-1.1.5.txt', 'runc', '1.1.5+ds1'),
+    ('crun', 'crun-1.8.1-debian12.txt', 'crun', '1.8.1'),
+    ('youki', 'youki-0.3.3.txt', 'youki', '0.3.3'),
+    ('youki', 'youki-0.5.1.txt', 'youki', '0.5.1'),
+    ('containerd', 'containerd-1.6.20-debian12.txt', 'containerd', '1.6.20~ds1'),
+    ('containerd', 'containerd-1.7.24-containerd.io.txt', 'containerd', '1.7.24'),
+    ('containerd', 'containerd-2.0.2.txt', 'containerd', '2.0.2'),
+    ('crio', 'crio-1.24.6.txt', 'cri-o', '1.24.6'),
+    ('crio', 'crio-1.29.1.txt', 'cri-o', '1.29.1'),
+    ('kubelet', 'kubelet-1.30.2.txt', 'kubelet', '1.30.2'),
+    ('dockerd', 'dockerd-20.10.24-debian12.txt', 'docker', '20.10.24+dfsg1'),
+    ('dockerd', 'dockerd-27.3.1.txt', 'docker', '27.3.1'),
+    ('lxc-checkpoint', 'lxc-5.0.2-debian12.txt', 'lxc', '5.0.2'),
+])
+def test_version_from_real_output(tmp_path, binary, fixture, runtime, version):
+    facts = gather(make_root(tmp_path, {binary: fixture}))
+    assert facts[runtime]['version'] == version
+
+
+def test_a_failing_version_command_is_a_note_or_an_unknown(tmp_path):
+    facts = gather(make_root(tmp_path, {'runc': ('runc-1.1.5.txt', 1), 'crio': ('crio-1.29.1.txt', 2)}))
+    assert facts['runc']['version'] is None
+    assert 'exited with 1' in facts['runc']['notes'][0]
+    assert facts['runc']['checkpoint'] == R.READY     # runc's gate does not depend on its version
+    assert facts['cri-o']['checkpoint'] == R.UNKNOWN  # CRI-O's default depends on it
+    assert 'exited with 2' in reasons(facts['cri-o'])
+
+
+# -- what every runtime shares ------------------------------------------------
+
+def test_lxc_ready_with_a_usable_criu(tmp_path):
+    fact = gather(make_root(tmp_path, {'lxc-checkpoint': 'lxc-5.0.2-debian12.txt'}))['lxc']
+    assert fact == dict(fact, checkpoint='ready', reasons=[], fix=None, criu_min='2.0')
+
+
+def test_criu_missing(tmp_path):
+    fact = gather(make_root(tmp_path, {'lxc-checkpoint': 'lxc-5.0.2-debian12.txt'}), criu=CRIU_NONE)['lxc']
+    assert fact['checkpoint'] == R.NOT_READY
+    assert 'no criu is installed' in reasons(fact)
+    assert fact['fix'] == 'Install criu 4.1 or newer.'
+
+
+def test_criu_too_old_for_the_runtime(tmp_path):
+    fact = gather(make_root(tmp_path, {'youki': 'youki-0.5.1.txt'}), criu=CRIU_314)['youki']
+    assert fact['checkpoint'] == R.NOT_READY
+    assert fact['reasons'] == ['Youki requires at least criu 3.15 and the installed criu (/usr/sbin/criu) is 3.14.']
+    assert '3.15' in fact['fix']
+
+
+def test_criu_unusable_quotes_its_reason_and_fix(tmp_path):
+    fact = gather(make_root(tmp_path, {'runc': 'runc-1.1.5.txt'}), criu=CRIU_DEBIAN12)['runc']
+    assert fact['checkpoint'] == R.NOT_READY
+    assert 'vdso: Unexpected rt vDSO area bounds' in reasons(fact)
+    assert fact['fix'] == "Install criu 4.1 or newer (the install role pins Debian 13's)."
+
+
+def test_kernel_not_ready(tmp_path):
+    fact = gather(make_root(tmp_path, {'runc': 'runc-1.1.5.txt'}), kernel_ready=False)['runc']
+    assert fact['checkpoint'] == R.NOT_READY
+    assert 'criu_facts.missing.required' in reasons(fact)
+
+
+@pytest.mark.parametrize('criu,kernel,says', [
+    (None, True, 'whether criu is installed was not determined'),
+    ({}, True, 'whether criu is installed was not determined'),
+    (dict(CRIU_OK, version=None), True, 'could not be read'),
+    (dict(CRIU_OK, usable=None), True, 'works on this host was not determined'),
+    (CRIU_OK, None, 'kernel has the features criu requires was not determined'),
+])
+def test_unknown_when_something_was_not_determined(tmp_path, criu, kernel, says):
+    fact = gather(make_root(tmp_path, {'runc': 'runc-1.1.5.txt'}), criu=criu, kernel_ready=kernel, undetermined=True)['runc']
+    assert fact['checkpoint'] == R.UNKNOWN
+    assert says in reasons(fact).lower()
+
+
+def test_a_blocker_wins_over_an_unknown(tmp_path):
+    fact = gather(make_root(tmp_path, {'runc': 'runc-1.1.5.txt'}), criu=dict(CRIU_OK, usable=None), kernel_ready=False)['runc']
+    assert fact['checkpoint'] == R.NOT_READY
+    assert len(fact['reasons']) == 2
+
+
+# -- runc and crun: built with CRIU ---------------------------------------------
+
+def test_runc_nocriu_build(tmp_path):
+    root = make_root(tmp_path, {'runc': 'runc-1.3.0.txt'}, binary_extra={'runc': '# %s\n' % NOCRIU_MESSAGE})
+    fact = gather(root)['runc']
+    assert fact['checkpoint'] == R.NOT_READY and fact['built_with_criu'] is False
+    assert 'runc_nocriu' in reasons(fact)
+
+
+def test_runc_1_3_with_criu(tmp_path):
+    fact = gather(make_root(tmp_path, {'runc': 'runc-1.3.0.txt'}))['runc']
+    assert fact['checkpoint'] == R.READY and fact['built_with_criu'] is True and fact['criu_min'] == '3.0'
+
+
+def test_crun_of_debian_12_is_built_without_criu(tmp_path):
+    fact = gather(make_root(tmp_path, {'crun': 'crun-1.8.1-debian12.txt'}))['crun']
+    assert fact['checkpoint'] == R.NOT_READY and fact['built_with_criu'] is False
+    assert '+CRIU' in reasons(fact)
+
+
+def test_crun_with_criu_and_libcriu(tmp_path):
+    fact = gather(make_root(tmp_path, {'crun': 'crun-1.14.4-criu.txt'}, libcriu=True))['crun']
+    assert fact['checkpoint'] == R.READY and fact['built_with_criu'] is True
+    assert fact['libcriu'] == '/usr/lib/x86_64-linux-gnu/libcriu.so.2'
+    assert fact['criu_min'] == '3.15'
+
+
+def test_crun_with_criu_but_no_libcriu(tmp_path):
+    fact = gather(make_root(tmp_path, {'crun': 'crun-1.14.4-criu.txt'}))['crun']
+    assert fact['checkpoint'] == R.NOT_READY
+    assert 'libcriu.so.2' in reasons(fact) and 'libcriu2' in fact['fix']
+
+
+def test_youki_cannot_restore(tmp_path):
+    fact = gather(make_root(tmp_path, {'youki': 'youki-0.3.3.txt'}))['youki']
+    assert fact['checkpoint'] == R.READY and fact['restore'] is False and fact['notes']
+
+
+# -- podman and its OCI runtime ------------------------------------------------
+
+def test_podman_default_runtime_is_crun_first(tmp_path):
+    root = make_root(tmp_path, {'podman': 'podman-4.3.1.txt', 'crun': 'crun-1.8.1-debian12.txt', 'runc': 'runc-1.1.5.txt'})
+    facts = gather(root)
+    assert facts['podman']['oci_runtime']['name'] == 'crun'
+    assert facts['podman']['checkpoint'] == R.NOT_READY
+    assert 'runs containers with crun' in reasons(facts['podman'])
+    assert facts['runc']['checkpoint'] == R.READY
+
+
+def test_podman_configured_runc(tmp_path):
+    root = make_root(tmp_path, {'podman': 'podman-5.2.2.txt', 'crun': 'crun-1.8.1-debian12.txt', 'runc': 'runc-1.1.5.txt'},
+                     {'/etc/containers/containers.conf': 'containers-runc/containers.conf'})
+    fact = gather(root)['podman']
+    assert fact['oci_runtime'] == {'name': 'runc', 'path': str(tmp_path / 'usr/bin/runc'),
+                                   'source': '[engine] runtime in /etc/containers/containers.conf'}
+    assert fact['checkpoint'] == R.READY and fact['criu_min'] == '3.11'
+
+
+def test_podman_with_crun_takes_crun_minimum(tmp_path):
+    root = make_root(tmp_path, {'podman': 'podman-5.2.2.txt', 'crun': 'crun-1.14.4-criu.txt'},
+                     {'/etc/containers/containers.conf': 'containers-crun/containers.conf'}, libcriu=True)
+    fact = gather(root, criu=CRIU_314)['podman']
+    assert fact['checkpoint'] == R.NOT_READY and fact['criu_min'] == '3.15'
+
+
+def test_podman_configured_runtime_missing(tmp_path):
+    root = make_root(tmp_path, {'podman': 'podman-4.3.1.txt', 'runc': 'runc-1.1.5.txt'},
+                     {'/etc/containers/containers.conf': 'containers-crun/containers.conf'})
+    fact = gather(root)['podman']
+    assert fact['checkpoint'] == R.NOT_READY and 'not installed' in reasons(fact)
+
+
+# -- containerd: version and config 2 vs 3 ---------------------------------------
+
+def test_containerd_of_debian_12_has_no_cri_checkpoint(tmp_path):
+    root = make_root(tmp_path, {'containerd': 'containerd-1.6.20-debian12.txt'},
+                     {'/etc/containerd/config.toml': 'containerd-debian12/config.toml'})
+    fact = gather(root)['containerd']
+    assert fact['checkpoint'] == R.NOT_READY and '2.0' in fact['fix']
+    assert fact['config']['version'] == 2
+
+
+def test_containerd_io_disables_cri(tmp_path):
+    root = make_root(tmp_path, {'containerd': 'containerd-1.7.24-containerd.io.txt'},
+                     {'/etc/containerd/config.toml': 'containerd-io-docker/config.toml'})
+    fact = gather(root)['containerd']
+    assert 'disabled_plugins' in reasons(fact) and 'disabled_plugins' in fact['fix']
+
+
+@pytest.mark.parametrize('config,table', [
+    ('containerd-v3-criu-off/config.toml', "[plugins.'io.containerd.cri.v1.runtime']"),
+    ('containerd-v2-criu-off/config.toml', "[plugins.'io.containerd.grpc.v1.cri']"),
+])
+def test_containerd_enable_criu_off(tmp_path, config, table):
+    root = make_root(tmp_path, {'containerd': 'containerd-2.2.7.txt'}, {'/etc/containerd/config.toml': config})
+    fact = gather(root)['containerd']
+    assert fact['checkpoint'] == R.NOT_READY
+    assert fact['config']['enable_criu'] is False
+    assert table in reasons(fact) and 'enable_criu = true' in fact['fix']
+
+
+def test_containerd_enable_criu_unknown_to_2_0(tmp_path):
+    root = make_root(tmp_path, {'containerd': 'containerd-2.0.2.txt'},
+                     {'/etc/containerd/config.toml': 'containerd-v3-criu-off/config.toml'})
+    fact = gather(root)['containerd']
+    assert fact['checkpoint'] == R.READY and 'ignored' in ' '.join(fact['notes'])
+
+
+@pytest.mark.parametrize('files', [{}, {'/etc/containerd/config.toml': 'containerd-default-1.6/config.toml'}])
+def test_containerd_enable_criu_default_is_on(tmp_path, files):
+    fact = gather(make_root(tmp_path, {'containerd': 'containerd-2.2.7.txt'}, files))['containerd']
+    assert fact['checkpoint'] == R.READY
+    assert fact['config']['enable_criu'] is True and fact['config']['source'] == 'default'
+
+
+def test_containerd_criu_too_old(tmp_path):
+    fact = gather(make_root(tmp_path, {'containerd': 'containerd-2.2.7.txt'}), criu=dict(CRIU_OK, version='3.15'))['containerd']
+    assert fact['checkpoint'] == R.NOT_READY and 'at least criu 3.16' in reasons(fact)
+
+
+def test_containerd_invalid_config_is_unknown(tmp_path):
+    root = make_root(tmp_path, {'containerd': 'containerd-2.2.7.txt'})
+    (tmp_path / 'etc' / 'containerd').mkdir(parents=True)
+    (tmp_path / 'etc' / 'containerd' / 'config.toml').write_text('version = 3\n[plugins\n')
+    fact = gather(root)['containerd']
+    assert fact['checkpoint'] == R.UNKNOWN and 'line 2' in reasons(fact)
+
+
+# -- CRI-O: the default of enable_criu_support per version ---------------------------
+
+@pytest.mark.parametrize('fixture,state,enabled', [
+    ('crio-1.29.1.txt', R.NOT_READY, False),
+    ('crio-1.30.0.txt', R.READY, True),
+])
+def test_crio_default_per_version(tmp_path, fixture, state, enabled):
+    root = make_root(tmp_path, {'crio': fixture}, {'/etc/crio/crio.conf': 'crio-default-1.29/crio.conf'})
+    fact = gather(root)['cri-o']
+    assert fact['checkpoint'] == state
+    assert fact['config']['enable_criu_support'] is enabled and fact['config']['source'].startswith('default of CRI-O')
+
+
+def test_crio_dropin_enables_and_names_crun(tmp_path):
+    files = {'/etc/crio/crio.conf': 'crio-default-1.29/crio.conf',
+             '/etc/crio/crio.conf.d/05-checkpoint.conf': 'crio-dropin-enabled/crio.conf.d/05-checkpoint.conf'}
+    facts = gather(make_root(tmp_path, {'crio': 'crio-1.29.1.txt', 'crun': 'crun-1.8.1-debian12.txt'}, files))
+    fact = facts['cri-o']
+    assert fact['config']['enable_criu_support'] is True
+    assert fact['config']['source'] == '/etc/crio/crio.conf.d/05-checkpoint.conf'
+    assert fact['checkpoint'] == R.NOT_READY and 'runs containers with crun' in reasons(fact)
+
+    ready = gather(make_root(tmp_path / 'b', {'crio': 'crio-1.29.1.txt', 'crun': 'crun-1.14.4-criu.txt'}, files, libcriu=True))
+    assert ready['cri-o']['checkpoint'] == R.READY
+
+    without = gather(make_root(tmp_path / 'c', {'crio': 'crio-1.29.1.txt', 'crun': 'crun-1.14.4-criu.txt'}, files, libcriu=True),
+                     criu=CRIU_NONE)['cri-o']
+    assert 'refuses to start' in ' '.join(without['notes'])
+
+
+def test_crio_before_1_25(tmp_path):
+    fact = gather(make_root(tmp_path, {'crio': 'crio-1.24.6.txt'}))['cri-o']
+    assert fact['checkpoint'] == R.NOT_READY and '1.25' in fact['fix']
+
+
+# -- kubelet: the ContainerCheckpoint gate, then the CRI -------------------------------
+
+@pytest.mark.parametrize('fixture,state', [('kubelet-1.29.4.txt', R.NOT_READY), ('kubelet-1.30.2.txt', R.READY)])
+def test_kubelet_gate_default_per_version(tmp_path, fixture, state):
+    root = make_root(tmp_path, {'kubelet': fixture, 'containerd': 'containerd-2.2.7.txt'},
+                     {'/var/lib/kubelet/config.yaml': 'kubelet-kubeadm/config.yaml.in'})
+    fact = gather(root)['kubelet']
+    assert fact['checkpoint'] == state and fact['cri'] == 'containerd'
+    assert fact['config']['source'].startswith('default of Kubernetes')
+
+
+def test_kubelet_gate_on_in_config_file_with_crio(tmp_path):
+    root = make_root(tmp_path, {'kubelet': 'kubelet-1.29.4.txt', 'crio': 'crio-1.30.0.txt', 'containerd': 'containerd-2.2.7.txt'},
+                     {'/var/lib/kubelet/config.yaml': 'kubelet-gate-on/config.yaml.in'})
+    fact = gather(root)['kubelet']
+    assert fact['checkpoint'] == R.READY and fact['cri'] == 'cri-o'
+    assert fact['config'] == {'file': '/var/lib/kubelet/config.yaml', 'ContainerCheckpoint': True,
+                              'source': 'featureGates in /var/lib/kubelet/config.yaml'}
+
+
+def test_kubelet_gate_off_by_flag(tmp_path):
+    root = make_root(tmp_path, {'kubelet': 'kubelet-1.30.2.txt', 'containerd': 'containerd-2.2.7.txt'},
+                     {'/var/lib/kubelet/config.yaml': 'kubelet-kubeadm/config.yaml.in',
+                      '/var/lib/kubelet/kubeadm-flags.env': 'kubelet-flags-off/kubeadm-flags.env'})
+    fact = gather(root)['kubelet']
+    assert fact['checkpoint'] == R.NOT_READY and fact['config']['ContainerCheckpoint'] is False
+    assert 'kubeadm-flags.env' in reasons(fact)
+
+
+def test_kubelet_follows_its_cri(tmp_path):
+    root = make_root(tmp_path, {'kubelet': 'kubelet-1.30.2.txt', 'containerd': 'containerd-1.6.20-debian12.txt'})
+    fact = gather(root)['kubelet']
+    assert fact['checkpoint'] == R.NOT_READY and 'criu_facts.runtimes.containerd' in reasons(fact)
+
+
+def test_kubelet_before_1_25_and_alone(tmp_path):
+    assert gather(make_root(tmp_path, {'kubelet': 'kubelet-1.24.17.txt'}))['kubelet']['checkpoint'] == R.NOT_READY
+    alone = gather(make_root(tmp_path / 'b', {'kubelet': 'kubelet-1.30.2.txt'}))['kubelet']
+    assert alone['checkpoint'] == R.UNKNOWN and 'no container runtime' in reasons(alone).lower()
+
+
+# -- Docker: experimental ---------------------------------------------------------
+
+def test_docker_needs_experimental(tmp_path):
+    fact = gather(make_root(tmp_path, {'dockerd': 'dockerd-20.10.24-debian12.txt', 'runc': 'runc-1.1.5.txt'}))['docker']
+    assert fact['checkpoint'] == R.NOT_READY and '"experimental": true' in fact['fix']
+    on = gather(make_root(tmp_path / 'b', {'dockerd': 'dockerd-27.3.1.txt', 'runc': 'runc-1.1.5.txt'},
+                          {'/etc/docker/daemon.json': 'docker-experimental/daemon.json'}))['docker']
+    assert on['checkpoint'] == R.READY and on['config']['source'] == '/etc/docker/daemon.json'
+
+
+def test_docker_broken_daemon_json_is_unknown(tmp_path):
+    root = make_root(tmp_path, {'dockerd': 'dockerd-27.3.1.txt', 'runc': 'runc-1.1.5.txt'})
+    (tmp_path / 'etc' / 'docker').mkdir(parents=True)
+    (tmp_path / 'etc' / 'docker' / 'daemon.json').write_text('{"experimental": true,}')
+    fact = gather(root)['docker']
+    assert fact['checkpoint'] == R.UNKNOWN and 'not valid JSON' in reasons(fact)
+
+
+def test_docker_inherits_a_nocriu_runc(tmp_path):
+    root = make_root(tmp_path, {'dockerd': 'dockerd-27.3.1.txt', 'runc': 'runc-1.3.0.txt'},
+                     {'/etc/docker/daemon.json': 'docker-experimental/daemon.json'}, binary_extra={'runc': '# %s\n' % NOCRIU_MESSAGE})
+    assert 'runc_nocriu' in reasons(gather(root)['docker'])
+
+
+# -- the TOML reader ----------------------------------------------------------------
+
+def _toml_fixtures():
+    found = []
+    for dirpath, _dirs, names in os.walk(CONFIG):
+        found += [os.path.join(dirpath, n) for n in names if n.endswith(('.toml', '.conf'))]
+    return sorted(found)
+
+
+@pytest.mark.parametrize('path', _toml_fixtures(), ids=lambda p: os.path.relpath(p, CONFIG))
+def test_toml_reader_agrees_with_tomllib(path):
+    tomllib = pytest.importorskip('tomllib')
+    with open(path) as f:
+        text = f.read()
+    assert R.parse_toml(text) == tomllib.loads(text)
+
+
+@pytest.mark.parametrize('text', ['[a\n', 'a = \n', 'a = "x\n', 'a = 1\na = 2\n', 'a = [1,\n'])
+def test_toml_reader_rejects_with_the_line(text):
+    with pytest.raises(ValueError, match='line'):
+        R.parse_toml(text)
+
+
+def test_criu_version_number():
+    assert R.criu_version_number('4.1.1') == 40101
+    assert R.criu_version_number('3.17') == 31700
+    assert R.criu_version_number(None) is None
+    assert R.version_text(31600) == '3.16' and R.version_text(40101) == '4.1.1'
