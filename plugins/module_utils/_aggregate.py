@@ -16,7 +16,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.criu.check.plugins.module_utils import _decide
-from ansible_collections.criu.check.plugins.module_utils import _environment
+from ansible_collections.criu.check.plugins.module_utils import _environment_fix
 from ansible_collections.criu.check.plugins.module_utils import _registry as REG
 
 
@@ -33,7 +33,7 @@ def probe_entry(probe, result, environment=None, config_values=None):
         'kernel_min': probe.kernel_min or None,
         'config': list(probe.config),
         'config_values': config_values if config_values is not None else {},
-        'fix': (_environment.environment_fix(probe.id, result, environment)
+        'fix': (_environment_fix.environment_fix(probe.id, result, environment)
                 or result.get('fix') or probe.fix),
         'duration_ms': result.get('duration_ms'),
     }

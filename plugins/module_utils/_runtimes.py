@@ -30,6 +30,7 @@ import json
 import os
 import re
 
+from ansible_collections.criu.check.plugins.module_utils import _toml
 from ansible_collections.criu.check.plugins.module_utils._context import which as which_tool
 
 READY = 'ready'
@@ -337,7 +338,7 @@ class _Host:
             if text is None:
                 continue
             try:
-                value = toml_get(parse_toml(text), ('engine', 'runtime'))
+                value = _toml.toml_get(_toml.parse_toml(text), ('engine', 'runtime'))
             except ValueError as exc:
                 v.unknown('the file %s is not valid TOML (%s), so podman\'s OCI runtime is not known' % (path, exc))
                 continue
@@ -419,7 +420,7 @@ class _Host:
             v.unknown('could not read %s' % error)
         elif text is not None:
             try:
-                doc = parse_toml(text)
+                doc = _toml.parse_toml(text)
             except ValueError as exc:
                 v.unknown('the file %s is not valid TOML (%s)' % (path, exc))
         file_version = doc.get('version', 1) if isinstance(doc.get('version', 1), int) else None
@@ -443,7 +444,7 @@ class _Host:
             table = ('plugins', 'io.containerd.grpc.v1.cri')   # migrated to io.containerd.cri.v1.runtime
         else:
             table = ('plugins', 'cri')
-        value = toml_get(doc, table + ('enable_criu',))
+        value = _toml.toml_get(doc, table + ('enable_criu',))
         shown = '[%s]' % '.'.join([table[0]] + ["'%s'" % t if '.' in t else t for t in table[1:]])
         if value is None:
             config['enable_criu'], config['source'] = True, 'default'
@@ -471,17 +472,17 @@ class _Host:
             if text is None:
                 continue
             try:
-                doc = parse_toml(text)
+                doc = _toml.parse_toml(text)
             except ValueError as exc:
                 v.unknown('the file %s is not valid TOML (%s)' % (path, exc))
                 continue
-            value = toml_get(doc, ('crio', 'runtime', 'enable_criu_support'))
+            value = _toml.toml_get(doc, ('crio', 'runtime', 'enable_criu_support'))
             if value is not None:
                 enabled, where['enable_criu_support'] = value, path
-            value = toml_get(doc, ('crio', 'checkpoint_restore', 'container_level_enabled'))
+            value = _toml.toml_get(doc, ('crio', 'checkpoint_restore', 'container_level_enabled'))
             if value is not None:
                 level, where['container_level_enabled'] = value, path
-            value = toml_get(doc, ('crio', 'runtime', 'default_runtime'))
+            value = _toml.toml_get(doc, ('crio', 'runtime', 'default_runtime'))
             if value:
                 runtime, where['default_runtime'] = value, path
         config = {'files': [f for f in files if os.path.exists(_join(self.root, f))],
@@ -695,201 +696,3 @@ def _yaml_map(text, key):
 def _yaml_scalar(text, key):
     match = re.search(r'(?m)^%s\s*:\s*["\']?([^"\'\s#]+)' % re.escape(key), text)
     return match.group(1) if match else None
-
-
-# -- a TOML reader for configuration files (tomllib is Python 3.11+) ------------
-
-def toml_get(doc, keys):
-    for key in keys:
-        if not isinstance(doc, dict) or key not in doc:
-            return None
-        doc = doc[key]
-    return doc
-
-
-def _split_key(text, lineno):
-    """``a."b.c".d`` -> ['a', 'b.c', 'd']."""
-    parts, text = [], text.strip()
-    while text:
-        if text[0] in '"\'':
-            end = text.find(text[0], 1)
-            if end < 0:
-                raise ValueError('line %d: unterminated quoted key' % lineno)
-            parts.append(text[1:end])
-            text = text[end + 1:].strip()
-        else:
-            match = re.match(r'[A-Za-z0-9_-]+', text)
-            if not match:
-                raise ValueError('line %d: invalid key %r' % (lineno, text))
-            parts.append(match.group(0))
-            text = text[match.end():].strip()
-        if text:
-            if text[0] != '.':
-                raise ValueError('line %d: invalid key' % lineno)
-            text = text[1:].strip()
-    return parts
-
-
-def _strip_comment(line):
-    quote = None
-    i = 0
-    while i < len(line):
-        char = line[i]
-        if quote:
-            if char == '\\' and quote == '"':
-                i += 1
-            elif char == quote:
-                quote = None
-        elif char in '"\'':
-            quote = char
-        elif char == '#':
-            return line[:i]
-        i += 1
-    return line
-
-
-def _balanced(text):
-    depth, quote, i = 0, None, 0
-    while i < len(text):
-        char = text[i]
-        if quote:
-            if char == '\\' and quote == '"':
-                i += 1
-            elif char == quote:
-                quote = None
-        elif char in '"\'':
-            quote = char
-        elif char in '[{':
-            depth += 1
-        elif char in ']}':
-            depth -= 1
-        i += 1
-    return depth <= 0
-
-
-def _split_items(text):
-    items, depth, quote, start, i = [], 0, None, 0, 0
-    while i < len(text):
-        char = text[i]
-        if quote:
-            if char == '\\' and quote == '"':
-                i += 1
-            elif char == quote:
-                quote = None
-        elif char in '"\'':
-            quote = char
-        elif char in '[{':
-            depth += 1
-        elif char in ']}':
-            depth -= 1
-        elif char == ',' and depth == 0:
-            items.append(text[start:i])
-            start = i + 1
-        i += 1
-    items.append(text[start:])
-    return [item.strip() for item in items if item.strip()]
-
-
-_ESCAPES = {'n': '\n', 't': '\t', 'r': '\r', '"': '"', '\\': '\\', 'b': '\b', 'f': '\f'}
-
-
-def _value(text, lineno):
-    text = text.strip()
-    if text.startswith('"'):
-        if not text.endswith('"') or len(text) < 2:
-            raise ValueError('line %d: unterminated string' % lineno)
-        return re.sub(r'\\(u[0-9A-Fa-f]{4}|.)', lambda m: chr(int(m.group(1)[1:], 16)) if m.group(1)[0] == 'u'
-                      else _ESCAPES.get(m.group(1), m.group(1)), text[1:-1])
-    if text.startswith("'"):
-        if not text.endswith("'") or len(text) < 2:
-            raise ValueError('line %d: unterminated string' % lineno)
-        return text[1:-1]
-    if text in ('true', 'false'):
-        return text == 'true'
-    if text.startswith('['):
-        return [_value(item, lineno) for item in _split_items(text[1:-1])]
-    if text.startswith('{'):
-        table = {}
-        for item in _split_items(text[1:-1]):
-            key, sep, rest = item.partition('=')
-            if not sep:
-                raise ValueError('line %d: invalid inline table' % lineno)
-            _put(table, _split_key(key, lineno), _value(rest, lineno), lineno)
-        return table
-    if re.match(r'^[+-]?\d[\d_]*$', text):
-        return int(text.replace('_', ''))
-    if re.match(r'^[+-]?(\d[\d_]*)?(\.\d+)?([eE][+-]?\d+)?$', text) and text not in ('', '+', '-'):
-        return float(text.replace('_', ''))
-    raise ValueError('line %d: unsupported value %r' % (lineno, text))
-
-
-def _put(table, keys, value, lineno):
-    for key in keys[:-1]:
-        table = table.setdefault(key, {})
-        if not isinstance(table, dict):
-            raise ValueError('line %d: %s is not a table' % (lineno, key))
-    if keys[-1] in table:
-        raise ValueError('line %d: duplicate key %s' % (lineno, keys[-1]))
-    table[keys[-1]] = value
-
-
-def parse_toml(text):
-    """The subset of TOML that containerd's, CRI-O's and containers' files use:
-    tables, dotted and quoted keys, strings, booleans, numbers, arrays and
-    inline tables (arrays may span lines).  Raises ValueError naming the line."""
-    doc, current = {}, None
-    current = doc
-    lines = text.splitlines()
-    i = 0
-    while i < len(lines):
-        lineno = i + 1
-        line = _strip_comment(lines[i]).strip()
-        i += 1
-        if not line:
-            continue
-        if line.startswith('[['):
-            if not line.endswith(']]'):
-                raise ValueError('line %d: invalid table header' % lineno)
-            keys = _split_key(line[2:-2], lineno)
-            parent = doc
-            for key in keys[:-1]:
-                parent = parent.setdefault(key, {})
-            array = parent.setdefault(keys[-1], [])
-            if not isinstance(array, list):
-                raise ValueError('line %d: %s is not an array of tables' % (lineno, keys[-1]))
-            current = {}
-            array.append(current)
-            continue
-        if line.startswith('['):
-            if not line.endswith(']'):
-                raise ValueError('line %d: invalid table header' % lineno)
-            current = doc
-            for key in _split_key(line[1:-1], lineno):
-                current = current.setdefault(key, {})
-                if isinstance(current, list):
-                    current = current[-1]
-                if not isinstance(current, dict):
-                    raise ValueError('line %d: %s is not a table' % (lineno, key))
-            continue
-        key, sep, rest = line.partition('=')
-        if not sep:
-            raise ValueError('line %d: expected key = value' % lineno)
-        rest = rest.strip()
-        if rest.startswith(('"""', "'''")):
-            delim = rest[:3]
-            body = rest[3:]
-            while delim not in body:
-                if i >= len(lines):
-                    raise ValueError('line %d: unterminated multi-line string' % lineno)
-                body += '\n' + lines[i]
-                i += 1
-            value = body[:body.index(delim)]
-            _put(current, _split_key(key, lineno), value[1:] if value.startswith('\n') else value, lineno)
-            continue
-        while rest.startswith(('[', '{')) and not _balanced(rest):
-            if i >= len(lines):
-                raise ValueError('line %d: unterminated array' % lineno)
-            rest += ' ' + _strip_comment(lines[i]).strip()
-            i += 1
-        _put(current, _split_key(key, lineno), _value(rest, lineno), lineno)
-    return doc

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
 """System tests of the environment facts (_environment.gather) and of the
-fixes that depend on them (_environment.environment_fix).
+fixes that depend on them (_environment_fix.environment_fix).
 
 Each context is real: this host, a user namespace, a read-only /proc/sys, a
 plain user without capabilities, and rootful podman containers (privileged,
@@ -27,6 +27,7 @@ from conftest import REPO, NOBODY, become_user, enter_user_namespace, in_child, 
 
 from ansible_collections.criu.check.plugins.module_utils import _context
 from ansible_collections.criu.check.plugins.module_utils import _environment as E
+from ansible_collections.criu.check.plugins.module_utils import _environment_fix as F
 from ansible_collections.criu.check.plugins.module_utils import _registry
 
 LIBC = ctypes.CDLL(None, use_errno=True)
@@ -66,7 +67,7 @@ def gather(unprivileged=False):
 
 def probe_and_fix(probe_id, env, unprivileged=False):
     result = _registry.BY_ID[probe_id].func(_context.ProbeContext(unprivileged=unprivileged))
-    return result, E.environment_fix(probe_id, result, env)
+    return result, F.environment_fix(probe_id, result, env)
 
 
 def read_only_proc_sys():
@@ -178,12 +179,13 @@ IN_CONTAINER = textwrap.dedent('''
     os.symlink('/src', root + '/ansible_collections/criu/check')
     sys.path.insert(0, root)
     from ansible_collections.criu.check.plugins.module_utils import _context, _environment as E, _registry
+    from ansible_collections.criu.check.plugins.module_utils import _environment_fix as F
     ctx = _context.ProbeContext()
     env = E.gather(ctx)
     probes = {}
     for probe_id in sys.argv[1:]:
         result = _registry.BY_ID[probe_id].func(ctx)
-        probes[probe_id] = {'status': result['status'], 'fix': E.environment_fix(probe_id, result, env)}
+        probes[probe_id] = {'status': result['status'], 'fix': F.environment_fix(probe_id, result, env)}
     stat = lambda p: subprocess.run(['stat', '-fc', '%T', p], stdout=subprocess.PIPE, universal_newlines=True).stdout.strip()
     print(json.dumps({'env': env, 'probes': probes, 'stat': [stat('/sys/fs/cgroup'), stat('/sys/fs/cgroup/unified')],
                       'pidns': os.readlink('/proc/self/ns/pid')}))
@@ -329,7 +331,7 @@ UNPRIVILEGED_CONTAINER = dict(container_privileged=False, capabilities=['chown',
     ('ns_last_pid', _failed('EROFS'), _env(proc_sys_writable=False), 'mount -o remount,rw /proc/sys'),
 ])
 def test_environment_fix(probe_id, result, env, expected):
-    assert expected in E.environment_fix(probe_id, result, env)
+    assert expected in F.environment_fix(probe_id, result, env)
 
 
 @pytest.mark.parametrize('probe_id, result, env', [
@@ -345,4 +347,4 @@ def test_environment_fix(probe_id, result, env, expected):
     ('tcp', _failed('EPERM'), _env(capabilities=[])),
 ])
 def test_environment_fix_none(probe_id, result, env):
-    assert E.environment_fix(probe_id, result, env) is None
+    assert F.environment_fix(probe_id, result, env) is None

@@ -14,6 +14,7 @@ import pytest
 from conftest import run_command
 
 from ansible_collections.criu.check.plugins.module_utils import _runtimes as R
+from ansible_collections.criu.check.plugins.module_utils import _toml as T
 from ansible_collections.criu.check.plugins.module_utils._context import which
 
 PODMAN = which('podman')
@@ -39,7 +40,7 @@ def podman_runtime():
 def podman_configured():
     for path in ['/usr/share/containers/containers.conf', '/etc/containers/containers.conf']:
         if os.path.exists(path):
-            value = R.toml_get(R.parse_toml(open(path).read()), ('engine', 'runtime'))
+            value = T.toml_get(T.parse_toml(open(path).read()), ('engine', 'runtime'))
             if value:
                 return value
     return None

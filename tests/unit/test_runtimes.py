@@ -15,6 +15,7 @@ import conftest
 from conftest import run_command
 
 from ansible_collections.criu.check.plugins.module_utils import _runtimes as R
+from ansible_collections.criu.check.plugins.module_utils import _toml as T
 
 FIXTURES = os.path.join(conftest.REPO, 'tests', 'fixtures', 'runtimes')
 VERSIONS = os.path.join(FIXTURES, 'versions')
@@ -413,13 +414,13 @@ def test_toml_reader_agrees_with_tomllib(path):
     tomllib = pytest.importorskip('tomllib')
     with open(path) as f:
         text = f.read()
-    assert R.parse_toml(text) == tomllib.loads(text)
+    assert T.parse_toml(text) == tomllib.loads(text)
 
 
 @pytest.mark.parametrize('text', ['[a\n', 'a = \n', 'a = "x\n', 'a = 1\na = 2\n', 'a = [1,\n'])
 def test_toml_reader_rejects_with_the_line(text):
     with pytest.raises(ValueError, match='line'):
-        R.parse_toml(text)
+        T.parse_toml(text)
 
 
 def test_criu_version_number():

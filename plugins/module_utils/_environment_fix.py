@@ -1,0 +1,226 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) criu.check contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Fixes that depend on where a probe ran rather than on the kernel.
+
+PRIVATE to the criu.check collection: not a public API.
+
+A probe that fails in an unprivileged container, on WSL 1 or under gVisor is
+not fixed by rebuilding the kernel.  ``environment_fix`` reads the
+environment facts (_environment.gather) and the probe's result and, where the
+environment is the cause, gives the fix in that environment's own terms; the
+facts then show it instead of the registry's.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import errno
+
+from ansible_collections.criu.check.plugins.module_utils import _registry as REG
+from ansible_collections.criu.check.plugins.module_utils import _result as R
+
+
+GVISOR_FIX = ('this is gVisor (runsc), a kernel in user space that criu cannot checkpoint: use gVisor\'s own '
+              '"runsc checkpoint", or run criu on a Linux host or virtual machine (containerd\'s runsc shim '
+              'does not implement the CRI checkpoint call either)')
+WSL1_FIX = ('not possible on WSL 1: it has no Linux kernel (no /proc/PID/map_files, no ns_last_pid); use WSL 2 '
+            '(wsl --set-version DISTRO 2) or a Linux virtual machine')
+ARM64_SOFT_DIRTY_FIX = ('arm64 kernels have no soft-dirty tracking (no HAVE_ARCH_SOFT_DIRTY): no kernel option '
+                        'adds it; dump without pre-dump and --track-mem (no iterative pre-copy migration)')
+
+_PERMISSION = ('EPERM', 'EACCES', 'EROFS')
+_SYS_ADMIN_OR_CR = ('sys_admin', 'checkpoint_restore')
+
+# What a container's default confinement (podman's and Docker's: their
+# default capabilities, seccomp profile and read-only /proc/sys) takes from
+# each probe, and what gives it back, as measured with rootful podman and
+# runc: caps are alternatives (any one of a tuple), "seccomp" that the
+# probe needs no seccomp filter at all (criu/cr-check.c check_ptrace_suspend_seccomp()
+# and check_ptrace_dump_seccomp_filters(): the kernel refuses a tracer that
+# is itself filtered), "proc_sys" a writable /proc/sys, "tun" /dev/net/tun.
+_CONFINED_BY = {
+    'map_files': {'caps': (_SYS_ADMIN_OR_CR,)},
+    'clone3_set_tid': {'caps': (_SYS_ADMIN_OR_CR,)},
+    'ns_last_pid': {'proc_sys': True},
+    'ipc': {'caps': (_SYS_ADMIN_OR_CR,), 'proc_sys': True},
+    'kcmp_epoll': {'caps': (('sys_ptrace',),)},   # the seccomp profiles allow kcmp with CAP_SYS_PTRACE
+    'unaligned_vmsplice': {'seccomp': True},
+    'seccomp_suspend': {'caps': (('sys_admin',),), 'seccomp': True},
+    'seccomp_filters': {'caps': (('sys_admin',),), 'seccomp': True},
+    'uffd': {'caps': (('sys_ptrace',),), 'seccomp': True},
+    'uffd-noncoop': {'caps': (('sys_ptrace',),), 'seccomp': True},
+    'tcp': {'caps': (('net_admin',),)},
+    'tcp_window': {'caps': (('net_admin',),)},
+    'tcp_half_closed': {'caps': (('net_admin',),)},
+    'sk_ns': {'caps': (('net_admin',),)},
+    'sk_unix_file': {'caps': (('net_admin',),)},
+    'newifindex': {'caps': (('net_admin',),)},
+    'network_lock_nftables': {'caps': (('net_admin',),)},
+    'tun': {'tun': True},
+    'tun_cr': {'caps': (('net_admin',),), 'tun': True},
+    'tun_ns': {'caps': (('net_admin',),), 'tun': True},
+    'link_nsid': {'caps': (('sys_admin',), ('net_admin',))},
+    'autofs': {'caps': (('sys_admin',),), 'apparmor': True},
+    'move_mount_set_group': {'caps': (('sys_admin',),), 'apparmor': True},
+    'clone_parent_vs_pid': {'caps': (('sys_admin',),), 'apparmor': True},
+    'overlayfs_maps': {'caps': (('sys_admin',),), 'apparmor': True},
+    'loginuid': {'caps': (('audit_control',),)},
+}
+_PTRACE_PROBES = ('ptrace_peeksiginfo', 'seccomp_suspend', 'seccomp_filters', 'get_rseq_conf', 'breakpoints')
+
+
+def _errno_of(evidence):
+    """The errno name a probe saw, whichever way it recorded it."""
+    name = evidence.get('errno_name')
+    if name:
+        return name
+    value = evidence.get('errno')
+    if isinstance(value, int):
+        return errno.errorcode.get(value) if value else None
+    return value or None
+
+
+def _what_confines(probe_id, err, env):
+    """(missing capabilities, proc_sys, seccomp, apparmor, tun): the parts of
+    the container's confinement that stand in this probe's way."""
+    need = _CONFINED_BY.get(probe_id, {})
+    have = set(env.get('capabilities') or ())
+    caps = []
+    # ENOENT, EINVAL and the like are the kernel's answers: confinement says
+    # EPERM/EACCES/EROFS (or nothing: some probes record no errno), and
+    # seccomp profiles answer ENOSYS for calls they do not know (clone3).
+    if err is None or err in _PERMISSION:
+        caps = [alternatives[0] for alternatives in need.get('caps', ()) if not have.intersection(alternatives)]
+        if probe_id in _PTRACE_PROBES and env.get('yama_ptrace_scope') == 2 and 'sys_ptrace' not in have:
+            caps.append('sys_ptrace')
+    proc_sys = bool(need.get('proc_sys')) and env.get('proc_sys_writable') is False and err in ('EROFS', 'EACCES')
+    seccomp = bool(need.get('seccomp')) and bool(env.get('seccomp')) and err in (None, 'EPERM', 'EACCES', 'ENOSYS')
+    apparmor = (bool(need.get('apparmor')) and err in _PERMISSION
+                and ((env.get('lsm') or {}).get('apparmor') or {}).get('mode') == 'enforce')
+    tun = bool(need.get('tun')) and err == 'ENOENT'
+    if not (caps or proc_sys or seccomp or apparmor or tun) and err in ('EPERM', 'EACCES') and env.get('seccomp') == 2 \
+            and probe_id not in _CONFINED_BY:
+        seccomp = True   # a call the seccomp profile refuses (EPERM is its default answer)
+    return caps, proc_sys, seccomp, apparmor, tun
+
+
+_PRIVILEGED = {
+    'podman': 'run the container with --privileged',
+    'docker': 'run the container with --privileged',
+    'kubernetes': 'set securityContext.privileged: true on the container, or run criu on the node',
+    'lxc': 'relax its lxc.cap.drop, lxc.seccomp.profile and lxc.apparmor.profile',
+    'systemd-nspawn': 'run systemd-nspawn with --capability=all and SYSTEMD_SECCOMP=0 in its environment',
+}
+
+
+def _container_options(container, caps, proc_sys, seccomp, apparmor, tun):
+    """The least the container needs, in its manager's own terms."""
+    upper = [c.upper() for c in caps]
+    if container in ('podman', 'docker'):
+        opts = ['--cap-add %s' % c for c in upper]
+        opts += ['--security-opt systempaths=unconfined'] if proc_sys else []
+        opts += ['--security-opt seccomp=unconfined'] if seccomp else []
+        opts += ['--security-opt apparmor=unconfined'] if apparmor else []
+        opts += ['--device /dev/net/tun'] if tun else []
+        return 'run the container with --privileged, or at least with %s' % ' '.join(opts)
+    if container == 'kubernetes':
+        if proc_sys or tun:
+            return ('set securityContext.privileged: true on the container (a pod has no other way to a writable '
+                    '/proc/sys or /dev/net/tun), or run criu on the node')
+        opts = ['capabilities.add: [%s]' % ', '.join(upper)] if upper else []
+        opts += ['seccompProfile.type: Unconfined'] if seccomp else []
+        opts += ['appArmorProfile.type: Unconfined'] if apparmor else []
+        return ('set securityContext.privileged: true on the container, or at least securityContext %s'
+                % ', '.join(opts))
+    if container == 'lxc':
+        opts = ['keep %s (not in lxc.cap.drop)' % ', '.join(c.lower() for c in upper)] if upper else []
+        opts += ['lxc.mount.auto = proc:rw sys:rw'] if proc_sys else []
+        opts += ['an empty lxc.seccomp.profile'] if seccomp else []
+        opts += ['lxc.apparmor.profile = unconfined'] if apparmor else []
+        opts += ['lxc.mount.entry = /dev/net/tun dev/net/tun none bind,create=file (and allow c 10:200)'] if tun else []
+        return 'change the container\'s configuration: %s' % '; '.join(opts)
+    if container == 'systemd-nspawn':
+        opts = ['--capability=%s' % ','.join('CAP_' + c for c in upper)] if upper else []
+        opts += ['SYSTEMD_NSPAWN_API_VFS_WRITABLE=1 in its environment'] if proc_sys else []
+        opts += ['SYSTEMD_SECCOMP=0 in its environment'] if seccomp else []
+        opts += ['--bind=/dev/net/tun'] if tun else []
+        return 'run systemd-nspawn with %s' % ', '.join(opts)
+    opts = ['with CAP_%s' % ', CAP_'.join(upper)] if upper else []
+    opts += ['a writable /proc/sys'] if proc_sys else []
+    opts += ['no seccomp filter'] if seccomp else []
+    opts += ['AppArmor unconfined'] if apparmor else []
+    opts += ['/dev/net/tun'] if tun else []
+    return 'run the container privileged (%s)' % ', '.join(opts)
+
+
+def _container_fix(probe_id, err, env):
+    container = env['container']
+    caps, proc_sys, seccomp, apparmor, tun = _what_confines(probe_id, err, env)
+    if env.get('user_namespace') and err in _PERMISSION and not (proc_sys or tun):
+        return ('this %s container runs in its own user namespace (rootless), whose capabilities do not reach '
+                'the host\'s: run criu in a rootful privileged container or on the host' % container)
+    if not (caps or proc_sys or seccomp or apparmor or tun):
+        if err not in _PERMISSION:
+            return None
+        return 'this %s container\'s confinement refuses it (%s), not the kernel: %s' % (
+            container, err, _PRIVILEGED.get(container, 'run the container privileged'))
+    why = ['CAP_%s is not granted' % c.upper() for c in caps]
+    why += ['/proc/sys is read-only'] if proc_sys else []
+    why += ['a seccomp filter is on'] if seccomp else []
+    why += ['AppArmor confines it (profile %s)' % env['lsm']['apparmor']['profile']] if apparmor else []
+    why += ['/dev/net/tun is not in the container'] if tun else []
+    return 'this %s container is the cause, not the kernel: %s; %s' % (
+        container, ', '.join(why), _container_options(container, caps, proc_sys, seccomp, apparmor, tun))
+
+
+def environment_fix(probe_id, result, environment):
+    """A fix for a probe that failed because of where it ran rather than the
+    kernel, or None when the registry's (or the probe's own) fix stands.
+
+    ``result`` is the probe's result, ``environment`` the facts of
+    ``gather()``.  Follows real reports: WSL 1 has no Linux kernel
+    (microsoft/WSL#2833); gVisor is not Linux either (containerd#12280);
+    arm64 has no soft-dirty (criu#1729); an unprivileged container lacks
+    capabilities, has a read-only /proc/sys and a seccomp filter (criu#1307,
+    moby#30684), and its kernel fixes belong to the host; WSL 2 runs
+    Microsoft's kernel build (CRaC openjdk-builds#4); Yama's ptrace_scope
+    (criu#2495); vm.unprivileged_userfaultfd (criu PR #3035)."""
+    if not result or result.get('status') not in (R.UNSUPPORTED, R.UNKNOWN):
+        return None
+    evidence = result.get('evidence') or {}
+    if evidence.get('library'):
+        return None   # a missing Python library is not the environment's doing
+    env = environment or {}
+    if env.get('gvisor'):
+        return GVISOR_FIX
+    if env.get('wsl') == 1:
+        return WSL1_FIX
+    err = _errno_of(evidence)
+    if probe_id == 'mem_dirty_track' and env.get('arch') in ('aarch64', 'arm64'):
+        return ARM64_SOFT_DIRTY_FIX
+    if env.get('yama_ptrace_scope') == 3 and probe_id in _PTRACE_PROBES and err in _PERMISSION:
+        return ('kernel.yama.ptrace_scope is 3, which no capability overrides and only a reboot undoes: set '
+                'kernel.yama.ptrace_scope = 1 in /etc/sysctl.d/ and reboot')
+    if env.get('container') and not env.get('container_privileged'):
+        fix = _container_fix(probe_id, err, env)
+        if fix:
+            return fix
+    if env.get('wsl') == 2 and err not in _PERMISSION:
+        config = REG.BY_ID[probe_id].config if probe_id in REG.BY_ID else ()
+        return ('WSL 2 runs Microsoft\'s kernel build: build a WSL 2 kernel (microsoft/WSL2-Linux-Kernel) with %s '
+                'and set kernel= under [wsl2] in %%UserProfile%%\\.wslconfig, or use a Linux virtual machine'
+                % (' and '.join('%s=y' % c for c in config) if config else 'the missing feature'))
+    have = env.get('capabilities') or ()
+    if probe_id in ('ns_last_pid', 'ipc') and env.get('proc_sys_writable') is False and err in ('EROFS', 'EACCES'):
+        return ('/proc/sys is mounted read-only in this mount namespace: remount it read-write '
+                '(mount -o remount,rw /proc/sys) or run criu where it is writable')
+    if env.get('yama_ptrace_scope') == 2 and probe_id in _PTRACE_PROBES and 'sys_ptrace' not in have:
+        return ('kernel.yama.ptrace_scope is 2 (only CAP_SYS_PTRACE may ptrace): run criu as root with '
+                'CAP_SYS_PTRACE, or sysctl -w kernel.yama.ptrace_scope=1')
+    if probe_id in ('uffd', 'uffd-noncoop') and err == 'EPERM' and (env.get('user_namespace') or 'sys_ptrace' not in have):
+        return ('userfaultfd needs CAP_SYS_PTRACE in the initial user namespace here: sysctl -w '
+                'vm.unprivileged_userfaultfd=1, or run criu as root outside a user namespace')
+    return None
