@@ -5,21 +5,21 @@
 """The one entry point the modules use: select probes, run them, build facts.
 
 PRIVATE to the criu.check collection: not a public API.
+
+Only what selecting probes and starting their workers needs is imported
+with this module.  What builds the facts is imported once the workers run:
+the module's own process only waits for them then, and (run from Ansible's
+zip, without cached bytecode) an import is mostly compiling.  The jobs
+import their modules in their own workers.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.criu.check.plugins.module_utils import _aggregate
 from ansible_collections.criu.check.plugins.module_utils import _context
-from ansible_collections.criu.check.plugins.module_utils import _decide
 from ansible_collections.criu.check.plugins.module_utils import _engine
-from ansible_collections.criu.check.plugins.module_utils import _environment
-from ansible_collections.criu.check.plugins.module_utils import _installed_criu
-from ansible_collections.criu.check.plugins.module_utils import _kernel_config
 from ansible_collections.criu.check.plugins.module_utils import _registry as REG
-from ansible_collections.criu.check.plugins.module_utils import _runtimes
 
 ALL = 'all'
 CATEGORY_CHOICES = REG.CATEGORIES + (ALL,)
@@ -73,19 +73,16 @@ def like_criu_check(extra=False, experimental=False):
     return by_categories(categories)
 
 
-def _installed_criu_raw(job_result):
-    """The installed criu's check as the engine job returned it; a job that
-    crashed or overran still names the binaries, with the reason."""
-    if 'error' not in job_result:
-        return job_result
-    binaries = _installed_criu.find()
-    return {'binaries': binaries, 'path': binaries[0]['path'] if binaries else None,
-            'check': _installed_criu.parse(None, '', '', error=job_result['error'])}
+def _installed_criu_check(ctx):
+    """Engine job: the installed criu's own check (criu_facts.criu)."""
+    from ansible_collections.criu.check.plugins.module_utils import _installed_criu
+    return _installed_criu.job(ctx)
 
 
 def _runtime_commands(ctx):
     """Engine job: the runtimes' version commands, run beside the probes and
     recorded, so that judging the runtimes afterwards costs no process."""
+    from ansible_collections.criu.check.plugins.module_utils import _runtimes
     record = {}
 
     def run(argv):
@@ -103,18 +100,38 @@ def _replay(record, ctx):
     return run
 
 
+def _installed_criu_raw(job_result):
+    """The installed criu's check as the engine job returned it; a job that
+    crashed or overran still names the binaries, with the reason."""
+    from ansible_collections.criu.check.plugins.module_utils import _installed_criu
+    if 'error' not in job_result:
+        return job_result
+    binaries = _installed_criu.find()
+    return {'binaries': binaries, 'path': binaries[0]['path'] if binaries else None,
+            'check': _installed_criu.parse(None, '', '', error=job_result['error'])}
+
+
 def run(probes, run_command, unprivileged=False, timeout=_engine.DEFAULT_TIMEOUT, cwd=None, installed_criu=True):
     """Run ``probes``; return the facts.
 
     ``run_command(argv) -> (rc, stdout, stderr)`` runs the userland tools some
     probes need (AnsibleModule.run_command).  ``installed_criu``: also run
-    the installed criu's own check, beside the probes, for ``criu_facts.criu``.
+    the installed criu's own check and the runtimes' version commands, beside
+    the probes, for ``criu_facts.criu`` and ``criu_facts.runtimes``.
     """
     ctx = _context.ProbeContext(unprivileged=unprivileged, cwd=cwd, run_command=run_command, timeout=timeout)
-    jobs = {'installed_criu': _installed_criu.job, 'runtimes': _runtime_commands} if installed_criu else {}
-    results, job_results = _engine.run(probes, ctx, timeout=timeout, jobs=jobs)
-    environment = _environment.gather(ctx)
-    kernel = _environment.kernel()
+    jobs = {'installed_criu': _installed_criu_check, 'runtimes': _runtime_commands} if installed_criu else {}
+    REG.load(probes)
+    engine = _engine.Engine(ctx, timeout)
+    engine.start(probes, jobs)
+    try:
+        # While the workers run (see the module docstring).
+        from ansible_collections.criu.check.plugins.module_utils import (
+            _aggregate, _decide, _environment, _installed_criu, _kernel_config, _runtimes)
+        environment = _environment.gather(ctx)
+        kernel = _environment.kernel()
+    finally:
+        results, job_results = engine.wait()
     kernel['config'], config_values = _kernel_config.gather(kernel['release'], probes, results, machine=kernel['arch'])
     facts = _aggregate.facts(results, environment, kernel, None, config_values)
     if installed_criu:

@@ -54,8 +54,10 @@ from ansible_collections.criu.check.plugins.module_utils import _syscall
 
 # Seconds each probe may take: the modules' and roles' default ``timeout``.
 DEFAULT_TIMEOUT = 5.0
-# Workers for the probes that import no heavy library (see _groups()).
-DEFAULT_SPREAD = 4
+# Workers for the probes that import no heavy library (see _groups()).  Two
+# measured best on two cores (docs/benchmarks.md): every worker is a fork of
+# a process that has imported Ansible, and they compete for the same cores.
+DEFAULT_SPREAD = 2
 
 
 class EngineError(Exception):
@@ -73,8 +75,10 @@ def _groups(probes, spread):
     comes first so that the import starts as early as possible.  Most probes
     spend their time waiting (for a child they fork, a tool they run, an RCU
     grace period), not computing, so the library-free ones are dealt round
-    the table over ``spread`` workers that wait side by side.  Own-process
-    probes each form a group of one.
+    the table over ``spread`` workers that wait side by side: a whole family
+    at a time, because a worker imports (and, from Ansible's zip, compiles)
+    the family module of every probe it runs, and once is enough.
+    Own-process probes each form a group of one.
     """
     by_lib = {}
     plain = []
@@ -86,7 +90,12 @@ def _groups(probes, spread):
             by_lib.setdefault(probe.lib, []).append(probe)
         else:
             plain.append(probe)
-    dealt = [plain[i::spread] for i in range(spread)]
+    seats = {}
+    dealt = [[] for dummy in range(spread)]
+    for index, probe in enumerate(plain):
+        key = getattr(probe, 'family', None) or index
+        seat = seats.setdefault(key, len(seats) % spread)
+        dealt[seat].append(probe)
     return [by_lib[lib] for lib in sorted(by_lib)] + [g for g in dealt if g] + alone
 
 
@@ -326,16 +335,25 @@ class Engine:
             # grandchild holding the pipe could delay for ever.
             self._finish(worker)
 
-    def run(self, probes, jobs=None):
-        """Run ``probes`` (registry rows) and ``jobs`` (``{name: func(ctx)}``);
-        return ``({probe_id: result}, {job_name: dict})``."""
-        probes = list(probes)
-        jobs = dict(jobs or {})
+    def start(self, probes, jobs=None):
+        """Start the workers for ``probes`` (registry rows) and ``jobs``
+        (``{name: func(ctx)}``) and return at once: the caller may do its own
+        work while they run, then must call ``wait()``."""
+        self.probes = list(probes)
+        self.jobs = dict(jobs or {})
         # Jobs first: they are few and long (a whole criu check).
-        self.queue = [_Job(name, jobs[name], self.job_timeout) for name in sorted(jobs)]
-        self.queue += [_Probes(group, self.timeout) for group in _groups(probes, self.spread)]
+        self.queue = [_Job(name, self.jobs[name], self.job_timeout) for name in sorted(self.jobs)]
+        self.queue += [_Probes(group, self.timeout) for group in _groups(self.probes, self.spread)]
         try:
             self._start_queued()
+        except BaseException:
+            self._stop_all()
+            raise
+
+    def wait(self):
+        """Wait for every worker started by ``start()``, killing those that
+        overrun; return ``({probe_id: result}, {job_name: dict})``."""
+        try:
             while self.workers:
                 now = time.monotonic()
                 for worker in list(self.workers):
@@ -352,14 +370,22 @@ class Engine:
                     if worker.rfd in readable and worker in self.workers:
                         self._read(worker)
         finally:
-            self.queue = []
-            for worker in list(self.workers):
-                worker.work.pending = []
-                self._finish(worker)
-        if probes and not self.probes_started:
+            self._stop_all()
+        if self.probes and not self.probes_started:
             raise EngineError('cannot run the probes: %s' % self.start_failure)
-        return (dict((p.id, self.results[p.id]) for p in probes),
-                dict((name, self.job_results[name]) for name in sorted(jobs)))
+        return (dict((p.id, self.results[p.id]) for p in self.probes),
+                dict((name, self.job_results[name]) for name in sorted(self.jobs)))
+
+    def _stop_all(self):
+        self.queue = []
+        for worker in list(self.workers):
+            worker.work.pending = []
+            self._finish(worker)
+
+    def run(self, probes, jobs=None):
+        """``start()`` then ``wait()``."""
+        self.start(probes, jobs)
+        return self.wait()
 
 
 def run(probes, ctx, timeout=DEFAULT_TIMEOUT, spread=DEFAULT_SPREAD, jobs=None, job_timeout=None):

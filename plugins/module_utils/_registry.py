@@ -20,9 +20,8 @@ Columns, each given by keyword (defaults are not repeated):
   category      required | extra | experimental | optional | feature_only
   probe         the probe function, as ``family.function`` of the
                 ``_probes_<family>`` module: ``function(ctx) -> result`` (see
-                _result).  Resolved only when a probe runs, so that a worker
-                imports only the families it runs and the module's own
-                process none of them.
+                _result).  Resolved by name, so that only the families of the
+                selected probes are imported (load()).
   kernel_min    first upstream kernel with the feature (default: none, '')
   config        kernel CONFIG options it depends on (default: none)
   fix           one sentence an operator can act on
@@ -78,10 +77,14 @@ class Probe:
         self.lib = lib
 
     @property
+    def family(self):
+        """The ``_probes_<family>`` module the probe lives in."""
+        return self.probe.split('.')[0]
+
+    @property
     def func(self):
         """The probe function, importing its family on first use."""
-        family, name = self.probe.split('.')
-        return getattr(importlib.import_module(_FAMILIES + family), name)
+        return getattr(importlib.import_module(_FAMILIES + self.family), self.probe.split('.')[1])
 
     def run(self, ctx):
         return self.func(ctx)
@@ -332,6 +335,15 @@ PROBES = (
 )
 
 BY_ID = dict((p.id, p) for p in PROBES)
+
+
+def load(probes):
+    """Import the families of ``probes`` here, before the workers are forked:
+    run from Ansible's zip there is no cached bytecode, so every import
+    compiles, and compiling each family once in the parent costs less than
+    once in every worker that runs one of its probes."""
+    for family in sorted(set(p.family for p in probes)):
+        importlib.import_module(_FAMILIES + family)
 
 
 def feature_list():

@@ -99,6 +99,6 @@ def test_installed_criu_agrees_with_the_probes(oracle, case):
     if case == 'root' and facts.get('usable') is not True:
         problems.append('as root in the Debian 13 root, criu %s works: criu_usable must be true' % D.CRIU_VERSION)
     check = criu.get('check') or {}
-    judge(case, 'installed criu', 'criu %s check: %s %s' % (criu.get('version'), check.get('verdict'),
-                                                           check.get('messages')),
-          'probes: %s, agrees=%r' % (facts.get('verdict'), criu.get('agrees')), '; '.join(problems))
+    criu_says = 'criu %s check: %s %s' % (criu.get('version'), check.get('verdict'), check.get('messages'))
+    we_say = 'probes: %s, agrees=%r' % (facts.get('verdict'), criu.get('agrees'))
+    judge(case, 'installed criu', criu_says, we_say, '; '.join(problems))

@@ -41,7 +41,7 @@ def _check(result, shortage):
             assert 'file descriptors' in probe['message'], (probe_id, probe)
 
 
-@pytest.mark.parametrize('shortage', SHORTAGES, ids=lambda s: ' '.join(s))
+@pytest.mark.parametrize('shortage', SHORTAGES, ids=' '.join)
 def test_module_run_directly_answers_json(tmp_path, shortage):
     args = tmp_path / 'args.json'
     args.write_text(json.dumps({'ANSIBLE_MODULE_ARGS': {'categories': ['required', 'extra']}}))
@@ -58,7 +58,7 @@ def test_module_run_directly_answers_json(tmp_path, shortage):
 
 @pytest.mark.skipif(not os.path.exists(os.path.join(test_modules.ANSIBLE_BIN, 'ansible')),
                     reason='ansible is not installed beside this Python')
-@pytest.mark.parametrize('shortage', SHORTAGES, ids=lambda s: ' '.join(s))
+@pytest.mark.parametrize('shortage', SHORTAGES, ids=' '.join)
 def test_module_through_ansible_answers_json(tmp_path, shortage):
     wrapper = tmp_path / 'python'
     wrapper.write_text('#!/bin/sh\nexec %s %s %s -- %s "$@"\n' % (sys.executable, LIMITS, ' '.join(shortage),

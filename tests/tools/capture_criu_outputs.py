@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Capture real criu outputs for tests/unit/test_installed_criu.py.
 

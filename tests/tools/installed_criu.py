@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-3.0-or-later
 """Run _installed_criu.check() here and print its dict (and describe()'s) as JSON.
 

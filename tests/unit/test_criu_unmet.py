@@ -7,8 +7,6 @@ statuses given here."""
 
 import pytest
 
-import conftest
-
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.criu.check.plugins.filter import criu_unmet as F

@@ -15,7 +15,6 @@ import os
 import stat
 
 import pytest
-import yaml
 
 from ansible_collections.criu.check.plugins.module_utils import _installed_criu as I
 

@@ -33,12 +33,10 @@ def _strings(node):
     if isinstance(node, dict):
         for key, value in node.items():
             yield str(key)
-            for s in _strings(value):
-                yield s
+            yield from _strings(value)
     elif isinstance(node, list):
         for value in node:
-            for s in _strings(value):
-                yield s
+            yield from _strings(value)
     elif isinstance(node, str):
         yield node
 

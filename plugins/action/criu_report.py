@@ -1,0 +1,135 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) criu.check contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The fleet report of playbooks/check.yml, on the controller (documented in plugins/modules/criu_report.py).
+
+An action plugin rather than a callback: a callback of a collection runs only where the user's
+configuration enables it, while a task of the playbook runs wherever the playbook does
+(ansible-playbook criu.check.check, AWX, ansible-runner) and can hand the groups to the next task.
+It never connects to a host (_requires_connection) and runs once for the whole play (BYPASS_HOST_LOOP).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import datetime
+import os
+import tempfile
+
+from ansible import constants as C
+from ansible.errors import AnsibleActionFail
+from ansible.module_utils.common.text.converters import to_text
+from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
+
+from ansible_collections.criu.check.plugins.plugin_utils import _fleet
+from ansible_collections.criu.check.plugins.plugin_utils._fleet_html import render_html
+
+display = Display()
+
+FORMATS = ('html', 'json', 'csv')
+
+
+def _write(path, text):
+    """Write text to path atomically (a reader never sees half a report)."""
+    directory = os.path.dirname(path)
+    fd, tmp = tempfile.mkstemp(prefix='.criu-report.', dir=directory)
+    try:
+        with os.fdopen(fd, 'w', encoding='utf-8') as f:
+            f.write(text)
+        os.chmod(tmp, 0o644)
+        os.rename(tmp, path)
+    except Exception:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+class ActionModule(ActionBase):
+
+    TRANSFERS_FILES = False
+    BYPASS_HOST_LOOP = True
+    _requires_connection = False
+    _VALID_ARGS = frozenset(('dest', 'hosts', 'probe_result', 'formats', 'print_table', 'drift'))
+
+    def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars or {}
+        result = super(ActionModule, self).run(tmp, task_vars)
+        args = self._task.args
+        formats = args.get('formats', list(FORMATS))
+        if isinstance(formats, str):
+            formats = [f.strip() for f in formats.split(',') if f.strip()]
+        bad = [f for f in formats if f not in FORMATS]
+        if bad:
+            raise AnsibleActionFail('formats: %s is not valid; valid: %s' % (', '.join(map(str, bad)), ', '.join(FORMATS)))
+        hosts = args.get('hosts') or task_vars.get('ansible_play_hosts_all') or []
+        if isinstance(hosts, str) or not all(isinstance(h, str) for h in hosts):
+            raise AnsibleActionFail('hosts: must be a list of inventory host names, got %r' % (hosts,))
+        probe_name = args.get('probe_result', 'criu_check_probe')
+        dest = args.get('dest') or 'criu-report'
+        use_drift = self._bool(args.get('drift', True), 'drift')
+        print_table = self._bool(args.get('print_table', True), 'print_table')
+
+        generated = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
+        hostvars = task_vars.get('hostvars') or {}
+        entries, snapshots = [], {}
+        for host in hosts:
+            hv = hostvars[host] if host in hostvars else {}
+            probe = hv.get(probe_name)
+            probe = probe if isinstance(probe, dict) else None
+            facts = None
+            if probe is not None and not probe.get('failed') and not probe.get('unreachable'):
+                facts = (probe.get('ansible_facts') or {}).get('criu_facts')
+                if facts is None:
+                    facts = (hv.get('ansible_facts') or {}).get('criu_facts')
+            elif probe is None:
+                probe = {'failed': True, 'msg': 'no result of the probe task (%s) for this host' % probe_name}
+            previous = hv.get('criu_fleet_last') if use_drift else None
+            entry = _fleet.host_entry(host, facts, probe, previous)
+            entries.append(entry)
+            if facts is not None:
+                snapshots[host] = _fleet.snapshot(facts, generated)
+
+        # Drift needs the previous snapshot: it survives only in a persistent fact cache (jsonfile, redis, AWX's).
+        persistent = use_drift and C.CACHE_PLUGIN not in ('memory', 'ansible.builtin.memory')
+        report = _fleet.build(entries, generated, list(task_vars.get('ansible_inventory_sources') or []),
+                              task_vars.get('ansible_play_name'), drift_enabled=persistent)
+        files = []
+        if formats:
+            directory = os.path.abspath(os.path.expanduser(to_text(dest)))
+            try:
+                os.makedirs(directory, exist_ok=True)
+                for fmt, render in (('html', render_html), ('json', _fleet.render_json), ('csv', _fleet.render_csv)):
+                    if fmt in formats:
+                        path = os.path.join(directory, 'criu-report.' + fmt)
+                        _write(path, render(report))
+                        files.append(path)
+            except OSError as exc:
+                raise AnsibleActionFail('cannot write the report into %s: %s' % (directory, exc))
+        table = _fleet.render_table(report, files)
+        if print_table:
+            display.display(table)
+
+        result.update(
+            changed=False,
+            files=files,
+            counts=report['counts'],
+            changed_hosts=report['changed'],
+            groups=dict((e['host'], _fleet.groups_for(e)) for e in report['hosts']),
+            hosts=dict((e['host'], {'outcome': e['outcome'], 'missing_required': e.get('missing_required', []),
+                                    'drift': e.get('drift'), 'reason': e.get('reason')}) for e in report['hosts']),
+            snapshots=snapshots if persistent else {},
+            table=table.splitlines(),
+        )
+        return result
+
+    @staticmethod
+    def _bool(value, name):
+        from ansible.module_utils.parsing.convert_bool import boolean
+        try:
+            return boolean(value, strict=True)
+        except TypeError:
+            raise AnsibleActionFail('%s: must be a boolean (true or false), got %r' % (name, value))

@@ -1,0 +1,148 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) criu.check contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: criu_report
+short_description: Report, on the controller, which hosts of a play can run CRIU and why not
+version_added: 0.1.0
+description:
+  - Reads the C(criu_facts) every host of the play gathered with M(criu.check.criu_facts) (and the registered result of
+    that task, for hosts that were unreachable or where it failed) and writes the fleet report of C(playbooks/check.yml)
+    - a terminal table, and C(criu-report.html), C(criu-report.json) and C(criu-report.csv) in O(dest).
+  - The table has one line per host, grouped by outcome (ready, not ready, undecided, failed, unreachable), and leads
+    with three answers per host - is the kernel ready, is the installed criu usable, are the installed container
+    runtimes ready to checkpoint - then the verdict, the kernel release, the missing required features, the number of
+    missing extra features and of undecided probes, and what changed since the previous run. After the table come the
+    causes of what is missing with their fixes, one line per cause (a missing Python library is one cause for all the
+    probes that need it).
+  - Runs once for the whole play, on the controller, and never connects to a host.
+  - With a persistent fact cache (for example O(ignore:fact_caching=jsonfile)) it compares each host with the snapshot of
+    the previous run (fact C(criu_fleet_last)) - kernel release, criu version, verdict, probes gained and lost.
+    RV(snapshots) is what to store for the next run; C(playbooks/check.yml) stores it with M(ansible.builtin.set_fact).
+  - This is an action plugin; this file only documents it.
+author:
+  - criu.check contributors (@criu-check)
+options:
+  dest:
+    description:
+      - The directory the report files go to, on the controller. Created when missing. Relative to the current
+        directory of C(ansible-playbook).
+    type: path
+    default: criu-report
+  formats:
+    description:
+      - Which report files to write. An empty list writes none (the table is still shown).
+    type: list
+    elements: str
+    choices: [html, json, csv]
+    default: [html, json, csv]
+  hosts:
+    description:
+      - The hosts to report on. Default is every host of the play (C(ansible_play_hosts_all)), unreachable and failed
+        ones included.
+    type: list
+    elements: str
+  probe_result:
+    description:
+      - The name the M(criu.check.criu_facts) task registered its result under.
+    type: str
+    default: criu_check_probe
+  print_table:
+    description:
+      - Show the table on the terminal.
+    type: bool
+    default: true
+  drift:
+    description:
+      - Compare each host with its previous snapshot (fact C(criu_fleet_last)), and return RV(snapshots) when the fact
+        cache is persistent.
+    type: bool
+    default: true
+attributes:
+  check_mode:
+    support: full
+    description: Writes the report in check mode too; it changes no managed host.
+  diff_mode:
+    support: none
+    description: Nothing on a managed host changes.
+  platform:
+    support: full
+    platforms: all
+    description: Runs on the controller only.
+seealso:
+  - module: criu.check.criu_facts
+  - name: The fleet report
+    description: docs/fleet.md in the collection.
+    link: https://github.com/criu-check/criu.check/blob/main/docs/fleet.md
+notes:
+  - Register the M(criu.check.criu_facts) task with O(ignore:ignore_unreachable=true) and O(ignore:ignore_errors=true)
+    so that unreachable and failed hosts stay in the play and the report lists them with the reason.
+'''
+
+EXAMPLES = r'''
+- name: Probe
+  criu.check.criu_facts:
+  register: criu_check_probe
+  ignore_unreachable: true
+  ignore_errors: true
+
+- name: Report
+  criu.check.criu_report:
+    dest: /var/www/criu
+  register: criu_fleet
+
+- name: Group hosts by outcome
+  ansible.builtin.add_host:
+    name: "{{ item.key }}"
+    groups: "{{ item.value }}"
+  loop: "{{ criu_fleet.groups | dict2items }}"
+  run_once: true
+  changed_when: false
+'''
+
+RETURN = r'''
+files:
+  description: The report files written, absolute paths.
+  returned: always
+  type: list
+  elements: str
+  sample: [/home/me/criu-report/criu-report.html, /home/me/criu-report/criu-report.json, /home/me/criu-report/criu-report.csv]
+counts:
+  description: How many hosts have each outcome.
+  returned: always
+  type: dict
+  sample: {ready: 12, not_ready: 3, undecided: 1, failed: 0, unreachable: 1}
+groups:
+  description:
+    - For each host, the inventory groups it belongs in - C(criu_<outcome>), C(criu_missing_<id>) per missing required
+      feature (C(criu_start) when criu could not start there), C(criu_changed) when it changed since the previous run.
+  returned: always
+  type: dict
+  sample: {web1: [criu_ready], web2: [criu_not_ready, criu_missing_ns_last_pid]}
+hosts:
+  description: Per host - outcome, missing required features, drift and the reason a host gave no answer.
+  returned: always
+  type: dict
+changed_hosts:
+  description: The hosts that changed since the previous run.
+  returned: always
+  type: list
+  elements: str
+snapshots:
+  description: Per host, what the next run compares with; empty without a persistent fact cache.
+  returned: always
+  type: dict
+table:
+  description: The terminal table, one line per element.
+  returned: always
+  type: list
+  elements: str
+'''

@@ -1,0 +1,425 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) criu.check contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""PRIVATE to the criu.check collection: the fleet report of playbooks/check.yml.
+
+Runs on the controller only (the criu_report action plugin), never on a managed
+node.  Pure functions from the facts of many hosts to one report:
+
+  host_entry(name, facts, probe, previous)  one host: outcome, the three answers
+                                            (kernel, installed criu, runtimes),
+                                            missing, undecided, drift
+  build(entries, generated, inventory)      the fleet: entries by outcome, causes
+  snapshot(facts) / drift(previous, facts)  what a later run compares with
+  render_table / render_csv / render_json (render_html: _fleet_html.py)
+
+Every key of the facts is read with a default: the facts contract grows
+(criu.usable, runtimes, verdict 'undecided') and a report must still read the
+facts of an older or newer criu_facts.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import csv
+import io
+import json
+import re
+
+from ansible_collections.criu.check.plugins.module_utils import _decide
+from ansible_collections.criu.check.plugins.module_utils import _registry as REG
+from ansible_collections.criu.check.plugins.module_utils import _result as R
+
+CATEGORIES = REG.CATEGORIES
+# The order hosts are listed in, worst news first after the good news.
+OUTCOMES = ('ready', 'not_ready', 'undecided', 'failed', 'unreachable')
+OUTCOME_TITLES = {
+    'ready': 'ready',
+    'not_ready': 'not ready',
+    'undecided': 'undecided',
+    'failed': 'no answer (the probe failed)',
+    'unreachable': 'unreachable',
+}
+STATUSES = R.STATUSES
+SNAPSHOT_VERSION = 1
+
+
+def group_name(text):
+    """An inventory group name from a probe id or an outcome ('uffd-noncoop' -> 'uffd_noncoop')."""
+    return re.sub(r'[^A-Za-z0-9_]', '_', str(text))
+
+
+def _dict(value):
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value):
+    return list(value) if isinstance(value, (list, tuple)) else []
+
+
+def criu_answer(facts):
+    """The installed criu, as the report shows it: installed, version, usable (True, False or None: not said), reason, fix."""
+    criu = facts.get('criu')
+    if not isinstance(criu, dict):
+        return {'installed': False, 'version': None, 'usable': None if criu is None and 'criu_usable' not in facts else False,
+                'reason': 'criu is not installed', 'fix': None}
+    installed = criu.get('installed', bool(criu.get('path') or criu.get('version')))
+    usable = criu.get('usable')
+    if usable is None and not installed:
+        usable = False
+    return {'installed': bool(installed), 'version': criu.get('version'), 'usable': usable,
+            'reason': criu.get('reason') or (None if installed else 'criu is not installed'), 'fix': criu.get('fix')}
+
+
+def runtimes_answer(facts):
+    """{name: {version, checkpoint: ready|not_ready|unknown, reasons, fix}} for the installed runtimes."""
+    out = {}
+    for name, runtime in sorted(_dict(facts.get('runtimes')).items()):
+        runtime = _dict(runtime)
+        checkpoint = runtime.get('checkpoint')
+        if checkpoint not in ('ready', 'not_ready', 'unknown'):
+            checkpoint = 'unknown'
+        out[name] = {'version': runtime.get('version'), 'checkpoint': checkpoint,
+                     'reasons': [str(r) for r in _list(runtime.get('reasons'))], 'fix': runtime.get('fix')}
+    return out
+
+
+def _probe_library(probe):
+    return _dict(_dict(probe).get('evidence')).get('library')
+
+
+def host_entry(name, facts=None, probe=None, previous=None):
+    """One host of the report.
+
+    facts: the host's ansible_facts.criu_facts from this run (None when it gave no answer);
+    probe: the registered result of the probe task (for unreachable and failed hosts);
+    previous: the snapshot of the previous run (from the fact cache), or None.
+    """
+    probe = _dict(probe)
+    entry = {'host': name, 'facts': None, 'drift': None, 'reason': None}
+    if probe.get('unreachable'):
+        entry.update(outcome='unreachable', reason=str(probe.get('msg') or 'unreachable').strip())
+        return entry
+    if probe.get('failed') or not isinstance(facts, dict):
+        reason = probe.get('msg') or probe.get('module_stderr') or 'the probe task did not run on this host'
+        entry.update(outcome='failed', reason=str(reason).strip().splitlines()[0] if str(reason).strip() else 'failed')
+        return entry
+
+    probes = _dict(facts.get('probes'))
+    missing = _dict(facts.get('missing'))
+    environment = _dict(facts.get('environment'))
+    blockers = [str(b) for b in _list(environment.get('criu_start_blockers'))]
+    missing_required = _list(missing.get('required'))
+    unknown = _list(facts.get('unknown'))
+    verdict = facts.get('verdict') or 'unknown'
+    # The verdict is the facts' own (module_utils/_decide.py); this only names the outcome.
+    if facts.get('ready'):
+        outcome = 'ready'
+    elif verdict == _decide.UNDECIDED:
+        outcome = 'undecided'
+    else:
+        outcome = 'not_ready'
+
+    counts = {}
+    for category in CATEGORIES:
+        ids = [i for i, p in probes.items() if _dict(p).get('category') == category]
+        counts[category] = {
+            'total': len(ids),
+            'supported': sum(1 for i in ids if _decide.is_met(_dict(probes[i]).get('status'))),
+        }
+    kernel = _dict(facts.get('kernel'))
+    entry.update(
+        outcome=outcome,
+        verdict=verdict,
+        kernel_ready=bool(facts.get('ready')) if outcome != 'undecided' else None,
+        kernel={'release': kernel.get('release'), 'arch': kernel.get('arch')},
+        criu=criu_answer(facts),
+        runtimes=runtimes_answer(facts),
+        missing_required=missing_required + (['criu_start'] if blockers else []),
+        start_blockers=blockers,
+        missing_extra=_list(missing.get('extra')),
+        missing_experimental=_list(missing.get('experimental')),
+        unknown=unknown,
+        counts=counts,
+        facts=facts,
+        drift=drift(previous, facts),
+    )
+    return entry
+
+
+def snapshot(facts, generated=None):
+    """What the next run compares with (stored in the fact cache as criu_fleet_last)."""
+    facts = _dict(facts)
+    probes = _dict(facts.get('probes'))
+    return {
+        'version': SNAPSHOT_VERSION,
+        'time': generated,
+        'kernel': _dict(facts.get('kernel')).get('release'),
+        'criu': criu_answer(facts).get('version'),
+        'verdict': facts.get('verdict'),
+        'ready': bool(facts.get('ready')),
+        'supported': sorted(i for i, p in probes.items() if _dict(p).get('status') == 'supported'),
+    }
+
+
+def drift(previous, facts):
+    """What changed since the previous snapshot: None when there is none (first run, or no fact cache)."""
+    if not isinstance(previous, dict) or previous.get('version') != SNAPSHOT_VERSION:
+        return None
+    now = snapshot(facts)
+    changes = {}
+    for key in ('kernel', 'criu', 'verdict'):
+        if previous.get(key) != now[key]:
+            changes[key] = {'before': previous.get(key), 'after': now[key]}
+    before, after = set(_list(previous.get('supported'))), set(now['supported'])
+    gained, lost = sorted(after - before), sorted(before - after)
+    return {'since': previous.get('time'), 'changed': bool(changes or gained or lost),
+            'changes': changes, 'gained': gained, 'lost': lost}
+
+
+def drift_text(d):
+    if d is None:
+        return 'first run'
+    if not d['changed']:
+        return '-'
+    parts = []
+    for key in ('verdict', 'kernel', 'criu'):
+        if key in d['changes']:
+            c = d['changes'][key]
+            parts.append('%s %s>%s' % (key, c['before'] if c['before'] is not None else 'none',
+                                       c['after'] if c['after'] is not None else 'none'))
+    if d['lost']:
+        parts.append('lost %d' % len(d['lost']))
+    if d['gained']:
+        parts.append('gained %d' % len(d['gained']))
+    return ', '.join(parts)
+
+
+def groups_for(entry):
+    """The inventory groups a host joins: criu_<outcome>, and criu_missing_<id> per missing required feature."""
+    groups = ['criu_' + entry['outcome']]
+    for probe_id in entry.get('missing_required') or []:
+        groups.append('criu_missing_' + group_name(probe_id))
+    if entry.get('drift') and entry['drift']['changed']:
+        groups.append('criu_changed')
+    return groups
+
+
+def _cause_key(probe_id, probe):
+    library = _probe_library(probe)
+    if library:
+        return ('library', library)
+    return ('probe', probe_id)
+
+
+def causes(entries):
+    """What is missing across the fleet, one line per cause: a missing library is one cause for all its probes."""
+    found = {}
+
+    def add(key, severity, title, fix, host, probe_id=None):
+        cause = found.setdefault(key, {'kind': key[0], 'name': key[1], 'severity': severity, 'title': title,
+                                       'fix': fix, 'hosts': [], 'probes': []})
+        if CAUSE_ORDER.index(severity) < CAUSE_ORDER.index(cause['severity']):
+            cause['severity'] = severity
+        if not cause['fix'] and fix:
+            cause['fix'] = fix
+        if host not in cause['hosts']:
+            cause['hosts'].append(host)
+        if probe_id and probe_id not in cause['probes']:
+            cause['probes'].append(probe_id)
+
+    for e in entries:
+        host = e['host']
+        if e['outcome'] in ('unreachable', 'failed'):
+            add((e['outcome'], e['reason']), e['outcome'], e['reason'], None, host)
+            continue
+        probes = _dict(e['facts'].get('probes'))
+        for blocker in e['start_blockers']:
+            add(('start', blocker), 'required', 'criu cannot start: ' + blocker, None, host, 'criu_start')
+        for severity, ids in (('required', e['missing_required']), ('undecided', e['unknown']),
+                              ('extra', e['missing_extra']), ('experimental', e['missing_experimental'])):
+            for probe_id in ids:
+                if probe_id == 'criu_start':
+                    continue
+                probe = _dict(probes.get(probe_id))
+                key = _cause_key(probe_id, probe)
+                fix = probe.get('fix')
+                if key[0] == 'probe' and severity == 'undecided' and probe.get('message'):
+                    # Probes that could not decide for the same reason (a permission, a timeout, a crash) are one
+                    # cause; their kernel fixes differ and do not fix the reason, so none is shown for the group.
+                    key = ('unknown', probe.get('message'))
+                    title = 'could not decide: %s' % probe.get('message')
+                    fix = None
+                elif key[0] == 'library':
+                    title = 'Python library %s is not available on the host' % key[1]
+                else:
+                    title = '%s: %s' % (probe_id, probe.get('message') or probe.get('status') or 'missing')
+                add(key, severity, title, fix, host, probe_id)
+        criu = e['criu']
+        if criu['installed'] and criu['usable'] is False:
+            add(('criu', criu['reason'] or 'unusable'), 'criu', 'installed criu %s is not usable: %s' % (
+                criu['version'] or '', criu['reason'] or 'no reason given'), criu['fix'], host)
+        for name, runtime in e['runtimes'].items():
+            if runtime['checkpoint'] != 'ready':
+                reason = '; '.join(runtime['reasons']) or runtime['checkpoint']
+                add(('runtime', name + ': ' + reason), 'runtime', '%s cannot checkpoint (%s): %s' % (
+                    name, runtime['checkpoint'], reason), runtime['fix'], host)
+    return sorted(found.values(), key=lambda c: (CAUSE_ORDER.index(c['severity']), -len(c['hosts']), c['title']))
+
+
+CAUSE_ORDER = ('unreachable', 'failed', 'required', 'criu', 'undecided', 'runtime', 'extra', 'experimental')
+
+
+def build(entries, generated, inventory, playbook=None, drift_enabled=True):
+    """The whole report: entries sorted by outcome then name, counts, causes, probe order."""
+    entries = sorted(entries, key=lambda e: (OUTCOMES.index(e['outcome']), e['host']))
+    probe_ids = {}
+    for e in entries:
+        for probe_id, probe in _dict(_dict(e['facts']).get('probes')).items():
+            category = _dict(probe).get('category')
+            if category not in CATEGORIES:
+                category = 'feature_only'
+            probe_ids.setdefault(probe_id, category)
+    ordered = sorted(probe_ids, key=lambda i: (CATEGORIES.index(probe_ids[i]), i))
+    counts = dict((o, sum(1 for e in entries if e['outcome'] == o)) for o in OUTCOMES)
+    return {
+        'generated': generated,
+        'inventory': inventory,
+        'playbook': playbook,
+        'hosts': entries,
+        'counts': counts,
+        'total': len(entries),
+        'changed': sorted(e['host'] for e in entries if e.get('drift') and e['drift']['changed']),
+        'causes': causes(entries),
+        'probes': [{'id': i, 'category': probe_ids[i]} for i in ordered],
+        # False without a persistent fact cache: there is no previous run to compare with
+        'drift_enabled': drift_enabled,
+    }
+
+
+def _yes(value):
+    return {True: 'yes', False: 'no'}.get(value, '?')
+
+
+def _short_list(items, width=34):
+    text = ','.join(items) if items else '-'
+    if len(text) <= width:
+        return text
+    shown = []
+    for item in items:
+        if len(','.join(shown + [item])) > width - 4:
+            break
+        shown.append(item)
+    return '%s,+%d' % (','.join(shown), len(items) - len(shown))
+
+
+def _criu_cell(criu):
+    if not criu['installed']:
+        return 'none'
+    version = criu['version'] or '?'
+    return '%s %s' % (_yes(criu['usable']), version)
+
+
+def _runtimes_cell(runtimes):
+    if not runtimes:
+        return 'none'
+    ready = [n for n, r in runtimes.items() if r['checkpoint'] == 'ready']
+    return '%d/%d %s' % (len(ready), len(runtimes), _short_list(ready, 20) if ready else '')
+
+
+HEADER = ('HOST', 'KERNEL READY', 'CRIU USABLE', 'RUNTIMES READY', 'VERDICT', 'KERNEL',
+          'MISSING REQUIRED', 'EXTRA', 'UNDECIDED', 'CHANGED')
+
+
+def table_rows(report):
+    rows = []
+    for e in report['hosts']:
+        if e['outcome'] in ('unreachable', 'failed'):
+            rows.append((e['host'], '?', '?', '?', e['outcome'], '?', '-', '-', '-', '-'))
+            continue
+        rows.append((e['host'], _yes(e['kernel_ready']), _criu_cell(e['criu']), _runtimes_cell(e['runtimes']).strip(),
+                     e['verdict'], e['kernel']['release'] or '?', _short_list(e['missing_required']),
+                     str(len(e['missing_extra'])), str(len(e['unknown'])),
+                     drift_text(e['drift']) if report.get('drift_enabled', True) else 'n/a'))
+    return rows
+
+
+def render_table(report, files=None, max_hosts_per_cause=4):
+    """The terminal report: one line per host, grouped by outcome, then what is missing, by cause."""
+    rows = table_rows(report)
+    widths = [max(len(HEADER[i]), *(len(r[i]) for r in rows)) if rows else len(HEADER[i]) for i in range(len(HEADER))]
+
+    def line(cells):
+        return '  '.join(c.ljust(widths[i]) for i, c in enumerate(cells)).rstrip()
+
+    counts = ', '.join('%d %s' % (report['counts'][o], OUTCOME_TITLES[o].split(' (', 1)[0])
+                       for o in OUTCOMES if report['counts'][o])
+    plural = '' if report['total'] == 1 else 's'
+    out = ['CRIU fleet report: %d host%s (%s) at %s' % (report['total'], plural, counts or 'none', report['generated'])]
+    out.append(line(HEADER))
+    by_host = dict((e['host'], e) for e in report['hosts'])
+    current = None
+    for row in rows:
+        outcome = by_host[row[0]]['outcome']
+        if outcome != current:
+            current = outcome
+            out.append('-- %s (%d)' % (OUTCOME_TITLES[outcome], report['counts'][outcome]))
+        out.append(line(row))
+    if report['causes']:
+        out.append('')
+        out.append('What is missing, by cause (fix first, then the hosts):')
+        for cause in report['causes']:
+            hosts = cause['hosts']
+            names = ', '.join(hosts[:max_hosts_per_cause]) + (' +%d more' % (len(hosts) - max_hosts_per_cause)
+                                                              if len(hosts) > max_hosts_per_cause else '')
+            probes = [p for p in cause['probes'] if p != 'criu_start']
+            what = cause['title']
+            if cause['kind'] in ('library', 'unknown') and probes:
+                what += ' (%d probe%s: %s)' % (len(probes), '' if len(probes) == 1 else 's', _short_list(probes, 60))
+            out.append('  [%s] %s' % (cause['severity'], what))
+            if cause['fix']:
+                out.append('      fix: %s' % cause['fix'])
+            out.append('      %d host%s: %s' % (len(hosts), '' if len(hosts) == 1 else 's', names))
+    changed = [e for e in report['hosts'] if e.get('drift') and e['drift']['changed']]
+    if changed:
+        out.append('')
+        out.append('Changed since the previous run:')
+        for e in changed:
+            d = e['drift']
+            parts = [drift_text(d)]
+            if d['lost']:
+                parts.append('lost: ' + ', '.join(d['lost']))
+            if d['gained']:
+                parts.append('gained: ' + ', '.join(d['gained']))
+            out.append('  %s: %s' % (e['host'], '; '.join(parts)))
+    if files:
+        out.append('')
+        out.append('Report files: ' + ', '.join(files))
+    return '\n'.join(out)
+
+
+def render_json(report):
+    """The full report: every host's facts as gathered, its outcome, the three answers, drift; and the causes."""
+    doc = dict(report)
+    doc['hosts'] = dict((e['host'], e) for e in report['hosts'])
+    doc['order'] = [e['host'] for e in report['hosts']]
+    return json.dumps(doc, indent=1, sort_keys=True, default=str) + '\n'
+
+
+def render_csv(report):
+    """host x probe status, with the outcome and the three answers first."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator='\n')
+    ids = [p['id'] for p in report['probes']]
+    writer.writerow(['host', 'outcome', 'verdict', 'kernel_ready', 'criu_usable', 'kernel'] + ids)
+    for e in report['hosts']:
+        if e['facts'] is None:
+            writer.writerow([e['host'], e['outcome'], '', '', '', ''] + [''] * len(ids))
+            continue
+        probes = _dict(e['facts'].get('probes'))
+        writer.writerow([e['host'], e['outcome'], e['verdict'], _yes(e['kernel_ready']), _yes(e['criu']['usable']),
+                         e['kernel']['release'] or ''] + [_dict(probes.get(i)).get('status', '') for i in ids])
+    return buf.getvalue()

@@ -1,0 +1,261 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) criu.check contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""PRIVATE to the criu.check collection: the HTML page of the fleet report.
+
+One self-contained file (no network resource: inline CSS and script): a hosts x
+probes matrix grouped by category, status colours, per-category and per-host
+counts, the causes, a filter box (pre-filled from the page address:
+criu-report.html#filter=TEXT), and each cell's message, evidence and fix on
+hover (title) or click (a panel).  The matrix is rendered here, so the page
+reads without script; the details of the cells travel once, as a string table
+in a JSON block, so that 200 hosts x 67 probes stay a few hundred kilobytes.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+
+from ansible_collections.criu.check.plugins.module_utils import _decide
+
+from ansible_collections.criu.check.plugins.plugin_utils._fleet import (
+    CATEGORIES, OUTCOMES, OUTCOME_TITLES, drift_text, _criu_cell, _runtimes_cell, _short_list, _yes,
+)
+
+try:
+    from html import escape as _escape
+except ImportError:  # pragma: no cover - Python 2 is not a controller
+    from cgi import escape as _escape
+
+
+def esc(value):
+    return _escape('' if value is None else str(value), quote=True)
+
+
+STATUS_CLASS = {'supported': 'sS', 'unsupported': 'sU', 'unknown': 'sK', 'not_applicable': 'sN', 'error': 'sE'}
+
+CSS = """
+:root{--ok:#2e7d32;--bad:#c62828;--warn:#ef6c00;--unk:#f9a825;--na:#b0bec5;--err:#6a1b9a;--gone:#455a64}
+*{box-sizing:border-box}body{font:13px/1.35 system-ui,sans-serif;margin:0;color:#212121;background:#fafafa}
+header{padding:10px 16px;background:#fff;border-bottom:1px solid #ddd;position:sticky;top:0;z-index:5}
+h1{font-size:18px;margin:0 0 4px}h2{font-size:15px;margin:14px 16px 6px}.meta{color:#555}
+.outcomes span{display:inline-block;margin:4px 6px 0 0;padding:2px 8px;border-radius:10px;color:#fff;font-weight:600}
+.o-ready{background:var(--ok)}.o-not_ready{background:var(--bad)}.o-undecided{background:var(--unk);color:#222!important}
+.o-failed{background:var(--err)}.o-unreachable{background:var(--gone)}.o-changed{background:#1565c0}
+#filter{width:28em;padding:4px 6px;margin-top:6px;font:inherit}#shown{margin-left:8px;color:#555}
+.wrap{overflow:auto;max-height:calc(100vh - 120px);margin:0 16px 16px;border:1px solid #ddd;background:#fff}
+table.m{border-collapse:separate;border-spacing:0}
+.m th,.m td{border-right:1px solid #eee;border-bottom:1px solid #eee;padding:1px 4px;white-space:nowrap}
+.m thead{position:sticky;top:0;z-index:3}.m thead th{background:#f5f5f5}.m thead th.f{white-space:normal;max-width:7em;font-size:12px}
+.m thead tr.r2 th.p{writing-mode:vertical-rl;transform:rotate(180deg);height:150px;font-weight:400;padding:2px 0;
+ vertical-align:bottom;width:15px;max-width:15px}
+.m tbody th{position:sticky;left:0;background:#fff;text-align:left;z-index:2}
+.m td.c{width:15px;min-width:15px;max-width:15px;padding:0;cursor:pointer}
+.sS{background:var(--ok)}.sU{background:var(--bad)}.sU.x{background:var(--warn)}.sK{background:var(--unk)}
+.sN{background:var(--na)}.sE{background:var(--err)}.s-{background:repeating-linear-gradient(45deg,#eee,#eee 3px,#ccc 3px,#ccc 6px)}
+td.n{text-align:right}.cat{text-align:center;border-left:2px solid #999!important}.cs{border-left:2px solid #999!important}
+tr.hidden{display:none}.o{font-weight:600}.why{color:#555;max-width:40em;overflow:hidden;text-overflow:ellipsis}
+#detail{position:fixed;right:12px;bottom:12px;width:36em;max-height:45vh;overflow:auto;background:#fff;border:1px solid #888;
+ box-shadow:0 2px 8px rgba(0,0,0,.3);padding:8px 10px;z-index:9;white-space:pre-wrap;font:12px/1.35 monospace}
+.legend span{display:inline-block;padding:0 6px;margin-right:4px;color:#fff}.legend .sK,.legend .sN{color:#222}
+details.causes summary h2{display:inline-block}details.causes summary{margin-left:16px;cursor:pointer}
+table.causes{margin:0 16px;border-collapse:collapse;background:#fff}.causes td,.causes th{border:1px solid #ddd;padding:3px 6px;
+ text-align:left;vertical-align:top}
+"""
+
+SCRIPT = r"""
+(function(){
+var data=JSON.parse(document.getElementById('cells').textContent);
+var S=data.strings, box=document.getElementById('filter'), shown=document.getElementById('shown');
+var rows=Array.prototype.slice.call(document.querySelectorAll('#matrix tbody tr'));
+function detail(td){
+  var tr=td.parentNode, h=tr.getAttribute('data-host'), p=+td.getAttribute('data-p');
+  var probe=data.probes[p], c=(data.cells[h]||{})[p];
+  if(!c){return h+' / '+probe.id+': no answer from this host';}
+  return h+' / '+probe.id+' ('+probe.category+')\nstatus: '+S[c[0]]+'\nmessage: '+S[c[1]]+
+    '\nevidence: '+S[c[2]]+'\nfix: '+S[c[3]];
+}
+document.getElementById('matrix').addEventListener('mouseover',function(ev){
+  var td=ev.target; if(td.tagName==='TD'&&td.classList.contains('c')&&!td.title){td.title=detail(td);}
+});
+document.getElementById('matrix').addEventListener('click',function(ev){
+  var td=ev.target; if(td.tagName!=='TD'||!td.classList.contains('c')){return;}
+  var d=document.getElementById('detail'); d.textContent=detail(td)+'\n\n(click the panel to close)'; d.hidden=false;
+});
+document.getElementById('detail').addEventListener('click',function(){this.hidden=true;});
+function apply(){
+  var terms=box.value.toLowerCase().split(/\s+/).filter(Boolean), n=0;
+  rows.forEach(function(tr){
+    var hay=tr.getAttribute('data-search'), ok=terms.every(function(t){return hay.indexOf(t)>=0;});
+    tr.classList.toggle('hidden',!ok); if(ok){n++;}
+  });
+  shown.textContent=n+' of '+rows.length+' hosts shown'; shown.setAttribute('data-count',n);
+}
+function fromAddress(){
+  var m=/[#&?]filter=([^&]*)/.exec(location.hash+'&'+location.search);
+  if(m){box.value=decodeURIComponent(m[1].replace(/\+/g,' '));}
+}
+box.addEventListener('input',function(){
+  apply(); if(history.replaceState){history.replaceState(null,'','#filter='+encodeURIComponent(box.value));}
+});
+window.addEventListener('hashchange',function(){fromAddress();apply();});
+fromAddress(); apply();
+document.body.setAttribute('data-ready','1');
+})();
+"""
+
+
+def _search_text(e):
+    words = [e['host'], e['outcome'], 'outcome:' + e['outcome']]
+    if e['facts'] is not None:
+        words += [e['verdict'], 'verdict:' + e['verdict'], str(e['kernel']['release'])]
+        words += ['missing:' + i for i in e['missing_required'] + e['missing_extra'] + e['missing_experimental']]
+        words += ['unknown:' + i for i in e['unknown']]
+        if e['criu']['installed']:
+            words.append('criu:%s' % (e['criu']['version'] or ''))
+        if e['drift'] and e['drift']['changed']:
+            words.append('changed')
+    return ' '.join(words).lower()
+
+
+def render_html(report):
+    probes = report['probes']
+    by_category = [(c, [p for p in probes if p['category'] == c]) for c in CATEGORIES]
+    by_category = [(c, ps) for c, ps in by_category if ps]
+    strings, index = [], {}
+
+    def intern(value):
+        if not isinstance(value, str):
+            value = json.dumps(value, sort_keys=True, default=str) if value not in (None, {}, []) else ''
+        if value not in index:
+            index[value] = len(strings)
+            strings.append(value)
+        return index[value]
+
+    cells = {}
+    for e in report['hosts']:
+        if e['facts'] is None:
+            continue
+        host_probes = e['facts'].get('probes') or {}
+        row = []
+        for p in probes:
+            r = host_probes.get(p['id'])
+            if not isinstance(r, dict):
+                row.append(None)
+                continue
+            row.append([intern(r.get('status') or ''), intern(r.get('message') or ''), intern(r.get('evidence')),
+                        intern(r.get('fix') or '')])
+        cells[e['host']] = row
+
+    # Per-category counts across the fleet: hosts whose every probe of the category is met.
+    answered = [e for e in report['hosts'] if e['facts'] is not None]
+    out = ['<!DOCTYPE html>', '<html lang="en"><head><meta charset="utf-8">',
+           '<meta name="viewport" content="width=device-width">',
+           '<title>CRIU fleet report - %s</title>' % esc(report['generated']), '<style>%s</style></head>' % CSS,
+           '<body data-total="%d">' % report['total'], '<header>', '<h1>CRIU fleet report</h1>',
+           '<div class="meta">run <time id="generated">%s</time> &middot; inventory <code id="inventory">%s</code>'
+           ' &middot; <span id="total" data-count="%d">%d hosts</span></div>' % (
+               esc(report['generated']), esc(', '.join(report['inventory'] or []) or '-'), report['total'], report['total']),
+           '<div class="outcomes">']
+    for o in OUTCOMES:
+        out.append('<span class="o-%s" id="count-%s" data-outcome="%s" data-count="%d">%s: %d</span>' % (
+            o, o, o, report['counts'][o], esc(OUTCOME_TITLES[o]), report['counts'][o]))
+    out.append('<span class="o-changed" id="count-changed" data-count="%d">changed since last run: %d</span>' % (
+        len(report['changed']), len(report['changed'])))
+    out.append('</div>')
+    out.append('<input id="filter" type="search" placeholder="filter: host name, ready, not_ready, missing:ID, unknown:ID, changed"'
+               ' aria-label="filter hosts"><span id="shown" data-count="%d">%d of %d hosts shown</span>' % (
+                   report['total'], report['total'], report['total']))
+    out.append('<div class="legend">%s</div>' % ''.join(
+        '<span class="%s">%s</span>' % (STATUS_CLASS[s], s) for s in ('supported', 'unsupported', 'unknown', 'not_applicable', 'error'))
+        + '<span class="s-" style="color:#222">no answer</span>')
+    out.append('</header>')
+
+    # What is missing, by cause: what stops checkpointing open, the extra and experimental features folded.
+    if report['causes']:
+        major = [c for c in report['causes'] if c['severity'] not in ('extra', 'experimental')]
+        minor = [c for c in report['causes'] if c['severity'] in ('extra', 'experimental')]
+        for title, causes, is_open in (('What stops or clouds checkpointing, by cause', major, True),
+                                       ('Missing extra and experimental features, by cause', minor, False)):
+            if not causes:
+                continue
+            out.append('<details class="causes"%s><summary><h2>%s (%d)</h2></summary>' % (' open' if is_open else '', title, len(causes)))
+            out.append('<table class="causes"><tr><th>severity</th><th>cause</th><th>fix</th><th>hosts</th></tr>')
+            for c in causes:
+                out.append('<tr class="cause" data-severity="%s" data-hosts="%d"><td>%s</td><td>%s%s</td><td>%s</td>'
+                           '<td title="%s">%d</td></tr>' % (
+                               esc(c['severity']), len(c['hosts']), esc(c['severity']), esc(c['title']),
+                               (' <small>(%s)</small>' % esc(', '.join(c['probes'])))
+                               if c['kind'] in ('library', 'unknown') and c['probes'] else '',
+                               esc(c['fix'] or ''), esc(', '.join(c['hosts'])), len(c['hosts'])))
+            out.append('</table></details>')
+
+    out.append('<h2>Hosts &times; probes</h2><div class="wrap"><table class="m" id="matrix"><thead><tr class="r1">')
+    fixed = ('host', 'outcome', 'kernel ready', 'criu usable', 'runtimes ready', 'verdict', 'kernel', 'missing required',
+             'missing extra', 'undecided', 'changed')
+    for title in fixed:
+        out.append('<th class="f" rowspan="2">%s</th>' % esc(title))
+    for category, ps in by_category:
+        complete = sum(1 for e in answered if e['counts'].get(category, {}).get('supported') == e['counts'].get(category, {}).get('total'))
+        out.append('<th class="cat" colspan="%d" data-category="%s" data-complete="%d" title="hosts with every %s probe met">'
+                   '%s <small>(%d/%d hosts complete)</small></th>' % (
+                       len(ps), category, complete, category, category, complete, len(answered)))
+    out.append('</tr><tr class="r2">')
+    for category, ps in by_category:
+        for i, p in enumerate(ps):
+            out.append('<th class="p%s" title="%s">%s</th>' % (' cs' if i == 0 else '', esc(p['id']), esc(p['id'])))
+    out.append('</tr></thead><tbody>')
+    col = dict((p['id'], n) for n, p in enumerate(probes))
+    for e in report['hosts']:
+        attrs = 'data-host="%s" data-outcome="%s" data-search="%s"' % (esc(e['host']), e['outcome'], esc(_search_text(e)))
+        if e['facts'] is None:
+            out.append('<tr %s data-missing-required="" data-missing-extra="" data-undecided=""><th>%s</th>'
+                       '<td class="o">%s</td><td colspan="9" class="why">%s</td>' % (
+                           attrs, esc(e['host']), esc(e['outcome']), esc(e['reason'])))
+            for category, ps in by_category:
+                for i, p in enumerate(ps):
+                    out.append('<td class="c s-%s" data-p="%d"></td>' % (' cs' if i == 0 else '', col[p['id']]))
+            out.append('</tr>')
+            continue
+        host_probes = e['facts'].get('probes') or {}
+        out.append('<tr %s data-missing-required="%d" data-missing-extra="%d" data-undecided="%d">' % (
+            attrs, len(e['missing_required']), len(e['missing_extra']), len(e['unknown'])))
+        out.append('<th>%s</th><td class="o">%s</td><td>%s</td><td>%s</td><td title="%s">%s</td><td>%s</td><td>%s</td>'
+                   '<td title="%s">%s</td><td class="n">%d</td><td class="n">%d</td><td title="%s">%s</td>' % (
+                       esc(e['host']), esc(e['outcome']), _yes(e['kernel_ready']), esc(_criu_cell(e['criu'])),
+                       esc('; '.join('%s %s: %s%s' % (n, r['version'] or '', r['checkpoint'], (' (' + '; '.join(r['reasons']) + ')')
+                                                      if r['reasons'] else '') for n, r in e['runtimes'].items()) or 'none installed'),
+                       esc(_runtimes_cell(e['runtimes']).strip()),
+                       esc(e['verdict']), esc(e['kernel']['release']),
+                       esc(', '.join(e['missing_required'])), esc(_short_list(e['missing_required'], 24)), len(e['missing_extra']),
+                       len(e['unknown']), esc(json.dumps(e['drift'], sort_keys=True)) if e['drift'] else '',
+                       esc(drift_text(e['drift']) if report.get('drift_enabled', True) else 'n/a (no fact cache)')))
+        for category, ps in by_category:
+            for i, p in enumerate(ps):
+                r = host_probes.get(p['id'])
+                status = r.get('status') if isinstance(r, dict) else None
+                cls = STATUS_CLASS.get(status, 's-')
+                if status == 'unsupported' and category != 'required':
+                    cls += ' x'
+                out.append('<td class="c %s%s" data-p="%d" data-s="%s"></td>' % (
+                    cls, ' cs' if i == 0 else '', col[p['id']], esc(status or '')))
+        out.append('</tr>')
+    out.append('</tbody><tfoot><tr><th>hosts with the probe met</th><td colspan="10"></td>')
+    for category, ps in by_category:
+        for i, p in enumerate(ps):
+            met = sum(1 for e in answered
+                      if _decide.is_met(((e['facts'].get('probes') or {}).get(p['id']) or {}).get('status')))
+            out.append('<td class="n%s" data-probe="%s" data-met="%d" title="%s: %d of %d hosts">%d</td>' % (
+                ' cs' if i == 0 else '', esc(p['id']), met, esc(p['id']), met, len(answered), met))
+    out.append('</tr></tfoot></table></div>')
+    out.append('<div id="detail" hidden></div>')
+    payload = json.dumps({'probes': probes, 'strings': strings, 'cells': cells}, separators=(',', ':'))
+    # </script> inside the JSON would end the block early
+    out.append('<script type="application/json" id="cells">%s</script>' % payload.replace('</', '<\\/'))
+    out.append('<script>%s</script>' % SCRIPT)
+    out.append('</body></html>')
+    return '\n'.join(out) + '\n'

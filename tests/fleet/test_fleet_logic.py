@@ -1,0 +1,195 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The fleet report's logic without containers: facts of other shapes (older and
+newer criu_facts), grouping by cause, drift, a 200-host page, and bad options of
+criu.check.criu_report through real ansible-playbook."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+from ansible_collections.criu.check.plugins.plugin_utils import _fleet
+from ansible_collections.criu.check.plugins.plugin_utils._fleet_html import render_html
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def facts(ready=True, missing_required=(), unknown=(), library=None, criu='absent', runtimes=None, verdict=None,
+          kernel='6.18.44', blockers=()):
+    """A criu_facts of the contract's shape (fake: the logic under test only reads it)."""
+    probes = {
+        'ns_last_pid': {'category': 'required', 'status': 'supported', 'message': None, 'evidence': {}, 'fix': 'fix ns'},
+        'sock_diag': {'category': 'required', 'status': 'supported', 'message': None, 'evidence': {}, 'fix': 'fix sd'},
+        'net_diag_raw': {'category': 'extra', 'status': 'supported', 'message': None, 'evidence': {}, 'fix': 'fix nd'},
+        'mem_dirty_track': {'category': 'extra', 'status': 'unsupported', 'message': 'Dirty tracking is OFF.',
+                            'evidence': {}, 'fix': 'CONFIG_MEM_SOFT_DIRTY=y'},
+    }
+    for probe_id in missing_required:
+        probes[probe_id]['status'] = 'unsupported'
+        probes[probe_id]['message'] = '%s does not work </script>' % probe_id
+    for probe_id in unknown:
+        probes[probe_id]['status'] = 'unknown'
+        probes[probe_id]['message'] = 'Python library %s is not available' % library
+        probes[probe_id]['evidence'] = {'library': library} if library else {}
+        probes[probe_id]['fix'] = 'install python3-%s' % library
+    out = {
+        'ready': ready, 'probes': probes, 'unknown': list(unknown),
+        'missing': {'required': list(missing_required), 'extra': ['mem_dirty_track'], 'experimental': []},
+        'kernel': {'release': kernel, 'arch': 'x86_64'},
+        'environment': {'criu_start_blockers': list(blockers)},
+        'verdict': verdict or ('good_but' if ready else 'bad'),
+    }
+    if criu != 'absent':
+        out['criu'] = criu
+    if runtimes is not None:
+        out['runtimes'] = runtimes
+    return out
+
+
+def test_facts_of_an_older_module_without_criu_runtimes_or_undecided():
+    old = facts(ready=False, unknown=['sock_diag'], library='pyroute2', verdict='bad')
+    entry = _fleet.host_entry('h', old)
+    # The report takes the facts' verdict as it is (decided in module_utils/_decide.py): a module
+    # before 0.2.0 called an undecided host "bad".
+    assert entry['outcome'] == 'not_ready'
+    assert entry['criu'] == {'installed': False, 'version': None, 'usable': None, 'reason': 'criu is not installed', 'fix': None}
+    assert entry['runtimes'] == {}
+    assert _fleet.table_rows(_fleet.build([entry], 't', []))[0][1:4] == ('no', 'none', 'none')
+
+
+def test_three_answers_from_a_newer_module():
+    new = facts(criu={'installed': True, 'version': '3.17.1', 'usable': False, 'reason': 'vdso', 'fix': 'criu 4.1'},
+                runtimes={'podman': {'version': '4.3.1', 'checkpoint': 'ready', 'reasons': [], 'fix': None},
+                          'runc': {'version': '1.1', 'checkpoint': 'not_ready', 'reasons': ['criu unusable'], 'fix': 'x'},
+                          'odd': {'checkpoint': 'maybe'}})
+    entry = _fleet.host_entry('h', new)
+    assert entry['kernel_ready'] is True and entry['criu']['usable'] is False
+    assert entry['runtimes']['odd']['checkpoint'] == 'unknown'   # a value outside the contract is not trusted
+    row = _fleet.table_rows(_fleet.build([entry], 't', []))[0]
+    assert row[1:4] == ('yes', 'no 3.17.1', '1/3 podman')
+    kinds = [(c['kind'], c['severity']) for c in _fleet.causes([entry])]
+    assert ('criu', 'criu') in kinds and kinds.count(('runtime', 'runtime')) == 2
+
+
+def test_a_missing_library_is_one_cause_for_all_its_probes_and_hosts():
+    a = _fleet.host_entry('a', facts(ready=False, unknown=['sock_diag', 'net_diag_raw'], library='pyroute2'))
+    b = _fleet.host_entry('b', facts(ready=False, unknown=['sock_diag'], library='pyroute2'))
+    causes = [c for c in _fleet.causes([a, b]) if c['kind'] == 'library']
+    assert len(causes) == 1
+    assert causes[0]['hosts'] == ['a', 'b'] and sorted(causes[0]['probes']) == ['net_diag_raw', 'sock_diag']
+    text = _fleet.render_table(_fleet.build([a, b], 't', []))
+    assert text.count('Python library pyroute2') == 1
+
+
+def test_unreachable_and_failed_hosts_are_listed_never_dropped():
+    entries = [_fleet.host_entry('up', facts()),
+               _fleet.host_entry('down', None, {'unreachable': True, 'msg': 'ssh: connect refused'}),
+               _fleet.host_entry('broken', None, {'failed': True, 'msg': '/usr/bin/python3: not found\nmore'})]
+    report = _fleet.build(entries, 't', ['inv.yml'])
+    assert [e['host'] for e in report['hosts']] == ['up', 'broken', 'down']
+    assert report['counts'] == {'ready': 1, 'not_ready': 0, 'undecided': 0, 'failed': 1, 'unreachable': 1}
+    assert report['hosts'][1]['reason'] == '/usr/bin/python3: not found'
+    assert [_fleet.groups_for(e) for e in report['hosts']] == [['criu_ready'], ['criu_failed'], ['criu_unreachable']]
+    csv_rows = _fleet.render_csv(report).splitlines()
+    assert csv_rows[2].startswith('broken,failed,') and csv_rows[3].startswith('down,unreachable,')
+
+
+def test_groups_per_missing_required_feature_and_start_blocker():
+    entry = _fleet.host_entry('h', facts(ready=False, missing_required=['ns_last_pid'], blockers=['no CAP_SYS_ADMIN']))
+    assert _fleet.groups_for(entry) == ['criu_not_ready', 'criu_missing_ns_last_pid', 'criu_missing_criu_start']
+    assert _fleet.group_name('uffd-noncoop') == 'uffd_noncoop'
+
+
+def test_drift_kernel_criu_verdict_and_features():
+    before = facts(kernel='6.1.0', criu={'installed': True, 'version': '4.1.1'})
+    after = facts(ready=False, missing_required=['ns_last_pid'], kernel='6.12.0', criu={'installed': False})
+    assert _fleet.drift(None, after) is None                                   # first run
+    assert _fleet.drift({'version': 0}, after) is None                         # a snapshot of another format
+    assert _fleet.drift(_fleet.snapshot(before, 't0'), before)['changed'] is False
+    d = _fleet.drift(_fleet.snapshot(before, 't0'), after)
+    assert d['since'] == 't0' and d['lost'] == ['ns_last_pid'] and d['gained'] == []
+    assert d['changes'] == {'kernel': {'before': '6.1.0', 'after': '6.12.0'}, 'criu': {'before': '4.1.1', 'after': None},
+                            'verdict': {'before': 'good_but', 'after': 'bad'}}
+    assert _fleet.drift_text(d) == 'verdict good_but>bad, kernel 6.1.0>6.12.0, criu 4.1.1>none, lost 1'
+    entry = _fleet.host_entry('h', after, previous=_fleet.snapshot(before, 't0'))
+    assert 'criu_changed' in _fleet.groups_for(entry)
+
+
+def test_page_for_200_hosts_is_self_contained_and_small():
+    entries = []
+    for i in range(200):
+        f = facts(ready=i % 3 != 0, missing_required=['ns_last_pid'] if i % 3 == 0 else [])
+        # 67 probes as in the real facts
+        for n in range(63):
+            f['probes']['p%02d' % n] = {'category': 'extra', 'status': 'supported', 'message': 'm%d' % n,
+                                        'evidence': {'n': n}, 'fix': 'f%d' % n}
+        entries.append(_fleet.host_entry('host-%03d' % i, f))
+    report = _fleet.build(entries, '2026-12-02T10:00:00+00:00', ['fleet.yml'])
+    page = render_html(report)
+    assert len(page) < 1500000, len(page)
+    assert page.count('<tr data-host=') == 200
+    assert 'http://' not in page and 'https://' not in page
+    # the message holding </script> cannot end the data block early
+    data = page.split('<script type="application/json" id="cells">', 1)[1].split('</script>', 1)[0]
+    decoded = json.loads(data)
+    assert 'ns_last_pid does not work </script>' in decoded['strings']
+    assert len(decoded['cells']) == 200 and all(len(row) == 67 for row in decoded['cells'].values())
+
+
+def test_report_json_round_trips():
+    report = _fleet.build([_fleet.host_entry('a', facts())], 't', [])
+    doc = json.loads(_fleet.render_json(report))
+    assert doc['order'] == ['a'] and doc['hosts']['a']['facts'] == facts()
+
+
+def _playbook(task_args):
+    """Run criu.check.criu_report alone on localhost, in a scratch directory (the caller removes it)."""
+    work = tempfile.mkdtemp(prefix='criu-check-report-args-')
+    play = os.path.join(work, 'play.yml')
+    with open(play, 'w') as f:
+        f.write('- hosts: localhost\n  gather_facts: false\n  tasks:\n    - criu.check.criu_report:\n%s' % ''.join(
+            '        %s: %s\n' % kv for kv in task_args.items()))
+    # tests/conftest.py links this checkout as ansible_collections/criu/check there
+    collections = os.path.join(tempfile.gettempdir(), 'criu-check-collections-%d' % os.getuid())
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections, ANSIBLE_NOCOLOR='1',
+               ANSIBLE_LOCAL_TEMP=os.path.join(work, 'tmp'), ANSIBLE_HOME=os.path.join(work, 'home'))
+    proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', 'localhost,', '-c', 'local',
+                           play], cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          check=False, timeout=120)
+    return proc, work
+
+
+def test_bad_options_name_what_is_valid():
+    proc, work = _playbook({'formats': '[pdf]', 'dest': 'out'})
+    try:
+        assert proc.returncode != 0
+        assert 'formats: pdf is not valid; valid: html, json, csv' in proc.stdout, proc.stdout[-2000:]
+    finally:
+        shutil.rmtree(work)
+    proc, work = _playbook({'print_table': 'maybe'})
+    try:
+        assert proc.returncode != 0 and 'print_table: must be a boolean' in proc.stdout, proc.stdout[-2000:]
+    finally:
+        shutil.rmtree(work)
+
+
+def test_a_host_without_a_probe_result_is_reported_as_failed():
+    proc, work = _playbook({'dest': 'out'})
+    try:
+        assert proc.returncode == 0, proc.stdout[-3000:]
+        doc = json.load(open(os.path.join(work, 'out', 'criu-report.json')))
+        assert doc['hosts']['localhost']['outcome'] == 'failed'
+        assert 'no result of the probe task' in doc['hosts']['localhost']['reason']
+        assert '-- no answer (the probe failed) (1)' in proc.stdout
+    finally:
+        shutil.rmtree(work)
+
+
+def test_without_a_persistent_fact_cache_drift_says_not_available():
+    report = _fleet.build([_fleet.host_entry('a', facts())], 't', [], drift_enabled=False)
+    assert _fleet.table_rows(report)[0][-1] == 'n/a'
+    assert 'n/a (no fact cache)' in render_html(report)
+    assert _fleet.table_rows(_fleet.build([_fleet.host_entry('a', facts())], 't', []))[0][-1] == 'first run'
