@@ -151,3 +151,19 @@ def run_probe(probe_id, unprivileged=False, as_user=None, drop_caps=(), userns=F
 
 
 requires_root = pytest.mark.skipif(os.geteuid() != 0, reason='needs root')
+
+
+# What a person should look at after the run (the fleet report's screenshot):
+# tests append (what, path) through the fixture; the paths are printed last.
+_ARTIFACTS = []
+
+
+@pytest.fixture(scope='session')
+def fleet_artifacts():
+    """Append (what, path) to have it printed at the end of the test run."""
+    return _ARTIFACTS
+
+
+def pytest_terminal_summary(terminalreporter):
+    for what, path in _ARTIFACTS:
+        terminalreporter.write_line('fleet report %s: %s' % (what, path))

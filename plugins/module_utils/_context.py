@@ -136,6 +136,10 @@ class ProbeContext:
                   stderr)``, for the probes of userland tools:
                   AnsibleModule.run_command in the modules; None when the
                   caller gave none (those probes then say unknown)
+    pgrp          the process group of the module's own process, which criu
+                  would be in (its autofs check mounts with pgrp=getpgrp():
+                  0 for a process still in the kernel's first session); the
+                  workers have groups of their own
     timeout       seconds each probe may take (the modules' ``timeout``)
     deadline      when the running probe must be done (time.monotonic());
                   the engine sets it before each probe, None outside it
@@ -148,6 +152,7 @@ class ProbeContext:
         self.deadline = None
         self.euid = os.geteuid()
         self.uid = os.getuid()
+        self.pgrp = os.getpgrp()
         self.cap_eff = effective_caps()
         self.cwd = cwd or _usable_cwd()
 

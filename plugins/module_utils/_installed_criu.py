@@ -574,6 +574,14 @@ def describe(raw, probe_facts=None):
         facts['reason'] = '%s did not finish its check in time.' % who
     elif verdict == NOT_RUN:
         facts['reason'] = '%s could not be run: %s.' % (who, (quote or 'no reason given').rstrip('.'))
+    probes_unprivileged = (probe_facts.get('environment') or {}).get('unprivileged')
+    if probe_facts and probes_unprivileged is not None and bool(check_.get('unprivileged')) != probes_unprivileged:
+        # criu ran in the other mode (--unprivileged where it could not run as
+        # root here, or the reverse): its verdict answers another question.
+        facts['agrees_note'] = ('criu ran %s --unprivileged and the probes %s: nothing to compare'
+                                % ('with' if check_.get('unprivileged') else 'without',
+                                   'with it' if probes_unprivileged else 'without it'))
+        return facts
     _agreement(facts, verdict, probe_verdict, probe_facts, cause, broken, messages, quote, check_)
     return facts
 

@@ -462,9 +462,10 @@ def _autofs_pipe_ino():
     return -errno.ENOENT, None
 
 
-def _autofs_child():
+def _autofs_child(pgrp):
     """criu: check_autofs() after finding no autofs mount, in a private mount
-    namespace: mount autofs on a fresh /tmp/.criu.mnt.XXXXXX and look again."""
+    namespace: mount autofs on a fresh /tmp/.criu.mnt.XXXXXX and look again,
+    with criu's own process group (``pgrp``: the kernel refuses 0)."""
     step, err = _private_mount_ns()
     if step:
         # criu would try the autofs mount itself; without the privilege to
@@ -472,7 +473,7 @@ def _autofs_child():
         return {'ret': -1, 'message': R.perror('failed to mount autofs', err), 'errno': err, 'step': step}
     rfd, wfd = os.pipe()
     try:
-        options = 'fd=%d,pgrp=%d,minproto=5,maxproto=5,direct' % (wfd, os.getpgrp())
+        options = 'fd=%d,pgrp=%d,minproto=5,maxproto=5,direct' % (wfd, pgrp)
         path = tempfile.mkdtemp(prefix='.criu.mnt.', dir='/tmp')
         err = _mount('criu', path, 'autofs', 0, options)
         if err:
@@ -503,7 +504,7 @@ def autofs(ctx):
                              evidence=R.errno_evidence(exc.errno))
     evidence = {'existing_autofs_mount': line}
     if ret == -errno.ENOENT:
-        res = _child.run_in_child(_autofs_child, ctx.left())
+        res = _child.run_in_child(lambda: _autofs_child(ctx.pgrp), ctx.left())
         ret, line = res['ret'], res.get('line')
         evidence.update({'test_mount': True, 'autofs_line': line})
         if res.get('errno'):

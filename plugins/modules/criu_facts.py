@@ -686,9 +686,15 @@ ansible_facts:
             agrees:
               description:
                 - Whether its verdict agrees with the probes'; null when there is nothing to compare (no criu, the
-                  probes undecided, or criu blocked, timed out or not run).
+                  probes undecided, criu blocked, timed out or not run, or criu run in the other
+                  C(--unprivileged) mode than the probes).
               type: bool
               returned: always
+            agrees_note:
+              description: Why there is nothing to compare, when criu ran in the other C(--unprivileged) mode.
+              type: str
+              returned: when criu ran with C(--unprivileged) and the probes without it, or the reverse
+              version_added: 0.2.0
             disagreements:
               description: Where its verdict and the probes' differ, with both sides and the explanation.
               type: list

@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-import conftest  # noqa: F401  # pylint: disable=unused-import  (puts the collection on sys.path)
+import conftest  # noqa: F401  # pylint: disable=unused-import
 
 from ansible_collections.criu.check.plugins.module_utils import _kernel_config as K
 from ansible_collections.criu.check.plugins.module_utils import _registry as REG
