@@ -225,6 +225,26 @@ class _Host:
                 return None, None
             return None, '%s: %s' % (path, exc.strerror or exc)
 
+    def read_toml(self, v, path, invalid=''):
+        """The TOML document of ``path``: {} when it is absent, None when it
+        cannot be read or parsed (recorded on ``v`` as unknown, ``invalid``
+        added to the parse error's sentence)."""
+        text, error = self.read(path)
+        if error:
+            v.unknown('could not read %s' % error)
+            return None
+        if text is None:
+            return {}
+        try:
+            return _toml.parse_toml(text)
+        except ValueError as exc:
+            v.unknown('the file %s is not valid TOML (%s)%s' % (path, exc, invalid))
+            return None
+
+    def drop_ins(self, pattern):
+        """The files of a drop-in directory, as paths without the root, sorted."""
+        return sorted(p[len(self.root.rstrip('/')):] for p in glob.glob(_join(self.root, pattern)) if os.path.isfile(p))
+
     def procs(self, comm):
         """Command lines of running processes named ``comm`` (read from /proc)."""
         if self._procs is None:
@@ -329,19 +349,10 @@ class _Host:
     def _podman(self, v):
         runtime, source = None, None
         files = ['/usr/share/containers/containers.conf', '/etc/containers/containers.conf']
-        files += sorted(p[len(self.root.rstrip('/')):] for p in glob.glob(_join(self.root, '/etc/containers/containers.conf.d/*.conf')))
+        files += self.drop_ins('/etc/containers/containers.conf.d/*.conf')
         for path in files:
-            text, error = self.read(path)
-            if error:
-                v.unknown('could not read %s' % error)
-                continue
-            if text is None:
-                continue
-            try:
-                value = _toml.toml_get(_toml.parse_toml(text), ('engine', 'runtime'))
-            except ValueError as exc:
-                v.unknown('the file %s is not valid TOML (%s), so podman\'s OCI runtime is not known' % (path, exc))
-                continue
+            doc = self.read_toml(v, path, ", so podman's OCI runtime is not known")
+            value = _toml.toml_get(doc, ('engine', 'runtime')) if doc else None
             if isinstance(value, str) and value:
                 runtime, source = value, '[engine] runtime in %s' % path
         extra = self._oci_runtime(v, runtime, source, PODMAN_DEFAULT_RUNTIMES)
@@ -460,21 +471,11 @@ class _Host:
 
     def _cri_o(self, v):
         parsed = self._need_version(v)
-        files = ['/etc/crio/crio.conf'] + sorted(
-            p[len(self.root.rstrip('/')):] for p in glob.glob(_join(self.root, '/etc/crio/crio.conf.d/*'))
-            if os.path.isfile(p))
+        files = ['/etc/crio/crio.conf'] + self.drop_ins('/etc/crio/crio.conf.d/*')
         enabled, level, runtime, where = None, None, None, {}
         for path in files:
-            text, error = self.read(path)
-            if error:
-                v.unknown('could not read %s' % error)
-                continue
-            if text is None:
-                continue
-            try:
-                doc = _toml.parse_toml(text)
-            except ValueError as exc:
-                v.unknown('the file %s is not valid TOML (%s)' % (path, exc))
+            doc = self.read_toml(v, path)
+            if not doc:
                 continue
             value = _toml.toml_get(doc, ('crio', 'runtime', 'enable_criu_support'))
             if value is not None:

@@ -68,7 +68,9 @@ def _strip_comment(line):
     return line
 
 
-def _balanced(text):
+def _outside_quotes(text):
+    """Each character outside quoted strings, with its index and the depth
+    of [ and { around it (after it, for an opening or closing bracket)."""
     depth, quote, i = 0, None, 0
     while i < len(text):
         char = text[i]
@@ -79,33 +81,28 @@ def _balanced(text):
                 quote = None
         elif char in '"\'':
             quote = char
-        elif char in '[{':
-            depth += 1
-        elif char in ']}':
-            depth -= 1
+        else:
+            if char in '[{':
+                depth += 1
+            elif char in ']}':
+                depth -= 1
+            yield i, char, depth
         i += 1
+
+
+def _balanced(text):
+    depth = 0
+    for dummy, dummy, depth in _outside_quotes(text):
+        pass
     return depth <= 0
 
 
 def _split_items(text):
-    items, depth, quote, start, i = [], 0, None, 0, 0
-    while i < len(text):
-        char = text[i]
-        if quote:
-            if char == '\\' and quote == '"':
-                i += 1
-            elif char == quote:
-                quote = None
-        elif char in '"\'':
-            quote = char
-        elif char in '[{':
-            depth += 1
-        elif char in ']}':
-            depth -= 1
-        elif char == ',' and depth == 0:
+    items, start = [], 0
+    for i, char, depth in _outside_quotes(text):
+        if char == ',' and depth == 0:
             items.append(text[start:i])
             start = i + 1
-        i += 1
     items.append(text[start:])
     return [item.strip() for item in items if item.strip()]
 
