@@ -197,6 +197,22 @@ def criu_outcome(out):
     return 'other', 'rc=%s %s' % (out.get('rc'), text.strip()[-300:])
 
 
+def compare_verdict(criu, facts):
+    """(kind, problem): criu's outcome of an --extra/--experimental/--all
+    run and what is wrong with our facts against it ('' when nothing)."""
+    kind, why = criu_outcome(criu)
+    env = facts.get('environment') or {}
+    if kind == 'cannot_start':
+        ok = env.get('criu_can_start') is False and facts.get('ready') is False
+        problem = '' if ok else 'criu cannot start (%s); ours: ready=%r criu_can_start=%r' % (
+            why, facts.get('ready'), env.get('criu_can_start'))
+    elif kind == 'other':
+        problem = 'unexpected criu output: %s' % why
+    else:
+        problem = '' if facts.get('verdict') == kind else 'criu: %s, ours: %s' % (kind, facts.get('verdict'))
+    return kind, problem
+
+
 def failure_lines(out):
     """criu's failure messages of a "Does not look good." run: the lines of
     cr-check.c (and pr_msg lines, which have no prefix), in order."""

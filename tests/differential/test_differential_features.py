@@ -61,16 +61,7 @@ def test_verdict(oracle, case, mode):
     report = report_of(oracle, ctx)
     criu = report['criu']['B:%s:%s' % (case, mode)]
     results, facts = D.ours(report, 'B:%s:%s' % (case, mode))
-    kind, why = D.criu_outcome(criu)
-    env = facts.get('environment') or {}
-    if kind == 'cannot_start':
-        ok = env.get('criu_can_start') is False and facts.get('ready') is False
-        problem = '' if ok else 'criu cannot start (%s); ours: ready=%r criu_can_start=%r' % (
-            why, facts.get('ready'), env.get('criu_can_start'))
-    elif kind == 'other':
-        problem = 'unexpected criu output: %s' % why
-    else:
-        problem = '' if facts.get('verdict') == kind else 'criu: %s, ours: %s' % (kind, facts.get('verdict'))
+    kind, problem = D.compare_verdict(criu, facts)
     judge(case, 'verdict:' + mode, '%s: %s' % (kind, D.short(criu, 600)),
           'verdict=%r summary=%r missing=%r unknown=%r' % (
               facts.get('verdict'), facts.get('summary'),

@@ -13,7 +13,6 @@ the environments this machine cannot be (WSL, gVisor, arm64, Kubernetes, LXC,
 systemd-nspawn, Yama).
 """
 
-import ctypes
 import json
 import os
 import platform
@@ -24,15 +23,13 @@ import textwrap
 import pytest
 
 from conftest import REPO, NOBODY, become_user, enter_user_namespace, in_child, requires_root
+from test_probes_proc import read_only_proc_sys
 
 from ansible_collections.criu.check.plugins.module_utils import _context
 from ansible_collections.criu.check.plugins.module_utils import _environment as E
 from ansible_collections.criu.check.plugins.module_utils import _environment_fix as F
 from ansible_collections.criu.check.plugins.module_utils import _registry
 
-LIBC = ctypes.CDLL(None, use_errno=True)
-CLONE_NEWNS = 0x00020000
-MS_RDONLY, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 32, 4096, 16384, 1 << 18
 NEW_KEYS = ('container_privileged', 'wsl', 'gvisor', 'virtualization', 'arch', 'lsm', 'cgroup', 'seccomp_filters')
 OLD_KEYS = ('uid', 'euid', 'unprivileged', 'capabilities', 'cap_eff', 'yama_ptrace_scope', 'cap_last_cap', 'seccomp',
             'no_new_privs', 'user_namespace', 'proc_sys_writable', 'can_mount', 'container', 'cwd', 'criu_can_start',
@@ -68,17 +65,6 @@ def gather(unprivileged=False):
 def probe_and_fix(probe_id, env, unprivileged=False):
     result = _registry.BY_ID[probe_id].func(_context.ProbeContext(unprivileged=unprivileged))
     return result, F.environment_fix(probe_id, result, env)
-
-
-def read_only_proc_sys():
-    """In the child: a private mount namespace whose /proc/sys is read-only."""
-    if LIBC.unshare(CLONE_NEWNS) != 0:
-        raise OSError(ctypes.get_errno(), 'unshare')
-    for args in ((None, b'/', None, MS_REC | MS_PRIVATE, None),
-                 (b'/proc/sys', b'/proc/sys', None, MS_BIND, None),
-                 (None, b'/proc/sys', None, MS_REMOUNT | MS_BIND | MS_RDONLY, None)):
-        if LIBC.mount(*args) != 0:
-            raise OSError(ctypes.get_errno(), 'mount %r' % (args,))
 
 
 # ---------------------------------------------------------------- this host

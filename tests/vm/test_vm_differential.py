@@ -47,16 +47,7 @@ def test_verdict(vms, case, mode):
     run = report_of(vms, case)
     criu = run['criu']['B:' + mode]
     results, facts = V.ours(vms, case, 'B:' + mode)
-    kind, why = D.criu_outcome(criu)
-    env = facts.get('environment') or {}
-    if kind == 'cannot_start':
-        ok = env.get('criu_can_start') is False and facts.get('ready') is False
-        problem = '' if ok else 'criu cannot start (%s); ours: ready=%r criu_can_start=%r' % (
-            why, facts.get('ready'), env.get('criu_can_start'))
-    elif kind == 'other':
-        problem = 'unexpected criu output: %s' % why
-    else:
-        problem = '' if facts.get('verdict') == kind else 'criu: %s, ours: %s' % (kind, facts.get('verdict'))
+    kind, problem = D.compare_verdict(criu, facts)
     judge(case, 'verdict:' + mode, '%s: %s' % (kind, D.short(criu, 600)),
           'verdict=%r missing=%r unknown=%r' % (
               facts.get('verdict'), dict((k, v) for k, v in (facts.get('missing') or {}).items() if v),
