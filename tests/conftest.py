@@ -167,3 +167,19 @@ def fleet_artifacts():
 def pytest_terminal_summary(terminalreporter):
     for what, path in _ARTIFACTS:
         terminalreporter.write_line('fleet report %s: %s' % (what, path))
+
+
+# tests/vm/test_vm_arm64.py: an arm64 guest under TCG, too slow for every run.
+# Selected by ``-m arm64`` or CRIU_CHECK_ARM64=1; skipped (with the reason)
+# otherwise, so that the default run of scripts/test leaves it out.
+def pytest_configure(config):
+    config.addinivalue_line('markers', 'arm64: Debian arm64 in qemu-system-aarch64 (slow; -m arm64 or CRIU_CHECK_ARM64=1)')
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.environ.get('CRIU_CHECK_ARM64') == '1' or 'arm64' in (config.getoption('markexpr') or ''):
+        return
+    skip = pytest.mark.skip(reason='arm64 VM test: run with -m arm64 or CRIU_CHECK_ARM64=1')
+    for item in items:
+        if item.get_closest_marker('arm64') is not None:
+            item.add_marker(skip)

@@ -55,6 +55,7 @@ def is_undecided(status):
 
 # ---------------------------------------------------------------- criu start-up
 
+CAP_SYS_PTRACE = 19
 CAP_SYS_ADMIN = 21
 CAP_CHECKPOINT_RESTORE = 40
 
@@ -66,9 +67,10 @@ KERNDAT_FAILED = 'Could not initialize kernel features detection.'
 KERNDAT_FLAG = 'criu_kerndat_fails'
 
 
-def environment_blockers(euid, unprivileged, cap_eff, yama, cap_last_cap, can_mount):
+def environment_blockers(euid, unprivileged, cap_eff, yama, cap_last_cap, can_mount, kerndat_failures=()):
     """Why real criu would refuse to start here, in the order it checks,
-    from what the environment says (see _environment.gather)."""
+    from what the environment says (see _environment.gather); kerndat_failures
+    are the descriptions of the start-up steps that failed (_kerndat)."""
     blockers = []
     if not (cap_eff & (1 << CAP_SYS_ADMIN) or cap_eff & (1 << CAP_CHECKPOINT_RESTORE)):
         blockers.append(NO_CAPS)
@@ -84,8 +86,15 @@ def environment_blockers(euid, unprivileged, cap_eff, yama, cap_last_cap, can_mo
     if yama is not None and yama >= 3:
         blockers.append('%s kernel.yama.ptrace_scope is 3: criu cannot ptrace its own test '
                         'children' % KERNDAT_FAILED)
+    elif yama == 2 and not cap_eff & (1 << CAP_SYS_PTRACE):
+        # Yama's "admin-only attach" (security/yama/yama_lsm.c
+        # yama_ptrace_access_check()): kerndat's ptrace of its own children fails
+        # without CAP_SYS_PTRACE (non-root with CAP_CHECKPOINT_RESTORE only).
+        blockers.append('%s kernel.yama.ptrace_scope is 2 and criu has no CAP_SYS_PTRACE: it cannot ptrace its own '
+                        'test children' % KERNDAT_FAILED)
     if cap_last_cap is not None and cap_last_cap >= 64:
         blockers.append('%s Kernel reports more capabilities than this CRIU supports' % KERNDAT_FAILED)
+    blockers.extend('%s %s' % (KERNDAT_FAILED, failure) for failure in kerndat_failures)
     return blockers
 
 

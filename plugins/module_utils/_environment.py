@@ -23,6 +23,7 @@ import re
 
 from ansible_collections.criu.check.plugins.module_utils import _context as C
 from ansible_collections.criu.check.plugins.module_utils import _decide
+from ansible_collections.criu.check.plugins.module_utils import _kerndat
 
 CAP_NAMES = {
     0: 'chown', 1: 'dac_override', 2: 'dac_read_search', 3: 'fowner', 4: 'fsetid',
@@ -349,7 +350,8 @@ def gather(ctx):
     yama = C.read_int('/proc/sys/kernel/yama/ptrace_scope')
     cap_last_cap = C.read_int('/proc/sys/kernel/cap_last_cap')
     can_mount = _owns_mount_namespace(cap_eff)
-    blockers = _decide.environment_blockers(ctx.euid, ctx.unprivileged, cap_eff, yama, cap_last_cap, can_mount)
+    blockers = _decide.environment_blockers(ctx.euid, ctx.unprivileged, cap_eff, yama, cap_last_cap, can_mount,
+                                            [_kerndat.describe(f) for f in _kerndat.failures()])
     seccomp = C.int_or_none(status.get('Seccomp'))
     user_namespace = _in_user_namespace()
     proc_sys_writable = _proc_sys_writable()
@@ -375,6 +377,7 @@ def gather(ctx):
         'gvisor': _gvisor(),
         'virtualization': _virtualization(),
         'arch': os.uname().machine,
+        'page_size': os.sysconf('SC_PAGE_SIZE'),
         'lsm': _lsm(),
         'cgroup': _cgroup(),
         'cwd': ctx.cwd,

@@ -353,8 +353,9 @@ def check(ctx=None, timeout=None, path=None, binaries=None):
     for binary in binaries:
         entry = dict(binary, version=None, gitid=None, error=None)
         left = deadline - time.monotonic()
-        # --version answers at once; a binary that hangs must leave time for the check.
-        rc, out, err, timed_out, error = _run([binary['path'], '--version'], env, max(0.1, min(2.0, left / 2)))
+        # --version answers at once, but a first run on a slow machine (a freshly booted VM under
+        # emulation) may take seconds; a binary that hangs must still leave time for the check.
+        rc, out, err, timed_out, error = _run([binary['path'], '--version'], env, max(0.1, left / 2))
         entry['version'], entry['gitid'] = parse_version(out)
         if error or timed_out or rc != 0 or entry['version'] is None:
             entry['error'] = error or ('did not answer within %.1f s' % left if timed_out else

@@ -249,7 +249,8 @@ def move_mount_set_group(ctx):
     first mount gets EPERM and kerndat, so criu itself, fails: that is
     reported as unsupported, with the kernel's answer from the private copy
     in evidence.  Any failure other than EINVAL/ENOSYS also aborts criu's
-    kerndat (``criu_kerndat_aborts``).
+    kerndat: ``criu_kerndat_fails``, the flag _decide.kerndat_blockers()
+    reads, so that criu_can_start is false.
     """
     if ctx.unprivileged:
         live = _child.run_in_child(lambda: _set_group_child(True), ctx.left())
@@ -260,11 +261,12 @@ def move_mount_set_group(ctx):
     if owned is False:
         return R.unsupported(R.perror('Fail to mount tmfps to %s' % SET_GROUP_TMPDIR, errno.EPERM),
                              evidence=_set_group_evidence(res, mount_ns_owned_by_own_userns=False,
-                                                          criu_kerndat_aborts=True))
+                                                          criu_kerndat_fails=True))
     if res['ok']:
         return R.supported(evidence=_set_group_evidence(res))
+    aborts = not res.get('feature_absent', False)
     return R.unsupported(res['message'], evidence=_set_group_evidence(
-        res, criu_kerndat_aborts=not res.get('feature_absent', False)))
+        res, criu_kerndat_fails=aborts))
 
 
 # ---------------------------------------------------------------- overlayfs_maps

@@ -299,7 +299,7 @@ def newifindex(ctx):
     except OSError as exc:
         # criu: kerndat fails, so criu check cannot run at all.
         return R.unsupported(R.perror('Unable to create a netlink socket', exc.errno),
-                             evidence=R.errno_evidence(exc.errno, criu_kerndat_aborts=True))
+                             evidence=R.errno_evidence(exc.errno, criu_kerndat_fails=True))
     evidence = R.errno_evidence(-err) if err else {'netlink_error': 0}
     if err == -errno.ERANGE:
         return R.supported(evidence=evidence)
@@ -464,8 +464,10 @@ def network_lock_nftables(ctx):
         evidence.update({'criu_probes': False, 'kernel_answer': res.get('has')})
         return R.unsupported(MSG_NFT + NOT_PROBED, evidence=evidence)
     if 'unshare_errno' in res:
-        # criu: the child fails, and with it kerndat and the whole criu check.
-        evidence['criu_kerndat_aborts'] = True
+        # criu: the child fails, and with it kerndat and the whole criu check
+        # (criu/net.c kerndat_has_nftables_concat()); criu_kerndat_fails is
+        # the flag _decide.kerndat_blockers() reads.
+        evidence['criu_kerndat_fails'] = True
         return R.unsupported(R.perror('Unable create a network namespace', res['unshare_errno']),
                              evidence=evidence)
     if res['has']:

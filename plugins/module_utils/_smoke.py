@@ -180,12 +180,23 @@ def explain_log(text, limit=LOG_MAX):
     return out[-limit:]
 
 
-def first_error(lines):
-    """criu's first error message, without its log prefix."""
-    for line in lines:
-        if _ERROR.search(line):
-            return _PREFIX.sub('', line).strip()
-    return None
+# Error lines criu logs and then goes on: not the reason a command failed.
+# criu/util.c: criu raises its own RLIMIT_NOFILE and carries on where it may not.
+NON_FATAL = ("rlimit: Can't setup RLIMIT_NOFILE",)
+# The summary criu logs last (criu/cr-dump.c, criu/cr-restore.c): true, but not why.
+_SUMMARY = re.compile(r'(Dumping|Pre-dumping|Restoring|Pre-dump|Dump|Restore)\s+FAILED', re.I)
+
+
+def reason(lines):
+    """criu's first error that explains the failure, without its log
+    prefix: not one it logs and goes on after, not its final summary."""
+    errors = [_PREFIX.sub('', line).strip() for line in lines if _ERROR.search(line)]
+    for text in errors:
+        if not text.startswith(NON_FATAL) and not _SUMMARY.search(text):
+            return text
+    if errors:
+        return errors[0]
+    return lines[-1].strip() if lines else None
 
 
 # ---------------------------------------------------------------- processes
@@ -492,8 +503,8 @@ class Smoke:
         ms = round((time.monotonic() - start) * 1000, 1)
         if rc != 0:
             self._collect_log(action, log_name, out_path)
-            reason = first_error(self.result['log']) or (self.result['log'][-1] if self.result['log'] else '')
-            raise SmokeFailure(action, 'criu %s failed (exit %s): %s' % (action, rc, reason or 'no message'))
+            why = reason(self.result['log']) or (self.result['log'][-1] if self.result['log'] else '')
+            raise SmokeFailure(action, 'criu %s failed (exit %s): %s' % (action, rc, why or 'no message'))
         return ms
 
     def _collect_log(self, action, log_name, out_path):

@@ -516,6 +516,12 @@ ansible_facts:
               returned: always
               sample: x86_64
               version_added: 0.2.0
+            page_size:
+              description: Bytes per memory page (C(getconf PAGE_SIZE)); a migration needs the same on both hosts.
+              type: int
+              returned: always
+              sample: 4096
+              version_added: 0.3.0
             lsm:
               description: The Linux security modules, and the state of AppArmor and SELinux for this process.
               type: dict

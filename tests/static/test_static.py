@@ -14,44 +14,17 @@ import tarfile
 import pytest
 
 import conftest
+import _collection_copy
 
 BIN = os.path.dirname(sys.executable)
 pytestmark = pytest.mark.skipif(not os.path.exists(os.path.join(BIN, 'ansible-test')),
                                 reason='ansible-core is not installed beside this Python')
 
-# ansible-test bootstraps pip in its sanity venvs with a script downloaded from
-# a host these machines cannot reach; this stand-in bootstraps the bundled pip
-# with ensurepip and installs the same packages from PyPI instead.
-GET_PIP_STAND_IN = '''\
-# Offline stand-in for ansible-test's get-pip bootstrap, written by criu.check's tests.
-import ensurepip
-import subprocess
-import sys
-
-ensurepip.bootstrap(upgrade=True)
-args = [a for a in sys.argv[1:] if a not in ('--no-setuptools', '--no-wheel')]
-sys.exit(subprocess.call([sys.executable, '-m', 'pip', 'install'] + args))
-'''
-
-
-def _tracked_files():
-    out = subprocess.run(['git', 'ls-files', '-co', '--exclude-standard'], cwd=conftest.REPO, check=True,
-                         stdout=subprocess.PIPE, text=True).stdout
-    return [f for f in out.splitlines() if os.path.isfile(os.path.join(conftest.REPO, f))]
-
 
 @pytest.fixture(scope='module')
 def collection_copy(tmp_path_factory):
     """The checkout as ansible-test wants it: .../ansible_collections/criu/check."""
-    root = tmp_path_factory.mktemp('sanity') / 'ansible_collections' / 'criu' / 'check'
-    root.mkdir(parents=True)
-    for name in _tracked_files():
-        target = root / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with open(os.path.join(conftest.REPO, name), 'rb') as src:
-            target.write_bytes(src.read())
-        os.chmod(str(target), os.stat(os.path.join(conftest.REPO, name)).st_mode)
-    return root
+    return _collection_copy.copy_collection(tmp_path_factory.mktemp('sanity'))
 
 
 def _run(cmd, cwd, env=None):
@@ -66,10 +39,7 @@ def test_ansible_lint_production_profile():
 
 
 def test_ansible_test_sanity(collection_copy):
-    cache = os.path.expanduser('~/.ansible/test/cache')
-    os.makedirs(cache, exist_ok=True)
-    with open(os.path.join(cache, 'get_pip_25_2.py'), 'w') as f:
-        f.write(GET_PIP_STAND_IN)
+    _collection_copy.install_get_pip_stand_in([_collection_copy.ansible_test_dir(os.path.dirname(BIN))])
     python = '%d.%d' % sys.version_info[:2]
     rc, out = _run([os.path.join(BIN, 'ansible-test'), 'sanity', '--python', python, '--color', 'no'],
                    collection_copy)
@@ -101,15 +71,18 @@ def test_ansible_doc_renders_everything(module):
         assert word in out, word
 
 
-def test_ansible_doc_renders_the_filter():
-    rc, out, warnings = _ansible_doc('-t', 'filter', 'criu.check.criu_unmet')
+@pytest.mark.parametrize('name, words', [('criu_unmet', ('unknown_is_unmet', 'workload_definitions')),
+                                         ('criu_migration', ('destination', 'not_checked'))])
+def test_ansible_doc_renders_the_filter(name, words):
+    rc, out, warnings = _ansible_doc('-t', 'filter', 'criu.check.' + name)
     assert rc == 0 and not warnings, '\n'.join(warnings) + out
     for section in ('OPTIONS', 'EXAMPLES', 'RETURN VALUES'):
         assert section in out, section
-    assert 'unknown_is_unmet' in out and 'workload_definitions' in out
+    assert all(word in out for word in words), words
 
 
-@pytest.mark.parametrize('role, option', [('install', 'criu_install_apt_suite'), ('require', 'criu_require_ready')])
+@pytest.mark.parametrize('role, option', [('install', 'criu_install_apt_suite'), ('require', 'criu_require_ready'),
+                                          ('migrate', 'criu_migrate_destination')])
 def test_ansible_doc_renders_the_roles(role, option):
     rc, out, warnings = _ansible_doc('-t', 'role', 'criu.check.' + role)
     assert rc == 0 and not warnings, '\n'.join(warnings) + out

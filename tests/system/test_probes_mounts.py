@@ -93,7 +93,7 @@ def test_move_mount_set_group_restricted():
     assert res['evidence']['kernel_answer'] is True
     res = run_probe('move_mount_set_group', **NO_SYS_ADMIN)
     assert res['status'] == 'unsupported', res
-    assert res['evidence']['criu_kerndat_aborts'] is True and res['evidence']['kernel_answer'] is None
+    assert res['evidence']['criu_kerndat_fails'] is True and res['evidence']['kernel_answer'] is None
 
 
 def test_move_mount_set_group_in_userns_with_own_mount_ns():

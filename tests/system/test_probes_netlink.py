@@ -300,7 +300,7 @@ def test_network_lock_nftables_restricted():
     res = run_probe('network_lock_nftables', drop_caps=(CAP_SYS_ADMIN,))
     assert res['status'] == 'unsupported', res
     assert res['message'] == 'Unable create a network namespace: Operation not permitted'
-    assert res['evidence']['criu_kerndat_aborts'] is True
+    assert res['evidence']['criu_kerndat_fails'] is True
 
 
 def test_network_lock_nftables_without_any_nftables_userland():

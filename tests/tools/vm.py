@@ -10,10 +10,17 @@
     python3 tests/tools/vm.py run --kernel 6.12 [--append 'ARGS'] [--timeout S] [--] CMD...
         Boot that kernel, run CMD (through /bin/sh -c) as root with the checkout
         read-only at /src, print its stdout and stderr, exit with its code.
+    python3 tests/tools/vm.py serve [--kernel 6.12[,6.1...]] [--count 2] [--inventory FILE]
+        Boot COUNT VMs with sshd and a network between them (pair() below),
+        write and print their Ansible inventory, stay up until Ctrl-C/SIGTERM.
 
 As a library: ``run(kernel, script, append='', timeout=600, files=None)``
 returns a dict (rc, stdout, stderr, boot_s, run_s, wall_s, share, kernel,
-console, error).
+console, error).  ``pair(kernel, count=2, timeout=600)`` is a context
+manager yielding VMs that stay up with sshd ([{name, ssh_port, address, key,
+kernel, ssh_s, console}, ...]; 10.77.0.N between them), ``inventory(hosts,
+path, extra_vars=None)`` writes their Ansible inventory, ``ssh(host, cmd)``
+runs a command in one.
 
 How: ``qemu-system-x86_64 -accel tcg -cpu max`` (no KVM needed: this host's
 paravirtual KVM cannot boot stock kernels), the root image under
@@ -28,11 +35,14 @@ then SIGKILL; its temporary files live in the cache and are removed.
 from __future__ import print_function
 
 import argparse
+import contextlib
 import io
 import json
 import os
+import random
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tarfile
@@ -224,6 +234,295 @@ def run(kernel, script, append='', timeout=600, files=None, directory=None, memo
         shutil.rmtree(work, ignore_errors=True)
 
 
+# ---------------------------------------------------------------- VMs that stay up: pair()
+
+# The guest's side of NIC 1 (qemu's user-mode network: the guest is 10.0.2.15,
+# the host 10.0.2.2; hostfwd forwards a port of 127.0.0.1 to the guest's :22).
+SLIRP_GUEST, SLIRP_HOST = '10.0.2.15', '10.0.2.2'
+NET_PREFIX = '10.77.0.'
+# The cheapest key exchange and host key both sides have: the guest's sshd
+# computes under TCG (about 10 times slower than the host, more when loaded).
+SSH_OPTIONS = ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR',
+               '-o', 'IdentitiesOnly=yes', '-o', 'KexAlgorithms=curve25519-sha256', '-o', 'HostKeyAlgorithms=ssh-ed25519',
+               '-o', 'BatchMode=yes']
+
+# The job of a VM of pair(): it never returns (the init would power off), so
+# the VM serves until qemu is killed.  No udev in the guest: the NICs are
+# found by their MAC, and virtio_net is loaded by hand.
+SERVE = r"""
+log() {{ echo "criu-vm-serve: $*" >/dev/console; }}
+fail() {{ log "$*"; exit 1; }}
+echo {name} >/proc/sys/kernel/hostname
+modprobe -q virtio_net
+iface_of() {{
+    for d in /sys/class/net/*; do
+        [ "$(cat "$d/address" 2>/dev/null)" = "$1" ] && {{ echo "${{d##*/}}"; return 0; }}
+    done
+    return 1
+}}
+i=0
+until ctl=$(iface_of {ctl_mac}) && net=$(iface_of {net_mac}); do
+    i=$((i + 1))
+    [ $i -lt 300 ] || fail "no NIC with MAC {ctl_mac} and {net_mac}: $(ls /sys/class/net)"
+    sleep 0.1
+done
+ip link set "$ctl" up && ip addr add {slirp_guest}/24 dev "$ctl" && ip route add default via {slirp_host} ||
+    fail "cannot configure $ctl"
+ip link set "$net" up && ip addr add {address}/24 dev "$net" || fail "cannot configure $net"
+printf '%s\n' {hosts} >>/etc/hosts
+mkdir -p -m 700 /root/.ssh
+install -m 600 /job/authorized_keys /root/.ssh/authorized_keys
+mkdir -p -m 755 /run/sshd
+# No password and no PAM (no login session to open without systemd); no
+# penalties: every connection comes from {slirp_host}.
+/usr/sbin/sshd -E /dev/console -o PermitRootLogin=prohibit-password -o PasswordAuthentication=no \
+    -o KbdInteractiveAuthentication=no -o UsePAM=no -o UseDNS=no -o PerSourcePenalties=no ||
+    fail "sshd did not start"
+log "sshd up at $(cut -d' ' -f1 /proc/uptime)s, $ctl {slirp_guest} (control), $net {address}"
+exec sleep infinity
+"""
+
+
+def _free_port(kind=socket.SOCK_STREAM):
+    """A port the kernel says is free on 127.0.0.1 (for qemu to bind)."""
+    s = socket.socket(socket.AF_INET, kind)
+    try:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+    finally:
+        s.close()
+
+
+def _die_with_parent():
+    """qemu gets SIGKILL when the process that started it dies (even by
+    SIGKILL): no VM outlives its test."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def ssh_argv(host, *command, **kwargs):
+    """The ssh command line that runs ``command`` as root in ``host`` (a
+    host of pair()); keyword connect_timeout (seconds, 30)."""
+    return ['ssh'] + SSH_OPTIONS + ['-o', 'ConnectTimeout=%d' % kwargs.get('connect_timeout', 30), '-i', host['key'],
+                                    '-p', str(host['ssh_port']), 'root@127.0.0.1', '--'] + list(command)
+
+
+def ssh(host, command, timeout=120):
+    """Run the shell ``command`` as root in ``host``; a CompletedProcess
+    (stdout and stderr text)."""
+    return subprocess.run(ssh_argv(host, command), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, universal_newlines=True, timeout=timeout, check=False)
+
+
+def _tail(path, size=3000):
+    try:
+        with open(path, 'rb') as f:
+            return f.read().decode('utf-8', 'replace')[-size:]
+    except OSError:
+        return ''
+
+
+@contextlib.contextmanager
+def pair(kernel='6.12', count=2, timeout=600, memory='1G', append='', directory=None):
+    """Boot ``count`` VMs of the image (``kernel``: one for all, or a list of
+    one per VM), each with sshd, root's key the pair's own, the checkout
+    read-only at /src, and a network between them (10.77.0.1, 10.77.0.2, ...).
+    Yields [{'name': 'vm1', 'ssh_port': N, 'address': '10.77.0.1', 'key':
+    PATH, 'kernel': RELEASE, 'ssh_s': seconds from qemu's start to ssh's
+    answer, 'console': PATH}, ...] once ssh answers on every VM (VMError
+    with the console's tail when one does not within ``timeout`` s; a VM
+    that needed a second boot also has 'first_console').  On exit,
+    also by an exception or Ctrl-C, every qemu is killed and its files are
+    removed.
+
+    NIC 1 is qemu's user-mode network with hostfwd 127.0.0.1:ssh_port ->
+    :22; NIC 2 of every VM is on one multicast group of 127.0.0.1 (qemu
+    -netdev socket,mcast=: any number of VMs on one segment, nothing
+    relayed by this process), group and port picked per pair."""
+    if count < 1:
+        raise VMError('count must be 1 or more, not %r' % (count,))
+    for tool in ('ssh', 'ssh-keygen'):
+        if not shutil.which(tool):
+            raise VMError('%s is not installed (apt-get install openssh-client)' % tool)
+    directory = directory or image_dir()
+    if not directory:
+        raise VMError('the VM image is not built: run tests/tools/vm.py build')
+    wanted = list(kernel) if isinstance(kernel, (list, tuple)) else [kernel] * count
+    if len(wanted) != count:
+        raise VMError('%d kernels given for %d VMs: %r' % (len(wanted), count, wanted))
+    releases = [_release(k, directory) for k in wanted]
+    tmp = os.path.join(CACHE, 'tmp')
+    os.makedirs(tmp, exist_ok=True)
+    work = tempfile.mkdtemp(prefix='pair.', dir=tmp)
+    procs = []
+    try:
+        key = os.path.join(work, 'id_ed25519')
+        subprocess.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'criu-check-vm-pair', '-f', key],
+                       check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        with open(key + '.pub') as f:
+            pub = f.read()
+        # One segment per pair: a random group of 239.77/16 (organisation-
+        # local scope) and a UDP port free now.
+        group = '239.77.%d.%d' % (random.randint(0, 255), random.randint(1, 254))
+        mcast = '%s:%d' % (group, _free_port(socket.SOCK_DGRAM))
+        share = _share(releases[0])
+        if share == 'disk':
+            _src_image(work)
+        hosts = []
+        names = ['vm%d' % (i + 1) for i in range(count)]
+        etc_hosts = ' '.join("'%s%d %s'" % (NET_PREFIX, i + 1, n) for i, n in enumerate(names))
+        for i, (name, release) in enumerate(zip(names, releases)):
+            vmdir = os.path.join(work, name)
+            os.mkdir(vmdir)
+            if share == 'disk':
+                os.link(os.path.join(work, 'src.ext4'), os.path.join(vmdir, 'src.ext4'))
+            host = {'name': name, 'ssh_port': _free_port(), 'address': NET_PREFIX + str(i + 1), 'key': key,
+                    'kernel': release, 'console': os.path.join(vmdir, 'console.log')}
+            ctl_mac, net_mac = '52:54:00:c7:00:%02x' % (i + 1), '52:54:00:77:00:%02x' % (i + 1)
+            script = SERVE.format(name=name, ctl_mac=ctl_mac, net_mac=net_mac, address=host['address'],
+                                  slirp_guest=SLIRP_GUEST, slirp_host=SLIRP_HOST, hosts=etc_hosts)
+            _job_tar(os.path.join(vmdir, 'job.tar'), script, {'authorized_keys': pub})
+            with open(os.path.join(vmdir, 'result.raw'), 'wb') as f:
+                f.truncate(1 << 20)
+            argv = command(directory, release, vmdir, append, memory, 1, share) + [
+                '-netdev', 'user,id=ctl,hostfwd=tcp:127.0.0.1:%d-:22' % host['ssh_port'],
+                '-device', 'virtio-net-pci,netdev=ctl,mac=' + ctl_mac,
+                '-netdev', 'socket,id=net,mcast=%s,localaddr=127.0.0.1' % mcast,
+                '-device', 'virtio-net-pci,netdev=net,mac=' + net_mac]
+            host['_argv'] = argv
+            procs.append(_start(host))
+            hosts.append(host)
+
+        def restart(i):
+            procs[i] = _start(hosts[i])
+        _wait_for_ssh(hosts, procs, timeout, restart)
+        for host in hosts:
+            del host['_argv']
+        yield hosts
+    finally:
+        _kill_all(procs)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _kill_all(procs):
+    """SIGTERM to every qemu at once, SIGKILL to those alive 10 s later."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    for proc in procs:
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _start(host):
+    """Start (or start again) the qemu of ``host``."""
+    vmdir = os.path.dirname(host['console'])
+    with open(os.path.join(vmdir, 'qemu.err'), 'wb') as err:
+        proc = subprocess.Popen(host['_argv'], stdin=subprocess.DEVNULL, stdout=err, stderr=err,
+                                env=dict(os.environ, TMPDIR=vmdir), start_new_session=True, preexec_fn=_die_with_parent)
+    host['_started'] = time.monotonic()
+    return proc
+
+
+def _wait_for_ssh(hosts, procs, timeout, restart):
+    """Until ``ssh ... true`` answers on every VM (each tried in turn, so
+    that ssh_s is each one's own time).  A VM whose qemu exits before (a
+    kernel panic at boot: seen once in TCG on a loaded machine) boots once
+    more; its first console is kept in host['first_console']."""
+    deadline = time.monotonic() + timeout
+    last = {}
+    pending = list(range(len(hosts)))
+    while pending:
+        for i in list(pending):
+            host, proc = hosts[i], procs[i]
+            if proc.poll() is not None:
+                console = _tail(host['console'])
+                if 'first_console' not in host and time.monotonic() < deadline:
+                    host['first_console'] = console
+                    restart(i)
+                    continue
+                raise VMError('%s: qemu exited (%s) before ssh answered: %s\nconsole:\n%s' % (
+                    host['name'], proc.returncode, _tail(os.path.join(os.path.dirname(host['console']), 'qemu.err'), 1000),
+                    console))
+            try:
+                # ConnectTimeout bounds the wait for sshd's banner; the key
+                # exchange after it may take long on a loaded TCG guest.
+                res = subprocess.run(ssh_argv(host, 'true', connect_timeout=10), stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     timeout=max(15, deadline - time.monotonic()), check=False)
+                if res.returncode == 0:
+                    host['ssh_s'] = round(time.monotonic() - host.pop('_started'), 1)
+                    pending.remove(i)
+                    continue
+                last[host['name']] = res.stdout.decode('utf-8', 'replace').strip()
+            except subprocess.TimeoutExpired:
+                last[host['name']] = 'ssh gave no answer'
+            if time.monotonic() > deadline:
+                raise VMError('%s: ssh (127.0.0.1:%d) did not answer within %s s (%s)\nconsole:\n%s' % (
+                    host['name'], host['ssh_port'], timeout, last[host['name']][-500:], _tail(host['console'])))
+        if pending:
+            time.sleep(1)
+
+
+def inventory(hosts, path, extra_vars=None):
+    """Write an Ansible YAML inventory of ``hosts`` (pair()'s) to ``path``:
+    every VM in group all, reached over ssh as root with the pair's key
+    (no host key check, pipelining), python /usr/bin/python3, and
+    ``criu_migrate_address`` its address on the network between the VMs;
+    ``extra_vars`` (a dict) become the group's vars.  Returns ``path``."""
+    lines = ['# vm.pair() of tests/tools/vm.py', 'all:', '  hosts:']
+    # ssh's options of SSH_OPTIONS but BatchMode (ansible's own choice).
+    common = ' '.join('-o ' + o for o in SSH_OPTIONS[1::2] if not o.startswith('BatchMode'))
+    for host in hosts:
+        hv = {'ansible_host': '127.0.0.1', 'ansible_port': host['ssh_port'], 'ansible_user': 'root',
+              'ansible_ssh_private_key_file': host['key'],
+              'ansible_ssh_common_args': common,
+              'ansible_ssh_pipelining': True, 'ansible_ssh_timeout': 60,
+              'ansible_python_interpreter': '/usr/bin/python3',
+              'criu_migrate_address': host['address']}
+        lines.append('    %s:' % host['name'])
+        lines += ['      %s: %s' % (k, json.dumps(v)) for k, v in hv.items()]
+    if extra_vars:
+        lines.append('  vars:')
+        lines += ['    %s: %s' % (json.dumps(str(k)), json.dumps(v)) for k, v in sorted(extra_vars.items())]
+    with open(path, 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+    return path
+
+
+def _serve(args):
+    kernel = args.kernel.split(',') if ',' in args.kernel else args.kernel
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        with pair(kernel, args.count, timeout=args.timeout, memory=args.memory, append=args.append) as hosts:
+            path = inventory(hosts, args.inventory or os.path.join(os.path.dirname(hosts[0]['key']), 'inventory.yml'))
+            for host in hosts:
+                sys.stderr.write('[vm] %s: kernel %s, ssh after %s s: %s\n' % (
+                    host['name'], host['kernel'], host['ssh_s'], ' '.join(ssh_argv(host))))
+            sys.stderr.write('[vm] inventory %s (Ctrl-C or SIGTERM stops the VMs):\n' % path)
+            with open(path) as f:
+                sys.stdout.write(f.read())
+            sys.stdout.flush()
+            while True:
+                time.sleep(3600)
+    except KeyboardInterrupt:
+        sys.stderr.write('[vm] stopped\n')
+        return 0
+    except VMError as exc:
+        sys.stderr.write('[vm] %s\n' % exc)
+        return 125
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest='cmd')
@@ -234,7 +533,16 @@ def main(argv=None):
     r.add_argument('--append', default='')
     r.add_argument('--timeout', type=float, default=600)
     r.add_argument('command', nargs=argparse.REMAINDER)
+    p = sub.add_parser('serve')
+    p.add_argument('--kernel', default='6.12', help='one for all VMs, or one per VM separated by commas')
+    p.add_argument('--count', type=int, default=2)
+    p.add_argument('--inventory', help='write the Ansible inventory there (default: in the pair\'s temporary directory)')
+    p.add_argument('--timeout', type=float, default=600, help='seconds until ssh answers on every VM')
+    p.add_argument('--memory', default='1G')
+    p.add_argument('--append', default='')
     args = parser.parse_args(argv)
+    if args.cmd == 'serve':
+        return _serve(args)
     if args.cmd == 'build':
         print(build())
         return 0

@@ -20,15 +20,16 @@
 #   manifest.json           criu versions, package versions, build time
 # The root holds criu (sid's, 4.2.1), /opt/criu-4.1.1/bin/criu (trixie's criu
 # 4.1.1 with trixie's libnet.so.1 beside it), python3 with pyroute2 and
-# python-ptrace, ansible-core, iptables, nftables, and the modules of all four
-# kernels.  The mirror is the one apt uses here (tests/tools/common.sh).
+# python-ptrace, ansible-core, iptables, nftables, openssh-server (host keys
+# made here, so that vm.pair() boots do not wait for them), and the modules of
+# all four kernels.  The mirror is the one apt uses here (tests/tools/common.sh).
 set -euo pipefail
 
 SELF=$(readlink -f "${BASH_SOURCE[0]}")
 HERE=$(dirname "$SELF")
 CACHE=${CRIU_CHECK_VM_CACHE:-${CRIU_CHECK_HOME:-$HOME/.cache/criu-check}/vm}
 SUITES="bullseye bookworm trixie sid"
-PACKAGES=criu,python3,python3-pyroute2,python3-ptrace,ansible-core,initramfs-tools,kmod,mount,util-linux,libcap2-bin,iptables,nftables,iproute2,procps,tar
+PACKAGES=criu,python3,python3-pyroute2,python3-ptrace,ansible-core,initramfs-tools,kmod,mount,util-linux,libcap2-bin,iptables,nftables,iproute2,procps,tar,openssh-server
 # What the initramfs needs to find the root disk (the rest is loaded from it).
 INITRAMFS_MODULES="virtio_pci virtio_blk ext4"
 
@@ -80,6 +81,11 @@ LD_LIBRARY_PATH=/opt/criu-4.1.1/lib exec /opt/criu-4.1.1/criu "$@"
 EOF
     chmod 755 "$root/opt/criu-4.1.1/bin/criu"
     install -m 755 "$HERE/vm_init.sh" "$root/sbin/criu-vm-init"
+    # sshd of vm.pair(): host keys now (not at every boot); root logs in with
+    # the pair's key only (its password is "*" in /etc/passwd, no shadow: no
+    # password matches, and sshd without PAM does not take it for locked).
+    chroot "$root" ssh-keygen -A >&2
+    grep -q '^root:\*:' "$root/etc/passwd" || die "root has a password in the image: $(grep ^root: "$root/etc/passwd")"
     mkdir -p "$root/src" "$root/job" "$root/out"
     rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin
 }
@@ -137,10 +143,11 @@ cmd_build() {
     rm -rf "$root"
     mv -T "$work" "$DIR"
     touch "$DIR/.complete"
-    # Older builds (another key) are garbage now.
+    # Older builds (another key) are garbage now; tmp holds the work
+    # directories of the VMs running now (vm.py).
     local old
     for old in "$CACHE"/*; do
-        [ -d "$old" ] && [ "$old" != "$DIR" ] && rm -rf "$old"
+        [ -d "$old" ] && [ "$old" != "$DIR" ] && [ "$old" != "$CACHE/tmp" ] && rm -rf "$old"
     done
     log "built $DIR in $(($(date +%s) - t0)) s: $kernels"
     echo "$DIR"

@@ -96,3 +96,18 @@ def test_only_the_probes_run_appear():
     facts = A.facts(res, ENV_OK, KERNEL, None)
     assert facts['required'] == {} and len(facts['extra']) == 39
     assert facts['ready'] is False  # required probes did not run
+
+
+def test_yama_blocks_criu_as_its_kerndat_does():
+    """Yama 3 stops everyone; Yama 2 only a criu without CAP_SYS_PTRACE (the
+    VMs' yama-2 variant: root starts, non-root with CAP_CHECKPOINT_RESTORE does
+    not).  The blocker names Yama, not only kerndat."""
+    root = (1 << 41) - 1
+    cr_only = 1 << D.CAP_CHECKPOINT_RESTORE
+    assert D.environment_blockers(0, False, root, 2, 40, True) == []
+    yama2 = D.environment_blockers(1000, True, cr_only, 2, 40, True)
+    assert len(yama2) == 1 and 'kernel.yama.ptrace_scope is 2' in yama2[0] and 'CAP_SYS_PTRACE' in yama2[0], yama2
+    assert D.environment_blockers(1000, True, cr_only, 1, 40, True) == []
+    for caps in (root, cr_only):
+        yama3 = D.environment_blockers(0, True, caps, 3, 40, True)
+        assert [b for b in yama3 if 'ptrace_scope is 3' in b], yama3

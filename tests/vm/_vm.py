@@ -13,6 +13,7 @@ No conftest.py here either (see tests/differential/_differential.py): the
 test modules import the fixtures from this module.
 """
 
+import contextlib
 import fnmatch
 import json
 import os
@@ -471,3 +472,43 @@ def ours_from(runner, case, key):
         def boot(self, b):
             return runner.boot(b)
     return ours(_Fake(), case, key)
+
+
+# ---------------------------------------------------------------- two VMs that stay up
+
+PAIR_KERNEL = '6.12'   # Debian 13's: soft-dirty tracking, criu 4.2.1 in the image
+
+
+def _pair_usable():
+    if os.geteuid() != 0:
+        pytest.skip('the VM tests need root (mmdebstrap, mkfs.ext4 -d of a root-owned tree)')
+    missing = vm.qemu_missing()
+    if missing:
+        pytest.skip(missing)
+    # Not four TCG VMs on two cores: the differential VMs first, when this
+    # session boots them.
+    if isinstance(STATE.get('runner'), Runner):
+        STATE['runner'].wait_all()
+    try:
+        return vm.build()
+    except Exception as exc:  # a build that cannot happen is a failure
+        pytest.fail('the VM image cannot be built: %s' % exc, pytrace=False)
+
+
+@pytest.fixture(scope='session')
+def vm_pair():
+    """Two VMs of vm.pair() for the session (test_vm_migration.py drives
+    them with Ansible, test_vm_pair.py tests the harness and closes them):
+    {'hosts', 'work', 'before' (the cache's tmp entries before), 'close'}."""
+    directory = _pair_usable()
+    tmp = os.path.join(vm.CACHE, 'tmp')
+    os.makedirs(tmp, exist_ok=True)
+    before = set(os.listdir(tmp))
+    stack = contextlib.ExitStack()
+    start = time.monotonic()
+    hosts = stack.enter_context(vm.pair(PAIR_KERNEL, 2, directory=directory))
+    work = os.path.dirname(hosts[0]['key'])
+    print('\n[vm pair] both answer ssh after %.1f s: %s' % (time.monotonic() - start, ', '.join(
+        '%s %s s' % (h['name'], h['ssh_s']) for h in hosts)))
+    yield {'hosts': hosts, 'work': work, 'before': before, 'close': stack.close}
+    stack.close()

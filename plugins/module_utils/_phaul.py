@@ -1,0 +1,573 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) criu.check contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The steps of a phaul-style live migration: stop rules, criu's statistics,
+running criu, and the process trees it works on.
+
+PRIVATE to the criu.check collection: not a public API.
+
+Used by the step modules criu_page_server, criu_dump, criu_restore,
+criu_images and criu_process, which the criu.check.migrate role calls.
+
+* ``stop_reason()``: phaul's three rules for ending the pre-dump loop, a pure
+  function of the pages written per iteration.
+* ``read_stats()``: criu's ``stats-dump`` image (criu/stats.c write_stats()),
+  with a minimal protobuf reader, so no protobuf library is needed.
+* ``run_criu()``: one criu command, bounded by a timeout, its output and log
+  read back, leaving no kernel-feature cache behind.
+* ``tree()``, ``alive()``, ``kill_and_wait()``: the process tree of a pid,
+  read from /proc; nothing but the pids given is ever signalled.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+import io
+import os
+import re
+import shutil
+import signal
+import struct
+import subprocess
+import tarfile
+import tempfile
+import time
+
+from ansible_collections.criu.check.plugins.module_utils import _smoke
+
+# criu/include/magic.h: every image but the inventory starts with the service
+# magic, then the image's own magic (criu/image.c open_image_at()).
+IMG_SERVICE_MAGIC = 0x55105940
+STATS_MAGIC = 0x57093306
+STATS_DUMP = 'stats-dump'
+STATS_RESTORE = 'stats-restore'
+
+# images/stats.proto.  The *_time fields are microseconds (criu/stats.c
+# timing_stop() keeps struct timeval differences).
+DUMP_STATS_FIELDS = {
+    1: 'freezing_time_us', 2: 'frozen_time_us', 3: 'memdump_time_us', 4: 'memwrite_time_us',
+    5: 'pages_scanned', 6: 'pages_skipped_parent', 7: 'pages_written', 8: 'irmap_resolve_us',
+    9: 'pages_lazy', 10: 'page_pipes', 11: 'page_pipe_bufs', 12: 'shpages_scanned',
+    13: 'shpages_skipped_parent', 14: 'shpages_written',
+}
+RESTORE_STATS_FIELDS = {
+    1: 'pages_compared', 2: 'pages_skipped_cow', 3: 'forking_time_us', 4: 'restore_time_us',
+    5: 'pages_restored',
+}
+
+STOP_RULES = ('converged', 'growth', 'max_iterations')
+DEFAULT_MAX_ITERATIONS = 8
+DEFAULT_CONVERGED_PAGES = 64
+DEFAULT_GROWTH_PAGES = 32
+
+LOG_TAIL = 20
+PRIVATE_FAILED = 126     # exit code of the child that could not make criu's private /run
+# criu/kerndat.c kerndat_get_dirty_track(): the kernel has no soft-dirty bits.
+SOFT_DIRTY_OFF = 'Dirty tracking support is OFF'
+
+
+class StatsError(Exception):
+    """The stats image is missing or not what criu writes."""
+
+
+# ---------------------------------------------------------------- stop rules
+
+
+def stop_reason(history, max_iterations=DEFAULT_MAX_ITERATIONS, converged_pages=DEFAULT_CONVERGED_PAGES,
+                growth_pages=DEFAULT_GROWTH_PAGES):
+    """Why the pre-dump loop stops after the last iteration of ``history``,
+    or None to go on.
+
+    ``history``: pages written by each pre-dump so far, the last one being
+    the iteration just done (iteration i = len(history), 1-based).  The rules,
+    in this order (phaul's loop):
+
+    - it wrote fewer than ``converged_pages`` pages: ``'converged'``;
+    - it is not the first and wrote ``growth_pages`` or more pages more than
+      the one before: ``'growth'`` (the working set grows faster than it can
+      be copied);
+    - ``max_iterations`` iterations are done: ``'max_iterations'``.
+
+    The iteration number is the length of the history, so it advances with
+    every iteration (phaul's original loop never advanced its counter, so its
+    limit never applied).
+    """
+    history = list(history)
+    if not history:
+        raise ValueError('history must hold the pages written by at least the iteration just done')
+    for value in history:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError('pages written must be non-negative integers, got %r' % (value,))
+    for name, value in (('max_iterations', max_iterations), ('converged_pages', converged_pages),
+                        ('growth_pages', growth_pages)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError('%s must be a positive integer, got %r' % (name, value))
+    iteration = len(history)
+    written = history[-1]
+    if written < converged_pages:
+        return 'converged'
+    if iteration > 1 and written >= history[-2] + growth_pages:
+        return 'growth'
+    if iteration >= max_iterations:
+        return 'max_iterations'
+    return None
+
+
+# ---------------------------------------------------------------- stats image
+
+
+def _varint(data, pos):
+    value = shift = 0
+    while True:
+        if pos >= len(data):
+            raise StatsError('truncated varint at byte %d' % pos)
+        byte = data[pos] if isinstance(data[pos], int) else ord(data[pos])
+        pos += 1
+        value |= (byte & 0x7f) << shift
+        if not byte & 0x80:
+            return value, pos
+        shift += 7
+        if shift > 63:
+            raise StatsError('varint longer than 10 bytes at byte %d' % pos)
+
+
+def parse_message(data):
+    """A protobuf message as {field number: [values]}: varints as ints,
+    length-delimited fields as bytes, fixed ones as ints."""
+    fields = {}
+    pos = 0
+    while pos < len(data):
+        key, pos = _varint(data, pos)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            value, pos = _varint(data, pos)
+        elif wire == 1:
+            if pos + 8 > len(data):
+                raise StatsError('truncated 64-bit field %d' % number)
+            value = struct.unpack('<Q', data[pos:pos + 8])[0]
+            pos += 8
+        elif wire == 2:
+            length, pos = _varint(data, pos)
+            if pos + length > len(data):
+                raise StatsError('truncated field %d: %d bytes announced, %d left' % (number, length, len(data) - pos))
+            value = bytes(data[pos:pos + length])
+            pos += length
+        elif wire == 5:
+            if pos + 4 > len(data):
+                raise StatsError('truncated 32-bit field %d' % number)
+            value = struct.unpack('<I', data[pos:pos + 4])[0]
+            pos += 4
+        else:
+            raise StatsError('unsupported wire type %d for field %d' % (wire, number))
+        fields.setdefault(number, []).append(value)
+    return fields
+
+
+def _named(fields, names):
+    out = {}
+    for number, name in names.items():
+        values = fields.get(number)
+        out[name] = values[-1] if values else None
+    return out
+
+
+def parse_stats(data):
+    """The content of a criu stats image (bytes) as
+    {'dump': {...} or None, 'restore': {...} or None}."""
+    if len(data) < 12:
+        raise StatsError('%d bytes: too short for a criu image' % len(data))
+    service, magic, length = struct.unpack('<III', data[:12])
+    if service != IMG_SERVICE_MAGIC:
+        raise StatsError('not a criu service image: magic 0x%08x, expected 0x%08x' % (service, IMG_SERVICE_MAGIC))
+    if magic != STATS_MAGIC:
+        raise StatsError('not a stats image: magic 0x%08x, expected 0x%08x' % (magic, STATS_MAGIC))
+    if 12 + length > len(data):
+        raise StatsError('truncated: the entry announces %d bytes, %d follow' % (length, len(data) - 12))
+    entry = parse_message(data[12:12 + length])
+    out = {'dump': None, 'restore': None}
+    if entry.get(1):
+        out['dump'] = _named(parse_message(entry[1][-1]), DUMP_STATS_FIELDS)
+    if entry.get(2):
+        out['restore'] = _named(parse_message(entry[2][-1]), RESTORE_STATS_FIELDS)
+    return out
+
+
+def read_stats(images_dir, name=STATS_DUMP):
+    """The statistics criu wrote into ``images_dir`` (``stats-dump`` after a
+    dump or pre-dump).  Raises StatsError when missing or malformed."""
+    path = os.path.join(images_dir, name)
+    try:
+        with open(path, 'rb') as f:
+            data = f.read()
+    except (IOError, OSError) as exc:
+        raise StatsError('cannot read %s: %s' % (path, exc))
+    try:
+        return parse_stats(data)
+    except StatsError as exc:
+        raise StatsError('%s: %s' % (path, exc))
+
+
+# ---------------------------------------------------------------- processes
+
+
+def _read(path):
+    try:
+        with open(path, 'rb') as f:
+            return f.read()
+    except (IOError, OSError):
+        return None
+
+
+def state(pid):
+    """The state letter of ``pid`` (/proc/PID/stat field 3), or None when it
+    does not exist."""
+    stat = _read('/proc/%d/stat' % pid)
+    if not stat:
+        return None
+    try:
+        return stat[stat.rindex(b')') + 2:].split()[0].decode()
+    except (ValueError, IndexError):
+        return None
+
+
+def alive(pid):
+    """Does ``pid`` exist and is it not a zombie (or dead)?"""
+    return state(pid) not in (None, 'Z', 'X', 'x')
+
+
+def _children(pid):
+    """Direct children of ``pid``: /proc/PID/task/*/children
+    (CONFIG_PROC_CHILDREN), else a scan of every process's parent."""
+    tasks = '/proc/%d/task' % pid
+    try:
+        tids = os.listdir(tasks)
+    except OSError:
+        return []
+    out = []
+    readable = False
+    for tid in tids:
+        text = _read(os.path.join(tasks, tid, 'children'))
+        if text is None:
+            continue
+        readable = True
+        out.extend(int(p) for p in text.split())
+    if readable:
+        return out
+    for name in os.listdir('/proc'):
+        if name.isdigit():
+            stat = _read('/proc/%s/stat' % name)
+            try:
+                if stat and int(stat[stat.rindex(b')') + 2:].split()[1]) == pid:
+                    out.append(int(name))
+            except (ValueError, IndexError):
+                pass
+    return out
+
+
+def tree(pid):
+    """``pid`` and all its descendants, parents before children; empty when
+    ``pid`` does not exist."""
+    if not os.path.exists('/proc/%d' % pid):
+        return []
+    out, todo, seen = [], [pid], set()
+    while todo:
+        p = todo.pop(0)
+        if p in seen:
+            continue
+        seen.add(p)
+        out.append(p)
+        todo.extend(_children(p))
+    return out
+
+
+def cmdline(pid):
+    raw = _read('/proc/%d/cmdline' % pid)
+    return [a.decode('utf-8', 'replace') for a in raw.split(b'\0')[:-1]] if raw else []
+
+
+def is_page_server(pid):
+    """Is ``pid`` a criu page server (``criu page-server ...``)?"""
+    argv = cmdline(pid)
+    return len(argv) > 1 and os.path.basename(argv[0]) == 'criu' and argv[1] == 'page-server'
+
+
+def signal_pids(pids, sig):
+    """Send ``sig`` to each pid that exists; return those it reached."""
+    done = []
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+            done.append(pid)
+        except OSError:
+            pass
+    return done
+
+
+def _reap_if_ours(pid):
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except OSError:
+        pass
+
+
+def kill_and_wait(pids, timeout):
+    """SIGKILL every pid that is alive and wait until every one is gone from
+    /proc (a restore needs the pids free again, so a zombie is waited for
+    too, until its parent reaps it).  Returns (killed, still alive, zombies
+    left at the timeout)."""
+    killed = signal_pids([p for p in pids if alive(p)], signal.SIGKILL)
+    deadline = time.monotonic() + timeout
+    while True:
+        for pid in killed:
+            _reap_if_ours(pid)
+        present = [p for p in pids if state(p) is not None]
+        if not present or time.monotonic() >= deadline:
+            left = [p for p in present if alive(p)]
+            return killed, left, [p for p in present if p not in left]
+        time.sleep(0.02)
+
+
+def check_pids(pids):
+    """Why these pids must not be signalled, or None."""
+    me, parent = os.getpid(), os.getppid()
+    for pid in pids:
+        if pid <= 1:
+            return 'pid %d cannot be a workload: valid pids are greater than 1' % pid
+        if pid in (me, parent):
+            return 'pid %d is this module or its parent, not a workload' % pid
+    return None
+
+
+def spawn_detached(command, output, cwd='/', env=None):
+    """Start ``command`` (a list, or a string run by /bin/sh -c) in a session
+    of its own, stdin /dev/null, stdout and stderr appended to ``output``, no
+    other inherited fd.  Returns the Popen object."""
+    argv = ['/bin/sh', '-c', command] if isinstance(command, str) else list(command)
+    with open(output, 'ab') as out:
+        # The workload must outlive the module, which run_command cannot do.
+        # pylint: disable-next=ansible-bad-function
+        return subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=out, close_fds=True,
+                                start_new_session=True, env=env)
+
+
+# ---------------------------------------------------------------- criu
+
+
+def criu_problem(criu_path):
+    """(the criu to use, None) or (None, why it cannot run)."""
+    criu = _smoke.find_criu(criu_path)
+    if criu is None:
+        where = criu_path or 'PATH, %s' % ', '.join(_smoke.SBIN_DIRS)
+        return None, 'criu is not installed (looked for %s)' % where
+    problem = _smoke.privilege_problem()
+    if problem:
+        return criu, problem
+    return criu, None
+
+
+def _read_text(path):
+    return (_read(path) or b'').decode('utf-8', 'replace')
+
+
+def run_criu(criu, action, args, images_dir, log_name, timeout, private_run=False):
+    """Run ``criu ACTION ARGS -o LOG_NAME -v4`` (the log in ``images_dir``,
+    criu's work directory), bounded by ``timeout`` seconds.
+
+    criu keeps a kernel-feature cache in /run/criu.kdat (criu/kerndat.c
+    kerndat_save_cache()).  ``private_run``: criu gets a private mount
+    namespace with a fresh tmpfs on /run, as _smoke does, so the cache neither
+    is read nor outlives it; only for commands whose processes need not share
+    the host's mounts (the page server: a dumped or restored tree must stay
+    in its own mount namespace, or criu would dump that namespace and the
+    restored tree would live in another).  Otherwise a cache criu created is
+    removed afterwards.  As non-root criu runs with --unprivileged and keeps
+    its cache in a private XDG_RUNTIME_DIR, removed afterwards.
+
+    Returns {'argv', 'rc' (negative: killed by that signal), 'timed_out',
+    'duration_ms', 'started_at', 'ended_at', 'log' (criu's lines explaining
+    a failure), 'log_tail', 'reason' (criu's first error), 'error' (when
+    criu could not be started)}.
+    """
+    argv = [criu, action] + list(args) + ['-o', log_name, '-v4']
+    env = dict(os.environ)
+    env.pop('LISTEN_FDS', None)
+    runtime = None
+    if os.geteuid() != 0:
+        argv.append('--unprivileged')
+        runtime = tempfile.mkdtemp(prefix='criu-run-')
+        env['XDG_RUNTIME_DIR'] = runtime
+    # Only root can unshare the mount namespace; a tmpfs on /run would hide what criu needs under it.
+    private = private_run and os.geteuid() == 0 and not _smoke._needs_run(images_dir, criu)
+    kdat_existed = os.path.exists(_smoke.KDAT_CACHE)
+    res = {'argv': argv, 'rc': None, 'timed_out': False, 'duration_ms': None, 'started_at': None,
+           'ended_at': None, 'log': [], 'log_tail': [], 'reason': None, 'error': None}
+    out = tempfile.TemporaryFile()
+    try:
+        preexec = None
+        if private:
+            def preexec():
+                if _smoke.private_run() is not None:
+                    os._exit(PRIVATE_FAILED)
+        res['started_at'] = time.time()
+        start = time.monotonic()
+        try:
+            # criu's daemons (page-server --daemon) outlive the call, which run_command cannot do.
+            # pylint: disable-next=ansible-bad-function
+            proc = subprocess.Popen(argv, cwd=images_dir, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                                    close_fds=True, env=env, preexec_fn=preexec)
+        except OSError as exc:
+            res['error'] = 'cannot run %s: %s' % (criu, exc)
+            res['ended_at'] = time.time()
+            return res
+        try:
+            res['rc'] = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            res['timed_out'] = True
+            proc.kill()
+            res['rc'] = proc.wait()
+        res['duration_ms'] = round((time.monotonic() - start) * 1000, 1)
+        res['ended_at'] = time.time()
+        out.seek(0)
+        printed = out.read().decode('utf-8', 'replace')
+        log = _read_text(os.path.join(images_dir, log_name))
+        lines = _smoke.explain_log(printed, 10) if printed.strip() else []
+        if log.strip():
+            lines += _smoke.explain_log(log)
+        res['log_tail'] = (log or printed).splitlines()[-LOG_TAIL:]
+        if res['rc'] != 0:
+            res['log'] = lines[-_smoke.LOG_MAX:]
+            res['reason'] = reason(res['log'])
+            if private and res['rc'] == PRIVATE_FAILED and not log.strip():
+                res['reason'] = 'criu could not be given a private mount namespace with its own /run (unshare, mount)'
+        return res
+    finally:
+        out.close()
+        if not private and not kdat_existed and os.path.exists(_smoke.KDAT_CACHE):
+            try:
+                os.unlink(_smoke.KDAT_CACHE)
+            except OSError:
+                pass
+        if runtime:
+            shutil.rmtree(runtime, ignore_errors=True)
+
+
+# criu's first error that explains a failure (shared with criu_smoke).
+reason = _smoke.reason
+
+
+# criu/pstree.c dump_pstree(): "Process: VPID(REAL PID)" for each dumped task.
+_PSTREE = re.compile(r'\)\s+Process:\s+\d+\((\d+)\)\s*$')
+
+
+def dumped_pids(log_text):
+    """The real pids of the tasks criu dumped, from its dump log (empty when
+    the log has no pstree, as after a pre-dump)."""
+    out = []
+    for line in log_text.splitlines():
+        m = _PSTREE.search(line)
+        if m and int(m.group(1)) not in out:
+            out.append(int(m.group(1)))
+    return out
+
+
+def failure_message(action, res, timeout):
+    """One sentence for a failed criu run, quoting criu."""
+    if res.get('error'):
+        return res['error']
+    if res['timed_out']:
+        return 'criu %s did not finish within the timeout of %ss and was killed' % (action, timeout)
+    rc = res['rc']
+    how = 'exit %d' % rc if rc >= 0 else 'killed by signal %d' % -rc
+    return 'criu %s failed (%s): %s' % (action, how, res['reason'] or 'no message')
+
+
+# ---------------------------------------------------------------- images
+
+
+def pack(path):
+    """The files of the images directory ``path`` as a tar.gz (bytes) and
+    their names.  Symbolic links (criu's ``parent``) stay links; nothing is
+    followed out of the directory."""
+    buf = io.BytesIO()
+    names = []
+    with tarfile.open(fileobj=buf, mode='w:gz') as tar:
+        for root, dirs, files in os.walk(path, followlinks=False):
+            dirs.sort()
+            for name in sorted(dirs + files):
+                full = os.path.join(root, name)
+                rel = os.path.relpath(full, path)
+                if os.path.isdir(full) and not os.path.islink(full):
+                    tar.add(full, arcname=rel, recursive=False)
+                    continue
+                tar.add(full, arcname=rel, recursive=False)
+                names.append(rel)
+    return buf.getvalue(), names
+
+
+def _member_problem(member):
+    name = member.name
+    if not name or name.startswith('/') or os.path.isabs(name):
+        return 'absolute path %r' % name
+    if '..' in name.replace('\\', '/').split('/'):
+        return 'path %r leaves the directory' % name
+    if not (member.isfile() or member.isdir() or member.issym()):
+        return '%r is neither a file, a directory nor a symbolic link' % name
+    return None
+
+
+def members(content):
+    """The members of a base64 tar.gz, checked: raises ValueError naming
+    the first member that is absolute, leaves the directory (``..``), or is
+    not a file, directory or symbolic link."""
+    try:
+        data = base64.b64decode(content, validate=True)
+    except (TypeError, ValueError) as exc:
+        raise ValueError('content is not base64: %s' % exc)
+    try:
+        tar = tarfile.open(fileobj=io.BytesIO(data), mode='r:gz')
+        found = tar.getmembers()
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        raise ValueError('content is not a tar.gz archive: %s' % exc)
+    for member in found:
+        problem = _member_problem(member)
+        if problem:
+            raise ValueError('refusing the archive: %s' % problem)
+    return tar, found
+
+
+def unpack(content, path):
+    """Write the archive ``content`` (base64 tar.gz) under ``path``
+    (created as needed).  Returns the names written."""
+    tar, found = members(content)
+    written = []
+    if not os.path.isdir(path):
+        os.makedirs(path)
+    real = os.path.realpath(path)
+    for member in found:
+        dest = os.path.join(real, member.name)
+        parent = os.path.dirname(dest)
+        where = os.path.realpath(parent)
+        if where != real and not where.startswith(real + os.sep):
+            raise ValueError('refusing the archive: %r would be written outside %s' % (member.name, path))
+        if member.isdir():
+            if not os.path.isdir(dest):
+                os.makedirs(dest)
+            continue
+        if not os.path.isdir(parent):
+            os.makedirs(parent)
+        if os.path.lexists(dest):
+            if os.path.isdir(dest) and not os.path.islink(dest):
+                raise ValueError('refusing to replace the directory %s with a file' % dest)
+            os.unlink(dest)
+        if member.issym():
+            os.symlink(member.linkname, dest)
+        else:
+            src = tar.extractfile(member)
+            fd = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, member.mode & 0o777 or 0o600)
+            with os.fdopen(fd, 'wb') as f:
+                shutil.copyfileobj(src, f)
+        written.append(member.name)
+    return written

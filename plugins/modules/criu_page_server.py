@@ -1,0 +1,253 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) criu.check contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: criu_page_server
+short_description: Start or stop a criu page server, the receiving end of a migration's memory
+version_added: 0.3.0
+description:
+  - The destination side of a dump step of a live migration (phaul's loop), for M(criu.check.criu_dump) with
+    its O(criu.check.criu_dump#module:page_server) option.
+  - O(state=started) creates O(images_dir) and runs C(criu page-server -D IMAGES_DIR [--port PORT]
+    [--address ADDRESS] --daemon --pidfile IMAGES_DIR/page-server.pid -o page-server.log -v4); criu returns once it
+    listens. With O(parent), O(images_dir) gets the link C(parent) to the previous iteration's images, where
+    the page server looks up pages the client asks about (criu/page-xfer.c page_server_check_parent()).
+  - A page server serves one client and exits when it disconnects (the end of one dump); start one per
+    iteration.
+  - O(state=stopped) ends the page server O(pid) if it still runs, and only if C(/proc/PID/cmdline) is a
+    C(criu page-server); a pid that has exited, or now belongs to another program, is left alone.
+  - The page server runs in a private mount namespace with its own tmpfs on C(/run), so criu's kernel-feature
+    cache (C(/run/criu.kdat)) is neither read nor left behind.
+author:
+  - criu.check contributors (@criu-check)
+requirements:
+  - Linux, Python 3.9 or newer on the managed node.
+  - criu, run as root (or with C(CAP_CHECKPOINT_RESTORE)).
+options:
+  state:
+    description: Start a page server, or stop one.
+    type: str
+    choices: [started, stopped]
+    default: started
+  images_dir:
+    description: Where the page server writes the pages it receives; created if missing. Required to start.
+    type: path
+  parent:
+    description:
+      - The previous iteration's images directory, relative to O(images_dir) (for example C(../1)), linked as
+        C(parent) in O(images_dir).
+    type: str
+  port:
+    description:
+      - The TCP port to listen on. V(0) lets criu choose a free one (C(--port) is then not given), returned in
+        RV(port).
+    type: int
+    default: 0
+  address:
+    description: The address to listen on; all addresses by default.
+    type: str
+  pid:
+    description: The page server to stop (the RV(pid) returned when it was started). Required to stop.
+    type: int
+  criu_path:
+    description:
+      - The criu binary to use, as a path or a name looked up on E(PATH).
+      - By default the first C(criu) on E(PATH), then in C(/usr/sbin), C(/sbin) and C(/usr/local/sbin).
+    type: path
+  timeout:
+    description: Seconds criu may take to start listening, or the page server to end once stopped.
+    type: float
+    default: 30
+attributes:
+  check_mode:
+    support: full
+    description: In check mode nothing is started or stopped; the result says what would have been done.
+  diff_mode:
+    support: none
+    description: Not supported.
+  platform:
+    support: full
+    platforms: linux
+    description: Linux only, as criu.
+seealso:
+  - module: criu.check.criu_dump
+  - module: criu.check.criu_images
+  - module: criu.check.criu_restore
+'''
+
+EXAMPLES = r'''
+- name: Page server for iteration 2 on the destination
+  criu.check.criu_page_server:
+    images_dir: /var/tmp/migration/2
+    parent: ../1
+    address: 10.77.0.2
+    port: 27002
+  become: true
+  register: ps
+
+- name: Stop it (a no-op when the dump already disconnected and it exited)
+  criu.check.criu_page_server:
+    state: stopped
+    pid: "{{ ps.pid }}"
+  become: true
+'''
+
+RETURN = r'''
+pid:
+  description: The page server's pid (the one stopped, for O(state=stopped)).
+  returned: success
+  type: int
+port:
+  description: The port it listens on.
+  returned: when O(state=started)
+  type: int
+address:
+  description: The address it listens on; null for all.
+  returned: when O(state=started)
+  type: str
+images_dir:
+  description: Its images directory.
+  returned: when O(state=started)
+  type: str
+cmd:
+  description: The criu command line.
+  returned: when O(state=started)
+  type: list
+  elements: str
+stopped:
+  description: Whether a running page server was ended (false when it had exited already).
+  returned: when O(state=stopped)
+  type: bool
+log:
+  description: criu's lines that explain a failure.
+  returned: always
+  type: list
+  elements: str
+'''
+
+import os  # noqa: E402
+import re  # noqa: E402
+import signal  # noqa: E402
+import time  # noqa: E402
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+
+from ansible_collections.criu.check.plugins.module_utils import _phaul  # noqa: E402
+
+PIDFILE = 'page-server.pid'
+LOG = 'page-server.log'
+# criu/page-xfer.c prepare_page_server_socket(): the port it bound when given 0.
+_PORT = re.compile(r'Using (\d+) port')
+
+
+def stop(module, pid, timeout):
+    if not _phaul.alive(pid):
+        module.exit_json(changed=False, stopped=False, pid=pid, log=[],
+                         msg='page server %d is not running (it exits when its client disconnects)' % pid)
+    if not _phaul.is_page_server(pid):
+        module.exit_json(changed=False, stopped=False, pid=pid, log=[],
+                         msg='process %d is not a criu page server (%s): left alone'
+                         % (pid, ' '.join(_phaul.cmdline(pid))[:200]))
+    if module.check_mode:
+        module.exit_json(changed=True, stopped=False, pid=pid, log=[], msg='check mode: page server %d not stopped' % pid)
+    _phaul.signal_pids([pid], signal.SIGTERM)
+    deadline = time.monotonic() + min(timeout, 5.0)
+    while _phaul.alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    if _phaul.alive(pid):
+        dummy, left, dummy2 = _phaul.kill_and_wait([pid], timeout)
+        if left:
+            module.fail_json(msg='page server %d did not end within %ss' % (pid, timeout), pid=pid, log=[])
+    module.exit_json(changed=True, stopped=True, pid=pid, log=[], msg='page server %d stopped' % pid)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            state=dict(type='str', choices=['started', 'stopped'], default='started'),
+            images_dir=dict(type='path'),
+            parent=dict(type='str'),
+            port=dict(type='int', default=0),
+            address=dict(type='str'),
+            pid=dict(type='int'),
+            criu_path=dict(type='path'),
+            timeout=dict(type='float', default=30.0),
+        ),
+        required_if=[('state', 'started', ['images_dir']), ('state', 'stopped', ['pid'])],
+        supports_check_mode=True,
+    )
+    p = module.params
+    if p['timeout'] <= 0:
+        module.fail_json(msg='timeout must be a positive number of seconds, got %s' % p['timeout'])
+    if p['state'] == 'stopped':
+        problem = _phaul.check_pids([p['pid']])
+        if problem:
+            module.fail_json(msg=problem)
+        stop(module, p['pid'], p['timeout'])
+    if not 0 <= p['port'] < 65536:
+        module.fail_json(msg='port must be a TCP port (1-65535, or 0 to let criu choose), got %s' % p['port'])
+    if p['parent'] is not None and (not p['parent'] or os.path.isabs(p['parent'])):
+        module.fail_json(msg='parent must be the previous images directory relative to images_dir (e.g. ../1), '
+                         'got %r' % p['parent'])
+    images = p['images_dir']
+    pidfile = os.path.join(images, PIDFILE)
+    # criu 4.1 refuses --port 0; without --port it binds a free port and logs it.
+    args = ['-D', images] + (['--port', str(p['port'])] if p['port'] else [])
+    if p['address']:
+        args += ['--address', p['address']]
+    args += ['--daemon', '--pidfile', pidfile]
+    criu, problem = _phaul.criu_problem(p['criu_path'])
+    cmd = [criu or 'criu', 'page-server'] + args + ['-o', LOG, '-v4']
+    if problem:
+        module.fail_json(msg=problem, cmd=cmd, log=[])
+    if module.check_mode:
+        module.exit_json(changed=True, cmd=cmd, images_dir=images, port=p['port'], address=p['address'], log=[],
+                         msg='check mode: no page server was started')
+    try:
+        if not os.path.isdir(images):
+            os.makedirs(images)
+        if p['parent']:
+            link = os.path.join(images, 'parent')
+            if os.path.lexists(link):
+                os.unlink(link)
+            os.symlink(p['parent'], link)
+        if os.path.lexists(pidfile):
+            os.unlink(pidfile)
+    except OSError as exc:
+        module.fail_json(msg='cannot prepare images_dir %s: %s' % (images, exc), cmd=cmd, log=[])
+    if p['parent'] and not os.path.isdir(os.path.join(images, 'parent')):
+        module.fail_json(msg='parent %s is not a directory (relative to %s)' % (p['parent'], images), cmd=cmd, log=[])
+
+    res = _phaul.run_criu(criu, 'page-server', args, images, LOG, p['timeout'], private_run=True)
+    result = dict(cmd=res['argv'], images_dir=images, address=p['address'], log=res['log'],
+                  log_tail=res['log_tail'], rc=res['rc'])
+    if res['rc'] != 0 or res['error']:
+        module.fail_json(msg=_phaul.failure_message('page-server', res, p['timeout']), changed=False, **result)
+    try:
+        with open(pidfile) as f:
+            pid = int(f.read().strip())
+    except (IOError, OSError, ValueError) as exc:
+        module.fail_json(msg='criu page-server wrote no pid to %s: %s' % (pidfile, exc), changed=False, **result)
+    if not _phaul.alive(pid):
+        module.fail_json(msg='the page server %d exited at once' % pid, changed=False, pid=pid, **result)
+    port = p['port']
+    if not port:
+        m = _PORT.search(_phaul._read_text(os.path.join(images, LOG)))
+        if not m:
+            _phaul.kill_and_wait([pid], p['timeout'])
+            module.fail_json(msg='criu page-server chose a port but its log does not say which', changed=False,
+                             **result)
+        port = int(m.group(1))
+    module.exit_json(changed=True, pid=pid, port=port, **result)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,175 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) criu.check contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+---
+module: criu_restore
+short_description: Restore a process tree from criu's images, the last step of a migration
+version_added: 0.3.0
+description:
+  - Runs C(criu restore -D IMAGES_DIR --restore-detached --pidfile IMAGES_DIR/restore.pid -o restore.log -v4)
+    and returns the pid of the restored tree's root, which then runs on detached from the module.
+  - On failure the task fails with criu's own error lines from C(restore.log).
+  - criu's kernel-feature cache (C(/run/criu.kdat)) is removed afterwards when criu created it.
+author:
+  - criu.check contributors (@criu-check)
+requirements:
+  - Linux, Python 3.9 or newer on the managed node.
+  - criu, run as root (or with C(CAP_CHECKPOINT_RESTORE)).
+options:
+  images_dir:
+    description: The complete images of the tree (the final dump's images plus the pages its page server received).
+    type: path
+    required: true
+  criu_path:
+    description:
+      - The criu binary to use, as a path or a name looked up on E(PATH).
+      - By default the first C(criu) on E(PATH), then in C(/usr/sbin), C(/sbin) and C(/usr/local/sbin).
+    type: path
+  timeout:
+    description: Seconds criu may run; it is killed after that and the task fails.
+    type: float
+    default: 300
+attributes:
+  check_mode:
+    support: full
+    description: In check mode criu does not run; the result says what would have run.
+  diff_mode:
+    support: none
+    description: Not supported.
+  platform:
+    support: full
+    platforms: linux
+    description: Linux only, as criu.
+seealso:
+  - module: criu.check.criu_dump
+  - module: criu.check.criu_process
+'''
+
+EXAMPLES = r'''
+- name: Restore the migrated tree on the destination
+  criu.check.criu_restore:
+    images_dir: /var/tmp/migration/3
+  become: true
+  register: restored
+
+- name: Check it runs
+  criu.check.criu_process:
+    state: running
+    pid: "{{ restored.pid }}"
+'''
+
+RETURN = r'''
+pid:
+  description: The pid of the restored tree's root.
+  returned: success
+  type: int
+tree:
+  description: The pids of the restored tree, RV(pid) first.
+  returned: success
+  type: list
+  elements: int
+stats:
+  description:
+    - criu's statistics of the restore, from the C(stats-restore) image (images/stats.proto C(RestoreStatsEntry)),
+      times in microseconds; null when criu wrote none.
+  returned: success
+  type: dict
+  sample: {pages_compared: 0, pages_skipped_cow: 0, pages_restored: 62, forking_time_us: 420, restore_time_us: 61200}
+duration_ms:
+  description: Wall time of criu, in milliseconds.
+  returned: when criu ran
+  type: float
+started_at:
+  description: When criu was started (seconds since the epoch).
+  returned: when criu ran
+  type: float
+ended_at:
+  description: When criu ended (seconds since the epoch).
+  returned: when criu ran
+  type: float
+cmd:
+  description: The criu command line.
+  returned: always
+  type: list
+  elements: str
+rc:
+  description: criu's exit code (negative - killed by that signal).
+  returned: when criu ran
+  type: int
+log:
+  description: criu's lines that explain a failure (every C(Error) line and the few before it).
+  returned: always
+  type: list
+  elements: str
+log_tail:
+  description: The last lines of criu's log.
+  returned: when criu ran
+  type: list
+  elements: str
+'''
+
+import os  # noqa: E402
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+
+from ansible_collections.criu.check.plugins.module_utils import _phaul  # noqa: E402
+
+PIDFILE = 'restore.pid'
+LOG = 'restore.log'
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            images_dir=dict(type='path', required=True),
+            criu_path=dict(type='path'),
+            timeout=dict(type='float', default=300.0),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    if p['timeout'] <= 0:
+        module.fail_json(msg='timeout must be a positive number of seconds, got %s' % p['timeout'])
+    images = p['images_dir']
+    pidfile = os.path.join(images, PIDFILE)
+    args = ['-D', images, '--restore-detached', '--pidfile', pidfile]
+    criu, problem = _phaul.criu_problem(p['criu_path'])
+    cmd = [criu or 'criu', 'restore'] + args + ['-o', LOG, '-v4']
+    if problem:
+        module.fail_json(msg=problem, cmd=cmd, log=[])
+    if not os.path.isdir(images):
+        module.fail_json(msg='images_dir %s is not a directory' % images, cmd=cmd, log=[])
+    if module.check_mode:
+        module.exit_json(changed=True, cmd=cmd, log=[], msg='check mode: criu did not run')
+    try:
+        if os.path.lexists(pidfile):
+            os.unlink(pidfile)
+    except OSError as exc:
+        module.fail_json(msg='cannot remove the old %s: %s' % (pidfile, exc), cmd=cmd, log=[])
+    res = _phaul.run_criu(criu, 'restore', args, images, LOG, p['timeout'])
+    result = dict(changed=True, cmd=res['argv'], rc=res['rc'], duration_ms=res['duration_ms'],
+                  started_at=res['started_at'], ended_at=res['ended_at'], log=res['log'], log_tail=res['log_tail'])
+    if res['rc'] != 0 or res['error']:
+        module.fail_json(msg=_phaul.failure_message('restore', res, p['timeout']), **result)
+    try:
+        with open(pidfile) as f:
+            pid = int(f.read().strip())
+    except (IOError, OSError, ValueError) as exc:
+        module.fail_json(msg='criu restore wrote no pid to %s: %s' % (pidfile, exc), **result)
+    try:
+        stats = _phaul.read_stats(images, _phaul.STATS_RESTORE)['restore']
+    except _phaul.StatsError:
+        stats = None
+    module.exit_json(pid=pid, tree=_phaul.tree(pid), stats=stats, **result)
+
+
+if __name__ == '__main__':
+    main()

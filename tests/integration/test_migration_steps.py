@@ -1,0 +1,264 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The migration step modules (criu_process, criu_page_server, criu_dump,
+criu_images, criu_restore) for real, through Ansible: the root's
+ansible-core runs migration_steps/steps.yml inside the Debian 13 root with
+its criu 4.1.1, on this host:
+
+- a local migration: a shell counter started detached, a page server on
+  127.0.0.1 into DST/1, a final dump of the tree (left stopped) to it, the
+  rest of the images packed and unpacked into DST/1, the stopped source tree
+  killed, a restore from DST/1, and the counter going on from where it was;
+- the rollback: a dump left stopped, then SIGCONT, and the counter goes on;
+- a pre-dump, which this kernel cannot do (no soft-dirty tracking): criu's
+  failure is the result, and the workload survives it;
+- a page server on a parent iteration, stopped while it waits;
+- check mode, and bad input failing with clear messages;
+- nothing left: no process, file, mount or kdat cache.
+"""
+
+import base64
+import json
+import os
+import signal
+import subprocess
+import textwrap
+import uuid
+
+import pytest
+
+import conftest
+
+from ansible_collections.criu.check.plugins.module_utils import _phaul
+
+REPO = conftest.REPO
+CRIU_ROOT = os.path.join(REPO, 'tests', 'tools', 'criu_root.sh')
+
+pytestmark = conftest.requires_root
+
+# The "Bad input N" tasks of steps.yml, in order: what each message must say.
+BAD_INPUT = [
+    'pid 1 cannot be a workload',
+    'no process 4194304',
+    'timeout must be a positive number',
+    'parent must be the previous images directory',
+    'history must list',
+    'growth_pages must be a positive integer',
+    'page_server.port must be a TCP port',
+    'criu is not installed',
+    'images_dir',
+    'pid',
+    'port must be a TCP port',
+    'state',
+    'is not a directory',
+    'timeout must be a positive number',
+    'content',
+    'content is not base64',
+    'not a tar.gz archive',
+    'is not a directory',
+    'command',
+    'command must be a string',
+    'cwd',
+    'the command exited at once with code 3',
+    'process 4194304 does not exist',
+    'pid 1 cannot be a workload',
+    'pids',
+]
+
+
+def _marked(token):
+    """Processes on this host whose command line holds ``token``."""
+    found = []
+    for name in os.listdir('/proc'):
+        if not name.isdigit():
+            continue
+        try:
+            with open('/proc/%s/cmdline' % name, 'rb') as f:
+                cmd = f.read()
+        except (IOError, OSError):
+            continue
+        if token.encode() in cmd:
+            found.append('%s %s' % (name, cmd.replace(b'\0', b' ').decode('utf-8', 'replace')[:200]))
+    return found
+
+
+@pytest.fixture(scope='module')
+def steps():
+    """Run steps.yml once in the root; return (results, report of leftovers)."""
+    try:
+        build = subprocess.run([CRIU_ROOT, 'build'], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, timeout=900, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        pytest.skip('the criu root cannot be built: %s' % exc)
+    if build.returncode != 0:
+        pytest.skip('the criu root cannot be built: %s' % build.stderr.decode('utf-8', 'replace')[-600:])
+    token = 'mst' + uuid.uuid4().hex[:12]
+    script = textwrap.dedent('''
+        d=$(mktemp -d)
+        mkdir -p "$d/c/ansible_collections/criu" "$d/home"
+        ln -s /src "$d/c/ansible_collections/criu/check"
+        export ANSIBLE_COLLECTIONS_PATH="$d/c" ANSIBLE_HOME="$d/home" ANSIBLE_LOCAL_TEMP="$d/home/tmp" \\
+               ANSIBLE_REMOTE_TEMP="$d/home/tmp" ANSIBLE_LOCALHOST_WARNING=0 ANSIBLE_INVENTORY_UNPARSED_WARNING=0 \\
+               ANSIBLE_NOCOLOR=1
+        cut -d' ' -f5- /proc/self/mountinfo | sort > "$d/mounts.before"
+        timeout 900 ansible-playbook -i localhost, -c local -e ansible_python_interpreter=/usr/bin/python3 \\
+            -e token=TOKEN /src/tests/integration/migration_steps/steps.yml > "$d/play.log" 2>&1
+        echo "=== rc $?"
+        echo '=== result'
+        cat /tmp/steps-TOKEN.json 2>/dev/null
+        rm -f /tmp/steps-TOKEN.json
+        echo
+        echo '=== mounts'
+        cut -d' ' -f5- /proc/self/mountinfo | sort | diff "$d/mounts.before" - | grep '^[<>]'
+        echo '=== play'
+        tail -c 6000 "$d/play.log"
+        rm -rf "$d"
+        echo '=== tmp'
+        ls -A /tmp
+        echo '=== run'
+        ls -A /run
+    ''').replace('TOKEN', token)
+    try:
+        proc = subprocess.run([CRIU_ROOT, 'run', '--', 'bash', '-c', script], stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=1200, check=False)
+        out = proc.stdout.decode('utf-8', 'replace')
+        parts = {}
+        for chunk in out.split('=== ')[1:]:
+            head, dummy, body = chunk.partition('\n')
+            parts[head.split()[0]] = (head, body.strip())
+        left = _marked(token)
+    finally:
+        # Whatever leaked is reported: do not let it outlive the test.
+        for line in _marked(token):
+            try:
+                os.kill(int(line.split()[0]), signal.SIGKILL)
+            except OSError:
+                pass
+    assert 'result' in parts and parts['result'][1], out + proc.stderr.decode('utf-8', 'replace')
+    results = json.loads(parts['result'][1])
+    report = {'rc': parts['rc'][0], 'play': parts['play'][1], 'mounts': parts['mounts'][1].splitlines(),
+              'tmp': parts['tmp'][1].split(), 'run': parts['run'][1].split(), 'processes': left}
+    return results, report
+
+
+def _numbers(slurped):
+    return [int(x) for x in base64.b64decode(slurped['content']).decode().split()]
+
+
+def _consecutive(numbers):
+    return numbers == list(range(1, len(numbers) + 1))
+
+
+def test_the_play_ran_every_step(steps):
+    results, report = steps
+    assert report['rc'] == 'rc 0', report['play']
+
+
+def test_local_migration_through_a_page_server(steps):
+    r, dummy = steps
+    assert r['workload']['changed'] is True and r['workload']['pid'] > 1
+    assert r['ps']['port'] > 0 and r['ps']['pid'] > 1 and '--port' not in r['ps']['cmd']   # criu chose the port
+    dump = r['dump']
+    assert dump['changed'] is True and dump['rc'] == 0 and dump['log'] == []
+    assert dump['cmd'][1] == 'dump' and '--leave-stopped' in dump['cmd'] and '--page-server' in dump['cmd']
+    assert dump['cmd'][dump['cmd'].index('--port') + 1] == str(r['ps']['port'])
+    assert dump['tree'][0] == r['workload']['pid'] and len(dump['tree']) >= 2     # sh and its sleep
+    assert 'stop' not in dump and 'stop_reason' not in dump                       # not a pre-dump
+    assert dump['duration_ms'] > 0 and dump['started_at'] < dump['ended_at']
+    # The stats are criu's: what the module returns is what the image holds.
+    stats = dump['stats']
+    image = _phaul.parse_stats(base64.b64decode(r['stats_file']['content']))
+    assert stats == image['dump'] and image['restore'] is None
+    assert 0 < stats['pages_written'] <= stats['pages_scanned']
+    assert 0 < stats['frozen_time_us'] <= dump['duration_ms'] * 1000
+    assert stats['pages_skipped_parent'] == 0                                     # no parent images
+    # Left stopped, counting no more.
+    assert r['stopped_src']['process_state'] == 't'.upper()
+    assert sorted(r['stopped_src']['tree']) == sorted(dump['tree'])
+    before = _numbers(r['at_dump'])
+    assert _consecutive(before) and len(before) >= 4
+    # The images: what the page server did not get, the parent link absent.
+    files = r['packed_files']['files']
+    assert 'inventory.img' in files and 'pstree.img' in files and 'stats-dump' in files
+    assert not [f for f in files if f.startswith('pages-') or f.startswith('pagemap-')], files
+    assert r['unpacked']['changed'] is True and r['unpacked']['files'] == files
+    # The page server exited when its client disconnected.
+    assert r['ps_stop']['changed'] is False and r['ps_stop']['stopped'] is False
+    assert 'not running' in r['ps_stop']['msg']
+    assert r['killed_src']['killed'] == dump['tree'] and r['killed_src']['zombies'] == []
+    restored = r['restored']
+    assert restored['rc'] == 0 and restored['pid'] == r['workload']['pid'] and restored['duration_ms'] > 0
+    assert set(restored['stats']) == set(_phaul.RESTORE_STATS_FIELDS.values())   # criu's stats-restore
+    assert restored['stats']['restore_time_us'] > 0
+    assert r['running_dst']['process_state'] in ('S', 'R')
+    # The counter goes on from where it was dumped, not from 1.
+    after = _numbers(r['after_restore'])
+    assert _consecutive(after) and len(after) > len(before), (before[-3:], after[-3:])
+    assert r['killed_dst']['killed'] and r['killed_dst']['zombies'] == []
+
+
+def test_rollback_resumes_the_stopped_tree(steps):
+    r, dummy = steps
+    assert r['rb_dump']['rc'] == 0 and '--page-server' not in r['rb_dump']['cmd']
+    at_dump, still = _numbers(r['rb_at_dump']), _numbers(r['rb_still'])
+    assert still == at_dump, 'the tree counted while stopped'
+    assert sorted(r['rb_resumed']['resumed']) == sorted(r['rb_dump']['tree']) and r['rb_resumed']['changed']
+    assert r['rb_state']['process_state'] in ('S', 'R')
+    after = _numbers(r['rb_after'])
+    assert _consecutive(after) and len(after) > len(at_dump)
+    assert r['rb_killed']['killed']
+
+
+def test_pre_dump_without_soft_dirty_fails_with_crius_reason(steps):
+    r, dummy = steps
+    pd = r['pd_dump']
+    assert pd['failed'] is True and pd['changed'] is True
+    assert pd['cmd'][1] == 'pre-dump' and '--leave-stopped' not in pd['cmd']
+    assert pd['msg'].startswith('criu pre-dump failed (')
+    # criu 4.1.1 on a kernel without CONFIG_MEM_SOFT_DIRTY: BUG_ON(!kdat.has_dirty_track) in criu/mem.c aborts it.
+    assert 'killed by signal 6): BUG at criu/mem.c:' in pd['msg'] and pd['rc'] == -6, pd['msg']
+    assert 'Dirty tracking support is OFF' in pd['msg'] and 'stop-and-copy' in pd['msg']
+    assert pd['rc'] != 0 and pd['log'], pd
+    assert 'stats' not in pd and 'stop' not in pd
+    # The reason quoted is one of criu's error lines, not its RLIMIT warning.
+    reason = pd['msg'].split('): ', 1)[1].split('; ')[0]
+    assert not reason.startswith("rlimit: Can't setup"), pd['msg']
+    assert any(reason in line for line in pd['log']), (pd['msg'], pd['log'])
+    # The workload outlived criu's failure and counts on.
+    assert r['pd_state'].get('failed') is not True, r['pd_state']
+    assert len(_numbers(r['pd_after'])) > len(_numbers(r['pd_before']))
+
+
+def test_page_server_on_a_parent_and_its_stop(steps):
+    r, dummy = steps
+    assert r['ps2']['pid'] > 1 and r['ps2']['port'] > 0
+    assert r['ps2_link']['stat']['islnk'] is True and r['ps2_link']['stat']['lnk_target'] == '../1'
+    assert r['ps2_not_ps']['changed'] is False and 'is not a criu page server' in r['ps2_not_ps']['msg']
+    assert r['ps2_stop']['changed'] is True and r['ps2_stop']['stopped'] is True
+    assert r['ps2_stop_again']['changed'] is False and r['ps2_stop_again']['stopped'] is False
+
+
+def test_check_mode_changes_nothing(steps):
+    r, dummy = steps
+    assert r['cm_started']['changed'] is True and 'nothing was started' in r['cm_started']['msg']
+    assert 'pid' not in r['cm_started']
+    assert r['cm_dump']['changed'] is True and 'criu did not run' in r['cm_dump']['msg']
+    assert r['cm_dump']['cmd'][1] == 'dump'
+    assert r['cm_images']['changed'] is True and 'nothing was written' in r['cm_images']['msg']
+    assert r['cm_images']['files'] == r['packed_files']['files']
+
+
+def test_bad_input_fails_clearly(steps):
+    r, dummy = steps
+    assert len(r['bad']) == len(BAD_INPUT)
+    for i, (res, needle) in enumerate(zip(r['bad'], BAD_INPUT)):
+        assert res.get('failed') is True and needle in res['msg'], (i, needle, res.get('msg'))
+        assert 'Traceback' not in res['msg'] and not res.get('exception', '').startswith('Traceback'), res
+
+
+def test_nothing_is_left(steps):
+    dummy, report = steps
+    assert report['processes'] == []
+    assert report['mounts'] == []
+    assert report['tmp'] == []
+    assert report['run'] == []          # no /run/criu.kdat: criu's cache was removed

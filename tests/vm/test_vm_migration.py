@@ -1,0 +1,332 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Live migration between two real hosts (issue 11): two VMs of the harness
+(Debian's 6.12 with soft-dirty tracking, criu 4.2.1, sshd, a network of
+their own), the criu.check.migrate role run by a real ansible-playbook over
+SSH, and what each run did on both hosts.
+
+One pair boots for the whole module; the scenarios run one after another:
+stop-and-copy, pre-copy converging, pre-copy stopped by growth, pre-copy
+stopped after 8 iterations, and a restore that fails and rolls back.  Each
+prints its iterations, pages per iteration, downtime and total time (the
+figures of docs/migration.md come from these lines).  Also here: criu_smoke
+with criu 4.2.1, and the compatibility decision against a real pair with
+criu 4.1.1 on one side.
+"""
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+
+import pytest
+
+import _vm as V
+import conftest
+
+vm = V.vm
+ANSIBLE_BIN = os.path.dirname(sys.executable)
+COUNTER_LOG = '/var/tmp/criu-migrate-counter.log'
+# A shell counter as in phaul's and criu's tests: it opens its log for each line, so
+# no file stays open and the destination's log starts where the source's stopped.
+COUNTER = "i=0; while :; do i=$((i+1)); echo $i >> %s; sleep 0.2; done" % COUNTER_LOG
+# Dirties the same 300 pages over and over: every pre-dump writes about as many
+# pages as the one before, never fewer than 64 -> only the iteration limit stops it.
+STEADY = ("python3 -c 'import time\nb = bytearray(4096 * 300)\nwhile True:\n"
+          "    for i in range(0, len(b), 4096):\n        b[i] = (b[i] + 1) & 255\n    time.sleep(0.05)'")
+# Dirties a working set that grows by 50 pages a second (up to 20000 pages, 80 MB, far
+# beyond what the test reaches: the VMs' disks hold about 400 MB of images): under
+# emulation an iteration takes 10-40 s, so each pre-dump writes hundreds of pages more
+# than the one before -> the growth rule stops it within a few iterations.
+GROWING = ("python3 -c 'import time\nb = bytearray(4096 * 20000)\nt0 = time.monotonic()\nwhile True:\n"
+           "    n = min(20000, int((time.monotonic() - t0) * 50) + 1)\n"
+           "    for i in range(0, n * 4096, 4096):\n        b[i] = (b[i] + 1) & 255\n    time.sleep(0.05)'")
+ONLY_ON_SOURCE = '/var/tmp/criu-migrate-only-here.sh'
+
+pytestmark = pytest.mark.skipif(not os.path.exists(os.path.join(ANSIBLE_BIN, 'ansible-playbook')),
+                                reason='ansible-playbook is not installed beside this Python')
+
+
+vm_pair = V.vm_pair
+
+
+@pytest.fixture(scope='module')
+def pair(vm_pair):
+    """The session's two VMs (tests/vm/_vm.py vm_pair), an inventory and a work directory."""
+    work = tempfile.mkdtemp(prefix='migrate.', dir=vm_pair['work'])
+    inventory = vm.inventory(vm_pair['hosts'], os.path.join(work, 'inventory.yml'))
+    yield Pair(vm_pair['hosts'], inventory, work)
+    subprocess.run(['rm', '-rf', work], check=False)
+
+
+class Pair:
+    def __init__(self, hosts, inventory, work):
+        self.hosts = hosts
+        self.src, self.dst = hosts[0]['name'], hosts[1]['name']
+        self.inventory = inventory
+        self.work = work
+
+    def ssh(self, name, script, timeout=120):
+        host = [h for h in self.hosts if h['name'] == name][0]
+        return vm.ssh(host, script, timeout=timeout)
+
+    def playbook(self, text, *args, timeout=1200):
+        path = os.path.join(self.work, 'play-%d.yml' % time.monotonic_ns())
+        with open(path, 'w') as f:
+            f.write(textwrap.dedent(text))
+        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=conftest.COLLECTIONS, ANSIBLE_HOST_KEY_CHECKING='0',
+                   ANSIBLE_NOCOLOR='1', ANSIBLE_RETRY_FILES_ENABLED='0', ANSIBLE_PIPELINING='1',
+                   ANSIBLE_CACHE_PLUGIN='jsonfile', ANSIBLE_CACHE_PLUGIN_CONNECTION=os.path.join(self.work, 'facts'),
+                   ANSIBLE_GATHERING='explicit', ANSIBLE_CALLBACK_RESULT_FORMAT='json',
+                   ANSIBLE_LOCAL_TEMP=os.path.join(self.work, 'tmp'), ANSIBLE_HOME=os.path.join(self.work, 'home'))
+        start = time.monotonic()
+        proc = subprocess.run([os.path.join(ANSIBLE_BIN, 'ansible-playbook'), '-i', self.inventory, path] + list(args),
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, timeout=timeout,
+                              check=False)
+        proc.seconds = time.monotonic() - start
+        return proc
+
+    def migrate(self, extra, name, src=None, dst=None):
+        """Run the role from src to dst (default vm1 to vm2); returns (proc, criu_migrate_result or None)."""
+        src, dst = src or self.src, dst or self.dst
+        out = os.path.join(self.work, name + '.json')
+        proc = self.playbook('''
+            - name: Migrate
+              hosts: {src}
+              gather_facts: false
+              module_defaults:
+                group/criu.check.criu:
+                  timeout: 120
+              tasks:
+                - name: Migrate with the role
+                  ansible.builtin.include_role:
+                    name: criu.check.migrate
+                  vars:
+                    criu_migrate_destination: {dst}
+                    criu_migrate_use_cached_facts: true
+                    {extra}
+                - name: Keep the result for the test
+                  ansible.builtin.copy:
+                    content: "{{{{ criu_migrate_result | to_json }}}}"
+                    dest: {out}
+                    mode: "0600"
+                  delegate_to: localhost
+            '''.format(src=src, dst=dst, out=out, extra=extra.strip().replace('\n', '\n' + ' ' * 20)))
+        result = None
+        if os.path.exists(out):
+            with open(out) as f:
+                result = json.load(f)
+        print('\n[migration %s] ansible-playbook %.1f s, rc %s' % (name, proc.seconds, proc.returncode))
+        if result:
+            print('[migration %s] mode %s, iterations %d, pages per iteration %s, stop %s, final dump %s pages, '
+                  'frozen %s ms (criu), downtime %s ms, total %s ms' % (
+                      name, result['mode'], len(result['iterations']), result['pages_per_iteration'],
+                      result['stop_reason'], result['final_pages_written'], result['frozen_ms'],
+                      result['downtime_ms'], result['total_ms']))
+        return proc, result
+
+    def leftovers(self, name):
+        """What a migration may leave on a host: images, criu processes, our workloads."""
+        proc = self.ssh(name, 'ls -A /var/tmp/criu-migrate 2>/dev/null; pgrep -ax criu; '
+                              'pgrep -af "criu-migrat[e]|bytearra[y]"; true')
+        return [line for line in proc.stdout.splitlines() if line.strip()]
+
+    def gather(self, *names):
+        """criu_facts of these hosts (all by default) into the fact cache the migrations reuse."""
+        _ok(self.playbook('''
+            - name: Gather criu facts
+              hosts: {hosts}
+              gather_facts: false
+              tasks:
+                - name: Gather
+                  criu.check.criu_facts:
+                    timeout: 120
+            '''.format(hosts=':'.join(names) or 'all')))
+
+    def end_workloads(self):
+        # [e] and [y]: the pattern does not match the shell that runs pkill.
+        for name in (self.src, self.dst):
+            self.ssh(name, 'pkill -KILL -f "criu-migrat[e]|bytearra[y]"; rm -f %s %s; true' % (COUNTER_LOG, ONLY_ON_SOURCE))
+
+
+def _ok(proc):
+    assert proc.returncode == 0, proc.stdout[-6000:]
+
+
+@pytest.fixture(scope='module')
+def facts(pair):
+    """criu_facts of both VMs once, in the fact cache the migrations reuse."""
+    pair.gather()
+
+
+@pytest.fixture
+def clean(pair, facts):
+    pair.end_workloads()
+    yield pair
+    pair.end_workloads()
+
+
+def _counter_continued(pair, result):
+    src = pair.ssh(pair.src, 'cat %s' % COUNTER_LOG).stdout.split()
+    dst = pair.ssh(pair.dst, 'sleep 1; cat %s' % COUNTER_LOG).stdout.split()
+    print('[migration] counter on the source ended at %s; on the destination it went on %s..%s' % (
+        src[-1] if src else None, dst[0] if dst else None, dst[-1] if dst else None))
+    assert src and dst, (src, dst)
+    assert int(dst[0]) == int(src[-1]) + 1, (src[-3:], dst[:3])
+    assert len(dst) >= 3, dst
+
+
+def test_stop_and_copy_moves_a_counter(clean):
+    pair = clean
+    proc, result = pair.migrate('criu_migrate_command: "%s"\ncriu_migrate_mode: stop-and-copy' % COUNTER, 'stop-and-copy')
+    _ok(proc)
+    assert result['mode'] == 'stop-and-copy' and result['iterations'] == [], result
+    _counter_continued(pair, result)
+    assert pair.ssh(pair.src, 'kill -0 %d' % result['source_pid']).returncode != 0, 'the source tree still runs'
+    assert pair.leftovers(pair.src) == [], pair.leftovers(pair.src)
+    assert [x for x in pair.leftovers(pair.dst) if 'criu' in x and 'sh -c' not in x] == []
+
+
+def test_pre_copy_converges_with_a_quiet_counter(clean):
+    pair = clean
+    proc, result = pair.migrate('criu_migrate_command: "%s"' % COUNTER, 'pre-copy-converged')
+    _ok(proc)
+    assert result['mode'] == 'pre-copy', result
+    assert result['stop_reason'] == 'converged', result
+    assert result['pages_per_iteration'][-1] < 64, result
+    assert 'stopped: converged' in proc.stdout
+    _counter_continued(pair, result)
+
+
+def test_pre_copy_stops_when_the_working_set_grows(clean):
+    pair = clean
+    proc, result = pair.migrate('criu_migrate_command: %s' % json.dumps(GROWING), 'pre-copy-growth')
+    _ok(proc)
+    pages = result['pages_per_iteration']
+    assert result['stop_reason'] == 'growth', result
+    assert len(pages) >= 2 and pages[-1] >= pages[-2] + 32, pages
+    assert len(pages) < 8 or pages[-1] >= pages[-2] + 32, pages
+
+
+def test_pre_copy_stops_after_eight_iterations(clean):
+    pair = clean
+    proc, result = pair.migrate('criu_migrate_command: %s' % json.dumps(STEADY), 'pre-copy-max-iterations')
+    _ok(proc)
+    pages = result['pages_per_iteration']
+    assert result['stop_reason'] == 'max_iterations', result
+    assert len(pages) == 8, pages
+    assert all(p >= 64 for p in pages), pages
+    assert all(b < a + 32 for a, b in zip(pages, pages[1:])), pages
+
+
+def test_a_failed_restore_rolls_back_to_the_source(clean):
+    """The script the workload runs exists on the source only: its open file
+    cannot be restored on the destination, so the restore fails; the tree goes
+    on where it was, and nothing is left on either host."""
+    pair = clean
+    script = 'i=0; while :; do i=$((i+1)); echo $i >> %s; sleep 0.2; done' % COUNTER_LOG
+    assert pair.ssh(pair.src, 'printf %%s %s > %s' % (shlex.quote(script), ONLY_ON_SOURCE)).returncode == 0
+    proc, result = pair.migrate('criu_migrate_command: "sh %s"\ncriu_migrate_mode: stop-and-copy' % ONLY_ON_SOURCE,
+                                'rollback')
+    assert proc.returncode != 0, proc.stdout[-4000:]
+    assert result is None
+    assert 'resumed on %s' % pair.src in proc.stdout, proc.stdout[-4000:]
+    assert 'Restore the tree on the destination' in proc.stdout
+    before = pair.ssh(pair.src, 'wc -l < %s' % COUNTER_LOG).stdout.strip()
+    after = pair.ssh(pair.src, 'sleep 1.5; wc -l < %s' % COUNTER_LOG).stdout.strip()
+    print('[migration rollback] the counter on the source went on from %s to %s lines' % (before, after))
+    assert int(after) > int(before), (before, after)
+    assert pair.ssh(pair.src, 'grep -c . %s' % ONLY_ON_SOURCE).returncode == 0
+    assert pair.ssh(pair.dst, 'test -e %s' % COUNTER_LOG).returncode != 0, 'the tree ran on the destination'
+    assert [x for x in pair.leftovers(pair.src) if 'only-here' not in x] == []
+    assert pair.leftovers(pair.dst) == []
+
+
+def test_check_mode_decides_only(clean):
+    pair = clean
+    out = os.path.join(pair.work, 'plan.json')
+    proc = pair.playbook('''
+        - name: Decide only
+          hosts: {src}
+          gather_facts: false
+          tasks:
+            - name: Decide with the role in check mode
+              ansible.builtin.include_role:
+                name: criu.check.migrate
+              vars:
+                criu_migrate_destination: {dst}
+                criu_migrate_command: "sleep 1000"
+                criu_migrate_use_cached_facts: true
+            - name: Keep the decision for the test
+              ansible.builtin.copy:
+                content: "{{{{ criu_migrate_plan | to_json }}}}"
+                dest: {out}
+                mode: "0600"
+              delegate_to: localhost
+              check_mode: false
+        '''.format(src=pair.src, dst=pair.dst, out=out), '--check')
+    _ok(proc)
+    with open(out) as f:
+        plan = json.load(f)
+    assert plan['mode'] == 'pre-copy' and plan['possible'], plan
+    assert pair.ssh(pair.src, 'pgrep -f "sleep 1000"').returncode != 0, 'check mode started the workload'
+
+
+def test_criu_smoke_with_criu_4_2_1(clean):
+    """criu_smoke (issue 8) with Debian's criu 4.2.1 on Debian's 6.12."""
+    pair = clean
+    out = os.path.join(pair.work, 'smoke.json')
+    proc = pair.playbook('''
+        - name: Smoke
+          hosts: {src}
+          gather_facts: false
+          tasks:
+            - name: Dump and restore a counter of its own
+              criu.check.criu_smoke:
+                timeout: 300
+              register: smoke
+            - name: Keep the result for the test
+              ansible.builtin.copy:
+                content: "{{{{ smoke | to_json }}}}"
+                dest: {out}
+                mode: "0600"
+              delegate_to: localhost
+        '''.format(src=pair.src, out=out))
+    _ok(proc)
+    with open(out) as f:
+        smoke = json.load(f)
+    print('[criu_smoke] criu %s on %s: ok %s, dump %s ms, restore %s ms' % (
+        smoke.get('criu', {}).get('version'), pair.src, smoke['ok'], smoke.get('dump_ms'), smoke.get('restore_ms')))
+    assert smoke['ok'] is True and not smoke['changed'], smoke
+    assert pair.ssh(pair.src, 'ls /tmp | grep -i criu; ls /run/criu.kdat; pgrep -ax criu; true').stdout.strip() == ''
+
+
+@pytest.fixture
+def criu_411_on_dst(clean):
+    """criu 4.1.1 first on vm2's PATH (/usr/local/sbin; the VM's disk is a snapshot), then back."""
+    pair = clean
+    assert pair.ssh(pair.dst, 'ln -sf /opt/criu-4.1.1/bin/criu /usr/local/sbin/criu && criu --version').returncode == 0
+    pair.gather(pair.dst)
+    yield pair
+    pair.ssh(pair.dst, 'rm -f /usr/local/sbin/criu')
+    pair.gather(pair.dst)
+
+
+def test_versions_decide_the_direction(criu_411_on_dst):
+    """criu 4.2.1 on vm1, 4.1.1 on vm2: vm1 -> vm2 is refused (an older criu
+    does not read newer images) before anything moves; vm2 -> vm1 migrates."""
+    pair = criu_411_on_dst
+    proc, result = pair.migrate('criu_migrate_command: "%s"' % COUNTER, 'newer-to-older')
+    assert proc.returncode != 0 and result is None, proc.stdout[-4000:]
+    assert 'criu 4.1.1 on %s is older than criu 4.2.1 on %s' % (pair.dst, pair.src) in proc.stdout, proc.stdout[-4000:]
+    assert pair.ssh(pair.src, 'pgrep -f "criu-migrat[e]"').returncode != 0, 'the workload was started'
+    proc, result = pair.migrate('criu_migrate_command: "%s"' % COUNTER, 'older-to-newer', src=pair.dst, dst=pair.src)
+    _ok(proc)
+    assert result['mode'] == 'pre-copy', result
+    src_log = pair.ssh(pair.dst, 'cat %s' % COUNTER_LOG).stdout.split()
+    dst_log = pair.ssh(pair.src, 'sleep 1; cat %s' % COUNTER_LOG).stdout.split()
+    assert src_log and dst_log and int(dst_log[0]) == int(src_log[-1]) + 1, (src_log[-3:], dst_log[:3])
