@@ -183,3 +183,25 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.get_closest_marker('arm64') is not None:
             item.add_marker(skip)
+
+
+# Real criu outputs (criu 4.1.1 and 3.17.1 on this host's kernel, recorded by
+# tests/tools/capture_criu_outputs.py), for facts of an installed criu where the
+# test needs one this host does not have.
+with open(os.path.join(REPO, 'tests', 'unit', 'fixtures', 'installed_criu_outputs.json')) as _f:
+    INSTALLED_CRIU_OUTPUTS = json.load(_f)
+
+
+def installed_criu_facts(check, version, facts):
+    """criu_facts.criu as _installed_criu.describe() makes it from the real
+    output ``check`` of INSTALLED_CRIU_OUTPUTS, for a host with ``facts``."""
+    from ansible_collections.criu.check.plugins.module_utils import _installed_criu
+    case = INSTALLED_CRIU_OUTPUTS[check]
+    raw = {'binaries': [{'path': '/usr/sbin/criu', 'realpath': '/usr/sbin/criu', 'from': 'PATH', 'selected': True,
+                         'version': version, 'gitid': None, 'error': None}],
+           'path': '/usr/sbin/criu', 'version': version, 'gitid': None,
+           'kernel': {'release': facts['kernel']['release'], 'arch': facts['kernel']['arch']},
+           'os': {'id': 'debian', 'version_id': '12', 'name': 'Debian GNU/Linux 12 (bookworm)'},
+           'check': dict(_installed_criu.parse(case['rc'], case['stdout'], case['stderr']), unprivileged=False,
+                         isolation='mount_namespace', argv=case['argv'])}
+    return _installed_criu.describe(raw, facts)

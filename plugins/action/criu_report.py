@@ -53,7 +53,7 @@ class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     BYPASS_HOST_LOOP = True
     _requires_connection = False
-    _VALID_ARGS = frozenset(('dest', 'hosts', 'probe_result', 'formats', 'print_table', 'drift'))
+    _VALID_ARGS = frozenset(('dest', 'hosts', 'probe_result', 'formats', 'print_table', 'drift', 'migration_hosts'))
 
     def run(self, tmp=None, task_vars=None):
         task_vars = task_vars or {}
@@ -68,6 +68,13 @@ class ActionModule(ActionBase):
         hosts = args.get('hosts') or task_vars.get('ansible_play_hosts_all') or []
         if isinstance(hosts, str) or not all(isinstance(h, str) for h in hosts):
             raise AnsibleActionFail('hosts: must be a list of inventory host names, got %r' % (hosts,))
+        migration_hosts = args.get('migration_hosts') or []
+        if isinstance(migration_hosts, str) or not all(isinstance(h, str) for h in migration_hosts):
+            raise AnsibleActionFail('migration_hosts: must be a list of inventory host names, got %r' % (migration_hosts,))
+        unknown = [h for h in migration_hosts if h not in hosts]
+        if unknown:
+            raise AnsibleActionFail('migration_hosts: %s not among the hosts reported on (%s)' % (
+                ', '.join(unknown), ', '.join(hosts)))
         probe_name = args.get('probe_result', 'criu_check_probe')
         dest = args.get('dest') or 'criu-report'
         use_drift = self._bool(args.get('drift', True), 'drift')
@@ -96,7 +103,8 @@ class ActionModule(ActionBase):
         # Drift needs the previous snapshot: it survives only in a persistent fact cache (jsonfile, redis, AWX's).
         persistent = use_drift and C.CACHE_PLUGIN not in ('memory', 'ansible.builtin.memory')
         report = _fleet.build(entries, generated, list(task_vars.get('ansible_inventory_sources') or []),
-                              task_vars.get('ansible_play_name'), drift_enabled=persistent)
+                              task_vars.get('ansible_play_name'), drift_enabled=persistent,
+                              migration_hosts=migration_hosts)
         files = []
         if formats:
             directory = os.path.abspath(os.path.expanduser(to_text(dest)))
@@ -123,6 +131,7 @@ class ActionModule(ActionBase):
                                     'drift': e.get('drift'), 'reason': e.get('reason')}) for e in report['hosts']),
             snapshots=snapshots if persistent else {},
             table=table.splitlines(),
+            migration=report['migration'],
         )
         return result
 

@@ -60,6 +60,17 @@ options:
       - Show the table on the terminal.
     type: bool
     default: true
+  migration_hosts:
+    description:
+      - Hosts (among O(hosts)) to decide migration between, each ordered pair with the criu.check.criu_migration
+        filter's decision from their facts - the best mode (pre-copy, stop-and-copy) or why none. Shown as a matrix in
+        the table and the HTML, in full in the JSON and in RV(migration). Empty (the default) - no matrix.
+      - The pair-only evidence (C(criu cpuinfo check), a reachable page server) is not part of it; the
+        criu.check.migrate role gathers it before a migration.
+    type: list
+    elements: str
+    default: []
+    version_added: 0.3.0
   drift:
     description:
       - Compare each host with its previous snapshot (fact C(criu_fleet_last)), and return RV(snapshots) when the fact
@@ -140,6 +151,15 @@ snapshots:
   description: Per host, what the next run compares with; empty without a persistent fact cache.
   returned: always
   type: dict
+migration:
+  description:
+    - With O(migration_hosts), for each source and destination the decision - C(cell) (C(pre-copy), C(stop-copy), C(no),
+      C(cannot tell)), C(mode), C(possible), C(reasons), C(fixes); null without.
+  returned: always
+  type: dict
+  version_added: 0.3.0
+  sample: {hosts: [node1, node2], pairs: {node1: {node2: {cell: stop-copy, mode: stop-and-copy, possible: true,
+           reasons: ['pre-copy: Dirty tracking is OFF. Memory snapshot will not work.'], fixes: []}}}}
 table:
   description: The terminal table, one line per element.
   returned: always

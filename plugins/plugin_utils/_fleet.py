@@ -30,6 +30,7 @@ import json
 import re
 
 from ansible_collections.criu.check.plugins.module_utils import _decide
+from ansible_collections.criu.check.plugins.module_utils import _pair
 from ansible_collections.criu.check.plugins.module_utils import _registry as REG
 from ansible_collections.criu.check.plugins.module_utils import _result as R
 
@@ -273,7 +274,50 @@ def causes(entries):
 CAUSE_ORDER = ('unreachable', 'failed', 'required', 'criu', 'undecided', 'runtime', 'extra', 'experimental')
 
 
-def build(entries, generated, inventory, playbook=None, drift_enabled=True):
+# The cell of a pair in the migration matrix: the best mode, or why there is none.
+MODE_CELLS = {_pair.PRE_COPY: 'pre-copy', _pair.STOP_AND_COPY: 'stop-copy'}
+CORNER = 'from (row) to (column)'
+
+
+def migration_matrix(entries, hosts):
+    """Every ordered pair of ``hosts`` (those with facts among ``entries``):
+    the decision of _pair.decide() from their facts, and one short cell.
+    {'hosts': [...], 'pairs': {src: {dst: {'cell', 'mode', 'possible', 'reasons', 'fixes'}}}}"""
+    facts = dict((e['host'], e['facts']) for e in entries if e['host'] in hosts)
+    names = [h for h in hosts if h in facts]
+    pairs = {}
+    for src in names:
+        row = pairs.setdefault(src, {})
+        for dst in names:
+            if src == dst:
+                continue
+            if facts[src] is None or facts[dst] is None:
+                row[dst] = {'cell': 'no facts', 'mode': None, 'possible': None,
+                            'reasons': ['no criu_facts from %s' % (src if facts[src] is None else dst)], 'fixes': []}
+                continue
+            d = _pair.decide(facts[src], facts[dst], source_name=src, destination_name=dst)
+            cell = MODE_CELLS.get(d['mode']) or ('cannot tell' if d['possible'] is None else 'no')
+            row[dst] = {'cell': cell, 'mode': d['mode'], 'possible': d['possible'], 'reasons': d['reasons'],
+                        'fixes': d['fixes']}
+    return {'hosts': names, 'pairs': pairs}
+
+
+def render_migration(matrix):
+    """The matrix as text lines: sources down, destinations across."""
+    names = matrix['hosts']
+    if len(names) < 2:
+        return []
+    first = max(len(CORNER), *(len(n) for n in names))
+    widths = [max(len(n), *(len(matrix['pairs'][s][n]['cell']) for s in names if s != n)) for n in names]
+    out = ['Migration between these hosts (best mode from source to destination; the reasons are in the JSON):',
+           '  ' + CORNER.ljust(first) + '  ' + '  '.join(n.ljust(w) for n, w in zip(names, widths))]
+    for src in names:
+        cells = [('-' if src == dst else matrix['pairs'][src][dst]['cell']).ljust(w) for dst, w in zip(names, widths)]
+        out.append(('  ' + src.ljust(first) + '  ' + '  '.join(cells)).rstrip())
+    return out
+
+
+def build(entries, generated, inventory, playbook=None, drift_enabled=True, migration_hosts=None):
     """The whole report: entries sorted by outcome then name, counts, causes, probe order."""
     entries = sorted(entries, key=lambda e: (OUTCOMES.index(e['outcome']), e['host']))
     probe_ids = {}
@@ -297,6 +341,7 @@ def build(entries, generated, inventory, playbook=None, drift_enabled=True):
         'probes': [{'id': i, 'category': probe_ids[i]} for i in ordered],
         # False without a persistent fact cache: there is no previous run to compare with
         'drift_enabled': drift_enabled,
+        'migration': migration_matrix(entries, migration_hosts) if migration_hosts else None,
     }
 
 
@@ -395,6 +440,10 @@ def render_table(report, files=None, max_hosts_per_cause=4):
             if d['gained']:
                 parts.append('gained: ' + ', '.join(d['gained']))
             out.append('  %s: %s' % (e['host'], '; '.join(parts)))
+    migration = render_migration(report['migration']) if report.get('migration') else []
+    if migration:
+        out.append('')
+        out.extend(migration)
     if files:
         out.append('')
         out.append('Report files: ' + ', '.join(files))

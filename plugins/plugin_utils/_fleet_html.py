@@ -194,6 +194,27 @@ def render_html(report):
                                esc(c['fix'] or ''), esc(', '.join(c['hosts'])), len(c['hosts'])))
             out.append('</table></details>')
 
+    # Migration between the hosts asked for: the best mode from each source (row) to each destination
+    # (column), its reasons on hover.
+    migration = report.get('migration') or {}
+    names = migration.get('hosts') or []
+    if len(names) >= 2:
+        out.append('<details class="causes" open><summary><h2>Migration between %d hosts</h2></summary>' % len(names))
+        out.append('<table class="causes" id="migration"><tr><th>from \\ to</th>%s</tr>' % ''.join(
+            '<th>%s</th>' % esc(n) for n in names))
+        for src in names:
+            cells = []
+            for dst in names:
+                if src == dst:
+                    cells.append('<td>-</td>')
+                    continue
+                pair = migration['pairs'][src][dst]
+                cells.append('<td class="mig" data-cell="%s" title="%s">%s</td>' % (
+                    esc(pair['cell']), esc('\n'.join(pair['reasons'] + ['fix: ' + f for f in pair['fixes']])),
+                    esc(pair['cell'])))
+            out.append('<tr><th>%s</th>%s</tr>' % (esc(src), ''.join(cells)))
+        out.append('</table></details>')
+
     out.append('<h2>Hosts &times; probes</h2><div class="wrap"><table class="m" id="matrix"><thead><tr class="r1">')
     fixed = ('host', 'outcome', 'kernel ready', 'criu usable', 'runtimes ready', 'verdict', 'kernel', 'missing required',
              'missing extra', 'undecided', 'changed')

@@ -193,3 +193,35 @@ def test_without_a_persistent_fact_cache_drift_says_not_available():
     assert _fleet.table_rows(report)[0][-1] == 'n/a'
     assert 'n/a (no fact cache)' in render_html(report)
     assert _fleet.table_rows(_fleet.build([_fleet.host_entry('a', facts())], 't', []))[0][-1] == 'first run'
+
+
+def test_migration_matrix_between_real_facts():
+    """check.yml's migration matrix (criu_migration_group) from this host's real facts: this
+    kernel has no soft-dirty tracking, so from it stop-and-copy, towards it from a host that has
+    it pre-copy, and never to or from an arm64 host; a host without facts says so."""
+    import conftest
+    from ansible_collections.criu.check.plugins.module_utils import _check
+    here = _check.run(_check.by_categories([_check.ALL]), conftest.run_command, timeout=10)
+    here['criu'] = conftest.installed_criu_facts('criu41_root_check', '4.1.1', here)
+    assert here['probes']['mem_dirty_track']['status'] == 'unsupported', 'this host is assumed to lack soft-dirty'
+    tracked = json.loads(json.dumps(here))
+    tracked['probes']['mem_dirty_track']['status'] = 'supported'
+    arm = json.loads(json.dumps(here))
+    arm['kernel']['arch'] = 'aarch64'
+    entries = [_fleet.host_entry('here', here), _fleet.host_entry('tracked', tracked), _fleet.host_entry('arm', arm),
+               _fleet.host_entry('gone', None, {'unreachable': True, 'msg': 'ssh: connection refused'})]
+    report = _fleet.build(entries, 't', [], migration_hosts=['here', 'tracked', 'arm', 'gone'])
+    pairs = report['migration']['pairs']
+    assert report['migration']['hosts'] == ['here', 'tracked', 'arm', 'gone']
+    assert pairs['here']['tracked']['cell'] == 'stop-copy' and pairs['here']['tracked']['mode'] == 'stop-and-copy'
+    assert pairs['tracked']['here']['cell'] == 'pre-copy'
+    assert pairs['here']['arm']['cell'] == 'no' and pairs['arm']['tracked']['cell'] == 'no'
+    assert any('aarch64' in r for r in pairs['here']['arm']['reasons']), pairs['here']['arm']
+    assert pairs['here']['gone']['cell'] == 'no facts' and pairs['gone']['here']['reasons'] == ['no criu_facts from gone']
+    table = _fleet.render_table(report).splitlines()
+    start = table.index([line for line in table if line.startswith('Migration between these hosts')][0])
+    assert table[start + 2].split()[:3] == ['here', '-', 'stop-copy'], table[start:]
+    page = render_html(report)
+    assert 'id="migration"' in page and 'data-cell="pre-copy"' in page
+    assert json.loads(_fleet.render_json(report))['migration']['pairs']['tracked']['here']['mode'] == 'pre-copy'
+    assert _fleet.build(entries, 't', [])['migration'] is None

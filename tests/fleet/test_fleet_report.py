@@ -120,13 +120,13 @@ def fleet_runs():
                 f.write(WRAPPER % os.path.join(REPO, 'playbooks', 'check.yml'))
             cache = os.path.join(fleet.dir, 'facts')
             env = {'ANSIBLE_CACHE_PLUGIN': 'jsonfile', 'ANSIBLE_CACHE_PLUGIN_CONNECTION': cache, 'ANSIBLE_FORKS': '10'}
-            first = fleet.playbook(wrapper, env=env)
+            first = fleet.playbook(wrapper, '-e', 'criu_migration_group=all', env=env)
             assert first.returncode == 0, first.stdout[-6000:] + first.stderr[-3000:]
             run1 = Run(first, fleet.workdir, cache, os.path.join(keep, 'run1'))
             fleet.recreate('ready-2', 'unprivileged')
             rm = fleet.exec('rosys', 'rm', '-f', '/usr/sbin/criu', '/sbin/criu')  # the image's /sbin is not merged
             assert rm.returncode == 0, rm.stderr
-            second = fleet.playbook(wrapper, env=env)
+            second = fleet.playbook(wrapper, '-e', 'criu_migration_group=all', env=env)
             assert second.returncode == 0, second.stdout[-6000:] + second.stderr[-3000:]
             run2 = Run(second, fleet.workdir, cache, os.path.join(keep, 'run2'))
             containers = [fleet.container(n) for n, dummy in HOSTS]
@@ -230,6 +230,26 @@ def test_causes_are_grouped_one_line_per_library(run):
     for library, hosts in libraries.items():
         assert set(by_library[library]['hosts']) == hosts
         assert len([line for line in run.stdout.splitlines() if 'Python library %s is not' % library in line]) == 1
+
+
+def test_migration_matrix_is_the_pair_decision_of_the_facts(run):
+    """criu_migration_group=all: every ordered pair of reported hosts, decided by _pair from the
+    two hosts' real facts (the unreachable ones have none), in the JSON and the table."""
+    from ansible_collections.criu.check.plugins.module_utils import _pair
+    matrix = run.json['migration']
+    assert sorted(matrix['hosts']) == sorted(run.json['hosts']), matrix['hosts']
+    for src in matrix['hosts']:
+        for dst in matrix['hosts']:
+            if src == dst:
+                continue
+            cell = matrix['pairs'][src][dst]
+            a, b = run.json['hosts'][src]['facts'], run.json['hosts'][dst]['facts']
+            if a is None or b is None:
+                assert cell['cell'] == 'no facts', (src, dst, cell)
+                continue
+            want = _pair.decide(a, b, source_name=src, destination_name=dst)
+            assert (cell['mode'], cell['possible'], cell['reasons']) == (want['mode'], want['possible'], want['reasons'])
+    assert 'Migration between these hosts' in run.stdout
 
 
 def test_csv_is_host_by_probe_status(run):

@@ -13,7 +13,6 @@ taken as it is.
 """
 
 import copy
-import json
 import os
 
 import pytest
@@ -24,28 +23,13 @@ import conftest
 
 from ansible_collections.criu.check.plugins.filter.criu_migration import criu_migration
 from ansible_collections.criu.check.plugins.module_utils import _check
-from ansible_collections.criu.check.plugins.module_utils import _installed_criu
 from ansible_collections.criu.check.plugins.module_utils import _pair
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-with open(os.path.join(HERE, 'fixtures', 'installed_criu_outputs.json')) as _f:
-    OUT = json.load(_f)
 
 PRE, STOP, POST = 'pre-copy', 'stop-and-copy', 'post-copy'
 CPU_MISMATCH = 'cpu: CPU instruction capabilities do not match run time'   # criu 4.1.1's words (criu/arch/x86/cpu.c)
 
 
-def criu_facts(check, version, facts):
-    """The criu facts describe() makes from a real check's output."""
-    case = OUT[check]
-    raw = {'binaries': [{'path': '/usr/sbin/criu', 'realpath': '/usr/sbin/criu', 'from': 'PATH', 'selected': True,
-                         'version': version, 'gitid': None, 'error': None}],
-           'path': '/usr/sbin/criu', 'version': version, 'gitid': None,
-           'kernel': {'release': facts['kernel']['release'], 'arch': facts['kernel']['arch']},
-           'os': {'id': 'debian', 'version_id': '12', 'name': 'Debian GNU/Linux 12 (bookworm)'},
-           'check': dict(_installed_criu.parse(case['rc'], case['stdout'], case['stderr']), unprivileged=False,
-                         isolation='mount_namespace', argv=case['argv'])}
-    return _installed_criu.describe(raw, facts)
+criu_facts = conftest.installed_criu_facts
 
 
 @pytest.fixture(scope='module')

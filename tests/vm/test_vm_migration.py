@@ -47,6 +47,23 @@ GROWING = ("python3 -c 'import time\nb = bytearray(4096 * 20000)\nt0 = time.mono
            "    for i in range(0, n * 4096, 4096):\n        b[i] = (b[i] + 1) & 255\n    time.sleep(0.05)'")
 ONLY_ON_SOURCE = '/var/tmp/criu-migrate-only-here.sh'
 
+# What each run did, printed at the end of the test run (pytest keeps a passing test's output).
+REPORT = []
+
+
+def say(line):
+    print(line)
+    REPORT.append(line.strip())
+
+
+class _Summary:
+    def pytest_terminal_summary(self, terminalreporter):
+        if REPORT:
+            terminalreporter.section('migration between two VMs (tests/vm/test_vm_migration.py)')
+            for line in REPORT:
+                terminalreporter.write_line(line)
+
+
 pytestmark = pytest.mark.skipif(not os.path.exists(os.path.join(ANSIBLE_BIN, 'ansible-playbook')),
                                 reason='ansible-playbook is not installed beside this Python')
 
@@ -55,8 +72,12 @@ vm_pair = V.vm_pair
 
 
 @pytest.fixture(scope='module')
-def pair(vm_pair):
+def pair(vm_pair, request):
     """The session's two VMs (tests/vm/_vm.py vm_pair), an inventory and a work directory."""
+    if not request.config.pluginmanager.has_plugin('criu-check-migration-summary'):
+        request.config.pluginmanager.register(_Summary(), 'criu-check-migration-summary')
+    say('[vm pair] %s' % ', '.join('%s %s (%s), ssh after %s s' % (h['name'], h['address'], h['kernel'], h.get('ssh_s'))
+                                  for h in vm_pair['hosts']))
     work = tempfile.mkdtemp(prefix='migrate.', dir=vm_pair['work'])
     inventory = vm.inventory(vm_pair['hosts'], os.path.join(work, 'inventory.yml'))
     yield Pair(vm_pair['hosts'], inventory, work)
@@ -120,9 +141,9 @@ class Pair:
         if os.path.exists(out):
             with open(out) as f:
                 result = json.load(f)
-        print('\n[migration %s] ansible-playbook %.1f s, rc %s' % (name, proc.seconds, proc.returncode))
+        say('[migration %s] ansible-playbook %.1f s, rc %s' % (name, proc.seconds, proc.returncode))
         if result:
-            print('[migration %s] mode %s, iterations %d, pages per iteration %s, stop %s, final dump %s pages, '
+            say('[migration %s] mode %s, iterations %d, pages per iteration %s, stop %s, final dump %s pages, '
                   'frozen %s ms (criu), downtime %s ms, total %s ms' % (
                       name, result['mode'], len(result['iterations']), result['pages_per_iteration'],
                       result['stop_reason'], result['final_pages_written'], result['frozen_ms'],
@@ -173,7 +194,7 @@ def clean(pair, facts):
 def _counter_continued(pair, result):
     src = pair.ssh(pair.src, 'cat %s' % COUNTER_LOG).stdout.split()
     dst = pair.ssh(pair.dst, 'sleep 1; cat %s' % COUNTER_LOG).stdout.split()
-    print('[migration] counter on the source ended at %s; on the destination it went on %s..%s' % (
+    say('[migration] counter on the source ended at %s; on the destination it went on %s..%s' % (
         src[-1] if src else None, dst[0] if dst else None, dst[-1] if dst else None))
     assert src and dst, (src, dst)
     assert int(dst[0]) == int(src[-1]) + 1, (src[-3:], dst[:3])
@@ -238,7 +259,7 @@ def test_a_failed_restore_rolls_back_to_the_source(clean):
     assert 'Restore the tree on the destination' in proc.stdout
     before = pair.ssh(pair.src, 'wc -l < %s' % COUNTER_LOG).stdout.strip()
     after = pair.ssh(pair.src, 'sleep 1.5; wc -l < %s' % COUNTER_LOG).stdout.strip()
-    print('[migration rollback] the counter on the source went on from %s to %s lines' % (before, after))
+    say('[migration rollback] the counter on the source went on from %s to %s lines' % (before, after))
     assert int(after) > int(before), (before, after)
     assert pair.ssh(pair.src, 'grep -c . %s' % ONLY_ON_SOURCE).returncode == 0
     assert pair.ssh(pair.dst, 'test -e %s' % COUNTER_LOG).returncode != 0, 'the tree ran on the destination'
@@ -299,7 +320,7 @@ def test_criu_smoke_with_criu_4_2_1(clean):
     _ok(proc)
     with open(out) as f:
         smoke = json.load(f)
-    print('[criu_smoke] criu %s on %s: ok %s, dump %s ms, restore %s ms' % (
+    say('[criu_smoke] criu %s on %s: ok %s, dump %s ms, restore %s ms' % (
         smoke.get('criu', {}).get('version'), pair.src, smoke['ok'], smoke.get('dump_ms'), smoke.get('restore_ms')))
     assert smoke['ok'] is True and not smoke['changed'], smoke
     assert pair.ssh(pair.src, 'ls /tmp | grep -i criu; ls /run/criu.kdat; pgrep -ax criu; true').stdout.strip() == ''
