@@ -2,7 +2,8 @@
 # Copyright (c) criu.check contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The options and attributes that criu_facts and criu_check share.
+"""The options and attributes that criu_facts and criu_check share (DOCUMENTATION), and
+those of the modules that run the installed criu for a migration (CRIU_PATH).
 
 PRIVATE to the criu.check collection: not a public API; it may change at any time.
 """
@@ -47,4 +48,35 @@ attributes:
     description:
       - Use C(group/criu.check.criu) in C(module_defaults) to set default values for the options of every module
         of this collection.
+'''
+
+    # criu_cpuinfo, criu_page_server, criu_dump, criu_restore (and, without
+    # criu_path, criu_images and criu_process: criu.check.criu.linux).
+    CRIU_PATH = r'''
+options:
+  criu_path:
+    description:
+      - The criu binary to use, as a path or a name looked up on E(PATH).
+      - By default the first C(criu) on E(PATH), then in C(/usr/sbin), C(/sbin) and C(/usr/local/sbin), which is the
+        one container runtimes would call.
+    type: path
+attributes:
+  diff_mode:
+    support: none
+    description: Not supported.
+  platform:
+    support: full
+    platforms: linux
+    description: Linux only, as criu.
+'''
+
+    LINUX = r'''
+attributes:
+  diff_mode:
+    support: none
+    description: Not supported.
+  platform:
+    support: full
+    platforms: linux
+    description: Linux only, as criu.
 '''

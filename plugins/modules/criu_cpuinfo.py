@@ -41,12 +41,6 @@ options:
     description:
       - The RV(image) a O(state=dump) returned on the other host (base64 text). Required with O(state=check).
     type: str
-  criu_path:
-    description:
-      - The criu binary to use, as a path or a name looked up on E(PATH).
-      - By default, the first C(criu) on E(PATH), then in C(/usr/sbin), C(/sbin) and C(/usr/local/sbin), which is
-        the one container runtimes would call.
-    type: path
   timeout:
     description:
       - Seconds criu may run. On expiry criu and its children are killed, the directory removed, and the task
@@ -57,13 +51,8 @@ attributes:
   check_mode:
     support: full
     description: Runs the same way in check mode; the module changes nothing on the host.
-  diff_mode:
-    support: none
-    description: The module changes nothing, so it has no diff to show.
-  platform:
-    support: full
-    platforms: linux
-    description: Linux only, as criu.
+extends_documentation_fragment:
+  - criu.check.criu.criu_path
 seealso:
   - plugin: criu.check.criu_migration
     plugin_type: filter

@@ -95,11 +95,6 @@ options:
         (the working set grows faster than it can be copied).
     type: int
     default: 32
-  criu_path:
-    description:
-      - The criu binary to use, as a path or a name looked up on E(PATH).
-      - By default the first C(criu) on E(PATH), then in C(/usr/sbin), C(/sbin) and C(/usr/local/sbin).
-    type: path
   timeout:
     description: Seconds criu may run; it is killed after that and the task fails.
     type: float
@@ -108,13 +103,8 @@ attributes:
   check_mode:
     support: full
     description: In check mode criu does not run; the result says what would have run.
-  diff_mode:
-    support: none
-    description: Not supported.
-  platform:
-    support: full
-    platforms: linux
-    description: Linux only, as criu.
+extends_documentation_fragment:
+  - criu.check.criu.criu_path
 seealso:
   - module: criu.check.criu_page_server
   - module: criu.check.criu_images

@@ -40,13 +40,8 @@ attributes:
   check_mode:
     support: full
     description: Packing changes nothing and runs in check mode; unpacking checks the archive and writes nothing.
-  diff_mode:
-    support: none
-    description: Not supported.
-  platform:
-    support: full
-    platforms: linux
-    description: Linux only, as criu.
+extends_documentation_fragment:
+  - criu.check.criu.linux
 seealso:
   - module: criu.check.criu_dump
   - module: criu.check.criu_restore

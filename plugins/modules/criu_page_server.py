@@ -57,11 +57,6 @@ options:
   pid:
     description: The page server to stop (the RV(pid) returned when it was started). Required to stop.
     type: int
-  criu_path:
-    description:
-      - The criu binary to use, as a path or a name looked up on E(PATH).
-      - By default the first C(criu) on E(PATH), then in C(/usr/sbin), C(/sbin) and C(/usr/local/sbin).
-    type: path
   timeout:
     description: Seconds criu may take to start listening, or the page server to end once stopped.
     type: float
@@ -70,13 +65,8 @@ attributes:
   check_mode:
     support: full
     description: In check mode nothing is started or stopped; the result says what would have been done.
-  diff_mode:
-    support: none
-    description: Not supported.
-  platform:
-    support: full
-    platforms: linux
-    description: Linux only, as criu.
+extends_documentation_fragment:
+  - criu.check.criu.criu_path
 seealso:
   - module: criu.check.criu_dump
   - module: criu.check.criu_images

@@ -63,13 +63,8 @@ attributes:
   check_mode:
     support: full
     description: In check mode nothing is started or signalled; O(state=running) runs as usual (it changes nothing).
-  diff_mode:
-    support: none
-    description: Not supported.
-  platform:
-    support: full
-    platforms: linux
-    description: Linux only.
+extends_documentation_fragment:
+  - criu.check.criu.linux
 seealso:
   - module: criu.check.criu_dump
   - module: criu.check.criu_restore

@@ -28,11 +28,6 @@ options:
     description: The complete images of the tree (the final dump's images plus the pages its page server received).
     type: path
     required: true
-  criu_path:
-    description:
-      - The criu binary to use, as a path or a name looked up on E(PATH).
-      - By default the first C(criu) on E(PATH), then in C(/usr/sbin), C(/sbin) and C(/usr/local/sbin).
-    type: path
   timeout:
     description: Seconds criu may run; it is killed after that and the task fails.
     type: float
@@ -41,13 +36,8 @@ attributes:
   check_mode:
     support: full
     description: In check mode criu does not run; the result says what would have run.
-  diff_mode:
-    support: none
-    description: Not supported.
-  platform:
-    support: full
-    platforms: linux
-    description: Linux only, as criu.
+extends_documentation_fragment:
+  - criu.check.criu.criu_path
 seealso:
   - module: criu.check.criu_dump
   - module: criu.check.criu_process
