@@ -205,3 +205,20 @@ def installed_criu_facts(check, version, facts):
            'check': dict(_installed_criu.parse(case['rc'], case['stdout'], case['stderr']), unprivileged=False,
                          isolation='mount_namespace', argv=case['argv'])}
     return _installed_criu.describe(raw, facts)
+
+
+CRIU_ROOT = os.path.join(REPO, 'tests', 'tools', 'criu_root.sh')
+
+
+def criu_root_or_skip():
+    """Build (or find) the Debian 13 root with real criu (tests/tools/criu_root.sh)
+    and return its path; skip the calling test when it cannot be built here."""
+    import subprocess
+    try:
+        build = subprocess.run([CRIU_ROOT, 'build'], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, timeout=900, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        pytest.skip('the criu root cannot be built: %s' % exc)
+    if build.returncode != 0:
+        pytest.skip('the criu root cannot be built: %s' % build.stderr.decode('utf-8', 'replace')[-600:])
+    return build.stdout.decode().strip()

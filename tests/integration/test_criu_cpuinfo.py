@@ -20,7 +20,7 @@ import pytest
 
 import conftest
 
-CRIU_ROOT = os.path.join(conftest.REPO, 'tests', 'tools', 'criu_root.sh')
+CRIU_ROOT = conftest.CRIU_ROOT
 INSIDE = '/src/tests/integration/cpuinfo_inside.py'
 
 pytestmark = conftest.requires_root
@@ -28,14 +28,8 @@ pytestmark = conftest.requires_root
 
 @pytest.fixture(scope='module')
 def criu_root():
-    try:
-        build = subprocess.run([CRIU_ROOT, 'build'], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, timeout=900, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        pytest.skip('the criu root cannot be built: %s' % exc)
-    if build.returncode != 0:
-        pytest.skip('the criu root cannot be built: %s' % build.stderr.decode('utf-8', 'replace')[-600:])
-    return build.stdout.decode().strip()
+    root = conftest.criu_root_or_skip()
+    return root
 
 
 def inside(*args, **kwargs):

@@ -32,7 +32,7 @@ import conftest
 from ansible_collections.criu.check.plugins.module_utils import _phaul
 
 REPO = conftest.REPO
-CRIU_ROOT = os.path.join(REPO, 'tests', 'tools', 'criu_root.sh')
+CRIU_ROOT = conftest.CRIU_ROOT
 
 pytestmark = conftest.requires_root
 
@@ -85,13 +85,7 @@ def _marked(token):
 @pytest.fixture(scope='module')
 def steps():
     """Run steps.yml once in the root; return (results, report of leftovers)."""
-    try:
-        build = subprocess.run([CRIU_ROOT, 'build'], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, timeout=900, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        pytest.skip('the criu root cannot be built: %s' % exc)
-    if build.returncode != 0:
-        pytest.skip('the criu root cannot be built: %s' % build.stderr.decode('utf-8', 'replace')[-600:])
+    conftest.criu_root_or_skip()
     token = 'mst' + uuid.uuid4().hex[:12]
     script = textwrap.dedent('''
         d=$(mktemp -d)

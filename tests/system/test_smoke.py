@@ -18,7 +18,7 @@ import pytest
 import conftest
 
 REPO = conftest.REPO
-CRIU_ROOT = os.path.join(REPO, 'tests', 'tools', 'criu_root.sh')
+CRIU_ROOT = conftest.CRIU_ROOT
 DEBIAN12_CRIU = os.path.join(REPO, 'tests', 'tools', 'debian12_criu.sh')
 INSIDE = os.path.join(REPO, 'tests', 'system', 'smoke_inside.py')
 ANSIBLE_BIN = os.path.dirname(sys.executable)
@@ -38,16 +38,10 @@ def _left(report):
 @pytest.fixture(scope='module')
 def criu_root():
     """The root's path, and its criu's version as it says it."""
-    try:
-        build = subprocess.run([CRIU_ROOT, 'build'], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, timeout=900, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        pytest.skip('the criu root cannot be built: %s' % exc)
-    if build.returncode != 0:
-        pytest.skip('the criu root cannot be built: %s' % build.stderr.decode('utf-8', 'replace')[-600:])
+    root = conftest.criu_root_or_skip()
     version = subprocess.run([CRIU_ROOT, 'run', '--', 'criu', '--version'], stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, timeout=60, check=False).stdout.decode()
-    return build.stdout.decode().strip(), version.split('Version:')[1].split()[0]
+    return root, version.split('Version:')[1].split()[0]
 
 
 def in_root(scenario, args=None, context='root'):
