@@ -351,9 +351,9 @@ def test_all_verdict(runs, case):
     kind, problem = D.compare_verdict(criu, sel)
     if problem and kind == 'cannot_start' and sel.get('ready') is False:
         problem = ''
+    missing = dict((k, v) for k, v in (sel.get('missing') or {}).items() if v)
     judge(case, 'verdict:--all', '%s: %s' % (kind, D.short(criu, 300)),
-          'verdict=%r ready=%r missing=%r' % (sel.get('verdict'), sel.get('ready'),
-                                             dict((k, v) for k, v in (sel.get('missing') or {}).items() if v)),
+          'verdict=%r ready=%r missing=%r' % (sel.get('verdict'), sel.get('ready'), missing),
           problem)
 
 
