@@ -24,7 +24,8 @@ description:
   - "Every mode needs: criu usable on both hosts (C(criu_facts.criu.usable)); both kernels ready (every required
     probe met and criu able to start, as C(criu_facts.ready)); the same architecture; the same page size (when both
     facts carry C(environment.page_size)); a destination criu of the same version as the source's or newer (images
-    are read by the criu that wrote them or a newer one); the same cgroup layout (C(environment.cgroup): criu
+    are read by the criu that wrote them or a newer one) and of the same release series (major.minor: the page
+    servers of criu 4.1 and 4.2 were seen not to talk to each other); the same cgroup layout (C(environment.cgroup): criu
     restores cgroup properties only into the layout it dumped them from); and, when O(pair.cpuinfo) is given, a
     destination CPU that C(criu cpuinfo check) accepts for the source's C(criu cpuinfo dump)."
   - Pre-copy also needs memory tracking (soft-dirty bits, probe C(mem_dirty_track)) on the source; criu refuses
@@ -102,7 +103,7 @@ EXAMPLES = r'''
   #     stop-and-copy: {ok: true, reasons: [], fixes: []}
   #     post-copy: {ok: true, reasons: [], fixes: []}
   #   reasons: ["pre-copy: mem_dirty_track on web1: unsupported: Dirty tracking is OFF. ..."]
-  #   checked: [criu_usable, kernel_ready, arch, page_size, criu_version, cgroup, mem_dirty_track, uffd, uffd-noncoop]
+  #   checked: [criu_usable, kernel_ready, arch, page_size, criu_version, criu_release, cgroup, mem_dirty_track, uffd, uffd-noncoop]
   #   not_checked: [cpuinfo, page_server]
 
 - name: Compare the CPUs with criu itself, then decide with that evidence
@@ -159,7 +160,7 @@ _value:
     checked:
       description:
         - The checks that gave an answer (on at least one host), by id - C(criu_usable), C(kernel_ready),
-          C(arch), C(page_size), C(criu_version), C(cgroup), C(cpuinfo), C(page_server), and the probe ids
+          C(arch), C(page_size), C(criu_version), C(criu_release), C(cgroup), C(cpuinfo), C(page_server), and the probe ids
           C(mem_dirty_track), C(uffd) and C(uffd-noncoop).
       type: list
       elements: str

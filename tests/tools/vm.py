@@ -186,6 +186,16 @@ def run(kernel, script, append='', timeout=600, files=None, directory=None, memo
     if not directory:
         raise VMError('the VM image is not built: run tests/tools/vm.py build')
     release = _release(kernel, directory)
+    share = _share(release)
+    return run_job(release, script, share, timeout, files, append,
+                   lambda work: command(directory, release, work, append, memory, cpus, share))
+
+
+def run_job(release, script, share, timeout, files, append, qemu_argv):
+    """Run one job in a VM that powers off at its end (run() here, and
+    vm_arm64.run()): ``qemu_argv(work)`` is the qemu command line for the
+    work directory that holds job.tar, result.raw and, when ``share`` is
+    "disk", src.ext4.  Returns run()'s dict."""
     tmp = os.path.join(CACHE, 'tmp')
     os.makedirs(tmp, exist_ok=True)
     work = tempfile.mkdtemp(prefix='run.', dir=tmp)
@@ -194,10 +204,9 @@ def run(kernel, script, append='', timeout=600, files=None, directory=None, memo
         _job_tar(os.path.join(work, 'job.tar'), script, files)
         with open(os.path.join(work, 'result.raw'), 'wb') as f:
             f.truncate(RESULT_MB << 20)
-        share = _share(release)
         if share == 'disk':
             _src_image(work)
-        argv = command(directory, release, work, append, memory, cpus, share)
+        argv = qemu_argv(work)
         # qemu's snapshot=on overlay goes to TMPDIR: keep it in the cache.
         env = dict(os.environ, TMPDIR=work)
         error = None

@@ -32,8 +32,6 @@ import shlex
 import shutil
 import subprocess
 import sys
-import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 if HERE not in sys.path:
@@ -47,7 +45,6 @@ CACHE = os.environ.get('CRIU_CHECK_VM_ARM64_CACHE') or os.path.join(
     os.environ.get('CRIU_CHECK_HOME') or os.path.expanduser('~/.cache/criu-check'), 'vm-arm64')
 QEMU = 'qemu-system-aarch64'
 CPU = 'max,pauth-impdef=on'
-RESULT_MB = 64
 BASE_APPEND = 'console=ttyAMA0 root=/dev/vda rw rootfstype=ext4 init=/sbin/criu-vm-init panic=-1 loglevel=4'
 
 VMError = vm.VMError
@@ -129,51 +126,9 @@ def run(script, append='', timeout=1800, files=None, directory=None, memory='1G'
     if not directory:
         raise VMError('the arm64 VM image is not built: run tests/tools/vm_arm64.py build')
     release = kernel(directory)
-    tmp = os.path.join(CACHE, 'tmp')
-    os.makedirs(tmp, exist_ok=True)
-    work = tempfile.mkdtemp(prefix='run.', dir=tmp)
-    start = time.monotonic()
-    try:
-        vm._job_tar(os.path.join(work, 'job.tar'), script, files)
-        with open(os.path.join(work, 'result.raw'), 'wb') as f:
-            f.truncate(RESULT_MB << 20)
-        share = 'disk' if os.environ.get('CRIU_CHECK_VM_SHARE') == 'disk' else '9p'
-        if share == 'disk':
-            vm._src_image(work)
-        argv = command(directory, release, work, append, memory, cpus, share)
-        env = dict(os.environ, TMPDIR=work)  # qemu's snapshot=on overlay: in the cache
-        error = None
-        with open(os.path.join(work, 'qemu.err'), 'wb') as err:
-            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=err, stderr=err, env=env,
-                                    start_new_session=True)
-            try:
-                proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                error = 'timeout: no power-off within %s s' % timeout
-            finally:
-                vm._kill(proc)
-        wall = time.monotonic() - start
-        result = vm._read_result(os.path.join(work, 'result.raw'))
-        with open(os.path.join(work, 'console.log'), 'rb') as f:
-            console = f.read().decode('utf-8', 'replace')
-        with open(os.path.join(work, 'qemu.err'), 'rb') as f:
-            qemu_err = f.read().decode('utf-8', 'replace')
-        times = {}
-        try:
-            times = json.loads(result.get('times.json', ''))
-        except ValueError:
-            pass
-        rc = result.get('rc', '').strip()
-        if not rc and error is None:
-            error = 'no result on the result disk (qemu exit %s): %s' % (proc.returncode, qemu_err.strip()[-500:])
-        return {'rc': int(rc) if rc.lstrip('-').isdigit() else None,
-                'stdout': result.get('stdout', ''), 'stderr': result.get('stderr', ''),
-                'boot_s': times.get('boot_s'),
-                'run_s': round(times['end_s'] - times['start_s'], 1) if times else None,
-                'wall_s': round(wall, 1), 'share': times.get('share'), 'kernel': times.get('kernel', release),
-                'append': append, 'console': console[-4000:], 'error': error}
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+    share = 'disk' if os.environ.get('CRIU_CHECK_VM_SHARE') == 'disk' else '9p'
+    return vm.run_job(release, script, share, timeout, files, append,
+                      lambda work: command(directory, release, work, append, memory, cpus, share))
 
 
 def main(argv=None):

@@ -499,16 +499,22 @@ def _pair_usable():
 def vm_pair():
     """Two VMs of vm.pair() for the session (test_vm_migration.py drives
     them with Ansible, test_vm_pair.py tests the harness and closes them):
-    {'hosts', 'work', 'before' (the cache's tmp entries before), 'close'}."""
-    directory = _pair_usable()
-    tmp = os.path.join(vm.CACHE, 'tmp')
-    os.makedirs(tmp, exist_ok=True)
-    before = set(os.listdir(tmp))
-    stack = contextlib.ExitStack()
-    start = time.monotonic()
-    hosts = stack.enter_context(vm.pair(PAIR_KERNEL, 2, directory=directory))
-    work = os.path.dirname(hosts[0]['key'])
-    print('\n[vm pair] both answer ssh after %.1f s: %s' % (time.monotonic() - start, ', '.join(
-        '%s %s s' % (h['name'], h['ssh_s']) for h in hosts)))
-    yield {'hosts': hosts, 'work': work, 'before': before, 'close': stack.close}
-    stack.close()
+    {'hosts', 'work', 'before' (the cache's tmp entries before), 'close'}.
+    Modules bind this fixture under names of their own, and pytest keeps one
+    instance per name: the pair lives in STATE so that all of them share it."""
+    if STATE.get('pair') is None:
+        directory = _pair_usable()
+        tmp = os.path.join(vm.CACHE, 'tmp')
+        os.makedirs(tmp, exist_ok=True)
+        before = set(os.listdir(tmp))
+        stack = contextlib.ExitStack()
+        stack.callback(STATE.pop, 'pair', None)
+        start = time.monotonic()
+        hosts = stack.enter_context(vm.pair(PAIR_KERNEL, 2, directory=directory))
+        work = os.path.dirname(hosts[0]['key'])
+        print('\n[vm pair] both answer ssh after %.1f s: %s' % (time.monotonic() - start, ', '.join(
+            '%s %s s' % (h['name'], h['ssh_s']) for h in hosts)))
+        STATE['pair'] = {'hosts': hosts, 'work': work, 'before': before, 'close': stack.close}
+    pair = STATE['pair']
+    yield pair
+    pair['close']()
