@@ -164,7 +164,22 @@ def fleet_artifacts():
     return _ARTIFACTS
 
 
+# Seconds spent per stage (tests/STAGE/...: set-up, call and tear-down of its
+# tests), printed at the end so that a slow stage shows in every CI log.
+_STAGE_SECONDS = {}
+
+
+def pytest_runtest_logreport(report):
+    parts = report.nodeid.split('/')
+    stage = parts[1] if len(parts) > 2 and parts[0] == 'tests' else parts[0]
+    _STAGE_SECONDS[stage] = _STAGE_SECONDS.get(stage, 0.0) + (report.duration or 0.0)
+
+
 def pytest_terminal_summary(terminalreporter):
+    if _STAGE_SECONDS:
+        terminalreporter.section('time per stage')
+        for stage, seconds in sorted(_STAGE_SECONDS.items(), key=lambda kv: -kv[1]):
+            terminalreporter.write_line('%-14s %7.1f s (%.1f min)' % (stage, seconds, seconds / 60))
     for what, path in _ARTIFACTS:
         terminalreporter.write_line('fleet report %s: %s' % (what, path))
 

@@ -38,11 +38,12 @@ COUNTER = "i=0; while :; do i=$((i+1)); echo $i >> %s; sleep 0.2; done" % COUNTE
 # pages as the one before, never fewer than 64 -> only the iteration limit stops it.
 STEADY = ("python3 -c 'import time\nb = bytearray(4096 * 300)\nwhile True:\n"
           "    for i in range(0, len(b), 4096):\n        b[i] = (b[i] + 1) & 255\n    time.sleep(0.05)'")
-# Dirties a working set that grows by 50 pages a second (up to 20000 pages, 80 MB, far
-# beyond what the test reaches: the VMs' disks hold about 400 MB of images): under
-# emulation an iteration takes 10-40 s, so each pre-dump writes hundreds of pages more
-# than the one before -> the growth rule stops it within a few iterations.
-GROWING = ("python3 -c 'import time\nb = bytearray(4096 * 20000)\nt0 = time.monotonic()\nwhile True:\n"
+# Dirties a working set that grows by 50 pages a second, in an anonymous mapping
+# (untouched pages are not dumped; a bytearray would write all of them first) of up
+# to 20000 pages, far beyond what the test reaches: under emulation an iteration
+# takes 10-40 s, so each pre-dump writes hundreds of pages more than the one
+# before -> the growth rule stops it at the second or third iteration.
+GROWING = ("python3 -c 'import mmap, time\nb = mmap.mmap(-1, 4096 * 20000)\nt0 = time.monotonic()\nwhile True:\n"
            "    n = min(20000, int((time.monotonic() - t0) * 50) + 1)\n"
            "    for i in range(0, n * 4096, 4096):\n        b[i] = (b[i] + 1) & 255\n    time.sleep(0.05)'")
 ONLY_ON_SOURCE = '/var/tmp/criu-migrate-only-here.sh'
@@ -364,9 +365,10 @@ def criu_411_on_dst(clean):
 def test_two_criu_releases_are_refused_before_anything_moves(criu_411_on_dst):
     """criu 4.2.1 on vm1, 4.1.1 on vm2: vm1 -> vm2 is refused (an older criu
     does not read newer images); vm2 -> vm1 too, though 4.2.1 reads 4.1.1's
-    images: the dump by 4.1.1 to the page server of 4.2.1 hung (killed after
-    300 s, found on 2026-12-02), so the decision asks for one release series.
-    Neither run starts the workload."""
+    images, for what a real attempt does: the dump by 4.1.1 to the page
+    server of 4.2.1 does not end (found on 2026-12-02 with the role, killed
+    after 300 s).  Neither run of the role starts the workload; the attempt
+    itself, by the step modules, is killed by criu_dump's timeout."""
     pair = criu_411_on_dst
     for src, dst, name, reason in (
             (pair.src, pair.dst, 'newer-to-older', 'criu 4.1.1 on %s is older than criu 4.2.1 on %s' % (pair.dst, pair.src)),
@@ -376,3 +378,88 @@ def test_two_criu_releases_are_refused_before_anything_moves(criu_411_on_dst):
         assert proc.returncode != 0 and result is None, proc.stdout[-4000:]
         assert reason in proc.stdout, proc.stdout[-4000:]
         assert pair.ssh(src, 'pgrep -f "criu-migrat[e]"').returncode != 0, 'the workload was started'
+
+    out = os.path.join(pair.work, 'release-attempt.json')
+    proc = pair.playbook('''
+        - name: A page server of criu 4.2.1
+          hosts: {new}
+          gather_facts: false
+          tasks:
+            - name: Start it
+              criu.check.criu_page_server:
+                state: started
+                images_dir: /var/tmp/criu-migrate-release
+                timeout: 60
+              register: release_ps
+
+        - name: A dump by criu 4.1.1 to it
+          hosts: {old}
+          gather_facts: false
+          tasks:
+            - name: Start the counter
+              criu.check.criu_process:
+                state: started
+                command: "{counter}"
+              register: release_workload
+            - name: Dump, then end everything
+              block:
+                - name: Dump the counter to the page server
+                  criu.check.criu_dump:
+                    pid: "{{{{ release_workload.pid }}}}"
+                    images_dir: /var/tmp/criu-migrate-release
+                    pre_dump: false
+                    leave_stopped: true
+                    page_server:
+                      address: "{{{{ hostvars['{new}'].criu_migrate_address }}}}"
+                      port: "{{{{ hostvars['{new}'].release_ps.port }}}}"
+                    timeout: 20
+                  register: release_dump
+                  ignore_errors: true
+                - name: Keep the result for the test
+                  ansible.builtin.copy:
+                    content: "{{{{ release_dump | to_json }}}}"
+                    dest: {out}
+                    mode: "0600"
+                  delegate_to: localhost
+              always:
+                - name: Resume the tree, as a rollback would
+                  criu.check.criu_process:
+                    state: resumed
+                    pids: ["{{{{ release_workload.pid }}}}"]
+                - name: Let it run a moment
+                  ansible.builtin.pause:
+                    seconds: 2
+                - name: It runs
+                  criu.check.criu_process:
+                    state: running
+                    pid: "{{{{ release_workload.pid }}}}"
+                  register: release_running
+                - name: End it
+                  criu.check.criu_process:
+                    state: killed
+                    pids: "{{{{ release_running.tree }}}}"
+                - name: Remove the images
+                  ansible.builtin.file:
+                    path: /var/tmp/criu-migrate-release
+                    state: absent
+
+        - name: End the page server
+          hosts: {new}
+          gather_facts: false
+          tasks:
+            - name: Stop it
+              criu.check.criu_page_server:
+                state: stopped
+                pid: "{{{{ release_ps.pid }}}}"
+            - name: Remove its directory
+              ansible.builtin.file:
+                path: /var/tmp/criu-migrate-release
+                state: absent
+        '''.format(new=pair.src, old=pair.dst, out=out, counter=COUNTER))
+    _ok(proc)
+    with open(out) as f:
+        dump = json.load(f)
+    say('[migration releases] criu 4.1.1 dumping to the page server of criu 4.2.1: failed %s after %s ms: %s' % (
+        dump.get('failed'), dump.get('duration_ms'), ' '.join(dump.get('msg', '').split())[:300]))
+    assert dump.get('failed') is True and 'did not finish within the timeout' in dump.get('msg', ''), dump
+    assert pair.leftovers(pair.src) == [] and pair.leftovers(pair.dst) == []
