@@ -191,6 +191,23 @@ def pytest_configure(config):
     config.addinivalue_line('markers', 'arm64: Debian arm64 in qemu-system-aarch64 (slow; -m arm64 or CRIU_CHECK_ARM64=1)')
 
 
+# The VM boots of tests/vm start with the session, in the background, when the
+# run holds tests that need them (see "early boots" in tests/vm/_vm.py).
+_EARLY_BOOT_MODULES = ('tests/vm/test_vm_differential.py', 'tests/vm/test_vm_variants.py')
+
+
+def pytest_collection_finish(session):
+    if any(item.nodeid.startswith(_EARLY_BOOT_MODULES) for item in session.items):
+        import _vm   # importable: pytest put tests/vm on sys.path to collect those modules
+        _vm.start_early(COLLECTIONS)
+
+
+def pytest_sessionfinish(session):
+    vm_module = sys.modules.get('_vm')
+    if vm_module is not None:
+        vm_module.stop_early()
+
+
 def pytest_collection_modifyitems(config, items):
     if os.environ.get('CRIU_CHECK_ARM64') == '1' or 'arm64' in (config.getoption('markexpr') or ''):
         return

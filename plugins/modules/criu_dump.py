@@ -77,7 +77,7 @@ options:
   history:
     description:
       - The pages written by the earlier pre-dump iterations of this migration, oldest first (the
-        RV(stats.pages_written) of each). With this iteration's pages they decide RV(stop).
+        RV(pages) of each). With this iteration's pages they decide RV(stop).
     type: list
     elements: int
     default: []
@@ -155,7 +155,11 @@ stats:
   type: dict
   contains:
     pages_written:
-      description: Pages written (to the images or the page server).
+      description: Private pages written (to the images or the page server).
+      type: int
+      returned: success
+    shpages_written:
+      description: Pages of shared anonymous memory written (criu counts them apart). Null from a criu that does not count them.
       type: int
       returned: success
     pages_scanned:
@@ -184,6 +188,15 @@ stats:
       returned: success
   sample: {pages_written: 1180, pages_scanned: 1544, pages_skipped_parent: 0, frozen_time_us: 52311,
            freezing_time_us: 412, memdump_time_us: 10220, memwrite_time_us: 9001, pages_lazy: 0}
+pages:
+  description:
+    - Pages this dump wrote, private and shared (RV(stats.pages_written) + RV(stats.shpages_written)), the
+      number the stop rules and the migration report read (phaul reads the private pages only).
+    - criu 4.2.1's pre-dumps were seen to count no shared pages, so the rules cannot see shared memory grow;
+      the final dump counts them.
+  returned: success
+  type: int
+  sample: 1180
 duration_ms:
   description: Wall time of criu, in milliseconds.
   returned: when criu ran
@@ -336,13 +349,14 @@ def main():
     if stats is None:
         module.fail_json(msg='criu %s succeeded but its stats-dump holds no dump statistics' % action, **result)
     result['stats'] = stats
+    result['pages'] = _phaul.pages_written(stats)
     # The tree criu froze, which a rollback resumes and a migration ends: its
     # short-lived children may differ from the ones seen before the dump.
     dumped = _phaul.dumped_pids(_phaul._read_text(os.path.join(p['images_dir'], log_name)))
     if dumped:
         result['tree'] = dumped
     if p['pre_dump']:
-        history = list(p['history']) + [stats['pages_written'] or 0]
+        history = list(p['history']) + [result['pages']]
         reason = _phaul.stop_reason(history, p['max_iterations'], p['converged_pages'], p['growth_pages'])
         result.update(iteration=len(history), stop=reason is not None, stop_reason=reason)
     module.exit_json(**result)

@@ -106,6 +106,16 @@ def test_reads_a_stats_dump_written_by_criu_411():
     assert dump['page_pipes'] >= 1
 
 
+def test_pages_written_counts_shared_pages_too():
+    """The stop rules read private and shared pages (phaul read the private ones only)."""
+    dump = _phaul.read_stats(FIXTURES, os.path.basename(STATS_DUMP))['dump']
+    assert _phaul.pages_written(dump) == dump['pages_written'] + (dump['shpages_written'] or 0)
+    assert _phaul.pages_written({'pages_written': 21, 'shpages_written': 900}) == 921
+    assert _phaul.pages_written({'pages_written': 21, 'shpages_written': None}) == 21
+    assert _phaul.pages_written({'pages_written': None}) == 0
+    assert _phaul.stop_reason([765, _phaul.pages_written({'pages_written': 21, 'shpages_written': 900})]) == 'growth'
+
+
 def test_the_file_is_what_criu_image_c_writes():
     with open(STATS_DUMP, 'rb') as f:
         data = f.read()

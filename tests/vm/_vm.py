@@ -17,7 +17,10 @@ import contextlib
 import fnmatch
 import json
 import os
+import shutil
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -199,13 +202,103 @@ KNOWN = {
 # ---------------------------------------------------------------- running the boots
 
 # A VM's whole job: about 10 minutes on two idle cores; twice that when the
-# machine is shared (a timeout loses the whole VM's results).
+# machine is shared (a timeout loses the whole VM's results).  The early boots
+# (below) share the machine with the other stages, niced: they get an hour.
 VM_TIMEOUT = 1800
-STATE = {'runner': None, 'disagreements': [], 'matched_known': set(), 'judged_known': set()}
+EARLY_VM_TIMEOUT = 3600
+STATE = {'runner': None, 'early': None, 'disagreements': [], 'matched_known': set(), 'judged_known': set()}
+
+
+def boot_order():
+    """The longest first: the main boots, then the short ones."""
+    return sorted(boots(), key=lambda b: ('+' in b, b))
+
+
+def boot_vm(directory, boot, timeout=VM_TIMEOUT):
+    """Boot ``boot``, run inside_vm.py with its plan; vm.run()'s dict with
+    the guest's JSON report as "report" (None when there is none)."""
+    suite, append, steps = boots()[boot]
+    res = vm.run(SUITE_KERNEL[suite], 'exec python3 /src/tests/vm/inside_vm.py /job/plan.json',
+                 append=append, timeout=timeout, files={'plan.json': json.dumps(guest_plan(boot))},
+                 directory=directory)
+    try:
+        res['report'] = json.loads(res['stdout'])
+    except ValueError:
+        res['report'] = None
+    res['stdout'] = ''
+    return res
+
+
+# ---------------------------------------------------------------- early boots
+#
+# The boots need about 45 minutes of one core under TCG, and the stages before
+# this one leave a core mostly idle.  So tests/conftest.py starts them when the
+# session starts, in a process of their own (tests/vm/early_boots.py: niced, in
+# a private mount namespace, one VM at a time), and the Runner below, once this
+# stage begins, lets it run two at a time and reads its results
+# (EARLY_DIR/BOOT.json) instead of booting.  CRIU_CHECK_VM_EARLY=0 turns it off.
+
+EARLY_SCRIPT = os.path.join(HERE, 'early_boots.py')
+EARLY_NICE = 10
+
+
+def start_early(collections):
+    """Start the early boots (once per session); ``collections`` is the
+    collections path the guest-independent imports need."""
+    if STATE['early'] is not None or os.environ.get('CRIU_CHECK_VM_EARLY') == '0' \
+            or os.environ.get('CRIU_CHECK_VM_REPLAY') or os.geteuid() != 0 or vm.qemu_missing():
+        return
+    tmp = os.path.join(vm.CACHE, 'tmp')
+    os.makedirs(tmp, exist_ok=True)
+    directory = tempfile.mkdtemp(prefix='early.', dir=tmp)
+    env = dict(os.environ, PYTHONPATH=collections)
+    with open(os.path.join(directory, 'log'), 'wb') as log:
+        proc = subprocess.Popen(['unshare', '-m', '--propagation', 'private', '--',
+                                 'nice', '-n', str(EARLY_NICE), sys.executable, EARLY_SCRIPT, directory,
+                                 str(os.getpid())],
+                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env)
+    STATE['early'] = {'proc': proc, 'dir': directory, 'started': time.monotonic()}
+
+
+def _early_file(name, proc, timeout):
+    """EARLY_DIR/name loaded once it exists; None when the early process
+    ended without writing it or ``timeout`` passed."""
+    path = os.path.join(STATE['early']['dir'], name)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if os.path.exists(path):
+            with open(path) as f:
+                return json.load(f)
+        if proc.poll() is not None:
+            return None
+        time.sleep(1)
+    return None
+
+
+def stop_early(timeout=120):
+    """End the early boots (what they still run is lost) and remove their directory."""
+    early = STATE['early']
+    if early is None:
+        return
+    proc = early['proc']
+    if proc.poll() is None:
+        proc.terminate()   # it stops its VMs and removes their work directories
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    try:
+        with open(os.path.join(early['dir'], 'log'), 'rb') as f:
+            early['log'] = f.read()[-3000:].decode('utf-8', 'replace')
+    except OSError:
+        pass
+    shutil.rmtree(early['dir'], ignore_errors=True)
 
 
 class Runner:
-    """Boots every VM once, two at a time (2 cores: one vCPU each)."""
+    """Boots every VM once, two at a time (2 cores: one vCPU each), or reads
+    what the early boots made of them."""
 
     def __init__(self, directory):
         self.directory = directory
@@ -213,27 +306,22 @@ class Runner:
         self.finished = None
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=int(os.environ.get('CRIU_CHECK_VM_PARALLEL', '2')))
-        # The longest first: the main boots, then the short ones.
-        order = sorted(boots(), key=lambda b: ('+' in b, b))
-        self._futures = dict((b, self._pool.submit(self._boot, b)) for b in order)
+        self._futures = dict((b, self._pool.submit(self._boot, b)) for b in boot_order())
 
     def _boot(self, boot):
-        suite, append, steps = boots()[boot]
-        plan = guest_plan(boot)
         # CRIU_CHECK_VM_REPLAY=DIR: judge the results a run saved with
         # CRIU_CHECK_VM_SAVE=DIR (DIR/BOOT.json) instead of booting.
         replay = os.environ.get('CRIU_CHECK_VM_REPLAY')
         if replay:
             with open(os.path.join(replay, boot + '.json')) as f:
                 return json.load(f)
-        res = vm.run(SUITE_KERNEL[suite], 'exec python3 /src/tests/vm/inside_vm.py /job/plan.json',
-                     append=append, timeout=VM_TIMEOUT, files={'plan.json': json.dumps(plan)},
-                     directory=self.directory)
-        try:
-            res['report'] = json.loads(res['stdout'])
-        except ValueError:
-            res['report'] = None
-        res['stdout'] = ''
+        res = None
+        if STATE['early'] is not None:
+            res = _early_file(boot + '.json', STATE['early']['proc'], EARLY_VM_TIMEOUT)
+            if res is not None and res.get('exception'):
+                raise vm.VMError(res['exception'])
+        if res is None:   # no early boots, or they ended without this one: boot it here
+            res = boot_vm(self.directory, boot)
         save = os.environ.get('CRIU_CHECK_VM_SAVE')
         if save:
             os.makedirs(save, exist_ok=True)
@@ -254,6 +342,7 @@ class Runner:
             if self.finished is None:
                 self.finished = time.monotonic()
         self._pool.shutdown(wait=True)
+        stop_early()
 
     def results(self):
         out = {}
@@ -270,8 +359,18 @@ def _make_runner(request):
     if missing:
         return missing
     start = time.monotonic()
+    early = STATE['early']
+    built = None
+    if early is not None:
+        # Two at a time from now on; the image is what the early boots built.
+        open(os.path.join(early['dir'], 'parallel'), 'w').close()
+        built = _early_file('build.json', early['proc'], 3600)
     try:
-        directory = vm.build()
+        if built is None or built.get('error'):
+            directory = vm.build()
+        else:
+            directory = built['directory']
+            STATE['early_build_s'] = built['build_s']
     except Exception as exc:  # a build that cannot happen is a failure, reported by every test
         return exc
     STATE['build_s'] = round(time.monotonic() - start, 1)
@@ -384,8 +483,14 @@ def summary(write, section=None):
     if section:
         section('vm: Debian kernels, criu 4.2.1 and 4.1.1 vs criu.check')
     write('image %s (build/check %s s)' % (STATE.get('directory'), STATE.get('build_s')))
+    early = STATE['early']
+    if early is not None:
+        write('early boots: started with the session, niced, one VM at a time until this stage began '
+              '%.1f s later (their image build/check took %s s)' % (r.started - early['started'], STATE.get('early_build_s')))
+        if early['proc'].returncode not in (0, None) or early.get('log'):
+            write('early boots: exit %s; %s' % (early['proc'].returncode, early.get('log', '').strip()[-1500:]))
     if r.finished:
-        write('all VMs done in %.1f s (%s at a time)' % (r.finished - r.started, r._pool._max_workers))
+        write('all VMs done %.1f s after this stage began (%s at a time)' % (r.finished - r.started, r._pool._max_workers))
     for boot, res in sorted(r.results().items()):
         rep = res.get('report') or {}
         write('VM %-28s kernel %s: userspace after %s s, job %s s, wall %s s%s' % (

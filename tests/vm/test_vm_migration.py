@@ -38,13 +38,15 @@ COUNTER = "i=0; while :; do i=$((i+1)); echo $i >> %s; sleep 0.2; done" % COUNTE
 # pages as the one before, never fewer than 64 -> only the iteration limit stops it.
 STEADY = ("python3 -c 'import time\nb = bytearray(4096 * 300)\nwhile True:\n"
           "    for i in range(0, len(b), 4096):\n        b[i] = (b[i] + 1) & 255\n    time.sleep(0.05)'")
-# Dirties a working set that grows by 50 pages a second, in an anonymous mapping
-# (untouched pages are not dumped; a bytearray would write all of them first) of up
-# to 20000 pages, far beyond what the test reaches: under emulation an iteration
-# takes 10-40 s, so each pre-dump writes hundreds of pages more than the one
-# before -> the growth rule stops it at the second or third iteration.
-GROWING = ("python3 -c 'import mmap, time\nb = mmap.mmap(-1, 4096 * 20000)\nt0 = time.monotonic()\nwhile True:\n"
-           "    n = min(20000, int((time.monotonic() - t0) * 50) + 1)\n"
+# Dirties a working set that grows by 50 pages a second, in a private anonymous
+# mapping of up to 20000 pages (untouched pages are not dumped, where a bytearray
+# would have all of them written first; and not a shared one: criu's pre-dumps
+# count no shared pages, see docs/migration.md), far beyond what the test reaches:
+# under emulation an iteration takes 10-40 s, so each pre-dump writes hundreds of
+# pages more than the one before -> the growth rule stops it at the second or
+# third iteration.
+GROWING = ("python3 -c 'import mmap, time\nb = mmap.mmap(-1, 4096 * 20000, mmap.MAP_PRIVATE)\nt0 = time.monotonic()\n"
+           "while True:\n    n = min(20000, int((time.monotonic() - t0) * 50) + 1)\n"
            "    for i in range(0, n * 4096, 4096):\n        b[i] = (b[i] + 1) & 255\n    time.sleep(0.05)'")
 ONLY_ON_SOURCE = '/var/tmp/criu-migrate-only-here.sh'
 
