@@ -18,6 +18,7 @@ import fnmatch
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -240,6 +241,68 @@ def boot_vm(directory, boot, timeout=VM_TIMEOUT):
 
 EARLY_SCRIPT = os.path.join(HERE, 'early_boots.py')
 EARLY_NICE = 10
+EARLY_START_S = 120   # how long the early process may take to write its pid
+
+
+def process_start_time(pid):
+    """/proc/PID/stat's starttime (field 22), which tells a pid from its reuse; None when gone."""
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            stat = f.read()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(')') + 2:].split()
+    return None if fields[0] == 'Z' else fields[19]
+
+
+class EarlyProcess:
+    """The early boots' process, as much of subprocess.Popen as the Runner
+    uses.  It is not a child of the session (setsid --fork): tests here
+    count this process's children and expect none.  It writes DIR/pid as it
+    starts and DIR/exit as it ends."""
+
+    def __init__(self, directory):
+        self.dir = directory
+        self.started = time.monotonic()
+        self.pid = None
+        self.returncode = None
+
+    def _read(self, name):
+        try:
+            with open(os.path.join(self.dir, name)) as f:
+                return int(f.read().strip())
+        except (OSError, ValueError):
+            return None
+
+    def poll(self):
+        if self.returncode is not None:
+            return self.returncode
+        if self.pid is None:
+            self.pid = self._read('pid')
+            if self.pid is None:
+                if time.monotonic() - self.started > EARLY_START_S:
+                    self.returncode = -1   # it never started
+                return self.returncode
+            self.start_time = process_start_time(self.pid)
+        if self.start_time is None or process_start_time(self.pid) != self.start_time:
+            code = self._read('exit')
+            self.returncode = code if code is not None else -9
+        return self.returncode
+
+    def send(self, sig):
+        if self.poll() is None:
+            try:
+                os.kill(self.pid, sig)
+            except OSError:
+                pass
+
+    def wait(self, timeout):
+        deadline = time.monotonic() + timeout
+        while self.poll() is None:
+            if time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired('early_boots.py', timeout)
+            time.sleep(0.2)
+        return self.returncode
 
 
 def start_early(collections):
@@ -253,11 +316,11 @@ def start_early(collections):
     directory = tempfile.mkdtemp(prefix='early.', dir=tmp)
     env = dict(os.environ, PYTHONPATH=collections)
     with open(os.path.join(directory, 'log'), 'wb') as log:
-        proc = subprocess.Popen(['unshare', '-m', '--propagation', 'private', '--',
-                                 'nice', '-n', str(EARLY_NICE), sys.executable, EARLY_SCRIPT, directory,
-                                 str(os.getpid())],
-                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env)
-    STATE['early'] = {'proc': proc, 'dir': directory, 'started': time.monotonic()}
+        subprocess.run(['setsid', '--fork', 'unshare', '-m', '--propagation', 'private', '--',
+                        'nice', '-n', str(EARLY_NICE), sys.executable, EARLY_SCRIPT, directory,
+                        str(os.getpid()), process_start_time(os.getpid())],
+                       stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env, check=False)
+    STATE['early'] = {'proc': EarlyProcess(directory), 'dir': directory, 'started': time.monotonic()}
 
 
 def _early_file(name, proc, timeout):
@@ -282,12 +345,12 @@ def stop_early(timeout=120):
         return
     proc = early['proc']
     if proc.poll() is None:
-        proc.terminate()   # it stops its VMs and removes their work directories
+        proc.send(signal.SIGTERM)   # it stops its VMs and removes their work directories
         try:
-            proc.wait(timeout=timeout)
+            proc.wait(timeout)
         except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+            proc.send(signal.SIGKILL)
+            proc.wait(30)
     try:
         with open(os.path.join(early['dir'], 'log'), 'rb') as f:
             early['log'] = f.read()[-3000:].decode('utf-8', 'replace')

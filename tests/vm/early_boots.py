@@ -3,17 +3,21 @@
 """The VM boots of the differential, started with the test session (see
 "early boots" in tests/vm/_vm.py), in a process of their own:
 
-    python3 tests/vm/early_boots.py DIR PARENT_PID
+    python3 tests/vm/early_boots.py DIR SESSION_PID SESSION_START_TIME
 
 Builds (or finds) the image and writes DIR/build.json, then boots every VM,
 one at a time until DIR/parallel appears (the vm stage began), then
-CRIU_CHECK_VM_PARALLEL (default 2) at a time, and writes each one's result to DIR/BOOT.json.  It stops its VMs and
-ends when its parent PARENT_PID (the test session) is gone or on SIGTERM; whatever it
-stops is booted again by the session if it still needs it.
+CRIU_CHECK_VM_PARALLEL (default 2) at a time, and writes each one's result to
+DIR/BOOT.json.  It writes its pid to DIR/pid as it starts and its exit code
+to DIR/exit as it ends.  It stops its VMs and ends on SIGTERM or when the
+test session is gone (SESSION_PID with that start time, /proc/PID/stat
+field 22: the session starts it with setsid --fork, so it is not its
+parent); whatever it stops is booted again by the session if it needs it.
 """
 
 import json
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -25,6 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _vm as V  # noqa: E402
 
 POLL_S = 1.0
+ORPHANED = threading.Event()   # no session will read or remove DIR
 
 
 def write_json(directory, name, data):
@@ -51,7 +56,10 @@ def stop_vms():
 
 
 def main():
-    directory, parent = sys.argv[1], int(sys.argv[2])
+    directory, session, session_start = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    with open(os.path.join(directory, 'pid.tmp'), 'w') as f:
+        f.write('%d\n' % os.getpid())
+    os.replace(os.path.join(directory, 'pid.tmp'), os.path.join(directory, 'pid'))
     stopping = threading.Event()
     slots = threading.Semaphore(1)
     workers = max(1, int(os.environ.get('CRIU_CHECK_VM_PARALLEL', '2')))
@@ -101,7 +109,8 @@ def main():
             for _ in range(workers - 1):
                 slots.release()
             released = True
-        if os.getppid() != parent and not stopping.is_set():   # the session is gone
+        if V.process_start_time(session) != session_start and not stopping.is_set():   # the session is gone
+            ORPHANED.set()
             stop()
         for t in threads:
             t.join(POLL_S / len(threads))
@@ -109,4 +118,13 @@ def main():
 
 
 if __name__ == '__main__':
-    sys.exit(main())
+    code = 1
+    try:
+        code = main()
+    finally:
+        if ORPHANED.is_set():
+            shutil.rmtree(sys.argv[1], ignore_errors=True)
+        else:
+            with open(os.path.join(sys.argv[1], 'exit'), 'w') as f:
+                f.write('%s\n' % code)
+    sys.exit(code)
