@@ -219,15 +219,29 @@ def boot_vm(directory, boot, timeout=VM_TIMEOUT):
     """Boot ``boot``, run inside_vm.py with its plan; vm.run()'s dict with
     the guest's JSON report as "report" (None when there is none)."""
     suite, append, steps = boots()[boot]
-    res = vm.run(SUITE_KERNEL[suite], 'exec python3 /src/tests/vm/inside_vm.py /job/plan.json',
-                 append=append, timeout=timeout, files={'plan.json': json.dumps(guest_plan(boot))},
-                 directory=directory)
+    return with_report(vm.run(SUITE_KERNEL[suite], 'exec python3 /src/tests/vm/inside_vm.py /job/plan.json',
+                              append=append, timeout=timeout, files={'plan.json': json.dumps(guest_plan(boot))},
+                              directory=directory))
+
+
+def with_report(res):
+    """vm.run()'s dict ``res`` with the guest's JSON report (its stdout) as
+    "report" (None when there is none), and no stdout."""
     try:
         res['report'] = json.loads(res['stdout'])
     except ValueError:
         res['report'] = None
     res['stdout'] = ''
     return res
+
+
+def save_result(name, res):
+    """CRIU_CHECK_VM_SAVE=DIR: keep ``res`` as DIR/name.json (for CRIU_CHECK_VM_REPLAY)."""
+    save = os.environ.get('CRIU_CHECK_VM_SAVE')
+    if save:
+        os.makedirs(save, exist_ok=True)
+        with open(os.path.join(save, name + '.json'), 'w') as f:
+            json.dump(res, f)
 
 
 # ---------------------------------------------------------------- early boots
@@ -385,11 +399,7 @@ class Runner:
                 raise vm.VMError(res['exception'])
         if res is None:   # no early boots, or they ended without this one: boot it here
             res = boot_vm(self.directory, boot)
-        save = os.environ.get('CRIU_CHECK_VM_SAVE')
-        if save:
-            os.makedirs(save, exist_ok=True)
-            with open(os.path.join(save, boot + '.json'), 'w') as f:
-                json.dump(res, f)
+        save_result(boot, res)
         return res
 
     def boot(self, boot):

@@ -82,16 +82,7 @@ def _boot():
                        'exec python3 /src/tests/vm/inside_vm.py /job/plan.json',
                        timeout=VM_TIMEOUT, files={'plan.json': json.dumps(plan), 'ansible.tar': _module_utils_tar()},
                        directory=directory)
-    try:
-        res['report'] = json.loads(res['stdout'])
-    except ValueError:
-        res['report'] = None
-    res['stdout'] = ''
-    save = os.environ.get('CRIU_CHECK_VM_SAVE')
-    if save:
-        os.makedirs(save, exist_ok=True)
-        with open(os.path.join(save, 'arm64.json'), 'w') as f:
-            json.dump(res, f)
+    V.save_result('arm64', V.with_report(res))
     return res
 
 
