@@ -39,12 +39,14 @@ UNREADABLE = 'unreadable'
 
 LOADED = 'loaded'
 LOADABLE = 'loadable'
+BLOCKED = 'blocked'
 BUILTIN = 'builtin'
 ABSENT = 'absent'
 UNKNOWN = 'unknown'
 
 # Conflict kinds.  The first five: the config has the option, the probe fails.
 MODULE_NOT_LOADED = 'module_not_loaded'
+MODULE_BLOCKED = 'module_blocked'
 MODULE_MISSING = 'module_missing'
 READ_ONLY_PROC_SYS = 'read_only_proc_sys'
 PERMISSION = 'permission'
@@ -219,6 +221,44 @@ def find(release=None, options=None, root='/'):
 
 _ENDINGS = ('', '.xz', '.zst', '.gz')
 
+# modprobe's configuration, lowest precedence first: a file replaces the file
+# of the same name in the directories before it (modprobe.d(5)).
+MODPROBE_DIRS = ('/lib/modprobe.d', '/usr/lib/modprobe.d', '/usr/local/lib/modprobe.d', '/run/modprobe.d',
+                 '/etc/modprobe.d')
+# "install NAME /bin/false" (or true): the usual way to forbid a module; the
+# kernel's own requests (request_module(), how the sock-diag families, tun and
+# nf_tables load on first use) run modprobe, which runs that command instead.
+_NO_LOAD = ('false', 'true')
+
+
+def modprobe_blocks(root='/'):
+    """{module: 'PATH: rule'} for the modules modprobe will not load on the
+    kernel's request: an ``install`` rule that runs false or true, or a
+    ``blacklist`` (which stops loading by alias, as the kernel asks, though
+    not ``modprobe NAME``).  Names with '-' spelled '_', as modprobe does."""
+    files = {}
+    for directory in MODPROBE_DIRS:
+        try:
+            names = os.listdir(_path(root, directory))
+        except OSError:
+            continue
+        for name in names:
+            if name.endswith('.conf'):
+                files[name] = os.path.join(directory, name)
+    blocks = {}
+    for name in sorted(files):
+        try:
+            with open(_path(root, files[name])) as f:
+                text = f.read().replace('\\\n', ' ')
+        except (OSError, UnicodeDecodeError):
+            continue
+        for line in text.splitlines():
+            words = line.split('#', 1)[0].split()
+            if len(words) >= 3 and words[0] == 'install' and os.path.basename(words[2]) in _NO_LOAD \
+                    or len(words) == 2 and words[0] == 'blacklist':
+                blocks.setdefault(words[1].replace('-', '_'), '%s: %s' % (files[name], ' '.join(words)))
+    return blocks
+
 
 def _lists(text, name):
     """Whether a modules.dep / modules.builtin text (with a leading newline)
@@ -244,13 +284,22 @@ def _lists(text, name):
 class Modules:
     """What the kernel has of each module, read once and lazily: loaded
     (/proc/modules, /sys/module/NAME/initstate), built in (modules.builtin,
-    /sys/module/NAME without initstate), loadable (modules.dep)."""
+    /sys/module/NAME without initstate), blocked (in modules.dep, but
+    modprobe's configuration forbids it: see modprobe_blocks()), loadable
+    (modules.dep)."""
 
     def __init__(self, release, root='/'):
         self.release = release
         self.root = root
         self._loaded = None
+        self._blocks = None
         self._files = {}
+
+    def block(self, name):
+        """The modprobe rule that forbids module ``name`` ('PATH: rule'), or None."""
+        if self._blocks is None:
+            self._blocks = modprobe_blocks(self.root)
+        return self._blocks.get(name.replace('-', '_'))
 
     def _text(self, name):
         """The text of /lib/modules/RELEASE/NAME, or the errno reading it."""
@@ -280,7 +329,9 @@ class Modules:
             return BUILTIN
         dep = self._text('modules.dep')
         if not isinstance(dep, int):
-            return LOADABLE if _lists(dep, name) else ABSENT
+            if not _lists(dep, name):
+                return ABSENT
+            return BLOCKED if self.block(name) else LOADABLE
         return ABSENT if dep == errno.ENOENT else UNKNOWN
 
     def resolve(self, option):
@@ -329,6 +380,14 @@ def _kernel_min(row):
     return _version(getattr(row, 'kernel_min', '') or '')
 
 
+def _unblock(block):
+    """How to lift a modprobe_blocks() rule 'PATH: rule'."""
+    path, rule = block.split(': ', 1)
+    if rule.startswith('blacklist '):
+        return 'delete "%s" from %s (or load it by name: a blacklist stops only loading by alias)' % (rule, path)
+    return 'delete "%s" from %s' % (rule, path)
+
+
 def _config_on_probe_fails(row, result, values, modules, running, release, machine, source):
     """The conflict for a probe that fails although every option it needs on
     this kernel is on, or None."""
@@ -336,16 +395,27 @@ def _config_on_probe_fails(row, result, values, modules, running, release, machi
     on = [opt for opt in needed if values.get(opt) not in ('n', UNSET, UNREADABLE)]
     if not on or len(on) != len(needed):
         return None  # nothing to compare, or the config itself explains the failure
-    not_loaded, missing = [], []
+    not_loaded, blocked, missing = [], [], []
     for opt in on:
         if values[opt] == 'm' and opt in MODULES:
-            name, state = modules[opt]
+            name, state = modules[opt][:2]
             if state == LOADABLE:
                 not_loaded.append((opt, name))
+            elif state == BLOCKED:
+                blocked.append((opt, name, modules[opt][2]))
             elif state == ABSENT:
                 missing.append((opt, name))
     message = result.get('message') or ''
     shown = ', '.join('%s=%s' % (opt, values[opt]) for opt in on)
+    if blocked:
+        rules = [rule for dummy, dummy, rule in blocked]
+        names = [name for dummy, name, dummy in blocked]
+        return {'kind': MODULE_BLOCKED, 'config': [opt for opt, dummy, dummy in blocked],
+                'detail': '%s, and %s in /lib/modules/%s, but modprobe will not load %s: %s' % (
+                    shown, ', '.join(n + '.ko' for n in names), release, 'it' if len(names) == 1 else 'them',
+                    '; '.join(rules)),
+                'fix': '; '.join(_unblock(rule) for rule in rules) + ', then ' + (
+                    'modprobe ' if len(names) == 1 else 'modprobe -a ') + ' '.join(names)}
     if not_loaded:
         names = [name for dummy, name in not_loaded]
         return {'kind': MODULE_NOT_LOADED, 'config': [opt for opt, dummy in not_loaded],
@@ -447,7 +517,7 @@ def gather(release, rows, results, root='/', machine=None):
 
     Returns ``(facts, config_values)``:
       facts = {'source', 'readable', 'reason', 'version', 'version_matches',
-               'modules': {name: loaded|loadable|builtin|absent|unknown},
+               'modules': {name: loaded|loadable|blocked|builtin|absent|unknown},
                'conflicts': [...], 'duration_ms'}
       config_values = {probe id: {CONFIG_X: y|m|n|unset|unreadable|value}}
     """
@@ -463,7 +533,8 @@ def gather(release, rows, results, root='/', machine=None):
             if values[opt] == 'y':
                 modules[opt] = (MODULES[opt][0], BUILTIN)
             else:
-                modules[opt] = mods.resolve(opt)
+                name, state = mods.resolve(opt)
+                modules[opt] = (name, state, mods.block(name)) if state == BLOCKED else (name, state)
     config_values, conflicts = annotate(rows, results, info, modules, release, machine)
     running, built = _version(release), _version(info['version'])
     facts = {
@@ -472,7 +543,7 @@ def gather(release, rows, results, root='/', machine=None):
         'reason': info['reason'],
         'version': info['version'],
         'version_matches': (running == built) if running and built else None,
-        'modules': dict(modules.values()),
+        'modules': dict(m[:2] for m in modules.values()),
         'conflicts': conflicts,
         'duration_ms': round((time.time() - start) * 1000, 3),
     }

@@ -346,14 +346,16 @@ ansible_facts:
                 modules:
                   description:
                     - For the probes' options built as modules (V(m)) or into the kernel (V(y)), by module name -
-                      V(loaded), V(loadable) (in C(modules.dep), not loaded), V(builtin), V(absent) or V(unknown).
+                      V(loaded), V(loadable) (in C(modules.dep), not loaded), V(blocked) (in C(modules.dep), but a
+                      C(modprobe.d) rule, C(install NAME /bin/false) or C(blacklist NAME), stops the kernel loading it),
+                      V(builtin), V(absent) or V(unknown).
                   type: dict
                   returned: always
                   sample: {unix_diag: loaded, inet_diag: loadable}
                 conflicts:
                   description:
                     - The probes whose result disagrees with the config, both ways - the config has the option but
-                      the probe fails (a module not loaded or not installed, a read-only C(/proc/sys), a refused
+                      the probe fails (a module not loaded, blocked or not installed, a read-only C(/proc/sys), a refused
                       capability or sysctl, a kernel too old), or the config lacks it but the probe passes (the file
                       is not the running kernel's config).
                   type: list
@@ -370,8 +372,8 @@ ansible_facts:
                       description: The kind of disagreement.
                       type: str
                       returned: always
-                      choices: [module_not_loaded, module_missing, read_only_proc_sys, permission, kernel_too_old,
-                                probe_failed, config_not_running_kernel, config_not_needed]
+                      choices: [module_not_loaded, module_blocked, module_missing, read_only_proc_sys, permission,
+                                kernel_too_old, probe_failed, config_not_running_kernel, config_not_needed]
                       sample: module_not_loaded
                     config:
                       description: The options concerned.

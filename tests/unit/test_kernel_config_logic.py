@@ -158,6 +158,29 @@ def test_module_states(tmp_path):
     assert mods.resolve('CONFIG_INET_RAW_DIAG') == ('raw_diag', 'absent')
 
 
+def test_modprobe_rules_that_forbid_a_module(tmp_path):
+    """install NAME /bin/false (or true) and blacklist NAME block a module the
+    kernel would load on request; /etc replaces a file of the same name in
+    /lib, /usr/lib and /run; comments, other commands and other files do not."""
+    write(tmp_path, '/lib/modules/%s/modules.dep' % REL, DEP)
+    write(tmp_path, '/etc/modprobe.d/criu-block.conf', 'install tun /bin/false\ninstall  nf-tables \\\n  /usr/bin/true\n')
+    write(tmp_path, '/lib/modprobe.d/quiet.conf', 'blacklist udp_diag  # why\n')
+    write(tmp_path, '/usr/lib/modprobe.d/dist.conf', 'install autofs /bin/false\n')
+    write(tmp_path, '/etc/modprobe.d/dist.conf', '# autofs is fine here\n')   # replaces /usr/lib's
+    write(tmp_path, '/run/modprobe.d/other.conf', 'install inet_diag /sbin/modprobe --ignore-install inet_diag\n'
+                                                  'options af_packet_diag debug=1\n')
+    write(tmp_path, '/etc/modprobe.d/notes.txt', 'install af_packet_diag /bin/false\n')   # not a .conf
+    mods = K.Modules(REL, str(tmp_path))
+    assert mods.state('tun') == 'blocked'
+    assert mods.block('tun') == '/etc/modprobe.d/criu-block.conf: install tun /bin/false'
+    assert mods.state('nf_tables') == 'blocked'
+    assert mods.block('nf_tables') == '/etc/modprobe.d/criu-block.conf: install nf-tables /usr/bin/true'
+    assert mods.state('udp_diag') == 'blocked'
+    assert mods.state('autofs') == 'loadable' and mods.block('autofs') is None
+    assert mods.state('inet_diag') == 'loadable' and mods.state('af_packet_diag') == 'loadable'
+    assert K.Modules(REL, str(tmp_path / 'empty')).block('tun') is None
+
+
 def test_module_state_without_modules_dep(tmp_path):
     assert K.Modules(REL, str(tmp_path)).state('unix_diag') == 'absent'
 
@@ -209,6 +232,31 @@ def test_module_loadable_but_not_loaded_says_modprobe():
     mods['CONFIG_INET_DIAG'] = ('inet_diag', 'loadable')
     dummy, conflict = one(rows, {'sock_diag': unsupported()}, info({'CONFIG_UNIX_DIAG': 'm', 'CONFIG_INET_DIAG': 'm'}), mods)
     assert conflict['fix'] == 'modprobe -a unix_diag inet_diag'
+
+
+def test_module_blocked_names_the_rule_and_how_to_lift_it():
+    rows = [Row('tun', ['CONFIG_TUN'])]
+    mods = {'CONFIG_TUN': ('tun', 'blocked', '/etc/modprobe.d/b.conf: install tun /bin/false')}
+    dummy, conflict = one(rows, {'tun': unsupported('Unable to create tun: No such device')},
+                          info({'CONFIG_TUN': 'm'}), mods)
+    assert conflict['kind'] == 'module_blocked' and conflict['config'] == ['CONFIG_TUN']
+    assert 'modprobe will not load it: /etc/modprobe.d/b.conf: install tun /bin/false' in conflict['detail']
+    assert conflict['fix'] == 'delete "install tun /bin/false" from /etc/modprobe.d/b.conf, then modprobe tun'
+    mods = {'CONFIG_TUN': ('tun', 'blocked', '/lib/modprobe.d/q.conf: blacklist tun')}
+    dummy, conflict = one(rows, {'tun': unsupported()}, info({'CONFIG_TUN': 'm'}), mods)
+    assert conflict['fix'].startswith('delete "blacklist tun" from /lib/modprobe.d/q.conf (or load it by name')
+
+
+def test_gather_reports_a_blocked_module_by_state_and_its_rule_in_the_conflict(tmp_path):
+    write(tmp_path, '/boot/config-%s' % REL, CONFIG_TEXT.replace('# CONFIG_TUN is not set', 'CONFIG_TUN=m')
+          if '# CONFIG_TUN is not set' in CONFIG_TEXT else CONFIG_TEXT + 'CONFIG_TUN=m\n')
+    write(tmp_path, '/lib/modules/%s/modules.dep' % REL, DEP)
+    write(tmp_path, '/etc/modprobe.d/b.conf', 'install tun /bin/false\n')
+    facts, values = K.gather(REL, [REG.BY_ID['tun']], {'tun': unsupported('Unable to create tun: No such device')},
+                             root=str(tmp_path), machine='x86_64')
+    assert facts['modules'] == {'tun': 'blocked'}
+    assert [c['kind'] for c in facts['conflicts']] == ['module_blocked'], facts['conflicts']
+    assert 'install tun /bin/false' in facts['conflicts'][0]['fix']
 
 
 def test_module_not_installed_names_the_package_and_the_option():
