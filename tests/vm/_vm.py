@@ -74,6 +74,18 @@ def _block(name, modules):
     return setup, 'rm -f %s' % conf
 
 
+def _securityfs():
+    """Setup/teardown that mount securityfs, as systemd does on every host
+    (the VMs' init does not): criu and our probe see AppArmor only through
+    /sys/kernel/security/apparmor (criu/kerndat.c kerndat_lsm())."""
+    return ('mountpoint -q /sys/kernel/security || mount -t securityfs securityfs /sys/kernel/security; '
+            'echo "lsm: $(cat /sys/kernel/security/lsm)"; '
+            'test -d /sys/kernel/security/apparmor && echo "apparmor: stack $(cat '
+            '/sys/kernel/security/apparmor/features/domain/stack 2>&1), domain version $(cat '
+            '/sys/kernel/security/apparmor/features/domain/version 2>&1)" || echo "apparmor: absent"; true',
+            'umount /sys/kernel/security')
+
+
 def _sysctl(path, value):
     """Setup/teardown for one sysctl: the old value is kept in /run."""
     keep = '/run/criu-vm-%s' % path.replace('/', '.')
@@ -93,6 +105,7 @@ VARIANTS = {
     'block-tun+nft': _block('tun', BLOCKS['block-tun+nft']) + ([ROOT],),
     'block-nft': _block('nft', BLOCKS['block-nft']) + ([ROOT],),
     'base': ('', '', [(ctx, ver) for ver in VERSIONS for ctx in CONTEXTS]),
+    'securityfs': _securityfs() + ([ROOT, NONROOT],),
     'yama-1': _sysctl('kernel/yama/ptrace_scope', 1) + ([ROOT, NONROOT],),
     'yama-2': _sysctl('kernel/yama/ptrace_scope', 2) + ([ROOT, NONROOT],),
     'uffd-0': _sysctl('vm/unprivileged_userfaultfd', 0) + ([NONROOT],),
@@ -107,9 +120,9 @@ ORDER = list(VARIANTS)
 # 5.10, whose default is 1; it is 0 from 5.11 on, mm/userfaultfd.c), and
 # CRIU_CHECK_VM_VARIANTS=all runs them all everywhere.
 SPREAD = {
-    'bullseye': ('block-sockdiag+tun+nft', 'block-tun+nft', 'block-nft', 'base', 'uffd-0', 'userns-0'),
+    'bullseye': ('block-sockdiag+tun+nft', 'block-tun+nft', 'block-nft', 'base', 'securityfs', 'uffd-0', 'userns-0'),
     'bookworm': ('block-sockdiag+tun+nft', 'block-tun+nft', 'block-nft', 'base', 'yama-1', 'yama-2', 'yama-3'),
-    'trixie': ('block-sockdiag+tun+nft', 'block-tun+nft', 'block-nft', 'base', 'userns-0', 'uffd-0'),
+    'trixie': ('block-sockdiag+tun+nft', 'block-tun+nft', 'block-nft', 'base', 'securityfs', 'userns-0', 'uffd-0'),
     'sid': ('block-sockdiag+tun+nft', 'block-tun+nft', 'block-nft', 'base', 'yama-1', 'yama-2', 'yama-3'),
 }
 
@@ -129,6 +142,14 @@ def boots():
     ia32 = ('trixie', 'sid') if os.environ.get('CRIU_CHECK_VM_VARIANTS') == 'all' else ('sid',)
     for suite in ia32:
         out[suite + '+ia32_emulation=0'] = (suite, 'ia32_emulation=0', [('base', '', '', [ROOT])])
+    # AppArmor off in the kernel (Debian builds it in and enables it), securityfs mounted.
+    out['sid+apparmor=0'] = ('sid', 'apparmor=0', [('securityfs',) + VARIANTS['securityfs'][:2] + ([ROOT],)])
+    # CRIU_CHECK_VM_ONLY=BOOT[/STEP],...: only those (to work on one variant).
+    only = [item.split('/', 1) for item in os.environ.get('CRIU_CHECK_VM_ONLY', '').split(',') if item]
+    if only:
+        out = dict((boot, (suite, append, [st for st in steps if any(o[0] == boot and (len(o) == 1 or o[1] == st[0])
+                                                                     for o in only)]))
+                   for boot, (suite, append, steps) in out.items() if any(o[0] == boot for o in only))
     return out
 
 

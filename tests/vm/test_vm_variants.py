@@ -44,7 +44,10 @@ def test_step_applied(vms, boot_step):
     elif step in SYSCTL:
         path, value = SYSCTL[step]
         assert '%s = %s' % (path, value) in out, out
-    elif '+' in boot:
+    elif step == 'securityfs':
+        assert 'lsm: ' in out, out
+        assert ('apparmor: absent' if 'apparmor=0' in boot else 'apparmor: stack yes') in out, out
+    if '+' in boot:
         arg = boot.split('+', 1)[1]
         assert arg in rep['cmdline'].split(), rep['cmdline']
 
@@ -90,3 +93,24 @@ def test_ia32_emulation_off(vms, boot):
     results, facts = V.ours(vms, case, 'all')
     assert criu['rc'] != 0, D.short(criu)
     assert results['compat_cr']['status'] in ('unsupported', 'not_applicable'), results['compat_cr']
+
+
+SECURITYFS_CASES = [c for c in V.cases() if c.split('/')[1] == 'securityfs' and c.endswith('/root/4.2.1')]
+
+
+@pytest.mark.parametrize('case', SECURITYFS_CASES)
+def test_apparmor_on_and_off(vms, case):
+    """With securityfs mounted, as on every systemd host: AppArmor on (Debian's
+    default) runs apparmor_stacking on both sides, and both say supported;
+    booted with apparmor=0 criu's --feature fails and ours is not_applicable
+    (criu runs the check only where /sys/kernel/security/apparmor exists)."""
+    criu = report_of(vms, case)['features']['apparmor_stacking']
+    results, facts = V.ours(vms, case, 'all')
+    res = results['apparmor_stacking']
+    if 'apparmor=0' in case:
+        assert criu['rc'] != 0, D.short(criu)
+        assert res['status'] == 'not_applicable', res
+        assert 'apparmor' not in (res['evidence'].get('lsm') or ''), res
+    else:
+        assert criu['rc'] == 0, D.short(criu)
+        assert res['status'] == 'supported' and res['evidence']['stack'] == 'yes', res
