@@ -64,10 +64,10 @@ def main():
     slots = threading.Semaphore(1)
     workers = max(1, int(os.environ.get('CRIU_CHECK_VM_PARALLEL', '2')))
 
-    def stop(*_):
+    def stop(*signal_args):
         stopping.set()
         stop_vms()
-        for _ in range(workers):   # a worker waiting for a slot sees the stop
+        for dummy in range(workers):   # a worker waiting for a slot sees the stop
             slots.release()
 
     signal.signal(signal.SIGTERM, stop)
@@ -100,13 +100,13 @@ def main():
                     return
                 write_json(directory, boot + '.json', res)
 
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(workers)]
+    threads = [threading.Thread(target=worker, daemon=True) for dummy in range(workers)]
     for t in threads:
         t.start()
     released = False
     while any(t.is_alive() for t in threads):
         if not released and os.path.exists(os.path.join(directory, 'parallel')):
-            for _ in range(workers - 1):
+            for dummy in range(workers - 1):
                 slots.release()
             released = True
         if V.process_start_time(session) != session_start and not stopping.is_set():   # the session is gone
