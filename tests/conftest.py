@@ -197,7 +197,8 @@ _EARLY_BOOT_MODULES = ('tests/vm/test_vm_differential.py', 'tests/vm/test_vm_var
 
 
 def pytest_collection_finish(session):
-    if any(item.nodeid.startswith(_EARLY_BOOT_MODULES) for item in session.items):
+    if not session.config.option.collectonly and any(item.nodeid.startswith(_EARLY_BOOT_MODULES)
+                                                     for item in session.items):
         import _vm   # importable: pytest put tests/vm on sys.path to collect those modules
         _vm.start_early(COLLECTIONS)
 
@@ -208,7 +209,21 @@ def pytest_sessionfinish(session):
         vm_module.stop_early()
 
 
+def _vm_rank(item):
+    """The order of the vm stage: first the tests of a VM pair (migration),
+    which keep about one core busy, while the early boots go on beside them
+    one at a time; then the tests of those boots (the fixture ``vms``, which
+    lets the early boots run two at a time); the checks that nothing is
+    left, last."""
+    if item.nodeid.startswith('tests/vm/test_vm_zz_'):
+        return 2
+    return 1 if 'vms' in getattr(item, 'fixturenames', ()) else 0
+
+
 def pytest_collection_modifyitems(config, items):
+    positions = [i for i, item in enumerate(items) if item.nodeid.startswith('tests/vm/')]
+    for i, item in zip(positions, sorted((items[i] for i in positions), key=_vm_rank)):
+        items[i] = item
     if os.environ.get('CRIU_CHECK_ARM64') == '1' or 'arm64' in (config.getoption('markexpr') or ''):
         return
     skip = pytest.mark.skip(reason='arm64 VM test: run with -m arm64 or CRIU_CHECK_ARM64=1')

@@ -56,6 +56,10 @@ CACHE = os.environ.get('CRIU_CHECK_VM_CACHE') or os.path.join(
     os.environ.get('CRIU_CHECK_HOME') or os.path.expanduser('~/.cache/criu-check'), 'vm')
 QEMU = 'qemu-system-x86_64'
 RESULT_MB = 256
+# Where the VMs' work directories go.  The early boots of the test suite set
+# their own (tests/vm/_vm.py), so that tests which compare this directory
+# before and after see only their own VMs.
+TMP = os.environ.get('CRIU_CHECK_VM_TMP') or os.path.join(CACHE, 'tmp')
 BASE_APPEND = 'console=ttyS0 root=/dev/vda rw rootfstype=ext4 init=/sbin/criu-vm-init panic=-1 loglevel=4 random.trust_cpu=on'
 
 
@@ -196,9 +200,8 @@ def run_job(release, script, share, timeout, files, append, qemu_argv):
     vm_arm64.run()): ``qemu_argv(work)`` is the qemu command line for the
     work directory that holds job.tar, result.raw and, when ``share`` is
     "disk", src.ext4.  Returns run()'s dict."""
-    tmp = os.path.join(CACHE, 'tmp')
-    os.makedirs(tmp, exist_ok=True)
-    work = tempfile.mkdtemp(prefix='run.', dir=tmp)
+    os.makedirs(TMP, exist_ok=True)
+    work = tempfile.mkdtemp(prefix='run.', dir=TMP)
     start = time.monotonic()
     try:
         _job_tar(os.path.join(work, 'job.tar'), script, files)
@@ -363,9 +366,8 @@ def pair(kernel='6.12', count=2, timeout=600, memory='1G', append='', directory=
     if len(wanted) != count:
         raise VMError('%d kernels given for %d VMs: %r' % (len(wanted), count, wanted))
     releases = [_release(k, directory) for k in wanted]
-    tmp = os.path.join(CACHE, 'tmp')
-    os.makedirs(tmp, exist_ok=True)
-    work = tempfile.mkdtemp(prefix='pair.', dir=tmp)
+    os.makedirs(TMP, exist_ok=True)
+    work = tempfile.mkdtemp(prefix='pair.', dir=TMP)
     procs = []
     try:
         key = os.path.join(work, 'id_ed25519')

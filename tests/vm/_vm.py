@@ -325,7 +325,10 @@ class EarlyProcess:
         return self.returncode
 
     def send(self, sig):
-        if self.poll() is None:
+        deadline = time.monotonic() + EARLY_START_S
+        while self.poll() is None and self.pid is None and time.monotonic() < deadline:
+            time.sleep(0.1)   # just started: its pid is not written yet
+        if self.poll() is None and self.pid is not None:
             try:
                 os.kill(self.pid, sig)
             except OSError:
@@ -346,10 +349,12 @@ def start_early(collections):
     if STATE['early'] is not None or os.environ.get('CRIU_CHECK_VM_EARLY') == '0' \
             or os.environ.get('CRIU_CHECK_VM_REPLAY') or os.geteuid() != 0 or vm.qemu_missing():
         return
-    tmp = os.path.join(vm.CACHE, 'tmp')
-    os.makedirs(tmp, exist_ok=True)
-    directory = tempfile.mkdtemp(prefix='early.', dir=tmp)
-    env = dict(os.environ, PYTHONPATH=collections)
+    os.makedirs(vm.TMP, exist_ok=True)
+    directory = tempfile.mkdtemp(prefix='early.', dir=vm.TMP)
+    # Its VMs' work directories stay in its own directory: the migration
+    # tests, which run beside it, compare vm.TMP before and after.
+    os.mkdir(os.path.join(directory, 'tmp'))
+    env = dict(os.environ, PYTHONPATH=collections, CRIU_CHECK_VM_TMP=os.path.join(directory, 'tmp'))
     with open(os.path.join(directory, 'log'), 'wb') as log:
         subprocess.run(['setsid', '--fork', 'unshare', '-m', '--propagation', 'private', '--',
                         'nice', '-n', str(EARLY_NICE), sys.executable, EARLY_SCRIPT, directory,
@@ -684,8 +689,10 @@ def _pair_usable():
     missing = vm.qemu_missing()
     if missing:
         pytest.skip(missing)
-    # Not four TCG VMs on two cores: the differential VMs first, when this
-    # session boots them.
+    # The pair comes before the tests of the early boots (tests/conftest.py
+    # orders them), beside one niced early VM.  Should this session's boots
+    # be running two at a time already, not four TCG VMs on two cores: they
+    # finish first.
     if isinstance(STATE.get('runner'), Runner):
         STATE['runner'].wait_all()
     try:
@@ -703,7 +710,7 @@ def vm_pair():
     instance per name: the pair lives in STATE so that all of them share it."""
     if STATE.get('pair') is None:
         directory = _pair_usable()
-        tmp = os.path.join(vm.CACHE, 'tmp')
+        tmp = vm.TMP
         os.makedirs(tmp, exist_ok=True)
         before = set(os.listdir(tmp))
         stack = contextlib.ExitStack()

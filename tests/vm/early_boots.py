@@ -112,6 +112,8 @@ def main():
         if V.process_start_time(session) != session_start and not stopping.is_set():   # the session is gone
             ORPHANED.set()
             stop()
+        if stopping.is_set():
+            stop_vms()   # again: a boot may have started its qemu just after the first sweep
         for t in threads:
             t.join(POLL_S / len(threads))
     return 0

@@ -42,10 +42,10 @@ def test_the_main_boots_shared_the_checkout_by_9p(vms):
 
 
 def test_timeout_kills_qemu_and_removes_everything(vms):
-    before = set(os.listdir(os.path.join(V.vm.CACHE, 'tmp')))
+    before = set(os.listdir(V.vm.TMP))
     res = V.vm.run('7.2', 'sleep 600', timeout=5, directory=vms.directory)
     assert res['rc'] is None and res['error'] and 'timeout' in res['error'], res
-    assert set(os.listdir(os.path.join(V.vm.CACHE, 'tmp'))) == before
+    assert set(os.listdir(V.vm.TMP)) == before
 
 
 def test_unknown_kernel_is_a_clear_error(vms):

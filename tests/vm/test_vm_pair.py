@@ -18,7 +18,7 @@ import _vm as V
 
 vm = V.vm
 ANSIBLE_BIN = os.path.expanduser('~/.cache/criu-check/venv/bin')
-TMP = os.path.join(vm.CACHE, 'tmp')
+TMP = vm.TMP
 
 
 def _ours(work):

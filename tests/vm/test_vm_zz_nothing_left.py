@@ -34,7 +34,7 @@ def test_no_qemu_left(vms):
 
 def test_no_temporary_files_left(vms):
     vms.wait_all()
-    tmp = os.path.join(V.vm.CACHE, 'tmp')
+    tmp = V.vm.TMP
     left = os.listdir(tmp) if os.path.isdir(tmp) else []
     assert left == [], 'left in %s: %s' % (tmp, left)
 
