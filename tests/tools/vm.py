@@ -67,6 +67,12 @@ class VMError(Exception):
     pass
 
 
+def work_dir(prefix):
+    """A new work directory in TMP: TMP/PREFIX.XXXXXXXX."""
+    os.makedirs(TMP, exist_ok=True)
+    return tempfile.mkdtemp(prefix=prefix + '.', dir=TMP)
+
+
 def qemu_missing():
     """Why QEMU cannot be used here, or '' when it can."""
     if not shutil.which(QEMU):
@@ -200,8 +206,7 @@ def run_job(release, script, share, timeout, files, append, qemu_argv):
     vm_arm64.run()): ``qemu_argv(work)`` is the qemu command line for the
     work directory that holds job.tar, result.raw and, when ``share`` is
     "disk", src.ext4.  Returns run()'s dict."""
-    os.makedirs(TMP, exist_ok=True)
-    work = tempfile.mkdtemp(prefix='run.', dir=TMP)
+    work = work_dir('run')
     start = time.monotonic()
     try:
         _job_tar(os.path.join(work, 'job.tar'), script, files)
@@ -366,8 +371,7 @@ def pair(kernel='6.12', count=2, timeout=600, memory='1G', append='', directory=
     if len(wanted) != count:
         raise VMError('%d kernels given for %d VMs: %r' % (len(wanted), count, wanted))
     releases = [_release(k, directory) for k in wanted]
-    os.makedirs(TMP, exist_ok=True)
-    work = tempfile.mkdtemp(prefix='pair.', dir=TMP)
+    work = work_dir('pair')
     procs = []
     try:
         key = os.path.join(work, 'id_ed25519')

@@ -21,7 +21,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -325,9 +324,8 @@ class EarlyProcess:
         return self.returncode
 
     def send(self, sig):
-        deadline = time.monotonic() + EARLY_START_S
-        while self.poll() is None and self.pid is None and time.monotonic() < deadline:
-            time.sleep(0.1)   # just started: its pid is not written yet
+        while self.poll() is None and self.pid is None:
+            time.sleep(0.1)   # just started: its pid is not written yet (poll() gives up after EARLY_START_S)
         if self.poll() is None and self.pid is not None:
             try:
                 os.kill(self.pid, sig)
@@ -349,8 +347,7 @@ def start_early(collections):
     if STATE['early'] is not None or os.environ.get('CRIU_CHECK_VM_EARLY') == '0' \
             or os.environ.get('CRIU_CHECK_VM_REPLAY') or os.geteuid() != 0 or vm.qemu_missing():
         return
-    os.makedirs(vm.TMP, exist_ok=True)
-    directory = tempfile.mkdtemp(prefix='early.', dir=vm.TMP)
+    directory = vm.work_dir('early')
     # Its VMs' work directories stay in its own directory: the migration
     # tests, which run beside it, compare vm.TMP before and after.
     os.mkdir(os.path.join(directory, 'tmp'))
