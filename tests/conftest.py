@@ -37,6 +37,10 @@ from ansible_collections.criu.check.plugins.module_utils import _registry  # noq
 
 sys.path.insert(0, os.path.join(REPO, 'tests', 'tools'))
 from run_probes import run_command  # noqa: E402  (what AnsibleModule.run_command is to the modules)
+# What AnsibleModule has imported before a module's probes run: the probes'
+# tool lookup (_context.which) needs it, and a probe child that has dropped
+# to another user may no longer read the virtual environment to import it.
+import ansible.module_utils.common.process  # noqa: E402,F401  # pylint: disable=unused-import
 
 NOBODY = 65534
 CLONE_NEWUSER = 0x10000000

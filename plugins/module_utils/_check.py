@@ -111,17 +111,22 @@ def _installed_criu_raw(job_result):
             'check': _installed_criu.parse(None, '', '', error=job_result['error'])}
 
 
-def run(probes, run_command, unprivileged=False, timeout=_engine.DEFAULT_TIMEOUT, cwd=None, installed_criu=True):
+def run(probes, run_command=None, unprivileged=False, timeout=_engine.DEFAULT_TIMEOUT, cwd=None, installed_criu=True):
     """Run ``probes``; return the facts.
 
-    ``run_command(argv) -> (rc, stdout, stderr)`` runs the userland tools some
-    probes need (AnsibleModule.run_command).  ``installed_criu``: also run
-    the installed criu's own check and the runtimes' version commands, beside
-    the probes, for ``criu_facts.criu`` and ``criu_facts.runtimes``.
+    ``run_command(argv, environ_update=None) -> (rc, stdout, stderr)`` runs
+    the userland tools some probes need (default: _child.run_tool).
+    ``installed_criu``: also run the installed criu's own check and the
+    runtimes' version commands, beside the probes, for ``criu_facts.criu``
+    and ``criu_facts.runtimes``.
     """
     ctx = _context.ProbeContext(unprivileged=unprivileged, cwd=cwd, run_command=run_command, timeout=timeout)
     jobs = {'installed_criu': _installed_criu_check, 'runtimes': _runtime_commands} if installed_criu else {}
     REG.load(probes)
+    if jobs:
+        # Imported (compiled) once, here, for the jobs' workers and for
+        # describing their results afterwards, not once in each.
+        from ansible_collections.criu.check.plugins.module_utils import _installed_criu, _runtimes  # noqa: F401
     engine = _engine.Engine(ctx, timeout)
     engine.start(probes, jobs)
     try:

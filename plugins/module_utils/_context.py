@@ -15,6 +15,7 @@ import os
 import tempfile
 import time
 
+from ansible_collections.criu.check.plugins.module_utils._child import run_tool
 from ansible_collections.criu.check.plugins.module_utils._engine import DEFAULT_TIMEOUT, EngineError
 
 # Capabilities the probes and the environment facts test by number.
@@ -133,9 +134,8 @@ class ProbeContext:
     cwd           the directory criu would run in (its images directory):
                   the inotify fdinfo probe watches it
     run_command   ``run_command(argv, environ_update=None) -> (rc, stdout,
-                  stderr)``, for the probes of userland tools:
-                  AnsibleModule.run_command in the modules; None when the
-                  caller gave none (those probes then say unknown)
+                  stderr)``, for the probes of userland tools; by default
+                  _child.run_tool, which the modules use
     pgrp          the process group of the module's own process, which criu
                   would be in (its autofs check mounts with pgrp=getpgrp():
                   0 for a process still in the kernel's first session); the
@@ -147,7 +147,7 @@ class ProbeContext:
 
     def __init__(self, unprivileged=False, cwd=None, run_command=None, timeout=DEFAULT_TIMEOUT):
         self.unprivileged = bool(unprivileged)
-        self.run_command = run_command
+        self.run_command = run_command or run_tool
         self.timeout = float(timeout)
         self.deadline = None
         self.euid = os.geteuid()
@@ -176,17 +176,15 @@ class ProbeContext:
 
     def run(self, argv):
         """Run a userland tool in the C locale (its output is parsed):
-        ``(rc, stdout, stderr)``; rc 127 when the tool is not installed or no
-        runner was given (never raises).  The tool dies with the probe's
+        ``(rc, stdout, stderr)``; rc 127 when the tool is not installed or
+        cannot be started (never raises).  The tool dies with the probe's
         worker when the probe's time runs out."""
         binary = which(argv[0])
         if binary is None:
             return 127, '', '%s: command not found' % argv[0]
-        if self.run_command is None:
-            return 127, '', 'no command runner was given to the probes'
         try:
             return self.run_command([binary] + list(argv[1:]), environ_update=dict(C_LOCALE))
-        except (OSError, SystemExit) as exc:  # AnsibleModule.run_command fails the module on exec errors
+        except (OSError, SystemExit) as exc:  # SystemExit: AnsibleModule.run_command fails the module on exec errors
             return 127, '', str(exc)
 
     def has_cap(self, cap):

@@ -39,6 +39,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import errno
+import gc
 import json
 import os
 import select
@@ -344,10 +345,14 @@ class Engine:
         # Jobs first: they are few and long (a whole criu check).
         self.queue = [_Job(name, self.jobs[name], self.job_timeout) for name in sorted(self.jobs)]
         self.queue += [_Probes(group, self.timeout) for group in _groups(self.probes, self.spread)]
+        # Until wait() ends, the parent's collections leave alone what the
+        # workers share with it (each page they touch is a copy-on-write copy).
+        gc.freeze()
         try:
             self._start_queued()
         except BaseException:
             self._stop_all()
+            gc.unfreeze()
             raise
 
     def wait(self):
@@ -371,6 +376,7 @@ class Engine:
                         self._read(worker)
         finally:
             self._stop_all()
+            gc.unfreeze()
         if self.probes and not self.probes_started:
             raise EngineError('cannot run the probes: %s' % self.start_failure)
         return (dict((p.id, self.results[p.id]) for p in self.probes),

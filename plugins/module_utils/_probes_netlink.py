@@ -406,6 +406,24 @@ def _nft_runner(ctx, backend, nft):
     return run
 
 
+def _nft_concat_steps(run):
+    """criu's three nft commands through ``run(cmd) -> (rc, error text)``.
+
+    The three as one nftables transaction first: when it passes, so does
+    each of criu's three (the same kernel checks, one tool run instead of
+    three).  When it fails, nothing was applied, and criu's steps one by one
+    say which failed and why.
+    """
+    if run('; '.join(NFT_CMDS))[0] == 0:
+        return {'has': True, 'failed': None, 'error': None, 'transaction': True}
+    rc, text = run(NFT_CMDS[0])
+    if rc:
+        return {'has': False, 'failed': NFT_CMDS[0], 'error': text, 'log': ["Can't create nftables table"]}
+    rc, text = run(NFT_CMDS[1])
+    run(NFT_CMDS[2])
+    return {'has': rc == 0, 'failed': NFT_CMDS[1] if rc else None, 'error': text if rc else None}
+
+
 def _nft_concat_child(ctx, backend, nft, userns):
     """criu: __has_nftables_concat(), run in criu's vfork-like child."""
     if userns:
@@ -423,12 +441,7 @@ def _nft_concat_child(ctx, backend, nft, userns):
         # python3-nftables without a loadable libnftables: criu's
         # nft_ctx_new() would fail the same way.
         return {'has': False, 'error': str(exc), 'log': ['nft_ctx_new() failed']}
-    rc, text = run(NFT_CMDS[0])
-    if rc:
-        return {'has': False, 'failed': NFT_CMDS[0], 'error': text, 'log': ["Can't create nftables table"]}
-    rc, text = run(NFT_CMDS[1])
-    run(NFT_CMDS[2])
-    return {'has': rc == 0, 'failed': NFT_CMDS[1] if rc else None, 'error': text if rc else None}
+    return _nft_concat_steps(run)
 
 
 def network_lock_nftables(ctx):
@@ -457,7 +470,7 @@ def network_lock_nftables(ctx):
     res = _child.run_in_child(lambda: _nft_concat_child(ctx, backend, nft, ctx.unprivileged), ctx.left())
     if 'unshare_errno' in res:
         evidence.update(R.errno_evidence(res['unshare_errno'], failed_step=res['step']))
-    for key in ('failed', 'error', 'log'):
+    for key in ('failed', 'error', 'log', 'transaction'):
         if res.get(key):
             evidence[key] = res[key]
     if ctx.unprivileged:

@@ -485,7 +485,7 @@ def main():
 
     error = None
     try:
-        facts = _check.run(probes, module.run_command, unprivileged=params['unprivileged'], timeout=params['timeout'],
+        facts = _check.run(probes, unprivileged=params['unprivileged'], timeout=params['timeout'],
                            installed_criu=False)
     except _engine.EngineError as exc:
         error = str(exc)  # reported outside the handler: fail_json would attach a traceback

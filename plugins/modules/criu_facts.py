@@ -849,7 +849,7 @@ def main():
     probes = _check.by_categories(module.params['categories'])
     error = None
     try:
-        facts = _check.run(probes, module.run_command, unprivileged=module.params['unprivileged'],
+        facts = _check.run(probes, unprivileged=module.params['unprivileged'],
                            timeout=module.params['timeout'])
     except _engine.EngineError as exc:
         error = str(exc)  # reported outside the handler: fail_json would attach a traceback

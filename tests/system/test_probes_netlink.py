@@ -287,6 +287,8 @@ def test_network_lock_nftables_as_root():
         assert res['status'] == 'unsupported'
         return
     assert res['status'] == ('supported' if expected else 'unsupported'), res
+    # supported in one nft run: criu's three commands as one transaction
+    assert res['evidence'].get('transaction') is (True if expected else None), res
     assert kernelinfo.kconfig('CONFIG_NF_TABLES_INET') == 'y'
     assert run_probe('network_lock_nftables', userns=True)['status'] == res['status']
 
