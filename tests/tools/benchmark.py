@@ -17,12 +17,15 @@ It prints, each as medians of interleaved runs:
   (d) probe cost: the whole criu_facts module process (all probes, the
       installed criu's own check beside them) minus a process that only
       builds an empty AnsibleModule and exits, against `criu check --all`
-      cold; goal ratio <= 0.8.
+      cold; goal ratio <= 0.8.  Beside it, the fixed costs alone: a module
+      process that compiles what criu_facts imports, imports the probes'
+      two libraries and runs the installed criu's check, and runs no probe.
 """
 
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -45,6 +48,12 @@ def timed(func):
     return time.perf_counter() - start
 
 
+def children_cpu():
+    """CPU seconds (user + system) of the waited-for children so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_quiet(argv, env=None):
     proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, check=False, cwd='/tmp')
     return proc
@@ -62,14 +71,21 @@ def criu_cold(*args):
     return go
 
 
-def medians(contenders, rounds):
-    """Interleave the contenders round by round; return their median times."""
+def medians(contenders, rounds, cpu=None):
+    """Interleave the contenders round by round; return their median times.
+    ``cpu``: a dict to fill with each one's median CPU time, for contenders
+    that run as child processes of this one."""
     times = dict((name, []) for name in contenders)
+    cpu_times = dict((name, []) for name in contenders)
     for func in contenders.values():
         func()  # warm-up: imports, page cache, criu's kdat cache
     for dummy in range(rounds):
         for name, func in contenders.items():
+            before = children_cpu()
             times[name].append(timed(func))
+            cpu_times[name].append(children_cpu() - before)
+    if cpu is not None:
+        cpu.update((name, statistics.median(t)) for name, t in cpu_times.items())
     return dict((name, statistics.median(t)) for name, t in times.items())
 
 
@@ -86,7 +102,9 @@ def report(title, results, ours, goal=1.0):
 
 
 def engine(check, probes):
-    return lambda: check.run(probes, run_command)
+    # The probes only, as criu check runs only its checks: not the installed
+    # criu's own check beside them (that is criu_facts.criu, in (b) and (d)).
+    return lambda: check.run(probes, run_command, installed_criu=False)
 
 
 def module_env(collections):
@@ -107,16 +125,40 @@ from ansible.module_utils.basic import AnsibleModule
 AnsibleModule(argument_spec={}, supports_check_mode=True).exit_json(changed=False)
 """
 
+# What criu_facts pays whatever its probes find, one after another in one
+# process: compiling every module it imports (Ansible ships source, without
+# bytecode), importing the two libraries the probes use, and the installed
+# criu's own check and the runtimes' version commands (criu_facts.criu and
+# .runtimes).  Not a probe runs.
+FIXED_COSTS_MODULE = """
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.criu.check.plugins.module_utils import _check, _context
+from ansible_collections.criu.check.plugins.module_utils import _registry as REG
+module = AnsibleModule(argument_spec={}, supports_check_mode=True)
+REG.load(REG.PROBES)
+from ansible_collections.criu.check.plugins.module_utils import (
+    _aggregate, _decide, _environment, _installed_criu, _kernel_config, _runtimes,
+    _probes_netlink, _probes_ptrace, _probes_sockets)
+_probes_netlink._Rtnl()
+_probes_sockets._pyroute2()
+_probes_ptrace._Ptrace()
+ctx = _context.ProbeContext(run_command=module.run_command)
+_check._installed_criu_check(ctx)
+_check._runtime_commands(ctx)
+module.exit_json(changed=False)
+"""
 
-def module_process(collections, workdir, source=None):
+
+def module_process(collections, workdir, source=None, name=None):
     """A module run as Ansible runs it: a Python process with its arguments
-    in a JSON file in ``workdir``; ``source`` None is the criu_facts module."""
+    in a JSON file in ``workdir``; ``source`` None is the criu_facts module,
+    else the source of a module written to ``workdir``/``name``.py."""
     args = os.path.join(workdir, 'args.json')
     with open(args, 'w') as f:
         json.dump({'ANSIBLE_MODULE_ARGS': {}}, f)
     module = os.path.join(REPO, 'plugins', 'modules', 'criu_facts.py')
     if source is not None:
-        module = os.path.join(workdir, 'empty_module.py')
+        module = os.path.join(workdir, name + '.py')
         with open(module, 'w') as f:
             f.write(source)
     env = dict(os.environ, PYTHONPATH=collections)
@@ -125,25 +167,38 @@ def module_process(collections, workdir, source=None):
 
 
 def probe_cost(args, collections):
-    """(d): medians of interleaved rounds of the three processes."""
+    """(d): medians of interleaved rounds of the processes, wall and CPU."""
     workdir = tempfile.mkdtemp(prefix='criu-check-bench-')
+    cpu = {}
     try:
         times = medians({
             'criu check --all (cold)': criu_cold('--all'),
             'criu_facts module process': module_process(collections, workdir),
-            'empty AnsibleModule process': module_process(collections, workdir, EMPTY_MODULE),
-        }, max(11, args.rounds))
+            'empty AnsibleModule process': module_process(collections, workdir, EMPTY_MODULE, 'empty'),
+            'fixed costs alone, no probe': module_process(collections, workdir, FIXED_COSTS_MODULE, 'fixed_costs'),
+        }, max(11, args.rounds), cpu)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    cost = times['criu_facts module process'] - times['empty AnsibleModule process']
     reference = times['criu check --all (cold)']
     print('\n(d) probe cost: criu_facts module process minus an empty AnsibleModule process')
+    print('  %-40s %8s %9s' % ('', 'wall', 'CPU'))
     for name, seconds in times.items():
-        print('  %-40s %8.1f ms' % (name, seconds * 1000))
+        print('  %-40s %5.1f ms %6.1f ms' % (name, seconds * 1000, cpu[name] * 1000))
+    for label, name in (('probe cost', 'criu_facts module process'),
+                        ('  of which fixed costs', 'fixed costs alone, no probe')):
+        wall = times[name] - times['empty AnsibleModule process']
+        used = cpu[name] - cpu['empty AnsibleModule process']
+        print('  %-40s %5.1f ms %6.1f ms' % (label, wall * 1000, used * 1000))
+    cost = times['criu_facts module process'] - times['empty AnsibleModule process']
     ratio = cost / reference if reference else float('inf')
-    print('  %-40s %8.1f ms' % ('probe cost', cost * 1000))
     print('  ratio probe cost / criu check --all (cold): %.2f (goal <= 0.8: %s)'
           % (ratio, 'met' if ratio <= 0.8 else 'NOT met'))
+    fixed_cpu = cpu['fixed costs alone, no probe'] - cpu['empty AnsibleModule process']
+    floor = fixed_cpu / os.cpu_count()
+    print('  fixed costs: compiling what criu_facts imports (Ansible ships source), importing pyroute2 and\n'
+          '  python-ptrace, the installed criu\'s check; their CPU on %d cores is at least %.1f ms of wall time,\n'
+          '  %.2f x criu check --all (cold)'
+          % (os.cpu_count(), floor * 1000, floor / reference if reference else float('inf')))
 
 
 def module_peak_rss_mb(collections):
