@@ -11,8 +11,10 @@ A probe that unshares a namespace, mounts, or installs a seccomp filter does
 it in a child, so that its worker stays as it was.  Every child comes from
 ``spawn()``: it dies with the process that forked it (PR_SET_PDEATHSIG, and
 does not run at all if that process is already gone), never returns into the
-caller's code, and is always reaped.  Every wait here takes a timeout: the
-callers pass what is left of the probe's time (``ProbeContext.left()``), so
+caller's code, and is always reaped.  The userland tools the probes run
+come from ``run_tool()``, whose wait has no timeout of its own: a tool runs
+in its worker's process group, which the engine kills when the probe
+overruns.  Every other wait here takes a timeout: the callers pass what is left of the probe's time (``ProbeContext.left()``), so
 the user's ``timeout`` bounds them all.
 """
 
