@@ -184,7 +184,8 @@ def test_local_migration_through_a_page_server(steps):
     assert restored['rc'] == 0 and restored['pid'] == r['workload']['pid'] and restored['duration_ms'] > 0
     assert set(restored['stats']) == set(_phaul.RESTORE_STATS_FIELDS.values())   # criu's stats-restore
     assert restored['stats']['restore_time_us'] > 0
-    assert r['running_dst']['process_state'] in ('S', 'R')
+    # running: not stopped, not exited (D: a fresh restore may still be faulting its pages in)
+    assert r['running_dst']['process_state'] in ('S', 'R', 'D')
     # The counter goes on from where it was dumped, not from 1.
     after = _numbers(r['after_restore'])
     assert _consecutive(after) and len(after) > len(before), (before[-3:], after[-3:])
@@ -197,7 +198,7 @@ def test_rollback_resumes_the_stopped_tree(steps):
     at_dump, still = _numbers(r['rb_at_dump']), _numbers(r['rb_still'])
     assert still == at_dump, 'the tree counted while stopped'
     assert sorted(r['rb_resumed']['resumed']) == sorted(r['rb_dump']['tree']) and r['rb_resumed']['changed']
-    assert r['rb_state']['process_state'] in ('S', 'R')
+    assert r['rb_state']['process_state'] in ('S', 'R', 'D')
     after = _numbers(r['rb_after'])
     assert _consecutive(after) and len(after) > len(at_dump)
     assert r['rb_killed']['killed']
