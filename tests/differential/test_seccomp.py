@@ -22,6 +22,7 @@ changes (FILTER_EFFECTS).  Deliberate disagreements: KNOWN, and
 docs/differential.md.
 """
 
+import errno
 import json
 import os
 import signal
@@ -116,8 +117,17 @@ def _deny(case):
 
 def _run(argv):
     """Run one root entry; (rc, stdout, stderr), killing its group on timeout."""
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
+    for attempt in range(3):
+        try:
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    start_new_session=True)
+            break
+        except OSError as exc:
+            # Seen once on a loaded CI run: the exec of this harness's own script failed with EFAULT in
+            # the pool's thread; nothing had started, so starting again is safe.
+            if exc.errno != errno.EFAULT or attempt == 2:
+                raise
+            time.sleep(0.5)
     try:
         out, err = proc.communicate(timeout=TIMEOUT)
     except subprocess.TimeoutExpired:
