@@ -14,8 +14,9 @@ does not run at all if that process is already gone), never returns into the
 caller's code, and is always reaped.  The userland tools the probes run
 come from ``run_tool()``, whose wait has no timeout of its own: a tool runs
 in its worker's process group, which the engine kills when the probe
-overruns.  Every other wait here takes a timeout: the callers pass what is left of the probe's time (``ProbeContext.left()``), so
-the user's ``timeout`` bounds them all.
+overruns.  Every other wait here takes a timeout: the callers pass what
+is left of the probe's time (``ProbeContext.left()``), so the user's
+``timeout`` bounds them all.
 """
 
 from __future__ import absolute_import, division, print_function
