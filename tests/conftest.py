@@ -36,15 +36,21 @@ from ansible_collections.criu.check.plugins.module_utils import _context  # noqa
 from ansible_collections.criu.check.plugins.module_utils import _registry  # noqa: E402
 
 sys.path.insert(0, os.path.join(REPO, 'tests', 'tools'))
-from run_probes import run_command  # noqa: E402  (what AnsibleModule.run_command is to the modules)
 # What AnsibleModule has imported before a module's probes run: the probes'
 # tool lookup (_context.which) needs it, and a probe child that has dropped
 # to another user may no longer read the virtual environment to import it.
 import ansible.module_utils.common.process  # noqa: E402,F401  # pylint: disable=unused-import
 
 NOBODY = 65534
+
 CLONE_NEWUSER = 0x10000000
 _LIBC = ctypes.CDLL(None, use_errno=True)
+
+
+def run_tool(argv):
+    """Run a userland tool as the probes and the modules do
+    (ProbeContext.run: found on PATH, C locale, rc 127 when it is missing)."""
+    return _context.ProbeContext().run(argv)
 
 
 class _CapHeader(ctypes.Structure):
@@ -149,7 +155,7 @@ def run_probe(probe_id, unprivileged=False, as_user=None, drop_caps=(), userns=F
             drop_effective_caps(drop_caps)
 
     def body():
-        return probe.func(_context.ProbeContext(unprivileged=unprivileged, run_command=run_command))
+        return probe.func(_context.ProbeContext(unprivileged=unprivileged))
 
     return in_child(body, setup)
 
@@ -197,7 +203,7 @@ def pytest_configure(config):
 
 # The VM boots of tests/vm start with the session, in the background, when the
 # run holds tests that need them (see "early boots" in tests/vm/_vm.py).
-_EARLY_BOOT_MODULES = ('tests/vm/test_vm_differential.py', 'tests/vm/test_vm_variants.py')
+_EARLY_BOOT_MODULES = ('tests/vm/test_vm_differential.py', 'tests/vm/test_vm_variants.py', 'tests/vm/test_vm_seccomp.py')
 
 
 def pytest_collection_finish(session):

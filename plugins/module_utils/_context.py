@@ -184,7 +184,7 @@ class ProbeContext:
             return 127, '', '%s: command not found' % argv[0]
         try:
             return self.run_command([binary] + list(argv[1:]), environ_update=dict(C_LOCALE))
-        except (OSError, SystemExit) as exc:  # SystemExit: AnsibleModule.run_command fails the module on exec errors
+        except OSError as exc:
             return 127, '', str(exc)
 
     def has_cap(self, cap):

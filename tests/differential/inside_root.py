@@ -14,6 +14,10 @@ The single argument is a JSON plan:
               for each, one after the other (the batch of issue B)
     feature_args  arguments added before --feature (e.g. ["--unprivileged"])
     probes    {key: argument list}: each runs as ``python3 run_probes.py ARGS``
+    wrap      argument list put before every criu and run_probes.py command
+              (e.g. tests/tools/seccomp_deny.py's, so that a seccomp filter
+              applies to both sides while this script itself runs unfiltered
+              and always reports)
 
 It prints one JSON object: what criu and our engine printed, their exit codes
 and their wall times, plus who we were (uid, capabilities) and criu's version.
@@ -62,19 +66,20 @@ def identity():
 
 def main():
     plan = json.loads(sys.argv[1])
-    report = {'identity': identity(), 'criu': {}, 'features': {}, 'probes': {}}
+    wrap = list(plan.get('wrap', []))
+    report = {'identity': identity(), 'criu': {}, 'features': {}, 'probes': {}, 'wrap': wrap}
     start = time.monotonic()
-    version = run(['criu', '--version'])
+    version = run(wrap + ['criu', '--version'])
     report['criu_version'] = version['stdout'].strip() or version['stderr'].strip()
     for key, args in sorted(plan.get('criu', {}).items()):
-        report['criu'][key] = run(['criu', 'check'] + list(args))
+        report['criu'][key] = run(wrap + ['criu', 'check'] + list(args))
     t0 = time.monotonic()
     for name in plan.get('features', []):
-        report['features'][name] = run(['criu', 'check'] + list(plan.get('feature_args', []))
+        report['features'][name] = run(wrap + ['criu', 'check'] + list(plan.get('feature_args', []))
                                        + ['--feature', name])
     report['features_ms'] = round((time.monotonic() - t0) * 1000, 1)
     for key, args in sorted(plan.get('probes', {}).items()):
-        out = run([sys.executable, RUN_PROBES] + list(args))
+        out = run(wrap + [sys.executable, RUN_PROBES] + list(args))
         try:
             out['json'] = json.loads(out['stdout'])
             out['stdout'] = ''

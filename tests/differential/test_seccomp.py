@@ -5,13 +5,14 @@ fail (ENOSYS, then EPERM) by a seccomp filter (tests/tools/seccomp_deny.py),
 applied identically to real criu 4.1.1 and to our probes in the Debian 13
 root, context ``root``.
 
-One root entry per (system call, errno): under the filter,
-tests/differential/inside_root.py runs ``criu check``, ``criu check --feature
-NAME`` for each feature that depends on that call, and run_probes.py (every
-probe) once.  The filter is inherited, so criu's test children and our
-workers all see it.  When the filter keeps Python itself from running (the
-report never comes), criu and run_probes.py are run one by one under it
-instead.
+One root entry per (system call, errno): tests/differential/inside_root.py
+runs ``criu check``, ``criu check --all``, ``criu check --feature NAME`` for
+each feature that depends on that call, and run_probes.py (every probe) once,
+each under the filter (its plan's ``wrap``).  The filter is inherited, so
+criu's test children and our workers all see it; inside_root.py itself runs
+without it, so the report comes back even when no program can start under
+the filter (arch_prctl).  tests/vm/test_vm_seccomp.py runs the same cases on
+a Debian kernel against criu 4.2.1.
 
 Compared: the required verdict (as test_differential_required.py) and each
 feature (as test_differential_features.py); where criu cannot start (its
@@ -37,7 +38,6 @@ from test_differential_features import compare_feature
 from test_differential_required import compare_required
 
 SECCOMP_DENY = '/src/tests/tools/seccomp_deny.py'
-RUN_PROBES_IN_ROOT = '/src/tests/tools/run_probes.py'
 TIMEOUT = 120
 
 # System call -> the criu 4.1.1 feature names whose probes depend on it
@@ -142,48 +142,18 @@ def _run(argv):
 
 
 def run_case(case):
-    """The report of one case: inside_root.py's, or one made of separate runs
-    when Python cannot run under the filter ('fallback' says why)."""
+    """The report of one case: inside_root.py's, which puts the filter before
+    each criu and run_probes.py command it starts (its plan's ``wrap``) and
+    so reports even when no program can start under the filter."""
     start = time.monotonic()
     feats = list(D.FEATURES) if case in ('control', 'unfiltered') else SYSCALLS[case.split(':')[0]]
-    plan = {'criu': {'check': [], 'all': ['--all']}, 'features': feats, 'probes': {'all': []}}
-    prefix = [] if case == 'unfiltered' else _deny(case)
-    rc, out, err = _run(_inside(prefix + ['python3', D.INSIDE, json.dumps(plan)]))
+    plan = {'criu': {'check': [], 'all': ['--all']}, 'features': feats, 'probes': {'all': []},
+            'wrap': [] if case == 'unfiltered' else _deny(case)}
+    rc, out, err = _run(_inside(['python3', D.INSIDE, json.dumps(plan)]))
     try:
         report = json.loads(out)
     except ValueError:
-        report = None
-    if report is None:
-        # Python under this filter cannot run inside_root.py: run criu and our
-        # engine each under the filter directly.
-        report = {'fallback': 'inside_root.py under the filter: rc=%s %s' % (rc, err.strip()[-400:]),
-                  'criu': {}, 'features': {}, 'probes': {}}
-        crc, cout, cerr = _run(_inside(prefix + ['criu', 'check']))
-        report['criu']['check'] = {'rc': crc, 'stdout': cout, 'stderr': cerr, 'argv': ['criu', 'check']}
-        for name in feats:
-            frc, fout, ferr = _run(_inside(prefix + ['criu', 'check', '--feature', name]))
-            report['features'][name] = {'rc': frc, 'stdout': fout, 'stderr': ferr,
-                                        'argv': ['criu', 'check', '--feature', name]}
-        prc, pout, perr = _run(_inside(prefix + ['python3', RUN_PROBES_IN_ROOT]))
-        try:
-            pjson = json.loads(pout)
-        except ValueError:
-            pjson = None
-        report['probes']['all'] = {'rc': prc, 'stderr': perr, 'json': pjson,
-                                   'argv': ['python3', RUN_PROBES_IN_ROOT]}
-    elif not report['probes']['all'].get('json'):
-        # inside_root.py ran, but could not start run_probes.py (Python's
-        # subprocess uses posix_spawn(), that is clone3(), for a path): start
-        # it under the filter ourselves.
-        report['fallback'] = 'inside_root.py could not start run_probes.py: %s' % (
-            report['probes']['all'].get('stderr') or '').strip()[-300:]
-        prc, pout, perr = _run(_inside(prefix + ['python3', RUN_PROBES_IN_ROOT]))
-        try:
-            pjson = json.loads(pout)
-        except ValueError:
-            pjson = None
-        report['probes']['all'] = {'rc': prc, 'stderr': perr, 'json': pjson,
-                                   'argv': ['python3', RUN_PROBES_IN_ROOT]}
+        report = {'error': 'inside_root.py gave no report: rc=%s %s' % (rc, err.strip()[-400:])}
     report['wall_ms'] = round((time.monotonic() - start) * 1000, 1)
     return report
 
@@ -199,7 +169,10 @@ class Runs:
         self._futures = dict((c, self._pool.submit(run_case, c)) for c in ['unfiltered', 'control'] + CASES)
 
     def report(self, case):
-        return self._futures[case].result()
+        report = self._futures[case].result()
+        if 'error' in report:
+            pytest.fail('%s: %s' % (case, report['error']), pytrace=False)
+        return report
 
     def close(self):
         for fut in self._futures.values():
@@ -350,9 +323,7 @@ def test_all_verdict(runs, case):
     cannot start, compare_verdict wants criu_can_start false; where only our
     probes see the cause (not kerndat), not ready with a reason is enough."""
     report = runs.report(case)
-    criu = report['criu'].get('all')
-    if criu is None:
-        pytest.skip('no criu --all run in the fallback (%s)' % report.get('fallback'))
+    criu = report['criu']['all']
     results, facts = ours(report)
     if results is None:
         judge(case, 'verdict:--all', D.short(criu), facts, _cannot_run(criu, facts))
@@ -382,7 +353,6 @@ def test_control_agrees_with_unfiltered(runs):
     """The negative control: an allow-all filter changes nothing, on criu's
     side or ours, but FILTER_EFFECTS."""
     base, ctrl = runs.report('unfiltered'), runs.report('control')
-    assert 'fallback' not in ctrl and 'fallback' not in base, (ctrl.get('fallback'), base.get('fallback'))
     diffs = []
     if D.criu_outcome(base['criu']['check'])[0] != D.criu_outcome(ctrl['criu']['check'])[0]:
         diffs.append('criu check: %s -> %s' % (D.short(base['criu']['check']), D.short(ctrl['criu']['check'])))
@@ -503,17 +473,21 @@ def test_tool_cannot_execute():
 
 
 def test_every_case_ran_under_its_filter(runs):
-    """inside_root.py records /proc/self/status: Seccomp 2 (filter mode)
-    under the filter, 0 without; a case where it did not run is a fallback."""
+    """inside_root.py put the case's filter before every command and ran
+    without one itself; where our engine reported, its process was in
+    seccomp filter mode (2) under the filter and in none (0) without."""
     wrong = []
     for case in ['unfiltered', 'control'] + CASES:
         report = runs.report(case)
-        if 'identity' not in report:
-            assert 'fallback' in report, case
-            continue
-        want = '0' if case == 'unfiltered' else '2'
-        if report['identity']['status'].get('Seccomp') != want:
-            wrong.append('%s: Seccomp %r' % (case, report['identity']['status'].get('Seccomp')))
+        if report['wrap'] != ([] if case == 'unfiltered' else _deny(case)):
+            wrong.append('%s: wrapped in %r' % (case, report['wrap']))
+        if report['identity']['status'].get('Seccomp') != '0':
+            wrong.append('%s: inside_root.py itself in Seccomp mode %r' % (
+                case, report['identity']['status'].get('Seccomp')))
+        results, facts = ours(report)
+        mode = (facts.get('environment') or {}).get('seccomp') if results is not None else None
+        if results is not None and mode != (0 if case == 'unfiltered' else 2):
+            wrong.append('%s: our engine in Seccomp mode %r' % (case, mode))
     assert not wrong, wrong
 
 
@@ -556,6 +530,9 @@ class _Summary:
                 tr.write_line('%-24s no report' % case)
                 continue
             report = fut.result()
+            if 'error' in report:
+                tr.write_line('%-24s %s' % (case, report['error'][:200]))
+                continue
             results, facts = ours(report)
             crit, why = D.criu_outcome(report['criu']['check'])
             if crit == 'bad':
@@ -565,9 +542,8 @@ class _Summary:
             else:
                 env = facts.get('environment') or {}
                 we = 'ready=%s criu_can_start=%s' % (facts.get('ready'), env.get('criu_can_start'))
-            tr.write_line('%-24s %5.0f ms  criu check: %s%s | ours: %s%s' % (
-                case, report['wall_ms'], crit, (' (%s)' % why[:90]) if why else '', we,
-                ('  [fallback: %s]' % report['fallback'][:100]) if 'fallback' in report else ''))
+            tr.write_line('%-24s %5.0f ms  criu check: %s%s | ours: %s' % (
+                case, report['wall_ms'], crit, (' (%s)' % why[:90]) if why else '', we))
             for name in SYSCALLS[case.split(':')[0]]:
                 res = (results or {}).get(D.FEATURE_IDS[name])
                 tr.write_line('    %-22s criu: exit %-3s | ours: %s' % (

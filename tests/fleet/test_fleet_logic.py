@@ -201,7 +201,7 @@ def test_migration_matrix_between_real_facts():
     it pre-copy, and never to or from an arm64 host; a host without facts says so."""
     import conftest
     from ansible_collections.criu.check.plugins.module_utils import _check
-    here = _check.run(_check.by_categories([_check.ALL]), conftest.run_command, timeout=10)
+    here = _check.run(_check.by_categories([_check.ALL]), timeout=10)
     here['criu'] = conftest.installed_criu_facts('criu41_root_check', '4.1.1', here)
     assert here['probes']['mem_dirty_track']['status'] == 'unsupported', 'this host is assumed to lack soft-dirty'
     tracked = json.loads(json.dumps(here))

@@ -60,9 +60,8 @@ def scenario_module(coll, calls):
 def scenario_precopy(coll, repo):
     sys.path.insert(0, coll)
     sys.path.insert(0, os.path.join(repo, 'tests', 'tools'))
-    from run_probes import run_command
     from ansible_collections.criu.check.plugins.module_utils import _check, _pair
-    facts = _check.run(_check.by_categories([_check.ALL]), run_command, timeout=10)
+    facts = _check.run(_check.by_categories([_check.ALL]), timeout=10)
     verdict = _pair.decide(facts, facts)
     child = subprocess.Popen(['sleep', '120'], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL, start_new_session=True)

@@ -19,7 +19,7 @@ import pytest
 import kernelinfo
 import leftovers
 
-from conftest import NOBODY, drop_effective_caps, enter_user_namespace, in_child, requires_root, run_command, run_probe
+from conftest import NOBODY, drop_effective_caps, enter_user_namespace, in_child, requires_root, run_probe
 
 from ansible_collections.criu.check.plugins.module_utils import _context
 from ansible_collections.criu.check.plugins.module_utils import _probes_mounts as M
@@ -263,7 +263,7 @@ def test_probes_leave_nothing_behind():
         leftovers.quiet_scratch()
         before = leftovers.snapshot()
         for unprivileged in (False, True):
-            ctx = _context.ProbeContext(unprivileged=unprivileged, run_command=run_command)
+            ctx = _context.ProbeContext(unprivileged=unprivileged)
             for fn in (M.clone_parent_vs_pid, M.move_mount_set_group, M.overlayfs_maps, M.apparmor_stacking,
                        M.autofs):
                 fn(ctx)

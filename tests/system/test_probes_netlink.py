@@ -25,7 +25,7 @@ import kernelinfo
 import leftovers
 import sbinless
 
-from conftest import NOBODY, in_child, requires_root, run_command, run_probe
+from conftest import NOBODY, in_child, requires_root, run_probe
 
 from ansible_collections.criu.check.plugins.module_utils import _context
 from ansible_collections.criu.check.plugins.module_utils import _probes_netlink as N
@@ -310,9 +310,9 @@ def test_network_lock_nftables_without_any_nftables_userland():
         os.environ['PATH'] = '/nonexistent'
         sbinless.hide_sbin()
         sys.modules['nftables'] = None  # as if python3-nftables were not installed
-        ctx = _context.ProbeContext(run_command=run_command)
+        ctx = _context.ProbeContext()
         return (N.nft_backend(), N.network_lock_nftables(ctx),
-                N.network_lock_nftables(_context.ProbeContext(unprivileged=True, run_command=run_command)))
+                N.network_lock_nftables(_context.ProbeContext(unprivileged=True)))
     backend, res, unprivileged = in_child(body)
     assert backend == [None, None]
     # nothing to drive the kernel with: undecided, not missing
@@ -329,10 +329,10 @@ def test_probes_leave_nothing_behind():
     def body():
         leftovers.quiet_scratch()
         before = leftovers.snapshot()
-        ctx = _context.ProbeContext(run_command=run_command)
+        ctx = _context.ProbeContext()
         for fn in (N.tun_cr, N.tun, N.tun_ns, N.nsid, N.link_nsid, N.newifindex, N.network_lock_nftables):
             assert fn(ctx)['status'] == 'supported', fn.__name__
-        ctx = _context.ProbeContext(unprivileged=True, run_command=run_command)
+        ctx = _context.ProbeContext(unprivileged=True)
         for fn in (N.link_nsid, N.newifindex, N.network_lock_nftables):
             fn(ctx)
         return before, leftovers.snapshot()

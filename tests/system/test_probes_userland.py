@@ -23,7 +23,7 @@ import pytest
 import leftovers
 import sbinless
 
-from conftest import NOBODY, in_child, requires_root, run_command, run_probe
+from conftest import NOBODY, in_child, requires_root, run_probe
 
 from ansible_collections.criu.check.plugins.module_utils import _context
 from ansible_collections.criu.check.plugins.module_utils import _probes_userland as U
@@ -57,7 +57,7 @@ def _probe_with_path(func, path):
     def body():
         os.environ['PATH'] = path
         sbinless.hide_sbin()
-        return func(_context.ProbeContext(run_command=run_command))
+        return func(_context.ProbeContext())
     return in_child(body)
 
 
@@ -189,7 +189,7 @@ def test_probes_leave_nothing_behind():
     def body():
         leftovers.quiet_scratch()
         before = leftovers.snapshot()
-        ctx = _context.ProbeContext(run_command=run_command)
+        ctx = _context.ProbeContext()
         for fn in (U.external_net_ns, U.nftables, U.has_ipt_legacy):
             fn(ctx)
         return before, leftovers.snapshot()

@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from conftest import run_command
+from conftest import run_tool
 
 from ansible_collections.criu.check.plugins.module_utils import _runtimes as R
 from ansible_collections.criu.check.plugins.module_utils import _toml as T
@@ -47,7 +47,7 @@ def podman_configured():
 
 
 def test_real_versions_and_paths():
-    facts = R.gather(run_command, CRIU_USABLE, True)
+    facts = R.gather(run_tool, CRIU_USABLE, True)
     assert facts['podman']['version'] == real_version(PODMAN, r'podman version (\S+)')
     assert facts['runc']['version'] == real_version(RUNC, r'runc version (\S+)')
     assert facts['podman']['path'] == PODMAN and facts['runc']['path'] == RUNC
@@ -56,7 +56,7 @@ def test_real_versions_and_paths():
 
 
 def test_usable_criu():
-    facts = R.gather(run_command, CRIU_USABLE, True)
+    facts = R.gather(run_tool, CRIU_USABLE, True)
     assert facts['runc']['checkpoint'] == R.READY, facts['runc']
     assert facts['runc']['built_with_criu'] is True
     oci = facts['podman']['oci_runtime']
@@ -69,7 +69,7 @@ def test_usable_criu():
 
 
 def test_unusable_criu():
-    facts = R.gather(run_command, CRIU_UNUSABLE, True)
+    facts = R.gather(run_tool, CRIU_UNUSABLE, True)
     for name in ('podman', 'runc'):
         assert facts[name]['checkpoint'] == R.NOT_READY
         assert any('vdso: Unexpected rt vDSO area bounds' in r for r in facts[name]['reasons'])
@@ -77,7 +77,7 @@ def test_unusable_criu():
 
 
 def test_absent_criu():
-    facts = R.gather(run_command, CRIU_ABSENT, True)
+    facts = R.gather(run_tool, CRIU_ABSENT, True)
     for name in ('podman', 'runc'):
         assert facts[name]['checkpoint'] == R.NOT_READY
         assert any('no criu is installed' in r for r in facts[name]['reasons'])
@@ -85,7 +85,7 @@ def test_absent_criu():
 
 
 def test_kernel_undecided_with_real_tools():
-    facts = R.gather(run_command, CRIU_USABLE, None)
+    facts = R.gather(run_tool, CRIU_USABLE, None)
     assert facts['runc']['checkpoint'] == R.UNKNOWN
 
 
@@ -103,6 +103,6 @@ def test_gathering_starts_nothing():
                 found.add(pid)
         return found
     before = ours()
-    R.gather(run_command, CRIU_USABLE, True)
+    R.gather(run_tool, CRIU_USABLE, True)
     assert ours() - before == set()
     assert shutil.which('podman')

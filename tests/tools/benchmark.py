@@ -37,7 +37,7 @@ TOOLS = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(TOOLS))
 sys.path.insert(0, TOOLS)
 
-from run_probes import import_collection, run_command  # noqa: E402
+from run_probes import import_collection  # noqa: E402
 
 KDAT = '/run/criu.kdat'
 
@@ -104,7 +104,7 @@ def report(title, results, ours, goal=1.0):
 def engine(check, probes):
     # The probes only, as criu check runs only its checks: not the installed
     # criu's own check beside them (that is criu_facts.criu, in (b) and (d)).
-    return lambda: check.run(probes, run_command, installed_criu=False)
+    return lambda: check.run(probes, installed_criu=False)
 
 
 def module_env(collections):
@@ -142,7 +142,7 @@ from ansible_collections.criu.check.plugins.module_utils import (
 _probes_netlink._Rtnl()
 _probes_sockets._pyroute2()
 _probes_ptrace._Ptrace()
-ctx = _context.ProbeContext(run_command=module.run_command)
+ctx = _context.ProbeContext()
 _check._installed_criu_check(ctx)
 _check._runtime_commands(ctx)
 module.exit_json(changed=False)

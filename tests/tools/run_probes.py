@@ -13,13 +13,13 @@ AnsiballZ lays it out, and nothing else of ansible-core.
 
   run_probes.py [--unprivileged] [--category C ...] [--feature NAME ...]
                 [--like-criu [--extra] [--experimental]] [--timeout S]
+                [--no-installed-criu]
 """
 
 import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 
@@ -44,21 +44,6 @@ def import_collection():
     return root
 
 
-def run_command(argv, environ_update=None):
-    """The run_command the modules get from AnsibleModule, for plain Python
-    (``environ_update`` as AnsibleModule.run_command's)."""
-    env = None
-    if environ_update:
-        env = dict(os.environ)
-        env.update(environ_update)
-    try:
-        proc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              check=False, timeout=30, env=env)
-    except OSError as exc:
-        return 127, '', str(exc)
-    return proc.returncode, proc.stdout.decode('utf-8', 'replace'), proc.stderr.decode('utf-8', 'replace')
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--unprivileged', action='store_true')
@@ -69,6 +54,8 @@ def main(argv=None):
     parser.add_argument('--extra', action='store_true')
     parser.add_argument('--experimental', action='store_true')
     parser.add_argument('--timeout', type=float, default=None, help='seconds per probe (default: the modules\' default)')
+    parser.add_argument('--no-installed-criu', dest='installed_criu', action='store_false',
+                        help='the probes alone: not the installed criu\'s own check nor the runtimes\' versions')
     args = parser.parse_args(argv)
 
     root = import_collection()
@@ -81,7 +68,8 @@ def main(argv=None):
         else:
             probes = _check.by_categories(args.category or [_check.ALL])
         timeout = _engine.DEFAULT_TIMEOUT if args.timeout is None else args.timeout
-        facts = _check.run(probes, run_command, unprivileged=args.unprivileged, timeout=timeout)
+        facts = _check.run(probes, unprivileged=args.unprivileged, timeout=timeout,
+                           installed_criu=args.installed_criu)
     finally:
         shutil.rmtree(root, ignore_errors=True)
     json.dump({'results': facts['probes'], 'facts': facts}, sys.stdout, indent=1, sort_keys=True, default=str)

@@ -4,7 +4,7 @@
 configuration files (tests/fixtures/runtimes) placed under a temporary root.
 
 Each runtime is a real executable script printing its recorded ``--version``
-output, run through the same run_command the modules use."""
+output, run through the same runner the modules use."""
 
 import os
 import stat
@@ -12,7 +12,7 @@ import stat
 import pytest
 
 import conftest
-from conftest import run_command
+from conftest import run_tool
 
 from ansible_collections.criu.check.plugins.module_utils import _runtimes as R
 from ansible_collections.criu.check.plugins.module_utils import _toml as T
@@ -59,7 +59,7 @@ def make_root(tmp_path, bins=None, files=None, libcriu=False, binary_extra=None)
 
 def gather(root, criu=None, kernel_ready=True, undetermined=False):
     criu = criu if criu is not None or undetermined else CRIU_OK
-    facts = R.gather(run_command, criu, kernel_ready, root=root)
+    facts = R.gather(run_tool, criu, kernel_ready, root=root)
     for name, fact in facts.items():
         assert fact['checkpoint'] in (R.READY, R.NOT_READY, R.UNKNOWN), name
         assert (fact['checkpoint'] == R.READY) == (not fact['reasons']), (name, fact)

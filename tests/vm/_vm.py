@@ -132,10 +132,73 @@ def _steps(suite):
 
 
 # Boots: name -> (suite, extra kernel arguments, steps)
+# ---------------------------------------------------------------- system calls taken away
+#
+# tests/differential/test_seccomp.py's cases - one system call made to fail
+# with ENOSYS, then EPERM, by a seccomp filter on criu and on our engine
+# alike - in a boot of their own on the newest kernel, against criu 4.2.1
+# (the host runs them against criu 4.1.1 on its own kernel).  The filter goes
+# before criu and run_probes.py (inside_root.py's ``wrap``), so that the
+# report comes back even when no program can start under it.  Each case runs
+# `criu check`, the --feature names of the call, and our required and
+# optional probes with the call's (test_vm_seccomp.py).
+SECCOMP_BOOT = 'sid-seccomp'
+SECCOMP_SUITE = 'sid'
+SECCOMP_DENY = '/src/tests/tools/seccomp_deny.py'
+SECCOMP_CONTROL = 'seccomp-control'
+# The feature names criu 4.2 added that depend on one of the calls (criu/kerndat.c
+# kerndat_has_timer_cr_ids(): prctl; kerndat_breakpoints(): ptrace).
+SECCOMP_ADDED_IN_42 = {'prctl': ['timer_cr_ids'], 'ptrace': ['breakpoints']}
+# Every call fails with ENOSYS (a kernel without it); EPERM too (a container's
+# seccomp profile) for the calls where criu tells the two apart:
+# criu/cr-check.c check_kcmp() fails on ENOSYS only; criu/kerndat.c
+# kerndat_uffd() reads EPERM as "no uffd"; kerndat_has_memfd_create(),
+# kerndat_has_openat2(), kerndat_has_move_mount_set_group() and
+# kerndat_has_close_range() read ENOSYS as "absent" and any other error as
+# present or as fatal.  About 7.5 s a case under TCG: every call with both
+# errnos (CRIU_CHECK_VM_VARIANTS=all) is 8.5 minutes of one core, the
+# default about 5.  The host runs both errnos for every call.
+SECCOMP_BOTH_ERRNOS = ('kcmp', 'userfaultfd', 'memfd_create', 'openat2', 'move_mount', 'close_range')
+
+
+def seccomp_cases():
+    """{step name: (system call, errno name)}; the control denies nothing."""
+    import test_seccomp as S   # tests/differential: the calls and what depends on them
+    every = os.environ.get('CRIU_CHECK_VM_VARIANTS') == 'all'
+    out = {SECCOMP_CONTROL: ('', 'ENOSYS')}
+    for call in S.SYSCALLS:
+        for err in S.ERRNOS:
+            if err == 'ENOSYS' or every or call in SECCOMP_BOTH_ERRNOS:
+                out['seccomp-%s-%s' % (call, err)] = (call, err)
+    return out
+
+
+def seccomp_features(step):
+    """The --feature names a seccomp step compares: the call's, every one for the control."""
+    import test_seccomp as S
+    call = seccomp_cases()[step][0]
+    if not call:
+        return list(ALL_FEATURES)
+    return S.SYSCALLS[call] + SECCOMP_ADDED_IN_42.get(call, [])
+
+
+def _seccomp_plan(step):
+    call, err = seccomp_cases()[step]
+    features = seccomp_features(step)
+    probes = ['--timeout', str(PROBE_TIMEOUT), '--no-installed-criu']
+    if call:
+        from ansible_collections.criu.check.plugins.module_utils import _check
+        wanted = [p.id for p in _check.like_criu_check()] + [D.FEATURE_IDS[f] for f in features]
+        probes += ['--feature=%s' % i for i in wanted]
+    return {'criu': {'A': []}, 'features': features, 'probes': {'all': probes},
+            'wrap': ['python3', SECCOMP_DENY, '--deny', call, '--errno', err, '--']}
+
+
 def boots():
     out = {}
     for suite in SUITES:
         out[suite] = (suite, '', _steps(suite))
+    out[SECCOMP_BOOT] = (SECCOMP_SUITE, '', [(step, '', '', [ROOT]) for step in seccomp_cases()])
     # ia32_emulation= exists from 6.7 on (arch/x86/entry/common.c,
     # ia32_emulation_override_cmdline()): trixie's 6.12 and sid's 7.2.
     ia32 = ('trixie', 'sid') if os.environ.get('CRIU_CHECK_VM_VARIANTS') == 'all' else ('sid',)
@@ -154,6 +217,8 @@ def boots():
 
 def run_plan(ctx, version, step):
     """inside_root.py's plan for one (context, criu version)."""
+    if step in seccomp_cases():
+        return _seccomp_plan(step)
     unpriv = ['--unprivileged'] if CONTEXTS[ctx] else []
     criu = {'A': unpriv}
     for mode, (criu_args, dummy) in D.MODES.items():
@@ -186,6 +251,8 @@ def cases():
     """Every (boot, step, context, criu version) the VMs run, as test ids."""
     out = []
     for boot, (suite, append, steps) in boots().items():
+        if boot == SECCOMP_BOOT:   # compared by test_vm_seccomp.py
+            continue
         for name, setup, teardown, runs in steps:
             for ctx, ver in runs:
                 out.append('%s/%s' % (boot, run_key(name, ctx, ver)))
@@ -231,8 +298,9 @@ STATE = {'runner': None, 'early': None, 'disagreements': [], 'matched_known': se
 
 
 def boot_order():
-    """The longest first: the main boots, then the short ones."""
-    return sorted(boots(), key=lambda b: ('+' in b, b))
+    """The longest first: the main boots, then the system calls taken away,
+    then the short ones."""
+    return sorted(boots(), key=lambda b: (2 if '+' in b else 1 if b == SECCOMP_BOOT else 0, b))
 
 
 def boot_vm(directory, boot, timeout=VM_TIMEOUT):
@@ -633,7 +701,8 @@ def matrix(runner):
     """The kernel x variant x context table of docs/differential.md."""
     lines = ['| kernel | variant | context | criu | `criu check` | `--all` | `--feature`: criu supports | ours differs on |',
              '|---|---|---|---|---|---|---|---|']
-    for boot, res in sorted(runner.results().items(), key=lambda x: (SUITES.index(x[0].split('+')[0]), x[0])):
+    boots_run = [(b, res) for b, res in runner.results().items() if b != SECCOMP_BOOT]   # its own table
+    for boot, res in sorted(boots_run, key=lambda x: (SUITES.index(x[0].split('+')[0]), x[0])):
         rep = res.get('report') or {}
         for step in rep.get('order', []):
             for key, run in sorted(rep['steps'][step]['runs'].items(), key=lambda x: (x[0].split('/')[2], x[0])):
