@@ -131,7 +131,6 @@ def _steps(suite):
     return [(name,) + VARIANTS[name] for name in ORDER if name in wanted]
 
 
-# Boots: name -> (suite, extra kernel arguments, steps)
 # ---------------------------------------------------------------- system calls taken away
 #
 # tests/differential/test_seccomp.py's cases - one system call made to fail
@@ -204,6 +203,7 @@ def _seccomp_plan(step):
             'wrap': ['python3', SECCOMP_DENY, '--deny', call, '--errno', err, '--']}
 
 
+# Boots: name -> (suite, extra kernel arguments, steps)
 def boots():
     out = {}
     for suite in SUITES:
