@@ -273,34 +273,52 @@ def compare_one(criu, res, facts):
     return compare_feature(criu, res, facts)
 
 
+def judge_check(case, criu, report, judge_with):
+    """Judge `criu check` (its output ``criu``) under the case's filter
+    against our report; ``judge_with`` is the judge of the caller (this
+    file's, or tests/vm/_vm.py's)."""
+    results, facts = ours(report)
+    if results is None:
+        judge_with(case, 'check', D.short(criu), facts, _cannot_run(criu, facts))
+        return
+    env = facts.get('environment') or {}
+    judge_with(case, 'check', '%s: %s' % (D.criu_outcome(criu)[0], D.short(criu)),
+               'ready=%r missing.required=%r unknown=%r criu_can_start=%r' % (
+                   facts.get('ready'), (facts.get('missing') or {}).get('required'), facts.get('unknown'),
+                   env.get('criu_can_start')), compare_check(criu, results, facts))
+
+
+def judge_feature(case, feature, report, judge_with):
+    """Judge `criu check --feature NAME` under the case's filter against our probe."""
+    criu = report['features'][feature]
+    results, facts = ours(report)
+    if results is None:
+        judge_with(case, 'feature:' + feature, D.short(criu), facts, _cannot_run(criu, facts))
+        return
+    res = results.get(D.FEATURE_IDS[feature])
+    judge_with(case, 'feature:' + feature, 'exit %s: %s' % (criu['rc'], D.short(criu)), D.describe(res),
+               compare_one(criu, res, facts))
+
+
+def tracebacks(reports):
+    """'case: traceback' for each (case, report) whose run_probes.py printed one."""
+    bad = []
+    for case, report in reports:
+        err = report['probes']['all'].get('stderr') or ''
+        if 'Traceback (most recent call last)' in err:
+            bad.append('%s: %s' % (case, err[-800:]))
+    return bad
+
+
 @pytest.mark.parametrize('case', CASES)
 def test_check(runs, case):
     report = runs.report(case)
-    criu = report['criu']['check']
-    results, facts = ours(report)
-    if results is None:
-        problem = _cannot_run(criu, facts)
-        judge(case, 'check', D.short(criu), facts, problem)
-        return
-    problem = compare_check(criu, results, facts)
-    env = facts.get('environment') or {}
-    judge(case, 'check', '%s: %s' % (D.criu_outcome(criu)[0], D.short(criu)),
-          'ready=%r missing.required=%r unknown=%r criu_can_start=%r' % (
-              facts.get('ready'), (facts.get('missing') or {}).get('required'), facts.get('unknown'),
-              env.get('criu_can_start')), problem)
+    judge_check(case, report['criu']['check'], report, judge)
 
 
 @pytest.mark.parametrize('case,feature', FEATURE_CASES)
 def test_feature(runs, case, feature):
-    report = runs.report(case)
-    criu = report['features'][feature]
-    results, facts = ours(report)
-    if results is None:
-        judge(case, 'feature:' + feature, D.short(criu), facts, _cannot_run(criu, facts))
-        return
-    res = results.get(D.FEATURE_IDS[feature])
-    judge(case, 'feature:' + feature, 'exit %s: %s' % (criu['rc'], D.short(criu)), D.describe(res),
-          compare_one(criu, res, facts))
+    judge_feature(case, feature, runs.report(case), judge)
 
 
 LACKS_IDS = [D.FEATURE_IDS[n] for n in D.CRIU_411_LACKS]
@@ -341,11 +359,7 @@ def test_all_verdict(runs, case):
 def test_no_traceback(runs):
     """Whatever the filter breaks, our engine reports it: no Python traceback
     from run_probes.py (a Python that cannot start at all is not ours)."""
-    bad = []
-    for case in CASES:
-        run = runs.report(case)['probes']['all']
-        if 'Traceback (most recent call last)' in (run.get('stderr') or ''):
-            bad.append('%s: %s' % (case, run['stderr'][-800:]))
+    bad = tracebacks((case, runs.report(case)) for case in CASES)
     assert not bad, '\n'.join(bad)
 
 
