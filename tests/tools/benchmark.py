@@ -37,7 +37,7 @@ TOOLS = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(TOOLS))
 sys.path.insert(0, TOOLS)
 
-from run_probes import import_collection  # noqa: E402
+from run_probes import collection_tree, import_collection  # noqa: E402
 
 KDAT = '/run/criu.kdat'
 
@@ -228,7 +228,8 @@ def main():
     if not shutil.which('criu'):
         sys.exit('benchmark.py: no criu binary on PATH; run it in the criu root (see its docstring)')
 
-    collections = import_collection()
+    collections = collection_tree()
+    import_collection()
     from ansible_collections.criu.check.plugins.module_utils import _check
 
     print('criu.check benchmarks: %s, Python %s, %d rounds (medians)\n'
