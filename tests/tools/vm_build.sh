@@ -21,8 +21,9 @@
 # The root holds criu (sid's, 4.2.1), /opt/criu-4.1.1/bin/criu (trixie's criu
 # 4.1.1 with trixie's libnet.so.1 beside it), python3 with pyroute2 and
 # python-ptrace, ansible-core, iptables, nftables, openssh-server (host keys
-# made here, so that vm.pair() boots do not wait for them), and the modules of
-# all four kernels.  The mirror is the one apt uses here (tests/tools/common.sh).
+# made here, so that vm.pair() boots do not wait for them), the modules of
+# all four kernels, and the bytecode of its Python's libraries in $VM_PYCACHE.
+# The mirror is the one apt uses here (tests/tools/common.sh).
 set -euo pipefail
 
 SELF=$(readlink -f "${BASH_SOURCE[0]}")
@@ -30,6 +31,8 @@ HERE=$(dirname "$SELF")
 CACHE=${CRIU_CHECK_VM_CACHE:-${CRIU_CHECK_HOME:-$HOME/.cache/criu-check}/vm}
 SUITES="bullseye bookworm trixie sid"
 PACKAGES=criu,python3,python3-pyroute2,python3-ptrace,ansible-core,initramfs-tools,kmod,mount,util-linux,libcap2-bin,iptables,nftables,iproute2,procps,tar,openssh-server
+# Where the VMs' Python keeps bytecode (tests/vm/inside_vm.py PYCACHE).
+VM_PYCACHE=/var/cache/criu-vm-pycache
 # What the initramfs needs to find the root disk (the rest is loaded from it).
 INITRAMFS_MODULES="virtio_pci virtio_blk ext4"
 
@@ -85,6 +88,19 @@ EOF
     # the pair's key only (its password is "*" in /etc/passwd, no shadow: no
     # password matches, and sshd without PAM does not take it for locked).
     chroot "$root" ssh-keygen -A >&2
+    # The VMs' jobs run Python with PYTHONPYCACHEPREFIX=$VM_PYCACHE (the
+    # checkout is read-only there: tests/vm/inside_vm.py), which hides
+    # Debian's own bytecode of the standard library, pyroute2, python-ptrace
+    # and ansible-core: compiled into it here, natively, instead of under TCG
+    # in every boot's first run and every new Python's start-up (3-4 s of each
+    # boot's first run).  The collection's own bytecode goes there at each boot.
+    chroot "$root" env PYTHONPYCACHEPREFIX="$VM_PYCACHE" python3 -c '
+import compileall, os, sys
+for path in sys.path:
+    if path.startswith("/usr/lib/") and os.path.isdir(path):
+        compileall.compile_dir(path, quiet=2)
+' >&2
+    [ -d "$root$VM_PYCACHE/usr/lib" ] || die "no bytecode in $VM_PYCACHE"
     grep -q '^root:\*:' "$root/etc/passwd" || die "root has a password in the image: $(grep ^root: "$root/etc/passwd")"
     mkdir -p "$root/src" "$root/job" "$root/out"
     rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/*.bin
