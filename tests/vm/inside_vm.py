@@ -118,9 +118,10 @@ def compile_collection():
     sys.pycache_prefix = PYCACHE
     try:
         for path in sorted(glob.glob('/src/plugins/module_utils/*.py')):
-            py_compile.compile(path, invalidation_mode=py_compile.PycInvalidationMode.TIMESTAMP)
-    except (py_compile.PyCompileError, OSError) as exc:
-        progress('compiling the collection: %s (each run compiles it then)' % exc)
+            try:
+                py_compile.compile(path, doraise=True, invalidation_mode=py_compile.PycInvalidationMode.TIMESTAMP)
+            except (py_compile.PyCompileError, OSError) as exc:
+                progress('compiling %s: %s (each run compiles it then)' % (path, exc))
     finally:
         sys.pycache_prefix = prefix
 
