@@ -7,9 +7,9 @@
 #   tests/tools/vm_build.sh path     print the directory; exit 1 when it is not built
 #
 # The directory is ${CRIU_CHECK_VM_CACHE:-~/.cache/criu-check/vm}/KEY, KEY
-# being a hash of this script and of tests/tools/vm_init.sh (the init copied
-# into the image): change either and the next build makes a new one (and
-# removes the old ones).  It holds:
+# being a hash of this script, of tests/tools/vm_init.sh (the init copied
+# into the image) and of tests/tools/vm_zipimport_cache.py: change one and the
+# next build makes a new one (and removes the old ones).  It holds:
 #   root.ext4               a Debian sid root (mmdebstrap), made by mkfs.ext4 -d
 #                           without mounting anything
 #   vmlinuz-REL, initrd.img-REL
@@ -22,7 +22,8 @@
 # 4.1.1 with trixie's libnet.so.1 beside it), python3 with pyroute2 and
 # python-ptrace, ansible-core, iptables, nftables, openssh-server (host keys
 # made here, so that vm.pair() boots do not wait for them), the modules of
-# all four kernels, and the bytecode of its Python's libraries in $VM_PYCACHE.
+# all four kernels, the bytecode of its Python's libraries in $VM_PYCACHE, and
+# vm_zipimport_cache.py (Ansible's zipped modules compiled once a boot).
 # The mirror is the one apt uses here (tests/tools/common.sh).
 set -euo pipefail
 
@@ -44,7 +45,7 @@ die() { log "$*"; exit 2; }
 . "$HERE/common.sh"
 
 key() {
-    cat "$SELF" "$HERE/vm_init.sh" | sha256sum | cut -c1-16
+    cat "$SELF" "$HERE/vm_init.sh" "$HERE/vm_zipimport_cache.py" | sha256sum | cut -c1-16
 }
 
 DIR="$CACHE/$(key)"
@@ -88,6 +89,11 @@ EOF
     # the pair's key only (its password is "*" in /etc/passwd, no shadow: no
     # password matches, and sshd without PAM does not take it for locked).
     chroot "$root" ssh-keygen -A >&2
+    # Ansible's tasks in the VMs compile its zipped module_utils once a boot,
+    # not in every task (1.5 s each under TCG): see the file.
+    install -m 644 "$HERE/vm_zipimport_cache.py" "$root/usr/lib/python3/dist-packages/vm_zipimport_cache.py"
+    echo 'import vm_zipimport_cache' >"$root/usr/lib/python3/dist-packages/vm_zipimport_cache.pth"
+    chroot "$root" python3 -m py_compile /usr/lib/python3/dist-packages/vm_zipimport_cache.py >&2
     # The VMs' jobs run Python with PYTHONPYCACHEPREFIX=$VM_PYCACHE (the
     # checkout is read-only there: tests/vm/inside_vm.py), which hides
     # Debian's own bytecode of the standard library, pyroute2, python-ptrace

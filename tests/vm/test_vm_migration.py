@@ -42,7 +42,7 @@ STEADY = ("python3 -c 'import time\nb = bytearray(4096 * 300)\nwhile True:\n"
 # mapping of up to 20000 pages (untouched pages are not dumped, where a bytearray
 # would have all of them written first; and not a shared one: criu's pre-dumps
 # count no shared pages, see docs/migration.md), far beyond what the test reaches:
-# under emulation an iteration takes 10-40 s, so each pre-dump writes hundreds of
+# under emulation an iteration takes 4-40 s, so each pre-dump writes hundreds of
 # pages more than the one before -> the growth rule stops it at the second or
 # third iteration.
 GROWING = ("python3 -c 'import mmap, time\nb = mmap.mmap(-1, 4096 * 20000, mmap.MAP_PRIVATE)\nt0 = time.monotonic()\n"

@@ -126,6 +126,22 @@ def test_ansible_ping_answers_pong_from_both(pair):
     assert answers == {'vm1': 'pong', 'vm2': 'pong'}, proc.stdout
 
 
+ZIP_CODE = 'ls /var/cache/vm-zipimport-code'  # tests/tools/vm_zipimport_cache.py CACHE
+
+
+def test_ansible_modules_are_compiled_once_a_boot(pair):
+    """The image's vm_zipimport_cache.py: the ping above left the code of
+    what it compiled from its zip; another ping finds all of it there and
+    compiles (adds) nothing."""
+    host = pair['hosts'][0]
+    before = vm.ssh(host, ZIP_CODE)
+    assert before.returncode == 0 and len(before.stdout.split()) > 10, (before.stdout, before.stderr)
+    proc = _ansible(pair, 'ansible', host['name'], '-m', 'ansible.builtin.ping')
+    assert proc.returncode == 0 and 'pong' in proc.stdout, proc.stdout
+    after = vm.ssh(host, ZIP_CODE)
+    assert after.stdout.split() == before.stdout.split(), (before.stdout, after.stdout)
+
+
 PLAYBOOK = '''
 - hosts: vm1
   gather_facts: false
