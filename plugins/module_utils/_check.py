@@ -121,15 +121,16 @@ def run(probes, run_command=None, unprivileged=False, timeout=_engine.DEFAULT_TI
     and ``criu_facts.runtimes``.
     """
     ctx = _context.ProbeContext(unprivileged=unprivileged, cwd=cwd, run_command=run_command, timeout=timeout)
-    jobs = {'installed_criu': _installed_criu_check, 'runtimes': _runtime_commands} if installed_criu else {}
-    REG.load(probes)
-    if jobs:
-        # Imported (compiled) once, here, for the jobs' workers and for
-        # describing their results afterwards, not once in each.
-        from ansible_collections.criu.check.plugins.module_utils import _installed_criu, _runtimes  # noqa: F401
     engine = _engine.Engine(ctx, timeout)
-    engine.start(probes, jobs)
+    if installed_criu:
+        # Compiled once, here, for the jobs' workers and for describing their
+        # results afterwards; and started before the probes' families are
+        # compiled: a whole criu check is the longest single piece of work.
+        from ansible_collections.criu.check.plugins.module_utils import _installed_criu, _runtimes  # noqa: F401
+        engine.start_jobs({'installed_criu': _installed_criu_check, 'runtimes': _runtime_commands})
     try:
+        REG.load(probes)
+        engine.start(probes)
         # While the workers run (see the module docstring).
         from ansible_collections.criu.check.plugins.module_utils import (
             _aggregate, _decide, _environment, _installed_criu, _kernel_config, _runtimes)

@@ -248,6 +248,9 @@ class Engine:
         self.start_failure = None
         self.results = {}
         self.job_results = {}
+        self.probes = []
+        self.jobs = {}
+        self.frozen = False
 
     def _spawn(self, work):
         """Start a worker for ``work``; return None, or why it could not start."""
@@ -336,23 +339,35 @@ class Engine:
             # grandchild holding the pipe could delay for ever.
             self._finish(worker)
 
+    def start_jobs(self, jobs):
+        """Start the workers for ``jobs`` (``{name: func(ctx)}``) and return
+        at once.  A caller may start them before it has loaded the probes:
+        they need nothing the probes import, and each is long (a whole criu
+        check), so the sooner it starts, the sooner the run ends."""
+        self.jobs.update(jobs)
+        self._enqueue(_Job(name, jobs[name], self.job_timeout) for name in sorted(jobs))
+
     def start(self, probes, jobs=None):
         """Start the workers for ``probes`` (registry rows) and ``jobs``
-        (``{name: func(ctx)}``) and return at once: the caller may do its own
+        (see ``start_jobs()``) and return at once: the caller may do its own
         work while they run, then must call ``wait()``."""
+        if jobs:
+            # Jobs first: they are few and long.
+            self.start_jobs(jobs)
         self.probes = list(probes)
-        self.jobs = dict(jobs or {})
-        # Jobs first: they are few and long (a whole criu check).
-        self.queue = [_Job(name, self.jobs[name], self.job_timeout) for name in sorted(self.jobs)]
-        self.queue += [_Probes(group, self.timeout) for group in _groups(self.probes, self.spread)]
-        # Until wait() ends, the parent's collections leave alone what the
-        # workers share with it (each page they touch is a copy-on-write copy).
-        gc.freeze()
+        self._enqueue(_Probes(group, self.timeout) for group in _groups(self.probes, self.spread))
+
+    def _enqueue(self, work):
+        self.queue.extend(work)
+        if not self.frozen:
+            # Until wait() ends, the parent's collections leave alone what the
+            # workers share with it (each page they touch is a copy-on-write copy).
+            gc.freeze()
+            self.frozen = True
         try:
             self._start_queued()
         except BaseException:
             self._stop_all()
-            gc.unfreeze()
             raise
 
     def wait(self):
@@ -376,7 +391,6 @@ class Engine:
                         self._read(worker)
         finally:
             self._stop_all()
-            gc.unfreeze()
         if self.probes and not self.probes_started:
             raise EngineError('cannot run the probes: %s' % self.start_failure)
         return (dict((p.id, self.results[p.id]) for p in self.probes),
@@ -387,6 +401,9 @@ class Engine:
         for worker in list(self.workers):
             worker.work.pending = []
             self._finish(worker)
+        if self.frozen:
+            gc.unfreeze()
+            self.frozen = False
 
     def run(self, probes, jobs=None):
         """``start()`` then ``wait()``."""

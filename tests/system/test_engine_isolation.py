@@ -131,6 +131,26 @@ def test_library_free_probes_are_dealt_over_the_spread():
     assert pids['x1'] == pids['x2'] and pids['x1'] not in [pids[str(i)] for i in range(8)]
 
 
+def _job_pid(ctx):
+    time.sleep(0.2)
+    return {'pid': os.getpid()}
+
+
+def test_jobs_started_first_run_while_the_caller_loads_the_probes():
+    engine = _engine.Engine(_context.ProbeContext(), timeout=2.0)
+    engine.start_jobs({'job': _job_pid})
+    # Its worker runs before start() is called: the caller may compile the
+    # probes' families meanwhile (_check.run()).
+    running = [w.pid for w in engine.workers]
+    assert len(running) == 1 and _alive(running[0])
+    engine.start([_row('a', ok), _row('b', ok, lib='x')])
+    results, jobs = engine.wait()
+    assert jobs == {'job': {'pid': running[0]}}
+    assert [r['status'] for r in results.values()] == [R.SUPPORTED, R.SUPPORTED]
+    assert running[0] not in [r['evidence']['pid'] for r in results.values()]
+    assert not _alive(running[0])
+
+
 def _alive(pid):
     try:
         with open('/proc/%d/stat' % pid) as f:
