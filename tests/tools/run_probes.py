@@ -39,9 +39,12 @@ def collection_tree():
 
 def _package(name, path, init=None):
     """Register package ``name`` searching ``path``, running ``init`` if given."""
-    spec = importlib.util.spec_from_file_location(name, init, submodule_search_locations=path) if init else None
-    module = importlib.util.module_from_spec(spec) if spec else types.ModuleType(name)
-    module.__path__ = list(path)
+    if init:
+        spec = importlib.util.spec_from_file_location(name, init, submodule_search_locations=list(path))
+        module = importlib.util.module_from_spec(spec)  # sets __path__ from the spec
+    else:
+        spec, module = None, types.ModuleType(name)
+        module.__path__ = list(path)
     sys.modules[name] = module
     parent, child = name.rpartition('.')[::2]
     if parent:
