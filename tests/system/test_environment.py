@@ -188,10 +188,23 @@ def _podman():
                            'podman_env; echo "$CONTAINERS_CONF"'], cwd=REPO, stdout=subprocess.PIPE,
                           universal_newlines=True, check=True).stdout.strip()
     env = dict(os.environ, CONTAINERS_CONF=conf)
+    image = _first_image(env)
+    if image is None:
+        # A fresh machine: build the images (cached, as for the fleet and molecule stages, which use them too).
+        build = subprocess.run([os.path.join(REPO, 'tests', 'tools', 'build_images.sh')], cwd=REPO,
+                               capture_output=True, text=True, check=False)
+        image = _first_image(env)
+        if image is None:
+            pytest.skip('no test image, and tests/tools/build_images.sh could not build one: %s'
+                        % build.stderr.strip()[-300:])
+    return image, env
+
+
+def _first_image(env):
     for image in IMAGES:
         if subprocess.run(['podman', 'image', 'exists', image], env=env, check=False).returncode == 0:
-            return image, env
-    pytest.skip('no test image: build one with tests/tools/build_images.sh or tests/tools/criu_root.sh image')
+            return image
+    return None
 
 
 @pytest.fixture(scope='module')

@@ -125,15 +125,17 @@ def test_the_file_is_what_criu_image_c_writes():
 
 
 def _debian12_pycriu():
+    """pycriu's images package from Debian 12's criu, unpacked (and cached)
+    by tests/tools/debian12_criu.sh, which this builds on a fresh machine."""
     try:
-        proc = subprocess.run([DEBIAN12_CRIU, 'path'], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30,
-                              check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        proc = None
-    root = proc.stdout.decode().strip() if proc is not None and proc.returncode == 0 else ''
+        build = subprocess.run([DEBIAN12_CRIU, 'build'], capture_output=True, text=True, timeout=300, check=False)
+        proc = subprocess.run([DEBIAN12_CRIU, 'path'], capture_output=True, text=True, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        pytest.skip("Debian 12's criu (with pycriu) could not be unpacked: %s" % exc)
+    root = proc.stdout.strip() if proc.returncode == 0 else ''
     images = os.path.join(root, 'root', 'usr', 'lib', 'python3', 'dist-packages', 'pycriu', 'images')
     if not root or not os.path.isdir(images):
-        pytest.skip("Debian 12's criu (with pycriu) is not unpacked: tests/tools/debian12_criu.sh build")
+        pytest.skip("Debian 12's criu (with pycriu) could not be unpacked: %s" % build.stderr.strip()[-300:])
     return images
 
 
