@@ -7,6 +7,7 @@ import ctypes
 import json
 import os
 import signal
+import subprocess
 import sys
 import tempfile
 
@@ -42,6 +43,24 @@ sys.path.insert(0, os.path.join(REPO, 'tests', 'tools'))
 import ansible.module_utils.common.process  # noqa: E402,F401  # pylint: disable=unused-import
 
 NOBODY = 65534
+DEBIAN12_CRIU = os.path.join(REPO, 'tests', 'tools', 'debian12_criu.sh')
+
+
+def debian12_criu(command):
+    """Debian 12's criu 3.17.1, unpacked (and cached) by
+    tests/tools/debian12_criu.sh, which builds it on a fresh machine: the
+    output of its ``command`` (``env``, ``path``).  Skips, with the reason,
+    where it cannot be unpacked (no package mirror)."""
+    try:
+        build = subprocess.run([DEBIAN12_CRIU, 'build'], stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                               timeout=300, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        pytest.skip("Debian 12's criu cannot be unpacked: %s" % exc)
+    if build.returncode != 0:
+        pytest.skip("Debian 12's criu cannot be unpacked: %s" % build.stderr.strip()[-600:])
+    return subprocess.run([DEBIAN12_CRIU, command], stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                          timeout=30, check=True).stdout
+
 
 CLONE_NEWUSER = 0x10000000
 _LIBC = ctypes.CDLL(None, use_errno=True)

@@ -24,14 +24,13 @@ import time
 
 import pytest
 
-from conftest import COLLECTIONS, in_child, requires_root
+from conftest import COLLECTIONS, debian12_criu, in_child, requires_root
 from leftovers import quiet_scratch
 from ansible_collections.criu.check.plugins.module_utils import _context
 from ansible_collections.criu.check.plugins.module_utils import _installed_criu as I
 
 TOOLS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'tools')
 ROOT_SH = os.path.join(TOOLS, 'criu_root.sh')
-D12_SH = os.path.join(TOOLS, 'debian12_criu.sh')
 
 pytestmark = requires_root
 
@@ -53,10 +52,7 @@ def _kernel_at_least(major, minor):
 @pytest.fixture(scope='module')
 def debian12_env():
     """PATH and LD_LIBRARY_PATH that make Debian 12's criu the first criu."""
-    build = subprocess.run([D12_SH, 'build'], capture_output=True, text=True, timeout=300, check=False)
-    if build.returncode != 0:
-        pytest.skip("Debian 12's criu is not available here: %s" % build.stderr.strip()[-300:])
-    lines = subprocess.run([D12_SH, 'env'], capture_output=True, text=True, check=True).stdout.split()
+    lines = debian12_criu('env').split()
     return dict(line.split('=', 1) for line in lines)
 
 

@@ -19,7 +19,6 @@ import conftest
 
 REPO = conftest.REPO
 CRIU_ROOT = conftest.CRIU_ROOT
-DEBIAN12_CRIU = os.path.join(REPO, 'tests', 'tools', 'debian12_criu.sh')
 INSIDE = os.path.join(REPO, 'tests', 'system', 'smoke_inside.py')
 ANSIBLE_BIN = os.path.dirname(sys.executable)
 
@@ -121,19 +120,12 @@ def test_without_capabilities_the_failure_names_them(criu_root):
 def test_criu_3171_fails_with_its_own_reason():
     """Debian 12's criu on this kernel: the dump fails in criu's vDSO set-up,
     and the result quotes criu, not a guess."""
-    try:
-        build = subprocess.run([DEBIAN12_CRIU, 'build'], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, timeout=300, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        pytest.skip("Debian 12's criu cannot be unpacked: %s" % exc)
-    if build.returncode != 0:
-        pytest.skip("Debian 12's criu cannot be unpacked: %s" % build.stderr.decode('utf-8', 'replace')[-600:])
     env = dict(os.environ)
-    for line in subprocess.run([DEBIAN12_CRIU, 'env'], stdout=subprocess.PIPE, check=True).stdout.decode().split():
+    for line in conftest.debian12_criu('env').split():
         key, dummy, value = line.partition('=')
         if key == 'LD_LIBRARY_PATH':
             env[key] = value
-    criu = os.path.join(build.stdout.decode().strip(), 'root', 'usr', 'sbin', 'criu')
+    criu = os.path.join(conftest.debian12_criu('path').strip(), 'root', 'usr', 'sbin', 'criu')
     version = subprocess.run([criu, '--version'], stdout=subprocess.PIPE, env=env, check=False).stdout.decode()
     kernel = tuple(int(x) for x in os.uname().release.split('-')[0].split('.')[:2])
     if kernel < (6, 13):

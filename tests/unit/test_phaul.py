@@ -9,7 +9,6 @@ import base64
 import io
 import os
 import struct
-import subprocess
 import tarfile
 import time
 
@@ -23,7 +22,6 @@ FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fixtures')
 # Written by criu 4.1.1 (Debian 13) dumping a shell counter to a page server
 # (tests/integration/migration_steps/steps.yml); 47 bytes.
 STATS_DUMP = os.path.join(FIXTURES, 'stats-dump.criu-4.1.1')
-DEBIAN12_CRIU = os.path.join(conftest.REPO, 'tests', 'tools', 'debian12_criu.sh')
 
 
 # ---------------------------------------------------------------- stop rules
@@ -125,17 +123,10 @@ def test_the_file_is_what_criu_image_c_writes():
 
 
 def _debian12_pycriu():
-    """pycriu's images package from Debian 12's criu, unpacked (and cached)
-    by tests/tools/debian12_criu.sh, which this builds on a fresh machine."""
-    try:
-        build = subprocess.run([DEBIAN12_CRIU, 'build'], capture_output=True, text=True, timeout=300, check=False)
-        proc = subprocess.run([DEBIAN12_CRIU, 'path'], capture_output=True, text=True, timeout=30, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        pytest.skip("Debian 12's criu (with pycriu) could not be unpacked: %s" % exc)
-    root = proc.stdout.strip() if proc.returncode == 0 else ''
+    """pycriu's images package from Debian 12's criu (conftest.debian12_criu)."""
+    root = conftest.debian12_criu('path').strip()
     images = os.path.join(root, 'root', 'usr', 'lib', 'python3', 'dist-packages', 'pycriu', 'images')
-    if not root or not os.path.isdir(images):
-        pytest.skip("Debian 12's criu (with pycriu) could not be unpacked: %s" % build.stderr.strip()[-300:])
+    assert os.path.isdir(images), "Debian 12's criu unpacked without pycriu: %s" % images
     return images
 
 
