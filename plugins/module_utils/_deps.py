@@ -17,8 +17,15 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import collections
+import contextlib
+import ctypes
+import ctypes.util
 import importlib
 import importlib.util
+import os
+import platform
+import re
 import sys
 
 # Distribution package names; pip names in parentheses in the fix text.
@@ -55,13 +62,84 @@ def _register_bare_package(name):
     sys.modules[name] = importlib.util.module_from_spec(spec)
 
 
+LD_SO_CACHE = '/etc/ld.so.cache'
+
+
+def _soname_in_linker_cache(name):
+    """The soname of lib``name`` in the dynamic linker's cache, or None;
+    raises OSError when the cache cannot be read (musl has none)."""
+    with open(LD_SO_CACHE, 'rb') as f:
+        cache = f.read()
+    # A soname starts the cache's string (after a NUL) or a path's last part.
+    found = re.search(br'(?<=[\0/])(lib' + re.escape(name.encode()) + br'\.so(?:\.[0-9]+)*)\0', cache)
+    return found.group(1).decode() if found else None
+
+
+def shared_library(name):
+    """The soname of lib``name`` as the dynamic linker finds it, or None.
+
+    Read from the linker's cache, which ctypes.util.find_library() also
+    consults first (through ``ldconfig -p``), without starting a process:
+    for a library the cache does not hold, find_library() goes on to run the
+    C compiler and the linker, which a probe must not do on a managed host.
+    find_library() itself only when the cache cannot be read.
+    """
+    try:
+        return _soname_in_linker_cache(name)
+    except (IOError, OSError):
+        return ctypes.util.find_library(name)
+
+
+_Uname = collections.namedtuple('_Uname', 'system node release version machine processor')
+
+
+@contextlib.contextmanager
+def _answers_without_tools():
+    """While a library is first imported, answer in this process what the
+    standard library would start a tool for.  At import, pyroute2.config calls
+    platform.uname(), whose processor field runs ``uname -p``, and
+    platform.architecture(), which runs ``file -b`` on the interpreter; and
+    python-ptrace's ctypes_libc calls ctypes.util.find_library('c'), which
+    runs ``ldconfig -p``: up to 10 ms of a worker's CPU and wall time where
+    ``file`` is installed and python-ptrace lacks its C extension
+    (docs/benchmarks.md).  The stand-ins give what the libraries use
+    (the kernel's uname fields, the interpreter's word size, libc's soname;
+    the processor field, which neither reads, is left blank, as platform
+    leaves it where ``uname -p`` says "unknown"), only in the worker that
+    imports, and only until the import ends."""
+    saved = platform.uname, platform.architecture, ctypes.util.find_library
+
+    def architecture(executable=sys.executable, bits='', linkage=''):
+        if executable != sys.executable:
+            return saved[1](executable, bits, linkage)
+        return '%dbit' % (ctypes.sizeof(ctypes.c_void_p) * 8), 'ELF'
+
+    def find_library(name):
+        try:
+            found = _soname_in_linker_cache(name)
+        except (IOError, OSError):
+            found = None
+        return found or saved[2](name)
+
+    platform.uname = lambda: _Uname(*(tuple(os.uname()) + ('',)))
+    platform.architecture = architecture
+    ctypes.util.find_library = find_library
+    try:
+        yield
+    finally:
+        platform.uname, platform.architecture, ctypes.util.find_library = saved
+
+
 def load(module, library=None):
     """Import ``module`` (for example ``pyroute2.netlink.diag``) or raise
     ``MissingLibrary`` naming the distribution package to install."""
     library = library or module.split('.')[0]
+    if module in sys.modules:
+        return sys.modules[module]
     try:
-        if library in _BARE_PACKAGES and module != library:
-            _register_bare_package(library)
-        return importlib.import_module(module)
+        with _answers_without_tools():
+            if library in _BARE_PACKAGES and module != library:
+                _register_bare_package(library)
+            return importlib.import_module(module)
     except ImportError as exc:
         raise MissingLibrary(library, str(exc))

@@ -17,12 +17,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import ctypes.util
 import errno
 import os
 import re
 
 from ansible_collections.criu.check.plugins.module_utils import _context
+from ansible_collections.criu.check.plugins.module_utils import _deps
 from ansible_collections.criu.check.plugins.module_utils import _result as R
 IPT_VERSION_BYTES = 99          # criu reads "-V" output into char buf[100]
 
@@ -80,27 +80,6 @@ def external_net_ns(ctx):
 
 # ---------------------------------------------------------------- nftables
 
-LD_SO_CACHE = '/etc/ld.so.cache'
-
-
-def _shared_library(name):
-    """The soname of lib``name`` as the dynamic linker finds it, or None.
-
-    Read from the linker's cache, which ctypes.util.find_library() also
-    consults first (through ``ldconfig -p``), without starting a process:
-    for a library the cache does not hold, find_library() goes on to run the
-    C compiler and the linker, which a probe must not do on a managed host.
-    find_library() itself only when the cache cannot be read.
-    """
-    try:
-        with open(LD_SO_CACHE, 'rb') as f:
-            cache = f.read()
-    except (IOError, OSError):
-        return ctypes.util.find_library(name)
-    found = re.search(b'(lib' + re.escape(name.encode()) + br'\.so(?:\.[0-9]+)*)\0', cache)
-    return found.group(1).decode() if found else None
-
-
 def _links_libnftables(binary):
     """Whether an ELF binary names libnftables among its libraries (its
     DT_NEEDED string lives in .dynstr)."""
@@ -119,7 +98,7 @@ def nftables(ctx):
     recorded in evidence.
     """
     criu = _context.which('criu')
-    lib = _shared_library('nftables')
+    lib = _deps.shared_library('nftables')
     evidence = {'criu': criu, 'libnftables': lib,
                 'nft': _context.which('nft')}
     if criu:
