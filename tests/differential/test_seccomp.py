@@ -34,6 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 import _differential as D
+from process_list import processes
 from test_differential_features import compare_feature
 from test_differential_required import compare_required
 
@@ -513,17 +514,7 @@ def test_zz_nothing_left(runs):
     added = [m for m in D._mounts() if m not in set(runs.mounts_before)]
     ours_left = [m for m in added if D.ROOT_DIR in m or '/.criu.' in m]
     assert not ours_left, 'mounts left behind:\n' + '\n'.join(ours_left)
-    procs = []
-    for pid in os.listdir('/proc'):
-        if not pid.isdigit():
-            continue
-        try:
-            with open('/proc/%s/cmdline' % pid, 'rb') as f:
-                cmd = f.read().replace(b'\0', b' ').decode('utf-8', 'replace')
-        except OSError:
-            continue
-        if SECCOMP_DENY in cmd or (D.INSIDE in cmd and 'seccomp' in cmd):
-            procs.append('%s %s' % (pid, cmd))
+    procs = processes(lambda cmd: SECCOMP_DENY in cmd or (D.INSIDE in cmd and 'seccomp' in cmd))
     assert not procs, 'processes left running: %s' % procs
 
 

@@ -28,6 +28,7 @@ import uuid
 import pytest
 
 import conftest
+from process_list import processes
 
 from ansible_collections.criu.check.plugins.module_utils import _phaul
 
@@ -68,18 +69,7 @@ BAD_INPUT = [
 
 def _marked(token):
     """Processes on this host whose command line holds ``token``."""
-    found = []
-    for name in os.listdir('/proc'):
-        if not name.isdigit():
-            continue
-        try:
-            with open('/proc/%s/cmdline' % name, 'rb') as f:
-                cmd = f.read()
-        except (IOError, OSError):
-            continue
-        if token.encode() in cmd:
-            found.append('%s %s' % (name, cmd.replace(b'\0', b' ').decode('utf-8', 'replace')[:200]))
-    return found
+    return processes(lambda cmd: token in cmd)
 
 
 @pytest.fixture(scope='module')

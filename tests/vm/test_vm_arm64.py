@@ -24,6 +24,7 @@ import pytest
 
 import _vm as V
 import vm_arm64
+from process_list import processes
 
 import _differential as D
 from test_differential_features import compare_feature
@@ -232,17 +233,7 @@ def test_breakpoints_ran_arm64_path(arm64):
 def test_nothing_left(arm64):
     """After the boot: no qemu-system-aarch64 of ours, no temporary file in
     the cache, no mount of it, no binfmt_misc registration of the build."""
-    left = []
-    for pid in os.listdir('/proc'):
-        if not pid.isdigit():
-            continue
-        try:
-            with open('/proc/%s/cmdline' % pid, 'rb') as f:
-                cmd = f.read().replace(b'\0', b' ').decode('utf-8', 'replace')
-        except OSError:
-            continue
-        if cmd.startswith(vm_arm64.QEMU) and vm_arm64.CACHE in cmd:
-            left.append('%s: %s' % (pid, cmd[:200]))
+    left = processes(lambda cmd: cmd.startswith(vm_arm64.QEMU) and vm_arm64.CACHE in cmd)
     assert left == []
     # The guest's work directories (vm.run_job) are in vm.TMP, beside the early boots' directory.
     tmp = V.vm.TMP

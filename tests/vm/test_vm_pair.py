@@ -15,6 +15,7 @@ import time
 import pytest
 
 import _vm as V
+from process_list import processes
 
 vm = V.vm
 ANSIBLE_BIN = os.path.expanduser('~/.cache/criu-check/venv/bin')
@@ -24,18 +25,7 @@ TMP = vm.TMP
 def _ours(work):
     """The processes whose command line names the pair's directory (its
     qemus, and ssh with the pair's key or a control socket there)."""
-    out = []
-    for pid in os.listdir('/proc'):
-        if not pid.isdigit() or int(pid) == os.getpid():
-            continue
-        try:
-            with open('/proc/%s/cmdline' % pid, 'rb') as f:
-                cmd = f.read().replace(b'\0', b' ').decode('utf-8', 'replace')
-        except OSError:
-            continue
-        if work in cmd:
-            out.append('%s: %s' % (pid, cmd[:200]))
-    return out
+    return processes(lambda cmd: work in cmd)
 
 
 # One pair for the session, shared with test_vm_migration.py (tests/vm/_vm.py).

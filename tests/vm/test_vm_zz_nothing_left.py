@@ -8,23 +8,13 @@ import os
 import subprocess
 
 import _vm as V
+from process_list import processes
 
 vms = V.vms
 
 
 def _qemus():
-    out = []
-    for pid in os.listdir('/proc'):
-        if not pid.isdigit():
-            continue
-        try:
-            with open('/proc/%s/cmdline' % pid, 'rb') as f:
-                cmd = f.read().replace(b'\0', b' ').decode('utf-8', 'replace')
-        except OSError:
-            continue
-        if 'qemu-system' in cmd and V.vm.CACHE in cmd:
-            out.append('%s: %s' % (pid, cmd[:200]))
-    return out
+    return processes(lambda cmd: 'qemu-system' in cmd and V.vm.CACHE in cmd)
 
 
 def test_no_qemu_left(vms):
