@@ -7,9 +7,10 @@ cannot be reached.  Shared by tests/fleet and tests/tools/fleet_bench.py.
     with Fleet([('ready-1', 'privileged'), ('unpriv', 'unprivileged')], unreachable=1) as fleet:
         proc = fleet.playbook('playbooks/check.yml')
 
-Images come from tests/tools/build_images.sh, podman's settings from
-tests/tools/common.sh (podman_env), containers.podman from PyPI's ansible
-package as tests/tools/molecule.sh takes it.  Everything the fleet makes (the
+Images come from tests/tools/build_images.sh and podman's settings from
+tests/tools/common.sh (podman_env), both through tests/tools/podman_images.py;
+containers.podman from PyPI's ansible package as tests/tools/molecule.sh takes
+it.  Everything the fleet makes (the
 containers, a temporary directory with the inventory, collections tree, fact
 cache and report) is removed on exit; the images stay cached.
 """
@@ -25,8 +26,7 @@ import time
 import uuid
 import zipfile
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-CACHE = os.environ.get('CRIU_CHECK_CACHE', '/var/cache/criu-check')
+from podman_images import CACHE, REPO, build_images, podman_env
 VENV_BIN = os.path.dirname(sys.executable)
 
 # context -> (image, podman run options)
@@ -49,21 +49,6 @@ def _run(argv, **kw):
     kw.setdefault('stderr', subprocess.PIPE)
     kw.setdefault('text', True)
     return subprocess.run(argv, check=False, **kw)
-
-
-def podman_env():
-    """CONTAINERS_CONF as tests/tools/common.sh writes it (runc, ulimits without CAP_SYS_RESOURCE)."""
-    proc = _run(['bash', '-c', '. "$1"; podman_env; printf %s "$CONTAINERS_CONF"', 'x',
-                 os.path.join(REPO, 'tests', 'tools', 'common.sh')], env=dict(os.environ, CACHE=CACHE))
-    if proc.returncode != 0 or not proc.stdout:
-        raise RuntimeError('podman_env failed: %s' % proc.stderr)
-    return dict(os.environ, CONTAINERS_CONF=proc.stdout)
-
-
-def build_images():
-    proc = _run([os.path.join(REPO, 'tests', 'tools', 'build_images.sh')], env=dict(os.environ, CRIU_CHECK_CACHE=CACHE))
-    if proc.returncode != 0:
-        raise RuntimeError('build_images.sh failed:\n%s' % proc.stderr[-4000:])
 
 
 def podman_collection():

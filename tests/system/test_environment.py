@@ -22,6 +22,7 @@ import textwrap
 
 import pytest
 
+import podman_images
 from conftest import REPO, NOBODY, become_user, enter_user_namespace, in_child, requires_root
 from test_probes_proc import read_only_proc_sys
 
@@ -184,19 +185,17 @@ def _podman():
         pytest.skip('rootful podman needs root')
     if not shutil.which('podman'):
         pytest.skip('podman is not installed (apt-get install podman runc)')
-    conf = subprocess.run(['bash', '-c', 'CACHE=${CRIU_CHECK_CACHE:-/var/cache/criu-check}; . tests/tools/common.sh; '
-                           'podman_env; echo "$CONTAINERS_CONF"'], cwd=REPO, stdout=subprocess.PIPE,
-                          universal_newlines=True, check=True).stdout.strip()
-    env = dict(os.environ, CONTAINERS_CONF=conf)
+    env = podman_images.podman_env()
     image = _first_image(env)
     if image is None:
         # A fresh machine: build the images (cached, as for the fleet and molecule stages, which use them too).
-        build = subprocess.run([os.path.join(REPO, 'tests', 'tools', 'build_images.sh')], cwd=REPO,
-                               capture_output=True, text=True, check=False)
-        image = _first_image(env)
-        if image is None:
+        try:
+            podman_images.build_images()
+        except RuntimeError as exc:
             pytest.skip('no test image, and tests/tools/build_images.sh could not build one: %s'
-                        % build.stderr.strip()[-300:])
+                        % str(exc).strip()[-300:])
+        image = _first_image(env)
+        assert image, 'tests/tools/build_images.sh succeeded but built none of %s' % (IMAGES,)
     return image, env
 
 
