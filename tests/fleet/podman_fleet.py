@@ -10,9 +10,9 @@ cannot be reached.  Shared by tests/fleet and tests/tools/fleet_bench.py.
 Images come from tests/tools/build_images.sh and podman's settings from
 tests/tools/common.sh (podman_env), both through tests/tools/podman_images.py;
 containers.podman from PyPI's ansible package as tests/tools/molecule.sh takes
-it.  Everything the fleet makes (the
-containers, a temporary directory with the inventory, collections tree, fact
-cache and report) is removed on exit; the images stay cached.
+it.  Everything the fleet makes (the containers, a temporary directory with the
+inventory, collections tree, fact cache and report) is removed on exit; the
+images stay cached.
 """
 
 import glob
@@ -27,6 +27,7 @@ import uuid
 import zipfile
 
 from podman_images import CACHE, REPO, build_images, podman_env
+from podman_images import run as _run
 VENV_BIN = os.path.dirname(sys.executable)
 
 # context -> (image, podman run options)
@@ -42,13 +43,6 @@ CONTEXTS = {
     # Debian 12 without criu, pyroute2 or python-ptrace
     'bare': ('localhost/criu-check-debian12:latest', ['--privileged']),
 }
-
-
-def _run(argv, **kw):
-    kw.setdefault('stdout', subprocess.PIPE)
-    kw.setdefault('stderr', subprocess.PIPE)
-    kw.setdefault('text', True)
-    return subprocess.run(argv, check=False, **kw)
 
 
 def podman_collection():
