@@ -51,20 +51,9 @@ def _split_key(text, lineno):
 
 
 def _strip_comment(line):
-    quote = None
-    i = 0
-    while i < len(line):
-        char = line[i]
-        if quote:
-            if char == '\\' and quote == '"':
-                i += 1
-            elif char == quote:
-                quote = None
-        elif char in '"\'':
-            quote = char
-        elif char == '#':
+    for i, char, dummy in _outside_quotes(line):
+        if char == '#':
             return line[:i]
-        i += 1
     return line
 
 

@@ -35,16 +35,26 @@ def private_tmp_and_net():
         raise OSError(ctypes.get_errno(), 'mount tmpfs /tmp')
 
 
-def snapshot():
-    with open('/proc/self/mountinfo') as f:
-        mounts = sorted(line.split(' ', 4)[4] for line in f)
-    children = []
+def children():
+    """The pids of this process's children, of all its threads."""
+    found = []
     for tid in os.listdir('/proc/self/task'):
         with open('/proc/self/task/%s/children' % tid) as f:
-            children += f.read().split()
+            found += f.read().split()
+    return found
+
+
+def mounts():
+    """This namespace's mounts, without their ids (fields 5 on of mountinfo),
+    which change when the same mount is made again."""
+    with open('/proc/self/mountinfo') as f:
+        return sorted(line.split(' ', 4)[4] for line in f)
+
+
+def snapshot():
     links = subprocess.run(['ip', '-o', 'link'], capture_output=True, text=True, check=False).stdout
     links = [line.split(':')[1].strip().split('@')[0] for line in links.splitlines()]
-    return {'fds': sorted(os.listdir('/proc/self/fd')), 'children': children, 'mounts': mounts,
+    return {'fds': sorted(os.listdir('/proc/self/fd')), 'children': children(), 'mounts': mounts(),
             'tmp': sorted(os.listdir('/tmp')), 'cwd': os.getcwd(),
             'probe_links': [name for name in links if name in PROBE_LINKS],
             'netns': os.stat('/proc/self/ns/net').st_ino, 'mntns': os.stat('/proc/self/ns/mnt').st_ino,
@@ -54,14 +64,10 @@ def snapshot():
 def process_state():
     """This process's fds, children, mounts and links, as they are (run in a
     private namespace from private_tmp_and_net(), so that only ours show)."""
-    children = []
-    for tid in os.listdir('/proc/self/task'):
-        with open('/proc/self/task/%s/children' % tid) as f:
-            children += f.read().split()
     with open('/proc/self/mountinfo') as f:
-        mounts = f.read()
+        mountinfo = f.read()
     links = subprocess.run(['ip', '-o', 'link'], capture_output=True, text=True, check=False).stdout
-    return {'fds': sorted(os.listdir('/proc/self/fd')), 'children': children, 'mounts': mounts, 'links': links,
+    return {'fds': sorted(os.listdir('/proc/self/fd')), 'children': children(), 'mounts': mountinfo, 'links': links,
             'tmp': sorted(os.listdir('/tmp'))}
 
 

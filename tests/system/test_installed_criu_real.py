@@ -25,7 +25,7 @@ import time
 import pytest
 
 from conftest import COLLECTIONS, debian12_criu, in_child, requires_root
-from leftovers import quiet_scratch
+from leftovers import children, mounts, quiet_scratch
 from ansible_collections.criu.check.plugins.module_utils import _context
 from ansible_collections.criu.check.plugins.module_utils import _installed_criu as I
 
@@ -79,12 +79,6 @@ def _state(criu_path=None):
     that what others do on this shared machine meanwhile does not show: the
     kdat caches, mounts, this process's children, temporary directories,
     processes still running the criu binary that was checked."""
-    with open('/proc/self/mountinfo') as f:
-        mounts = sorted(line.split(' ', 4)[4] for line in f)
-    children = []
-    for tid in os.listdir('/proc/self/task'):
-        with open('/proc/self/task/%s/children' % tid) as f:
-            children += f.read().split()
     running = []
     if criu_path:
         for pid in os.listdir('/proc'):
@@ -101,7 +95,7 @@ def _state(criu_path=None):
             kdat[path] = [st.st_ino, st.st_mtime_ns]
         except OSError:
             kdat[path] = None
-    return {'kdat': kdat, 'mounts': mounts, 'children': children, 'running': running,
+    return {'kdat': kdat, 'mounts': mounts(), 'children': children(), 'running': running,
             'tmp': sorted(os.listdir(tempfile.gettempdir()))}
 
 

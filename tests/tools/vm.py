@@ -60,6 +60,8 @@ RESULT_MB = 256
 # their own (tests/vm/_vm.py), so that tests which compare this directory
 # before and after see only their own VMs.
 TMP = os.environ.get('CRIU_CHECK_VM_TMP') or os.path.join(CACHE, 'tmp')
+# The file in each work directory that names the process it belongs to.
+OWNER = 'owner'
 BASE_APPEND = 'console=ttyS0 root=/dev/vda rw rootfstype=ext4 init=/sbin/criu-vm-init panic=-1 loglevel=4 random.trust_cpu=on'
 
 
@@ -67,10 +69,47 @@ class VMError(Exception):
     pass
 
 
+def process_start_time(pid):
+    """/proc/PID/stat's starttime (field 22), which tells a pid from its reuse; None when gone."""
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            stat = f.read()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(')') + 2:].split()
+    return None if fields[0] == 'Z' else fields[19]
+
+
 def work_dir(prefix):
-    """A new work directory in TMP: TMP/PREFIX.XXXXXXXX."""
+    """A new work directory in TMP: TMP/PREFIX.XXXXXXXX, with a file OWNER
+    naming this process (pid and start time) for remove_abandoned()."""
+    remove_abandoned()
     os.makedirs(TMP, exist_ok=True)
-    return tempfile.mkdtemp(prefix=prefix + '.', dir=TMP)
+    directory = tempfile.mkdtemp(prefix=prefix + '.', dir=TMP)
+    with open(os.path.join(directory, OWNER), 'w') as f:
+        f.write('%d %s\n' % (os.getpid(), process_start_time(os.getpid())))
+    return directory
+
+
+def remove_abandoned():
+    """Remove the work directories in TMP whose owner is gone, and return
+    their names.  A run killed with SIGKILL cannot remove its own, and the
+    suite's check that nothing is left would blame the next run for them.
+    A directory without an OWNER file is left alone: it is not ours, or its
+    owner is still writing that file."""
+    removed = []
+    for name in sorted(os.listdir(TMP)) if os.path.isdir(TMP) else []:
+        path = os.path.join(TMP, name)
+        try:
+            with open(os.path.join(path, OWNER)) as f:
+                pid, start = f.read().split()
+            pid = int(pid)
+        except (OSError, ValueError):
+            continue
+        if process_start_time(pid) != start:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(name)
+    return removed
 
 
 def qemu_missing():
@@ -538,6 +577,21 @@ def _serve(args):
         return 125
 
 
+def print_run(res, tag):
+    """The command line's end of a run: the job's output, a line of timings
+    on stderr (the console's end too when there is no result), and the exit
+    code to leave with (125 when the job gave none)."""
+    sys.stdout.write(res['stdout'])
+    sys.stderr.write(res['stderr'])
+    sys.stderr.write('[%s] kernel %s: userspace after %s s, command %s s, wall %s s%s\n' % (
+        tag, res['kernel'], res['boot_s'], res['run_s'], res['wall_s'],
+        ('; ' + res['error']) if res['error'] else ''))
+    if res['rc'] is None:
+        sys.stderr.write(res['console'][-2000:] + '\n')
+        return 125
+    return res['rc']
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest='cmd')
@@ -570,16 +624,7 @@ def main(argv=None):
         if not cmd:
             parser.error('run: no command given')
         import shlex
-        res = run(args.kernel, ' '.join(shlex.quote(c) for c in cmd), args.append, args.timeout)
-        sys.stdout.write(res['stdout'])
-        sys.stderr.write(res['stderr'])
-        sys.stderr.write('[vm] kernel %s: userspace after %s s, command %s s, wall %s s%s\n' % (
-            res['kernel'], res['boot_s'], res['run_s'], res['wall_s'],
-            ('; ' + res['error']) if res['error'] else ''))
-        if res['rc'] is None:
-            sys.stderr.write(res['console'][-2000:] + '\n')
-            return 125
-        return res['rc']
+        return print_run(run(args.kernel, ' '.join(shlex.quote(c) for c in cmd), args.append, args.timeout), 'vm')
     parser.print_help()
     return 2
 

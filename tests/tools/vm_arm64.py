@@ -147,16 +147,7 @@ def main(argv=None):
         cmd = args.command[1:] if args.command[:1] == ['--'] else args.command
         if not cmd:
             parser.error('run: no command given')
-        res = run(' '.join(shlex.quote(c) for c in cmd), args.append, args.timeout)
-        sys.stdout.write(res['stdout'])
-        sys.stderr.write(res['stderr'])
-        sys.stderr.write('[vm-arm64] kernel %s: userspace after %s s, command %s s, wall %s s%s\n' % (
-            res['kernel'], res['boot_s'], res['run_s'], res['wall_s'],
-            ('; ' + res['error']) if res['error'] else ''))
-        if res['rc'] is None:
-            sys.stderr.write(res['console'][-2000:] + '\n')
-            return 125
-        return res['rc']
+        return vm.print_run(run(' '.join(shlex.quote(c) for c in cmd), args.append, args.timeout), 'vm-arm64')
     parser.print_help()
     return 2
 

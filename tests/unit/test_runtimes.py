@@ -417,6 +417,18 @@ def test_toml_reader_agrees_with_tomllib(path):
     assert T.parse_toml(text) == tomllib.loads(text)
 
 
+@pytest.mark.parametrize('text', [
+    'a = "x # not a comment" # a comment\n',
+    "a = 'x # not one either' # a comment\n",
+    'a = "an escaped \\" # still the string" # a comment\n',
+    'a = ["#", \'#\'] # a comment\n',
+    '# only a comment\na = 1 #\n',
+])
+def test_toml_reader_comments_and_quotes_agree_with_tomllib(text):
+    tomllib = pytest.importorskip('tomllib')
+    assert T.parse_toml(text) == tomllib.loads(text)
+
+
 @pytest.mark.parametrize('text', ['[a\n', 'a = \n', 'a = "x\n', 'a = 1\na = 2\n', 'a = [1,\n'])
 def test_toml_reader_rejects_with_the_line(text):
     with pytest.raises(ValueError, match='line'):

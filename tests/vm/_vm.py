@@ -304,7 +304,7 @@ KNOWN = {
 # (below) share the machine with the other stages, niced: they get an hour.
 VM_TIMEOUT = 1800
 EARLY_VM_TIMEOUT = 3600
-STATE = {'runner': None, 'early': None, 'disagreements': [], 'matched_known': set(), 'judged_known': set()}
+STATE = {'runner': None, 'early': None, 'abandoned': [], 'disagreements': [], 'matched_known': set(), 'judged_known': set()}
 
 
 def boot_order():
@@ -356,17 +356,6 @@ EARLY_NICE = 10
 EARLY_START_S = 120   # how long the early process may take to write its pid
 
 
-def process_start_time(pid):
-    """/proc/PID/stat's starttime (field 22), which tells a pid from its reuse; None when gone."""
-    try:
-        with open('/proc/%d/stat' % pid) as f:
-            stat = f.read()
-    except OSError:
-        return None
-    fields = stat[stat.rindex(')') + 2:].split()
-    return None if fields[0] == 'Z' else fields[19]
-
-
 class EarlyProcess:
     """The early boots' process, as much of subprocess.Popen as the Runner
     uses.  It is not a child of the session (setsid --fork): tests here
@@ -395,8 +384,8 @@ class EarlyProcess:
                 if time.monotonic() - self.started > EARLY_START_S:
                     self.returncode = -1   # it never started
                 return self.returncode
-            self.start_time = process_start_time(self.pid)
-        if self.start_time is None or process_start_time(self.pid) != self.start_time:
+            self.start_time = vm.process_start_time(self.pid)
+        if self.start_time is None or vm.process_start_time(self.pid) != self.start_time:
             code = self._read('exit')
             self.returncode = code if code is not None else -9
         return self.returncode
@@ -425,6 +414,7 @@ def start_early(collections):
     if STATE['early'] is not None or os.environ.get('CRIU_CHECK_VM_EARLY') == '0' \
             or os.environ.get('CRIU_CHECK_VM_REPLAY') or os.geteuid() != 0 or vm.qemu_missing():
         return
+    STATE['abandoned'] += vm.remove_abandoned()
     directory = vm.work_dir('early')
     # Its VMs' work directories stay in its own directory: the migration
     # tests, which run beside it, compare vm.TMP before and after.
@@ -433,7 +423,7 @@ def start_early(collections):
     with open(os.path.join(directory, 'log'), 'wb') as log:
         subprocess.run(['setsid', '--fork', 'unshare', '-m', '--propagation', 'private', '--',
                         'nice', '-n', str(EARLY_NICE), sys.executable, EARLY_SCRIPT, directory,
-                        str(os.getpid()), process_start_time(os.getpid())],
+                        str(os.getpid()), vm.process_start_time(os.getpid())],
                        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env, check=False)
     STATE['early'] = {'proc': EarlyProcess(directory), 'dir': directory, 'started': time.monotonic()}
 
@@ -532,6 +522,7 @@ def _make_runner(request):
     missing = vm.qemu_missing()
     if missing:
         return missing
+    STATE['abandoned'] += vm.remove_abandoned()
     start = time.monotonic()
     early = STATE['early']
     built = None
@@ -660,6 +651,8 @@ def summary(write, section=None):
     if section:
         section('vm: Debian kernels, criu 4.2.1 and 4.1.1 vs criu.check')
     write('image %s (build/check %s s)' % (STATE.get('directory'), STATE.get('build_s')))
+    if STATE['abandoned']:
+        write('removed what a killed run left in %s: %s' % (vm.TMP, ' '.join(STATE['abandoned'])))
     early = STATE['early']
     if early is not None:
         write('early boots: started with the session, niced, one VM at a time until this stage began '

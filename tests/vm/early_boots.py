@@ -122,7 +122,7 @@ def main():
             for dummy in range(workers - 1):
                 slots.release()
             released = True
-        if V.process_start_time(session) != session_start and not stopping.is_set():   # the session is gone
+        if V.vm.process_start_time(session) != session_start and not stopping.is_set():   # the session is gone
             ORPHANED.set()
             stop()
         if stopping.is_set():

@@ -2,9 +2,13 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The harness itself (tests/tools/vm.py): output and exit code come back
 from the result disk, the checkout is read-only, the disk fallback for
-kernels without 9p works, a timeout kills qemu and leaves nothing behind."""
+kernels without 9p works, a timeout kills qemu and leaves nothing behind,
+and what a killed run left behind is removed by the next one."""
 
 import os
+import signal
+import subprocess
+import sys
 
 import pytest
 
@@ -51,3 +55,31 @@ def test_timeout_kills_qemu_and_removes_everything(vms):
 def test_unknown_kernel_is_a_clear_error(vms):
     with pytest.raises(V.vm.VMError, match=r"unknown kernel '4\.19': one of 5\.10 \("):
         V.vm.run('4.19', 'true', directory=vms.directory)
+
+
+def test_what_a_killed_run_left_is_removed_and_nothing_else(tmp_path, monkeypatch):
+    """A process that made a work directory is killed with SIGKILL: the next
+    remove_abandoned() removes that directory, and keeps a live owner's, one
+    without an OWNER file, and one whose owner's pid is alive but was reused
+    (same pid, another start time: removed)."""
+    monkeypatch.setattr(V.vm, 'TMP', str(tmp_path))
+    alive = V.vm.work_dir('pair')   # this process's
+    child = subprocess.Popen(
+        [sys.executable, '-c', 'import sys, time; sys.path.insert(0, sys.argv[1]); import vm; '
+         'print(vm.work_dir("run"), flush=True); time.sleep(600)', os.path.dirname(V.vm.__file__)],
+        env=dict(os.environ, CRIU_CHECK_VM_TMP=str(tmp_path)), stdout=subprocess.PIPE)
+    try:
+        killed = child.stdout.readline().decode().strip()
+        assert os.path.dirname(killed) == str(tmp_path), killed
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        child.stdout.close()
+    unowned = tmp_path / 'early.unowned'
+    unowned.mkdir()
+    reused = tmp_path / 'run.reused'
+    reused.mkdir()
+    (reused / V.vm.OWNER).write_text('%d 1\n' % os.getpid())
+    assert os.path.isdir(killed)
+    assert sorted(V.vm.remove_abandoned()) == sorted([os.path.basename(killed), 'run.reused'])
+    assert sorted(os.listdir(str(tmp_path))) == sorted([os.path.basename(alive), 'early.unowned'])
