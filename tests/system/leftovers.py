@@ -75,3 +75,23 @@ def host_traces():
     with open('/proc/1/mountinfo') as f:
         mounts = [line for line in f if any(m in line for m in MARKERS)]
     return mounts + [n for n in os.listdir('/tmp') if n.startswith('.criu.')]
+
+
+def run_twice_between_snapshots(probe_ids, unprivileged, snapshot):
+    """Run each probe once (imports and caches warm up), then again between
+    two calls of ``snapshot()``: {'before', 'after', 'statuses',
+    'unreaped'}, unreaped being true when a child of this process is still
+    there to be waited for."""
+    from ansible_collections.criu.check.plugins.module_utils import _context, _registry
+    ctx = _context.ProbeContext(unprivileged=unprivileged)
+    for probe_id in probe_ids:
+        _registry.BY_ID[probe_id].func(ctx)
+    before = snapshot()
+    statuses = dict((probe_id, _registry.BY_ID[probe_id].func(ctx)['status']) for probe_id in probe_ids)
+    after = snapshot()
+    try:
+        os.waitpid(-1, os.WNOHANG)
+        unreaped = True
+    except ChildProcessError:
+        unreaped = False
+    return {'before': before, 'after': after, 'statuses': statuses, 'unreaped': unreaped}

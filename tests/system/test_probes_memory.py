@@ -23,7 +23,6 @@ from conftest import NOBODY, become_user, enter_user_namespace, in_child, requir
 
 from ansible_collections.criu.check.plugins.module_utils import _context  # noqa: E402
 from ansible_collections.criu.check.plugins.module_utils import _probes_memory as M  # noqa: E402
-from ansible_collections.criu.check.plugins.module_utils import _registry  # noqa: E402
 from ansible_collections.criu.check.plugins.module_utils import _syscall  # noqa: E402
 
 pytestmark = requires_root
@@ -284,21 +283,6 @@ def _snapshot():
                 signals=[str(signal.getsignal(s)) for s in (signal.SIGUSR1, signal.SIGCHLD, signal.SIGSEGV)])
 
 
-def _run_all_and_compare(unprivileged):
-    ctx = _context.ProbeContext(unprivileged=unprivileged)
-    for probe_id in MEMORY_IDS:          # warm up: imports, caches
-        _registry.BY_ID[probe_id].func(ctx)
-    before = _snapshot()
-    statuses = dict((probe_id, _registry.BY_ID[probe_id].func(ctx)['status']) for probe_id in MEMORY_IDS)
-    after = _snapshot()
-    try:
-        os.waitpid(-1, os.WNOHANG)
-        unreaped = True
-    except ChildProcessError:
-        unreaped = False
-    return {'before': before, 'after': after, 'statuses': statuses, 'unreaped': unreaped}
-
-
 @pytest.mark.parametrize('context', [dict(), NOBODY_UNPRIVILEGED], ids=['root', 'nobody-unprivileged'])
 def test_probes_leave_nothing_behind(context):
     def setup():
@@ -306,7 +290,8 @@ def test_probes_leave_nothing_behind(context):
         if context:
             become_user(NOBODY, NOBODY)
 
-    outcome = in_child(lambda: _run_all_and_compare(bool(context)), setup=setup, timeout=60)
+    outcome = in_child(lambda: leftovers.run_twice_between_snapshots(MEMORY_IDS, bool(context), _snapshot),
+                       setup=setup, timeout=60)
     assert outcome['before'] == outcome['after']
     assert not outcome['unreaped']
     assert outcome['statuses']['special_mapping_mremap'] == 'supported'

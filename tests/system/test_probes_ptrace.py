@@ -31,7 +31,6 @@ import ptrace.error  # noqa: E402
 
 from ansible_collections.criu.check.plugins.module_utils import _context  # noqa: E402
 from ansible_collections.criu.check.plugins.module_utils import _probes_ptrace as P  # noqa: E402
-from ansible_collections.criu.check.plugins.module_utils import _registry  # noqa: E402
 from ansible_collections.criu.check.plugins.module_utils import _syscall  # noqa: E402
 
 pytestmark = requires_root
@@ -237,23 +236,6 @@ def _snapshot():
                 sigusr1=str(signal.getsignal(signal.SIGUSR1)))
 
 
-def _run_all_and_compare(unprivileged=False):
-    ctx = _context.ProbeContext(unprivileged=unprivileged)
-    for probe_id in PTRACE_IDS:          # warm up: imports, caches
-        _registry.BY_ID[probe_id].func(ctx)
-    before = _snapshot()
-    statuses = {}
-    for probe_id in PTRACE_IDS:
-        statuses[probe_id] = _registry.BY_ID[probe_id].func(ctx)['status']
-    after = _snapshot()
-    try:
-        os.waitpid(-1, os.WNOHANG)
-        unreaped = True
-    except ChildProcessError:
-        unreaped = False
-    return {'before': before, 'after': after, 'statuses': statuses, 'unreaped': unreaped}
-
-
 @pytest.mark.parametrize('context', [dict(), dict(unprivileged=True), dict(as_user=NOBODY, unprivileged=True)],
                          ids=['root', 'root-unprivileged', 'nobody-unprivileged'])
 def test_probes_leave_nothing_behind(context):
@@ -262,7 +244,8 @@ def test_probes_leave_nothing_behind(context):
         if 'as_user' in context:
             become_user(NOBODY, NOBODY)
 
-    outcome = in_child(lambda: _run_all_and_compare(context.get('unprivileged', False)), setup=setup)
+    unprivileged = context.get('unprivileged', False)
+    outcome = in_child(lambda: leftovers.run_twice_between_snapshots(PTRACE_IDS, unprivileged, _snapshot), setup=setup)
     assert outcome['before'] == outcome['after']
     assert not outcome['unreaped']
     assert outcome['statuses']['ptrace_peeksiginfo'] == 'supported'
