@@ -77,18 +77,18 @@ def host_traces():
     return mounts + [n for n in os.listdir('/tmp') if n.startswith('.criu.')]
 
 
-def run_twice_between_snapshots(probe_ids, unprivileged, snapshot):
+def run_twice_between_snapshots(probe_ids, unprivileged, take_snapshot):
     """Run each probe once (imports and caches warm up), then again between
-    two calls of ``snapshot()``: {'before', 'after', 'statuses',
+    two calls of ``take_snapshot()``: {'before', 'after', 'statuses',
     'unreaped'}, unreaped being true when a child of this process is still
     there to be waited for."""
     from ansible_collections.criu.check.plugins.module_utils import _context, _registry
     ctx = _context.ProbeContext(unprivileged=unprivileged)
     for probe_id in probe_ids:
         _registry.BY_ID[probe_id].func(ctx)
-    before = snapshot()
+    before = take_snapshot()
     statuses = dict((probe_id, _registry.BY_ID[probe_id].func(ctx)['status']) for probe_id in probe_ids)
-    after = snapshot()
+    after = take_snapshot()
     try:
         os.waitpid(-1, os.WNOHANG)
         unreaped = True

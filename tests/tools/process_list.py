@@ -9,8 +9,7 @@ import os
 
 def processes(matches):
     """'PID: COMMAND LINE' (NULs as spaces, the first 200 characters) of every
-    other process on this host whose command line ``matches(cmd)`` accepts:
-    what the leak tests look for once a run is over."""
+    other process on this host whose command line ``matches(cmd)`` accepts."""
     found = []
     for pid in os.listdir('/proc'):
         if not pid.isdigit() or int(pid) == os.getpid():

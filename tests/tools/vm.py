@@ -62,6 +62,8 @@ RESULT_MB = 256
 TMP = os.environ.get('CRIU_CHECK_VM_TMP') or os.path.join(CACHE, 'tmp')
 # The file in each work directory that names the process it belongs to.
 OWNER = 'owner'
+# What remove_abandoned() removed in this process, for a summary.
+REMOVED = []
 BASE_APPEND = 'console=ttyS0 root=/dev/vda rw rootfstype=ext4 init=/sbin/criu-vm-init panic=-1 loglevel=4 random.trust_cpu=on'
 
 
@@ -93,10 +95,10 @@ def work_dir(prefix):
 
 def remove_abandoned():
     """Remove the work directories in TMP whose owner is gone, and return
-    their names.  A run killed with SIGKILL cannot remove its own, and the
-    suite's check that nothing is left would blame the next run for them.
-    A directory without an OWNER file is left alone: it is not ours, or its
-    owner is still writing that file."""
+    their names (also added to REMOVED).  A run killed with SIGKILL cannot
+    remove its own, and the suite's check that nothing is left would blame
+    the next run for them.  A directory without an OWNER file is left alone:
+    it is not ours, or its owner is still writing that file."""
     removed = []
     for name in sorted(os.listdir(TMP)) if os.path.isdir(TMP) else []:
         path = os.path.join(TMP, name)
@@ -109,6 +111,7 @@ def remove_abandoned():
         if process_start_time(pid) != start:
             shutil.rmtree(path, ignore_errors=True)
             removed.append(name)
+    REMOVED.extend(removed)
     return removed
 
 

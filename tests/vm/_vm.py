@@ -304,7 +304,7 @@ KNOWN = {
 # (below) share the machine with the other stages, niced: they get an hour.
 VM_TIMEOUT = 1800
 EARLY_VM_TIMEOUT = 3600
-STATE = {'runner': None, 'early': None, 'abandoned': [], 'disagreements': [], 'matched_known': set(), 'judged_known': set()}
+STATE = {'runner': None, 'early': None, 'disagreements': [], 'matched_known': set(), 'judged_known': set()}
 
 
 def boot_order():
@@ -414,8 +414,7 @@ def start_early(collections):
     if STATE['early'] is not None or os.environ.get('CRIU_CHECK_VM_EARLY') == '0' \
             or os.environ.get('CRIU_CHECK_VM_REPLAY') or os.geteuid() != 0 or vm.qemu_missing():
         return
-    STATE['abandoned'] += vm.remove_abandoned()
-    directory = vm.work_dir('early')
+    directory = vm.work_dir('early')   # after removing what a killed run left
     # Its VMs' work directories stay in its own directory: the migration
     # tests, which run beside it, compare vm.TMP before and after.
     os.mkdir(os.path.join(directory, 'tmp'))
@@ -522,7 +521,7 @@ def _make_runner(request):
     missing = vm.qemu_missing()
     if missing:
         return missing
-    STATE['abandoned'] += vm.remove_abandoned()
+    vm.remove_abandoned()   # also when no VM boots here (replayed results)
     start = time.monotonic()
     early = STATE['early']
     built = None
@@ -651,8 +650,8 @@ def summary(write, section=None):
     if section:
         section('vm: Debian kernels, criu 4.2.1 and 4.1.1 vs criu.check')
     write('image %s (build/check %s s)' % (STATE.get('directory'), STATE.get('build_s')))
-    if STATE['abandoned']:
-        write('removed what a killed run left in %s: %s' % (vm.TMP, ' '.join(STATE['abandoned'])))
+    if vm.REMOVED:
+        write('removed what a killed run left in %s: %s' % (vm.TMP, ' '.join(vm.REMOVED)))
     early = STATE['early']
     if early is not None:
         write('early boots: started with the session, niced, one VM at a time until this stage began '

@@ -63,6 +63,7 @@ def test_what_a_killed_run_left_is_removed_and_nothing_else(tmp_path, monkeypatc
     without an OWNER file, and one whose owner's pid is alive but was reused
     (same pid, another start time: removed)."""
     monkeypatch.setattr(V.vm, 'TMP', str(tmp_path))
+    monkeypatch.setattr(V.vm, 'REMOVED', [])   # not the session's summary
     alive = V.vm.work_dir('pair')   # this process's
     child = subprocess.Popen(
         [sys.executable, '-c', 'import sys, time; sys.path.insert(0, sys.argv[1]); import vm; '
@@ -82,4 +83,5 @@ def test_what_a_killed_run_left_is_removed_and_nothing_else(tmp_path, monkeypatc
     (reused / V.vm.OWNER).write_text('%d 1\n' % os.getpid())
     assert os.path.isdir(killed)
     assert sorted(V.vm.remove_abandoned()) == sorted([os.path.basename(killed), 'run.reused'])
+    assert sorted(V.vm.REMOVED) == sorted([os.path.basename(killed), 'run.reused'])
     assert sorted(os.listdir(str(tmp_path))) == sorted([os.path.basename(alive), 'early.unowned'])
