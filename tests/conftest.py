@@ -4,6 +4,7 @@
 probes in forked children under restricted identities."""
 
 import ctypes
+import hashlib
 import json
 import os
 import signal
@@ -18,8 +19,11 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def _collection_path():
     """Make ``ansible_collections.criu.check`` importable from this checkout
-    (a symlink tree outside the repository, so nothing is generated in it)."""
-    root = os.path.join(tempfile.gettempdir(), 'criu-check-collections-%d' % os.getuid())
+    (a symlink tree outside the repository, so nothing is generated in it).
+    The tree is this checkout's own: two checkouts tested at the same time
+    (a CI clone beside a working tree) must not import each other's code."""
+    key = hashlib.sha256(REPO.encode('utf-8')).hexdigest()[:12]
+    root = os.path.join(tempfile.gettempdir(), 'criu-check-collections-%d-%s' % (os.getuid(), key))
     link = os.path.join(root, 'ansible_collections', 'criu', 'check')
     os.makedirs(os.path.dirname(link), exist_ok=True)
     if os.path.realpath(link) != REPO:

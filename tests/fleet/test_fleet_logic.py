@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 
+import conftest
 from ansible_collections.criu.check.plugins.plugin_utils import _fleet
 from ansible_collections.criu.check.plugins.plugin_utils._fleet_html import render_html
 
@@ -152,9 +153,7 @@ def _playbook(task_args):
     with open(play, 'w') as f:
         f.write('- hosts: localhost\n  gather_facts: false\n  tasks:\n    - criu.check.criu_report:\n%s' % ''.join(
             '        %s: %s\n' % kv for kv in task_args.items()))
-    # tests/conftest.py links this checkout as ansible_collections/criu/check there
-    collections = os.path.join(tempfile.gettempdir(), 'criu-check-collections-%d' % os.getuid())
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=collections, ANSIBLE_NOCOLOR='1',
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=conftest.COLLECTIONS, ANSIBLE_NOCOLOR='1',
                ANSIBLE_LOCAL_TEMP=os.path.join(work, 'tmp'), ANSIBLE_HOME=os.path.join(work, 'home'))
     proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', 'localhost,', '-c', 'local',
                            play], cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -199,7 +198,6 @@ def test_migration_matrix_between_real_facts():
     """check.yml's migration matrix (criu_migration_group) from this host's real facts: this
     kernel has no soft-dirty tracking, so from it stop-and-copy, towards it from a host that has
     it pre-copy, and never to or from an arm64 host; a host without facts says so."""
-    import conftest
     from ansible_collections.criu.check.plugins.module_utils import _check
     here = _check.run(_check.by_categories([_check.ALL]), timeout=10)
     here['criu'] = conftest.installed_criu_facts('criu41_root_check', '4.1.1', here)

@@ -70,7 +70,8 @@ PY
     rm -rf "$collections"
     mv "$collections.new" "$collections"
 fi
-tree=${TMPDIR:-/tmp}/criu-check-molecule-$(id -u)
+# This checkout's own tree: another checkout tested at the same time keeps its own.
+tree=${TMPDIR:-/tmp}/criu-check-molecule-$(id -u)-$(printf %s "$repo" | sha256sum | cut -c1-12)
 mkdir -p "$tree/ansible_collections/criu"
 ln -sfn "$repo" "$tree/ansible_collections/criu/check"
 export ANSIBLE_COLLECTIONS_PATH="$tree:$collections"
