@@ -15,13 +15,9 @@ import os
 import tempfile
 import time
 
+from ansible_collections.criu.check.plugins.module_utils import _caps
 from ansible_collections.criu.check.plugins.module_utils._child import run_tool
 from ansible_collections.criu.check.plugins.module_utils._engine import DEFAULT_TIMEOUT, EngineError
-
-# Capabilities the probes and the environment facts test by number.
-CAP_NET_ADMIN = 12
-CAP_SYS_ADMIN = 21
-CAP_CHECKPOINT_RESTORE = 40
 
 # criu and the iptables tools live in sbin, which a non-root PATH may lack;
 # get_bin_path() looks there after PATH.
@@ -188,7 +184,7 @@ class ProbeContext:
             return 127, '', str(exc)
 
     def has_cap(self, cap):
-        return bool(self.cap_eff & (1 << cap))
+        return _caps.has(self.cap_eff, cap)
 
     @property
     def root(self):

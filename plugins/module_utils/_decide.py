@@ -34,6 +34,7 @@ __metaclass__ = type
 
 from collections.abc import Mapping
 
+from ansible_collections.criu.check.plugins.module_utils import _caps
 from ansible_collections.criu.check.plugins.module_utils import _registry as REG
 from ansible_collections.criu.check.plugins.module_utils import _result as R
 from ansible_collections.criu.check.plugins.module_utils._workloads import BUILTIN as BUILTIN_WORKLOADS
@@ -55,10 +56,6 @@ def is_undecided(status):
 
 # ---------------------------------------------------------------- criu start-up
 
-CAP_SYS_PTRACE = 19
-CAP_SYS_ADMIN = 21
-CAP_CHECKPOINT_RESTORE = 40
-
 NO_CAPS = 'CRIU needs to have the CAP_SYS_ADMIN or the CAP_CHECKPOINT_RESTORE capability'
 NEEDS_UNPRIVILEGED = "Running as non-root requires '--unprivileged'"
 KERNDAT_FAILED = 'Could not initialize kernel features detection.'
@@ -72,7 +69,7 @@ def environment_blockers(euid, unprivileged, cap_eff, yama, cap_last_cap, can_mo
     from what the environment says (see _environment.gather); kerndat_failures
     are the descriptions of the start-up steps that failed (_kerndat)."""
     blockers = []
-    if not (cap_eff & (1 << CAP_SYS_ADMIN) or cap_eff & (1 << CAP_CHECKPOINT_RESTORE)):
+    if not (_caps.has(cap_eff, _caps.CAP_SYS_ADMIN) or _caps.has(cap_eff, _caps.CAP_CHECKPOINT_RESTORE)):
         blockers.append(NO_CAPS)
     elif euid != 0 and not unprivileged:
         blockers.append(NEEDS_UNPRIVILEGED)
@@ -86,7 +83,7 @@ def environment_blockers(euid, unprivileged, cap_eff, yama, cap_last_cap, can_mo
     if yama is not None and yama >= 3:
         blockers.append('%s kernel.yama.ptrace_scope is 3: criu cannot ptrace its own test '
                         'children' % KERNDAT_FAILED)
-    elif yama == 2 and not cap_eff & (1 << CAP_SYS_PTRACE):
+    elif yama == 2 and not _caps.has(cap_eff, _caps.CAP_SYS_PTRACE):
         # Yama's "admin-only attach" (security/yama/yama_lsm.c
         # yama_ptrace_access_check()): kerndat's ptrace of its own children fails
         # without CAP_SYS_PTRACE (non-root with CAP_CHECKPOINT_RESTORE only).

@@ -21,21 +21,10 @@ import os
 import platform
 import re
 
+from ansible_collections.criu.check.plugins.module_utils import _caps
 from ansible_collections.criu.check.plugins.module_utils import _context as C
 from ansible_collections.criu.check.plugins.module_utils import _decide
 from ansible_collections.criu.check.plugins.module_utils import _kerndat
-
-CAP_NAMES = {
-    0: 'chown', 1: 'dac_override', 2: 'dac_read_search', 3: 'fowner', 4: 'fsetid',
-    5: 'kill', 6: 'setgid', 7: 'setuid', 8: 'setpcap', 9: 'linux_immutable',
-    10: 'net_bind_service', 11: 'net_broadcast', 12: 'net_admin', 13: 'net_raw',
-    14: 'ipc_lock', 15: 'ipc_owner', 16: 'sys_module', 17: 'sys_rawio', 18: 'sys_chroot',
-    19: 'sys_ptrace', 20: 'sys_pacct', 21: 'sys_admin', 22: 'sys_boot', 23: 'sys_nice',
-    24: 'sys_resource', 25: 'sys_time', 26: 'sys_tty_config', 27: 'mknod', 28: 'lease',
-    29: 'audit_write', 30: 'audit_control', 31: 'setfcap', 32: 'mac_override',
-    33: 'mac_admin', 34: 'syslog', 35: 'wake_alarm', 36: 'block_suspend',
-    37: 'audit_read', 38: 'perfmon', 39: 'bpf', 40: 'checkpoint_restore',
-}
 
 
 def _read(path):
@@ -68,7 +57,7 @@ def _in_user_namespace():
 def _owns_mount_namespace(cap_eff):
     """Whether this process could mount in its current mount namespace:
     CAP_SYS_ADMIN in the user namespace that owns it."""
-    if not cap_eff & (1 << C.CAP_SYS_ADMIN):
+    if not _caps.has(cap_eff, _caps.CAP_SYS_ADMIN):
         return False
     return C.owns_mount_namespace()
 
@@ -162,10 +151,6 @@ def _container():
     return (names[0] if names else None), evidence
 
 
-def _cap_names(cap_eff):
-    return sorted(CAP_NAMES.get(b, str(b)) for b in range(64) if cap_eff & (1 << b))
-
-
 def _container_privileged(container, cap_eff, proc_sys_writable, seccomp, user_namespace):
     """What ``--privileged`` gives a container, seen from inside, and what of
     it criu needs: CAP_SYS_ADMIN (podman's and Docker's defaults drop it), a
@@ -179,7 +164,7 @@ def _container_privileged(container, cap_eff, proc_sys_writable, seccomp, user_n
     when a part is unknown."""
     if container is None:
         return None
-    parts = (bool(cap_eff & (1 << C.CAP_SYS_ADMIN)), proc_sys_writable,
+    parts = (_caps.has(cap_eff, _caps.CAP_SYS_ADMIN), proc_sys_writable,
              None if seccomp is None else seccomp == 0,
              None if user_namespace is None else not user_namespace)
     if False in parts:
@@ -360,7 +345,7 @@ def gather(ctx):
         'uid': ctx.uid,
         'euid': ctx.euid,
         'unprivileged': ctx.unprivileged,
-        'capabilities': _cap_names(cap_eff),
+        'capabilities': _caps.names(cap_eff),
         'cap_eff': '%016x' % cap_eff,
         'yama_ptrace_scope': yama,
         'cap_last_cap': cap_last_cap,

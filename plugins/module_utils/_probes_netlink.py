@@ -35,6 +35,7 @@ import os
 import socket
 import struct
 
+from ansible_collections.criu.check.plugins.module_utils import _caps
 from ansible_collections.criu.check.plugins.module_utils import _child
 from ansible_collections.criu.check.plugins.module_utils import _context
 from ansible_collections.criu.check.plugins.module_utils import _deps
@@ -287,7 +288,7 @@ def newifindex(ctx):
     own, where it is allowed, to record what the kernel supports.
     """
     rt = _rtnl()
-    if ctx.unprivileged and not ctx.has_cap(_context.CAP_NET_ADMIN):
+    if ctx.unprivileged and not ctx.has_cap(_caps.CAP_NET_ADMIN):
         live = _child.run_in_child(lambda: _newifindex_in_userns(rt, ctx), ctx.left())
         live['kernel_answer'] = live.get('netlink_error') == -errno.ERANGE if 'netlink_error' in live else None
         return R.unsupported(MSG_NEWIFINDEX + ' (criu does not probe it in --unprivileged mode without '

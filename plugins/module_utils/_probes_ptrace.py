@@ -36,6 +36,7 @@ import signal
 import socket
 import time
 
+from ansible_collections.criu.check.plugins.module_utils import _caps
 from ansible_collections.criu.check.plugins.module_utils import _child
 from ansible_collections.criu.check.plugins.module_utils import _context
 from ansible_collections.criu.check.plugins.module_utils import _deps
@@ -284,14 +285,13 @@ def _signed(value):
 def _tracer_evidence(ctx):
     """Why the kernel may refuse the seccomp requests: CAP_SYS_ADMIN (in the
     initial user namespace) and the tracer's own seccomp mode."""
-    evidence = {'cap_sys_admin': ctx.has_cap(_context.CAP_SYS_ADMIN)}
+    evidence = {'cap_sys_admin': ctx.has_cap(_caps.CAP_SYS_ADMIN)}
     try:
-        with open('/proc/self/status') as status:
-            for line in status:
-                if line.startswith('Seccomp:'):
-                    evidence['tracer_seccomp_mode'] = int(line.split()[1])
-    except (OSError, ValueError):
-        pass
+        mode = _context.proc_status().get('Seccomp')
+    except _context.EngineError:
+        mode = None
+    if mode is not None:
+        evidence['tracer_seccomp_mode'] = _context.int_or_none(mode)
     return evidence
 
 

@@ -37,10 +37,10 @@ import os
 import socket
 import struct
 
+from ansible_collections.criu.check.plugins.module_utils import _caps
 from ansible_collections.criu.check.plugins.module_utils import _deps
 from ansible_collections.criu.check.plugins.module_utils import _result as R
 from ansible_collections.criu.check.plugins.module_utils import _syscall
-from ansible_collections.criu.check.plugins.module_utils._context import CAP_NET_ADMIN
 
 # <linux/socket.h>, <linux/in.h>: families and protocols criu names
 AF_UNIX = 1
@@ -493,7 +493,7 @@ def tcp(ctx):
 
 
 def _tcp_on(ctx, sock):
-    skip_repair = ctx.unprivileged and not ctx.has_cap(CAP_NET_ADMIN)
+    skip_repair = ctx.unprivileged and not ctx.has_cap(_caps.CAP_NET_ADMIN)
     evidence = {}
     if not skip_repair:
         try:

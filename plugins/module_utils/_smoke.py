@@ -46,12 +46,12 @@ import sys
 import tempfile
 import time
 
+from ansible_collections.criu.check.plugins.module_utils import _caps
 from ansible_collections.criu.check.plugins.module_utils import _installed_criu
 from ansible_collections.criu.check.plugins.module_utils import _syscall
-from ansible_collections.criu.check.plugins.module_utils._context import SBIN_DIRS
+from ansible_collections.criu.check.plugins.module_utils._context import SBIN_DIRS, effective_caps
+from ansible_collections.criu.check.plugins.module_utils._engine import EngineError
 
-CAP_SYS_ADMIN = 21
-CAP_CHECKPOINT_RESTORE = 40
 PR_SET_CHILD_SUBREAPER = 36
 CLONE_NEWNS = 0x00020000
 MS_REC = 0x4000
@@ -139,24 +139,14 @@ def criu_version(path, timeout):
     return m.group(1) if m else None
 
 
-def effective_caps(pid='self'):
-    """The effective capability set of a process, as a set of numbers."""
-    with open('/proc/%s/status' % pid) as f:
-        for line in f:
-            if line.startswith('CapEff:'):
-                value = int(line.split()[1], 16)
-                return set(bit for bit in range(64) if value >> bit & 1)
-    return set()
-
-
 def privilege_problem():
     """Why criu cannot dump or restore as this process (criu/crtools.c: it
     refuses without CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE), or None."""
     try:
-        caps = effective_caps()
-    except (IOError, OSError) as exc:
+        cap_eff = effective_caps()
+    except EngineError as exc:
         return 'cannot read this process\'s capabilities: %s' % exc
-    if CAP_SYS_ADMIN in caps or CAP_CHECKPOINT_RESTORE in caps:
+    if _caps.has(cap_eff, _caps.CAP_SYS_ADMIN) or _caps.has(cap_eff, _caps.CAP_CHECKPOINT_RESTORE):
         return None
     return ('criu needs root, or the CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE capability, to checkpoint and '
             'restore; this process (uid %d) has neither: run the task with become: true' % os.geteuid())

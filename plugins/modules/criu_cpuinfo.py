@@ -166,7 +166,7 @@ def run_criu(path, args, timeout):
     deadline = time.monotonic() + timeout
     env = _installed_criu._environ(None)
     argv = [path] + list(args)
-    isolate, dummy = _installed_criu._can_isolate(os.geteuid(), _installed_criu._effective_caps())
+    isolate, dummy = _installed_criu._can_isolate(os.geteuid(), _installed_criu.own_caps())
     result = None
     if isolate:
         result = _installed_criu._run(argv, env, timeout, preexec=_installed_criu._private_run_setup())

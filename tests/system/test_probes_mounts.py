@@ -23,10 +23,10 @@ from conftest import NOBODY, drop_effective_caps, enter_user_namespace, in_child
 
 from ansible_collections.criu.check.plugins.module_utils import _context
 from ansible_collections.criu.check.plugins.module_utils import _probes_mounts as M
+from ansible_collections.criu.check.plugins.module_utils._caps import CAP_SYS_ADMIN
 
 pytestmark = requires_root
 
-CAP_SYS_ADMIN = 21
 PROBES = ('clone_parent_vs_pid', 'move_mount_set_group', 'overlayfs_maps', 'apparmor_stacking', 'autofs')
 LIBC = ctypes.CDLL(None, use_errno=True)
 ROOT = {}

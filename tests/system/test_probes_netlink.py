@@ -29,11 +29,10 @@ from conftest import NOBODY, in_child, requires_root, run_probe
 
 from ansible_collections.criu.check.plugins.module_utils import _context
 from ansible_collections.criu.check.plugins.module_utils import _probes_netlink as N
+from ansible_collections.criu.check.plugins.module_utils._caps import CAP_NET_ADMIN, CAP_SYS_ADMIN
 
 pytestmark = requires_root
 
-CAP_NET_ADMIN = 12
-CAP_SYS_ADMIN = 21
 PROBES = ('tun_cr', 'tun', 'tun_ns', 'nsid', 'link_nsid', 'newifindex', 'network_lock_nftables')
 
 # Importing pyroute2 as nobody fails here (the interpreter's stdlib lives

@@ -28,13 +28,15 @@ from ansible_collections.criu.check.plugins.module_utils import _context
 from ansible_collections.criu.check.plugins.module_utils import _proc_parse as PP
 from ansible_collections.criu.check.plugins.module_utils import _probes_proc as P
 from ansible_collections.criu.check.plugins.module_utils import _registry
+from ansible_collections.criu.check.plugins.module_utils._caps import CAP_CHECKPOINT_RESTORE, CAP_SYS_ADMIN, NUMBERS
+
+CAP_SYS_RESOURCE = NUMBERS['sys_resource']
 
 pytestmark = requires_root
 
 LIBC = ctypes.CDLL(None, use_errno=True)
 CLONE_NEWNS = 0x00020000
 MS_RDONLY, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 32, 4096, 16384, 1 << 18
-CAP_SYS_RESOURCE, CAP_SYS_ADMIN, CAP_CHECKPOINT_RESTORE = 24, 21, 40
 PRCTL_MM_MAP_SIZE = 104   # sizeof(struct prctl_mm_map) on 64-bit kernels
 
 PROC_IDS = [p.id for p in _registry.PROBES if p.func.__module__.endswith('_probes_proc')]

@@ -32,6 +32,7 @@ import ptrace.error  # noqa: E402
 from ansible_collections.criu.check.plugins.module_utils import _context  # noqa: E402
 from ansible_collections.criu.check.plugins.module_utils import _probes_ptrace as P  # noqa: E402
 from ansible_collections.criu.check.plugins.module_utils import _syscall  # noqa: E402
+from ansible_collections.criu.check.plugins.module_utils._caps import CAP_SYS_ADMIN  # noqa: E402
 
 pytestmark = requires_root
 
@@ -39,7 +40,6 @@ pytestmark = requires_root
 PRELOADED_BEFORE_FORK = (ctypes.util, ptrace.binding.func, ptrace.error)
 
 PTRACE_IDS = ('ptrace_peeksiginfo', 'seccomp_suspend', 'seccomp_filters', 'get_rseq_conf', 'breakpoints')
-CAP_SYS_ADMIN = 21
 LIBC = ctypes.CDLL(None, use_errno=True)
 LIBC.ptrace.restype = ctypes.c_long
 LIBC.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]

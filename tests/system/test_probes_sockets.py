@@ -28,10 +28,10 @@ from conftest import COLLECTIONS, NOBODY, in_child, requires_root, run_probe
 
 from ansible_collections.criu.check.plugins.module_utils import _context, _deps
 from ansible_collections.criu.check.plugins.module_utils import _probes_sockets as S
+from ansible_collections.criu.check.plugins.module_utils._caps import CAP_NET_ADMIN
 
 pytestmark = requires_root
 
-CAP_NET_ADMIN = 12
 CLONE_NEWNS = 0x00020000
 MS_REC = 0x4000
 MS_PRIVATE = 1 << 18

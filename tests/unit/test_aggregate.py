@@ -9,6 +9,7 @@ from ansible_collections.criu.check.plugins.module_utils import _aggregate as A
 from ansible_collections.criu.check.plugins.module_utils import _decide as D
 from ansible_collections.criu.check.plugins.module_utils import _registry as REG
 from ansible_collections.criu.check.plugins.module_utils import _result as R
+from ansible_collections.criu.check.plugins.module_utils._caps import CAP_CHECKPOINT_RESTORE
 
 # conftest is imported first for its side effect: it puts the collection on sys.path.
 COLLECTIONS = conftest.COLLECTIONS
@@ -103,7 +104,7 @@ def test_yama_blocks_criu_as_its_kerndat_does():
     VMs' yama-2 variant: root starts, non-root with CAP_CHECKPOINT_RESTORE does
     not).  The blocker names Yama, not only kerndat."""
     root = (1 << 41) - 1
-    cr_only = 1 << D.CAP_CHECKPOINT_RESTORE
+    cr_only = 1 << CAP_CHECKPOINT_RESTORE
     assert D.environment_blockers(0, False, root, 2, 40, True) == []
     yama2 = D.environment_blockers(1000, True, cr_only, 2, 40, True)
     assert len(yama2) == 1 and 'kernel.yama.ptrace_scope is 2' in yama2[0] and 'CAP_SYS_PTRACE' in yama2[0], yama2

@@ -15,12 +15,25 @@ import os
 
 import pytest
 
+from ansible_collections.criu.check.plugins.module_utils import _decide
 from ansible_collections.criu.check.plugins.module_utils import _installed_criu as I
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 with open(os.path.join(HERE, 'fixtures', 'installed_criu_outputs.json')) as _f:
     OUT = json.load(_f)
+
+
+def test_criu_words_are_decides():
+    """_installed_criu keeps its own copy of criu's verdict names and
+    sentences (importing _decide would pack every probe family with
+    criu_smoke); they must stay _decide's."""
+    assert (I.GOOD, I.GOOD_BUT, I.BAD) == (_decide.GOOD, _decide.GOOD_BUT, _decide.BAD)
+    assert I.PROBE_VERDICTS == _decide.VERDICTS
+    assert I._BLOCKERS == (_decide.NO_CAPS, _decide.NEEDS_UNPRIVILEGED)
+    assert I._NOT_GOOD + '.' == _decide.DOES_NOT_LOOK_GOOD
+    assert I._LOOKS_GOOD.match(_decide.LOOKS_GOOD) and I._LOOKS_GOOD_BUT.match(_decide.LOOKS_GOOD_BUT)
+    assert not I._LOOKS_GOOD.search(_decide.LOOKS_GOOD_BUT)
 
 
 def parsed(name):

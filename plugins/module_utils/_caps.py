@@ -1,0 +1,48 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) criu.check contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Linux capabilities: numbers and names (include/uapi/linux/capability.h).
+
+PRIVATE to the criu.check collection: not a public API.
+
+The one table of them: the probes, the environment facts, the decision
+whether criu would start, the installed criu's check and criu_smoke all read
+capabilities through this module.  It imports nothing, so the controller's
+filters may use it as well as the managed node.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+NAMES = {
+    0: 'chown', 1: 'dac_override', 2: 'dac_read_search', 3: 'fowner', 4: 'fsetid',
+    5: 'kill', 6: 'setgid', 7: 'setuid', 8: 'setpcap', 9: 'linux_immutable',
+    10: 'net_bind_service', 11: 'net_broadcast', 12: 'net_admin', 13: 'net_raw',
+    14: 'ipc_lock', 15: 'ipc_owner', 16: 'sys_module', 17: 'sys_rawio', 18: 'sys_chroot',
+    19: 'sys_ptrace', 20: 'sys_pacct', 21: 'sys_admin', 22: 'sys_boot', 23: 'sys_nice',
+    24: 'sys_resource', 25: 'sys_time', 26: 'sys_tty_config', 27: 'mknod', 28: 'lease',
+    29: 'audit_write', 30: 'audit_control', 31: 'setfcap', 32: 'mac_override',
+    33: 'mac_admin', 34: 'syslog', 35: 'wake_alarm', 36: 'block_suspend',
+    37: 'audit_read', 38: 'perfmon', 39: 'bpf', 40: 'checkpoint_restore',
+}
+NUMBERS = dict((name, number) for number, name in NAMES.items())
+
+# The ones criu's checks depend on.
+CAP_NET_ADMIN = NUMBERS['net_admin']
+CAP_SYS_PTRACE = NUMBERS['sys_ptrace']
+CAP_SYS_ADMIN = NUMBERS['sys_admin']
+CAP_CHECKPOINT_RESTORE = NUMBERS['checkpoint_restore']
+
+
+def has(cap_eff, cap):
+    """Whether the capability mask ``cap_eff`` (CapEff of /proc/PID/status)
+    holds capability number ``cap``."""
+    return bool(cap_eff >> cap & 1)
+
+
+def names(cap_eff):
+    """The capabilities in the mask ``cap_eff`` by name, sorted; a number
+    this table does not know stands as its digits."""
+    return sorted(NAMES.get(bit, str(bit)) for bit in range(64) if has(cap_eff, bit))
