@@ -18,6 +18,7 @@ import time
 from ansible_collections.criu.check.plugins.module_utils import _caps
 from ansible_collections.criu.check.plugins.module_utils._child import run_tool
 from ansible_collections.criu.check.plugins.module_utils._engine import DEFAULT_TIMEOUT, EngineError
+from ansible_collections.criu.check.plugins.module_utils._syscall import NS_GET_USERNS
 
 # criu and the iptables tools live in sbin, which a non-root PATH may lack;
 # get_bin_path() looks there after PATH.
@@ -65,9 +66,6 @@ def proc_status(pid='self'):
     except OSError as exc:
         raise EngineError('cannot read %s: %s' % (path, os.strerror(exc.errno) if exc.errno else exc))
     return fields
-
-
-NS_GET_USERNS = 0xb701  # _IO(0xb7, 0x1): the user namespace that owns a namespace
 
 
 def owns_mount_namespace():

@@ -45,6 +45,7 @@ import time
 from ansible_collections.criu.check.plugins.module_utils import _caps
 from ansible_collections.criu.check.plugins.module_utils._context import SBIN_DIRS, effective_caps, owns_mount_namespace
 from ansible_collections.criu.check.plugins.module_utils._engine import DEFAULT_TIMEOUT, EngineError
+from ansible_collections.criu.check.plugins.module_utils._syscall import CLONE_NEWNS, MS_PRIVATE, MS_REC
 
 # criu's three verdicts are named as _decide names the probes' verdicts, and
 # criu's sentences below are _decide's; tests/unit/test_installed_criu.py
@@ -225,7 +226,7 @@ def _run(argv, env, timeout, preexec=None, cwd='/'):
 
     def child_setup():
         # Dies with whoever started it (the worker), like every child here.
-        _syscall.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        _syscall.prctl(_syscall.PR_SET_PDEATHSIG, signal.SIGKILL)
         if preexec is not None:
             preexec()
 
@@ -251,11 +252,8 @@ def _run(argv, env, timeout, preexec=None, cwd='/'):
     return proc.returncode, out.decode('utf-8', 'replace'), err.decode('utf-8', 'replace'), timed_out, None
 
 
-CLONE_NEWNS = 0x00020000
 MS_NOSUID = 0x2
 MS_NODEV = 0x4
-MS_REC = 0x4000
-MS_PRIVATE = 1 << 18
 
 
 def _private_run_setup():

@@ -27,10 +27,7 @@ import os
 from ansible_collections.criu.check.plugins.module_utils import _syscall as S
 
 MEMBARRIER_CMD_GET_REGISTRATIONS = 1 << 9
-MADV_GUARD_INSTALL = 102
 PR_SET_THP_DISABLE, PR_GET_THP_DISABLE = 41, 42
-PROT_READ, PROT_WRITE = 1, 2
-MAP_PRIVATE, MAP_ANONYMOUS = 0x02, 0x20
 PAGE = mmap.PAGESIZE
 
 
@@ -57,11 +54,11 @@ def _thp_disable():
 
 def _madv_guard():
     # kerndat_has_madv_guard(): one private anonymous page, guarded, then unmapped.
-    addr, err = S.syscall('mmap', 0, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+    addr, err = S.syscall('mmap', 0, PAGE, mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, -1, 0)
     if err:
         raise OSError(err, os.strerror(err))
     try:
-        return S.syscall('madvise', addr, PAGE, MADV_GUARD_INSTALL)[1]
+        return S.syscall('madvise', addr, PAGE, S.MADV_GUARD_INSTALL)[1]
     finally:
         S.syscall('munmap', addr, PAGE)
 

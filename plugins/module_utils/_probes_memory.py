@@ -34,14 +34,10 @@ import struct
 from ansible_collections.criu.check.plugins.module_utils import _child
 from ansible_collections.criu.check.plugins.module_utils import _result as R
 from ansible_collections.criu.check.plugins.module_utils import _syscall
+from ansible_collections.criu.check.plugins.module_utils._syscall import MADV_GUARD_INSTALL
 
 PAGE_SIZE = mmap.PAGESIZE
-PROT_NONE = 0x0
-PROT_READ = 0x1
-PROT_WRITE = 0x2
-PROT_EXEC = 0x4
-MAP_PRIVATE = mmap.MAP_PRIVATE
-MAP_ANONYMOUS = mmap.MAP_ANONYMOUS
+PROT_NONE = 0x0                         # Python's mmap module has no name for it
 MREMAP_MAYMOVE = 1
 MREMAP_FIXED = 2
 
@@ -77,7 +73,6 @@ PAGE_IS_PFNZERO = 1 << 5
 PAGE_IS_SOFT_DIRTY = 1 << 7
 PAGE_IS_GUARD = 1 << 8
 PM_SCAN_ARG = struct.Struct('=12Q')     # struct pm_scan_arg: 12 u64, 96 bytes
-MADV_GUARD_INSTALL = 102
 
 MSG_DIRTY_TRACK = 'Dirty tracking is OFF. Memory snapshot will not work.'
 MSG_CAN_MAP_VDSO = 'Do not have API to map vDSO - will use mremap() to restore vDSO'
@@ -149,7 +144,7 @@ _INT80_CODE = bytes.fromhex('53554154415541564157578b078b5f048b4f088b570c8b77108
 
 # ---------------------------------------------------------------- helpers
 
-def _mmap(length, prot, flags=MAP_PRIVATE | MAP_ANONYMOUS):
+def _mmap(length, prot, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS):
     """Raw mmap(NULL, length, prot, flags, -1, 0): (address, errno)."""
     addr, err = _syscall.syscall('mmap', 0, length, prot, flags, -1, 0)
     return (None, err) if addr == -1 else (addr, 0)
@@ -204,11 +199,11 @@ class _Code:
     filled, then made read+exec (never writable and executable at once)."""
 
     def __init__(self, code):
-        self.addr, err = _mmap(PAGE_SIZE, PROT_READ | PROT_WRITE)
+        self.addr, err = _mmap(PAGE_SIZE, mmap.PROT_READ | mmap.PROT_WRITE)
         if self.addr is None:
             raise OSError(err, 'mmap')
         ctypes.memmove(self.addr, code, len(code))
-        rc, err = _syscall.syscall('mprotect', self.addr, PAGE_SIZE, PROT_READ | PROT_EXEC)
+        rc, err = _syscall.syscall('mprotect', self.addr, PAGE_SIZE, mmap.PROT_READ | mmap.PROT_EXEC)
         if rc:
             self.close()
             raise OSError(err, 'mprotect(PROT_EXEC)')
@@ -408,7 +403,7 @@ def mem_dirty_track(ctx):
     own_process).
     """
     with _criu_dumpable(ctx):
-        addr, err = _mmap(PAGE_SIZE, PROT_READ | PROT_WRITE)
+        addr, err = _mmap(PAGE_SIZE, mmap.PROT_READ | mmap.PROT_WRITE)
         if addr is None:
             return R.unsupported(R.perror("Can't mmap memory for pagemap test", err),
                                  evidence=R.errno_evidence(err, criu_kerndat_fails=True))
@@ -472,7 +467,7 @@ def aio_remap(ctx):
         evidence = {'ctx': '%#x' % current, 'ring_name': name, 'ring_len': length}
         if not length:
             return R.unsupported('No AIO ring at expected location', evidence=evidence)
-        new, err = _mmap(length, PROT_READ | PROT_WRITE)
+        new, err = _mmap(length, mmap.PROT_READ | mmap.PROT_WRITE)
         if new is None:
             return R.unsupported(R.perror("Can't find place for new AIO ring", err), evidence=evidence)
         moved, err = _syscall.syscall('mremap', current, length, length, MREMAP_FIXED | MREMAP_MAYMOVE, new)
@@ -542,7 +537,7 @@ def _mmap_bug_test(report):
     int80 = ctypes.CFUNCTYPE(ctypes.c_uint32, ctypes.c_void_p)(code.addr)
 
     def mmap_ia32():
-        args = (ctypes.c_uint32 * 7)(NR32_MMAP2, 0, PAGE_SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+        args = (ctypes.c_uint32 * 7)(NR32_MMAP2, 0, PAGE_SIZE, PROT_NONE, mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS,
                                      0xffffffff, 0)   # addr, len, prot, flags, fd -1, pgoff
         return int80(ctypes.addressof(args))
 
@@ -781,7 +776,7 @@ def pagemap_scan(ctx):
 def _has_madv_guard():
     """criu: kerndat_has_madv_guard(): madvise(MADV_GUARD_INSTALL) on a fresh
     private page; EINVAL means no."""
-    addr, err = _mmap(PAGE_SIZE, PROT_READ | PROT_WRITE)
+    addr, err = _mmap(PAGE_SIZE, mmap.PROT_READ | mmap.PROT_WRITE)
     if addr is None:
         return None, err
     try:

@@ -22,24 +22,24 @@ __metaclass__ = type
 
 import errno
 import fcntl
+import mmap
 import os
 import tempfile
 
 from ansible_collections.criu.check.plugins.module_utils import _child
 from ansible_collections.criu.check.plugins.module_utils import _result as R
 from ansible_collections.criu.check.plugins.module_utils import _syscall
+from ansible_collections.criu.check.plugins.module_utils._syscall import (
+    AT_FDCWD, CLONE_NEWNS, MS_PRIVATE, MS_REC, NS_GET_USERNS, WALL)
 
 # <linux/sched.h>
 CLONE_PARENT = 0x00008000
-CLONE_NEWNS = 0x00020000
 CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
 
 # <linux/mount.h>
 MS_BIND = 4096
-MS_REC = 16384
-MS_PRIVATE = 1 << 18
 MS_SLAVE = 1 << 19
 MS_SHARED = 1 << 20
 MNT_DETACH = 2
@@ -47,18 +47,6 @@ FSCONFIG_SET_STRING = 1
 FSCONFIG_CMD_CREATE = 6
 MOVE_MOUNT_F_EMPTY_PATH = 0x4
 MOVE_MOUNT_SET_GROUP = 0x100
-AT_FDCWD = -100
-
-# <linux/nsfs.h>: NS_GET_USERNS = _IO(0xb7, 0x1)
-NS_GET_USERNS = 0xb701
-
-# <sys/mman.h>
-PROT_READ = 1
-PROT_WRITE = 2
-MAP_SHARED = 1
-
-# <linux/wait.h>: wait for any child, whatever its exit signal
-WALL = 0x40000000
 
 AA_SECURITYFS_PATH = '/sys/kernel/security/apparmor'
 
@@ -330,7 +318,7 @@ def _overlay_steps():
         raise _Step(R.perror('Unable to open a test file', exc.errno), exc.errno)
     # ctypes mmap: Python's mmap refuses to map past the end of an empty file.
     addr = _call('Unable to map the test file', 'mmap', 0, os.sysconf('SC_PAGE_SIZE'),
-                 PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)
+                 mmap.PROT_READ | mmap.PROT_WRITE, mmap.MAP_SHARED, fd, 0)
     st = os.fstat(fd)
     return _maps_dev_ino(addr), (os.major(st.st_dev), os.minor(st.st_dev), st.st_ino)
 

@@ -42,10 +42,10 @@ from ansible_collections.criu.check.plugins.module_utils import _deps
 from ansible_collections.criu.check.plugins.module_utils import _probes_mounts as mounts
 from ansible_collections.criu.check.plugins.module_utils import _result as R
 from ansible_collections.criu.check.plugins.module_utils import _syscall
+from ansible_collections.criu.check.plugins.module_utils._syscall import SIOCGSKNS
 
 TUN_PATH = '/dev/net/tun'
 TUNSETIFINDEX = 0x400454da      # _IOW('T', 218, unsigned int)
-SIOCGSKNS = 0x894C
 
 NETLINK_ROUTE = 0
 CR_NLMSG_SEQ = 24680            # criu's netlink sequence number

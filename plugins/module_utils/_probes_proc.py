@@ -36,6 +36,7 @@ from ansible_collections.criu.check.plugins.module_utils._proc_parse import (
     parse_fdinfo, read_proc, sscanf)
 from ansible_collections.criu.check.plugins.module_utils import _result as R
 from ansible_collections.criu.check.plugins.module_utils import _syscall
+from ansible_collections.criu.check.plugins.module_utils._syscall import AT_FDCWD, WALL
 
 # ---- kernel constants (include/uapi/linux/prctl.h, fcntl.h, timerfd.h, kcmp.h, ...)
 PR_SET_MM = 35
@@ -54,9 +55,7 @@ EPOLL_CTL_ADD = 1
 EPOLLIN = 0x001
 EPOLLOUT = 0x004
 IN_ALL_EVENTS = 0xfff
-AT_FDCWD = -100
 INVALID_UID = 4294967295          # (uid_t)-1: "no loginuid"
-WALL = 0x40000000                 # __WALL: wait for children whatever their exit signal
 
 LAST_PID_PATH = 'sys/kernel/ns_last_pid'   # criu's LAST_PID_PATH, relative to /proc
 SEM_NEXT_ID = '/proc/sys/kernel/sem_next_id'

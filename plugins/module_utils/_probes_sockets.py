@@ -41,6 +41,7 @@ from ansible_collections.criu.check.plugins.module_utils import _caps
 from ansible_collections.criu.check.plugins.module_utils import _deps
 from ansible_collections.criu.check.plugins.module_utils import _result as R
 from ansible_collections.criu.check.plugins.module_utils import _syscall
+from ansible_collections.criu.check.plugins.module_utils._syscall import SIOCGSKNS
 
 # <linux/socket.h>, <linux/in.h>: families and protocols criu names
 AF_UNIX = 1
@@ -77,7 +78,6 @@ SOL_IPV6 = 41
 IPV6_FREEBIND = 78
 
 # <linux/sockios.h>
-SIOCGSKNS = 0x894C
 SIOCUNIXFILE = 0x89E0       # SIOCPROTOPRIVATE + 0
 
 # <linux/netlink.h>, <linux/sock_diag.h>, criu's libnetlink

@@ -51,11 +51,9 @@ from ansible_collections.criu.check.plugins.module_utils import _installed_criu
 from ansible_collections.criu.check.plugins.module_utils import _syscall
 from ansible_collections.criu.check.plugins.module_utils._context import SBIN_DIRS, effective_caps
 from ansible_collections.criu.check.plugins.module_utils._engine import EngineError
+from ansible_collections.criu.check.plugins.module_utils._syscall import CLONE_NEWNS, MS_PRIVATE, MS_REC
 
 PR_SET_CHILD_SUBREAPER = 36
-CLONE_NEWNS = 0x00020000
-MS_REC = 0x4000
-MS_PRIVATE = 0x40000
 KDAT_CACHE = '/run/criu.kdat'     # criu/include/kerndat.h KERNDAT_CACHE_FILE
 
 # How long the watchdog waits past the timeout before it cleans up on its own,

@@ -57,6 +57,17 @@ PR_GET_DUMPABLE = 3
 PR_SET_DUMPABLE = 4
 PR_SET_SECCOMP = 22
 
+# The other kernel constants more than one module uses (the rest stay beside
+# their only user; mmap's PROT_* and MAP_* come from Python's mmap module).
+CLONE_NEWNS = 0x00020000        # <linux/sched.h>
+MS_REC = 0x4000                 # <linux/mount.h>
+MS_PRIVATE = 1 << 18
+AT_FDCWD = -100                 # <linux/fcntl.h>
+WALL = 0x40000000               # <linux/wait.h> __WALL: wait for children whatever their exit signal
+NS_GET_USERNS = 0xb701          # <linux/nsfs.h> _IO(0xb7, 0x1): the user namespace that owns a namespace
+SIOCGSKNS = 0x894C              # <linux/sockios.h>: the network namespace of a socket
+MADV_GUARD_INSTALL = 102        # <asm-generic/mman-common.h>, Linux 6.13
+
 _TABLES = {'x86_64': _X86_64, 'aarch64': _GENERIC, 'riscv64': _GENERIC,
            'loongarch64': _GENERIC}
 
