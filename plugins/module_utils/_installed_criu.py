@@ -50,8 +50,8 @@ from ansible_collections.criu.check.plugins.module_utils._syscall import CLONE_N
 # criu's three verdicts are named as _decide names the probes' verdicts, and
 # criu's sentences below are _decide's; tests/unit/test_installed_criu.py
 # fails if they drift.  Not imported from _decide: that would pack the probe
-# registry and every probe family with criu_smoke and criu_cpuinfo, which
-# read the installed criu and run no probe.
+# registry and every probe family with criu_smoke and the migration steps
+# (criu_dump, criu_restore, criu_page_server), which run no probe.
 GOOD = 'good'
 GOOD_BUT = 'good_but'
 BAD = 'bad'
@@ -202,7 +202,7 @@ def parse_version(text):
 # --------------------------------------------------------------------------
 # check(): run the installed criu (forks; call it in a worker)
 
-def _environ(path):
+def environ(path):
     env = dict(os.environ)
     # criu's messages carry strerror() text: keep them in English for parse().
     env['LC_ALL'] = 'C'
@@ -349,7 +349,7 @@ def check(ctx=None, timeout=None, path=None, binaries=None):
            'kernel': {'release': uname.release, 'arch': uname.machine}, 'os': _os_release(), 'check': None}
     if binaries is None:
         binaries = find(path)
-    env = _environ(path)
+    env = environ(path)
     for binary in binaries:
         entry = dict(binary, version=None, gitid=None, error=None)
         left = deadline - time.monotonic()
@@ -367,18 +367,43 @@ def check(ctx=None, timeout=None, path=None, binaries=None):
     criu = selected[0]
     raw['path'], raw['version'], raw['gitid'] = criu['path'], criu['version'], criu['gitid']
 
-    unprivileged = bool(getattr(ctx, 'unprivileged', False))
-    euid = getattr(ctx, 'euid', None)
+    run = run_isolated([criu['path'], 'check'], env, deadline, unprivileged=bool(getattr(ctx, 'unprivileged', False)),
+                       euid=getattr(ctx, 'euid', None), cap_eff=getattr(ctx, 'cap_eff', None))
+    rc, out, err, timed_out, error = run['result']
+    parsed = parse(rc, out, err, timed_out=timed_out, error=error)
+    if timed_out:
+        parsed['messages'].append('criu check did not finish within %.1f s' % timeout)
+    parsed.update({'argv': run['argv'], 'stdout': out[-4000:], 'stderr': err[-4000:],
+                   'duration_ms': round((time.monotonic() - start) * 1000, 1),
+                   'unprivileged': run['unprivileged'], 'isolation': run['isolation'], 'isolation_note': run['note']})
+    raw['check'] = parsed
+    return raw
+
+
+def _left(deadline):
+    """The seconds left until ``deadline``: criu gets no more than the
+    caller's timeout, however small."""
+    return max(0.0, deadline - time.monotonic())
+
+
+def run_isolated(argv, env, deadline, unprivileged=False, euid=None, cap_eff=None):
+    """Run the installed criu (``argv``) so that nothing it does outlives it,
+    by ``deadline`` (time.monotonic()): as root in a private mount namespace
+    with an empty tmpfs on /run where it can, so that it answers as root does
+    and its kdat cache goes with the namespace; else with --unprivileged and
+    its cache in a private XDG_RUNTIME_DIR, removed afterwards.
+
+    Returns ``{'argv': what ran, 'result': (rc, stdout, stderr, timed_out,
+    error) as _run(), 'unprivileged': bool, 'isolation': 'mount_namespace' |
+    'xdg_runtime_dir' | 'none', 'note': why it ran so}``.
+    """
     euid = os.geteuid() if euid is None else euid
-    cap_eff = getattr(ctx, 'cap_eff', None)
-    if cap_eff is None:
-        cap_eff = own_caps()
-    argv = [criu['path'], 'check']
+    cap_eff = own_caps() if cap_eff is None else cap_eff
     result = None
     isolate, why_not = (False, None) if unprivileged else _can_isolate(euid, cap_eff)
     if isolate:
         isolation, note = 'mount_namespace', 'run as root in a private mount namespace with an empty tmpfs on /run'
-        result = _run(argv, env, max(0.1, deadline - time.monotonic()), preexec=_private_run_setup())
+        result = _run(argv, env, _left(deadline), preexec=_private_run_setup())
         if result[4] is not None:
             note = 'the private mount namespace was refused (%s), so criu ran with --unprivileged' % result[4]
             result = None
@@ -389,15 +414,7 @@ def check(ctx=None, timeout=None, path=None, binaries=None):
         isolation, result, extra = _run_unprivileged(argv, env, deadline)
         note = '%s; %s' % (note, extra)
         unprivileged = True
-    rc, out, err, timed_out, error = result
-    parsed = parse(rc, out, err, timed_out=timed_out, error=error)
-    if timed_out:
-        parsed['messages'].append('criu check did not finish within %.1f s' % timeout)
-    parsed.update({'argv': argv, 'stdout': out[-4000:], 'stderr': err[-4000:],
-                   'duration_ms': round((time.monotonic() - start) * 1000, 1),
-                   'unprivileged': unprivileged, 'isolation': isolation, 'isolation_note': note})
-    raw['check'] = parsed
-    return raw
+    return {'argv': argv, 'result': result, 'unprivileged': unprivileged, 'isolation': isolation, 'note': note}
 
 
 def _run_unprivileged(argv, env, deadline):
@@ -411,11 +428,11 @@ def _run_unprivileged(argv, env, deadline):
         # Without XDG_RUNTIME_DIR criu saves no cache at all (criu/kerndat.c
         # get_kdat_cache_path()): nothing is left behind either.
         env.pop('XDG_RUNTIME_DIR', None)
-        result = _run(argv, env, max(0.1, deadline - time.monotonic()))
+        result = _run(argv, env, _left(deadline))
         return 'none', result, 'no private directory for its cache (%s), so XDG_RUNTIME_DIR was unset' % exc
     try:
         env['XDG_RUNTIME_DIR'] = runtime_dir
-        result = _run(argv, env, max(0.1, deadline - time.monotonic()))
+        result = _run(argv, env, _left(deadline))
     finally:
         shutil.rmtree(runtime_dir, ignore_errors=True)
     return 'xdg_runtime_dir', result, 'its cache went to a private XDG_RUNTIME_DIR, removed afterwards'

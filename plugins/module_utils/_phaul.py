@@ -222,18 +222,10 @@ def read_stats(images_dir, name=STATS_DUMP):
 # ---------------------------------------------------------------- processes
 
 
-def _read(path):
-    try:
-        with open(path, 'rb') as f:
-            return f.read()
-    except (IOError, OSError):
-        return None
-
-
 def state(pid):
     """The state letter of ``pid`` (/proc/PID/stat field 3), or None when it
     does not exist."""
-    stat = _read('/proc/%d/stat' % pid)
+    stat = _smoke.read_file('/proc/%d/stat' % pid)
     if not stat:
         return None
     try:
@@ -258,7 +250,7 @@ def _children(pid):
     out = []
     readable = False
     for tid in tids:
-        text = _read(os.path.join(tasks, tid, 'children'))
+        text = _smoke.read_file(os.path.join(tasks, tid, 'children'))
         if text is None:
             continue
         readable = True
@@ -267,7 +259,7 @@ def _children(pid):
         return out
     for name in os.listdir('/proc'):
         if name.isdigit():
-            stat = _read('/proc/%s/stat' % name)
+            stat = _smoke.read_file('/proc/%s/stat' % name)
             try:
                 if stat and int(stat[stat.rindex(b')') + 2:].split()[1]) == pid:
                     out.append(int(name))
@@ -293,7 +285,7 @@ def tree(pid):
 
 
 def cmdline(pid):
-    raw = _read('/proc/%d/cmdline' % pid)
+    raw = _smoke.read_file('/proc/%d/cmdline' % pid)
     return [a.decode('utf-8', 'replace') for a in raw.split(b'\0')[:-1]] if raw else []
 
 
@@ -378,7 +370,7 @@ def criu_problem(criu_path):
 
 
 def _read_text(path):
-    return (_read(path) or b'').decode('utf-8', 'replace')
+    return (_smoke.read_file(path) or b'').decode('utf-8', 'replace')
 
 
 def run_criu(criu, action, args, images_dir, log_name, timeout, private_run=False):

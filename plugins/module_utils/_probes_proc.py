@@ -69,26 +69,10 @@ _KERNDAT_FATAL = 'criu itself would stop here: kerndat_init() fails and criu che
 
 # ---------------------------------------------------------------- helpers
 
-_LIBC_FUNCS = {}
-
-
-def _libc(name, restype, *argtypes):
-    """A private ctypes handle on a libc function (never the shared, mutable
-    ``LIBC.<name>`` attribute that other modules may configure differently)."""
-    key = (name, restype, argtypes)
-    func = _LIBC_FUNCS.get(key)
-    if func is None:
-        func = _syscall.LIBC[name]
-        func.restype = restype
-        func.argtypes = argtypes
-        _LIBC_FUNCS[key] = func
-    return func
-
-
 def _access(path, mode):
     """access(2), as criu calls it (with the real uid); 0 or the errno.
     os.access() would hide the errno that criu prints."""
-    return _syscall.libc_call(_libc('access', ctypes.c_int, ctypes.c_char_p, ctypes.c_int),
+    return _syscall.libc_call(_syscall.libc_function('access', ctypes.c_int, ctypes.c_char_p, ctypes.c_int),
                               path.encode(), mode)[1]
 
 
@@ -116,12 +100,12 @@ def _epoll_watching_pipe(data):
         fds['pipe'] = os.pipe()
     except OSError as exc:
         return fds, ('pipe', exc.errno)
-    efd, err = _syscall.libc_call(_libc('epoll_create', ctypes.c_int, ctypes.c_int), 1)
+    efd, err = _syscall.libc_call(_syscall.libc_function('epoll_create', ctypes.c_int, ctypes.c_int), 1)
     if efd < 0:
         return fds, ('epoll_create', err)
     fds['epoll'] = efd
     event = _EpollEvent(EPOLLIN | EPOLLOUT, data)
-    epoll_ctl = _libc('epoll_ctl', ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_void_p)
+    epoll_ctl = _syscall.libc_function('epoll_ctl', ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_void_p)
     err = _syscall.libc_call(epoll_ctl, efd, EPOLL_CTL_ADD, fds['pipe'][0], ctypes.addressof(event))[1]
     if err:
         return fds, ('epoll_ctl', err)
@@ -204,7 +188,7 @@ def prctl_cat1(ctx):
 
 def _prctl_cat1_fallback(evidence):
     """The pre-3.18 PR_SET_MM interface, in criu's order and with its texts."""
-    brk = _syscall.libc_call(_libc('sbrk', ctypes.c_void_p, ctypes.c_long), 0)[0] or 0
+    brk = _syscall.libc_call(_syscall.libc_function('sbrk', ctypes.c_void_p, ctypes.c_long), 0)[0] or 0
     rc, err = _syscall.prctl(PR_SET_MM, PR_SET_MM_BRK, brk)
     if rc < 0:
         evidence.update(R.errno_evidence(err, step='PR_SET_MM_BRK'))
@@ -319,7 +303,7 @@ def _fdinfo_failure(parsed, **extra):
 
 def _fdinfo_eventfd():
     """criu: check_fdinfo_eventfd(): eventfd(13, 0); fdinfo eventfd-count == 13."""
-    fd, err = _syscall.libc_call(_libc('eventfd', ctypes.c_int, ctypes.c_uint, ctypes.c_int), EVENTFD_COUNT, 0)
+    fd, err = _syscall.libc_call(_syscall.libc_function('eventfd', ctypes.c_int, ctypes.c_uint, ctypes.c_int), EVENTFD_COUNT, 0)
     if fd < 0:
         return _sub_fail(R.perror("Can't make eventfd", err), errno_name=R.errno_name(err))
     try:
@@ -358,10 +342,10 @@ def _fdinfo_eventpoll():
 def _fdinfo_signalfd():
     """criu: check_fdinfo_signalfd(): signalfd(-1, {SIGUSR1}, 0); fdinfo has sigmask."""
     sigset = ctypes.create_string_buffer(128)      # glibc sigset_t
-    _libc('sigemptyset', ctypes.c_int, ctypes.c_void_p)(sigset)
-    _libc('sigaddset', ctypes.c_int, ctypes.c_void_p, ctypes.c_int)(sigset, signal.SIGUSR1)
-    fd, err = _syscall.libc_call(_libc('signalfd', ctypes.c_int, ctypes.c_int, ctypes.c_void_p, ctypes.c_int),
-                                 -1, sigset, 0)
+    _syscall.libc_function('sigemptyset', ctypes.c_int, ctypes.c_void_p)(sigset)
+    _syscall.libc_function('sigaddset', ctypes.c_int, ctypes.c_void_p, ctypes.c_int)(sigset, signal.SIGUSR1)
+    signalfd = _syscall.libc_function('signalfd', ctypes.c_int, ctypes.c_int, ctypes.c_void_p, ctypes.c_int)
+    fd, err = _syscall.libc_call(signalfd, -1, sigset, 0)
     if fd < 0:
         return _sub_fail(R.perror("Can't make signalfd", err), errno_name=R.errno_name(err))
     try:
@@ -376,11 +360,11 @@ def _fdinfo_signalfd():
 def _fdinfo_inotify(cwd):
     """criu: check_fdinfo_inotify(): a watch on the working directory; fdinfo
     must show exactly that wd, with the fhandle-bytes/fhandle-type fields."""
-    ifd, err = _syscall.libc_call(_libc('inotify_init1', ctypes.c_int, ctypes.c_int), 0)
+    ifd, err = _syscall.libc_call(_syscall.libc_function('inotify_init1', ctypes.c_int, ctypes.c_int), 0)
     if ifd < 0:
         return _sub_fail(R.perror("Can't make inotify fd", err), errno_name=R.errno_name(err))
     try:
-        add_watch = _libc('inotify_add_watch', ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint32)
+        add_watch = _syscall.libc_function('inotify_add_watch', ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint32)
         wd, err = _syscall.libc_call(add_watch, ifd, cwd.encode(), IN_ALL_EVENTS)
         if wd < 0:
             return _sub_fail(R.perror("Can't add watch", err), errno_name=R.errno_name(err), path=cwd)
@@ -450,12 +434,12 @@ def timerfd(ctx):
     EFAULT (or 0) proves the ioctl exists; ENOTTY means a kernel without
     CONFIG_CHECKPOINT_RESTORE or older than 3.17.
     """
-    fd, err = _syscall.libc_call(_libc('timerfd_create', ctypes.c_int, ctypes.c_int, ctypes.c_int),
+    fd, err = _syscall.libc_call(_syscall.libc_function('timerfd_create', ctypes.c_int, ctypes.c_int, ctypes.c_int),
                                  CLOCK_MONOTONIC, 0)
     if fd < 0:
         return R.unsupported(R.perror('timerfd: timerfd_create failed', err), R.errno_evidence(err))
     try:
-        ioctl = _libc('ioctl', ctypes.c_int, ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p)
+        ioctl = _syscall.libc_function('ioctl', ctypes.c_int, ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p)
         rc, err = _syscall.libc_call(ioctl, fd, TFD_IOC_SET_TICKS, None)
     finally:
         os.close(fd)

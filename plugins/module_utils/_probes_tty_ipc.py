@@ -41,14 +41,6 @@ class _Iovec(ctypes.Structure):
     _fields_ = [('iov_base', ctypes.c_void_p), ('iov_len', ctypes.c_size_t)]
 
 
-def _libc(name, restype, *argtypes):
-    """A private ctypes handle on a libc function (not the shared LIBC attribute)."""
-    func = _syscall.LIBC[name]
-    func.restype = restype
-    func.argtypes = argtypes
-    return func
-
-
 def unaligned_vmsplice(ctx):
     """criu: check_unaligned_vmsplice().
 
@@ -127,7 +119,7 @@ def sigqueuinfo(ctx):
         return R.unknown(R.perror('rt_sigaction(SIGUSR1) could not be read', err), R.errno_evidence(err))
     evidence = {}
     try:
-        _libc('signal', ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p)(signal.SIGUSR1, SIG_IGN)
+        _syscall.libc_function('signal', ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p)(signal.SIGUSR1, SIG_IGN)
         info = (ctypes.c_int * (SIGINFO_SIZE // 4))()
         info[SIGINFO_SI_CODE] = 1
         rc, err = _syscall.syscall('rt_sigqueueinfo', os.getpid(), signal.SIGUSR1, ctypes.addressof(info))

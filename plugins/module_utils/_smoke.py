@@ -190,9 +190,11 @@ def reason(lines):
 # ---------------------------------------------------------------- processes
 
 
-def _read(path, mode='rb'):
+def read_file(path):
+    """The bytes of a file, or None when it is missing or unreadable (a
+    process's /proc file once it has ended)."""
     try:
-        with open(path, mode) as f:
+        with open(path, 'rb') as f:
             return f.read()
     except (IOError, OSError):
         return None
@@ -200,7 +202,7 @@ def _read(path, mode='rb'):
 
 def session_of(pid):
     """The session id of ``pid`` (/proc/PID/stat field 6), or None."""
-    stat = _read('/proc/%d/stat' % pid)
+    stat = read_file('/proc/%d/stat' % pid)
     if not stat:
         return None
     try:
@@ -220,13 +222,13 @@ def marked_processes(mark, sessions, exclude=()):
         pid = int(name)
         if pid in exclude:
             continue
-        cmd = _read('/proc/%d/cmdline' % pid)
+        cmd = read_file('/proc/%d/cmdline' % pid)
         if not cmd or mark not in cmd:
             continue
         sid = session_of(pid)
         if sid is None:
             continue
-        if sid in sessions or (sid > 0 and mark in (_read('/proc/%d/cmdline' % sid) or b'')):
+        if sid in sessions or (sid > 0 and mark in (read_file('/proc/%d/cmdline' % sid) or b'')):
             found.append(pid)
     return found
 
@@ -385,7 +387,7 @@ def _tree_size(path):
 
 
 def _read_counter(path):
-    text = _read(path)
+    text = read_file(path)
     try:
         return int(text.strip()) if text else None
     except ValueError:
@@ -497,10 +499,10 @@ class Smoke:
 
     def _collect_log(self, action, log_name, out_path):
         lines = []
-        out = (_read(out_path) or b'').decode('utf-8', 'replace')
+        out = (read_file(out_path) or b'').decode('utf-8', 'replace')
         if out.strip():
             lines += explain_log(out, 10)
-        log = (_read(os.path.join(self.workdir, 'images', log_name)) or b'').decode('utf-8', 'replace')
+        log = (read_file(os.path.join(self.workdir, 'images', log_name)) or b'').decode('utf-8', 'replace')
         if log.strip():
             lines += explain_log(log)
         self.result['log'] = lines[-LOG_MAX:]
@@ -535,10 +537,10 @@ class Smoke:
             leader_n, child_n = self._counters()
             if leader in self.exited:
                 raise SmokeFailure('start', 'the counter tree exited at once: %s' % (
-                    (_read(os.path.join(self.workdir, 'tree.log')) or b'').decode('utf-8', 'replace')[-300:]))
+                    (read_file(os.path.join(self.workdir, 'tree.log')) or b'').decode('utf-8', 'replace')[-300:]))
             return leader_n is not None and child_n is not None and leader_n >= 3 and child_n >= 3
         self._wait_until(running, 'the counter tree did not start counting')
-        child = [int(p) for p in (_read('/proc/%d/task/%d/children' % (leader, leader)) or b'').split()]
+        child = [int(p) for p in (read_file('/proc/%d/task/%d/children' % (leader, leader)) or b'').split()]
 
         res['stage'] = 'dump'
         res['dump_ms'] = self._criu('dump', ['-t', str(leader), '-D', images], 'dump.log')
@@ -557,7 +559,7 @@ class Smoke:
         # The restored leader comes back with its session: ours from now on too.
         self._tell_watchdog(restored)
         mark = self.workdir.encode()
-        if mark not in (_read('/proc/%d/cmdline' % restored) or b''):
+        if mark not in (read_file('/proc/%d/cmdline' % restored) or b''):
             raise SmokeFailure('restore', 'the restored pid %d is not the counter tree' % restored)
 
         res['stage'] = 'verify'

@@ -106,6 +106,23 @@ def syscall(name, *args):
     return rc, (ctypes.get_errno() if rc == -1 else 0)
 
 
+_LIBC_FUNCS = {}
+
+
+def libc_function(name, restype, *argtypes):
+    """A private ctypes handle on the libc function ``name`` with these
+    types, made once per signature (never the shared, mutable ``LIBC.<name>``
+    attribute, which another module may type differently)."""
+    key = (name, restype, argtypes)
+    func = _LIBC_FUNCS.get(key)
+    if func is None:
+        func = LIBC[name]
+        func.restype = restype
+        func.argtypes = argtypes
+        _LIBC_FUNCS[key] = func
+    return func
+
+
 def libc_call(func, *args):
     """Call a libc function; return ``(rc, errno)``, errno 0 on success."""
     ctypes.set_errno(0)

@@ -160,26 +160,10 @@ def _terminated(signum, frame):
 
 
 def run_criu(path, args, timeout):
-    """``criu ARGS`` as the installed criu's check runs it (module_utils/_installed_criu.py
-    check()): as root in a private mount namespace with an empty /run; else with --unprivileged and
-    its cache in a private XDG_RUNTIME_DIR.  Returns (rc, parsed output, timed out, error)."""
-    deadline = time.monotonic() + timeout
-    env = _installed_criu._environ(None)
-    argv = [path] + list(args)
-    isolate, dummy = _installed_criu._can_isolate(os.geteuid(), _installed_criu.own_caps())
-    result = None
-    if isolate:
-        result = _installed_criu._run(argv, env, timeout, preexec=_installed_criu._private_run_setup())
-        if result[4] is not None:
-            result = None      # the namespace was refused: as non-root below
-    if result is None:
-        runtime_dir = tempfile.mkdtemp(prefix='criu-cpuinfo-kdat.')
-        try:
-            env['XDG_RUNTIME_DIR'] = runtime_dir
-            result = _installed_criu._run(argv + ['--unprivileged'], env, max(0.1, deadline - time.monotonic()))
-        finally:
-            shutil.rmtree(runtime_dir, ignore_errors=True)
-    rc, out, err, timed_out, error = result
+    """``criu ARGS`` as the installed criu's check runs it (_installed_criu.run_isolated()), leaving
+    nothing behind.  Returns (rc, parsed output, timed out, error)."""
+    run = _installed_criu.run_isolated([path] + list(args), _installed_criu.environ(None), time.monotonic() + timeout)
+    rc, out, err, timed_out, error = run['result']
     return rc, _installed_criu.parse(rc, out, err, timed_out=timed_out, error=error), timed_out, error
 
 
