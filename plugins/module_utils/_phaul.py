@@ -225,13 +225,8 @@ def read_stats(images_dir, name=STATS_DUMP):
 def state(pid):
     """The state letter of ``pid`` (/proc/PID/stat field 3), or None when it
     does not exist."""
-    stat = _smoke.read_file('/proc/%d/stat' % pid)
-    if not stat:
-        return None
-    try:
-        return stat[stat.rindex(b')') + 2:].split()[0].decode()
-    except (ValueError, IndexError):
-        return None
+    letter = _smoke.stat_field(pid, 3)
+    return letter.decode() if letter is not None else None
 
 
 def alive(pid):
@@ -259,12 +254,8 @@ def _children(pid):
         return out
     for name in os.listdir('/proc'):
         if name.isdigit():
-            stat = _smoke.read_file('/proc/%s/stat' % name)
-            try:
-                if stat and int(stat[stat.rindex(b')') + 2:].split()[1]) == pid:
-                    out.append(int(name))
-            except (ValueError, IndexError):
-                pass
+            if _smoke.stat_field(name, 4) == b'%d' % pid:
+                out.append(int(name))
     return out
 
 

@@ -200,15 +200,24 @@ def read_file(path):
         return None
 
 
-def session_of(pid):
-    """The session id of ``pid`` (/proc/PID/stat field 6), or None."""
-    stat = read_file('/proc/%d/stat' % pid)
+def stat_field(pid, field):
+    """Field ``field`` (numbered as in proc(5): 3 the state, 4 the parent,
+    6 the session) of /proc/PID/stat, as bytes; None when the process is gone
+    or the field absent.  The fields are counted after the command name,
+    which may hold spaces and parentheses."""
+    stat = read_file('/proc/%s/stat' % pid)
     if not stat:
         return None
     try:
-        return int(stat[stat.rindex(b')') + 2:].split()[3])
+        return stat[stat.rindex(b')') + 2:].split()[field - 3]
     except (ValueError, IndexError):
         return None
+
+
+def session_of(pid):
+    """The session id of ``pid`` (/proc/PID/stat field 6), or None."""
+    sid = stat_field(pid, 6)
+    return int(sid) if sid is not None else None
 
 
 def marked_processes(mark, sessions, exclude=()):
