@@ -134,6 +134,8 @@ from ansible_collections.criu.check.plugins.module_utils import _phaul  # noqa: 
 
 PIDFILE = 'page-server.pid'
 LOG = 'page-server.log'
+# Seconds a page server gets to end after SIGTERM before SIGKILL (bounded by the task's timeout too).
+TERM_GRACE = 5.0
 # criu/page-xfer.c prepare_page_server_socket(): the port it bound when given 0.
 _PORT = re.compile(r'Using (\d+) port')
 
@@ -149,7 +151,7 @@ def stop(module, pid, timeout):
     if module.check_mode:
         module.exit_json(changed=True, stopped=False, pid=pid, log=[], msg='check mode: page server %d not stopped' % pid)
     _phaul.signal_pids([pid], signal.SIGTERM)
-    deadline = time.monotonic() + min(timeout, 5.0)
+    deadline = time.monotonic() + min(timeout, TERM_GRACE)
     while _phaul.alive(pid) and time.monotonic() < deadline:
         time.sleep(0.02)
     if _phaul.alive(pid):
