@@ -19,7 +19,9 @@ It prints, each as medians of interleaved runs:
       builds an empty AnsibleModule and exits, against `criu check --all`
       cold; goal ratio <= 0.8.  Beside it, the fixed costs alone: a module
       process that compiles what criu_facts imports, imports the probes'
-      two libraries and runs the installed criu's check, and runs no probe.
+      two libraries and runs the installed criu's check, and runs no probe;
+      and, for reference, a module process that runs the probes alone,
+      without the installed criu's check and the runtimes' commands.
 """
 
 import argparse
@@ -149,6 +151,17 @@ module.exit_json(changed=False)
 """
 
 
+# criu_facts' probes alone, in a module process: what issue 7 measured before the installed criu's own check and
+# the runtimes' version commands joined the module (issue 8).  Printed beside the probe cost, for reference.
+PROBES_ONLY_MODULE = """
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.criu.check.plugins.module_utils import _check
+from ansible_collections.criu.check.plugins.module_utils import _registry as REG
+module = AnsibleModule(argument_spec={}, supports_check_mode=True)
+module.exit_json(changed=False, ansible_facts={'criu_facts': _check.run(REG.PROBES, installed_criu=False)})
+"""
+
+
 def module_process(collections, workdir, source=None, name=None):
     """A module run as Ansible runs it: a Python process with its arguments
     in a JSON file in ``workdir``; ``source`` None is the criu_facts module,
@@ -176,6 +189,7 @@ def probe_cost(args, collections):
             'criu_facts module process': module_process(collections, workdir),
             'empty AnsibleModule process': module_process(collections, workdir, EMPTY_MODULE, 'empty'),
             'fixed costs alone, no probe': module_process(collections, workdir, FIXED_COSTS_MODULE, 'fixed_costs'),
+            'probes only, no installed criu': module_process(collections, workdir, PROBES_ONLY_MODULE, 'probes_only'),
         }, max(11, args.rounds), cpu)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -185,7 +199,8 @@ def probe_cost(args, collections):
     for name, seconds in times.items():
         print('  %-40s %5.1f ms %6.1f ms' % (name, seconds * 1000, cpu[name] * 1000))
     for label, name in (('probe cost', 'criu_facts module process'),
-                        ('  of which fixed costs', 'fixed costs alone, no probe')):
+                        ('  of which fixed costs', 'fixed costs alone, no probe'),
+                        ('probe cost without the installed criu', 'probes only, no installed criu')):
         wall = times[name] - times['empty AnsibleModule process']
         used = cpu[name] - cpu['empty AnsibleModule process']
         print('  %-40s %5.1f ms %6.1f ms' % (label, wall * 1000, used * 1000))
@@ -193,6 +208,9 @@ def probe_cost(args, collections):
     ratio = cost / reference if reference else float('inf')
     print('  ratio probe cost / criu check --all (cold): %.2f (goal <= 0.8: %s)'
           % (ratio, 'met' if ratio <= 0.8 else 'NOT met'))
+    alone = times['probes only, no installed criu'] - times['empty AnsibleModule process']
+    print('  for reference, without the installed criu\'s check and the runtimes (issue 7 before issue 8): %.2f'
+          % (alone / reference if reference else float('inf')))
     fixed_cpu = cpu['fixed costs alone, no probe'] - cpu['empty AnsibleModule process']
     floor = fixed_cpu / os.cpu_count()
     print('  fixed costs: compiling what criu_facts imports (Ansible ships source), importing pyroute2 and\n'
