@@ -56,6 +56,8 @@ from ansible_collections.criu.check.plugins.module_utils._syscall import CLONE_N
 PR_SET_CHILD_SUBREAPER = 36
 KDAT_CACHE = '/run/criu.kdat'     # criu/include/kerndat.h KERNDAT_CACHE_FILE
 
+# Seconds a whole dump and restore may take: criu_smoke's default timeout.
+DEFAULT_TIMEOUT = 60.0
 # How long the watchdog waits past the timeout before it cleans up on its own,
 # and how long one clean-up may take.
 WATCHDOG_GRACE = 30.0
@@ -415,7 +417,7 @@ class Smoke:
     It never raises for what happens on the host; only for a programming error.
     """
 
-    def __init__(self, criu, version, tmpdir=None, timeout=60.0, python=None):
+    def __init__(self, criu, version, tmpdir=None, timeout=DEFAULT_TIMEOUT, python=None):
         self.criu = criu
         self.version = version
         self.tmpdir = tmpdir
@@ -647,7 +649,7 @@ class Smoke:
             pass
 
 
-def run(criu_path=None, tmpdir=None, timeout=60.0, python=None):
+def run(criu_path=None, tmpdir=None, timeout=DEFAULT_TIMEOUT, python=None):
     """Find criu, check privileges, run one smoke; return the result dict
     (see Smoke).  ``ok`` False with ``msg`` when criu is missing or cannot run."""
     criu = find_criu(criu_path)

@@ -210,7 +210,7 @@ def main():
         argument_spec=dict(
             criu_path=dict(type='path'),
             tmpdir=dict(type='path'),
-            timeout=dict(type='float', default=60.0),
+            timeout=dict(type='float', default=_smoke.DEFAULT_TIMEOUT),
             fail_on_error=dict(type='bool', default=True),
         ),
         supports_check_mode=True,
