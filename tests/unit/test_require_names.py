@@ -14,6 +14,7 @@ import conftest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.criu.check.plugins.filter import criu_unmet as F
+from ansible_collections.criu.check.plugins.module_utils import _check
 from ansible_collections.criu.check.plugins.module_utils import _registry as REG
 from ansible_collections.criu.check.plugins.module_utils import _workloads as W
 
@@ -45,6 +46,15 @@ def test_the_role_holds_no_list_of_probe_ids():
     for path, data in _role_yaml():
         ids = [s for s in _strings(data) if s in REG.BY_ID]
         assert len(ids) < 3, '%s keeps probe ids by hand: %s' % (path, ids)
+
+
+def test_the_categories_the_role_accepts_are_the_module_s():
+    """criu_require_categories is passed to criu_facts' categories: the role's
+    argument spec must offer exactly the module's choices, in its order."""
+    with open(os.path.join(ROLE, 'meta', 'argument_specs.yml')) as f:
+        spec = yaml.safe_load(f)['argument_specs']['main']['options']['criu_require_categories']
+    assert spec['choices'] == list(_check.CATEGORY_CHOICES)
+    assert all(c in _check.CATEGORY_CHOICES for c in spec['default'])
 
 
 def test_the_ids_the_role_accepts_are_the_registry_s():
