@@ -16,6 +16,7 @@ import copy
 import os
 
 import pytest
+import yaml
 
 from ansible.errors import AnsibleFilterError
 
@@ -268,3 +269,10 @@ def test_bad_input_names_what_is_valid(host, call, needle):
 
 def test_the_filter_is_the_decision(src, dst):
     assert criu_migration(src, dst, pair={'page_server': None}) == _pair.decide(src, dst)
+
+
+def test_the_migrate_role_offers_the_modes_the_role_can_run():
+    """criu_migrate_mode: auto, or a mode of _pair's that the role implements (post-copy is decided, not run)."""
+    with open(os.path.join(conftest.REPO, 'roles', 'migrate', 'meta', 'argument_specs.yml')) as f:
+        spec = yaml.safe_load(f)['argument_specs']['main']['options']['criu_migrate_mode']
+    assert spec['choices'] == ['auto', _pair.PRE_COPY, _pair.STOP_AND_COPY] and spec['default'] == 'auto'
