@@ -50,8 +50,8 @@ attributes:
         of this collection.
 '''
 
-    # criu_cpuinfo, criu_page_server, criu_dump, criu_restore (and, without
-    # criu_path, criu_images and criu_process: criu.check.criu.linux).
+    # The modules that run the installed criu: criu_smoke, criu_cpuinfo, criu_page_server, criu_dump,
+    # criu_restore (each with criu.check.criu.linux too).
     CRIU_PATH = r'''
 options:
   criu_path:
@@ -60,14 +60,6 @@ options:
       - By default the first C(criu) on E(PATH), then in C(/usr/sbin), C(/sbin) and C(/usr/local/sbin), which is the
         one container runtimes would call.
     type: path
-attributes:
-  diff_mode:
-    support: none
-    description: Not supported.
-  platform:
-    support: full
-    platforms: linux
-    description: Linux only, as criu.
 '''
 
     LINUX = r'''

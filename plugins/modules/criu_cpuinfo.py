@@ -53,6 +53,7 @@ attributes:
     description: Runs the same way in check mode; the module changes nothing on the host.
 extends_documentation_fragment:
   - criu.check.criu.criu_path
+  - criu.check.criu.linux
 seealso:
   - plugin: criu.check.criu_migration
     plugin_type: filter

@@ -105,6 +105,7 @@ attributes:
     description: In check mode criu does not run; the result says what would have run.
 extends_documentation_fragment:
   - criu.check.criu.criu_path
+  - criu.check.criu.linux
 seealso:
   - module: criu.check.criu_page_server
   - module: criu.check.criu_images

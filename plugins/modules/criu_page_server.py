@@ -67,6 +67,7 @@ attributes:
     description: In check mode nothing is started or stopped; the result says what would have been done.
 extends_documentation_fragment:
   - criu.check.criu.criu_path
+  - criu.check.criu.linux
 seealso:
   - module: criu.check.criu_dump
   - module: criu.check.criu_images

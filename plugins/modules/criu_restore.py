@@ -38,6 +38,7 @@ attributes:
     description: In check mode criu does not run; the result says what would have run.
 extends_documentation_fragment:
   - criu.check.criu.criu_path
+  - criu.check.criu.linux
 seealso:
   - module: criu.check.criu_dump
   - module: criu.check.criu_process

@@ -36,12 +36,6 @@ requirements:
   - criu, run as root, or as a user with C(CAP_CHECKPOINT_RESTORE) (criu then runs with C(--unprivileged)).
     Without either capability the smoke fails and the message says so.
 options:
-  criu_path:
-    description:
-      - The criu binary to use, as a path or a name looked up on E(PATH).
-      - By default, the first C(criu) on E(PATH), then in C(/usr/sbin), C(/sbin) and C(/usr/local/sbin), which is
-        the one container runtimes would call.
-    type: path
   tmpdir:
     description:
       - The directory in which the module creates its own working directory (C(criu-smoke-XXXXXX)). Its
@@ -70,10 +64,9 @@ attributes:
   diff_mode:
     support: none
     description: The module changes nothing, so it has no diff to show.
-  platform:
-    support: full
-    platforms: linux
-    description: Linux only, as criu.
+extends_documentation_fragment:
+  - criu.check.criu.criu_path
+  - criu.check.criu.linux
 seealso:
   - module: criu.check.criu_facts
   - name: criu's own smoke tests (zdtm)
