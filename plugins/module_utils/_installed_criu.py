@@ -446,7 +446,8 @@ def job(ctx):
 # --------------------------------------------------------------------------
 # describe(): the facts (pure)
 
-def _version_tuple(text):
+def version_tuple(text):
+    """``'4.1.1'`` -> ``(4, 1, 1)`` (at most three numbers); None without one."""
     parts = []
     for part in re.findall(r'\d+', text or '')[:3]:
         parts.append(int(part))
@@ -454,8 +455,8 @@ def _version_tuple(text):
 
 
 def _older(version, than):
-    mine = _version_tuple(version)
-    return mine is not None and mine < _version_tuple(than)
+    mine = version_tuple(version)
+    return mine is not None and mine < version_tuple(than)
 
 
 def too_old_cause(messages, version):

@@ -51,7 +51,7 @@ from collections.abc import Mapping
 
 from ansible_collections.criu.check.plugins.module_utils import _decide
 from ansible_collections.criu.check.plugins.module_utils import _registry as REG
-from ansible_collections.criu.check.plugins.module_utils._installed_criu import _version_tuple
+from ansible_collections.criu.check.plugins.module_utils._installed_criu import version_tuple
 from ansible_collections.criu.check.plugins.module_utils._workloads import BUILTIN as WORKLOADS
 
 PRE_COPY = 'pre-copy'
@@ -217,7 +217,7 @@ def _criu_version(checks, src, dst, names):
         criu = facts.get('criu') if isinstance(facts.get('criu'), Mapping) else {}
         versions.append(criu.get('version'))
         installed.append(criu.get('installed'))
-    parsed = [_version_tuple(v) for v in versions]
+    parsed = [version_tuple(v) for v in versions]
     if None in parsed:
         side = names[parsed.index(None)]
         if installed[parsed.index(None)] is False:

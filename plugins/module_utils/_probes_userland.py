@@ -19,11 +19,12 @@ __metaclass__ = type
 
 import errno
 import os
-import re
 
 from ansible_collections.criu.check.plugins.module_utils import _context
 from ansible_collections.criu.check.plugins.module_utils import _deps
+from ansible_collections.criu.check.plugins.module_utils import _installed_criu
 from ansible_collections.criu.check.plugins.module_utils import _result as R
+
 IPT_VERSION_BYTES = 99          # criu reads "-V" output into char buf[100]
 
 # criu: get_legacy_iptables_bin(): the default tool, then the legacy one.
@@ -44,9 +45,9 @@ def _run(ctx, argv):
 # ---------------------------------------------------------------- external_net_ns
 
 def _criu_version(ctx, criu):
+    """``(exit code, the version it prints or None, the output)`` of ``criu --version``."""
     code, out, err = _run(ctx, [criu, '--version'])
-    match = re.search(r'Version:\s*(\d+)\.(\d+)(?:\.(\d+))?', out)
-    return code, (tuple(int(v or 0) for v in match.groups()) if match else None), (out + err)[:200]
+    return code, _installed_criu.parse_version(out)[0], (out + err)[:200]
 
 
 def external_net_ns(ctx):
@@ -67,14 +68,14 @@ def external_net_ns(ctx):
         evidence['note'] = 'no criu binary found: criu >= 3.9 always reports this feature'
         return R.supported(evidence=evidence)
     code, version, text = _criu_version(ctx, criu)
-    evidence.update({'criu_version': '.'.join(str(v) for v in version) if version else None,
-                     'output': text.strip()})
-    if version is None:
+    evidence.update({'criu_version': version, 'output': text.strip()})
+    number = _installed_criu.version_tuple(version)
+    if number is None:
         return R.unknown('cannot read the version of %s (criu --version exited %s)' % (criu, code),
                          evidence=evidence)
-    if version[:2] >= EXTERNAL_NET_NS_SINCE:
+    if number[:2] >= EXTERNAL_NET_NS_SINCE:
         return R.supported(evidence=evidence)
-    return R.unsupported('criu %d.%d.%d predates external network namespace support (criu >= 3.9)' % version,
+    return R.unsupported('criu %s predates external network namespace support (criu >= 3.9)' % version,
                          evidence=evidence, fix='install criu >= 3.9')
 
 

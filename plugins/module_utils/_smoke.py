@@ -135,8 +135,7 @@ def criu_version(path, timeout):
         proc.kill()
         proc.communicate()
         return None
-    m = re.search(r'Version:\s*(\S+)', out.decode('utf-8', 'replace'))
-    return m.group(1) if m else None
+    return _installed_criu.parse_version(out.decode('utf-8', 'replace'))[0]
 
 
 def privilege_problem():
