@@ -360,10 +360,6 @@ def criu_problem(criu_path):
     return criu, None
 
 
-def _read_text(path):
-    return (_smoke.read_file(path) or b'').decode('utf-8', 'replace')
-
-
 def run_criu(criu, action, args, images_dir, log_name, timeout, private_run=False):
     """Run ``criu ACTION ARGS -o LOG_NAME -v4`` (the log in ``images_dir``,
     criu's work directory), bounded by ``timeout`` seconds.
@@ -424,7 +420,7 @@ def run_criu(criu, action, args, images_dir, log_name, timeout, private_run=Fals
         res['ended_at'] = time.time()
         out.seek(0)
         printed = out.read().decode('utf-8', 'replace')
-        log = _read_text(os.path.join(images_dir, log_name))
+        log = _smoke.read_text(os.path.join(images_dir, log_name))
         lines = _smoke.explain_log(printed, 10) if printed.strip() else []
         if log.strip():
             lines += _smoke.explain_log(log)

@@ -201,6 +201,12 @@ def read_file(path):
         return None
 
 
+def read_text(path):
+    """The text of a file (undecodable bytes replaced), empty when it is
+    missing or unreadable: a log criu may not have written."""
+    return (read_file(path) or b'').decode('utf-8', 'replace')
+
+
 def stat_field(pid, field):
     """Field ``field`` (numbered as in proc(5): 3 the state, 4 the parent,
     6 the session) of /proc/PID/stat, as bytes; None when the process is gone
@@ -509,10 +515,10 @@ class Smoke:
 
     def _collect_log(self, action, log_name, out_path):
         lines = []
-        out = (read_file(out_path) or b'').decode('utf-8', 'replace')
+        out = read_text(out_path)
         if out.strip():
             lines += explain_log(out, 10)
-        log = (read_file(os.path.join(self.workdir, 'images', log_name)) or b'').decode('utf-8', 'replace')
+        log = read_text(os.path.join(self.workdir, 'images', log_name))
         if log.strip():
             lines += explain_log(log)
         self.result['log'] = lines[-LOG_MAX:]
@@ -547,7 +553,7 @@ class Smoke:
             leader_n, child_n = self._counters()
             if leader in self.exited:
                 raise SmokeFailure('start', 'the counter tree exited at once: %s' % (
-                    (read_file(os.path.join(self.workdir, 'tree.log')) or b'').decode('utf-8', 'replace')[-300:]))
+                    read_text(os.path.join(self.workdir, 'tree.log'))[-300:]))
             return leader_n is not None and child_n is not None and leader_n >= 3 and child_n >= 3
         self._wait_until(running, 'the counter tree did not start counting')
         child = [int(p) for p in (read_file('/proc/%d/task/%d/children' % (leader, leader)) or b'').split()]

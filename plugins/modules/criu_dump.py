@@ -254,6 +254,7 @@ import os  # noqa: E402
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
 from ansible_collections.criu.check.plugins.module_utils import _phaul  # noqa: E402
+from ansible_collections.criu.check.plugins.module_utils import _smoke  # noqa: E402
 
 
 def main():
@@ -336,7 +337,7 @@ def main():
                   log=res['log'], log_tail=res['log_tail'])
     if res['rc'] != 0 or res['error']:
         msg = _phaul.failure_message(action, res, p['timeout'])
-        log = _phaul._read_text(os.path.join(p['images_dir'], log_name))
+        log = _smoke.read_text(os.path.join(p['images_dir'], log_name))
         # criu/kerndat.c kerndat_get_dirty_track() logs this when the kernel has no soft-dirty bits; criu
         # pre-dump then trips BUG_ON(!kdat.has_dirty_track) (criu/mem.c) or refuses --track-mem.
         if (p['pre_dump'] or p['track_mem']) and _phaul.SOFT_DIRTY_OFF in log:
@@ -353,7 +354,7 @@ def main():
     result['pages'] = _phaul.pages_written(stats)
     # The tree criu froze, which a rollback resumes and a migration ends: its
     # short-lived children may differ from the ones seen before the dump.
-    dumped = _phaul.dumped_pids(_phaul._read_text(os.path.join(p['images_dir'], log_name)))
+    dumped = _phaul.dumped_pids(_smoke.read_text(os.path.join(p['images_dir'], log_name)))
     if dumped:
         result['tree'] = dumped
     if p['pre_dump']:

@@ -132,6 +132,7 @@ import time  # noqa: E402
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
 from ansible_collections.criu.check.plugins.module_utils import _phaul  # noqa: E402
+from ansible_collections.criu.check.plugins.module_utils import _smoke  # noqa: E402
 
 PIDFILE = 'page-server.pid'
 LOG = 'page-server.log'
@@ -233,7 +234,7 @@ def main():
         module.fail_json(msg='the page server %d exited at once' % pid, changed=False, pid=pid, **result)
     port = p['port']
     if not port:
-        m = _PORT.search(_phaul._read_text(os.path.join(images, LOG)))
+        m = _PORT.search(_smoke.read_text(os.path.join(images, LOG)))
         if not m:
             _phaul.kill_and_wait([pid], p['timeout'])
             module.fail_json(msg='criu page-server chose a port but its log does not say which', changed=False,
