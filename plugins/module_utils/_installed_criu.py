@@ -351,16 +351,10 @@ def check(ctx=None, timeout=None, path=None, binaries=None):
         binaries = find(path)
     env = environ(path)
     for binary in binaries:
-        entry = dict(binary, version=None, gitid=None, error=None)
-        left = deadline - time.monotonic()
         # --version answers at once, but a first run on a slow machine (a freshly booted VM under
         # emulation) may take seconds; a binary that hangs must still leave time for the check.
-        rc, out, err, timed_out, error = _run([binary['path'], '--version'], env, max(0.1, left / 2))
-        entry['version'], entry['gitid'] = parse_version(out)
-        if error or timed_out or rc != 0 or entry['version'] is None:
-            entry['error'] = error or ('did not answer within %.1f s' % left if timed_out else
-                                       ((err or out).strip()[-300:] or 'exit code %s' % rc))
-        raw['binaries'].append(entry)
+        version, gitid, error = read_version(binary['path'], env, max(0.1, (deadline - time.monotonic()) / 2))
+        raw['binaries'].append(dict(binary, version=version, gitid=gitid, error=error))
     selected = [b for b in raw['binaries'] if b['selected']]
     if not selected:
         return raw
@@ -378,6 +372,17 @@ def check(ctx=None, timeout=None, path=None, binaries=None):
                    'unprivileged': run['unprivileged'], 'isolation': run['isolation'], 'isolation_note': run['note']})
     raw['check'] = parsed
     return raw
+
+
+def read_version(criu, env, timeout):
+    """Run ``criu --version`` (bounded by ``timeout`` seconds); return
+    ``(version, gitid, error)``: ``error`` says why there is no version."""
+    rc, out, err, timed_out, error = _run([criu, '--version'], env, timeout)
+    version, gitid = parse_version(out)
+    if error is None and (timed_out or rc != 0 or version is None):
+        error = ('did not answer within %.1f s' % timeout if timed_out else
+                 ((err or out).strip()[-300:] or 'exit code %s' % rc))
+    return version, gitid, error
 
 
 def _left(deadline):

@@ -123,19 +123,8 @@ def find_criu(path=None, env_path=None):
 
 def criu_version(path, timeout):
     """criu's version (``Version: 4.1.1`` -> ``4.1.1``), or None."""
-    try:
-        # pylint: disable-next=ansible-bad-function  # module_utils code without the AnsibleModule
-        proc = subprocess.Popen([path, '--version'], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, close_fds=True)
-    except OSError:
-        return None
-    try:
-        out = proc.communicate(timeout=max(0.5, min(timeout, 10.0)))[0]
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.communicate()
-        return None
-    return _installed_criu.parse_version(out.decode('utf-8', 'replace'))[0]
+    # At most 10 s: a criu that does not answer --version at once will not dump either.
+    return _installed_criu.read_version(path, _installed_criu.environ(None), min(timeout, 10.0))[0]
 
 
 def privilege_problem():

@@ -286,6 +286,32 @@ def test_timeout_kills_the_whole_tree(scratch):
     assert_nothing_left(raw)
 
 
+@pytest.mark.parametrize('script, expected', [
+    ('echo "Version: 4.2"; echo "GitID: v4.2"', ('4.2', 'v4.2', None)),
+    ('echo "criu: unknown option" >&2; exit 1', (None, None, 'criu: unknown option')),
+    ('exit 3', (None, None, 'exit code 3')),
+    ('echo "no version here"', (None, None, 'no version here')),
+    ('exec sleep 30', (None, None, 'did not answer within 0.3 s')),
+])
+def test_read_version_says_why_there_is_none(scratch, script, expected):
+    """criu --version, as check() and criu_smoke read it: the version, or why not; a criu that hangs
+    is killed at the timeout.  Stand-ins, since no real criu fails on demand."""
+    fake = scratch / 'criu'
+    fake.write_text('#!/bin/sh\n%s\n' % script)
+    fake.chmod(0o755)
+    start = time.monotonic()
+    assert I.read_version(str(fake), I.environ(None), 0.3) == expected
+    assert time.monotonic() - start < 2
+
+
+def test_read_version_of_a_file_that_does_not_run(scratch):
+    fake = scratch / 'criu'
+    fake.write_text('not a program')
+    fake.chmod(0o755)
+    version, gitid, error = I.read_version(str(fake), I.environ(None), 1.0)
+    assert (version, gitid) == (None, None) and error.startswith('cannot run %s: ' % fake), error
+
+
 def _zombie(pid):
     try:
         with open('/proc/%d/stat' % pid) as f:
