@@ -61,6 +61,14 @@ DEFAULT_TIMEOUT = 5.0
 DEFAULT_SPREAD = 2
 
 
+def require_positive_timeout(module):
+    """Fail the task, naming what is valid, unless the module's ``timeout``
+    is a positive number of seconds: an argument spec has no range.  Every
+    module with a ``timeout`` calls it before it does anything."""
+    if module.params['timeout'] <= 0:
+        module.fail_json(msg='timeout must be a positive number of seconds, got %s' % module.params['timeout'])
+
+
 class EngineError(Exception):
     """The probes could not run at all: not one worker could be started
     (out of file descriptors, fork refused), or /proc/self/status cannot be

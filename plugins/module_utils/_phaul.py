@@ -62,6 +62,9 @@ STOP_RULES = ('converged', 'growth', 'max_iterations')
 DEFAULT_MAX_ITERATIONS = 8
 DEFAULT_CONVERGED_PAGES = 64
 DEFAULT_GROWTH_PAGES = 32
+# Seconds one criu dump or restore may run (criu_dump, criu_restore, the migrate role):
+# a large tree's pages take minutes to write or to read back.
+DEFAULT_CRIU_TIMEOUT = 300.0
 
 LOG_TAIL = 20
 PRIVATE_FAILED = 126     # exit code of the child that could not make criu's private /run

@@ -467,8 +467,7 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    if params['timeout'] <= 0:
-        module.fail_json(msg='timeout must be a positive number of seconds, got %s' % params['timeout'])
+    _engine.require_positive_timeout(module)
     features = params['feature'] or []
     if features == ['list']:
         module.exit_json(changed=False, features=_registry.feature_list())

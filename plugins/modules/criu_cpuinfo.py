@@ -143,6 +143,7 @@ import time  # noqa: E402
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
 from ansible_collections.criu.check.plugins.module_utils import _decide  # noqa: E402
+from ansible_collections.criu.check.plugins.module_utils import _engine  # noqa: E402
 from ansible_collections.criu.check.plugins.module_utils import _installed_criu  # noqa: E402
 from ansible_collections.criu.check.plugins.module_utils import _smoke  # noqa: E402
 
@@ -180,8 +181,7 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    if params['timeout'] <= 0:
-        module.fail_json(msg='timeout must be a positive number of seconds, got %s' % params['timeout'])
+    _engine.require_positive_timeout(module)
     raw = None
     if params['state'] == 'check':
         try:

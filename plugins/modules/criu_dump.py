@@ -253,6 +253,7 @@ import os  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
+from ansible_collections.criu.check.plugins.module_utils import _engine  # noqa: E402
 from ansible_collections.criu.check.plugins.module_utils import _phaul  # noqa: E402
 from ansible_collections.criu.check.plugins.module_utils import _smoke  # noqa: E402
 
@@ -273,13 +274,12 @@ def main():
             converged_pages=dict(type='int', default=_phaul.DEFAULT_CONVERGED_PAGES),
             growth_pages=dict(type='int', default=_phaul.DEFAULT_GROWTH_PAGES),
             criu_path=dict(type='path'),
-            timeout=dict(type='float', default=300.0),
+            timeout=dict(type='float', default=_phaul.DEFAULT_CRIU_TIMEOUT),
         ),
         supports_check_mode=True,
     )
     p = module.params
-    if p['timeout'] <= 0:
-        module.fail_json(msg='timeout must be a positive number of seconds, got %s' % p['timeout'])
+    _engine.require_positive_timeout(module)
     for name in ('max_iterations', 'converged_pages', 'growth_pages'):
         if p[name] < 1:
             module.fail_json(msg='%s must be a positive integer, got %s' % (name, p[name]))

@@ -844,8 +844,7 @@ def main():
         ),
         supports_check_mode=True,
     )
-    if module.params['timeout'] <= 0:
-        module.fail_json(msg='timeout must be a positive number of seconds, got %s' % module.params['timeout'])
+    _engine.require_positive_timeout(module)
     probes = _check.by_categories(module.params['categories'])
     error = None
     try:

@@ -131,6 +131,7 @@ import time  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
+from ansible_collections.criu.check.plugins.module_utils import _engine  # noqa: E402
 from ansible_collections.criu.check.plugins.module_utils import _phaul  # noqa: E402
 from ansible_collections.criu.check.plugins.module_utils import _smoke  # noqa: E402
 
@@ -179,8 +180,7 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    if p['timeout'] <= 0:
-        module.fail_json(msg='timeout must be a positive number of seconds, got %s' % p['timeout'])
+    _engine.require_positive_timeout(module)
     if p['state'] == 'stopped':
         problem = _phaul.check_pids([p['pid']])
         if problem:

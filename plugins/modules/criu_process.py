@@ -125,6 +125,7 @@ import time  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
+from ansible_collections.criu.check.plugins.module_utils import _engine  # noqa: E402
 from ansible_collections.criu.check.plugins.module_utils import _phaul  # noqa: E402
 
 SETTLE = 0.2      # seconds a started command must stay up to count as started
@@ -180,8 +181,7 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    if p['timeout'] <= 0:
-        module.fail_json(msg='timeout must be a positive number of seconds, got %s' % p['timeout'])
+    _engine.require_positive_timeout(module)
     if p['state'] == 'started':
         start(module, p)
     pids = [p['pid']] if p['state'] == 'running' else p['pids']

@@ -111,6 +111,7 @@ import os  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
+from ansible_collections.criu.check.plugins.module_utils import _engine  # noqa: E402
 from ansible_collections.criu.check.plugins.module_utils import _phaul  # noqa: E402
 
 PIDFILE = 'restore.pid'
@@ -122,13 +123,12 @@ def main():
         argument_spec=dict(
             images_dir=dict(type='path', required=True),
             criu_path=dict(type='path'),
-            timeout=dict(type='float', default=300.0),
+            timeout=dict(type='float', default=_phaul.DEFAULT_CRIU_TIMEOUT),
         ),
         supports_check_mode=True,
     )
     p = module.params
-    if p['timeout'] <= 0:
-        module.fail_json(msg='timeout must be a positive number of seconds, got %s' % p['timeout'])
+    _engine.require_positive_timeout(module)
     images = p['images_dir']
     pidfile = os.path.join(images, PIDFILE)
     args = ['-D', images, '--restore-detached', '--pidfile', pidfile]

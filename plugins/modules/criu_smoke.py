@@ -195,6 +195,7 @@ import os  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
+from ansible_collections.criu.check.plugins.module_utils import _engine  # noqa: E402
 from ansible_collections.criu.check.plugins.module_utils import _smoke  # noqa: E402
 
 
@@ -209,8 +210,7 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    if params['timeout'] <= 0:
-        module.fail_json(msg='timeout must be a positive number of seconds, got %s' % params['timeout'])
+    _engine.require_positive_timeout(module)
     if params['tmpdir'] is not None and not os.path.isdir(params['tmpdir']):
         module.fail_json(msg='tmpdir must be an existing directory, got %s' % params['tmpdir'])
     empty = {'dump_ms': None, 'restore_ms': None, 'image_size': None, 'log': [],

@@ -31,7 +31,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--unprivileged', action='store_true')
     parser.add_argument('--timeout', type=float, default=10.0)
-    parser.add_argument('--probes', default=None, choices=('good', 'good_but', 'bad', 'undecided'))
+    parser.add_argument('--probes', default=None, metavar='VERDICT',
+                        help="the probes' verdict to compare with (one of _installed_criu.PROBE_VERDICTS)")
     args = parser.parse_args()
     tmp = tempfile.mkdtemp(prefix='criu-check-coll.')
     try:
@@ -39,6 +40,8 @@ def main():
         os.symlink(REPO, os.path.join(tmp, 'ansible_collections', 'criu', 'check'))
         sys.path.insert(0, tmp)
         from ansible_collections.criu.check.plugins.module_utils import _installed_criu
+        if args.probes not in (None,) + _installed_criu.PROBE_VERDICTS:
+            parser.error('--probes must be one of %s, got %s' % (', '.join(_installed_criu.PROBE_VERDICTS), args.probes))
         raw = _installed_criu.check(Ctx(args.unprivileged, args.timeout), timeout=args.timeout)
         facts = _installed_criu.describe(raw, {'verdict': args.probes} if args.probes else None)
     finally:
