@@ -130,9 +130,20 @@ def _name(runtime):
     return NAMES.get(runtime, runtime)
 
 
+# Names their projects write in lower case, even at the start of a sentence.
+_LOWER_CASE_NAMES = frozenset(r for r in RUNTIMES if r not in NAMES) | frozenset(('criu',))
+
+
 def _sentence(text):
+    """``text`` as a sentence: a full stop at the end, a capital at the start
+    unless it starts with a name written in lower case (runc, not Runc)."""
     text = text.strip()
-    return (text[0].upper() + text[1:] + ('' if text.endswith('.') else '.')) if text else text
+    if not text:
+        return text
+    first = re.match(r"[\w-]*", text).group(0)
+    if first not in _LOWER_CASE_NAMES:
+        text = text[0].upper() + text[1:]
+    return text if text.endswith('.') else text + '.'
 
 
 class _Verdict:
@@ -271,7 +282,8 @@ class _Host:
             v.unknown('whether criu is installed was not determined, so %s\'s need for criu %s or newer could not be checked'
                       % (name, version_text(minimum)))
         elif not criu.get('installed'):
-            v.block('%s checkpoints with criu %s or newer, found on PATH, and no criu is installed' % (name, version_text(minimum)),
+            v.block('%s checkpoints with the first criu on PATH, which must be %s or newer, and no criu is installed'
+                    % (name, version_text(minimum)),
                     criu.get('fix') or want)
         else:
             have = criu_version_number(criu.get('version'))

@@ -66,7 +66,8 @@ def gather(root, criu=None, kernel_ready=True, undetermined=False):
         if fact['checkpoint'] == R.NOT_READY:
             assert fact['fix'] and fact['fix'].endswith('.') and '\n' not in fact['fix'], (name, fact)
         for reason in fact['reasons']:
-            assert reason[0].isupper() and reason.endswith('.'), reason
+            # A sentence; names their projects write in lower case stay so (runc, not Runc).
+            assert (reason[0].isupper() or reason.split()[0].split("'")[0] in R.RUNTIMES + ('criu',)) and reason.endswith('.'), reason
     return facts
 
 
@@ -136,7 +137,7 @@ def test_criu_missing(tmp_path):
 def test_criu_too_old_for_the_runtime(tmp_path):
     fact = gather(make_root(tmp_path, {'youki': 'youki-0.5.1.txt'}), criu=CRIU_314)['youki']
     assert fact['checkpoint'] == R.NOT_READY
-    assert fact['reasons'] == ['Youki requires at least criu 3.15 and the installed criu (/usr/sbin/criu) is 3.14.']
+    assert fact['reasons'] == ['youki requires at least criu 3.15 and the installed criu (/usr/sbin/criu) is 3.14.']
     assert '3.15' in fact['fix']
 
 
@@ -433,6 +434,17 @@ def test_toml_reader_comments_and_quotes_agree_with_tomllib(text):
 def test_toml_reader_rejects_with_the_line(text):
     with pytest.raises(ValueError, match='line'):
         T.parse_toml(text)
+
+
+@pytest.mark.parametrize('text, sentence', [
+    ('runc 1.1 was built without criu', 'runc 1.1 was built without criu.'),
+    ('podman needs criu', 'Podman needs criu.'),
+    ('criu is not installed', 'criu is not installed.'),
+    ('the config is unreadable', 'The config is unreadable.'),
+    ('  ', ''),
+])
+def test_sentences_keep_lower_case_names(text, sentence):
+    assert R._sentence(text) == sentence
 
 
 def test_criu_version_number():
