@@ -6,6 +6,7 @@ kernels without 9p works, a timeout kills qemu and leaves nothing behind,
 and what a killed run left behind is removed by the next one."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -85,3 +86,12 @@ def test_what_a_killed_run_left_is_removed_and_nothing_else(tmp_path, monkeypatc
     assert sorted(V.vm.remove_abandoned()) == sorted([os.path.basename(killed), 'run.reused'])
     assert sorted(V.vm.REMOVED) == sorted([os.path.basename(killed), 'run.reused'])
     assert sorted(os.listdir(str(tmp_path))) == sorted([os.path.basename(alive), 'early.unowned'])
+
+
+def test_the_vms_python_uses_the_bytecode_the_image_has():
+    """vm_build.sh compiles the VM's Python libraries into VM_PYCACHE; inside_vm.py runs Python
+    with PYTHONPYCACHEPREFIX=PYCACHE.  Two copies of one path (one is shell), kept equal here."""
+    import inside_vm
+    with open(os.path.join(os.path.dirname(V.vm.__file__), 'vm_build.sh')) as f:
+        built = re.search(r'^VM_PYCACHE=(\S+)$', f.read(), re.M)
+    assert built and built.group(1) == inside_vm.PYCACHE
