@@ -64,6 +64,15 @@ KERNDAT_FAILED = 'Could not initialize kernel features detection.'
 KERNDAT_FLAG = 'criu_kerndat_fails'
 
 
+# The reasons of environment_blockers() after KERNDAT_FAILED, each with how to remove it (start_blocker_fix()).
+MOUNT_TEST = ('Without --unprivileged criu mounts a test tmpfs in its own mount namespace, which needs '
+              'CAP_SYS_ADMIN in the user namespace that owns it (not so in a user namespace or without '
+              'CAP_SYS_ADMIN); run criu with --unprivileged there')
+YAMA_3 = 'kernel.yama.ptrace_scope is 3: criu cannot ptrace its own test children'
+YAMA_2 = 'kernel.yama.ptrace_scope is 2 and criu has no CAP_SYS_PTRACE: it cannot ptrace its own test children'
+TOO_MANY_CAPS = 'Kernel reports more capabilities than this CRIU supports'
+
+
 def environment_blockers(euid, unprivileged, cap_eff, yama, cap_last_cap, can_mount, kerndat_failures=()):
     """Why real criu would refuse to start here, in the order it checks,
     from what the environment says (see _environment.gather); kerndat_failures
@@ -77,20 +86,16 @@ def environment_blockers(euid, unprivileged, cap_eff, yama, cap_last_cap, can_mo
         # kerndat's root-only kerndat_has_move_mount_set_group() mounts a
         # tmpfs under /tmp in criu's own mount namespace; any error but
         # EINVAL/ENOSYS aborts kerndat (seen with criu 4.1.1 in unshare -Ur).
-        blockers.append('%s Without --unprivileged criu mounts a test tmpfs in its own mount namespace, which '
-                        'needs CAP_SYS_ADMIN in the user namespace that owns it (not so in a user namespace '
-                        'or without CAP_SYS_ADMIN); run criu with --unprivileged there' % KERNDAT_FAILED)
+        blockers.append('%s %s' % (KERNDAT_FAILED, MOUNT_TEST))
     if yama is not None and yama >= 3:
-        blockers.append('%s kernel.yama.ptrace_scope is 3: criu cannot ptrace its own test '
-                        'children' % KERNDAT_FAILED)
+        blockers.append('%s %s' % (KERNDAT_FAILED, YAMA_3))
     elif yama == 2 and not _caps.has(cap_eff, _caps.CAP_SYS_PTRACE):
         # Yama's "admin-only attach" (security/yama/yama_lsm.c
         # yama_ptrace_access_check()): kerndat's ptrace of its own children fails
         # without CAP_SYS_PTRACE (non-root with CAP_CHECKPOINT_RESTORE only).
-        blockers.append('%s kernel.yama.ptrace_scope is 2 and criu has no CAP_SYS_PTRACE: it cannot ptrace its own '
-                        'test children' % KERNDAT_FAILED)
+        blockers.append('%s %s' % (KERNDAT_FAILED, YAMA_2))
     if cap_last_cap is not None and cap_last_cap >= 64:
-        blockers.append('%s Kernel reports more capabilities than this CRIU supports' % KERNDAT_FAILED)
+        blockers.append('%s %s' % (KERNDAT_FAILED, TOO_MANY_CAPS))
     blockers.extend('%s %s' % (KERNDAT_FAILED, failure) for failure in kerndat_failures)
     return blockers
 
@@ -111,6 +116,39 @@ def start_blockers(environment, results):
     blockers = list(environment.get('criu_start_blockers') or [])
     blockers.extend(b for b in kerndat_blockers(results) if b not in blockers)
     return blockers
+
+
+# How to remove each kind of start blocker: (what the blocker says, the fix), first match wins.
+CRIU_START_FIX = ('run criu as root with CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE '
+                  '(on the host or in a privileged container)')
+START_BLOCKER_FIXES = (
+    (NO_CAPS, CRIU_START_FIX),
+    (NEEDS_UNPRIVILEGED, 'run criu as root, or with --unprivileged (the modules\' unprivileged: true) as a user '
+                         'with CAP_CHECKPOINT_RESTORE'),
+    (MOUNT_TEST, 'run criu with --unprivileged (the modules\' unprivileged: true) in this namespace, or as root '
+                 'on the host'),
+    (YAMA_3, 'kernel.yama.ptrace_scope 3 cannot be lowered until a reboot: set it to 1 in /etc/sysctl.d '
+             '(kernel.yama.ptrace_scope = 1) and reboot'),
+    (YAMA_2, 'run criu as root (with CAP_SYS_PTRACE), or lower Yama: sysctl -w kernel.yama.ptrace_scope=1'),
+    (TOO_MANY_CAPS, 'criu knows at most 64 capabilities (criu/kerndat.c kerndat_get_last_cap()): use a criu '
+                    'release that knows more, or a kernel with fewer'),
+    ('(criu/kerndat.c ', 'a seccomp filter or an old kernel refuses a call criu makes at start-up: run criu '
+                         'without that filter (in a container: --security-opt seccomp=unconfined), or on a '
+                         'kernel that has the call'),
+)
+
+
+def start_blocker_fix(blocker, probes=None):
+    """How to remove ``blocker``, one of start_blockers()'s reasons: the
+    fix for its kind, or for a probe's kerndat step that probe's ``fix``
+    (from ``probes``, criu_facts.probes); CRIU_START_FIX when neither says."""
+    for probe_id, probe in (probes or {}).items():
+        if blocker.startswith('%s (%s: ' % (KERNDAT_FAILED, probe_id)) and isinstance(probe, Mapping):
+            return probe.get('fix') or CRIU_START_FIX
+    for says, fix in START_BLOCKER_FIXES:
+        if says in blocker:
+            return fix
+    return CRIU_START_FIX
 
 
 # ---------------------------------------------------------------- verdicts
@@ -280,9 +318,6 @@ CRIU_START = 'criu_start'
 CRIU_START_WHY = 'criu start-up'
 CRIU_START_STATUS = 'blocked'
 CRIU_START_DEFAULT_BLOCKER = 'criu would refuse to start here'
-CRIU_START_FIX = ('run criu as root with CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE '
-                  '(on the host or in a privileged container)')
-
 WHY_REQUIRED = 'required by criu'
 WHY_FEATURE = 'in criu_require_features'
 WHY_WORKLOAD = 'needed for workload %s'
@@ -346,7 +381,7 @@ def unmet(facts, require_ready=True, require_can_start=True, features=(), worklo
     if require_can_start and not environment.get('criu_can_start', True):
         for blocker in environment.get('criu_start_blockers') or [CRIU_START_DEFAULT_BLOCKER]:
             items.append({'id': CRIU_START, 'why': CRIU_START_WHY, 'status': CRIU_START_STATUS,
-                          'message': blocker, 'fix': CRIU_START_FIX})
+                          'message': blocker, 'fix': start_blocker_fix(blocker, probes)})
 
     # Every (probe id, reason) pair asked for, in order; a probe may come more than once.
     wanted = []

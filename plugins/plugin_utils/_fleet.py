@@ -239,7 +239,8 @@ def causes(entries):
             continue
         probes = _dict(e['facts'].get('probes'))
         for blocker in e['start_blockers']:
-            add(('start', blocker), 'required', 'criu cannot start: ' + blocker, None, host, 'criu_start')
+            add(('start', blocker), 'required', 'criu cannot start: ' + blocker, _decide.start_blocker_fix(blocker, probes),
+                host, 'criu_start')
         for severity, ids in (('required', e['missing_required']), ('undecided', e['unknown']),
                               ('extra', e['missing_extra']), ('experimental', e['missing_experimental'])):
             for probe_id in ids:
@@ -250,10 +251,12 @@ def causes(entries):
                 fix = probe.get('fix')
                 if key[0] == 'probe' and severity == 'undecided' and probe.get('message'):
                     # Probes that could not decide for the same reason (a permission, a timeout, a crash) are one
-                    # cause; their kernel fixes differ and do not fix the reason, so none is shown for the group.
+                    # cause; their kernel fixes (the registry's) differ and do not fix the reason, so the group
+                    # shows only a fix that the result itself gave (a tool to install, a context to change).
                     key = ('unknown', probe.get('message'))
                     title = 'could not decide: %s' % probe.get('message')
-                    fix = None
+                    row = REG.BY_ID.get(probe_id)
+                    fix = fix if row is None or fix != row.fix else None
                 elif key[0] == 'library':
                     title = 'Python library %s is not available on the host' % key[1]
                 else:

@@ -170,9 +170,9 @@ def render_html(report):
     out.append('<input id="filter" type="search" placeholder="filter: host name, ready, not_ready, missing:ID, unknown:ID, changed"'
                ' aria-label="filter hosts"><span id="shown" data-count="%d">%d of %d hosts shown</span>' % (
                    report['total'], report['total'], report['total']))
-    out.append('<div class="legend">%s</div>' % ''.join(
-        '<span class="%s">%s</span>' % (STATUS_CLASS[s], s) for s in ('supported', 'unsupported', 'unknown', 'not_applicable', 'error'))
-        + '<span class="s-" style="color:#222">no answer</span>')
+    out.append('<div class="legend">%s%s</div>' % (''.join(
+        '<span class="%s">%s</span>' % (STATUS_CLASS[s], s) for s in ('supported', 'unsupported', 'unknown', 'not_applicable', 'error')),
+        '<span class="s-" style="color:#222">no answer</span>'))
     out.append('</header>')
 
     # What is missing, by cause: what stops checkpointing open, the extra and experimental features folded.

@@ -104,6 +104,22 @@ def test_groups_per_missing_required_feature_and_start_blocker():
     assert _fleet.group_name('uffd-noncoop') == 'uffd_noncoop'
 
 
+def test_every_cause_that_has_a_fix_shows_it():
+    """criu's start-up blockers take _decide's fix for their kind; probes undecided for one reason show a fix
+    only when the result gave one of its own (a tool to install), never a kernel fix of the registry's."""
+    from ansible_collections.criu.check.plugins.module_utils import _decide
+    from ansible_collections.criu.check.plugins.module_utils import _registry
+    yama = _decide.environment_blockers(0, False, (1 << 41) - 1, 3, 40, True)
+    tool = facts(ready=False, unknown=['ns_last_pid', 'net_diag_raw'], blockers=yama)
+    tool['probes']['ns_last_pid'].update(message='the nft tool is missing', fix='install nftables')
+    tool['probes']['net_diag_raw'].update(message='timed out', fix=_registry.BY_ID['net_diag_raw'].fix)
+    by_title = dict((c['title'], c['fix']) for c in _fleet.causes([_fleet.host_entry('h', tool)]))
+    assert by_title['criu cannot start: ' + yama[0]] == _decide.start_blocker_fix(yama[0])
+    assert 'reboot' in by_title['criu cannot start: ' + yama[0]]
+    assert by_title['could not decide: the nft tool is missing'] == 'install nftables'
+    assert by_title['could not decide: timed out'] is None
+
+
 def test_drift_kernel_criu_verdict_and_features():
     before = facts(kernel='6.1.0', criu={'installed': True, 'version': '4.1.1'})
     after = facts(ready=False, missing_required=['ns_last_pid'], kernel='6.12.0', criu={'installed': False})
@@ -133,6 +149,8 @@ def test_page_for_200_hosts_is_self_contained_and_small():
     assert len(page) < 1500000, len(page)
     assert page.count('<tr data-host=') == 200
     assert 'http://' not in page and 'https://' not in page
+    legend = page.split('<div class="legend">', 1)[1].split('</div>', 1)[0]   # every status chip, in one line
+    assert legend.count('<span class=') == 6 and legend.endswith('no answer</span>'), legend
     # the message holding </script> cannot end the data block early
     data = page.split('<script type="application/json" id="cells">', 1)[1].split('</script>', 1)[0]
     decoded = json.loads(data)

@@ -3,10 +3,13 @@
 """Verdict and facts logic: statuses are given here because the kernel cannot
 be made to fail a required probe on demand."""
 
+import errno
+
 import conftest
 
 from ansible_collections.criu.check.plugins.module_utils import _aggregate as A
 from ansible_collections.criu.check.plugins.module_utils import _decide as D
+from ansible_collections.criu.check.plugins.module_utils import _kerndat
 from ansible_collections.criu.check.plugins.module_utils import _registry as REG
 from ansible_collections.criu.check.plugins.module_utils import _result as R
 from ansible_collections.criu.check.plugins.module_utils._caps import CAP_CHECKPOINT_RESTORE
@@ -112,3 +115,38 @@ def test_yama_blocks_criu_as_its_kerndat_does():
     for caps in (root, cr_only):
         yama3 = D.environment_blockers(0, True, caps, 3, 40, True)
         assert [b for b in yama3 if 'ptrace_scope is 3' in b], yama3
+
+
+# What _environment gives environment_blockers() for a start-up step a seccomp filter denies.
+SECCOMP_DENIED = _kerndat.describe(('kerndat_has_close_range', 'close_range()', errno.EPERM))
+
+
+def test_each_start_blocker_has_its_own_fix():
+    """start_blocker_fix() knows every kind of blocker environment_blockers() writes (a drift in its text
+    would fall back to the generic fix and fail here), and a probe's kerndat step takes that probe's fix."""
+    root = (1 << 41) - 1
+    cr_only = 1 << CAP_CHECKPOINT_RESTORE
+    cases = [
+        (D.environment_blockers(0, False, 0, 1, 40, True), D.CRIU_START_FIX),
+        (D.environment_blockers(1000, False, cr_only, 1, 40, True), '--unprivileged'),
+        (D.environment_blockers(0, False, root, 1, 40, False), 'in this namespace'),
+        (D.environment_blockers(0, False, root, 3, 40, True), 'reboot'),
+        (D.environment_blockers(1000, True, cr_only, 2, 40, True), 'sysctl -w kernel.yama.ptrace_scope=1'),
+        (D.environment_blockers(0, False, root, 1, 64, True), 'at most 64 capabilities'),
+        (D.environment_blockers(0, False, root, 1, 40, True, [SECCOMP_DENIED]), 'seccomp=unconfined'),
+    ]
+    for blockers, fix in cases:
+        assert len(blockers) == 1, blockers
+        assert fix in D.start_blocker_fix(blockers[0]), (blockers, D.start_blocker_fix(blockers[0]))
+    kerndat = D.kerndat_blockers({'uffd': {'status': 'unsupported', 'message': 'uffd: EPERM',
+                                           'evidence': {D.KERNDAT_FLAG: True}}})
+    assert D.start_blocker_fix(kerndat[0], {'uffd': {'fix': 'sysctl vm.unprivileged_userfaultfd=1'}}) == \
+        'sysctl vm.unprivileged_userfaultfd=1'
+    assert D.start_blocker_fix(kerndat[0], {}) == D.CRIU_START_FIX
+
+
+def test_the_require_role_items_carry_the_blockers_fix():
+    facts = {'probes': {}, 'environment': {'criu_can_start': False,
+                                           'criu_start_blockers': D.environment_blockers(0, False, (1 << 41) - 1, 3, 40, True)}}
+    items = D.unmet(facts)
+    assert [i['id'] for i in items] == [D.CRIU_START] and 'reboot' in items[0]['fix'], items
