@@ -100,13 +100,19 @@ def environment_blockers(euid, unprivileged, cap_eff, yama, cap_last_cap, can_mo
     return blockers
 
 
+def _kerndat_probe_prefix(probe_id):
+    """How a blocker for ``probe_id``'s failing kerndat step starts: kerndat_blockers() writes it,
+    start_blocker_fix() recognises it."""
+    return '%s (%s: ' % (KERNDAT_FAILED, probe_id)
+
+
 def kerndat_blockers(results):
     """The probes whose kerndat step would make criu abort at start-up."""
     blockers = []
     for probe in REG.PROBES:
         result = results.get(probe.id)
         if result and result.get('evidence', {}).get(KERNDAT_FLAG):
-            blockers.append('%s (%s: %s)' % (KERNDAT_FAILED, probe.id, result.get('message') or result['status']))
+            blockers.append(_kerndat_probe_prefix(probe.id) + (result.get('message') or result['status']) + ')')
     return blockers
 
 
@@ -143,7 +149,7 @@ def start_blocker_fix(blocker, probes=None):
     fix for its kind, or for a probe's kerndat step that probe's ``fix``
     (from ``probes``, criu_facts.probes); CRIU_START_FIX when neither says."""
     for probe_id, probe in (probes or {}).items():
-        if blocker.startswith('%s (%s: ' % (KERNDAT_FAILED, probe_id)) and isinstance(probe, Mapping):
+        if blocker.startswith(_kerndat_probe_prefix(probe_id)) and isinstance(probe, Mapping):
             return probe.get('fix') or CRIU_START_FIX
     for says, fix in START_BLOCKER_FIXES:
         if says in blocker:
