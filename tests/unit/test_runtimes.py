@@ -66,8 +66,8 @@ def gather(root, criu=None, kernel_ready=True, undetermined=False):
         if fact['checkpoint'] == R.NOT_READY:
             assert fact['fix'] and fact['fix'].endswith('.') and '\n' not in fact['fix'], (name, fact)
         for reason in fact['reasons']:
-            # A sentence; names their projects write in lower case stay so (runc, not Runc).
-            assert (reason[0].isupper() or reason.split()[0].split("'")[0] in R.RUNTIMES + ('criu',)) and reason.endswith('.'), reason
+            # A sentence; only names their projects write in lower case stay so (runc, not Runc; Podman, not podman).
+            assert (reason[0].isupper() or reason.split()[0].split("'")[0] in R._LOWER_CASE_NAMES) and reason.endswith('.'), reason
     return facts
 
 
