@@ -139,9 +139,12 @@ groups:
   type: dict
   sample: {web1: [criu_ready], web2: [criu_not_ready, criu_missing_ns_last_pid]}
 hosts:
-  description: Per host - outcome, missing required features, drift and the reason a host gave no answer.
+  description: Per host - outcome, missing required features, drift, and for a host that gave no answer the reason
+    and what to do about it (C(fix)).
   returned: always
   type: dict
+  sample: {web1: {outcome: unreachable, missing_required: [], drift: null, reason: 'Failed to connect to the host via ssh',
+           fix: 'check that Ansible reaches the host: ansible HOST -m ansible.builtin.ping -vvv (...)'}}
 changed_hosts:
   description: The hosts that changed since the previous run.
   returned: always

@@ -47,6 +47,13 @@ OUTCOME_TITLES = {
 STATUSES = R.STATUSES
 SNAPSHOT_VERSION = 1
 
+# What to do about a host that gave no answer: the fix line of its cause.
+UNREACHABLE_FIX = ('check that Ansible reaches the host: ansible HOST -m ansible.builtin.ping -vvv '
+                   '(its address, user and key in the inventory; for a container, that it runs)')
+NO_PYTHON_FIX = ('install Python 3.9 or newer on the host (the modules run there), '
+                 'or set ansible_python_interpreter to one')
+FAILED_FIX = 'run the probe task alone on the host and read its output: ansible HOST -m criu.check.criu_facts -vvv'
+
 
 def group_name(text):
     """An inventory group name from a probe id or an outcome ('uffd-noncoop' -> 'uffd_noncoop')."""
@@ -92,6 +99,13 @@ def _probe_library(probe):
     return _dict(_dict(probe).get('evidence')).get('library')
 
 
+def _lacks_python(probe):
+    """Whether a failed task failed because the host has no Python that runs modules: Ansible then says
+    "you probably need to set the interpreter", and the shell's error names the missing python."""
+    said = '%s\n%s' % (probe.get('msg') or '', probe.get('module_stderr') or '')
+    return 'set the interpreter' in said or bool(re.search(r'python[0-9.]*: (not found|No such file)', said))
+
+
 def host_entry(name, facts=None, probe=None, previous=None):
     """One host of the report.
 
@@ -100,13 +114,14 @@ def host_entry(name, facts=None, probe=None, previous=None):
     previous: the snapshot of the previous run (from the fact cache), or None.
     """
     probe = _dict(probe)
-    entry = {'host': name, 'facts': None, 'drift': None, 'reason': None}
+    entry = {'host': name, 'facts': None, 'drift': None, 'reason': None, 'fix': None}
     if probe.get('unreachable'):
-        entry.update(outcome='unreachable', reason=str(probe.get('msg') or 'unreachable').strip())
+        entry.update(outcome='unreachable', reason=str(probe.get('msg') or 'unreachable').strip(), fix=UNREACHABLE_FIX)
         return entry
     if probe.get('failed') or not isinstance(facts, dict):
         reason = probe.get('msg') or probe.get('module_stderr') or 'the probe task did not run on this host'
-        entry.update(outcome='failed', reason=str(reason).strip().splitlines()[0] if str(reason).strip() else 'failed')
+        entry.update(outcome='failed', reason=str(reason).strip().splitlines()[0] if str(reason).strip() else 'failed',
+                     fix=NO_PYTHON_FIX if _lacks_python(probe) else FAILED_FIX)
         return entry
 
     probes = _dict(facts.get('probes'))
@@ -235,7 +250,7 @@ def causes(entries):
     for e in entries:
         host = e['host']
         if e['outcome'] in ('unreachable', 'failed'):
-            add((e['outcome'], e['reason']), e['outcome'], e['reason'], None, host)
+            add((e['outcome'], e['reason']), e['outcome'], e['reason'], e.get('fix'), host)
             continue
         probes = _dict(e['facts'].get('probes'))
         for blocker in e['start_blockers']:

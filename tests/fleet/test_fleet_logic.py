@@ -98,6 +98,24 @@ def test_unreachable_and_failed_hosts_are_listed_never_dropped():
     assert csv_rows[2].startswith('broken,failed,') and csv_rows[3].startswith('down,unreachable,')
 
 
+def test_a_host_without_an_answer_has_a_fix():
+    """Unreachable: check the connection; failed: see why, or install Python when there is none."""
+    down = _fleet.host_entry('down', None, {'unreachable': True, 'msg': 'ssh: connect refused'})
+    no_python = _fleet.host_entry('bare', None, {
+        'failed': True, 'module_stderr': '/bin/sh: 1: /usr/bin/python3: not found\n',
+        'msg': 'The module failed to execute correctly, you probably need to set the interpreter.\nSee stdout/stderr'})
+    broken = _fleet.host_entry('broken', None, {'failed': True, 'msg': 'Unsupported parameters for (criu_facts) module: x'})
+    fixes = (_fleet.UNREACHABLE_FIX, _fleet.NO_PYTHON_FIX, _fleet.FAILED_FIX)
+    assert (down['fix'], no_python['fix'], broken['fix']) == fixes
+    report = _fleet.build([down, no_python, broken], 't', [])
+    assert dict((c['hosts'][0], c['fix']) for c in report['causes']) == {
+        'down': _fleet.UNREACHABLE_FIX, 'bare': _fleet.NO_PYTHON_FIX, 'broken': _fleet.FAILED_FIX}
+    text = _fleet.render_table(report)
+    for fix in fixes:
+        assert '      fix: ' + fix in text
+    assert _fleet.host_entry('up', facts())['fix'] is None
+
+
 def test_groups_per_missing_required_feature_and_start_blocker():
     entry = _fleet.host_entry('h', facts(ready=False, missing_required=['ns_last_pid'], blockers=['no CAP_SYS_ADMIN']))
     assert _fleet.groups_for(entry) == ['criu_not_ready', 'criu_missing_ns_last_pid', 'criu_missing_criu_start']

@@ -154,6 +154,8 @@ def test_every_host_is_reported_and_none_dropped(run):
     gone = run.json['hosts']['gone-1']
     assert gone['outcome'] == 'unreachable'
     assert 'not found' in gone['reason'] or 'no such' in gone['reason'].lower(), gone['reason']
+    assert 'ansible.builtin.ping' in gone['fix']
+    assert [c['fix'] for c in run.json['causes'] if c['hosts'] == ['gone-1']] == [gone['fix']]
     # every reachable host answered, and Ansible cached what it answered
     for name, dummy in HOSTS:
         assert run.json['hosts'][name]['outcome'] in ('ready', 'not_ready', 'undecided'), run.json['hosts'][name]
