@@ -222,6 +222,10 @@ def pytest_terminal_summary(terminalreporter):
 # otherwise, so that the default run of scripts/test leaves it out.
 def pytest_configure(config):
     config.addinivalue_line('markers', 'arm64: Debian arm64 in qemu-system-aarch64 (slow; -m arm64 or CRIU_CHECK_ARM64=1)')
+    # python-ptrace 0.9.9's ptrace/tools.py computes its time-zone offset at import with
+    # datetime.utcfromtimestamp(), deprecated since Python 3.12; the probes use none of it.
+    config.addinivalue_line('filterwarnings',
+                            r'ignore:datetime\.datetime\.utcfromtimestamp\(\) is deprecated:DeprecationWarning:ptrace\.tools')
 
 
 # The VM boots of tests/vm start with the session, in the background, when the

@@ -14,6 +14,7 @@ import signal
 import time
 
 import conftest
+import process_list
 
 from ansible_collections.criu.check.plugins.module_utils import _context
 from ansible_collections.criu.check.plugins.module_utils import _engine
@@ -152,12 +153,7 @@ def test_jobs_started_first_run_while_the_caller_loads_the_probes():
 
 
 def _alive(pid):
-    try:
-        with open('/proc/%d/stat' % pid) as f:
-            state = f.read().rsplit(')', 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != 'Z'
+    return process_list.state(pid) not in (None, 'Z')
 
 
 def test_hung_probe_and_its_grandchildren_are_killed_and_reaped(tmp_path, monkeypatch):

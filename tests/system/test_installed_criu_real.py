@@ -24,6 +24,7 @@ import time
 
 import pytest
 
+import process_list
 from conftest import COLLECTIONS, debian12_criu, in_child, requires_root
 from leftovers import children, mounts, quiet_scratch
 from ansible_collections.criu.check.plugins.module_utils import _context
@@ -313,11 +314,7 @@ def test_read_version_of_a_file_that_does_not_run(scratch):
 
 
 def _zombie(pid):
-    try:
-        with open('/proc/%d/stat' % pid) as f:
-            return f.read().rsplit(')', 1)[1].split()[0] == 'Z'
-    except OSError:
-        return True
+    return process_list.state(pid) in (None, 'Z')
 
 
 def test_worker_killed_midway_takes_criu_with_it(scratch):

@@ -19,6 +19,7 @@ import pytest
 
 import kernelinfo
 import leftovers
+import process_list
 
 from conftest import NOBODY, become_user, in_child, requires_root, run_probe
 
@@ -270,11 +271,8 @@ def _abandoned_tracee():
     os.waitpid(pid, 0)
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
-        if not os.path.exists('/proc/%d' % tracee):
-            return True
-        with open('/proc/%d/stat' % tracee) as f:
-            if f.read().rsplit(')', 1)[1].split()[0] in ('Z', 'X'):
-                return True   # dead, waiting for init to reap it
+        if process_list.state(tracee) in (None, 'Z', 'X'):
+            return True   # gone, or dead and waiting for init to reap it
         time.sleep(0.02)
     os.kill(tracee, signal.SIGKILL)
     return False

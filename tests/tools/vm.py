@@ -49,6 +49,8 @@ import tarfile
 import tempfile
 import time
 
+from process_list import stat_fields
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 BUILD = os.path.join(HERE, 'vm_build.sh')
@@ -73,13 +75,8 @@ class VMError(Exception):
 
 def process_start_time(pid):
     """/proc/PID/stat's starttime (field 22), which tells a pid from its reuse; None when gone."""
-    try:
-        with open('/proc/%d/stat' % pid) as f:
-            stat = f.read()
-    except OSError:
-        return None
-    fields = stat[stat.rindex(')') + 2:].split()
-    return None if fields[0] == 'Z' else fields[19]
+    fields = stat_fields(pid)
+    return None if fields is None or fields[0] == 'Z' else fields[19]
 
 
 def work_dir(prefix):
