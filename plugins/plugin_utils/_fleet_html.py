@@ -122,11 +122,11 @@ def _search_text(e):
     return ' '.join(words).lower()
 
 
-def render_html(report):
-    probes = report['probes']
-    by_category = [(c, [p for p in probes if p['category'] == c]) for c in CATEGORIES]
-    by_category = [(c, ps) for c, ps in by_category if ps]
-    strings, index = [], {}
+def _cell_details(report):
+    """The details of every cell (status, message, evidence, fix) as indexes into one table of strings, so
+    that a text shared by many cells travels once: (strings, {host: [[status, message, evidence, fix] or
+    None per probe]})."""
+    strings, index, cells = [], {}, {}
 
     def intern(value):
         if not isinstance(value, str):
@@ -136,13 +136,12 @@ def render_html(report):
             strings.append(value)
         return index[value]
 
-    cells = {}
     for e in report['hosts']:
         if e['facts'] is None:
             continue
         host_probes = e['facts'].get('probes') or {}
         row = []
-        for p in probes:
+        for p in report['probes']:
             r = host_probes.get(p['id'])
             if not isinstance(r, dict):
                 row.append(None)
@@ -150,9 +149,11 @@ def render_html(report):
             row.append([intern(r.get('status') or ''), intern(r.get('message') or ''), intern(r.get('evidence')),
                         intern(r.get('fix') or '')])
         cells[e['host']] = row
+    return strings, cells
 
-    # Per-category counts across the fleet: hosts whose every probe of the category is met.
-    answered = [e for e in report['hosts'] if e['facts'] is not None]
+
+def _header(report):
+    """The head of the page and its sticky header: the run, the outcomes' counts, the filter box, the legend."""
     out = ['<!DOCTYPE html>', '<html lang="en"><head><meta charset="utf-8">',
            '<meta name="viewport" content="width=device-width">',
            '<title>CRIU fleet report - %s</title>' % esc(report['generated']), '<style>%s</style></head>' % CSS,
@@ -174,51 +175,65 @@ def render_html(report):
         '<span class="%s">%s</span>' % (STATUS_CLASS[s], s) for s in ('supported', 'unsupported', 'unknown', 'not_applicable', 'error')),
         '<span class="s-" style="color:#222">no answer</span>'))
     out.append('</header>')
+    return out
 
-    # What is missing, by cause: what stops checkpointing open, the extra and experimental features folded.
-    if report['causes']:
-        major = [c for c in report['causes'] if c['severity'] not in ('extra', 'experimental')]
-        minor = [c for c in report['causes'] if c['severity'] in ('extra', 'experimental')]
-        for title, causes, is_open in (('What stops or clouds checkpointing, by cause', major, True),
-                                       ('Missing extra and experimental features, by cause', minor, False)):
-            if not causes:
-                continue
-            out.append('<details class="causes"%s><summary><h2>%s (%d)</h2></summary>' % (' open' if is_open else '', title, len(causes)))
-            out.append('<table class="causes"><tr><th>severity</th><th>cause</th><th>fix</th><th>hosts</th></tr>')
-            for c in causes:
-                out.append('<tr class="cause" data-severity="%s" data-hosts="%d"><td>%s</td><td>%s%s</td><td>%s</td>'
-                           '<td title="%s">%d</td></tr>' % (
-                               esc(c['severity']), len(c['hosts']), esc(c['severity']), esc(c['title']),
-                               (' <small>(%s)</small>' % esc(', '.join(c['probes'])))
-                               if c['kind'] in ('library', 'unknown') and c['probes'] else '',
-                               esc(c['fix'] or ''), esc(', '.join(c['hosts'])), len(c['hosts'])))
-            out.append('</table></details>')
 
-    # Migration between the hosts asked for: the best mode from each source (row) to each destination
-    # (column), its reasons on hover.
-    migration = report.get('migration') or {}
-    names = migration.get('hosts') or []
-    if len(names) >= 2:
-        out.append('<details class="causes" open><summary><h2>Migration between %d hosts</h2></summary>' % len(names))
-        out.append('<table class="causes" id="migration"><tr><th>from \\ to</th>%s</tr>' % ''.join(
-            '<th>%s</th>' % esc(n) for n in names))
-        for src in names:
-            cells = []
-            for dst in names:
-                if src == dst:
-                    cells.append('<td>-</td>')
-                    continue
-                pair = migration['pairs'][src][dst]
-                cells.append('<td class="mig" data-cell="%s" title="%s">%s</td>' % (
-                    esc(pair['cell']), esc('\n'.join(pair['reasons'] + ['fix: ' + f for f in pair['fixes']])),
-                    esc(pair['cell'])))
-            out.append('<tr><th>%s</th>%s</tr>' % (esc(src), ''.join(cells)))
+def _causes(causes):
+    """What is missing, by cause: what stops checkpointing open, the extra and experimental features folded."""
+    out = []
+    major = [c for c in causes if c['severity'] not in ('extra', 'experimental')]
+    minor = [c for c in causes if c['severity'] in ('extra', 'experimental')]
+    for title, group, is_open in (('What stops or clouds checkpointing, by cause', major, True),
+                                  ('Missing extra and experimental features, by cause', minor, False)):
+        if not group:
+            continue
+        out.append('<details class="causes"%s><summary><h2>%s (%d)</h2></summary>' % (' open' if is_open else '', title, len(group)))
+        out.append('<table class="causes"><tr><th>severity</th><th>cause</th><th>fix</th><th>hosts</th></tr>')
+        for c in group:
+            out.append('<tr class="cause" data-severity="%s" data-hosts="%d"><td>%s</td><td>%s%s</td><td>%s</td>'
+                       '<td title="%s">%d</td></tr>' % (
+                           esc(c['severity']), len(c['hosts']), esc(c['severity']), esc(c['title']),
+                           (' <small>(%s)</small>' % esc(', '.join(c['probes'])))
+                           if c['kind'] in ('library', 'unknown') and c['probes'] else '',
+                           esc(c['fix'] or ''), esc(', '.join(c['hosts'])), len(c['hosts'])))
         out.append('</table></details>')
+    return out
 
-    out.append('<h2>Hosts &times; probes</h2><div class="wrap"><table class="m" id="matrix"><thead><tr class="r1">')
-    fixed = ('host', 'outcome', 'kernel ready', 'criu usable', 'runtimes ready', 'verdict', 'kernel', 'missing required',
-             'missing extra', 'undecided', 'changed')
-    for title in fixed:
+
+def _migration(migration):
+    """Migration between the hosts asked for: the best mode from each source (row) to each destination
+    (column), its reasons on hover."""
+    names = (migration or {}).get('hosts') or []
+    if len(names) < 2:
+        return []
+    out = ['<details class="causes" open><summary><h2>Migration between %d hosts</h2></summary>' % len(names)]
+    out.append('<table class="causes" id="migration"><tr><th>from \\ to</th>%s</tr>' % ''.join(
+        '<th>%s</th>' % esc(n) for n in names))
+    for src in names:
+        cells = []
+        for dst in names:
+            if src == dst:
+                cells.append('<td>-</td>')
+                continue
+            pair = migration['pairs'][src][dst]
+            cells.append('<td class="mig" data-cell="%s" title="%s">%s</td>' % (
+                esc(pair['cell']), esc('\n'.join(pair['reasons'] + ['fix: ' + f for f in pair['fixes']])),
+                esc(pair['cell'])))
+        out.append('<tr><th>%s</th>%s</tr>' % (esc(src), ''.join(cells)))
+    out.append('</table></details>')
+    return out
+
+
+# The matrix's columns before the probes'.
+FIXED_COLUMNS = ('host', 'outcome', 'kernel ready', 'criu usable', 'runtimes ready', 'verdict', 'kernel',
+                 'missing required', 'missing extra', 'undecided', 'changed')
+
+
+def _matrix_head(by_category, answered):
+    """The matrix's two header rows: the fixed columns, then the categories (with how many hosts have every probe
+    of the category met) over their probes."""
+    out = ['<h2>Hosts &times; probes</h2><div class="wrap"><table class="m" id="matrix"><thead><tr class="r1">']
+    for title in FIXED_COLUMNS:
         out.append('<th class="f" rowspan="2">%s</th>' % esc(title))
     for category, ps in by_category:
         complete = sum(1 for e in answered if e['counts'].get(category, {}).get('supported') == e['counts'].get(category, {}).get('total'))
@@ -230,42 +245,55 @@ def render_html(report):
         for i, p in enumerate(ps):
             out.append('<th class="p%s" title="%s">%s</th>' % (' cs' if i == 0 else '', esc(p['id']), esc(p['id'])))
     out.append('</tr></thead><tbody>')
-    col = dict((p['id'], n) for n, p in enumerate(probes))
-    for e in report['hosts']:
-        attrs = 'data-host="%s" data-outcome="%s" data-search="%s"' % (esc(e['host']), e['outcome'], esc(_search_text(e)))
-        if e['facts'] is None:
-            out.append('<tr %s data-missing-required="" data-missing-extra="" data-undecided=""><th>%s</th>'
-                       '<td class="o">%s</td><td colspan="9" class="why">%s</td>' % (
-                           attrs, esc(e['host']), esc(e['outcome']), esc(e['reason'])))
-            for category, ps in by_category:
-                for i, p in enumerate(ps):
-                    out.append('<td class="c s-%s" data-p="%d"></td>' % (' cs' if i == 0 else '', col[p['id']]))
-            out.append('</tr>')
-            continue
-        host_probes = e['facts'].get('probes') or {}
-        out.append('<tr %s data-missing-required="%d" data-missing-extra="%d" data-undecided="%d">' % (
-            attrs, len(e['missing_required']), len(e['missing_extra']), len(e['unknown'])))
-        out.append('<th>%s</th><td class="o">%s</td><td>%s</td><td>%s</td><td title="%s">%s</td><td>%s</td><td>%s</td>'
-                   '<td title="%s">%s</td><td class="n">%d</td><td class="n">%d</td><td title="%s">%s</td>' % (
-                       esc(e['host']), esc(e['outcome']), _yes(e['kernel_ready']), esc(_criu_cell(e['criu'])),
-                       esc('; '.join('%s %s: %s%s' % (n, r['version'] or '', r['checkpoint'], (' (' + '; '.join(r['reasons']) + ')')
-                                                      if r['reasons'] else '') for n, r in e['runtimes'].items()) or 'none installed'),
-                       esc(_runtimes_cell(e['runtimes']).strip()),
-                       esc(e['verdict']), esc(e['kernel']['release']),
-                       esc(', '.join(e['missing_required'])), esc(_short_list(e['missing_required'], 24)), len(e['missing_extra']),
-                       len(e['unknown']), esc(json.dumps(e['drift'], sort_keys=True)) if e['drift'] else '',
-                       esc(drift_text(e['drift']) if report.get('drift_enabled', True) else 'n/a (no fact cache)')))
+    return out
+
+
+def _runtimes_title(runtimes):
+    return '; '.join('%s %s: %s%s' % (name, r['version'] or '', r['checkpoint'],
+                                      (' (' + '; '.join(r['reasons']) + ')') if r['reasons'] else '')
+                     for name, r in runtimes.items()) or 'none installed'
+
+
+def _host_row(e, by_category, col, drift_enabled):
+    """One host's line of the matrix: its answers, then a cell per probe coloured by its status (the cell's
+    details are in the JSON block); a host without facts gets its reason and empty cells."""
+    attrs = 'data-host="%s" data-outcome="%s" data-search="%s"' % (esc(e['host']), e['outcome'], esc(_search_text(e)))
+    if e['facts'] is None:
+        out = ['<tr %s data-missing-required="" data-missing-extra="" data-undecided=""><th>%s</th>'
+               '<td class="o">%s</td><td colspan="9" class="why">%s</td>' % (
+                   attrs, esc(e['host']), esc(e['outcome']), esc(e['reason']))]
         for category, ps in by_category:
             for i, p in enumerate(ps):
-                r = host_probes.get(p['id'])
-                status = r.get('status') if isinstance(r, dict) else None
-                cls = STATUS_CLASS.get(status, 's-')
-                if status == 'unsupported' and category != 'required':
-                    cls += ' x'
-                out.append('<td class="c %s%s" data-p="%d" data-s="%s"></td>' % (
-                    cls, ' cs' if i == 0 else '', col[p['id']], esc(status or '')))
+                out.append('<td class="c s-%s" data-p="%d"></td>' % (' cs' if i == 0 else '', col[p['id']]))
         out.append('</tr>')
-    out.append('</tbody><tfoot><tr><th>hosts with the probe met</th><td colspan="10"></td>')
+        return out
+    host_probes = e['facts'].get('probes') or {}
+    out = ['<tr %s data-missing-required="%d" data-missing-extra="%d" data-undecided="%d">' % (
+        attrs, len(e['missing_required']), len(e['missing_extra']), len(e['unknown']))]
+    out.append('<th>%s</th><td class="o">%s</td><td>%s</td><td>%s</td><td title="%s">%s</td><td>%s</td><td>%s</td>'
+               '<td title="%s">%s</td><td class="n">%d</td><td class="n">%d</td><td title="%s">%s</td>' % (
+                   esc(e['host']), esc(e['outcome']), _yes(e['kernel_ready']), esc(_criu_cell(e['criu'])),
+                   esc(_runtimes_title(e['runtimes'])), esc(_runtimes_cell(e['runtimes']).strip()),
+                   esc(e['verdict']), esc(e['kernel']['release']),
+                   esc(', '.join(e['missing_required'])), esc(_short_list(e['missing_required'], 24)), len(e['missing_extra']),
+                   len(e['unknown']), esc(json.dumps(e['drift'], sort_keys=True)) if e['drift'] else '',
+                   esc(drift_text(e['drift']) if drift_enabled else 'n/a (no fact cache)')))
+    for category, ps in by_category:
+        for i, p in enumerate(ps):
+            r = host_probes.get(p['id'])
+            status = r.get('status') if isinstance(r, dict) else None
+            cls = STATUS_CLASS.get(status, 's-')
+            if status == 'unsupported' and category != 'required':
+                cls += ' x'
+            out.append('<td class="c %s%s" data-p="%d" data-s="%s"></td>' % (
+                cls, ' cs' if i == 0 else '', col[p['id']], esc(status or '')))
+    out.append('</tr>')
+    return out
+
+
+def _matrix_foot(by_category, answered):
+    """The matrix's last row: how many of the hosts that answered have each probe met."""
+    out = ['</tbody><tfoot><tr><th>hosts with the probe met</th><td colspan="10"></td>']
     for category, ps in by_category:
         for i, p in enumerate(ps):
             met = sum(1 for e in answered
@@ -273,6 +301,24 @@ def render_html(report):
             out.append('<td class="n%s" data-probe="%s" data-met="%d" title="%s: %d of %d hosts">%d</td>' % (
                 ' cs' if i == 0 else '', esc(p['id']), met, esc(p['id']), met, len(answered), met))
     out.append('</tr></tfoot></table></div>')
+    return out
+
+
+def render_html(report):
+    """The whole page: the header, the causes, the migration matrix, the hosts x probes matrix, and the
+    cells' details with the script that shows them."""
+    probes = report['probes']
+    by_category = [(c, [p for p in probes if p['category'] == c]) for c in CATEGORIES]
+    by_category = [(c, ps) for c, ps in by_category if ps]
+    # The fleet's counts per category and per probe are over the hosts that answered.
+    answered = [e for e in report['hosts'] if e['facts'] is not None]
+    col = dict((p['id'], n) for n, p in enumerate(probes))
+    out = _header(report) + _causes(report['causes']) + _migration(report.get('migration'))
+    out.extend(_matrix_head(by_category, answered))
+    for e in report['hosts']:
+        out.extend(_host_row(e, by_category, col, report.get('drift_enabled', True)))
+    out.extend(_matrix_foot(by_category, answered))
+    strings, cells = _cell_details(report)
     out.append('<div id="detail" hidden></div>')
     payload = json.dumps({'probes': probes, 'strings': strings, 'cells': cells}, separators=(',', ':'))
     # </script> inside the JSON would end the block early

@@ -153,6 +153,11 @@ def test_drift_kernel_criu_verdict_and_features():
     assert 'criu_changed' in _fleet.groups_for(entry)
 
 
+def page_cells(page):
+    """The cells' details that travel in the page (its JSON block)."""
+    return json.loads(page.split('<script type="application/json" id="cells">', 1)[1].split('</script>', 1)[0])
+
+
 def test_page_for_200_hosts_is_self_contained_and_small():
     entries = []
     for i in range(200):
@@ -170,8 +175,7 @@ def test_page_for_200_hosts_is_self_contained_and_small():
     legend = page.split('<div class="legend">', 1)[1].split('</div>', 1)[0]   # every status chip, in one line
     assert legend.count('<span class=') == 6 and legend.endswith('no answer</span>'), legend
     # the message holding </script> cannot end the data block early
-    data = page.split('<script type="application/json" id="cells">', 1)[1].split('</script>', 1)[0]
-    decoded = json.loads(data)
+    decoded = page_cells(page)
     assert 'ns_last_pid does not work </script>' in decoded['strings']
     assert len(decoded['cells']) == 200 and all(len(row) == 67 for row in decoded['cells'].values())
 
@@ -257,5 +261,8 @@ def test_migration_matrix_between_real_facts():
     assert table[start + 2].split()[:3] == ['here', '-', 'stop-copy'], table[start:]
     page = render_html(report)
     assert 'id="migration"' in page and 'data-cell="pre-copy"' in page
+    # the matrix of migrations leaves the cells' details whole (it once took their name)
+    assert page_cells(page) == page_cells(render_html(_fleet.build(entries, 't', [])))
+    assert sorted(page_cells(page)['cells']) == ['arm', 'here', 'tracked']
     assert json.loads(_fleet.render_json(report))['migration']['pairs']['tracked']['here']['mode'] == 'pre-copy'
     assert _fleet.build(entries, 't', [])['migration'] is None
