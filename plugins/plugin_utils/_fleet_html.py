@@ -9,7 +9,7 @@ One self-contained file (no network resource: inline CSS and script): a hosts x
 probes matrix grouped by category, status colours, per-category and per-host
 counts, the causes, a filter box (pre-filled from the page address:
 criu-report.html#filter=TEXT), and each cell's message, evidence and fix on
-hover (title) or click (a panel).  The matrix is rendered here, so the page
+hover (title) or click (a panel, which criu-report.html#cell=HOST/PROBE opens).  The matrix is rendered here, so the page
 reads without script; the details of the cells travel once, as a string table
 in a JSON block, so that 200 hosts x 67 probes stay a few hundred kilobytes.
 """
@@ -82,9 +82,11 @@ function detail(td){
 document.getElementById('matrix').addEventListener('mouseover',function(ev){
   var td=ev.target; if(td.tagName==='TD'&&td.classList.contains('c')&&!td.title){td.title=detail(td);}
 });
-document.getElementById('matrix').addEventListener('click',function(ev){
-  var td=ev.target; if(td.tagName!=='TD'||!td.classList.contains('c')){return;}
+function show(td){
   var d=document.getElementById('detail'); d.textContent=detail(td)+'\n\n(click the panel to close)'; d.hidden=false;
+}
+document.getElementById('matrix').addEventListener('click',function(ev){
+  var td=ev.target; if(td.tagName==='TD'&&td.classList.contains('c')){show(td);}
 });
 document.getElementById('detail').addEventListener('click',function(){this.hidden=true;});
 function apply(){
@@ -96,8 +98,15 @@ function apply(){
   shown.textContent=n+' of '+rows.length+' hosts shown'; shown.setAttribute('data-count',n);
 }
 function fromAddress(){
-  var m=/[#&?]filter=([^&]*)/.exec(location.hash+'&'+location.search);
+  var where=location.hash+'&'+location.search, m=/[#&?]filter=([^&]*)/.exec(where), c=/[#&?]cell=([^&]*)/.exec(where);
   if(m){box.value=decodeURIComponent(m[1].replace(/\+/g,' '));}
+  if(c){  // cell=HOST/PROBE: open that cell's details (a link to share)
+    var v=decodeURIComponent(c[1]), k=v.lastIndexOf('/'), h=v.slice(0,k), id=v.slice(k+1);
+    var p=data.probes.map(function(x){return x.id;}).indexOf(id);
+    rows.forEach(function(tr){
+      var td=tr.querySelector('td.c[data-p="'+p+'"]'); if(tr.getAttribute('data-host')===h&&td){show(td);}
+    });
+  }
 }
 box.addEventListener('input',function(){
   apply(); if(history.replaceState){history.replaceState(null,'','#filter='+encodeURIComponent(box.value));}

@@ -13,6 +13,7 @@ Chromium) are checked against the facts Ansible itself cached for each host.
 """
 
 import csv
+import html as html_lib
 import io
 import json
 import os
@@ -344,6 +345,13 @@ def rows_of(dom):
     return out
 
 
+def detail_of(dom):
+    """The text of the details panel, '' while it is hidden."""
+    m = re.search(r'<div id="detail"( hidden(="")?)?>(.*?)</div>', dom, re.S)
+    assert m, 'no details panel'
+    return '' if m.group(1) else html_lib.unescape(m.group(3))
+
+
 def count_of(dom, element_id):
     m = re.search(r'id="%s"[^>]*data-count="(\d+)"' % element_id, dom) or re.search(
         r'data-count="(\d+)"[^>]*id="%s"' % element_id, dom)
@@ -390,6 +398,16 @@ def test_html_in_chromium(fleet_runs, fleet_artifacts):
     # every probe cell carries its status (the colour), and the details travel in the page
     n_cells = len(re.findall(r'<td class="c [^"]*" data-p="\d+" data-s="[a-z_]+"', dom))
     assert n_cells == sum(len(f['probes']) for f in facts.values())
+
+    # a cell's details (its status, message, evidence and fix), opened from the address as a click opens them
+    for name in ('ready-1', 'unpriv'):
+        result = facts[name]['probes']['ns_last_pid']
+        text = detail_of(chromium('file://' + page + '#cell=%s/ns_last_pid' % name))
+        assert text.startswith('%s / ns_last_pid (required)\nstatus: %s\nmessage: %s\n' % (
+            name, result['status'], result['message'])), text
+        assert '\nfix: %s\n' % (result.get('fix') or '') in text, text
+    assert detail_of(chromium('file://' + page + '#cell=gone-1/ns_last_pid')).startswith(
+        'gone-1 / ns_last_pid: no answer from this host')
 
     # a filtered view: the address pre-fills the filter, only matching rows stay shown
     filtered = chromium('file://' + page + '#filter=outcome:not_ready')
