@@ -19,17 +19,13 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+from html import escape as _escape
 
 from ansible_collections.criu.check.plugins.module_utils import _decide
 
 from ansible_collections.criu.check.plugins.plugin_utils._fleet import (
     CATEGORIES, OUTCOMES, OUTCOME_TITLES, drift_text, _criu_cell, _runtimes_cell, _short_list, _yes,
 )
-
-try:
-    from html import escape as _escape
-except ImportError:  # pragma: no cover - Python 2 is not a controller
-    from cgi import escape as _escape
 
 
 def esc(value):
