@@ -24,6 +24,7 @@ import errno
 import mmap
 import os
 
+from ansible_collections.criu.check.plugins.module_utils import _decide
 from ansible_collections.criu.check.plugins.module_utils import _syscall as S
 
 MEMBARRIER_CMD_GET_REGISTRATIONS = 1 << 9
@@ -88,4 +89,4 @@ def failures():
 
 def describe(failure):
     function, call, err = failure
-    return '%s failed: %s (criu/kerndat.c %s())' % (call, os.strerror(err), function)
+    return '%s failed: %s %s%s())' % (call, os.strerror(err), _decide.KERNDAT_STEP_SOURCE, function)
