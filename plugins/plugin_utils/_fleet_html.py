@@ -99,9 +99,8 @@ function fromAddress(){
   if(c){  // cell=HOST/PROBE: open that cell's details (a link to share)
     var v=decodeURIComponent(c[1]), k=v.lastIndexOf('/'), h=v.slice(0,k), id=v.slice(k+1);
     var p=data.probes.map(function(x){return x.id;}).indexOf(id);
-    rows.forEach(function(tr){
-      var td=tr.querySelector('td.c[data-p="'+p+'"]'); if(tr.getAttribute('data-host')===h&&td){show(td);}
-    });
+    var tr=rows.filter(function(r){return r.getAttribute('data-host')===h;})[0];
+    var td=tr&&tr.querySelector('td.c[data-p="'+p+'"]'); if(td){show(td);}
   }
 }
 box.addEventListener('input',function(){
@@ -265,8 +264,8 @@ def _host_row(e, by_category, col, drift_enabled):
     attrs = 'data-host="%s" data-outcome="%s" data-search="%s"' % (esc(e['host']), e['outcome'], esc(_search_text(e)))
     if e['facts'] is None:
         out = ['<tr %s data-missing-required="" data-missing-extra="" data-undecided=""><th>%s</th>'
-               '<td class="o">%s</td><td colspan="9" class="why">%s</td>' % (
-                   attrs, esc(e['host']), esc(e['outcome']), esc(e['reason']))]
+               '<td class="o">%s</td><td colspan="%d" class="why">%s</td>' % (
+                   attrs, esc(e['host']), esc(e['outcome']), len(FIXED_COLUMNS) - 2, esc(e['reason']))]
         for category, ps in by_category:
             for i, p in enumerate(ps):
                 out.append('<td class="c s-%s" data-p="%d"></td>' % (' cs' if i == 0 else '', col[p['id']]))
@@ -298,7 +297,7 @@ def _host_row(e, by_category, col, drift_enabled):
 
 def _matrix_foot(by_category, answered):
     """The matrix's last row: how many of the hosts that answered have each probe met."""
-    out = ['</tbody><tfoot><tr><th>hosts with the probe met</th><td colspan="10"></td>']
+    out = ['</tbody><tfoot><tr><th>hosts with the probe met</th><td colspan="%d"></td>' % (len(FIXED_COLUMNS) - 1)]
     for category, ps in by_category:
         for i, p in enumerate(ps):
             met = sum(1 for e in answered
