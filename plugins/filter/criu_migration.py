@@ -142,11 +142,20 @@ _value:
       description: The best mode that works, V(pre-copy) or V(stop-and-copy); V(null) when none does.
       type: str
     modes:
-      description:
-        - One entry per mode, V(pre-copy), V(stop-and-copy) and V(post-copy), each with C(ok) (bool, or null when
-          it cannot be told), C(reasons) (why not, or why it cannot be told, one sentence each) and C(fixes) (the
-          actions, one sentence each).
+      description: One entry per mode, keyed V(pre-copy), V(stop-and-copy) and V(post-copy).
       type: dict
+      contains:
+        ok:
+          description: Whether the mode works; V(null) when it cannot be told.
+          type: bool
+        reasons:
+          description: Why it does not work, or why it cannot be told, one sentence each.
+          type: list
+          elements: str
+        fixes:
+          description: The actions that would make it work, one sentence each.
+          type: list
+          elements: str
     reasons:
       description:
         - The reasons of pre-copy and stop-and-copy, each once; one that concerns pre-copy alone starts with

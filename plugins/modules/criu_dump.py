@@ -187,8 +187,33 @@ stats:
       description: Time spent writing the memory.
       type: int
       returned: success
-  sample: {pages_written: 1180, pages_scanned: 1544, pages_skipped_parent: 0, frozen_time_us: 52311,
-           freezing_time_us: 412, memdump_time_us: 10220, memwrite_time_us: 9001, pages_lazy: 0}
+    irmap_resolve_us:
+      description: Time spent finding the paths of inotify and fanotify watches (criu's irmap).
+      type: int
+      returned: success
+    pages_lazy:
+      description: Pages left for a lazy (post-copy) restore to fetch.
+      type: int
+      returned: success
+    page_pipes:
+      description: Page pipes criu used to collect the memory.
+      type: int
+      returned: success
+    page_pipe_bufs:
+      description: Buffers of those page pipes.
+      type: int
+      returned: success
+    shpages_scanned:
+      description: Pages of shared anonymous memory looked at.
+      type: int
+      returned: success
+    shpages_skipped_parent:
+      description: Pages of shared anonymous memory unchanged since the parent images.
+      type: int
+      returned: success
+  sample: {pages_written: 1180, shpages_written: 0, pages_scanned: 1544, pages_skipped_parent: 0, frozen_time_us: 52311,
+           freezing_time_us: 412, memdump_time_us: 10220, memwrite_time_us: 9001, irmap_resolve_us: null, pages_lazy: 0,
+           page_pipes: 3, page_pipe_bufs: 5, shpages_scanned: 0, shpages_skipped_parent: 0}
 pages:
   description:
     - Pages this dump wrote, private and shared (RV(stats.pages_written) + RV(stats.shpages_written)), the

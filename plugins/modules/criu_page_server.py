@@ -117,9 +117,20 @@ stopped:
   description: Whether a running page server was ended (false when it had exited already).
   returned: when O(state=stopped)
   type: bool
+rc:
+  description:
+    - The exit code of C(criu page-server --daemon) (negative - killed by that signal); 0 once the page server
+      runs in the background.
+  returned: when criu ran
+  type: int
 log:
   description: criu's lines that explain a failure.
   returned: always
+  type: list
+  elements: str
+log_tail:
+  description: The last lines of the page server's log (C(page-server.log) in O(images_dir)) when criu returned.
+  returned: when criu ran
   type: list
   elements: str
 '''

@@ -131,6 +131,27 @@ counts:
   returned: always
   type: dict
   sample: {ready: 12, not_ready: 3, undecided: 1, failed: 0, unreachable: 1}
+  contains:
+    ready:
+      description: Hosts where criu can run (C(criu_ready)).
+      type: int
+      returned: always
+    not_ready:
+      description: Hosts where a required feature is missing or criu cannot start.
+      type: int
+      returned: always
+    undecided:
+      description: Hosts where no required feature is missing but some could not be decided.
+      type: int
+      returned: always
+    failed:
+      description: Hosts where the probe task failed.
+      type: int
+      returned: always
+    unreachable:
+      description: Hosts Ansible could not reach.
+      type: int
+      returned: always
 groups:
   description:
     - For each host, the inventory groups it belongs in - C(criu_<outcome>), C(criu_missing_<id>) per missing required
@@ -139,30 +160,118 @@ groups:
   type: dict
   sample: {web1: [criu_ready], web2: [criu_not_ready, criu_missing_ns_last_pid]}
 hosts:
-  description: Per host - outcome, missing required features, drift, and for a host that gave no answer the reason
-    and what to do about it (C(fix)).
+  description: Per host (keyed by inventory name) - outcome, missing required features, drift, and for a host that
+    gave no answer the reason and what to do about it.
   returned: always
   type: dict
   sample: {web1: {outcome: unreachable, missing_required: [], drift: null, reason: 'Failed to connect to the host via ssh',
            fix: 'check that Ansible reaches the host: ansible HOST -m ansible.builtin.ping -vvv (...)'}}
+  contains:
+    outcome:
+      description: V(ready), V(not_ready), V(undecided), V(failed) or V(unreachable).
+      type: str
+      returned: always
+    missing_required:
+      description: The required features the host lacks (probe ids).
+      type: list
+      elements: str
+      returned: always
+    drift:
+      description: What changed since the previous run; null on the first run or without a persistent fact cache.
+      type: dict
+      returned: always
+      contains:
+        since:
+          description: When the previous run was (ISO 8601, UTC).
+          type: str
+          returned: always
+        changed:
+          description: Whether anything below changed.
+          type: bool
+          returned: always
+        changes:
+          description: The facts that changed (C(kernel), C(criu), C(verdict)), each with C(before) and C(after).
+          type: dict
+          returned: always
+        gained:
+          description: Features supported now and not before (probe ids).
+          type: list
+          elements: str
+          returned: always
+        lost:
+          description: Features supported before and not now (probe ids).
+          type: list
+          elements: str
+          returned: always
+    reason:
+      description: Why a host gave no answer (Ansible's message); null for a host that answered.
+      type: str
+      returned: always
+    fix:
+      description: What to do about a host that gave no answer; null for a host that answered.
+      type: str
+      returned: always
 changed_hosts:
   description: The hosts that changed since the previous run.
   returned: always
   type: list
   elements: str
 snapshots:
-  description: Per host, what the next run compares with; empty without a persistent fact cache.
+  description:
+    - Per host (keyed by inventory name), what the next run compares with; empty without a persistent fact cache.
+    - check.yml stores each in the fact cache as C(criu_fleet_last).
   returned: always
   type: dict
+  contains:
+    version:
+      description: The snapshot's format; a run ignores a snapshot of another format.
+      type: int
+      returned: always
+    time:
+      description: When this run was (ISO 8601, UTC).
+      type: str
+      returned: always
+    kernel:
+      description: The kernel release.
+      type: str
+      returned: always
+    criu:
+      description: The installed criu's version; null without one.
+      type: str
+      returned: always
+    verdict:
+      description: The verdict of the facts.
+      type: str
+      returned: always
+    ready:
+      description: The host's C(criu_ready).
+      type: bool
+      returned: always
+    supported:
+      description: The supported features (probe ids).
+      type: list
+      elements: str
+      returned: always
 migration:
-  description:
-    - With O(migration_hosts), for each source and destination the decision - C(cell) (C(pre-copy), C(stop-copy), C(no),
-      C(cannot tell)), C(mode), C(possible), C(reasons), C(fixes); null without.
+  description: With O(migration_hosts), the migration matrix between them; null without.
   returned: always
   type: dict
   version_added: 0.3.0
   sample: {hosts: [node1, node2], pairs: {node1: {node2: {cell: stop-copy, mode: stop-and-copy, possible: true,
            reasons: ['pre-copy: Dirty tracking is OFF. Memory snapshot will not work.'], fixes: []}}}}
+  contains:
+    hosts:
+      description: The hosts of O(migration_hosts), in its order (one that gave no answer has V(no facts) cells).
+      type: list
+      elements: str
+      returned: always
+    pairs:
+      description:
+        - For each source, for each destination, the decision of the P(criu.check.criu_migration#filter) filter -
+          C(cell) (V(pre-copy), V(stop-copy), V(no), V(cannot tell), V(no facts)), C(mode), C(possible), C(reasons),
+          C(fixes).
+      type: dict
+      returned: always
 table:
   description: The terminal table, one line per element.
   returned: always

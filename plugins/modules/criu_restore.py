@@ -74,6 +74,28 @@ stats:
   returned: success
   type: dict
   sample: {pages_compared: 0, pages_skipped_cow: 0, pages_restored: 62, forking_time_us: 420, restore_time_us: 61200}
+  contains:
+    pages_compared:
+      description: Pages of private mappings inherited from a parent process, compared with the parent's copy
+        (criu/mem.c).
+      type: int
+      returned: success
+    pages_skipped_cow:
+      description: Of those, the pages equal to the parent's, left shared copy-on-write instead of written again.
+      type: int
+      returned: success
+    pages_restored:
+      description: Pages restored.
+      type: int
+      returned: success
+    forking_time_us:
+      description: How long creating the tree's processes took.
+      type: int
+      returned: success
+    restore_time_us:
+      description: How long the whole restore took.
+      type: int
+      returned: success
 duration_ms:
   description: Wall time of criu, in milliseconds.
   returned: when criu ran

@@ -189,6 +189,15 @@ cleanup:
   returned: when the smoke ran
   type: dict
   sample: {killed: 2, removed: true}
+  contains:
+    killed:
+      description: How many processes of its own (its tree, and criu when still running) the clean-up ended.
+      type: int
+      returned: always
+    removed:
+      description: Whether the working directory is gone.
+      type: bool
+      returned: always
 '''
 
 import os  # noqa: E402

@@ -298,7 +298,7 @@ CORNER = 'from (row) to (column)'
 
 
 def migration_matrix(entries, hosts):
-    """Every ordered pair of ``hosts`` (those with facts among ``entries``):
+    """Every ordered pair of ``hosts`` (those among ``entries``; one without facts gets "no facts" cells):
     the decision of _pair.decide() from their facts, and one short cell.
     {'hosts': [...], 'pairs': {src: {dst: {'cell', 'mode', 'possible', 'reasons', 'fixes'}}}}"""
     facts = dict((e['host'], e['facts']) for e in entries if e['host'] in hosts)

@@ -12,6 +12,7 @@ import sys
 import tempfile
 
 import conftest
+import return_doc
 from ansible_collections.criu.check.plugins.plugin_utils import _fleet
 from ansible_collections.criu.check.plugins.plugin_utils._fleet_html import render_html
 
@@ -187,14 +188,16 @@ def test_report_json_round_trips():
 
 
 def _playbook(task_args):
-    """Run criu.check.criu_report alone on localhost, in a scratch directory (the caller removes it)."""
+    """Run criu.check.criu_report alone on localhost, in a scratch directory (the caller removes it);
+    its result goes to result.json there."""
     work = tempfile.mkdtemp(prefix='criu-check-report-args-')
     play = os.path.join(work, 'play.yml')
     with open(play, 'w') as f:
         f.write('- hosts: localhost\n  gather_facts: false\n  tasks:\n    - criu.check.criu_report:\n%s' % ''.join(
             '        %s: %s\n' % kv for kv in task_args.items()))
+        f.write('      register: r\n    - ansible.builtin.copy: {dest: result.json, content: "{{ r | to_json }}", mode: "0600"}\n')
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=conftest.COLLECTIONS, ANSIBLE_NOCOLOR='1',
-               ANSIBLE_LOCAL_TEMP=os.path.join(work, 'tmp'), ANSIBLE_HOME=os.path.join(work, 'home'))
+               ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_LOCAL_TEMP=os.path.join(work, 'tmp'), ANSIBLE_HOME=os.path.join(work, 'home'))
     proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', 'localhost,', '-c', 'local',
                            play], cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           check=False, timeout=120)
@@ -223,6 +226,9 @@ def test_a_host_without_a_probe_result_is_reported_as_failed():
         assert doc['hosts']['localhost']['outcome'] == 'failed'
         assert 'no result of the probe task' in doc['hosts']['localhost']['reason']
         assert '-- no answer (the probe failed) (1)' in proc.stdout
+        result = json.load(open(os.path.join(work, 'result.json')))
+        assert result['hosts']['localhost']['fix'] and result['counts']['failed'] == 1
+        assert return_doc.mismatches(result, 'criu_report', ('hosts', 'groups', 'snapshots')) == []
     finally:
         shutil.rmtree(work)
 

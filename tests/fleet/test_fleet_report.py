@@ -26,6 +26,7 @@ import tempfile
 import pytest
 from ansible.plugins.loader import cache_loader
 
+import return_doc
 from podman_fleet import REPO, Fleet
 
 pytestmark = [
@@ -186,6 +187,9 @@ def test_json_holds_each_hosts_facts(run):
         assert entry['missing_extra'] == facts['missing']['extra']
         assert entry['unknown'] == facts['unknown']
         assert entry['kernel']['release'] == facts['kernel']['release']
+        # What criu_facts answered in this host's context is what its RETURN documents.
+        assert return_doc.mismatches({'ansible_facts': {'criu_facts': facts}}, 'criu_facts',
+                                     return_doc.CRIU_FACTS_NAMED) == [], name
     counts = dict((o, sum(1 for n, dummy in HOSTS if expected_outcome(run.facts(n)) == o)) for o in ('ready', 'not_ready', 'undecided'))
     counts.update(unreachable=1, failed=0)
     assert run.json['counts'] == counts

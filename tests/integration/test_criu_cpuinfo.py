@@ -19,6 +19,7 @@ import sys
 import pytest
 
 import conftest
+import return_doc
 
 CRIU_ROOT = conftest.CRIU_ROOT
 INSIDE = '/src/tests/integration/cpuinfo_inside.py'
@@ -118,6 +119,7 @@ def test_dump_then_check_on_the_same_host_is_compatible(criu_root):
     assert struct.unpack('<I', raw[:4])[0] == 0x54564319         # criu's image magic (criu/include/magic.h)
     check, = modules([{'state': 'check', 'image': dump['image']}])
     assert check['compatible'] is True and check['message'] == '' and check['changed'] is False
+    assert return_doc.mismatches(dump, 'criu_cpuinfo') == [] and return_doc.mismatches(check, 'criu_cpuinfo') == []
 
 
 def test_a_cpu_with_more_than_this_one_is_not_compatible(criu_root):
@@ -173,6 +175,7 @@ def test_no_criu_on_this_host_fails_with_the_fix(tmp_path):
                           stderr=subprocess.PIPE, text=True, timeout=60, check=False)
     result = json.loads(proc.stdout)
     assert result['failed'] is True and result['criu'] == {'path': None, 'version': None}
+    assert return_doc.mismatches(result, 'criu_cpuinfo') == []
     assert result['msg'] == ('criu was not found (no criu on PATH nor in /sbin, /usr/sbin, /usr/local/sbin): install '
                              'criu, for example with the criu.check.install role, or give criu_path')
 

@@ -28,6 +28,7 @@ import uuid
 import pytest
 
 import conftest
+import return_doc
 from process_list import processes
 
 from ansible_collections.criu.check.plugins.module_utils import _phaul
@@ -239,6 +240,24 @@ def test_bad_input_fails_clearly(steps):
     for i, (res, needle) in enumerate(zip(r['bad'], BAD_INPUT)):
         assert res.get('failed') is True and needle in res['msg'], (i, needle, res.get('msg'))
         assert 'Traceback' not in res['msg'] and not res.get('exception', '').startswith('Traceback'), res
+
+
+# The results steps.yml saves, by the module that returned them (packed_files is criu_images' without its archive).
+RESULTS = {
+    'criu_process': ['workload', 'stopped_src', 'killed_src', 'running_dst', 'killed_dst', 'rb_resumed', 'rb_state',
+                     'pd_state', 'cm_started'],
+    'criu_page_server': ['ps', 'ps_stop', 'ps2', 'ps2_not_ps', 'ps2_stop'],
+    'criu_dump': ['dump', 'rb_dump', 'pd_dump', 'cm_dump'],
+    'criu_images': ['packed_files', 'unpacked', 'cm_images'],
+    'criu_restore': ['restored'],
+}
+
+
+@pytest.mark.parametrize('module', sorted(RESULTS))
+def test_what_each_step_returns_is_documented(steps, module):
+    r, dummy = steps
+    for name in RESULTS[module]:
+        assert return_doc.mismatches(r[name], module) == [], name
 
 
 def test_nothing_is_left(steps):

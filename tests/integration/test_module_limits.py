@@ -15,6 +15,7 @@ import sys
 import pytest
 
 import conftest
+import return_doc
 import test_modules
 
 LIMITS = os.path.join(conftest.REPO, 'tests', 'tools', 'limits.py')
@@ -35,6 +36,7 @@ def _check(result, shortage):
         return
     facts = result['ansible_facts']['criu_facts']
     assert shortage != ['--refuse-fork'], 'no probe can run without fork'
+    assert return_doc.mismatches(result, 'criu_facts', return_doc.CRIU_FACTS_NAMED) == []
     for probe_id, probe in facts['probes'].items():
         assert probe['status'] in STATUSES, (probe_id, probe)
         if probe['status'] == 'error':

@@ -13,6 +13,7 @@ import textwrap
 import pytest
 
 import conftest
+import return_doc
 
 ANSIBLE_BIN = os.path.dirname(sys.executable)
 
@@ -110,6 +111,7 @@ def test_feature_list_returns_every_name_with_its_category():
     assert names['uffd-noncoop'] == 'extra' and names['tun'] == 'feature_only'
     assert names['ns_last_pid'] == 'required' and names['breakpoints'] == 'optional'
     assert len([f for f in result['features'] if f['criu_feature']]) == 45
+    assert return_doc.mismatches(result, 'criu_check') == []
 
 
 def test_criu_check_required_runs_required_and_optional_only():
@@ -129,6 +131,7 @@ def test_fail_on_policies_follow_the_verdict():
     assert (lenient_rc != 0) == (never['verdict'] == 'bad')
     if strict_rc:
         assert strict['msg'] == never['summary']
+    assert return_doc.mismatches(never, 'criu_check', return_doc.CRIU_CHECK_NAMED) == []
 
 
 def test_single_feature_answers_like_criu_feature():

@@ -16,6 +16,7 @@ import textwrap
 import pytest
 
 import conftest
+import return_doc
 
 REPO = conftest.REPO
 CRIU_ROOT = conftest.CRIU_ROOT
@@ -67,6 +68,7 @@ def test_smoke_passes_with_criu_411(criu_root):
     assert counter['child_after'] > counter['child_before'] >= 3
     assert res['log'] == []
     assert res['cleanup'] == {'killed': 2, 'removed': True}   # the restored leader and child
+    assert return_doc.mismatches(res, 'criu_smoke') == []
     # It really was a tree of two, dumped by criu and restored from its images.
     assert any(' dump -t ' in s for s in report['seen']) and any(' restore -d ' in s for s in report['seen'])
     assert _left(report) == NOTHING_LEFT
@@ -106,6 +108,7 @@ def test_timeout_ends_everything(criu_root, timeout):
     assert res['ok'] is False and res['failed'] is True
     assert 'timeout' in res['msg'] and res['stage'] in ('start', 'dump', 'restore', 'verify'), res['msg']
     assert res['cleanup']['removed'] is True
+    assert return_doc.mismatches(res, 'criu_smoke') == []
     assert _left(report) == NOTHING_LEFT
 
 
@@ -141,6 +144,7 @@ def test_criu_3171_fails_with_its_own_reason():
     errors = [line for line in res['log'] if 'Error (criu/vdso.c' in line]
     assert errors and errors[0].endswith(res['msg'].split(': ', 1)[1]), res['log']
     assert res['dump_ms'] is None and res['image_size'] is None
+    assert return_doc.mismatches(res, 'criu_smoke') == []
     assert _left(report) == NOTHING_LEFT
 
 

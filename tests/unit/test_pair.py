@@ -21,6 +21,7 @@ import yaml
 from ansible.errors import AnsibleFilterError
 
 import conftest
+import return_doc
 
 from ansible_collections.criu.check.plugins.filter.criu_migration import criu_migration
 from ansible_collections.criu.check.plugins.module_utils import _check
@@ -269,6 +270,11 @@ def test_bad_input_names_what_is_valid(host, call, needle):
 
 def test_the_filter_is_the_decision(src, dst):
     assert criu_migration(src, dst, pair={'page_server': None}) == _pair.decide(src, dst)
+
+
+def test_what_the_filter_returns_is_documented(src, dst):
+    value = criu_migration(src, dst, pair={'cpuinfo': {'compatible': True, 'message': ''}})
+    assert return_doc.mismatches(value, 'criu_migration', named=('modes',), kind='filter') == []
 
 
 def test_the_migrate_role_offers_the_modes_the_role_can_run():
