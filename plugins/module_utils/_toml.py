@@ -79,6 +79,15 @@ def _outside_quotes(text):
         i += 1
 
 
+def _key_value(text):
+    """``key = value`` split at the first = outside quotes (a quoted key may
+    hold one): (key, value), or None without one."""
+    for i, char, dummy in _outside_quotes(text):
+        if char == '=':
+            return text[:i], text[i + 1:]
+    return None
+
+
 def _balanced(text):
     depth = 0
     for dummy, dummy, depth in _outside_quotes(text):
@@ -117,10 +126,10 @@ def _value(text, lineno):
     if text.startswith('{'):
         table = {}
         for item in _split_items(text[1:-1]):
-            key, sep, rest = item.partition('=')
-            if not sep:
+            pair = _key_value(item)
+            if not pair:
                 raise ValueError('line %d: invalid inline table' % lineno)
-            _put(table, _split_key(key, lineno), _value(rest, lineno), lineno)
+            _put(table, _split_key(pair[0], lineno), _value(pair[1], lineno), lineno)
         return table
     if re.match(r'^[+-]?\d[\d_]*$', text):
         return int(text.replace('_', ''))
@@ -177,10 +186,10 @@ def parse_toml(text):
                 if not isinstance(current, dict):
                     raise ValueError('line %d: %s is not a table' % (lineno, key))
             continue
-        key, sep, rest = line.partition('=')
-        if not sep:
+        pair = _key_value(line)
+        if not pair:
             raise ValueError('line %d: expected key = value' % lineno)
-        rest = rest.strip()
+        key, rest = pair[0], pair[1].strip()
         if rest.startswith(('"""', "'''")):
             delim = rest[:3]
             body = rest[3:]

@@ -7,6 +7,7 @@ Each runtime is a real executable script printing its recorded ``--version``
 output, run through the same runner the modules use."""
 
 import os
+import random
 import stat
 
 import pytest
@@ -428,6 +429,70 @@ def test_toml_reader_agrees_with_tomllib(path):
 def test_toml_reader_comments_and_quotes_agree_with_tomllib(text):
     tomllib = pytest.importorskip('tomllib')
     assert T.parse_toml(text) == tomllib.loads(text)
+
+
+@pytest.mark.parametrize('text', [
+    '"x=y" = 1\n',
+    "'a = b'.c = 'd = e'\n",
+    't = {"k=v" = 1, "h#sh" = "#"}\n',
+    '["d]e"."f=g"]\nx = 1\n',
+])
+def test_toml_reader_quoted_keys_agree_with_tomllib(text):
+    tomllib = pytest.importorskip('tomllib')
+    assert T.parse_toml(text) == tomllib.loads(text)
+
+
+def _toml_document(rng):
+    """A random document of the subset the reader claims: tables, arrays of tables, dotted and quoted
+    keys (holding dots, spaces, =, # and ]), strings with escapes and comment signs, numbers, booleans,
+    arrays over several lines with comments and trailing commas, inline tables."""
+    def key():
+        k = rng.choice(['a', 'enable_criu', 'k-1', 'k_2', '3', '"io.containerd.grpc.v1.cri"', "'a b'", '"x=y"',
+                        '"h#sh"', "'d]e'"])
+        return k + rng.choice(['', '.b', ' . "c.d"'])
+
+    def value(depth=0):
+        pick = rng.random()
+        if pick < .3 or depth > 1:
+            return rng.choice(['"plain"', '"with # hash"', '"br]ack,et"', '"tab\\there"', '"q\\"uote"',
+                               '"uni\\u00e9"', "'lit # eral'", "'{brace}'"])
+        if pick < .5:
+            return rng.choice(['true', 'false', '0', '-1', '+7', '1_000', '1.5', '-0.5', '1e3'])
+        if pick < .8:
+            items = [value(depth + 1) for dummy in range(rng.randint(0, 3))]
+            body = rng.choice([', ', ',\n  ', ', # c\n ']).join(items)
+            return '[' + body + (',' if items and rng.random() < .3 else '') + ']'
+        return '{' + ', '.join('%s = %s' % (key(), value(depth + 1)) for dummy in range(rng.randint(0, 2))) + '}'
+
+    lines = []
+    for dummy in range(rng.randint(1, 8)):
+        pick = rng.random()
+        if pick < .2:
+            lines.append('[%s]%s' % (key(), rng.choice(['', ' # t'])))
+        elif pick < .25:
+            lines.append('[[%s]]' % rng.choice(['a', 'k-1', '"x=y"']))
+        elif pick < .3:
+            lines.append(rng.choice(['# comment', '', '   ']))
+        else:
+            lines.append('%s = %s%s' % (key(), value(), rng.choice(['', '  # trailing', '#x'])))
+    return '\n'.join(lines) + '\n'
+
+
+def test_toml_reader_agrees_with_tomllib_on_generated_documents():
+    """Every generated document tomllib accepts (a random one may define a key twice), the reader
+    reads to the same value."""
+    tomllib = pytest.importorskip('tomllib')
+    rng = random.Random(20261205)
+    compared = 0
+    for dummy in range(3000):
+        text = _toml_document(rng)
+        try:
+            expected = tomllib.loads(text)
+        except tomllib.TOMLDecodeError:
+            continue
+        assert T.parse_toml(text) == expected, text
+        compared += 1
+    assert compared > 1000
 
 
 @pytest.mark.parametrize('text', ['[a\n', 'a = \n', 'a = "x\n', 'a = 1\na = 2\n', 'a = [1,\n'])
