@@ -669,40 +669,65 @@ def _flag(args, name):
     return None
 
 
-def _gate_value(text):
-    text = text.strip().strip('"\'').lower()
-    return True if text == 'true' else (False if text == 'false' else None)
+# The kubelet reads --feature-gates values with Go's strconv.ParseBool, and its YAML config
+# with go-yaml v2 (sigs.k8s.io/yaml), whose booleans are YAML 1.1's.
+_PARSEBOOL = {'1': True, 't': True, 'T': True, 'true': True, 'TRUE': True, 'True': True,
+              '0': False, 'f': False, 'F': False, 'false': False, 'FALSE': False, 'False': False}
+_YAML_BOOLS = dict((form, value)
+                   for words, value in ((('y', 'yes', 'true', 'on'), True), (('n', 'no', 'false', 'off'), False))
+                   for word in words for form in (word, word.capitalize(), word.upper()))
+
+
+def _unquote(text):
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in '"\'':
+        return text[1:-1]
+    return text
 
 
 def _feature_gates(text):
+    """``--feature-gates=A=true,B=false``: {name: True, False, or None when not a boolean}."""
     gates = {}
     for item in text.split(','):
         if '=' in item:
             key, value = item.split('=', 1)
-            gates[key.strip()] = _gate_value(value)
+            gates[key.strip()] = _PARSEBOOL.get(value.strip().strip('"\''))
     return gates
 
 
+def _yaml_uncomment(text):
+    """``text`` without a YAML comment (a # at the start or after a blank)."""
+    match = re.search(r'(^|\s)#', text)
+    return text[:match.start()] if match else text
+
+
 def _yaml_map(text, key):
-    """A top-level YAML map of scalars (block or flow style), enough for featureGates."""
+    """The top-level YAML map ``key`` of booleans, block or flow style (a flow
+    over several lines too), keys and values plain or quoted: {name: True,
+    False, or None when not a boolean}.  Enough for the kubelet's featureGates."""
     lines = text.splitlines()
     for i, line in enumerate(lines):
-        match = re.match(r'%s\s*:\s*(.*)$' % re.escape(key), line)
+        match = re.match(r'(["\']?)%s\1\s*:(\s.*)?$' % re.escape(key), line)
         if not match:
             continue
-        rest = match.group(1).split(' #')[0].strip()
+        rest = _yaml_uncomment(match.group(2) or '').strip()
         if rest.startswith('{'):
-            return _feature_gates(rest.strip('{} ').replace(':', '='))
-        result = {}
-        for item in lines[i + 1:]:
-            if not item.strip() or item.lstrip().startswith('#'):
-                continue
-            if not item.startswith((' ', '\t')):
-                break
-            pair = re.match(r'\s+([\w.-]+)\s*:\s*(\S+)', item)
-            if pair:
-                result[pair.group(1)] = _gate_value(pair.group(2))
-        return result
+            for more in lines[i + 1:]:
+                if '}' in rest:
+                    break
+                rest += ' ' + _yaml_uncomment(more).strip()
+            items = [item.split(':', 1) for item in rest.strip('{} ').split(',') if ':' in item]
+        else:
+            items = []
+            for item in lines[i + 1:]:
+                if not item.strip() or item.lstrip().startswith('#'):
+                    continue
+                if not item.startswith((' ', '\t')):
+                    break
+                pair = re.match(r'\s+("[^"]*"|\'[^\']*\'|[\w.-]+)\s*:(\s.*)?$', item)
+                if pair:
+                    items.append((pair.group(1), _yaml_uncomment(pair.group(2) or '')))
+        return dict((_unquote(name), _YAML_BOOLS.get(_unquote(value))) for name, value in items)
     return {}
 
 

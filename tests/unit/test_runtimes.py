@@ -366,6 +366,55 @@ def test_kubelet_gate_off_by_flag(tmp_path):
     assert 'kubeadm-flags.env' in reasons(fact)
 
 
+def _kubelet_config(rng):
+    """A random kubelet config: featureGates in block style (indented 2 or 4, comments, blank lines) or
+    flow style (on one line or several), keys and values plain or quoted, YAML 1.1 booleans."""
+    def gate():
+        return (rng.choice(['ContainerCheckpoint', 'Foo', 'Bar.Baz', '"ContainerCheckpoint"', "'Foo'"]),
+                rng.choice(['true', 'false', 'True', 'FALSE', 'yes', 'off', 'On', '"true"', "'false'"]))
+    lines = [rng.choice(['', '---']), 'apiVersion: kubelet.config.k8s.io/v1beta1', 'kind: KubeletConfiguration']
+    gates = ['%s: %s' % gate() for dummy in range(rng.randint(0, 3))]
+    style = rng.choice(['block', 'flow', 'flow lines'])
+    if style == 'block':
+        lines.append('featureGates:' + rng.choice(['', ' # gates']))
+        indent = ' ' * rng.choice([2, 4])
+        for item in gates:
+            lines += [indent + item + rng.choice(['', '  # c']), rng.choice(['', indent + '# comment', '#x'])]
+    elif style == 'flow':
+        lines.append('featureGates: {%s}%s' % (', '.join(gates), rng.choice(['', ' # x'])))
+    else:
+        lines += ['featureGates: {'] + ['  %s,' % item for item in gates[:-1]] + ['  %s' % g for g in gates[-1:]] + ['}']
+    lines.append(rng.choice(['cgroupDriver: systemd', 'authentication:\n  anonymous:\n    enabled: false', '']))
+    return '\n'.join(lines) + '\n'
+
+
+def test_kubelet_feature_gates_read_as_yaml_reads_them():
+    """The reader of the kubelet config's featureGates against PyYAML on generated configs (a quoted
+    "true" counts as the boolean: the gate is meant, though the kubelet would refuse the string)."""
+    yaml = pytest.importorskip('yaml')
+    rng = random.Random(20261205)
+    for dummy in range(2000):
+        text = _kubelet_config(rng)
+        gates = (yaml.safe_load(text) or {}).get('featureGates') or {}
+        expected = dict((k, v if isinstance(v, bool) else {'true': True, 'false': False}.get(v)) for k, v in gates.items())
+        assert R._yaml_map(text, 'featureGates') == expected, text
+
+
+@pytest.mark.parametrize('text, gates', [
+    ('featureGates:\n  ContainerCheckpoint: y\n  A: N\n', {'ContainerCheckpoint': True, 'A': False}),   # go-yaml v2
+    ('featureGates: {ContainerCheckpoint: true}\nfeatureGatesX: {A: true}\n', {'ContainerCheckpoint': True}),
+    ('kind: X\n  featureGates: {ContainerCheckpoint: true}\n', {}),                          # not at the top
+])
+def test_kubelet_feature_gates_in_the_file(text, gates):
+    assert R._yaml_map(text, 'featureGates') == gates
+
+
+@pytest.mark.parametrize('flag, gate', [('ContainerCheckpoint=true', True), ('A=false,ContainerCheckpoint=1', True),
+                                        ('ContainerCheckpoint=F', False), ('ContainerCheckpoint=yes', None)])
+def test_kubelet_feature_gates_flag_is_read_as_go_parsebool(flag, gate):
+    assert R._feature_gates(flag)['ContainerCheckpoint'] is gate
+
+
 def test_kubelet_follows_its_cri(tmp_path):
     root = make_root(tmp_path, {'kubelet': 'kubelet-1.30.2.txt', 'containerd': 'containerd-1.6.20-debian12.txt'})
     fact = gather(root)['kubelet']
