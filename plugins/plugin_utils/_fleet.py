@@ -283,7 +283,7 @@ def causes(entries):
                 criu['version'] or '', criu['reason'] or 'no reason given'), criu['fix'], host)
         for name, runtime in e['runtimes'].items():
             if runtime['checkpoint'] != 'ready':
-                reason = '; '.join(runtime['reasons']) or runtime['checkpoint']
+                reason = ' '.join(runtime['reasons']) or runtime['checkpoint']   # sentences, each with its full stop
                 add(('runtime', name + ': ' + reason), 'runtime', '%s cannot checkpoint (%s): %s' % (
                     name, runtime['checkpoint'], reason), runtime['fix'], host)
     return sorted(found.values(), key=lambda c: (CAUSE_ORDER.index(c['severity']), -len(c['hosts']), c['title']))

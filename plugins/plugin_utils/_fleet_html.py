@@ -254,7 +254,7 @@ def _matrix_head(by_category, answered):
 
 def _runtimes_title(runtimes):
     return '; '.join('%s %s: %s%s' % (name, r['version'] or '', r['checkpoint'],
-                                      (' (' + '; '.join(r['reasons']) + ')') if r['reasons'] else '')
+                                      (' (' + ' '.join(r['reasons']) + ')') if r['reasons'] else '')
                      for name, r in runtimes.items()) or 'none installed'
 
 

@@ -139,6 +139,17 @@ def test_every_cause_that_has_a_fix_shows_it():
     assert by_title['could not decide: timed out'] is None
 
 
+def test_a_runtime_s_reasons_read_as_sentences():
+    """A runtime's reasons are sentences, each with its full stop (criu_facts.runtimes.NAME.reasons)."""
+    reasons = ['Podman checkpoints with the first criu on PATH, and no criu is installed.',
+               'The kernel lacks features criu requires (criu_facts.missing.required).']
+    entry = _fleet.host_entry('h', facts(runtimes={'podman': {'version': '4.3.1', 'checkpoint': 'not_ready',
+                                                              'reasons': reasons, 'fix': 'Install criu.'}}))
+    cause, = [c for c in _fleet.causes([entry]) if c['severity'] == 'runtime']
+    assert cause['title'] == 'podman cannot checkpoint (not_ready): ' + ' '.join(reasons)
+    assert 'podman 4.3.1: not_ready (%s %s)' % tuple(reasons) in render_html(_fleet.build([entry], 't', []))
+
+
 def test_drift_kernel_criu_verdict_and_features():
     before = facts(kernel='6.1.0', criu={'installed': True, 'version': '4.1.1'})
     after = facts(ready=False, missing_required=['ns_last_pid'], kernel='6.12.0', criu={'installed': False})
