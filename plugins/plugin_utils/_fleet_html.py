@@ -325,8 +325,9 @@ def render_html(report):
     strings, cells = _cell_details(report)
     out.append('<div id="detail" hidden></div>')
     payload = json.dumps({'probes': probes, 'strings': strings, 'cells': cells}, separators=(',', ':'))
-    # </script> inside the JSON would end the block early
-    out.append('<script type="application/json" id="cells">%s</script>' % payload.replace('</', '<\\/'))
+    # No < at all in the block (JSON reads \u003c as <): "</script>" would end it early, and "<!--" then
+    # "<script" would make the browser take the block's own </script> for something else.
+    out.append('<script type="application/json" id="cells">%s</script>' % payload.replace('<', '\\u003c'))
     out.append('<script>%s</script>' % SCRIPT)
     out.append('</body></html>')
     return '\n'.join(out) + '\n'

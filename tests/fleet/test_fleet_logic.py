@@ -170,6 +170,20 @@ def page_cells(page):
     return json.loads(page.split('<script type="application/json" id="cells">', 1)[1].split('</script>', 1)[0])
 
 
+def test_what_a_host_says_cannot_change_how_the_page_parses():
+    """A message, a fix or a host name holding HTML (a host's facts are its own to write) is text on the page:
+    escaped in the HTML, and with no < at all in the JSON block, where "</script>", or "<!--" and then "<script",
+    would change where a browser ends the block."""
+    f = facts(ready=False, missing_required=['ns_last_pid'])
+    f['probes']['ns_last_pid'].update(message='<!--<script>x</script>', fix='<b>bold</b>')
+    entry = _fleet.host_entry('<i>h</i>', f)
+    page = render_html(_fleet.build([entry], 't', []))
+    block = page.split('<script type="application/json" id="cells">', 1)[1].split('</script>', 1)[0]
+    assert '<' not in block
+    assert page_cells(page)['strings'] and '<!--<script>x</script>' in page_cells(page)['strings']
+    assert '<b>bold</b>' not in page and '<i>h</i>' not in page and '&lt;b&gt;bold&lt;/b&gt;' in page
+
+
 def test_page_for_200_hosts_is_self_contained_and_small():
     entries = []
     for i in range(200):
