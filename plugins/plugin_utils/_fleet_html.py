@@ -93,11 +93,14 @@ function apply(){
   });
   shown.textContent=n+' of '+rows.length+' hosts shown'; shown.setAttribute('data-count',n);
 }
+function decoded(s){  // a malformed %-escape in a link is read as written, not a stopped script
+  try{return decodeURIComponent(s);}catch(e){return s;}
+}
 function fromAddress(){
   var where=location.hash+'&'+location.search, m=/[#&?]filter=([^&]*)/.exec(where), c=/[#&?]cell=([^&]*)/.exec(where);
-  if(m){box.value=decodeURIComponent(m[1].replace(/\+/g,' '));}
+  if(m){box.value=decoded(m[1].replace(/\+/g,' '));}
   if(c){  // cell=HOST/PROBE: open that cell's details (a link to share)
-    var v=decodeURIComponent(c[1]), k=v.lastIndexOf('/'), h=v.slice(0,k), id=v.slice(k+1);
+    var v=decoded(c[1]), k=v.lastIndexOf('/'), h=v.slice(0,k), id=v.slice(k+1);
     var p=data.probes.map(function(x){return x.id;}).indexOf(id);
     var tr=rows.filter(function(r){return r.getAttribute('data-host')===h;})[0];
     var td=tr&&tr.querySelector('td.c[data-p="'+p+'"]'); if(td){show(td);}
