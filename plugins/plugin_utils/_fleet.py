@@ -283,7 +283,7 @@ def causes(entries):
                 criu['version'] or '', criu['reason'] or 'no reason given'), criu['fix'], host)
         for name, runtime in e['runtimes'].items():
             if runtime['checkpoint'] != 'ready':
-                reason = ' '.join(runtime['reasons']) or runtime['checkpoint']   # sentences, each with its full stop
+                reason = runtime_reasons(runtime) or runtime['checkpoint']
                 add(('runtime', name + ': ' + reason), 'runtime', '%s cannot checkpoint (%s): %s' % (
                     name, runtime['checkpoint'], reason), runtime['fix'], host)
     return sorted(found.values(), key=lambda c: (CAUSE_ORDER.index(c['severity']), -len(c['hosts']), c['title']))
@@ -384,6 +384,11 @@ def _criu_cell(criu):
         return 'none'
     version = criu['version'] or '?'
     return '%s %s' % (_yes(criu['usable']), version)
+
+
+def runtime_reasons(runtime):
+    """A runtime's reasons as one text: they are sentences, each with its full stop."""
+    return ' '.join(runtime['reasons'])
 
 
 def _runtimes_cell(runtimes):

@@ -24,7 +24,7 @@ from html import escape as _escape
 from ansible_collections.criu.check.plugins.module_utils import _decide
 
 from ansible_collections.criu.check.plugins.plugin_utils._fleet import (
-    CATEGORIES, OUTCOMES, OUTCOME_TITLES, drift_text, _criu_cell, _runtimes_cell, _short_list, _yes,
+    CATEGORIES, OUTCOMES, OUTCOME_TITLES, drift_text, runtime_reasons, _criu_cell, _runtimes_cell, _short_list, _yes,
 )
 
 
@@ -257,7 +257,7 @@ def _matrix_head(by_category, answered):
 
 def _runtimes_title(runtimes):
     return '; '.join('%s %s: %s%s' % (name, r['version'] or '', r['checkpoint'],
-                                      (' (' + ' '.join(r['reasons']) + ')') if r['reasons'] else '')
+                                      (' (' + runtime_reasons(r) + ')') if r['reasons'] else '')
                      for name, r in runtimes.items()) or 'none installed'
 
 
