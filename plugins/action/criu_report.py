@@ -97,8 +97,8 @@ class ActionModule(ActionBase):
             previous = hv.get('criu_fleet_last') if use_drift else None
             entry = _fleet.host_entry(host, facts, probe, previous)
             entries.append(entry)
-            if facts is not None:
-                snapshots[host] = _fleet.snapshot(facts, generated)
+            if entry['facts'] is not None:
+                snapshots[host] = _fleet.snapshot(entry['facts'], generated)
 
         # Drift needs the previous snapshot: it survives only in a persistent fact cache (jsonfile, redis, AWX's).
         persistent = use_drift and C.CACHE_PLUGIN not in ('memory', 'ansible.builtin.memory')

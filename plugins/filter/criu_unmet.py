@@ -24,7 +24,8 @@ description:
     O(unknown_is_unmet=false). A probe asked for but absent from C(criu_facts.probes) (not gathered) is unmet,
     with status C(not_gathered).
   - Every probe id and workload name given is checked against the collection's registry; an unknown one is an error
-    that lists the valid names.
+    that lists the valid names. So are C(criu_facts) with values of an unexpected type (a number for a status, a text
+    for a list), which the error names with the type expected.
   - What is met is decided by the collection's one decision module (C(plugins/module_utils/_decide.py)), as for the
     modules' verdicts.
 options:
@@ -139,6 +140,7 @@ from ansible.errors import AnsibleFilterError  # noqa: E402
 from ansible.module_utils.parsing.convert_bool import boolean  # noqa: E402
 
 from ansible_collections.criu.check.plugins.module_utils import _decide  # noqa: E402
+from ansible_collections.criu.check.plugins.module_utils import _facts_shape  # noqa: E402
 
 
 def _flag(name, value):
@@ -173,6 +175,9 @@ def criu_unmet(criu_facts, require_ready=True, require_can_start=True, features=
     """
     facts = _mapping('the input (criu_facts)', criu_facts)
     _mapping('criu_facts.probes', facts.get('probes'))
+    dropped = _facts_shape.conform(facts, _facts_shape.FACTS_SHAPE, 'criu_facts')[1]
+    if dropped:
+        raise AnsibleFilterError('criu_unmet: %s' % _facts_shape.malformed_message('the input (criu_facts)', dropped))
     if workload_definitions is None:
         definitions = dict(_decide.BUILTIN_WORKLOADS)
     else:

@@ -114,8 +114,8 @@ def kerndat_blockers(results):
     blockers = []
     for probe in REG.PROBES:
         result = results.get(probe.id)
-        if result and result.get('evidence', {}).get(KERNDAT_FLAG):
-            blockers.append(_kerndat_probe_prefix(probe.id) + (result.get('message') or result['status']) + ')')
+        if result and (result.get('evidence') or {}).get(KERNDAT_FLAG):
+            blockers.append('%s%s)' % (_kerndat_probe_prefix(probe.id), result.get('message') or result.get('status')))
     return blockers
 
 
@@ -183,7 +183,7 @@ MISSING_CATEGORIES = (REG.REQUIRED, REG.EXTRA, REG.EXPERIMENTAL)
 def _cause(result):
     """Why a probe could not decide, once per cause: a missing library is
     one cause however many probes need it."""
-    library = result.get('evidence', {}).get('library')
+    library = (result.get('evidence') or {}).get('library')
     if library:
         return 'Python library %s is not available (%s)' % (library, result.get('fix') or 'install it')
     return result.get('message') or result['status']

@@ -50,6 +50,7 @@ __metaclass__ = type
 from collections.abc import Mapping
 
 from ansible_collections.criu.check.plugins.module_utils import _decide
+from ansible_collections.criu.check.plugins.module_utils import _facts_shape
 from ansible_collections.criu.check.plugins.module_utils import _registry as REG
 from ansible_collections.criu.check.plugins.module_utils._installed_criu import version_tuple
 from ansible_collections.criu.check.plugins.module_utils._workloads import BUILTIN as WORKLOADS
@@ -74,6 +75,10 @@ GATHER_FIX = 'gather criu_facts on %s with categories that include it (criu_fact
 REGATHER_FIX = 'gather criu_facts on %s again with this release of the criu.check collection'
 
 
+# How errors name the two hosts' facts.
+SOURCE, DESTINATION = 'the source (the input of the filter)', 'the destination'
+
+
 class PairError(ValueError):
     """Input that is not what decide() takes; the message says what is valid."""
 
@@ -93,6 +98,15 @@ def check_facts(facts, what):
         raise PairError('%s must be the criu_facts dictionary of a host (ansible_facts.criu_facts, as '
                         'criu.check.criu_facts returns it): it has no probes dictionary (keys: %s)'
                         % (what, ', '.join(sorted('%s' % (k,) for k in facts)) or 'none'))
+
+
+def check_shape(facts, what):
+    """Raise PairError naming each value of ``facts`` of an unexpected type (_facts_shape).  The
+    criu_migration filter checks its input so; the fleet report reads every host's facts through
+    the shape before its migration matrix, so decide() does not repeat it for every pair."""
+    dropped = _facts_shape.conform(facts, _facts_shape.FACTS_SHAPE, 'facts')[1]
+    if dropped:
+        raise PairError(_facts_shape.malformed_message(what, dropped))
 
 
 def check_pair(pair):
@@ -323,8 +337,8 @@ def decide(source, destination, pair=None, source_name='source', destination_nam
     are those of pre-copy and stop-and-copy, once each; a reason of pre-copy
     alone starts with ``pre-copy: ``.  Raises PairError for bad input.
     """
-    check_facts(source, 'the source (the input of the filter)')
-    check_facts(destination, 'the destination')
+    check_facts(source, SOURCE)
+    check_facts(destination, DESTINATION)
     evidence = check_pair(pair)
     names = ('%s' % (source_name,), '%s' % (destination_name,))
     checks = _Checks()

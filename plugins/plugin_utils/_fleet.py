@@ -17,7 +17,8 @@ node.  Pure functions from the facts of many hosts to one report:
 
 Every key of the facts is read with a default: the facts contract grows
 (criu.usable, runtimes, verdict 'undecided') and a report must still read the
-facts of an older or newer criu_facts.
+facts of an older or newer criu_facts.  A value of another type is read as
+absent (_facts_shape.conform(), in host_entry()) and listed as 'malformed'.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -28,8 +29,10 @@ import csv
 import io
 import json
 import re
+import unicodedata
 
 from ansible_collections.criu.check.plugins.module_utils import _decide
+from ansible_collections.criu.check.plugins.module_utils import _facts_shape
 from ansible_collections.criu.check.plugins.module_utils import _pair
 from ansible_collections.criu.check.plugins.module_utils import _registry as REG
 from ansible_collections.criu.check.plugins.module_utils import _result as R
@@ -53,6 +56,9 @@ UNREACHABLE_FIX = ('check that Ansible reaches the host: ansible HOST -m ansible
 NO_PYTHON_FIX = ('install Python 3.9 or newer on the host (the modules run there), '
                  'or set ansible_python_interpreter to one')
 FAILED_FIX = 'run the probe task alone on the host and read its output: ansible HOST -m criu.check.criu_facts -vvv'
+MALFORMED_TITLE = 'facts with values of an unexpected type, read as absent (each host\'s list: "malformed" in criu-report.json)'
+MALFORMED_FIX = ('gather the facts again with criu.check.criu_facts of this release of the collection, and check that no '
+                 'other task sets criu_facts on the host')
 
 
 def group_name(text):
@@ -114,16 +120,20 @@ def host_entry(name, facts=None, probe=None, previous=None):
     previous: the snapshot of the previous run (from the fact cache), or None.
     """
     probe = _dict(probe)
-    entry = {'host': name, 'facts': None, 'drift': None, 'reason': None, 'fix': None}
+    entry = {'host': name, 'facts': None, 'drift': None, 'reason': None, 'fix': None, 'malformed': []}
     if probe.get('unreachable'):
         entry.update(outcome='unreachable', reason=str(probe.get('msg') or 'unreachable').strip(), fix=UNREACHABLE_FIX)
         return entry
     if probe.get('failed') or not isinstance(facts, dict):
-        reason = probe.get('msg') or probe.get('module_stderr') or 'the probe task did not run on this host'
+        reason = probe.get('msg') or probe.get('module_stderr') or (
+            'its criu_facts is a %s, not a dictionary' % type(facts).__name__ if facts is not None
+            else 'the probe task did not run on this host')
         entry.update(outcome='failed', reason=str(reason).strip().splitlines()[0] if str(reason).strip() else 'failed',
                      fix=NO_PYTHON_FIX if _lacks_python(probe) else FAILED_FIX)
         return entry
 
+    facts, malformed = _facts_shape.conform(facts, _facts_shape.FACTS_SHAPE, 'facts')
+    previous = _facts_shape.conform(previous, _facts_shape.SNAPSHOT_SHAPE, 'previous')[0]
     probes = _dict(facts.get('probes'))
     missing = _dict(facts.get('missing'))
     environment = _dict(facts.get('environment'))
@@ -161,6 +171,7 @@ def host_entry(name, facts=None, probe=None, previous=None):
         unknown=unknown,
         counts=counts,
         facts=facts,
+        malformed=malformed,
         drift=drift(previous, facts),
     )
     return entry
@@ -277,6 +288,8 @@ def causes(entries):
                 else:
                     title = '%s: %s' % (probe_id, probe.get('message') or probe.get('status') or 'missing')
                 add(key, severity, title, fix, host, probe_id)
+        if e['malformed']:
+            add(('facts', 'malformed'), 'undecided', MALFORMED_TITLE, MALFORMED_FIX, host)
         criu = e['criu']
         if criu['installed'] and criu['usable'] is False:
             add(('criu', criu['reason'] or 'unusable'), 'criu', 'installed criu %s is not usable: %s' % (
@@ -313,7 +326,12 @@ def migration_matrix(entries, hosts):
                 row[dst] = {'cell': 'no facts', 'mode': None, 'possible': None,
                             'reasons': ['no criu_facts from %s' % (src if facts[src] is None else dst)], 'fixes': []}
                 continue
-            d = _pair.decide(facts[src], facts[dst], source_name=src, destination_name=dst)
+            try:
+                d = _pair.decide(facts[src], facts[dst], source_name=src, destination_name=dst)
+            except _pair.PairError as exc:   # facts without probes (malformed): nothing to decide from
+                row[dst] = {'cell': 'cannot tell', 'mode': None, 'possible': None, 'reasons': [str(exc)],
+                            'fixes': [MALFORMED_FIX]}
+                continue
             cell = MODE_CELLS.get(d['mode']) or ('cannot tell' if d['possible'] is None else 'no')
             row[dst] = {'cell': cell, 'mode': d['mode'], 'possible': d['possible'], 'reasons': d['reasons'],
                         'fixes': d['fixes']}
@@ -415,9 +433,16 @@ def table_rows(report):
     return rows
 
 
+def printable(text):
+    """``text`` for a terminal, on one line: control and format characters (an escape sequence, a carriage
+    return, a right-to-left override: text a host writes into its facts) shown as Python escapes, so that
+    no host can redraw or hide lines of the report."""
+    return ''.join(ascii(c)[1:-1] if unicodedata.category(c) in ('Cc', 'Cf') else c for c in str(text))
+
+
 def render_table(report, files=None, max_hosts_per_cause=4):
     """The terminal report: one line per host, grouped by outcome, then what is missing, by cause."""
-    rows = table_rows(report)
+    rows = [tuple(printable(cell) for cell in row) for row in table_rows(report)]
     widths = [max(len(HEADER[i]), *(len(r[i]) for r in rows)) if rows else len(HEADER[i]) for i in range(len(HEADER))]
 
     def line(cells):
@@ -470,7 +495,7 @@ def render_table(report, files=None, max_hosts_per_cause=4):
     if files:
         out.append('')
         out.append('Report files: ' + ', '.join(files))
-    return '\n'.join(out)
+    return '\n'.join(printable(text) for text in out)
 
 
 def render_json(report):
@@ -481,17 +506,23 @@ def render_json(report):
     return json.dumps(doc, indent=1, sort_keys=True, default=str) + '\n'
 
 
+def spreadsheet_cell(text):
+    """A CSV cell a spreadsheet shows as text: one that starts as a formula would (=, +, -, @, a tab or a
+    carriage return; a host writes its own facts) gets a leading ' (OWASP's advice on CSV injection)."""
+    return "'" + text if text[:1] in ('=', '+', '-', '@', '\t', '\r') else text
+
+
 def render_csv(report):
     """host x probe status, with the outcome and the three answers first."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator='\n')
     ids = [p['id'] for p in report['probes']]
-    writer.writerow(['host', 'outcome', 'verdict', 'kernel_ready', 'criu_usable', 'kernel'] + ids)
+    rows = [['host', 'outcome', 'verdict', 'kernel_ready', 'criu_usable', 'kernel'] + ids]
     for e in report['hosts']:
         if e['facts'] is None:
-            writer.writerow([e['host'], e['outcome'], '', '', '', ''] + [''] * len(ids))
+            rows.append([e['host'], e['outcome'], '', '', '', ''] + [''] * len(ids))
             continue
         probes = _dict(e['facts'].get('probes'))
-        writer.writerow([e['host'], e['outcome'], e['verdict'], _yes(e['kernel_ready']), _yes(e['criu']['usable']),
-                         e['kernel']['release'] or ''] + [_dict(probes.get(i)).get('status', '') for i in ids])
+        rows.append([e['host'], e['outcome'], e['verdict'], _yes(e['kernel_ready']), _yes(e['criu']['usable']),
+                     e['kernel']['release'] or ''] + [_dict(probes.get(i)).get('status') or '' for i in ids])
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator='\n').writerows([spreadsheet_cell(cell) for cell in row] for row in rows)
     return buf.getvalue()

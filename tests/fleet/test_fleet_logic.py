@@ -4,8 +4,11 @@
 newer criu_facts), grouping by cause, drift, a 200-host page, and bad options of
 criu.check.criu_report through real ansible-playbook."""
 
+import csv
+import io
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -297,3 +300,66 @@ def test_migration_matrix_between_real_facts():
     assert sorted(page_cells(page)['cells']) == ['arm', 'here', 'tracked']
     assert json.loads(_fleet.render_json(report))['migration']['pairs']['tracked']['here']['mode'] == 'pre-copy'
     assert _fleet.build(entries, 't', [])['migration'] is None
+
+
+def _paths(value, path=()):
+    """Every path into nested dictionaries and lists (keys and indexes)."""
+    children = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in children:
+        yield path + (key,)
+        yield from _paths(item, path + (key,))
+
+
+def test_facts_of_unexpected_types_are_read_as_absent_and_listed():
+    """A host writes its own facts (an older or newer module, another collection's task, a broken or hostile
+    host): values of other types, put at random places of this host's real facts (seeded), never stop the
+    report of the fleet; what did not fit is listed per host and is one cause. Such facts once ended the
+    whole report in a TypeError or AttributeError (in the table, the causes, the page, the migration matrix)."""
+    from ansible_collections.criu.check.plugins.module_utils import _check
+    from ansible_collections.criu.check.plugins.module_utils import _facts_shape
+    here = _check.run(_check.by_categories([_check.ALL]), timeout=10)
+    here['criu'] = conftest.installed_criu_facts('criu41_root_check', '4.1.1', here)
+    here['runtimes'] = {'podman': {'version': '4.3.1', 'checkpoint': 'not_ready', 'reasons': ['No criu.'], 'fix': 'x'}}
+    assert _facts_shape.conform(here, _facts_shape.FACTS_SHAPE, 'facts') == (here, [])
+    paths = list(_paths(here))
+    others = [None, 0, -1, 2.5, True, '', 'text', [], ['a', 1, None, {}], {}, {'a': 1}, [{'b': []}]]
+    rng = random.Random(20261205)
+    listed = 0
+    for dummy in range(400):
+        broken = json.loads(json.dumps(here))
+        for path in rng.sample(paths, rng.randint(1, 4)):
+            parent = broken
+            for key in path[:-1]:
+                parent = parent[key] if isinstance(parent, (dict, list)) and key in (
+                    parent if isinstance(parent, dict) else range(len(parent))) else None
+            if isinstance(parent, dict) == isinstance(path[-1], str) and isinstance(parent, (dict, list)) and (
+                    path[-1] in parent if isinstance(parent, dict) else path[-1] < len(parent)):
+                parent[path[-1]] = json.loads(json.dumps(rng.choice(others)))
+        previous = _fleet.snapshot(broken if rng.random() < 0.5 else here, 't')
+        entry = _fleet.host_entry('h', broken, None, previous)
+        report = _fleet.build([entry, _fleet.host_entry('g', here)], 't', [], migration_hosts=['h', 'g'])
+        for render in (_fleet.render_table, _fleet.render_csv, _fleet.render_json, render_html):
+            render(report)
+        assert entry['malformed'] == _facts_shape.conform(broken, _facts_shape.FACTS_SHAPE, 'facts')[1]
+        cause = [c for c in report['causes'] if c['kind'] == 'facts']
+        assert (cause[0]['hosts'] if cause else []) == (['h'] if entry['malformed'] else [])
+        listed += bool(entry['malformed'])
+    assert listed > 100   # the mutations do hit what the report reads
+
+    entry = _fleet.host_entry('h', ['not', 'a', 'dictionary'])
+    assert entry['outcome'] == 'failed' and entry['reason'] == 'its criu_facts is a list, not a dictionary'
+
+
+def test_a_hosts_text_cannot_redraw_the_terminal_or_run_in_a_spreadsheet():
+    """Escape sequences, carriage returns and right-to-left overrides in a host's facts are shown escaped in
+    the table; a CSV cell that a spreadsheet would take for a formula starts with '."""
+    hostile = facts(ready=False, missing_required=['ns_last_pid'], kernel='=HYPERLINK("http://x")\x1b[2J')
+    hostile['probes']['ns_last_pid']['message'] = 'gone\r\x1b[1A\u202eydaer'
+    hostile['probes']['sock_diag']['status'] = '+1'
+    report = _fleet.build([_fleet.host_entry('h', hostile), _fleet.host_entry('g', facts())], 't', [])
+    table = _fleet.render_table(report)
+    assert not [c for c in table if c != '\n' and (ord(c) < 32 or 0x7f <= ord(c) < 0xa0 or c == '\u202e')]
+    assert 'ns_last_pid: gone\\r\\x1b[1A\\u202eydaer' in table and '\\x1b[2J' in table
+    row = [r for r in csv.DictReader(io.StringIO(_fleet.render_csv(report))) if r['host'] == 'h'][0]
+    assert row['kernel'] == '\'=HYPERLINK("http://x")\x1b[2J'
+    assert row['sock_diag'] == "'+1" and row['ns_last_pid'] == 'unsupported'

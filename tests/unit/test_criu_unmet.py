@@ -259,3 +259,17 @@ def test_the_input_is_not_changed():
     before = repr(f)
     unmet(f, features=['userns'], workloads=['tcp_established'])
     assert repr(f) == before
+
+
+def test_facts_of_unexpected_types_are_refused_with_their_paths():
+    """A value of another type (here a status that is a number, blockers that are one text) is named, with
+    what it should be, instead of a Python error from deep in the decision."""
+    broken = facts()
+    broken['probes']['tcp']['status'] = 1
+    broken['environment']['criu_start_blockers'] = 'no'
+    with pytest.raises(AnsibleFilterError) as info:
+        unmet(broken)
+    assert str(info.value) == (
+        'criu_unmet: the input (criu_facts) holds values of an unexpected type (criu_facts.probes.tcp.status: int, '
+        'expected str; criu_facts.environment.criu_start_blockers: str, expected list): pass the '
+        'criu_facts of a host as criu.check.criu_facts returns them, gathered again with this release of the collection')

@@ -261,6 +261,11 @@ def test_no_arch_at_all_is_cannot_tell(src, dst):
     (lambda s, d: criu_migration(s, d, pair={'cpuinfo': {'message': 'x'}}), 'pair.cpuinfo must be a dictionary '
                                                                             'with compatible: true or false'),
     (lambda s, d: criu_migration(s, d, pair={'page_server': {'reachable': 'yes'}}), 'with reachable: true'),
+    (lambda s, d: criu_migration(s, dict(d, probes=dict(d['probes'], tcp={'status': 1, 'message': ['x']}))),
+     'the destination holds values of an unexpected type (facts.probes.tcp.status: int, expected str; '
+     'facts.probes.tcp.message: list, expected str): pass the criu_facts of a host'),
+    (lambda s, d: criu_migration(dict(s, criu=dict(s['criu'], usable='yes')), d),
+     'the source (the input of the filter) holds values of an unexpected type (facts.criu.usable: str, expected bool)'),
 ])
 def test_bad_input_names_what_is_valid(host, call, needle):
     with pytest.raises(AnsibleFilterError) as info:
