@@ -145,5 +145,5 @@ def run(probes, run_command=None, unprivileged=False, timeout=_engine.DEFAULT_TI
         facts['usable'] = _decide.is_usable(facts['ready'], facts['criu'])
         recorded = job_results['runtimes']
         facts['runtimes'] = _runtimes.gather(_replay({} if 'error' in recorded else recorded, ctx), facts['criu'],
-                                             facts['ready'])
+                                             _decide.kernel_answer(facts['ready'], facts['verdict']))
     return facts

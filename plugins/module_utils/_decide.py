@@ -263,6 +263,13 @@ def is_ready(results, blockers=()):
     return not blockers and all(is_met(results.get(i, {}).get('status')) for i in required)
 
 
+def kernel_answer(ready, verdict):
+    """Whether the kernel is ready, as the runtimes and the fleet report answer it: True, False, or
+    None when it cannot be told (verdict undecided: no required probe fails, but some could not
+    decide; ``ready`` is then false, and "the kernel lacks features" would be untrue)."""
+    return None if verdict == UNDECIDED else bool(ready)
+
+
 def is_usable(ready, criu):
     """criu_usable: criu_ready, and the installed criu (the one runtimes
     call) starts here and its own check passes."""

@@ -160,7 +160,7 @@ def host_entry(name, facts=None, probe=None, previous=None):
     entry.update(
         outcome=outcome,
         verdict=verdict,
-        kernel_ready=bool(facts.get('ready')) if outcome != 'undecided' else None,
+        kernel_ready=_decide.kernel_answer(facts.get('ready'), verdict),
         kernel={'release': kernel.get('release'), 'arch': kernel.get('arch')},
         criu=criu_answer(facts),
         runtimes=runtimes_answer(facts),

@@ -71,3 +71,9 @@ def test_without_the_libraries_their_probes_are_unknown_with_the_fix(tmp_path, o
     assert 'Does not look good' not in facts['summary']
     for library in ('pyroute2', 'ptrace'):
         assert facts['summary'].count('Python library %s is not available' % library) == 1, facts['summary']
+    # Nor do the runtimes say that the kernel lacks features: that is not known either.
+    assert facts['runtimes'], 'podman and runc are installed on these machines'
+    for name, runtime in facts['runtimes'].items():
+        assert not [r for r in runtime['reasons'] if 'lacks features' in r], (name, runtime['reasons'])
+        assert 'Whether the kernel has the features criu requires was not determined.' in runtime['reasons'], name
+        assert runtime['checkpoint'] in ('unknown', 'not_ready'), name
