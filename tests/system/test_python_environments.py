@@ -6,6 +6,7 @@ versions give the same answers, and a Python without the libraries gets
 
 import json
 import os
+import re
 import subprocess
 import sys
 import venv
@@ -14,6 +15,7 @@ import ansible.module_utils
 import pytest
 
 import conftest
+import core_matrix
 from ansible_collections.criu.check.plugins.module_utils import _registry as REG
 
 RUN_PROBES = os.path.join(conftest.REPO, 'tests', 'tools', 'run_probes.py')
@@ -48,10 +50,28 @@ def test_distribution_libraries_give_the_same_answers(ours):
     assert 'unknown' not in [v for k, v in theirs_status.items() if REG.BY_ID[k].lib]
 
 
-def test_without_the_libraries_their_probes_are_unknown_with_the_fix(tmp_path, ours):
+def _floor():
+    """The oldest Python a managed node may have: tests/config.yml's python_requires ('>=3.9')."""
+    with open(os.path.join(conftest.REPO, 'tests', 'config.yml')) as f:
+        return re.search(r"python_requires: '>=(3\.\d+)'", f.read()).group(1)
+
+
+@pytest.mark.parametrize('base', ['suite', 'floor'])
+def test_without_the_libraries_their_probes_are_unknown_with_the_fix(tmp_path, ours, base):
+    """On the suite's Python and on the oldest the collection supports on a managed node (which no
+    other test runs the probes on): the probes that need no library answer as they do here."""
     bare = tmp_path / 'bare'
-    venv.EnvBuilder(with_pip=False).create(str(bare))  # no pyroute2, no python-ptrace
+    if base == 'suite':
+        venv.EnvBuilder(with_pip=False).create(str(bare))  # no pyroute2, no python-ptrace
+    else:
+        floor = core_matrix.find_python(_floor())
+        if floor is None:
+            pytest.skip('no Python %s (pyenv or PATH): the managed node\'s floor in tests/config.yml' % _floor())
+        subprocess.run([floor, '-m', 'venv', '--without-pip', str(bare)], check=True)
     python = str(bare / 'bin' / 'python')
+    version = subprocess.run([python, '-c', 'import sys; print("%d.%d" % sys.version_info[:2])'],
+                             stdout=subprocess.PIPE, text=True, check=True).stdout.strip()
+    assert version == (_floor() if base == 'floor' else '%d.%d' % sys.version_info[:2])
     assert not _has(python, 'pyroute2') and not _has(python, 'ptrace')
     result = run_probes(python)
     for probe in REG.PROBES:
