@@ -109,12 +109,24 @@ def _kerndat_probe_prefix(probe_id):
     return '%s (%s: ' % (KERNDAT_FAILED, probe_id)
 
 
-def kerndat_blockers(results):
-    """The probes whose kerndat step would make criu abort at start-up."""
+# criu checks its privileges before kerndat_init() (criu/crtools.c check_caps()) and stops there.
+PRIVILEGE_BLOCKERS = (NO_CAPS, NEEDS_UNPRIVILEGED)
+PERMISSION_ERRNOS = ('EPERM', 'EACCES')
+
+
+def kerndat_blockers(results, without_privilege=False):
+    """The probes whose kerndat step would make criu abort at start-up.
+
+    ``without_privilege``: criu already stops for want of privilege (PRIVILEGE_BLOCKERS), before any
+    kerndat step; a step refused for want of permission here (EPERM, EACCES) is that same cause, and
+    says nothing about a criu that has the privilege, so it is left out."""
     blockers = []
     for probe in REG.PROBES:
         result = results.get(probe.id)
-        if result and (result.get('evidence') or {}).get(KERNDAT_FLAG):
+        evidence = (result or {}).get('evidence') or {}
+        if without_privilege and evidence.get('errno_name') in PERMISSION_ERRNOS:
+            continue
+        if result and evidence.get(KERNDAT_FLAG):
             blockers.append('%s%s)' % (_kerndat_probe_prefix(probe.id), result.get('message') or result.get('status')))
     return blockers
 
@@ -123,7 +135,8 @@ def start_blockers(environment, results):
     """Every reason criu would not start: the environment's, then kerndat's
     as the probes that ran observed it."""
     blockers = list(environment.get('criu_start_blockers') or [])
-    blockers.extend(b for b in kerndat_blockers(results) if b not in blockers)
+    without_privilege = any(b in PRIVILEGE_BLOCKERS for b in blockers)
+    blockers.extend(b for b in kerndat_blockers(results, without_privilege) if b not in blockers)
     return blockers
 
 

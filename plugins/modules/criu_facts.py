@@ -584,7 +584,10 @@ ansible_facts:
               returned: always
               sample: true
             criu_start_blockers:
-              description: Why real criu would refuse to start here, in its own words where it has them, in the order it checks.
+              description:
+                - Why real criu would refuse to start here, in its own words where it has them, in the order it checks.
+                - When criu lacks its privileges (it stops there first), a start-up step that the probes saw refused for
+                  want of permission (C(EPERM), C(EACCES)) is that same cause and is not listed again.
               type: list
               elements: str
               returned: always

@@ -7,8 +7,10 @@ versions give the same answers, and a Python without the libraries gets
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import venv
 
 import ansible.module_utils
@@ -22,11 +24,15 @@ RUN_PROBES = os.path.join(conftest.REPO, 'tests', 'tools', 'run_probes.py')
 DEBIAN_PYTHON = '/usr/bin/python3'
 
 
-def run_probes(python, *args):
-    # ansible.module_utils, which every module has beside it, and nothing else of ansible-core
-    env = dict(os.environ, CRIU_CHECK_ANSIBLE_MODULE_UTILS=os.path.dirname(ansible.module_utils.__file__))
+def run_probes(python, *args, **kwargs):
+    """The engine's facts from ``python``; ``module_utils``: where ansible.module_utils is (every module has
+    it beside it, and nothing else of ansible-core); ``user``: a uid to run as (gid the same)."""
+    module_utils = kwargs.get('module_utils') or os.path.dirname(ansible.module_utils.__file__)
+    user = kwargs.get('user')
     proc = subprocess.run([python, RUN_PROBES] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True, check=True, cwd='/tmp', timeout=120, env=env)
+                          text=True, check=True, cwd='/tmp', timeout=120,
+                          env=dict(os.environ, CRIU_CHECK_ANSIBLE_MODULE_UTILS=module_utils),
+                          preexec_fn=(lambda: conftest.become_user(user, user)) if user is not None else None)
     return json.loads(proc.stdout)
 
 
@@ -97,3 +103,25 @@ def test_without_the_libraries_their_probes_are_unknown_with_the_fix(tmp_path, o
         assert not [r for r in runtime['reasons'] if 'lacks features' in r], (name, runtime['reasons'])
         assert 'Whether the kernel has the features criu requires was not determined.' in runtime['reasons'], name
         assert runtime['checkpoint'] in ('unknown', 'not_ready'), name
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists(DEBIAN_PYTHON), reason='needs root and Debian\'s python3')
+def test_a_plain_user_has_one_start_blocker_as_criu_says():
+    """As a plain user criu stops at its capabilities and prints only that (criu 4.1.1:
+    tests/unit/fixtures/installed_criu_outputs.json, criu41_nonroot_check). The probes' kerndat steps refused
+    with EPERM there are that same cause, not more reasons criu would not start (they were listed as such).
+    Debian's python3 and a copy of ansible.module_utils, which the plain user can read."""
+    from ansible_collections.criu.check.plugins.module_utils import _decide
+    readable = tempfile.mkdtemp(prefix='criu-check-module-utils-')
+    try:
+        os.chmod(readable, 0o755)
+        module_utils = os.path.join(readable, 'module_utils')
+        shutil.copytree(os.path.dirname(ansible.module_utils.__file__), module_utils)
+        facts = run_probes(DEBIAN_PYTHON, '--no-installed-criu', module_utils=module_utils, user=conftest.NOBODY)['facts']
+    finally:
+        shutil.rmtree(readable)
+    assert facts['environment']['euid'] == conftest.NOBODY
+    assert facts['environment']['criu_start_blockers'] == [_decide.NO_CAPS], facts['environment']['criu_start_blockers']
+    assert facts['summary'] == _decide.NO_CAPS
+    refused = [i for i, p in facts['probes'].items() if p['evidence'].get(_decide.KERNDAT_FLAG)]
+    assert refused and all(facts['probes'][i]['evidence']['errno_name'] == 'EPERM' for i in refused), refused

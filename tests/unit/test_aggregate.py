@@ -145,6 +145,19 @@ def test_each_start_blocker_has_its_own_fix():
     assert D.start_blocker_fix(kerndat[0], {}) == D.CRIU_START_FIX
 
 
+def test_a_kerndat_step_refused_for_want_of_privilege_is_not_another_blocker():
+    """criu stops at its privileges (NO_CAPS, NEEDS_UNPRIVILEGED) before kerndat: a step refused with EPERM or
+    EACCES is that cause again; one refused otherwise (ENOSYS: a seccomp filter, an old kernel) still blocks."""
+    def step(errno_name):
+        return {'status': 'unsupported', 'message': errno_name, 'evidence': {D.KERNDAT_FLAG: True, 'errno_name': errno_name}}
+    results = {'network_lock_nftables': step('EPERM'), 'move_mount_set_group': step('EACCES'), 'uffd': step('ENOSYS')}
+    for first in (D.NO_CAPS, D.NEEDS_UNPRIVILEGED):
+        blockers = D.start_blockers({'criu_start_blockers': [first]}, results)
+        assert blockers == [first, D.KERNDAT_FAILED + ' (uffd: ENOSYS)'], blockers
+    blockers = D.start_blockers({'criu_start_blockers': []}, results)
+    assert len(blockers) == 3, blockers
+
+
 def test_the_require_role_items_carry_the_blockers_fix():
     facts = {'probes': {}, 'environment': {'criu_can_start': False,
                                            'criu_start_blockers': D.environment_blockers(0, False, (1 << 41) - 1, 3, 40, True)}}
