@@ -26,10 +26,11 @@ DEBIAN_PYTHON = '/usr/bin/python3'
 
 def run_probes(python, *args, **kwargs):
     """The engine's facts from ``python``; ``module_utils``: where ansible.module_utils is (every module has
-    it beside it, and nothing else of ansible-core); ``user``: a uid to run as (gid the same)."""
+    it beside it, and nothing else of ansible-core); ``user``: a uid to run as (gid the same); ``runner``: a
+    copy of tests/tools/run_probes.py (it runs the collection beside it)."""
     module_utils = kwargs.get('module_utils') or os.path.dirname(ansible.module_utils.__file__)
     user = kwargs.get('user')
-    proc = subprocess.run([python, RUN_PROBES] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    proc = subprocess.run([python, kwargs.get('runner') or RUN_PROBES] + list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           text=True, check=True, cwd='/tmp', timeout=120,
                           env=dict(os.environ, CRIU_CHECK_ANSIBLE_MODULE_UTILS=module_utils),
                           preexec_fn=(lambda: conftest.become_user(user, user)) if user is not None else None)
@@ -110,14 +111,20 @@ def test_a_plain_user_has_one_start_blocker_as_criu_says():
     """As a plain user criu stops at its capabilities and prints only that (criu 4.1.1:
     tests/unit/fixtures/installed_criu_outputs.json, criu41_nonroot_check). The probes' kerndat steps refused
     with EPERM there are that same cause, not more reasons criu would not start (they were listed as such).
-    Debian's python3 and a copy of ansible.module_utils, which the plain user can read."""
+    Debian's python3 and copies the plain user can read (the checkout and the suite's venv may be in root's
+    home) of ansible.module_utils, the collection's plugins and the engine's runner."""
     from ansible_collections.criu.check.plugins.module_utils import _decide
-    readable = tempfile.mkdtemp(prefix='criu-check-module-utils-')
+    readable = tempfile.mkdtemp(prefix='criu-check-plain-user-')
     try:
         os.chmod(readable, 0o755)
         module_utils = os.path.join(readable, 'module_utils')
         shutil.copytree(os.path.dirname(ansible.module_utils.__file__), module_utils)
-        facts = run_probes(DEBIAN_PYTHON, '--no-installed-criu', module_utils=module_utils, user=conftest.NOBODY)['facts']
+        shutil.copytree(os.path.join(conftest.REPO, 'plugins'), os.path.join(readable, 'repo', 'plugins'))
+        runner = os.path.join(readable, 'repo', 'tests', 'tools', 'run_probes.py')
+        os.makedirs(os.path.dirname(runner))
+        shutil.copy(RUN_PROBES, runner)
+        facts = run_probes(DEBIAN_PYTHON, '--no-installed-criu', module_utils=module_utils, user=conftest.NOBODY,
+                           runner=runner)['facts']
     finally:
         shutil.rmtree(readable)
     assert facts['environment']['euid'] == conftest.NOBODY
