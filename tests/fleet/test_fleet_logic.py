@@ -5,8 +5,10 @@ newer criu_facts), grouping by cause, drift, a 200-host page, and bad options of
 criu.check.criu_report through real ansible-playbook."""
 
 import csv
+import functools
 import io
 import json
+import operator
 import os
 import random
 import shutil
@@ -321,20 +323,15 @@ def test_facts_of_unexpected_types_are_read_as_absent_and_listed():
     here['criu'] = conftest.installed_criu_facts('criu41_root_check', '4.1.1', here)
     here['runtimes'] = {'podman': {'version': '4.3.1', 'checkpoint': 'not_ready', 'reasons': ['No criu.'], 'fix': 'x'}}
     assert _facts_shape.conform(here, _facts_shape.FACTS_SHAPE, 'facts') == (here, [])
-    paths = list(_paths(here))
     others = [None, 0, -1, 2.5, True, '', 'text', [], ['a', 1, None, {}], {}, {'a': 1}, [{'b': []}]]
     rng = random.Random(20261205)
     listed = 0
     for dummy in range(400):
         broken = json.loads(json.dumps(here))
-        for path in rng.sample(paths, rng.randint(1, 4)):
-            parent = broken
-            for key in path[:-1]:
-                parent = parent[key] if isinstance(parent, (dict, list)) and key in (
-                    parent if isinstance(parent, dict) else range(len(parent))) else None
-            if isinstance(parent, dict) == isinstance(path[-1], str) and isinstance(parent, (dict, list)) and (
-                    path[-1] in parent if isinstance(parent, dict) else path[-1] < len(parent)):
-                parent[path[-1]] = json.loads(json.dumps(rng.choice(others)))
+        for dummy2 in range(rng.randint(1, 4)):
+            # a path of the facts as the mutations so far left them, so that it always leads somewhere
+            path = rng.choice(list(_paths(broken)))
+            functools.reduce(operator.getitem, path[:-1], broken)[path[-1]] = json.loads(json.dumps(rng.choice(others)))
         previous = _fleet.snapshot(broken if rng.random() < 0.5 else here, 't')
         entry = _fleet.host_entry('h', broken, None, previous)
         report = _fleet.build([entry, _fleet.host_entry('g', here)], 't', [], migration_hosts=['h', 'g'])
