@@ -197,7 +197,6 @@ def criu_migration(source, destination=None, pair=None, source_name='source', de
                                  'src_facts | criu.check.criu_migration(dst_facts)')
     try:
         for facts, what in ((source, _pair.SOURCE), (destination, _pair.DESTINATION)):
-            _pair.check_facts(facts, what)
             _pair.check_shape(facts, what)
         return _pair.decide(source, destination, pair=pair, source_name=source_name,
                             destination_name=destination_name)

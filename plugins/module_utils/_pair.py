@@ -101,9 +101,11 @@ def check_facts(facts, what):
 
 
 def check_shape(facts, what):
-    """Raise PairError naming each value of ``facts`` of an unexpected type (_facts_shape).  The
-    criu_migration filter checks its input so; the fleet report reads every host's facts through
-    the shape before its migration matrix, so decide() does not repeat it for every pair."""
+    """check_facts(), then raise PairError naming each value of ``facts`` of an unexpected type
+    (_facts_shape).  The criu_migration filter checks its input so; the fleet report reads every
+    host's facts through the shape before its migration matrix, so decide() does not repeat it for
+    every pair."""
+    check_facts(facts, what)
     dropped = _facts_shape.conform(facts, _facts_shape.FACTS_SHAPE, 'facts')[1]
     if dropped:
         raise PairError(_facts_shape.malformed_message(what, dropped))
