@@ -60,6 +60,13 @@ MIN_CRIU = {
     'docker': 30000,      # Docker checkpoints through runc
     'lxc': 20000,         # src/lxc/criu.c compares criu --version with "2.0"
 }
+
+# containerd's configuration, and the CRI plugins in it that can hold enable_criu: the one that reads it
+# (config version 3), and the one a version 2 file sets the CRI up in, which containerd 2 migrates into it.
+CONTAINERD_CONFIG = '/etc/containerd/config.toml'
+CRI_RUNTIME = 'io.containerd.cri.v1.runtime'
+CRI_GRPC = 'io.containerd.grpc.v1.cri'
+
 PODMAN_POD_CRIU = 31600   # pkg/criu/criu.go PodCriuVersion: podman pod checkpoint
 OCI_RUNTIMES = ('crun', 'runc', 'youki')
 # containers/common pkg/config/config.go findRuntime(): the first one installed
@@ -432,52 +439,97 @@ class _Host:
         self.own(v)
         self.criu_checks(v, MIN_CRIU['youki'])
 
-    def _containerd(self, v):
-        parsed = self._need_version(v)
-        path = '/etc/containerd/config.toml'
-        config = {'file': path, 'version': None, 'enable_criu': None, 'source': None}
-        v.facts['config'] = config
-        text, error = self.read(path)
-        doc = {}
-        if error:
-            v.unknown('could not read %s' % error)
-        elif text is not None:
+    def containerd_config(self, v):
+        """containerd's configuration as containerd 2 loads it (LoadConfig in cmd/containerd/server/config):
+        the main file, then what it imports, breadth first and each file once. An import is relative to the
+        directory of the file naming it, and one with ``*`` is a glob, sorted as Go's filepath.Glob sorts. A
+        later file wins key by key inside a plugin's section (containerd 2.0, PR 9982; 1.x replaced whole
+        sections, but only 2.2.7 and later read enable_criu), disabled_plugins add up, and a file of version 1
+        or none is first migrated to the version read so far (its ``cri`` plugin is the CRI's).
+
+        A dict: ``version`` of the main file, ``merged_version``, the ``imports`` read, ``enable_criu`` as
+        (value, table as written, file) or None, ``disabled`` as [(plugin, file)]; None when a file could not be
+        read or parsed (recorded on ``v``; containerd would not start with it either)."""
+        merged = {'version': None, 'merged_version': 3, 'imports': [], 'disabled': []}
+        found = {}   # plugin -> (enable_criu, table as written, file), the last file setting it
+        pending, loaded = [(CONTAINERD_CONFIG, None)], []
+        while pending:
+            path, importer = pending.pop(0)
+            if path in loaded:
+                continue
+            loaded.append(path)
+            text, error = self.read(path)
+            if text is None and importer is not None and not error:
+                error = '%s, which %s imports: no such file' % (path, importer)
+            if error:
+                v.unknown('could not read %s' % error)
+                return None
             try:
-                doc = _toml.parse_toml(text)
+                doc = _toml.parse_toml(text) if text is not None else {}
             except ValueError as exc:
                 v.unknown('the file %s is not valid TOML (%s)' % (path, exc))
-        file_version = doc.get('version', 1) if isinstance(doc.get('version', 1), int) else None
-        config['version'] = file_version if text is not None else None
-        if doc.get('imports'):
-            v.note('%s imports %s; only the main file was read' % (path, ', '.join(str(i) for i in doc['imports'])))
-        disabled = [d for d in (doc.get('disabled_plugins') or []) if d in ('cri', 'io.containerd.grpc.v1.cri')]
+                return None
+            version = doc.get('version', 0)
+            if isinstance(version, bool) or not isinstance(version, int):
+                v.unknown('the version in %s is %s, not a number' % (path, json.dumps(version)))
+                return None
+            if importer is None:
+                merged['version'] = (version or 1) if text is not None else None
+            else:
+                merged['imports'].append(path)
+            lists = dict((key, doc.get(key) or []) for key in ('imports', 'disabled_plugins'))
+            for key, names in lists.items():
+                if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+                    v.unknown('the %s in %s is not a list of strings' % (key, path))
+                    return None
+            # A version 1 file migrated to version 3 has its CRI table (``cri``, or the v2 name) copied over the
+            # runtime's, key by key; at version 2 it stays the v2 table, migrated at the end with the rest.
+            into = CRI_RUNTIME if version < 2 and merged['merged_version'] >= 3 else CRI_GRPC
+            for written in (CRI_RUNTIME, CRI_GRPC) + (('cri',) if version < 2 else ()):   # the later one wins
+                value = _toml.toml_get(doc, ('plugins', written, 'enable_criu'))
+                if value is not None:
+                    found[CRI_RUNTIME if written == CRI_RUNTIME else into] = (value, written, path)
+            if version >= 2:
+                merged['merged_version'] = version
+            for plugin in lists['disabled_plugins']:
+                if plugin not in [d for d, dummy in merged['disabled']]:
+                    merged['disabled'].append((plugin, path))
+            for name in lists['imports']:
+                name = os.path.normpath(os.path.join(os.path.dirname(path), name))
+                pending.extend((p, path) for p in (self.drop_ins(name) if '*' in name else [name]))
+        # A merged version below 3 is migrated as a whole: the v2 table's keys land in the runtime's.
+        merged['enable_criu'] = found.get(CRI_GRPC if merged['merged_version'] < 3 and CRI_GRPC in found else CRI_RUNTIME)
+        return merged
+
+    def _containerd(self, v):
+        parsed = self._need_version(v)
+        config = {'file': CONTAINERD_CONFIG, 'imports': [], 'version': None, 'enable_criu': None, 'source': None}
+        v.facts['config'] = config
+        read = self.containerd_config(v)   # None: not read, recorded as unknown
+        if read is not None:
+            config['version'], config['imports'] = read['version'], read['imports']
+        disabled = [(d, path) for d, path in (read or {}).get('disabled', []) if d in ('cri', CRI_GRPC, CRI_RUNTIME)]
         if disabled:
             v.block('containerd\'s CRI plugin is disabled (disabled_plugins = %s in %s, as Docker\'s containerd.io package ships it), '
-                    'so Kubernetes cannot checkpoint through it' % (json.dumps(disabled), path),
-                    'remove "cri" from disabled_plugins in %s' % path)
+                    'so Kubernetes cannot checkpoint through it' % (json.dumps([d for d, dummy in disabled]), disabled[0][1]),
+                    'remove "%s" from disabled_plugins in %s' % (disabled[0][0], disabled[0][1]))
         if parsed is not None and parsed < (2, 0, 0):
             v.block('containerd %s does not implement the CRI checkpoint call Kubernetes uses (containerd 2.0 added it); '
                     '`ctr` and `nerdctl` checkpoint through runc instead' % v.facts['version'],
                     'upgrade containerd to 2.0 or newer')
         # enable_criu: 2.2.7 and later 2.2, 2.3.4 and later 2.3, 2.4 and later
         knows_key = parsed is not None and (parsed >= (2, 4, 0) or (2, 3, 4) <= parsed < (2, 4, 0) or (2, 2, 7) <= parsed < (2, 3, 0))
-        if file_version is not None and file_version >= 3:
-            table = ('plugins', 'io.containerd.cri.v1.runtime')
-        elif file_version == 2:
-            table = ('plugins', 'io.containerd.grpc.v1.cri')   # migrated to io.containerd.cri.v1.runtime
-        else:
-            table = ('plugins', 'cri')
-        value = _toml.toml_get(doc, table + ('enable_criu',))
-        shown = '[%s]' % '.'.join([table[0]] + ["'%s'" % t if '.' in t else t for t in table[1:]])
-        if value is None:
+        if read is not None and read['enable_criu'] is None:
             config['enable_criu'], config['source'] = True, 'default'
-        else:
+        elif read is not None:
+            value, written, path = read['enable_criu']
+            shown = "[plugins.%s]" % ("'%s'" % written if '.' in written else written)
             config['enable_criu'], config['source'] = value is True, '%s in %s' % (shown, path)
-        if knows_key and value is not None and value is not True:
-            v.block('criu support is disabled by configuration: enable_criu = %s under %s in %s'
-                    % (json.dumps(value), shown, path), 'set enable_criu = true (or remove it) under %s in %s' % (shown, path))
-        elif value is not None and parsed is not None and not knows_key:
-            v.note('enable_criu in %s is ignored by containerd %s' % (path, v.facts['version']))
+            if knows_key and value is not True:
+                v.block('criu support is disabled by configuration: enable_criu = %s under %s in %s'
+                        % (json.dumps(value), shown, path), 'set enable_criu = true (or remove it) under %s in %s' % (shown, path))
+            elif parsed is not None and not knows_key:
+                v.note('enable_criu in %s is ignored by containerd %s' % (path, v.facts['version']))
         self.own(v)
         self.criu_checks(v, MIN_CRIU['containerd'])
 

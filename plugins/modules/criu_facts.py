@@ -820,7 +820,8 @@ ansible_facts:
               description:
                 - The configuration that gates checkpointing, with the file it was read from (C(file) or C(files))
                   and C(source) (where the value came from, or the default it falls back to) - containerd's
-                  C(enable_criu) and config C(version), CRI-O's C(enable_criu_support) (and
+                  C(enable_criu), its main file's config C(version) and the files it C(imports), read and merged as
+                  containerd 2 does (breadth first, a later file winning key by key), CRI-O's C(enable_criu_support) (and
                   C(container_level_enabled)), the kubelet's C(ContainerCheckpoint) feature gate, Docker's
                   C(experimental).
               type: dict

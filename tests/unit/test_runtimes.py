@@ -302,6 +302,102 @@ def test_containerd_invalid_config_is_unknown(tmp_path):
     assert fact['checkpoint'] == R.UNKNOWN and 'line 2' in reasons(fact)
 
 
+# -- containerd: imports, merged as containerd 2 merges them ---------------------------
+
+V3_ON_WITH_CONF_D = "version = 3\nimports = ['/etc/containerd/conf.d/*.toml']\n"
+RUNTIME_TABLE = "[plugins.'io.containerd.cri.v1.runtime']"
+
+
+def containerd_root(tmp_path, files, binary='containerd-2.2.7.txt'):
+    root = make_root(tmp_path, {'containerd': binary})
+    for path, text in files.items():
+        target = tmp_path / path.lstrip('/')
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    return root
+
+
+def test_containerd_reads_imported_drop_ins_in_order(tmp_path):
+    """Sorted glob, a later file winning key by key: 20- turns criu off again after 10- turned it on."""
+    fact = gather(containerd_root(tmp_path, {
+        '/etc/containerd/config.toml': V3_ON_WITH_CONF_D + RUNTIME_TABLE + '\nenable_criu = false\n',
+        '/etc/containerd/conf.d/20-off.toml': 'version = 3\n' + RUNTIME_TABLE + '\nenable_criu = false\n',
+        '/etc/containerd/conf.d/10-on.toml': 'version = 3\n' + RUNTIME_TABLE + '\nenable_criu = true\n',
+        '/etc/containerd/conf.d/notes.txt': 'not toml [',
+    }))['containerd']
+    assert fact['config']['imports'] == ['/etc/containerd/conf.d/10-on.toml', '/etc/containerd/conf.d/20-off.toml']
+    assert fact['checkpoint'] == R.NOT_READY and fact['config']['enable_criu'] is False
+    assert fact['config']['source'] == RUNTIME_TABLE + ' in /etc/containerd/conf.d/20-off.toml'
+    assert '20-off.toml' in fact['fix']
+
+
+def test_containerd_import_overrides_the_main_file_key_by_key(tmp_path):
+    """An import that sets another key of the same table leaves the main file's enable_criu in force (containerd 2
+    merges plugin tables key by key); one that sets enable_criu = true wins over the main file's false."""
+    main = V3_ON_WITH_CONF_D + RUNTIME_TABLE + '\nenable_criu = false\n'
+    other_key = gather(containerd_root(tmp_path / 'a', {
+        '/etc/containerd/config.toml': main,
+        '/etc/containerd/conf.d/selinux.toml': RUNTIME_TABLE + '\nenable_selinux = true\n'}))['containerd']
+    assert other_key['checkpoint'] == R.NOT_READY and other_key['config']['source'].endswith('in /etc/containerd/config.toml')
+    turned_on = gather(containerd_root(tmp_path / 'b', {
+        '/etc/containerd/config.toml': main,
+        '/etc/containerd/conf.d/criu.toml': 'version = 3\n' + RUNTIME_TABLE + '\nenable_criu = true\n'}))['containerd']
+    assert turned_on['checkpoint'] == R.READY and turned_on['config']['enable_criu'] is True
+    assert turned_on['config']['source'].endswith('in /etc/containerd/conf.d/criu.toml')
+
+
+def test_containerd_migrates_a_version_1_import(tmp_path):
+    """A drop-in without a version names the CRI plugin ``cri``; containerd migrates it to the main file's version."""
+    for main in ('version = 2\n', 'version = 3\n'):
+        fact = gather(containerd_root(tmp_path / main[-2], {
+            '/etc/containerd/config.toml': main + 'imports = ["criu.toml"]\n',
+            '/etc/containerd/criu.toml': '[plugins.cri]\nenable_criu = false\n'}))['containerd']
+        assert fact['checkpoint'] == R.NOT_READY, main
+        assert fact['config']['source'] == '[plugins.cri] in /etc/containerd/criu.toml'
+        assert fact['config']['version'] == int(main[-2])
+
+
+def test_containerd_v2_table_counts_only_while_the_merged_version_is_2(tmp_path):
+    """A version 3 file's [plugins."io.containerd.grpc.v1.cri"] enable_criu is not read; a version 2 one's is."""
+    grpc = '[plugins."io.containerd.grpc.v1.cri"]\nenable_criu = false\n'
+    v3 = gather(containerd_root(tmp_path / 'a', {'/etc/containerd/config.toml': 'version = 3\n' + grpc}))['containerd']
+    assert v3['checkpoint'] == R.READY and v3['config']['source'] == 'default'
+    v2_import = gather(containerd_root(tmp_path / 'b', {
+        '/etc/containerd/config.toml': 'version = 3\nimports = ["old.toml"]\n',
+        '/etc/containerd/old.toml': 'version = 2\n' + grpc}))['containerd']
+    assert v2_import['checkpoint'] == R.NOT_READY and 'old.toml' in v2_import['config']['source']
+
+
+def test_containerd_imports_in_a_cycle_are_read_once(tmp_path):
+    fact = gather(containerd_root(tmp_path, {
+        '/etc/containerd/config.toml': 'version = 3\nimports = ["a.toml"]\n',
+        '/etc/containerd/a.toml': 'version = 3\nimports = ["/etc/containerd/config.toml", "a.toml", "./b/../a.toml"]\n',
+    }))['containerd']
+    assert fact['checkpoint'] == R.READY and fact['config']['imports'] == ['/etc/containerd/a.toml']
+
+
+def test_containerd_cri_disabled_in_an_import(tmp_path):
+    fact = gather(containerd_root(tmp_path, {
+        '/etc/containerd/config.toml': V3_ON_WITH_CONF_D,
+        '/etc/containerd/conf.d/docker.toml': 'disabled_plugins = ["io.containerd.grpc.v1.cri"]\n'}))['containerd']
+    assert fact['checkpoint'] == R.NOT_READY
+    assert 'disabled_plugins' in reasons(fact) and '/etc/containerd/conf.d/docker.toml' in fact['fix']
+
+
+@pytest.mark.parametrize('files,expected', [
+    ({'/etc/containerd/config.toml': 'version = 3\nimports = ["missing.toml"]\n'},
+     '/etc/containerd/missing.toml, which /etc/containerd/config.toml imports'),
+    ({'/etc/containerd/config.toml': 'version = 3\nimports = "conf.d/*.toml"\n'}, 'imports in /etc/containerd/config.toml is not a list'),
+    ({'/etc/containerd/config.toml': 'version = "3"\n'}, 'version in /etc/containerd/config.toml is "3"'),
+    ({'/etc/containerd/config.toml': 'version = 3\nimports = ["bad.toml"]\n', '/etc/containerd/bad.toml': '[plugins\n'},
+     'file /etc/containerd/bad.toml is not valid TOML'),
+])
+def test_containerd_config_that_containerd_would_not_load_is_unknown(tmp_path, files, expected):
+    fact = gather(containerd_root(tmp_path, files))['containerd']
+    assert fact['checkpoint'] == R.UNKNOWN and expected in reasons(fact)
+    assert fact['config']['enable_criu'] is None and fact['config']['source'] is None
+
+
 # -- CRI-O: the default of enable_criu_support per version ---------------------------
 
 @pytest.mark.parametrize('fixture,state,enabled', [
