@@ -61,12 +61,19 @@ DEFAULT_TIMEOUT = 5.0
 DEFAULT_SPREAD = 2
 
 
+# The longest ``timeout`` a module accepts: a day.  Beyond it (or nan, inf)
+# deadlines overflow select() and int(), or never come.
+MAX_TIMEOUT = 86400
+
+
 def require_positive_timeout(module):
     """Fail the task, naming what is valid, unless the module's ``timeout``
-    is a positive number of seconds: an argument spec has no range.  Every
-    module with a ``timeout`` calls it before it does anything."""
-    if module.params['timeout'] <= 0:
-        module.fail_json(msg='timeout must be a positive number of seconds, got %s' % module.params['timeout'])
+    is a positive number of seconds, at most MAX_TIMEOUT: an argument spec
+    has no range.  Every module with a ``timeout`` calls it before it does
+    anything."""
+    timeout = module.params['timeout']
+    if not 0 < timeout <= MAX_TIMEOUT:   # false for nan too
+        module.fail_json(msg='timeout must be a positive number of seconds, at most %d (a day), got %s' % (MAX_TIMEOUT, timeout))
 
 
 class EngineError(Exception):

@@ -53,7 +53,7 @@ def test_an_invalid_timeout_from_the_group_fails_both_modules(tmp_path):
     ])
     for name in ('facts', 'check'):
         assert results[name].get('failed'), results[name]
-        assert results[name]['msg'] == 'timeout must be a positive number of seconds, got -1.0', results[name]
+        assert results[name]['msg'] == 'timeout must be a positive number of seconds, at most 86400 (a day), got -1.0', results[name]
 
 
 def test_the_group_sets_unprivileged_and_a_task_option_overrides_it(tmp_path):

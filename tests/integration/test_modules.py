@@ -93,6 +93,10 @@ def test_unknown_category_fails_listing_valid_ones():
     ('criu.check.criu_check', 'extra=maybe', 'extra'),
     ('criu.check.criu_check', 'fail_on=sometimes', 'fail_on'),
     ('criu.check.criu_facts', 'timeout=0', 'timeout must be a positive number'),
+    ('criu.check.criu_facts', 'timeout=nan', 'timeout must be a positive number of seconds, at most 86400 (a day), got nan'),
+    ('criu.check.criu_smoke', 'timeout=inf', 'at most 86400 (a day), got inf'),
+    ('criu.check.criu_cpuinfo', 'timeout=1e300', 'at most 86400 (a day), got 1e+300'),
+    ('criu.check.criu_process', 'state=killed pids=12345 timeout=86400.5', 'at most 86400 (a day), got 86400.5'),
     ('criu.check.criu_facts', 'unprivileged=perhaps', 'unprivileged'),
     ('criu.check.criu_facts', 'no_such_option=1', 'no_such_option'),
 ])
