@@ -277,10 +277,13 @@ def is_ready(results, blockers=()):
 
 
 def kernel_answer(ready, verdict):
-    """Whether the kernel is ready, as the runtimes and the fleet report answer it: True, False, or
-    None when it cannot be told (verdict undecided: no required probe fails, but some could not
-    decide; ``ready`` is then false, and "the kernel lacks features" would be untrue)."""
-    return None if verdict == UNDECIDED else bool(ready)
+    """Whether the kernel is ready, as the runtimes and the fleet report answer it: True when it
+    is (``ready``, whatever extra probes could not decide: a verdict ``undecided`` can come from
+    them alone), None when it cannot be told (not ready, and verdict undecided: no required probe
+    fails, but some could not decide, so "the kernel lacks features" would be untrue), else False."""
+    if ready:
+        return True
+    return None if verdict == UNDECIDED else False
 
 
 def is_usable(ready, criu):
@@ -415,8 +418,8 @@ def unmet(facts, require_ready=True, require_can_start=True, features=(), worklo
     # Every (probe id, reason) pair asked for, in order; a probe may come more than once.
     wanted = []
     if require_ready:
-        wanted.extend((probe_id, WHY_REQUIRED) for probe_id, probe in probes.items()
-                      if isinstance(probe, Mapping) and probe.get('category') == REG.REQUIRED)
+        # From the registry, not the facts: a required probe that was not gathered is unmet, not absent.
+        wanted.extend((probe.id, WHY_REQUIRED) for probe in REG.PROBES if probe.category == REG.REQUIRED)
     wanted.extend((probe_id, WHY_FEATURE) for probe_id in features)
     for name in workloads:
         wanted.extend((probe_id, WHY_WORKLOAD % (name,)) for probe_id in definitions[name])

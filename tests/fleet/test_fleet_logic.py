@@ -67,6 +67,15 @@ def test_facts_of_an_older_module_without_criu_runtimes_or_undecided():
     assert _fleet.table_rows(_fleet.build([entry], 't', []))[0][1:4] == ('no', 'none', 'none')
 
 
+def test_a_ready_host_with_an_extra_probe_undecided_has_its_kernel_ready():
+    """Verdict undecided from an extra probe alone: the host is ready, and its kernel column says so."""
+    entry = _fleet.host_entry('h', facts(ready=True, unknown=['net_diag_raw'], library='pyroute2', verdict='undecided'))
+    assert entry['outcome'] == 'ready' and entry['kernel_ready'] is True
+    assert _fleet.table_rows(_fleet.build([entry], 't', []))[0][1] == 'yes'
+    undecided = _fleet.host_entry('u', facts(ready=False, unknown=['sock_diag'], library='pyroute2', verdict='undecided'))
+    assert undecided['outcome'] == 'undecided' and undecided['kernel_ready'] is None
+
+
 def test_three_answers_from_a_newer_module():
     new = facts(criu={'installed': True, 'version': '3.17.1', 'usable': False, 'reason': 'vdso', 'fix': 'criu 4.1'},
                 runtimes={'podman': {'version': '4.3.1', 'checkpoint': 'ready', 'reasons': [], 'fix': None},

@@ -5,6 +5,8 @@ be made to fail a required probe on demand."""
 
 import errno
 
+import pytest
+
 import conftest
 
 from ansible_collections.criu.check.plugins.module_utils import _aggregate as A
@@ -46,6 +48,19 @@ def test_a_missing_required_probe_does_not_look_good():
     assert facts['missing']['required'] == ['ns_last_pid']
     assert facts['missing']['extra'] == ['mem_dirty_track']
     assert facts['required']['ns_last_pid'] is False
+
+
+@pytest.mark.parametrize('overrides,verdict,kernel', [
+    ({}, D.GOOD, True),
+    ({'mem_dirty_track': R.UNSUPPORTED}, D.GOOD_BUT, True),
+    ({'net_diag_raw': R.UNKNOWN}, D.UNDECIDED, True),          # an extra probe alone: the kernel is ready
+    ({'sock_diag': R.UNKNOWN}, D.UNDECIDED, None),             # a required one: nobody can tell
+    ({'ns_last_pid': R.UNSUPPORTED, 'sock_diag': R.UNKNOWN}, D.BAD, False),
+])
+def test_the_kernel_answer_of_the_runtimes_and_the_fleet_report(overrides, verdict, kernel):
+    facts = A.facts(results(**overrides), ENV_OK, KERNEL, None)
+    assert facts['verdict'] == verdict
+    assert D.kernel_answer(facts['ready'], facts['verdict']) is kernel
 
 
 def test_missing_extra_gives_criu_three_line_sentence():
@@ -161,5 +176,5 @@ def test_a_kerndat_step_refused_for_want_of_privilege_is_not_another_blocker():
 def test_the_require_role_items_carry_the_blockers_fix():
     facts = {'probes': {}, 'environment': {'criu_can_start': False,
                                            'criu_start_blockers': D.environment_blockers(0, False, (1 << 41) - 1, 3, 40, True)}}
-    items = D.unmet(facts)
+    items = D.unmet(facts, require_ready=False)   # no probes gathered: only the blocker
     assert [i['id'] for i in items] == [D.CRIU_START] and 'reboot' in items[0]['fix'], items

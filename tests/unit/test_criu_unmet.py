@@ -186,6 +186,15 @@ def test_a_probe_not_gathered_is_unmet_with_its_first_reason_only():
     }]
 
 
+@pytest.mark.parametrize('only', [[], [p.id for p in REG.PROBES if p.category == REG.EXTRA], REQUIRED_IDS[1:]])
+def test_required_probes_not_gathered_are_unmet(only):
+    """Facts gathered without (all of) the required category do not make a host ready."""
+    items = unmet(facts(only=only))
+    assert [i['id'] for i in items] == [i for i in REQUIRED_IDS if i not in only]
+    assert set(i['status'] for i in items) == {'not_gathered'} and items[0]['why'] == 'required by criu'
+    assert unmet(facts(only=only), require_ready=False) == []
+
+
 def test_a_probe_asked_for_several_times_is_one_item_with_every_reason():
     definitions = dict(BUILTIN, my_app=['tcp', 'userns'])
     f = facts(tcp=R.UNSUPPORTED, userns=R.UNSUPPORTED, kcmp=R.UNSUPPORTED)
