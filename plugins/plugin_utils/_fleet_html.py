@@ -88,7 +88,9 @@ document.getElementById('detail').addEventListener('click',function(){this.hidde
 function apply(){
   var terms=box.value.toLowerCase().split(/\s+/).filter(Boolean), n=0;
   rows.forEach(function(tr){
-    var hay=tr.getAttribute('data-search'), ok=terms.every(function(t){return hay.indexOf(t)>=0;});
+    // a whole word (ready is not not_ready, missing:tcp not missing:tcp_window), or any part of the host's name
+    var words=tr.getAttribute('data-search').split(' '), host=tr.getAttribute('data-host').toLowerCase();
+    var ok=terms.every(function(t){return words.indexOf(t)>=0||host.indexOf(t)>=0;});
     tr.classList.toggle('hidden',!ok); if(ok){n++;}
   });
   shown.textContent=n+' of '+rows.length+' hosts shown'; shown.setAttribute('data-count',n);
