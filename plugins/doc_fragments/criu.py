@@ -46,8 +46,9 @@ attributes:
     membership:
       - criu.check.criu
     description:
-      - Use C(group/criu.check.criu) in C(module_defaults) to set default values for the options of every module
-        of this collection.
+      - Use C(group/criu.check.criu) in C(module_defaults) to set default values for the options of
+        M(criu.check.criu_facts) and M(criu.check.criu_check), the modules of the group (not the smoke test's or the
+        migration modules', whose O(timeout) bounds one criu run).
 '''
 
     # The modules that run the installed criu: criu_smoke, criu_cpuinfo, criu_page_server, criu_dump,

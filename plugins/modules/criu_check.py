@@ -57,8 +57,8 @@ options:
         good.), for C(Looks good but ...), for a feature of O(feature) that is not supported, when criu could not start here,
         and for RV(verdict=undecided), where nobody can promise criu's 0.
       - V(required) fails when what is required is not known to be met - criu could not start, or a required probe
-        (with O(feature), a named one) is unsupported or could not decide. A task that guards a checkpoint does
-        not pass on a guess.
+        is unsupported or could not decide (with O(feature), a named probe that is not supported, be it unsupported,
+        not applicable here or undecided). A task that guards a checkpoint does not pass on a guess.
       - V(never) never fails; read RV(verdict) and RV(criu_rc).
     type: str
     choices: [criu, required, never]
@@ -114,8 +114,9 @@ summary:
   description:
     - What C(criu check) prints last, in its words (C(Looks good.), C(Does not look good.), the three-line
       C(Looks good but ...), or one C(NAME is supported) line per feature), or why criu would not start.
-    - For V(undecided), which probes could not decide and why, one cause each, in a sentence that starts with
-      C(Cannot tell); never criu's C(Does not look good.).
+    - For V(undecided) in a category run, which probes could not decide and why, one cause each, in a sentence
+      that starts with C(Cannot tell); never criu's C(Does not look good.). With O(feature), one line per named probe
+      that is not supported - its name, a colon and its message.
   returned: unless O(feature=list)
   type: str
   sample: Looks good.
@@ -127,7 +128,9 @@ criu_rc:
   type: int
   sample: 0
 ready:
-  description: Every required probe run is met (supported, or not applicable here) and real criu could start here.
+  description:
+    - Every required probe is met (supported, or not applicable here) and real criu could start here.
+    - With O(feature), false unless it names every required probe - readiness needs the whole required category.
   returned: unless O(feature=list)
   type: bool
   sample: true
@@ -177,8 +180,8 @@ probes:
       sample: mem_dirty_track
     status:
       description:
-        - V(supported), V(unsupported), V(not_applicable) (criu would skip it here, for example TCP repair
-          with O(unprivileged) and without C(CAP_NET_ADMIN)), V(unknown) (could not decide), or V(error)
+        - V(supported), V(unsupported), V(not_applicable) (criu would skip it here, for example
+          C(apparmor_stacking) where AppArmor is not the LSM), V(unknown) (could not decide), or V(error)
           (the probe crashed or overran O(timeout)).
       type: str
       returned: always

@@ -67,11 +67,6 @@ EXAMPLES = r'''
 - name: Gather CRIU facts
   criu.check.criu_facts:
 
-- name: Only the required probes, as criu --unprivileged would answer
-  criu.check.criu_facts:
-    categories: [required]
-    unprivileged: true
-
 - name: Skip a task on hosts without user namespace support for CRIU
   ansible.builtin.debug:
     msg: "userns checkpoints work here"
@@ -82,7 +77,14 @@ EXAMPLES = r'''
     that: ansible_facts.criu_usable
     fail_msg: "{{ ansible_facts.criu_facts.criu.reason }} {{ ansible_facts.criu_facts.criu.fix }}"
 
-- name: Options for every module of the collection at once, through the criu action group
+# The facts of a run replace those of the last: after this one the extra map is empty,
+# so a later condition on it reads ansible_facts.criu_facts.extra.userns | default(false).
+- name: Only the required probes, as criu --unprivileged would answer
+  criu.check.criu_facts:
+    categories: [required]
+    unprivileged: true
+
+- name: Options for criu_facts and criu_check at once, through the criu action group
   hosts: all
   module_defaults:
     group/criu.check.criu:
@@ -241,8 +243,8 @@ ansible_facts:
               sample: mem_dirty_track
             status:
               description:
-                - V(supported), V(unsupported), V(not_applicable) (criu would skip it here, for example TCP repair
-                  with O(unprivileged) and without C(CAP_NET_ADMIN)), V(unknown) (could not decide), or V(error)
+                - V(supported), V(unsupported), V(not_applicable) (criu would skip it here, for example
+                  C(apparmor_stacking) where AppArmor is not the LSM), V(unknown) (could not decide), or V(error)
                   (the probe crashed or overran O(timeout)).
               type: str
               returned: always
