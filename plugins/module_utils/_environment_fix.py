@@ -208,11 +208,14 @@ def environment_fix(probe_id, result, environment):
         fix = _container_fix(probe_id, err, env)
         if fix:
             return fix
-    if env.get('wsl') == 2 and err not in _PERMISSION:
-        config = REG.BY_ID[probe_id].config if probe_id in REG.BY_ID else ()
+    row = REG.BY_ID.get(probe_id)
+    # Only a kernel feature the probe found missing: a userland probe (criu's build, a tool) or one with its
+    # own fix, or one that could not decide, keeps its fix; a kernel rebuilt would not change it.
+    if (env.get('wsl') == 2 and err not in _PERMISSION and result['status'] == R.UNSUPPORTED and not result.get('fix')
+            and row is not None and row.config and not row.probe.startswith('userland.')):
         return ('WSL 2 runs Microsoft\'s kernel build: build a WSL 2 kernel (microsoft/WSL2-Linux-Kernel) with %s '
                 'and set kernel= under [wsl2] in %%UserProfile%%\\.wslconfig, or use a Linux virtual machine'
-                % (' and '.join('%s=y' % c for c in config) if config else 'the missing feature'))
+                % ' and '.join('%s=y' % c for c in row.config))
     have = env.get('capabilities') or ()
     if probe_id in ('ns_last_pid', 'ipc') and env.get('proc_sys_writable') is False and err in ('EROFS', 'EACCES'):
         return ('/proc/sys is mounted read-only in this mount namespace: remount it read-write '

@@ -79,6 +79,7 @@ MODULES = {
     'CONFIG_NF_TABLES': ('nf_tables',),
     'CONFIG_NETFILTER_XT_MARK': ('xt_mark',),
     'CONFIG_AUTOFS_FS': ('autofs4', 'autofs'),
+    'CONFIG_AUTOFS4_FS': ('autofs4',),
     'CONFIG_OVERLAY_FS': ('overlay',),
 }
 
@@ -89,7 +90,17 @@ MODULES = {
 #     appeared only if CONFIG_CHECKPOINT_RESTORE".
 #   kcmp: kernel/Makefile since 5.12 builds kcmp.o for CONFIG_KCMP (selected
 #     by CHECKPOINT_RESTORE or DRM), before that for CHECKPOINT_RESTORE.
+#   posix_timers: CONFIG_POSIX_TIMERS exists since 4.10 ("posix-timers: Make
+#     them configurable"); before, they were always built.
+#   memfd_hugetlb: CONFIG_MEMFD_CREATE exists since 4.18 ("mm: restructure
+#     memfd code"); before, memfd_create() came with SHMEM.
+#   autofs: 4.18 renamed autofs4 to autofs and CONFIG_AUTOFS4_FS to
+#     CONFIG_AUTOFS_FS.
 NEEDED = {
+    ('posix_timers', 'CONFIG_POSIX_TIMERS'): ((4, 10), None),
+    ('memfd_hugetlb', 'CONFIG_MEMFD_CREATE'): ((4, 18), None),
+    ('autofs', 'CONFIG_AUTOFS4_FS'): (None, (4, 18)),
+    ('autofs', 'CONFIG_AUTOFS_FS'): ((4, 18), None),
     ('map_files', 'CONFIG_CHECKPOINT_RESTORE'): (None, (4, 3)),
     ('kcmp', 'CONFIG_CHECKPOINT_RESTORE'): (None, (5, 12)),
     ('kcmp', 'CONFIG_KCMP'): ((5, 12), None),
@@ -104,11 +115,39 @@ ARCH_ONLY = {
 }
 
 # Probes whose "supported" does not mean the option's feature is there
-# (criu's own quirks, kept for the verdict): the evidence says the truth.
+# (criu's own quirks, kept for the verdict): the evidence says, option by
+# option, whether its feature answered.
 #   net_diag_raw: criu/sockets.c counts ENOENT (no raw_diag) as collected.
-TRUTH = {
-    'net_diag_raw': lambda result: (result.get('evidence') or {}).get('raw_diag_available', True),
+#   sock_diag: criu/sockets.c collect_sockets() passes with families it
+#     could not collect (each is a *_diag module): an option answered
+#     unless every request it serves is in evidence.uncollected.  IPv4's
+#     requests stand for inet_diag (IPv6 may be off on its own).
+SOCK_DIAG_REQUESTS = {
+    'CONFIG_UNIX_DIAG': ('AF_UNIX/IPPROTO_IP',),
+    'CONFIG_INET_DIAG': ('AF_INET/IPPROTO_TCP', 'AF_INET/IPPROTO_UDP'),
+    'CONFIG_INET_TCP_DIAG': ('AF_INET/IPPROTO_TCP',),
+    'CONFIG_INET_UDP_DIAG': ('AF_INET/IPPROTO_UDP',),
+    'CONFIG_PACKET_DIAG': ('AF_PACKET/IPPROTO_IP',),
+    'CONFIG_NETLINK_DIAG': ('AF_NETLINK/NDIAG_PROTO_ALL',),
 }
+
+
+def _sock_diag_answered(result, option):
+    uncollected = (result.get('evidence') or {}).get('uncollected') or ()
+    requests = SOCK_DIAG_REQUESTS.get(option)
+    return not requests or not all(key in uncollected for key in requests)
+
+
+TRUTH = {
+    'net_diag_raw': lambda result, option: (result.get('evidence') or {}).get('raw_diag_available', True),
+    'sock_diag': _sock_diag_answered,
+}
+
+
+def _answered(row, result, option):
+    """Whether ``option``'s feature answered in a result (TRUTH; else its status says it all)."""
+    return TRUTH.get(row.id, lambda r, o: True)(result, option)
+
 
 _HEADER = re.compile(r'^# Linux/\S+ (\d+)\.(\d+)(?:\.(\d+))?\S* Kernel Configuration')
 
@@ -139,9 +178,10 @@ def _read(path):
         data = f.read()
     if data[:2] == b'\x1f\x8b':
         import gzip  # only when there is something to decompress
+        import zlib
         try:
             data = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
+        except (OSError, EOFError, zlib.error) as exc:
             raise ValueError('cannot decompress %s: %s' % (path, exc))
     return data.decode('utf-8', 'replace')
 
@@ -260,6 +300,34 @@ def modprobe_blocks(root='/'):
     return blocks
 
 
+def _first_line(path):
+    try:
+        with open(path, errors='replace') as f:
+            return f.readline().strip()
+    except OSError:
+        return None
+
+
+MODULES_DISABLED = '/proc/sys/kernel/modules_disabled'
+CMDLINE = '/proc/cmdline'
+
+
+def kernel_blocks(root='/'):
+    """{module: 'WHERE: rule'} for what the kernel itself (or modprobe, from
+    the kernel's command line) refuses to load: ``module_blacklist=`` and
+    ``modprobe.blacklist=``; ``{'*': ...}`` when kernel.modules_disabled is
+    1, which no module escapes until reboot."""
+    blocks = {}
+    if _first_line(_path(root, MODULES_DISABLED)) == '1':
+        blocks['*'] = '%s: 1' % MODULES_DISABLED
+    for word in (_first_line(_path(root, CMDLINE)) or '').split():
+        key, dummy, value = word.partition('=')
+        if key in ('module_blacklist', 'modprobe.blacklist'):
+            for name in value.split(','):
+                blocks.setdefault(name.replace('-', '_'), '%s: %s' % (CMDLINE, word))
+    return blocks
+
+
 def _lists(text, name):
     """Whether a modules.dep / modules.builtin text (with a leading newline)
     lists module ``name`` as a file of its own: ``[dir/]NAME.ko[.xz|.zst|.gz]``
@@ -296,17 +364,19 @@ class Modules:
         self._files = {}
 
     def block(self, name):
-        """The modprobe rule that forbids module ``name`` ('PATH: rule'), or None."""
+        """The rule that forbids loading module ``name`` ('WHERE: rule'), or
+        None: the kernel's own (kernel_blocks()) before modprobe's."""
         if self._blocks is None:
             self._blocks = modprobe_blocks(self.root)
-        return self._blocks.get(name.replace('-', '_'))
+            self._blocks.update(kernel_blocks(self.root))
+        return self._blocks.get('*') or self._blocks.get(name.replace('-', '_'))
 
     def _text(self, name):
         """The text of /lib/modules/RELEASE/NAME, or the errno reading it."""
         if name not in self._files:
             path = _path(self.root, '/lib/modules/%s/%s' % (self.release, name))
             try:
-                with open(path) as f:
+                with open(path, errors='replace') as f:   # a DKMS path may be in another encoding
                     self._files[name] = '\n' + f.read()
             except OSError as exc:
                 self._files[name] = exc.errno
@@ -332,7 +402,8 @@ class Modules:
             if not _lists(dep, name):
                 return ABSENT
             return BLOCKED if self.block(name) else LOADABLE
-        return ABSENT if dep == errno.ENOENT else UNKNOWN
+        # No modules.dep (a container, whose modules are the host's; a kernel without its modules): unknown
+        return UNKNOWN
 
     def resolve(self, option):
         """(module name, state) for a tristate option in MODULES; the first
@@ -381,17 +452,25 @@ def _kernel_min(row):
 
 
 def _unblock(block):
-    """How to lift a modprobe_blocks() rule 'PATH: rule'."""
+    """How to lift a rule 'WHERE: rule' of modprobe_blocks() or kernel_blocks()."""
     path, rule = block.split(': ', 1)
+    if path == MODULES_DISABLED:
+        return ('kernel.modules_disabled is 1, so no module loads until a reboot: remove the setting (from '
+                '/etc/sysctl.d/ or the boot parameters) and reboot')
+    if path == CMDLINE:
+        return 'remove %s from the kernel command line (the boot loader\'s configuration) and reboot' % rule
     if rule.startswith('blacklist '):
         return 'delete "%s" from %s (or load it by name: a blacklist stops only loading by alias)' % (rule, path)
     return 'delete "%s" from %s' % (rule, path)
 
 
-def _config_on_probe_fails(row, result, values, modules, running, release, machine, source):
+def _config_on_probe_fails(row, result, values, modules, running, release, machine, source, options=None,
+                           modules_only=False):
     """The conflict for a probe that fails although every option it needs on
-    this kernel is on, or None."""
-    needed = [opt for opt in row.config if _needed(row.id, opt, running, machine)]
+    this kernel is on, or None.  ``options``: only those (the ones whose
+    feature did not answer in a probe that passed); ``modules_only``: only a
+    module to load, unblock or install."""
+    needed = [opt for opt in (options or row.config) if _needed(row.id, opt, running, machine)]
     on = [opt for opt in needed if values.get(opt) not in ('n', UNSET, UNREADABLE)]
     if not on or len(on) != len(needed):
         return None  # nothing to compare, or the config itself explains the failure
@@ -407,6 +486,20 @@ def _config_on_probe_fails(row, result, values, modules, running, release, machi
                 missing.append((opt, name))
     message = result.get('message') or ''
     shown = ', '.join('%s=%s' % (opt, values[opt]) for opt in on)
+    err = None if modules_only else _errno_name(result)
+    fix = result.get('fix') or row.fix
+    # Refused before the kernel would load a module on demand: the permission comes first.
+    unloaded = [name for dummy, name in not_loaded] + [name for dummy, name, dummy in blocked]
+    later = ' (then %s, not loaded yet)' % ', '.join(n + '.ko' for n in unloaded) if unloaded else ''
+    if err == 'EROFS':
+        return {'kind': READ_ONLY_PROC_SYS, 'config': on,
+                'detail': '%s, but /proc/sys is read-only here: %s%s' % (shown, message, later),
+                'fix': fix}
+    if err in ('EPERM', 'EACCES'):
+        return {'kind': PERMISSION, 'config': on,
+                'detail': '%s, but the kernel refused the probe (%s; a capability, a sysctl, seccomp or an LSM): %s%s'
+                          % (shown, err, message, later),
+                'fix': fix}
     if blocked:
         rules = [rule for dummy, dummy, rule in blocked]
         names = [name for dummy, name, dummy in blocked]
@@ -430,18 +523,9 @@ def _config_on_probe_fails(row, result, values, modules, running, release, machi
                 'fix': 'install the modules of kernel %s (they are not under /lib/modules/%s; on Ubuntu: '
                        'linux-modules-extra-%s), or boot a kernel built with %s' % (
                            release, release, release, ', '.join('%s=y' % opt for opt, dummy in missing))}
-    err = _errno_name(result)
-    fix = result.get('fix') or row.fix
+    if modules_only:
+        return None
     minimum = _kernel_min(row)
-    if err == 'EROFS':
-        return {'kind': READ_ONLY_PROC_SYS, 'config': on,
-                'detail': '%s, but /proc/sys is read-only here: %s' % (shown, message),
-                'fix': fix}
-    if err in ('EPERM', 'EACCES'):
-        return {'kind': PERMISSION, 'config': on,
-                'detail': '%s, but the kernel refused the probe (%s; a capability, a sysctl, seccomp or an LSM): %s'
-                          % (shown, err, message),
-                'fix': fix}
     if minimum and running and running < minimum:
         return {'kind': KERNEL_TOO_OLD, 'config': on,
                 'detail': '%s, but the running kernel %s is older than %d.%d: %s' % (
@@ -456,8 +540,9 @@ def _config_on_probe_fails(row, result, values, modules, running, release, machi
 
 
 def _config_off_probe_passes(row, result, values, info, running, machine):
-    off = [opt for opt in row.config if values.get(opt) in ('n', UNSET) and _needed(row.id, opt, running, machine)]
-    if not off or not TRUTH.get(row.id, lambda r: True)(result):
+    off = [opt for opt in row.config if values.get(opt) in ('n', UNSET) and _needed(row.id, opt, running, machine)
+           and _answered(row, result, opt)]
+    if not off:
         return None
     shown = ', '.join('%s=%s' % (opt, values[opt]) for opt in off)
     source = info.get('source')
@@ -469,8 +554,11 @@ def _config_off_probe_passes(row, result, values, info, running, machine):
                 'fix': None}
     version = info.get('version')
     where = '%s%s' % (source, ' (built as %s)' % version if version else '')
+    why = 'that file is not the running kernel\'s config'
+    if version and _version(version) == running:
+        why = 'that file is another build\'s config of the same version, or the probe does not need %s here' % ' or '.join(off)
     return {'kind': CONFIG_NOT_RUNNING, 'config': off,
-            'detail': '%s in %s, yet the probe passes: that file is not the running kernel\'s config' % (shown, where),
+            'detail': '%s in %s, yet the probe passes: %s' % (shown, where, why),
             'fix': 'compare `uname -rv` with the build of %s, and read the running kernel\'s own config '
                    '(/proc/config.gz, with CONFIG_IKCONFIG_PROC=y) instead' % source}
 
@@ -505,6 +593,11 @@ def annotate(rows, results, info, modules=None, release=None, machine=None):
             conflict = _config_on_probe_fails(row, result, mine, modules, running, release, machine, info.get('source'))
         elif status == 'supported':
             conflict = _config_off_probe_passes(row, result, mine, info, running, machine)
+            unanswered = [opt for opt in row.config if not _answered(row, result, opt)]
+            if not conflict and unanswered:
+                # criu passes, but will fail later without these: a module to load is worth saying
+                conflict = _config_on_probe_fails(row, result, mine, modules, running, release, machine,
+                                                  info.get('source'), options=unanswered, modules_only=True)
         if conflict:
             entry = {'probe': row.id}
             entry.update(conflict)

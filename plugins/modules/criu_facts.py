@@ -349,8 +349,10 @@ ansible_facts:
                   description:
                     - For the probes' options built as modules (V(m)) or into the kernel (V(y)), by module name -
                       V(loaded), V(loadable) (in C(modules.dep), not loaded), V(blocked) (in C(modules.dep), but a
-                      C(modprobe.d) rule, C(install NAME /bin/false) or C(blacklist NAME), stops the kernel loading it),
-                      V(builtin), V(absent) or V(unknown).
+                      C(modprobe.d) rule, C(install NAME /bin/false) or C(blacklist NAME), C(module_blacklist=) or
+                      C(modprobe.blacklist=) on the kernel command line, or C(kernel.modules_disabled=1) stops the
+                      kernel loading it), V(builtin), V(absent) (C(modules.dep) does not list it) or V(unknown) (no
+                      C(modules.dep) for the running kernel, as in a container, whose modules are the host's).
                   type: dict
                   returned: always
                   sample: {unix_diag: loaded, inet_diag: loadable}
@@ -360,6 +362,9 @@ ansible_facts:
                       the probe fails (a module not loaded, blocked or not installed, a read-only C(/proc/sys), a refused
                       capability or sysctl, a kernel too old), or the config lacks it but the probe passes (the file
                       is not the running kernel's config).
+                    - C(sock_diag) passes as criu's does when some socket families cannot be collected (criu fails
+                      later, at dump); a C(*_diag) module not loaded, blocked or not installed for such a family is
+                      still a conflict.
                   type: list
                   elements: dict
                   returned: always

@@ -343,6 +343,13 @@ def test_environment_fix(probe_id, result, env, expected):
     # a privileged container, a plain host: the registry's fix stands
     ('tcp', _failed('EPERM'), _env(container='podman', container_privileged=True)),
     ('tcp', _failed('EPERM'), _env(capabilities=[])),
+    # WSL 2: a userland probe, one with a kernel config of none, one with its own fix, one undecided keep theirs
+    ('external_net_ns', _failed(), _env(wsl=2)),
+    ('nftables', _failed(), _env(wsl=2)),
+    ('has_ipt_legacy', _failed(), _env(wsl=2)),
+    ('mnt_id', _failed(), _env(wsl=2)),
+    ('tun', dict(_failed(), fix='install iproute2'), _env(wsl=2)),
+    ('mem_dirty_track', _failed(status='unknown'), _env(wsl=2)),
 ])
 def test_environment_fix_none(probe_id, result, env):
     assert F.environment_fix(probe_id, result, env) is None

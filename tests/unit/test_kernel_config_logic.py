@@ -117,6 +117,14 @@ def test_find_skips_a_corrupt_gzip(tmp_path):
     assert 'cannot decompress %s' % proc in info['reason']
 
 
+def test_find_skips_a_gzip_with_corrupt_data(tmp_path):
+    """A valid gzip header over damaged deflate data raises zlib.error, which is no OSError."""
+    good = gzip.compress(CONFIG_TEXT.encode())
+    write(tmp_path, '/proc/config.gz', good[:10] + b'\xff' * 40 + good[-8:])
+    boot = write(tmp_path, '/boot/config-%s' % REL, CONFIG_TEXT)
+    assert K.find(REL, ['CONFIG_UNIX_DIAG'], str(tmp_path))['source'] == boot
+
+
 # ---------------------------------------------------------------- modules
 
 DEP = '''kernel/net/ipv4/inet_diag.ko.xz:
@@ -182,7 +190,41 @@ def test_modprobe_rules_that_forbid_a_module(tmp_path):
 
 
 def test_module_state_without_modules_dep(tmp_path):
+    """No modules.dep (a container, whose modules are the host's): unknown, not absent, so no fix says to
+    install the kernel's modules; a modules.dep that does not list it: absent."""
+    assert K.Modules(REL, str(tmp_path)).state('unix_diag') == 'unknown'
+    write(tmp_path, '/lib/modules/%s/modules.order' % REL, '')
+    assert K.Modules(REL, str(tmp_path)).state('unix_diag') == 'unknown'
+    write(tmp_path, '/lib/modules/%s/modules.dep' % REL, 'kernel/net/packet/af_packet_diag.ko.xz:\n')
     assert K.Modules(REL, str(tmp_path)).state('unix_diag') == 'absent'
+
+
+def test_module_lists_in_another_encoding(tmp_path):
+    write(tmp_path, '/lib/modules/%s/modules.dep' % REL, b'updates/dkms/caf\xe9.ko:\n' + DEP.encode())
+    write(tmp_path, '/lib/modules/%s/modules.builtin' % REL, b'kernel/caf\xe9.ko\n')
+    assert K.Modules(REL, str(tmp_path)).state('inet_diag') == 'loadable'
+
+
+@pytest.mark.parametrize('files,rule,fix', [
+    ({'/proc/sys/kernel/modules_disabled': '1\n'}, '/proc/sys/kernel/modules_disabled: 1', 'no module loads until a reboot'),
+    ({'/proc/cmdline': 'BOOT_IMAGE=/vmlinuz ro module_blacklist=tun,inet-diag quiet\n'},
+     '/proc/cmdline: module_blacklist=tun,inet-diag', 'remove module_blacklist=tun,inet-diag from the kernel command line'),
+    ({'/proc/cmdline': 'ro modprobe.blacklist=inet_diag\n'}, '/proc/cmdline: modprobe.blacklist=inet_diag',
+     'remove modprobe.blacklist=inet_diag from the kernel command line'),
+])
+def test_the_kernel_forbids_loading(tmp_path, files, rule, fix):
+    """kernel.modules_disabled=1 and module_blacklist= (or modprobe.blacklist=) on the command line: blocked."""
+    write(tmp_path, '/lib/modules/%s/modules.dep' % REL, DEP)
+    for path, text in files.items():
+        write(tmp_path, path, text)
+    mods = K.Modules(REL, str(tmp_path))
+    assert mods.state('inet_diag') == 'blocked' and mods.block('inet_diag') == rule
+    dummy, conflict = one([Row('sock_diag', ['CONFIG_INET_DIAG'])], {'sock_diag': unsupported()},
+                          info({'CONFIG_INET_DIAG': 'm'}), {'CONFIG_INET_DIAG': ('inet_diag', 'blocked', rule)})
+    assert conflict['kind'] == 'module_blocked' and fix in conflict['fix'] and conflict['fix'].endswith('modprobe inet_diag')
+    write(tmp_path, '/proc/sys/kernel/modules_disabled', '0\n')
+    write(tmp_path, '/proc/cmdline', 'ro quiet\n')
+    assert K.Modules(REL, str(tmp_path)).state('inet_diag') == 'loadable'
 
 
 def test_every_tristate_option_of_the_registry_has_a_module_name():
@@ -190,7 +232,7 @@ def test_every_tristate_option_of_the_registry_has_a_module_name():
     (from drivers/net/Kconfig, net/*/Kconfig, fs/*/Kconfig)."""
     tristate = {'CONFIG_UNIX', 'CONFIG_UNIX_DIAG', 'CONFIG_INET_DIAG', 'CONFIG_INET_UDP_DIAG', 'CONFIG_INET_RAW_DIAG',
                 'CONFIG_PACKET_DIAG', 'CONFIG_NETLINK_DIAG', 'CONFIG_IPV6', 'CONFIG_TUN', 'CONFIG_VETH',
-                'CONFIG_NF_TABLES', 'CONFIG_AUTOFS_FS', 'CONFIG_OVERLAY_FS'}
+                'CONFIG_NF_TABLES', 'CONFIG_AUTOFS_FS', 'CONFIG_AUTOFS4_FS', 'CONFIG_OVERLAY_FS'}
     used = set(opt for row in REG.PROBES for opt in row.config)
     assert tristate <= used
     assert tristate <= set(K.MODULES)
@@ -359,6 +401,70 @@ def test_x86_only_option_on_another_arch():
     assert one(rows, {'can_map_vdso': SUPPORTED}, info({'CONFIG_IA32_EMULATION': 'unset'}), machine='x86_64')[1]
 
 
+SOCK_DIAG_ROW = Row('sock_diag', ['CONFIG_UNIX_DIAG', 'CONFIG_INET_DIAG', 'CONFIG_NETLINK_DIAG'])
+
+
+def uncollected(*keys):
+    return {'status': 'supported', 'message': 'sockets: Uncollected sockets! Will probably fail later.',
+            'evidence': {'uncollected': list(keys)}}
+
+
+def test_sock_diag_passes_as_criu_does_but_a_family_uncollected_names_its_module():
+    """criu passes sock_diag whatever it could not collect; a *_diag module to load or unblock is still said."""
+    values = {'CONFIG_UNIX_DIAG': 'm', 'CONFIG_INET_DIAG': 'm', 'CONFIG_NETLINK_DIAG': 'm'}
+    mods = {'CONFIG_UNIX_DIAG': ('unix_diag', 'loadable'), 'CONFIG_INET_DIAG': ('inet_diag', 'loaded'),
+            'CONFIG_NETLINK_DIAG': ('netlink_diag', 'loaded')}
+    dummy, conflict = one([SOCK_DIAG_ROW], {'sock_diag': uncollected('AF_UNIX/IPPROTO_IP')}, info(values), mods)
+    assert (conflict['kind'], conflict['config'], conflict['fix']) == ('module_not_loaded', ['CONFIG_UNIX_DIAG'],
+                                                                       'modprobe unix_diag')
+    mods['CONFIG_UNIX_DIAG'] = ('unix_diag', 'blocked', '/etc/modprobe.d/x.conf: install unix_diag /bin/false')
+    assert one([SOCK_DIAG_ROW], {'sock_diag': uncollected('AF_UNIX/IPPROTO_IP')}, info(values), mods)[1]['kind'] == 'module_blocked'
+    # inet_diag answered for UDP: only tcp_diag can be missing, not inet_diag
+    mods['CONFIG_UNIX_DIAG'] = ('unix_diag', 'loaded')
+    mods['CONFIG_INET_DIAG'] = ('inet_diag', 'loadable')
+    assert one([SOCK_DIAG_ROW], {'sock_diag': uncollected('AF_INET/IPPROTO_TCP')}, info(values), mods)[1] is None
+    # built in, yet uncollected: no module to name, and criu's verdict stands
+    assert one([SOCK_DIAG_ROW], {'sock_diag': uncollected('AF_UNIX/IPPROTO_IP')},
+               info(dict(values, CONFIG_UNIX_DIAG='y')), dict(mods, CONFIG_UNIX_DIAG=('unix_diag', 'builtin')))[1] is None
+
+
+def test_sock_diag_without_a_family_configured_is_no_disagreement():
+    """CONFIG_NETLINK_DIAG off and netlink sockets uncollected agree, though criu's verdict is supported."""
+    values = {'CONFIG_UNIX_DIAG': 'y', 'CONFIG_INET_DIAG': 'y', 'CONFIG_NETLINK_DIAG': 'n'}
+    assert one([SOCK_DIAG_ROW], {'sock_diag': uncollected('AF_NETLINK/NDIAG_PROTO_ALL')}, info(values))[1] is None
+    conflict = one([SOCK_DIAG_ROW], {'sock_diag': uncollected()}, info(values))[1]
+    assert conflict['kind'] == 'config_not_running_kernel' and conflict['config'] == ['CONFIG_NETLINK_DIAG']
+    # the file names the running version: it may be another build's, or the probe may not need the option
+    assert 'another build' in conflict['detail']
+
+
+@pytest.mark.parametrize('row, release, values, result, kind', [
+    (Row('posix_timers', ['CONFIG_POSIX_TIMERS']), '4.9.0', {'CONFIG_POSIX_TIMERS': 'unset'}, SUPPORTED, None),
+    (Row('posix_timers', ['CONFIG_POSIX_TIMERS']), '4.10.0', {'CONFIG_POSIX_TIMERS': 'n'}, SUPPORTED, 'config_not_running_kernel'),
+    (Row('memfd_hugetlb', ['CONFIG_MEMFD_CREATE']), '4.15.0', {'CONFIG_MEMFD_CREATE': 'unset'}, SUPPORTED, None),
+    (Row('autofs', ['CONFIG_AUTOFS_FS', 'CONFIG_AUTOFS4_FS']), '4.15.0',
+     {'CONFIG_AUTOFS_FS': 'unset', 'CONFIG_AUTOFS4_FS': 'm'}, SUPPORTED, None),
+    (Row('autofs', ['CONFIG_AUTOFS_FS', 'CONFIG_AUTOFS4_FS']), '4.15.0',
+     {'CONFIG_AUTOFS_FS': 'unset', 'CONFIG_AUTOFS4_FS': 'm'}, unsupported('No such device'), 'module_not_loaded'),
+    (Row('autofs', ['CONFIG_AUTOFS_FS', 'CONFIG_AUTOFS4_FS']), '6.1.0',
+     {'CONFIG_AUTOFS_FS': 'm', 'CONFIG_AUTOFS4_FS': 'unset'}, unsupported('No such device'), 'module_not_loaded'),
+])
+def test_options_that_older_kernels_did_not_have(row, release, values, result, kind):
+    """CONFIG_POSIX_TIMERS (4.10), CONFIG_MEMFD_CREATE (4.18), CONFIG_AUTOFS_FS (4.18; CONFIG_AUTOFS4_FS before)."""
+    mods = {'CONFIG_AUTOFS4_FS': ('autofs4', 'loadable'), 'CONFIG_AUTOFS_FS': ('autofs4', 'loadable')}
+    conflict = one([row], {row.id: result}, info(values, version=release), mods, release=release)[1]
+    assert (conflict or {}).get('kind') == kind, conflict
+
+
+def test_a_permission_refused_before_the_module_would_load_comes_first():
+    """nfnetlink refuses (EPERM) before the kernel loads nf_tables: loading it would not help."""
+    rows = [Row('network_lock_nftables', ['CONFIG_NF_TABLES'])]
+    dummy, conflict = one(rows, {'network_lock_nftables': unsupported('Operation not permitted', errno_name='EPERM')},
+                          info({'CONFIG_NF_TABLES': 'm'}), {'CONFIG_NF_TABLES': ('nf_tables', 'loadable')})
+    assert conflict['kind'] == 'permission' and conflict['fix'] == 'the row fix'
+    assert 'nf_tables.ko, not loaded yet' in conflict['detail']
+
+
 def test_net_diag_raw_quirk_is_no_disagreement():
     """criu counts ENOENT (no raw_diag) as supported; the evidence says the truth."""
     rows = [Row('net_diag_raw', ['CONFIG_INET_RAW_DIAG'])]
@@ -391,5 +497,5 @@ def test_registry_rows_annotate_with_every_option_looked_up(tmp_path):
     assert values['sock_diag']['CONFIG_UNIX_DIAG'] == 'm'
     assert values['mem_dirty_track'] == {'CONFIG_MEM_SOFT_DIRTY': 'n'}
     assert values['tcp'] == {'CONFIG_INET': 'unset'}
-    assert facts['modules'] == {'unix_diag': 'absent'}
+    assert facts['modules'] == {'unix_diag': 'unknown'}   # no /lib/modules/REL here
     assert facts['conflicts'] == [] and facts['version'] == '6.1.192' and facts['version_matches'] is True

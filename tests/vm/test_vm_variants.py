@@ -72,7 +72,8 @@ def test_sockdiag_blocked_names_the_modules(vms, boot):
     collect_sockets(), after printing "Diag module missing"); so do we, and
     our report names the families that could not be collected and, in
     kernel.config.modules, each diag module this kernel builds as blocked
-    (the install rule of the step, read from modprobe.d)."""
+    (the install rule of the step, read from modprobe.d), with a conflict
+    that says how to lift it."""
     case = '%s/block-sockdiag+tun+nft/root/4.2.1' % boot
     run = report_of(vms, case)
     kind, why = D.criu_outcome(run['criu']['A'])
@@ -84,6 +85,11 @@ def test_sockdiag_blocked_names_the_modules(vms, boot):
     modules = (facts['kernel'].get('config') or {}).get('modules') or {}
     for name in ('unix_diag', 'inet_diag', 'tcp_diag', 'udp_diag', 'netlink_diag'):
         assert modules.get(name) == 'blocked', (name, modules)
+    # criu passes, but will fail at dump: the conflict names the blocked modules of the families uncollected
+    conflicts = [c for c in facts['kernel']['config']['conflicts'] if c['probe'] == 'sock_diag']
+    assert [c['kind'] for c in conflicts] == ['module_blocked'], conflicts
+    assert 'CONFIG_UNIX_DIAG' in conflicts[0]['config'] and 'CONFIG_INET_TCP_DIAG' in conflicts[0]['config'], conflicts
+    assert 'criu-vm-' in conflicts[0]['fix'] and 'modprobe -a ' in conflicts[0]['fix'], conflicts
 
 
 @pytest.mark.parametrize('boot', [b for b in V.boots() if 'ia32_emulation=0' in b])
