@@ -1,0 +1,205 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The roles (and playbooks/check.yml) through real ansible-playbook on
+localhost, with their variables given as an operator gives them (-e
+key=value: text), in check mode: nothing is installed or removed, and /etc/apt
+is left as it was.  The one test that lets the install role really write its
+apt suite does so in a private mount namespace, over copies of apt's
+directories."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+import conftest
+
+ANSIBLE_BIN = os.path.dirname(sys.executable)
+PLAYBOOK = os.path.join(ANSIBLE_BIN, 'ansible-playbook')
+
+pytestmark = pytest.mark.skipif(not os.path.exists(PLAYBOOK), reason='ansible-core is not installed beside this Python')
+
+requires_apt = pytest.mark.skipif(
+    os.geteuid() != 0 or not shutil.which('apt-get') or not os.path.exists('/usr/lib/python3/dist-packages/apt'),
+    reason='the install role runs here in check mode: needs root, apt and python3-apt')
+
+# What apt's configuration and state look like, to show that a test changed none of it.
+APT_PATHS = ('/etc/apt/sources.list.d', '/etc/apt/preferences.d', '/var/lib/apt/lists')
+
+
+def _apt_state():
+    state = {}
+    for path in APT_PATHS:
+        for name in sorted(os.listdir(path)):
+            st = os.lstat(os.path.join(path, name))
+            state[os.path.join(path, name)] = (st.st_size, st.st_mtime_ns)
+    for path in ('/var/lib/dpkg/status', '/etc/apt/sources.list'):
+        if os.path.exists(path):
+            state[path] = os.stat(path).st_mtime_ns
+    return state
+
+
+def _env():
+    return dict(os.environ, ANSIBLE_COLLECTIONS_PATH=conftest.COLLECTIONS, ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+                ANSIBLE_LOCALHOST_WARNING='0', ANSIBLE_INVENTORY_UNPARSED_WARNING='0', ANSIBLE_NOCOLOR='1',
+                ANSIBLE_DEPRECATION_WARNINGS='1')
+
+
+def run_role(tmp_path, role, extra=(), check=True, diff=False, show=(), inventory=None, module_defaults=None,
+             wrap=None, timeout=300):
+    """Run ``role`` on localhost, through include_role in a block whose rescue
+    records the failure; return (a dict of the variables named in ``show`` and
+    ``failed``: {task, msg} or None, the output).  ``extra`` are -e arguments as
+    an operator types them; ``wrap`` is an argv prefix (a private namespace)."""
+    out = tmp_path / 'out.json'
+    play = [{
+        'hosts': 'localhost',
+        'gather_facts': False,
+        'module_defaults': dict(module_defaults or {}),
+        'tasks': [
+            {'name': 'The role under test', 'block': [{'ansible.builtin.include_role': {'name': 'criu.check.' + role}}],
+             'rescue': [{'name': 'Keep the failure', 'ansible.builtin.set_fact': {
+                 'test_failed': {'task': "{{ ansible_failed_task.name | default('?') }}",
+                                 'msg': "{{ ansible_failed_result.msg | default('') }}"}}}]},
+            {'name': 'Save what the test looks at', 'check_mode': False, 'ansible.builtin.copy': {
+                'dest': str(out),
+                'content': "{{ {%s} | to_json }}" % ', '.join(
+                    ["'%s': hostvars[inventory_hostname]['%s'] | default(none)" % (n, n)
+                     for n in tuple(show) + ('test_failed',)])}},
+        ],
+    }]
+    (tmp_path / 'play.yml').write_text(json.dumps(play))
+    if inventory is None:
+        inventory = 'localhost ansible_connection=local\n'
+    (tmp_path / 'hosts').write_text(inventory)
+    cmd = [PLAYBOOK, '-i', str(tmp_path / 'hosts'), str(tmp_path / 'play.yml')]
+    for arg in extra:
+        cmd += ['-e', arg]
+    cmd += (['--check'] if check else []) + (['--diff'] if diff else [])
+    proc = subprocess.run(list(wrap or []) + cmd, env=_env(), cwd=str(tmp_path), stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, timeout=timeout, check=False)
+    output = proc.stdout
+    assert proc.returncode == 0 and out.exists(), output[-6000:]
+    result = json.loads(out.read_text())
+    result['failed'] = result.pop('test_failed')
+    return result, output
+
+
+# ---------------------------------------------------------------- install
+
+
+@requires_apt
+def test_install_booleans_given_as_text_are_false(tmp_path):
+    """-e criu_install_python_libs=false is the string 'false': no library is installed for it,
+    nor crit, criu-ns or the bindings (given package names here, as on Fedora, to tell)."""
+    before = _apt_state()
+    result, output = run_role(tmp_path, 'install', [
+        'criu_install_python_libs=false', 'criu_install_crit=false', 'criu_install_criu_ns=false',
+        'criu_install_python_bindings=no', 'criu_install_verify=false',
+        json.dumps({'__criu_install_crit_packages': ['crit'], '__criu_install_criu_ns_packages': ['criu-ns'],
+                    '__criu_install_python_binding_packages': ['python3-criu']}),
+    ], show=['__criu_install_all_packages'])
+    assert result['failed'] is None, result
+    assert result['__criu_install_all_packages'] == ['criu'], output[-3000:]
+    assert _apt_state() == before
+
+
+@requires_apt
+def test_install_list_variables_given_as_text(tmp_path):
+    """-e criu_install_extra_packages=htop,less adds two packages (it failed: "can only concatenate
+    list (not str) to list"), and the suite's components main,contrib are two components in the
+    source line, not its letters; in check mode nothing is written."""
+    before = _apt_state()
+    result, output = run_role(tmp_path, 'install', [
+        json.dumps({'criu_install_extra_packages': 'htop, less'}), 'criu_install_verify=false', 'criu_install_apt_suite=trixie',
+        'criu_install_apt_suite_components=main,contrib',
+    ], diff=True, show=['__criu_install_all_packages', '__criu_install_apt_source'])
+    assert result['failed'] is None, result
+    assert result['__criu_install_all_packages'][-2:] == ['htop', 'less']
+    after = result['__criu_install_apt_source']['diff']
+    after = ''.join(d.get('after', '') for d in (after if isinstance(after, list) else [after]))
+    assert 'deb http://deb.debian.org/debian trixie main contrib\n' in after, output[-3000:]
+    assert _apt_state() == before
+
+
+@requires_apt
+def test_install_check_mode_with_a_new_suite_says_what_would_change(tmp_path):
+    """The documented fix on Debian 12 in check mode: the source and the pin would change, the
+    packages would come from the suite; apt is not asked about a release it has no lists for yet
+    (it failed: "The value 'trixie' is invalid for APT::Default-Release")."""
+    before = _apt_state()
+    result, output = run_role(tmp_path, 'install', ['criu_install_apt_suite=trixie'],
+                              show=['__criu_install_apt_source', '__criu_install_apt_pin', '__criu_install_apt',
+                                    'criu_install'])
+    assert result['failed'] is None, result
+    assert result['__criu_install_apt_source']['changed'] and result['__criu_install_apt_pin']['changed']
+    assert result['__criu_install_apt'].get('skipped'), result['__criu_install_apt']
+    assert 'would be added, the package lists refreshed' in output
+    assert 'installed from trixie (apt-get install -t trixie)' in output
+    assert result['criu_install']['apt_suite'] == 'trixie'
+    assert _apt_state() == before
+
+
+@requires_apt
+@pytest.mark.parametrize('suite', ['trixie main', 'Trixie', '../trixie', '-trixie'])
+def test_install_refuses_a_malformed_suite_before_writing_anything(tmp_path, suite):
+    before = _apt_state()
+    result, output = run_role(tmp_path, 'install', [json.dumps({'criu_install_apt_suite': suite})],
+                              show=['__criu_install_apt_source'])
+    assert result['failed'], output[-3000:]
+    assert result['failed']['task'].startswith('Check the name of the apt suite'), result['failed']
+    msg = result['failed']['msg']
+    assert "got '%s'" % suite in msg and 'lower-case letters, digits' in msg and 'Nothing was changed' in msg
+    assert result['__criu_install_apt_source'] is None
+    assert _apt_state() == before
+
+
+@requires_apt
+@pytest.mark.skipif(not shutil.which('unshare'), reason='needs unshare (util-linux)')
+def test_install_takes_a_suite_apt_cannot_read_away_again(tmp_path):
+    """A misspelt suite really written and refreshed, in a private mount namespace over copies
+    of apt's directories: the refresh fails, both files are removed again, and the role fails
+    naming the suite (before, the files stayed and broke every later apt-get update)."""
+    before = _apt_state()
+    sources, prefs, lib, cache = (tmp_path / d for d in ('sources.list.d', 'preferences.d', 'lib-apt', 'cache-apt'))
+    shutil.copytree('/etc/apt/sources.list.d', str(sources), symlinks=True)
+    shutil.copytree('/etc/apt/preferences.d', str(prefs), symlinks=True)
+    shutil.copytree('/var/lib/apt', str(lib), symlinks=True)
+    (cache / 'archives' / 'partial').mkdir(parents=True)
+    (sources / '.criu-check-test').write_text('')
+    binds = [(sources, '/etc/apt/sources.list.d'), (prefs, '/etc/apt/preferences.d'), (lib, '/var/lib/apt'),
+             (cache, '/var/cache/apt')]
+    # Every bind must hold before the playbook starts: else it does not start at all.
+    script = ' && '.join(['mount --bind %s %s' % (src, dst) for src, dst in binds]
+                         + ['test -e /etc/apt/sources.list.d/.criu-check-test', 'exec "$@"'])
+    wrap = ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', 'set -e; ' + script, 'sh']
+    result, output = run_role(
+        tmp_path, 'install', ['criu_install_apt_suite=trixy', 'criu_install_verify=false'], check=False, wrap=wrap,
+        show=['__criu_install_apt_source', '__criu_install_apt_pin', '__criu_install_apt'],
+        # one try is enough here (the role keeps apt's five for real mirrors)
+        module_defaults={'ansible.builtin.apt': {'update_cache_retries': 1}})
+    assert result['__criu_install_apt_source']['changed'] and result['__criu_install_apt_pin']['changed'], output
+    assert result['failed'], output[-3000:]
+    assert result['failed']['task'] == 'Fail, naming the suite apt could not use', result['failed']
+    msg = result['failed']['msg']
+    assert "apt could not use the suite 'trixy' from http://deb.debian.org/debian" in msg
+    assert 'removed /etc/apt/sources.list.d/criu-check-trixy.list' in msg
+    assert result['__criu_install_apt'] is None, 'nothing may be installed'
+    assert not (sources / 'criu-check-trixy.list').exists() and not (prefs / 'criu-check-trixy.pref').exists()
+    assert sorted(os.listdir(str(sources))) == sorted(os.listdir('/etc/apt/sources.list.d') + ['.criu-check-test'])
+    assert _apt_state() == before
+
+
+@requires_apt
+def test_install_reports_a_criu_that_was_not_run_without_a_deprecation(tmp_path):
+    """criu_install.starts is false, not null through | bool (deprecated: removed in ansible-core
+    2.23), when criu was not run (not installed yet, check mode)."""
+    result, output = run_role(tmp_path, 'install', show=['criu_install'])
+    assert result['failed'] is None, result
+    assert result['criu_install']['starts'] in (True, False)
+    if not result['criu_install']['installed']:
+        assert result['criu_install']['starts'] is False
+    assert 'DEPRECATION' not in output, output[-3000:]
