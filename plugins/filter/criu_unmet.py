@@ -134,7 +134,7 @@ _value:
       type: str
 '''
 
-from collections.abc import Mapping  # noqa: E402
+from collections.abc import Iterable, Mapping  # noqa: E402
 
 from ansible.errors import AnsibleFilterError  # noqa: E402
 from ansible.module_utils.parsing.convert_bool import boolean  # noqa: E402
@@ -151,11 +151,17 @@ def _flag(name, value):
 
 
 def _names(name, value):
+    """``value`` as a list of names (probe ids, workloads): a list of strings, or None."""
     if value is None:
         return []
-    if isinstance(value, (str, Mapping)):
-        raise AnsibleFilterError('criu_unmet: %s must be a list, not %r' % (name, value))
-    return list(value)
+    if isinstance(value, (str, Mapping)) or not isinstance(value, Iterable):
+        raise AnsibleFilterError('criu_unmet: %s must be a list of names, not %r' % (name, value))
+    names = list(value)
+    wrong = [v for v in names if not isinstance(v, str)]
+    if wrong:
+        raise AnsibleFilterError('criu_unmet: %s must be a list of names (strings); %r in it is not one'
+                                 % (name, wrong[0]))
+    return names
 
 
 def _mapping(name, value):
@@ -164,6 +170,12 @@ def _mapping(name, value):
     if not isinstance(value, Mapping):
         raise AnsibleFilterError('criu_unmet: %s must be a dictionary, not %r' % (name, value))
     return value
+
+
+def _workloads(name, value):
+    """``value`` as workload definitions: a dictionary of names to lists of probe ids."""
+    return dict((workload, _names('%s: the probe ids of workload %s' % (name, workload), ids))
+                for workload, ids in _mapping(name, value).items())
 
 
 def criu_unmet(criu_facts, require_ready=True, require_can_start=True, features=None, workloads=None,
@@ -181,8 +193,8 @@ def criu_unmet(criu_facts, require_ready=True, require_can_start=True, features=
     if workload_definitions is None:
         definitions = dict(_decide.BUILTIN_WORKLOADS)
     else:
-        definitions = dict(_mapping('workload_definitions', workload_definitions))
-    definitions.update(_mapping('custom_workloads', custom_workloads))
+        definitions = _workloads('workload_definitions', workload_definitions)
+    definitions.update(_workloads('custom_workloads', custom_workloads))
     try:
         return _decide.unmet(
             facts,

@@ -376,6 +376,11 @@ def check_names(features=(), ignore=(), workloads=(), definitions=None):
             raise DecisionError('the probe ids of workload %s must be a list, not %r' % (name, ids))
     asked = list(features) + list(ignore) + [i for ids in definitions.values() for i in ids]
     unknown_ids = [i for i in asked if i not in REG.BY_ID]
+    if CRIU_START in unknown_ids:
+        # It is in the unmet items' ids, but it is criu's start-up, not a probe: its own switch waives it.
+        raise DecisionError('%s is not a probe id: it is whether real criu can start here, which '
+                            'criu_require_can_start turns on and off (the criu_unmet filter: require_can_start); '
+                            'to waive it, set criu_require_can_start: false' % (CRIU_START,))
     if unknown_ids:
         raise DecisionError('unknown probe id(s): %s (valid ids, the keys of criu_facts.probes: %s)'
                             % (', '.join(sorted(set('%s' % (i,) for i in unknown_ids))), ', '.join(REG.BY_ID)))

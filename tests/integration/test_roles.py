@@ -203,3 +203,36 @@ def test_install_reports_a_criu_that_was_not_run_without_a_deprecation(tmp_path)
     if not result['criu_install']['installed']:
         assert result['criu_install']['starts'] is False
     assert 'DEPRECATION' not in output, output[-3000:]
+
+
+# ---------------------------------------------------------------- require
+
+
+def test_require_list_variables_given_as_text(tmp_path):
+    """-e criu_require_features=userns,timens and criu_ignore_features=tcp are lists of names (they
+    failed: "criu_unmet: features must be a list", naming the filter's argument)."""
+    result, output = run_role(tmp_path, 'require', [
+        'criu_require_features=userns,timens', 'criu_ignore_features=tcp', 'criu_require_workloads=user_namespaces',
+        'criu_require_categories=required,extra', 'criu_require_report_only=true'], show=['criu_require_result'])
+    assert result['failed'] is None, result
+    res = result['criu_require_result']
+    assert res['ignored'] == ['tcp'] and res['workloads'] == ['user_namespaces'], res
+    assert 'tcp' not in res['unmet_ids']
+    # the features asked for are decided: met, or unmet for a reason of their own
+    for item in res['unmet']:
+        if item['id'] in ('userns', 'timens'):
+            assert 'in criu_require_features' in item['why'], item
+
+
+def test_require_says_how_to_waive_criu_start(tmp_path):
+    result, output = run_role(tmp_path, 'require', ['criu_ignore_features=criu_start'], show=['criu_require_result'])
+    assert result['failed'], output[-3000:]
+    assert 'set criu_require_can_start: false' in result['failed']['msg'], result['failed']
+
+
+def test_require_report_only_given_as_text_is_false(tmp_path):
+    """-e criu_require_report_only=false fails the play where something is unmet."""
+    result, output = run_role(tmp_path, 'require', [
+        'criu_require_report_only=false', 'criu_require_ready=false', 'criu_require_can_start=false',
+        'criu_require_features=no_such_probe'], show=['criu_require_result'])
+    assert result['failed'] and 'unknown probe id(s): no_such_probe' in result['failed']['msg'], result

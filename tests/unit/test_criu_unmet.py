@@ -263,6 +263,33 @@ def test_wrong_argument_types_are_filter_errors(kwargs):
         unmet(facts(), **kwargs)
 
 
+@pytest.mark.parametrize('kwargs, words', [
+    ({'features': [['userns']]}, "features must be a list of names (strings); ['userns'] in it is not one"),
+    ({'workloads': [['lazy_migration']]}, 'workloads must be a list of names (strings)'),
+    ({'ignore': [{'tcp': True}]}, 'ignore must be a list of names (strings)'),
+    ({'ignore': 5}, 'ignore must be a list of names, not 5'),
+    ({'features': True}, 'features must be a list of names, not True'),
+    ({'custom_workloads': {'my_app': [['userns']]}},
+     "custom_workloads: the probe ids of workload my_app must be a list of names (strings); ['userns']"),
+    ({'custom_workloads': {'my_app': 5}}, 'custom_workloads: the probe ids of workload my_app must be a list'),
+    ({'workload_definitions': {'my_app': [None]}}, 'workload_definitions: the probe ids of workload my_app'),
+])
+def test_elements_of_wrong_types_are_filter_errors_naming_the_argument(kwargs, words):
+    # they were raw TypeErrors: unhashable type 'list', 'int' object is not iterable
+    with pytest.raises(AnsibleFilterError) as err:
+        unmet(facts(), **kwargs)
+    assert words in str(err.value)
+
+
+@pytest.mark.parametrize('kwargs', [{'ignore': ['criu_start']}, {'features': ['userns', 'criu_start']},
+                                    {'custom_workloads': {'my_app': ['criu_start']}, 'workloads': ['my_app']}])
+def test_criu_start_is_not_a_probe_and_the_error_says_what_waives_it(kwargs):
+    with pytest.raises(AnsibleFilterError) as err:
+        unmet(facts(), **kwargs)
+    assert 'criu_start is not a probe id' in str(err.value)
+    assert 'set criu_require_can_start: false' in str(err.value)
+
+
 def test_the_input_is_not_changed():
     f = facts(env={'criu_can_start': False, 'criu_start_blockers': [CAP_BLOCKER]}, tcp=R.UNSUPPORTED)
     before = repr(f)
