@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import textwrap
 
 import pytest
 
@@ -236,3 +237,76 @@ def test_require_report_only_given_as_text_is_false(tmp_path):
         'criu_require_report_only=false', 'criu_require_ready=false', 'criu_require_can_start=false',
         'criu_require_features=no_such_probe'], show=['criu_require_result'])
     assert result['failed'] and 'unknown probe id(s): no_such_probe' in result['failed']['msg'], result
+
+
+# ---------------------------------------------------------------- migrate
+
+MIGRATE_INVENTORY = textwrap.dedent("""\
+    src ansible_connection=local ansible_host=127.0.0.1 criu_migrate_address=10.0.0.1
+    dst ansible_connection=local ansible_host=127.0.0.2 criu_migrate_address=10.0.0.2
+    """)
+
+
+def _migrate(tmp_path, role_vars, extra=()):
+    """The migrate role on src (check mode) with ``role_vars`` as its vars:."""
+    play = [{
+        'hosts': 'src',
+        'gather_facts': False,
+        'tasks': [
+            {'name': 'The role under test',
+             'block': [{'ansible.builtin.include_role': {'name': 'criu.check.migrate'}, 'vars': role_vars}],
+             'rescue': [{'name': 'Keep the failure', 'ansible.builtin.set_fact': {
+                 'test_failed': {'task': "{{ ansible_failed_task.name | default('?') }}",
+                                 'msg': "{{ ansible_failed_result.msg | default('') }}"}}}]},
+            {'name': 'Save what the test looks at', 'check_mode': False, 'ansible.builtin.copy': {
+                'dest': str(tmp_path / 'out.json'),
+                'content': "{{ {'failed': test_failed | default(none), "
+                           "'address': __criu_migrate_address | default(none)} | to_json }}"}},
+        ],
+    }]
+    (tmp_path / 'play.yml').write_text(json.dumps(play))
+    (tmp_path / 'hosts').write_text(MIGRATE_INVENTORY)
+    cmd = [PLAYBOOK, '-i', str(tmp_path / 'hosts'), str(tmp_path / 'play.yml'), '--check']
+    for arg in extra:
+        cmd += ['-e', arg]
+    proc = subprocess.run(cmd, env=_env(), cwd=str(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, timeout=300, check=False)
+    assert proc.returncode == 0 and (tmp_path / 'out.json').exists(), proc.stdout[-6000:]
+    return json.loads((tmp_path / 'out.json').read_text()), proc.stdout
+
+
+MIGRATE_OK = {'criu_migrate_destination': 'dst', 'criu_migrate_pid': 4242}
+
+
+@pytest.mark.parametrize('bad, words', [
+    ({'criu_migrate_pid': 1}, 'a pid above 1; got 1'),
+    ({'criu_migrate_pid': '0'}, 'a pid above 1; got 0'),
+    ({'criu_migrate_port': 0}, 'criu_migrate_port from 1 to 65535 (got 0)'),
+    ({'criu_migrate_port': 65536}, 'criu_migrate_port from 1 to 65535 (got 65536)'),
+    ({'criu_migrate_timeout': 0}, 'criu_migrate_timeout of 1 second or more (got 0)'),
+    ({'criu_migrate_max_iterations': 0}, 'of 1 or more (got 0, 64, 32)'),
+    ({'criu_migrate_converged_pages': -1}, 'of 1 or more (got 8, -1, 32)'),
+    ({'criu_migrate_growth_pages': 0}, 'of 1 or more (got 8, 64, 0)'),
+])
+def test_migrate_refuses_numbers_out_of_range_before_anything(tmp_path, bad, words):
+    result, output = _migrate(tmp_path, dict(MIGRATE_OK, **bad))
+    assert result['failed'], output[-3000:]
+    assert result['failed']['task'].startswith('Check what to migrate and where to'), result['failed']
+    assert words in result['failed']['msg'] and 'Nothing was changed' in result['failed']['msg'], result['failed']
+    assert 'Gather criu facts' not in output
+
+
+def test_migrate_refuses_a_port_out_of_range_given_with_e(tmp_path):
+    result, output = _migrate(tmp_path, MIGRATE_OK, extra=['criu_migrate_port=70000'])
+    assert result['failed'] and 'from 1 to 65535 (got 70000)' in result['failed']['msg'], output[-3000:]
+
+
+def test_migrate_takes_the_address_from_the_role_or_the_destination(tmp_path):
+    """criu_migrate_address as a role variable (vars:) is the destination's address; without one,
+    the destination's host variable is, never the source's own."""
+    (tmp_path / 'role').mkdir()
+    (tmp_path / 'host').mkdir()
+    result, output = _migrate(tmp_path / 'role', dict(MIGRATE_OK, criu_migrate_address='10.9.9.9'))
+    assert result['address'] == '10.9.9.9', output[-3000:]
+    result, output = _migrate(tmp_path / 'host', MIGRATE_OK)
+    assert result['address'] == '10.0.0.2', output[-3000:]
