@@ -310,3 +310,28 @@ def test_migrate_takes_the_address_from_the_role_or_the_destination(tmp_path):
     assert result['address'] == '10.9.9.9', output[-3000:]
     result, output = _migrate(tmp_path / 'host', MIGRATE_OK)
     assert result['address'] == '10.0.0.2', output[-3000:]
+
+
+# ---------------------------------------------------------------- playbooks/check.yml
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists('/usr/bin/python3'),
+                    reason='becomes another user with su, as root')
+def test_check_names_the_hosts_probed_as_another_user(tmp_path):
+    """check.yml sets no become of its own (as root on localhost it needs no sudo); probed as
+    another user (here nobody, through become), a host is named with the advice to use -b."""
+    def check(*args):
+        cmd = [PLAYBOOK, '-i', 'localhost,', '-c', 'local', os.path.join(conftest.REPO, 'playbooks', 'check.yml'),
+               '-e', json.dumps({'criu_report_dir': str(tmp_path / 'report'), 'criu_report_formats': [],
+                                 'ansible_python_interpreter': '/usr/bin/python3'})] + list(args)
+        proc = subprocess.run(cmd, env=_env(), cwd=str(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True, timeout=300, check=False)
+        assert proc.returncode == 0, proc.stdout[-6000:]
+        return proc.stdout
+
+    as_root = check()
+    assert 'host(s) were probed as a user other than root' not in as_root
+    as_nobody = check('-b', '--become-method', 'su', '--become-user', 'nobody',
+                      '-e', json.dumps({'ansible_become_flags': '-s /bin/sh'}))
+    assert '1 host(s) were probed as a user other than root: localhost.' in as_nobody, as_nobody[-4000:]
+    assert 'run this playbook with -b (--become)' in as_nobody
