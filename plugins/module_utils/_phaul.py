@@ -30,6 +30,7 @@ import os
 import re
 import shutil
 import signal
+import stat
 import struct
 import subprocess
 import tarfile
@@ -477,25 +478,62 @@ def failure_message(action, res, timeout):
 
 # ---------------------------------------------------------------- images
 
+# The only symbolic link criu puts in an images directory: --prev-images-dir
+# (criu/image.c), a relative link to the previous iteration's images (../1).
+PARENT_LINK = 'parent'
+
+
+def _link_problem(name, target):
+    """Why the symbolic link ``name`` -> ``target`` is not criu's parent
+    link, or None.  Any other link would let a later criu (run as root)
+    write its log or images wherever it points."""
+    if os.path.basename(name) != PARENT_LINK:
+        return ('%r is a symbolic link: the only one an images directory holds is criu\'s %r link to the '
+                'previous images' % (name, PARENT_LINK))
+    if not target or os.path.isabs(target):
+        return '%r links to %r: criu\'s parent link is relative (e.g. ../1)' % (name, target)
+    return None
+
+
+def _kind(mode):
+    for test, word in ((stat.S_ISSOCK, 'a socket'), (stat.S_ISFIFO, 'a FIFO'), (stat.S_ISCHR, 'a character device'),
+                       (stat.S_ISBLK, 'a block device')):
+        if test(mode):
+            return word
+    return 'of file type %o' % stat.S_IFMT(mode)
+
 
 def pack(path):
-    """The files of the images directory ``path`` as a tar.gz (bytes) and
-    their names.  Symbolic links (criu's ``parent``) stay links; nothing is
-    followed out of the directory."""
+    """The images directory ``path`` as a tar.gz (bytes), the names packed,
+    and what was left out, as ``(data, names, not_packed)``.
+
+    Only what unpack() accepts is packed: regular files, directories, and
+    criu's ``parent`` link, which stays a link (nothing is followed out of
+    the directory).  ``not_packed`` lists the rest ("NAME (a socket)"):
+    sockets and FIFOs (a lazy-pages socket), devices, any other link."""
     buf = io.BytesIO()
-    names = []
+    names, not_packed = [], []
     with tarfile.open(fileobj=buf, mode='w:gz') as tar:
         for root, dirs, files in os.walk(path, followlinks=False):
             dirs.sort()
             for name in sorted(dirs + files):
                 full = os.path.join(root, name)
                 rel = os.path.relpath(full, path)
-                if os.path.isdir(full) and not os.path.islink(full):
+                mode = os.lstat(full).st_mode
+                if stat.S_ISDIR(mode):
                     tar.add(full, arcname=rel, recursive=False)
+                    continue
+                if stat.S_ISLNK(mode):
+                    target = os.readlink(full)
+                    if _link_problem(rel, target):
+                        not_packed.append('%s (a symbolic link to %s)' % (rel, target))
+                        continue
+                elif not stat.S_ISREG(mode):
+                    not_packed.append('%s (%s)' % (rel, _kind(mode)))
                     continue
                 tar.add(full, arcname=rel, recursive=False)
                 names.append(rel)
-    return buf.getvalue(), names
+    return buf.getvalue(), names, not_packed
 
 
 def _member_problem(member):
@@ -504,15 +542,75 @@ def _member_problem(member):
         return 'absolute path %r' % name
     if '..' in name.replace('\\', '/').split('/'):
         return 'path %r leaves the directory' % name
-    if not (member.isfile() or member.isdir() or member.issym()):
-        return '%r is neither a file, a directory nor a symbolic link' % name
+    if member.issym():
+        return _link_problem(name, member.linkname)
+    if not (member.isfile() or member.isdir()):
+        return '%r is neither a file, a directory nor criu\'s parent link' % name
     return None
 
 
-def members(content):
+def _prefixes(name):
+    """The directories ``name`` (normalised) is under: a/b/c -> a, a/b."""
+    parts = name.split('/')
+    return ['/'.join(parts[:i]) for i in range(1, len(parts))]
+
+
+def _archive_problem(found):
+    """Why the members, each acceptable alone, cannot be written together:
+    one under a link or a file of the archive, or a name that is both a
+    directory and something else.  None when they can."""
+    kinds = {}
+    for member in found:
+        name = os.path.normpath(member.name)
+        kind = 'directory' if member.isdir() else 'link' if member.issym() else 'file'
+        before = kinds.setdefault(name, kind)
+        if before != kind and 'directory' in (before, kind):
+            return '%r is both a directory and a %s' % (member.name, before if kind == 'directory' else kind)
+    for member in found:
+        for prefix in _prefixes(os.path.normpath(member.name)):
+            if kinds.get(prefix) == 'link':
+                return '%r goes through the symbolic link %r of the archive' % (member.name, prefix)
+            if kinds.get(prefix) == 'file':
+                return '%r is under %r, a file of the archive' % (member.name, prefix)
+    return None
+
+
+def _inside(path, real):
+    return path == real or path.startswith(real + os.sep)
+
+
+def _disk_problem(found, path):
+    """Why writing the members under ``path`` would leave it or replace
+    what is there (an existing link leading outside, a file where a
+    directory must be, a directory where a file must be), or None."""
+    real = os.path.realpath(path)
+    for member in found:
+        name = os.path.normpath(member.name)
+        dest = os.path.join(path, name)
+        # A directory member may itself be an existing link; a file or link member replaces its own name.
+        where = os.path.realpath(dest if member.isdir() else os.path.dirname(dest))
+        if not _inside(where, real):
+            return '%r would be written outside %s (through %s)' % (member.name, path, where)
+        for prefix in _prefixes(name):
+            above = os.path.join(path, prefix)
+            if os.path.lexists(above) and not os.path.isdir(above):
+                return '%r would be written under %s, which is not a directory' % (member.name, above)
+        if member.isdir():
+            if os.path.lexists(dest) and not os.path.isdir(dest):
+                return '%r would replace %s, which is not a directory' % (member.name, dest)
+        elif os.path.isdir(dest) and not os.path.islink(dest):
+            return '%r would replace the directory %s' % (member.name, dest)
+    return None
+
+
+def members(content, path=None):
     """The members of a base64 tar.gz, checked: raises ValueError naming
-    the first member that is absolute, leaves the directory (``..``), or is
-    not a file, directory or symbolic link."""
+    the first member that is absolute, leaves the directory (``..``), is
+    not a file, a directory or criu's relative ``parent`` link, or goes
+    through a link of the archive; with ``path``, also one that an existing
+    file or link under ``path`` would send outside it or that would replace
+    a directory.  Every check is made here, before anything is written, so
+    that check mode refuses what the real run refuses."""
     try:
         data = base64.b64decode(content, validate=True)
     except (TypeError, ValueError) as exc:
@@ -526,22 +624,26 @@ def members(content):
         problem = _member_problem(member)
         if problem:
             raise ValueError('refusing the archive: %s' % problem)
+    problem = _archive_problem(found) or (_disk_problem(found, path) if path is not None else None)
+    if problem:
+        raise ValueError('refusing the archive: %s' % problem)
     return tar, found
 
 
 def unpack(content, path):
     """Write the archive ``content`` (base64 tar.gz) under ``path``
-    (created as needed).  Returns the names written."""
-    tar, found = members(content)
+    (created as needed), once members() accepted all of it.  Returns the
+    names written."""
+    tar, found = members(content, path)
     written = []
     if not os.path.isdir(path):
         os.makedirs(path)
     real = os.path.realpath(path)
     for member in found:
-        dest = os.path.join(real, member.name)
+        dest = os.path.join(real, os.path.normpath(member.name))
         parent = os.path.dirname(dest)
-        where = os.path.realpath(parent)
-        if where != real and not where.startswith(real + os.sep):
+        # members() checked this; only a change on disk since then can fail it.
+        if not _inside(os.path.realpath(parent), real):
             raise ValueError('refusing the archive: %r would be written outside %s' % (member.name, path))
         if member.isdir():
             if not os.path.isdir(dest):
@@ -550,8 +652,6 @@ def unpack(content, path):
         if not os.path.isdir(parent):
             os.makedirs(parent)
         if os.path.lexists(dest):
-            if os.path.isdir(dest) and not os.path.islink(dest):
-                raise ValueError('refusing to replace the directory %s with a file' % dest)
             os.unlink(dest)
         if member.issym():
             os.symlink(member.linkname, dest)

@@ -14,11 +14,15 @@ module: criu_images
 short_description: Pack or unpack a criu images directory, to copy it between the hosts of a migration
 version_added: 0.3.0
 description:
-  - O(state=packed) returns the files of O(path) as a base64 C(tar.gz) in RV(content); symbolic links (criu's
-    C(parent) link to the previous iteration) stay links and are not followed.
-  - O(state=unpacked) writes such an archive under O(path) (created if missing). It refuses an archive with an
-    absolute member path, a member leaving the directory (C(..)), or a member that is neither a file, a
-    directory nor a symbolic link, before writing anything.
+  - O(state=packed) returns the regular files and directories of O(path) as a base64 C(tar.gz) in RV(content),
+    with criu's C(parent) link to the previous iteration kept as a link (not followed). Anything else (a socket,
+    a FIFO, a device, any other symbolic link) is left out, listed in RV(not_packed) and warned about.
+  - O(state=unpacked) writes such an archive under O(path) (created if missing). The only symbolic link it accepts
+    is criu's - named C(parent), with a relative target (for example C(../1)). It refuses, before writing
+    anything, an archive with an absolute member path, a member leaving the directory (C(..)), a member that is
+    neither a file, a directory nor such a link, a member under a link or a file of the archive, a member that an
+    existing link under O(path) would send outside it, and a member that would replace a directory or be written
+    under a file. Check mode refuses the same archives.
 author:
   - criu.check contributors (@criu-check)
 requirements:
@@ -75,6 +79,14 @@ files:
   returned: always
   type: list
   elements: str
+not_packed:
+  description:
+    - What O(path) holds that was left out of the archive, each as C(NAME (what it is)) - sockets, FIFOs, devices,
+      and symbolic links other than criu's relative C(parent) link, which O(state=unpacked) would refuse.
+  returned: when O(state=packed)
+  type: list
+  elements: str
+  sample: [lazy-pages.socket (a socket)]
 '''
 
 import base64  # noqa: E402
@@ -100,12 +112,17 @@ def main():
         if not os.path.isdir(p['path']):
             module.fail_json(msg='path %s is not a directory' % p['path'])
         try:
-            data, names = _phaul.pack(p['path'])
+            data, names, not_packed = _phaul.pack(p['path'])
         except (IOError, OSError) as exc:
             module.fail_json(msg='cannot pack %s: %s' % (p['path'], exc))
-        module.exit_json(changed=False, content=base64.b64encode(data).decode('ascii'), size=len(data), files=names)
+        if not_packed:
+            module.warn('not packed (only regular files, directories and criu\'s parent link are): %s'
+                        % ', '.join(not_packed))
+        module.exit_json(changed=False, content=base64.b64encode(data).decode('ascii'), size=len(data), files=names,
+                         not_packed=not_packed)
     try:
-        dummy, found = _phaul.members(p['content'])
+        # With the path, so that check mode refuses what the real run would.
+        dummy, found = _phaul.members(p['content'], p['path'])
         size = len(base64.b64decode(p['content']))
     except ValueError as exc:
         module.fail_json(msg=str(exc))

@@ -1,12 +1,18 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The two modules through real Ansible on localhost: options, bad input,
-exit semantics, check mode, and facts gathering."""
+exit semantics, check mode, and facts gathering; and the checks of the
+migration step modules that need no real criu, each module run as Ansible
+runs it on a host (its file with a JSON arguments file)."""
 
+import base64
+import io
 import json
 import os
+import socket
 import subprocess
 import sys
+import tarfile
 import tempfile
 import textwrap
 
@@ -174,3 +180,68 @@ def test_facts_through_gather_facts_and_usable_in_when(tmp_path):
     """)
     assert out['kernel'] == os.uname().release
     assert isinstance(out['cgroupns'], bool) and isinstance(out['ready'], bool)
+
+
+# ---------------------------------------------------------------- the step modules, run as Ansible runs them
+
+
+def direct(module, args, check=False, cwd='/', timeout=60):
+    """Run plugins/modules/MODULE.py of this checkout with ``args`` as
+    Ansible does on a host; return its JSON result."""
+    with tempfile.TemporaryDirectory() as directory:
+        path = os.path.join(directory, 'args.json')
+        with open(path, 'w') as f:
+            json.dump({'ANSIBLE_MODULE_ARGS': dict(args, _ansible_check_mode=check)}, f)
+        proc = subprocess.run([sys.executable, '-m', 'ansible_collections.criu.check.plugins.modules.' + module, path],
+                              env=dict(os.environ, PYTHONPATH=conftest.COLLECTIONS), cwd=cwd, stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout, check=False)
+    assert 'Traceback' not in proc.stderr, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def _tar_b64(*members):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode='w:gz') as tar:
+        for name, linkname in members:
+            info = tarfile.TarInfo(name)
+            if linkname is None:
+                info.size = 1
+                tar.addfile(info, io.BytesIO(b'x'))
+            else:
+                info.type, info.linkname = tarfile.SYMTYPE, linkname
+                tar.addfile(info)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+@pytest.mark.parametrize('members,needle', [
+    ([('a', '/outside'), ('a/x', None)], "'a' is a symbolic link"),
+    ([('restore.log', '/tmp/victim')], "'restore.log' is a symbolic link"),
+    ([('parent', '../1'), ('parent/x', None)], "goes through the symbolic link 'parent'"),
+])
+def test_criu_images_check_mode_refuses_what_the_run_refuses(tmp_path, members, needle):
+    content = _tar_b64(*members)
+    for check in (True, False):
+        result = direct('criu_images', {'state': 'unpacked', 'path': str(tmp_path / 'u'), 'content': content}, check)
+        assert result.get('failed') is True and needle in result['msg'], (check, result)
+        assert not result.get('changed')
+    assert os.listdir(str(tmp_path)) == []
+
+
+def test_criu_images_packs_only_what_it_can_unpack(tmp_path):
+    src = tmp_path / 'src'
+    src.mkdir()
+    (src / 'inventory.img').write_bytes(b'i')
+    os.mkfifo(str(src / 'fifo'))
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.bind(str(src / 'lazy-pages.socket'))
+        packed = direct('criu_images', {'path': str(src)})
+    finally:
+        sock.close()
+    assert not packed.get('failed') and packed['changed'] is False, packed
+    assert packed['files'] == ['inventory.img']
+    assert packed['not_packed'] == ['fifo (a FIFO)', 'lazy-pages.socket (a socket)']
+    assert 'fifo (a FIFO), lazy-pages.socket (a socket)' in json.dumps(packed['warnings'])   # a str or a summary
+    assert return_doc.mismatches(packed, 'criu_images') == []
+    unpacked = direct('criu_images', {'state': 'unpacked', 'path': str(tmp_path / 'dst'), 'content': packed['content']})
+    assert unpacked['changed'] is True and unpacked['files'] == packed['files'], unpacked

@@ -8,6 +8,8 @@ checks on real tar files, and the helpers that read criu's log."""
 import base64
 import io
 import os
+import re
+import socket
 import struct
 import tarfile
 import time
@@ -205,8 +207,8 @@ def test_pack_and_unpack_keep_the_parent_link(tmp_path):
     (src / 'sub').mkdir()
     (src / 'sub' / 'x.img').write_bytes(b'x')
     os.symlink('../1', str(src / 'parent'))
-    data, names = _phaul.pack(str(src))
-    assert names == ['core-7.img', 'parent', 'sub/x.img']
+    data, names, not_packed = _phaul.pack(str(src))
+    assert names == ['core-7.img', 'parent', 'sub/x.img'] and not_packed == []
     with tarfile.open(fileobj=io.BytesIO(data), mode='r:gz') as tar:
         member = tar.getmember('parent')
         assert member.issym() and member.linkname == '../1'          # not followed: no pages-1.img
@@ -237,7 +239,7 @@ def _archive(*members):
     ([('ok.img', 'file', b'1'), ('/etc/evil', 'file', b'x')], "absolute path '/etc/evil'"),
     ([('../evil', 'file', b'x')], "path '../evil' leaves the directory"),
     ([('a/../../evil', 'file', b'x')], 'leaves the directory'),
-    ([('dev', tarfile.CHRTYPE, None)], 'neither a file, a directory nor a symbolic link'),
+    ([('dev', tarfile.CHRTYPE, None)], "neither a file, a directory nor criu's parent link"),
     ([('hard', tarfile.LNKTYPE, 'ok.img')], 'neither a file'),
 ])
 def test_unsafe_archives_are_refused_before_writing(tmp_path, members, needle):
@@ -247,14 +249,98 @@ def test_unsafe_archives_are_refused_before_writing(tmp_path, members, needle):
     assert not dst.exists()
 
 
-def test_nothing_is_written_through_a_link(tmp_path):
-    """A member under a symbolic link of the same archive would land outside."""
+# What criu puts in an images directory besides files and directories is its relative parent link (../1),
+# nothing else: any other link would let criu restore, run as root, write its log through it.
+@pytest.mark.parametrize('members,needle', [
+    ([('ok.img', 'file', b'1'), ('restore.log', tarfile.SYMTYPE, '/tmp/victim')],
+     "'restore.log' is a symbolic link: the only one an images directory holds is criu's 'parent' link"),
+    ([('restore.log', tarfile.SYMTYPE, 'parent/../x')], "'restore.log' is a symbolic link"),
+    ([('parent', tarfile.SYMTYPE, '/var/tmp/1')], "'parent' links to '/var/tmp/1': criu's parent link is relative"),
+    ([('parent', tarfile.SYMTYPE, '')], 'is relative'),
+    ([('a', tarfile.SYMTYPE, '/outside'), ('a/x', 'file', b'x')], "'a' is a symbolic link"),
+    ([('parent', tarfile.SYMTYPE, '../1'), ('parent/x', 'file', b'x')],
+     "'parent/x' goes through the symbolic link 'parent' of the archive"),
+    ([('parent/x', 'file', b'x'), ('parent', tarfile.SYMTYPE, '../1')], 'goes through the symbolic link'),
+    ([('./parent', tarfile.SYMTYPE, '../1'), ('parent//sub/x', 'file', b'x')], 'goes through the symbolic link'),
+    ([('x.img', 'file', b'1'), ('x.img/y', 'file', b'x')], "'x.img/y' is under 'x.img', a file of the archive"),
+    ([('d', tarfile.DIRTYPE, None), ('d', 'file', b'x')], "'d' is both a directory and a file"),
+    ([('ok.img', 'file', b'1'), ('fifo', tarfile.FIFOTYPE, None)], "neither a file, a directory nor criu's parent"),
+])
+def test_links_and_what_goes_through_them_are_refused_before_writing(tmp_path, members, needle):
+    dst = tmp_path / 'u'
+    content = _archive(*members)
+    with pytest.raises(ValueError, match=re.escape(needle)):
+        _phaul.members(content, str(dst))                 # what check mode runs
+    with pytest.raises(ValueError, match=re.escape(needle)):
+        _phaul.unpack(content, str(dst))
+    assert not dst.exists()
+
+
+def _existing_link_outside(tmp_path):
+    """An images directory holding a link to a directory outside it (a stale parent, or planted)."""
     outside = tmp_path / 'outside'
     outside.mkdir()
-    content = _archive(('parent', tarfile.SYMTYPE, str(outside)), ('parent/x', 'file', b'x'))
-    with pytest.raises(ValueError, match='outside'):
-        _phaul.unpack(content, str(tmp_path / 'dst'))
-    assert os.listdir(str(outside)) == []
+    dst = tmp_path / 'u'
+    dst.mkdir()
+    os.symlink(str(outside), str(dst / 'sub'))
+    return dst, outside
+
+
+@pytest.mark.parametrize('members,needle', [
+    ([('a.img', 'file', b'1'), ('sub/x', 'file', b'x')], "'sub/x' would be written outside"),
+    ([('a.img', 'file', b'1'), ('sub', tarfile.DIRTYPE, None), ('sub/x', 'file', b'x')], "'sub' would be written"),
+    ([('a.img', 'file', b'1'), ('keep/core.img', 'file', b'x')], "would replace the directory"),
+    ([('a.img', 'file', b'1'), ('file.img/x', 'file', b'x')], 'which is not a directory'),
+    ([('a.img', 'file', b'1'), ('file.img', tarfile.DIRTYPE, None)], "'file.img' would replace"),
+])
+def test_what_is_on_disk_is_checked_before_writing(tmp_path, members, needle):
+    dst, outside = _existing_link_outside(tmp_path)
+    (dst / 'keep' / 'core.img').mkdir(parents=True)
+    (dst / 'file.img').write_bytes(b'f')
+    before = sorted(os.listdir(str(dst)))
+    content = _archive(*members)
+    with pytest.raises(ValueError, match=re.escape(needle)):
+        _phaul.members(content, str(dst))
+    with pytest.raises(ValueError, match=re.escape(needle)):
+        _phaul.unpack(content, str(dst))
+    assert sorted(os.listdir(str(dst))) == before and os.listdir(str(outside)) == []   # not even a.img
+
+
+def test_an_existing_link_is_replaced_not_written_through(tmp_path):
+    """A file member whose name is an existing link on disk replaces the link."""
+    victim = tmp_path / 'victim'
+    victim.write_bytes(b'keep')
+    dst = tmp_path / 'u'
+    dst.mkdir()
+    os.symlink(str(victim), str(dst / 'restore.log'))
+    os.symlink('../1', str(dst / 'parent'))
+    assert _phaul.unpack(_archive(('restore.log', 'file', b'new'), ('parent', tarfile.SYMTYPE, '../0')),
+                         str(dst)) == ['restore.log', 'parent']
+    assert victim.read_bytes() == b'keep' and not os.path.islink(str(dst / 'restore.log'))
+    assert os.readlink(str(dst / 'parent')) == '../0'
+
+
+def test_pack_leaves_out_what_unpack_refuses(tmp_path):
+    """Sockets are not archived by tarfile, FIFOs are and then refused by unpack: neither is packed, nor a
+    link other than criu's parent; what was left out is said, and files lists only what is archived."""
+    src = tmp_path / 'src'
+    src.mkdir()
+    (src / 'core.img').write_bytes(b'core')
+    os.mkfifo(str(src / 'fifo'))
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.bind(str(src / 'lazy-pages.socket'))
+        os.symlink('/tmp/victim', str(src / 'restore.log'))
+        os.symlink('/var/tmp/1', str(src / 'parent'))
+        data, names, not_packed = _phaul.pack(str(src))
+    finally:
+        sock.close()
+    assert names == ['core.img']
+    assert not_packed == ['fifo (a FIFO)', 'lazy-pages.socket (a socket)', 'parent (a symbolic link to /var/tmp/1)',
+                          'restore.log (a symbolic link to /tmp/victim)']
+    with tarfile.open(fileobj=io.BytesIO(data), mode='r:gz') as tar:
+        assert tar.getnames() == ['core.img']
+    assert _phaul.unpack(base64.b64encode(data), str(tmp_path / 'dst')) == names
 
 
 @pytest.mark.parametrize('content,needle', [(b'***', 'not base64'), (base64.b64encode(b'plain'), 'not a tar.gz')])
