@@ -337,6 +337,20 @@ def check_pids(pids):
     return None
 
 
+def parent_problem(images_dir, parent):
+    """Why ``parent``, criu's --prev-images-dir relative to the absolute
+    ``images_dir`` (e.g. ../1), is not the previous images directory, or
+    None.  Checked before anything is created: a bad parent must not leave
+    a new images directory or a dangling ``parent`` link behind."""
+    if not parent or os.path.isabs(parent):
+        return 'parent must be the previous images directory relative to images_dir (e.g. ../1), got %r' % (parent,)
+    where = os.path.join(images_dir, parent)
+    # The kernel resolves DIR/../1 as criu will (from DIR's real place) once DIR exists; before that, normpath.
+    if not os.path.isdir(where if os.path.isdir(images_dir) else os.path.normpath(where)):
+        return 'parent %s is not a directory (relative to %s)' % (parent, images_dir)
+    return None
+
+
 def spawn_detached(command, output, cwd='/', env=None):
     """Start ``command`` (a list, or a string run by /bin/sh -c) in a session
     of its own, stdin /dev/null, stdout and stderr appended to ``output``, no

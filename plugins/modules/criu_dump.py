@@ -36,7 +36,9 @@ options:
     type: int
     required: true
   images_dir:
-    description: The directory criu writes the images and its log into; created if missing.
+    description:
+      - The directory criu writes the images and its log into; created if missing. A relative path is taken from
+        the module's working directory and made absolute (RV(images_dir)).
     type: path
     required: true
   pre_dump:
@@ -50,6 +52,7 @@ options:
       - The images of the previous pre-dump, relative to O(images_dir) (for example C(../1)); criu's
         C(--prev-images-dir). criu links it as C(parent) in O(images_dir) and writes only the pages changed
         since.
+      - It must be a directory; this is checked before anything is created, in check mode too.
     type: str
   track_mem:
     description: Turn on the kernel's memory change tracking for a later iteration (C(--track-mem)).
@@ -255,7 +258,7 @@ stop_reason:
   returned: when O(pre_dump=true)
   type: str
 images_dir:
-  description: The images directory.
+  description: The images directory, as an absolute path.
   returned: always
   type: str
 rc:
@@ -305,6 +308,8 @@ def main():
     )
     p = module.params
     _engine.require_positive_timeout(module)
+    # criu runs in images_dir and is given -D images_dir: a relative one would be looked up from inside itself.
+    p['images_dir'] = os.path.abspath(p['images_dir'])
     for name in ('max_iterations', 'converged_pages', 'growth_pages'):
         if p[name] < 1:
             module.fail_json(msg='%s must be a positive integer, got %s' % (name, p[name]))
@@ -317,9 +322,9 @@ def main():
     ps = p['page_server']
     if ps and not 0 < ps['port'] < 65536:
         module.fail_json(msg='page_server.port must be a TCP port (1-65535), got %s' % ps['port'])
-    if p['parent'] is not None and (not p['parent'] or os.path.isabs(p['parent'])):
-        module.fail_json(msg='parent must be the previous images directory relative to images_dir (e.g. ../1), '
-                         'got %r' % p['parent'])
+    problem = _phaul.parent_problem(p['images_dir'], p['parent']) if p['parent'] is not None else None
+    if problem:
+        module.fail_json(msg=problem, images_dir=p['images_dir'], log=[])
 
     action = 'pre-dump' if p['pre_dump'] else 'dump'
     log_name = '%s.log' % action
@@ -344,11 +349,6 @@ def main():
     if module.check_mode:
         module.exit_json(changed=True, msg='check mode: criu did not run', cmd=cmd, tree=pids,
                          images_dir=p['images_dir'], log=[])
-    # normpath: the kernel cannot resolve DIR/../1 while DIR does not exist yet (criu resolves it later, in DIR).
-    parent_dir = os.path.normpath(os.path.join(p['images_dir'], p['parent'])) if p['parent'] else None
-    if parent_dir and not os.path.isdir(parent_dir):
-        module.fail_json(msg='parent %s is not a directory (relative to %s)' % (p['parent'], p['images_dir']),
-                         cmd=cmd, tree=pids, images_dir=p['images_dir'], log=[])
     try:
         if not os.path.isdir(p['images_dir']):
             os.makedirs(p['images_dir'])

@@ -38,12 +38,15 @@ options:
     choices: [started, stopped]
     default: started
   images_dir:
-    description: Where the page server writes the pages it receives; created if missing. Required to start.
+    description:
+      - Where the page server writes the pages it receives; created if missing. Required to start.
+      - A relative path is taken from the module's working directory and made absolute (RV(images_dir)).
     type: path
   parent:
     description:
       - The previous iteration's images directory, relative to O(images_dir) (for example C(../1)), linked as
         C(parent) in O(images_dir).
+      - It must be a directory; this is checked before anything is created or replaced, in check mode too.
     type: str
   port:
     description:
@@ -52,7 +55,7 @@ options:
     type: int
     default: 0
   address:
-    description: The address to listen on; all addresses by default.
+    description: The address to listen on; all addresses when not given or empty.
     type: str
   pid:
     description: The page server to stop (the RV(pid) returned when it was started). Required to stop.
@@ -105,7 +108,7 @@ address:
   returned: when O(state=started)
   type: str
 images_dir:
-  description: Its images directory.
+  description: Its images directory, as an absolute path.
   returned: when O(state=started)
   type: str
 cmd:
@@ -199,22 +202,24 @@ def main():
         stop(module, p['pid'], p['timeout'])
     if not 0 <= p['port'] < 65536:
         module.fail_json(msg='port must be a TCP port (1-65535, or 0 to let criu choose), got %s' % p['port'])
-    if p['parent'] is not None and (not p['parent'] or os.path.isabs(p['parent'])):
-        module.fail_json(msg='parent must be the previous images directory relative to images_dir (e.g. ../1), '
-                         'got %r' % p['parent'])
-    images = p['images_dir']
+    # criu runs in images_dir and is given -D images_dir: a relative one would be looked up from inside itself.
+    images = os.path.abspath(p['images_dir'])
+    problem = _phaul.parent_problem(images, p['parent']) if p['parent'] is not None else None
+    if problem:
+        module.fail_json(msg=problem, images_dir=images, log=[])
+    address = p['address'] or None      # "" is all addresses, as documented: null
     pidfile = os.path.join(images, PIDFILE)
     # criu 4.1 refuses --port 0; without --port it binds a free port and logs it.
     args = ['-D', images] + (['--port', str(p['port'])] if p['port'] else [])
-    if p['address']:
-        args += ['--address', p['address']]
+    if address:
+        args += ['--address', address]
     args += ['--daemon', '--pidfile', pidfile]
     criu, problem = _phaul.criu_problem(p['criu_path'])
     cmd = [criu or 'criu', 'page-server'] + args + ['-o', LOG, '-v4']
     if problem:
         module.fail_json(msg=problem, cmd=cmd, log=[])
     if module.check_mode:
-        module.exit_json(changed=True, cmd=cmd, images_dir=images, port=p['port'], address=p['address'], log=[],
+        module.exit_json(changed=True, cmd=cmd, images_dir=images, port=p['port'], address=address, log=[],
                          msg='check mode: no page server was started')
     try:
         if not os.path.isdir(images):
@@ -228,11 +233,9 @@ def main():
             os.unlink(pidfile)
     except OSError as exc:
         module.fail_json(msg='cannot prepare images_dir %s: %s' % (images, exc), cmd=cmd, log=[])
-    if p['parent'] and not os.path.isdir(os.path.join(images, 'parent')):
-        module.fail_json(msg='parent %s is not a directory (relative to %s)' % (p['parent'], images), cmd=cmd, log=[])
 
     res = _phaul.run_criu(criu, 'page-server', args, images, LOG, p['timeout'], private_run=True)
-    result = dict(cmd=res['argv'], images_dir=images, address=p['address'], log=res['log'],
+    result = dict(cmd=res['argv'], images_dir=images, address=address, log=res['log'],
                   log_tail=res['log_tail'], rc=res['rc'])
     if res['rc'] != 0 or res['error']:
         module.fail_json(msg=_phaul.failure_message('page-server', res, p['timeout']), changed=False, **result)

@@ -25,7 +25,9 @@ requirements:
   - criu, run as root (or with C(CAP_CHECKPOINT_RESTORE)).
 options:
   images_dir:
-    description: The complete images of the tree (the final dump's images plus the pages its page server received).
+    description:
+      - The complete images of the tree (the final dump's images plus the pages its page server received).
+      - A relative path is taken from the module's working directory and made absolute (RV(images_dir)).
     type: path
     required: true
   timeout:
@@ -108,6 +110,10 @@ ended_at:
   description: When criu ended (seconds since the epoch).
   returned: when criu ran
   type: float
+images_dir:
+  description: The images directory, as an absolute path.
+  returned: always
+  type: str
 cmd:
   description: The criu command line.
   returned: always
@@ -151,24 +157,25 @@ def main():
     )
     p = module.params
     _engine.require_positive_timeout(module)
-    images = p['images_dir']
+    # criu runs in images_dir and is given -D images_dir: a relative one would be looked up from inside itself.
+    images = os.path.abspath(p['images_dir'])
     pidfile = os.path.join(images, PIDFILE)
     args = ['-D', images, '--restore-detached', '--pidfile', pidfile]
     criu, problem = _phaul.criu_problem(p['criu_path'])
     cmd = [criu or 'criu', 'restore'] + args + ['-o', LOG, '-v4']
     if problem:
-        module.fail_json(msg=problem, cmd=cmd, log=[])
+        module.fail_json(msg=problem, cmd=cmd, images_dir=images, log=[])
     if not os.path.isdir(images):
-        module.fail_json(msg='images_dir %s is not a directory' % images, cmd=cmd, log=[])
+        module.fail_json(msg='images_dir %s is not a directory' % images, cmd=cmd, images_dir=images, log=[])
     if module.check_mode:
-        module.exit_json(changed=True, cmd=cmd, log=[], msg='check mode: criu did not run')
+        module.exit_json(changed=True, cmd=cmd, images_dir=images, log=[], msg='check mode: criu did not run')
     try:
         if os.path.lexists(pidfile):
             os.unlink(pidfile)
     except OSError as exc:
-        module.fail_json(msg='cannot remove the old %s: %s' % (pidfile, exc), cmd=cmd, log=[])
+        module.fail_json(msg='cannot remove the old %s: %s' % (pidfile, exc), cmd=cmd, images_dir=images, log=[])
     res = _phaul.run_criu(criu, 'restore', args, images, LOG, p['timeout'])
-    result = dict(changed=True, cmd=res['argv'], rc=res['rc'], duration_ms=res['duration_ms'],
+    result = dict(changed=True, cmd=res['argv'], images_dir=images, rc=res['rc'], duration_ms=res['duration_ms'],
                   started_at=res['started_at'], ended_at=res['ended_at'], log=res['log'], log_tail=res['log_tail'])
     if res['rc'] != 0 or res['error']:
         module.fail_json(msg=_phaul.failure_message('restore', res, p['timeout']), **result)

@@ -245,3 +245,69 @@ def test_criu_images_packs_only_what_it_can_unpack(tmp_path):
     assert return_doc.mismatches(packed, 'criu_images') == []
     unpacked = direct('criu_images', {'state': 'unpacked', 'path': str(tmp_path / 'dst'), 'content': packed['content']})
     assert unpacked['changed'] is True and unpacked['files'] == packed['files'], unpacked
+
+
+@pytest.fixture
+def fake_criu(tmp_path):
+    """An executable named criu that does nothing: the step modules get past finding criu, and in check mode
+    run nothing (what needs the real one runs in the Debian 13 root, tests/integration/test_migration_steps.py)."""
+    path = tmp_path / 'bin' / 'criu'
+    path.parent.mkdir()
+    path.write_text('#!/bin/sh\nexit 0\n')
+    path.chmod(0o755)
+    return str(path)
+
+
+@pytest.fixture
+def sleeper():
+    """A process that is neither this test nor one of its ancestors."""
+    proc = subprocess.Popen(['sleep', '120'], stdin=subprocess.DEVNULL, start_new_session=True)
+    yield proc.pid
+    proc.kill()
+    proc.wait()
+
+
+def test_a_relative_images_dir_is_made_absolute(tmp_path, fake_criu, sleeper):
+    """criu runs in images_dir and gets -D images_dir: a relative one was looked up inside itself."""
+    work = tmp_path / 'work'
+    (work / 'rel').mkdir(parents=True)
+    absolute = str(work / 'rel')
+    dump = direct('criu_dump', {'pid': sleeper, 'images_dir': 'rel', 'criu_path': fake_criu}, check=True, cwd=str(work))
+    ps = direct('criu_page_server', {'images_dir': 'rel', 'criu_path': fake_criu}, check=True, cwd=str(work))
+    restore = direct('criu_restore', {'images_dir': 'rel', 'criu_path': fake_criu}, check=True, cwd=str(work))
+    for result, name in ((dump, 'criu_dump'), (ps, 'criu_page_server'), (restore, 'criu_restore')):
+        assert not result.get('failed') and result['images_dir'] == absolute, (name, result)
+        assert result['cmd'][result['cmd'].index('-D') + 1] == absolute, (name, result['cmd'])
+        assert return_doc.mismatches(result, name) == [], name
+    assert restore['cmd'][restore['cmd'].index('--pidfile') + 1] == os.path.join(absolute, 'restore.pid')
+
+
+def test_a_bad_parent_changes_nothing(tmp_path, fake_criu, sleeper):
+    """parent is checked before images_dir or its parent link is created, in check mode too."""
+    base = tmp_path / 'x'
+    base.mkdir()
+    for check in (True, False):
+        result = direct('criu_page_server', {'images_dir': str(base / '2'), 'parent': '../1', 'criu_path': fake_criu},
+                        check=check)
+        assert result.get('failed') is True and not result.get('changed'), (check, result)
+        assert result['msg'] == 'parent ../1 is not a directory (relative to %s)' % (base / '2')
+        assert os.listdir(str(base)) == [], check
+    # An existing images directory keeps the parent link it has.
+    (base / '0').mkdir()
+    (base / '2').mkdir()
+    os.symlink('../0', str(base / '2' / 'parent'))
+    result = direct('criu_page_server', {'images_dir': str(base / '2'), 'parent': '../1', 'criu_path': fake_criu})
+    assert result.get('failed') is True and os.readlink(str(base / '2' / 'parent')) == '../0', result
+    for check in (True, False):
+        result = direct('criu_dump', {'pid': sleeper, 'images_dir': str(base / '3'), 'parent': '../nope',
+                                      'criu_path': fake_criu}, check=check)
+        assert result.get('failed') is True and not result.get('changed'), (check, result)
+        assert result['msg'] == 'parent ../nope is not a directory (relative to %s)' % (base / '3')
+    assert sorted(os.listdir(str(base))) == ['0', '2']
+
+
+def test_an_empty_address_is_all_addresses(tmp_path, fake_criu):
+    result = direct('criu_page_server', {'images_dir': str(tmp_path / '1'), 'address': '', 'criu_path': fake_criu},
+                    check=True)
+    assert not result.get('failed') and result['address'] is None, result
+    assert '--address' not in result['cmd']

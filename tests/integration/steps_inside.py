@@ -1,0 +1,143 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Run inside the Debian 13 root (tests/tools/criu_root.sh run) by
+tests/integration/test_migration_steps.py, with the root's python3 and criu
+4.1.1::
+
+    python3 steps_inside.py REPO
+
+runs the step modules as Ansible runs them (the module with a JSON args
+file), in the cases steps.yml does not cover, and prints one JSON object:
+
+- ``relative``: a local migration with relative images directories (the
+  modules run in /tmp/TOKEN-rel): page server, dump to it, pack, unpack,
+  restore;
+- ``left``: what /tmp and /run hold after, and the processes still marked.
+
+The root has no pid namespace of its own: every process and directory of
+a run carries a token of its own (``token`` in the report; not on this
+script's command line, which its callers carry), and only those are ended.
+
+Only the standard library (and the collection) is used.
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+TOKEN = 'stepsin' + uuid.uuid4().hex[:12]
+
+
+def import_root(repo):
+    root = tempfile.mkdtemp(prefix='steps-coll-')
+    os.makedirs(os.path.join(root, 'ansible_collections', 'criu'))
+    os.symlink(repo, os.path.join(root, 'ansible_collections', 'criu', 'check'))
+    return root
+
+
+class Modules:
+    def __init__(self, coll):
+        self.coll = coll
+
+    def __call__(self, module, args, cwd='/'):
+        fd, path = tempfile.mkstemp(prefix='steps-args-', dir=self.coll)
+        with os.fdopen(fd, 'w') as f:
+            json.dump({'ANSIBLE_MODULE_ARGS': args}, f)
+        env = dict(os.environ, PYTHONPATH=self.coll)
+        proc = subprocess.run([sys.executable, '-m', 'ansible_collections.criu.check.plugins.modules.' + module, path],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                              cwd=cwd, timeout=120, check=False)
+        os.unlink(path)
+        try:
+            return json.loads(proc.stdout.decode())
+        except ValueError:
+            return {'no_json': True, 'rc': proc.returncode, 'stdout': proc.stdout.decode('utf-8', 'replace')[-2000:],
+                    'stderr': proc.stderr.decode('utf-8', 'replace')[-2000:]}
+
+
+def workload(run):
+    """A tree criu can dump, started by criu_process (so that it is not this
+    script's child, and its pid is free again once a dump ends it)."""
+    started = run('criu_process', {'state': 'started', 'command': 'while :; do sleep 1; done # %s' % TOKEN})
+    return started['pid']
+
+
+def marked():
+    found = []
+    for name in os.listdir('/proc'):
+        if name.isdigit() and int(name) != os.getpid():
+            try:
+                with open('/proc/%s/cmdline' % name, 'rb') as f:
+                    cmd = f.read().replace(b'\0', b' ').decode('utf-8', 'replace')
+            except OSError:
+                continue
+            if TOKEN in cmd:
+                found.append('%s: %s' % (name, cmd[:200]))
+    return found
+
+
+def kill_marked():
+    for line in marked():
+        try:
+            os.kill(int(line.split(':')[0]), signal.SIGKILL)
+        except OSError:
+            pass
+    while True:
+        try:
+            if os.waitpid(-1, os.WNOHANG)[0] == 0:
+                break
+        except ChildProcessError:
+            break
+    time.sleep(0.2)
+
+
+def scenario_relative(run):
+    work = '/tmp/%s-rel' % TOKEN
+    os.makedirs(work)
+    out = {}
+    try:
+        pid = workload(run)
+        out['ps'] = ps = run('criu_page_server', {'images_dir': 'dst', 'address': '127.0.0.1'}, cwd=work)
+        out['dump'] = dump = run('criu_dump', {'pid': pid, 'images_dir': 'src', 'leave_stopped': True,
+                                               'page_server': {'address': '127.0.0.1', 'port': ps.get('port', 1)}},
+                                 cwd=work)
+        # Ended and waited for until its pids are free, as the migrate role does before the restore.
+        out['killed'] = run('criu_process', {'state': 'killed', 'pids': dump.get('tree') or [pid]})
+        packed = run('criu_images', {'path': 'src'}, cwd=work)
+        out['packed'] = dict((k, v) for k, v in packed.items() if k != 'content')
+        out['unpacked'] = run('criu_images', {'state': 'unpacked', 'path': 'dst', 'content': packed.get('content')},
+                              cwd=work)
+        out['restored'] = restored = run('criu_restore', {'images_dir': 'dst'}, cwd=work)
+        if restored.get('pid'):
+            out['running'] = run('criu_process', {'state': 'running', 'pid': restored['pid']})
+        out['listing'] = sorted(os.listdir(work))
+    finally:
+        kill_marked()
+        shutil.rmtree(work, ignore_errors=True)
+    return out
+
+
+def main():
+    repo = sys.argv[1]
+    before = {'tmp': sorted(os.listdir('/tmp')), 'run': sorted(os.listdir('/run'))}
+    coll = import_root(repo)
+    report = {'token': TOKEN}
+    try:
+        run = Modules(coll)
+        for name, scenario in (('relative', scenario_relative),):
+            report[name] = scenario(run)
+    finally:
+        shutil.rmtree(coll, ignore_errors=True)
+    report['left'] = {'before': before, 'tmp': sorted(os.listdir('/tmp')), 'run': sorted(os.listdir('/run')),
+                      'processes': marked()}
+    print(json.dumps(report, default=str))
+
+
+if __name__ == '__main__':
+    main()
