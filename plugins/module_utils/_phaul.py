@@ -284,10 +284,25 @@ def cmdline(pid):
     return [a.decode('utf-8', 'replace') for a in raw.split(b'\0')[:-1]] if raw else []
 
 
-def is_page_server(pid):
-    """Is ``pid`` a criu page server (``criu page-server ...``)?"""
+def _same_file(a, b):
+    try:
+        sa, sb = os.stat(a), os.stat(b)
+    except OSError:
+        return False
+    return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
+
+
+def is_page_server(pid, criu=None):
+    """Is ``pid`` a criu page server: ``page-server`` its first argument,
+    and its program a criu - one named ``criu*`` (criu, a copy such as
+    criu-4.1.1), or the very file ``criu`` (the criu_path it was started
+    with, whatever its name: compared with /proc/PID/exe)?"""
     argv = cmdline(pid)
-    return len(argv) > 1 and os.path.basename(argv[0]) == 'criu' and argv[1] == 'page-server'
+    if len(argv) < 2 or argv[1] != 'page-server':
+        return False
+    if os.path.basename(argv[0]).startswith('criu'):
+        return True
+    return criu is not None and _same_file('/proc/%d/exe' % pid, criu)
 
 
 def signal_pids(pids, sig):

@@ -23,7 +23,9 @@ description:
   - A page server serves one client and exits when it disconnects (the end of one dump); start one per
     iteration.
   - O(state=stopped) ends the page server O(pid) if it still runs, and only if C(/proc/PID/cmdline) is a
-    C(criu page-server); a pid that has exited, or now belongs to another program, is left alone.
+    C(criu page-server) - a program named C(criu*) (C(criu), a copy such as C(criu-4.1.1)), or the O(criu_path)
+    given to this task whatever its name, with C(page-server) as its first argument; a pid that has exited, or now
+    belongs to another program, is left alone.
   - The page server runs in a private mount namespace with its own tmpfs on C(/run), so criu's kernel-feature
     cache (C(/run/criu.kdat)) is neither read nor left behind.
 author:
@@ -157,13 +159,15 @@ TERM_GRACE = 5.0
 _PORT = re.compile(r'Using (\d+) port')
 
 
-def stop(module, pid, timeout):
+def stop(module, pid, timeout, criu_path):
     if not _phaul.alive(pid):
         module.exit_json(changed=False, stopped=False, pid=pid, log=[],
                          msg='page server %d is not running (it exits when its client disconnects)' % pid)
-    if not _phaul.is_page_server(pid):
+    # The criu it was started with may have any name: given as criu_path, it is recognised by its file.
+    if not _phaul.is_page_server(pid, _smoke.find_criu(criu_path) if criu_path else None):
         module.exit_json(changed=False, stopped=False, pid=pid, log=[],
-                         msg='process %d is not a criu page server (%s): left alone'
+                         msg='process %d is not a criu page server (%s): left alone; a page server is a program '
+                         'named criu* or the criu_path given, with page-server as its first argument'
                          % (pid, ' '.join(_phaul.cmdline(pid))[:200]))
     if module.check_mode:
         module.exit_json(changed=True, stopped=False, pid=pid, log=[], msg='check mode: page server %d not stopped' % pid)
@@ -199,7 +203,7 @@ def main():
         problem = _phaul.check_pids([p['pid']])
         if problem:
             module.fail_json(msg=problem)
-        stop(module, p['pid'], p['timeout'])
+        stop(module, p['pid'], p['timeout'], p['criu_path'])
     if not 0 <= p['port'] < 65536:
         module.fail_json(msg='port must be a TCP port (1-65535, or 0 to let criu choose), got %s' % p['port'])
     # criu runs in images_dir and is given -D images_dir: a relative one would be looked up from inside itself.

@@ -12,6 +12,8 @@ file), in the cases steps.yml does not cover, and prints one JSON object:
 - ``relative``: a local migration with relative images directories (the
   modules run in /tmp/TOKEN-rel): page server, dump to it, pack, unpack,
   restore;
+- ``criu_path``: page servers started with copies of criu named
+  ``criu-4.1.1`` and ``ckpt``, then stopped without and with that criu_path;
 - ``left``: what /tmp and /run hold after, and the processes still marked.
 
 The root has no pid namespace of its own: every process and directory of
@@ -123,6 +125,26 @@ def scenario_relative(run):
     return out
 
 
+def scenario_criu_path(run):
+    out = {}
+    base = '/tmp/%s-cp' % TOKEN
+    os.makedirs(base)
+    try:
+        for name in ('criu-4.1.1', 'ckpt'):
+            criu = os.path.join(base, name)
+            shutil.copy2('/usr/sbin/criu', criu)
+            ps = run('criu_page_server', {'images_dir': os.path.join(base, name + '.d'), 'address': '127.0.0.1',
+                                          'criu_path': criu})
+            out[name] = {'started': ps,
+                         'stop_without_criu_path': run('criu_page_server', {'state': 'stopped', 'pid': ps.get('pid', 0)}),
+                         'stop': run('criu_page_server', {'state': 'stopped', 'pid': ps.get('pid', 0),
+                                                          'criu_path': criu})}
+    finally:
+        kill_marked()
+        shutil.rmtree(base, ignore_errors=True)
+    return out
+
+
 def main():
     repo = sys.argv[1]
     before = {'tmp': sorted(os.listdir('/tmp')), 'run': sorted(os.listdir('/run'))}
@@ -130,7 +152,7 @@ def main():
     report = {'token': TOKEN}
     try:
         run = Modules(coll)
-        for name, scenario in (('relative', scenario_relative),):
+        for name, scenario in (('relative', scenario_relative), ('criu_path', scenario_criu_path)):
             report[name] = scenario(run)
     finally:
         shutil.rmtree(coll, ignore_errors=True)

@@ -18,7 +18,7 @@ its criu 4.1.1, on this host:
 
 steps_inside.py runs the modules without Ansible (as Ansible runs them) in
 the cases the play does not cover: a migration with relative images
-directories.
+directories, page servers started through a criu_path.
 """
 
 import base64
@@ -307,6 +307,23 @@ def test_relative_images_dirs_are_made_absolute(edges):
     assert r['running']['pid'] == r['restored']['pid'] == r['dump']['tree'][0]
     assert r['listing'] == ['dst', 'src']                    # nothing but the two, in the working directory
     assert return_doc.mismatches(r['restored'], 'criu_restore') == []
+
+
+def test_a_page_server_started_through_criu_path_is_stopped(edges):
+    """A copy of criu named criu-4.1.1 is a criu; one named otherwise is recognised by the criu_path given."""
+    named = edges['criu_path']['criu-4.1.1']
+    assert named['started']['pid'] > 1 and named['started']['cmd'][0].endswith('/criu-4.1.1'), named['started']
+    # Stopped by the first task: its name says criu.
+    assert named['stop_without_criu_path']['stopped'] is True, named['stop_without_criu_path']
+    assert named['stop']['stopped'] is False and 'not running' in named['stop']['msg']
+    other = edges['criu_path']['ckpt']
+    assert other['started']['pid'] > 1, other['started']
+    assert other['stop_without_criu_path']['stopped'] is False and other['stop_without_criu_path']['changed'] is False
+    assert 'is not a criu page server' in other['stop_without_criu_path']['msg']
+    assert 'named criu* or the criu_path given' in other['stop_without_criu_path']['msg']
+    assert other['stop']['stopped'] is True and other['stop']['changed'] is True, other['stop']
+    for result in (named['stop_without_criu_path'], other['stop']):
+        assert return_doc.mismatches(result, 'criu_page_server') == []
 
 
 def test_steps_inside_leave_nothing(edges):

@@ -11,6 +11,7 @@ import os
 import re
 import socket
 import struct
+import subprocess
 import tarfile
 import time
 
@@ -412,6 +413,35 @@ def test_spawn_tree_stop_resume_kill(tmp_path):
     finally:
         for pid in _phaul.tree(proc.pid):
             _phaul.signal_pids([pid], 9)
+
+
+def _argv_process(tmp_path, argv):
+    """A process whose /proc/PID/cmdline is ``argv`` (argv[1] being page-server) and whose program is /bin/sh:
+    sh runs the script file named by its first argument, here ./page-server, a sleep."""
+    (tmp_path / 'page-server').write_text('sleep 30\n')
+    return subprocess.Popen(argv, executable='/bin/sh', cwd=str(tmp_path), stdin=subprocess.DEVNULL,
+                            start_new_session=True)
+
+
+@pytest.mark.parametrize('argv0,criu,expected', [
+    ('criu', None, True),
+    ('/tmp/criu-4.1.1/criu-4.1.1', None, True),          # a copy of criu, started through its criu_path
+    ('/opt/ckpt', None, False),
+    ('/opt/ckpt', '/bin/sh', True),                      # any name: the criu_path given is that very file
+    ('/opt/ckpt', '/bin/true', False),
+])
+def test_a_page_server_is_recognised_by_its_argument_and_program(tmp_path, argv0, criu, expected):
+    proc = _argv_process(tmp_path, [argv0, 'page-server', '-D', str(tmp_path)])
+    try:
+        for dummy in range(200):
+            if _phaul.cmdline(proc.pid)[:2] == [argv0, 'page-server']:
+                break
+            time.sleep(0.01)
+        assert _phaul.cmdline(proc.pid)[:2] == [argv0, 'page-server']
+        assert _phaul.is_page_server(proc.pid, criu) is expected
+    finally:
+        os.killpg(proc.pid, 9)
+        proc.wait()
 
 
 def test_check_pids_refuses_init_and_this_process():
