@@ -71,6 +71,8 @@ LOG_TAIL = 20
 PRIVATE_FAILED = 126     # exit code of the child that could not make criu's private /run
 # criu/kerndat.c kerndat_get_dirty_track(): the kernel has no soft-dirty bits.
 SOFT_DIRTY_OFF = 'Dirty tracking support is OFF'
+# What criu logs when the page server of --page-server does not answer (_smoke.reason() quotes it).
+NO_PAGE_SERVER = _smoke.NO_PAGE_SERVER
 
 
 class StatsError(Exception):

@@ -87,6 +87,23 @@ while True:
 # (criu/pie/log-simple.c) put "pie: PID: " before "Error (".
 _ERROR = re.compile(r'(?:^|[\s:])Error \([^)]*\):')
 _PREFIX = re.compile(r'^.*?Error \([^)]*\):\s*')
+# Causes criu logs at info level, without "Error (", and then fails on its way
+# out with errors that do not say why: a dump to a page server nobody listens
+# for logs "Can't connect to server ADDRESS:PORT", then "Unable to detach
+# from PID: No such process" while it unfreezes the tree.
+NO_PAGE_SERVER = "Can't connect to server"
+_CAUSE = re.compile(re.escape(NO_PAGE_SERVER) + r' \S+')
+_TIME = re.compile(r'^\(\s*[\d.]+\)\s*')
+
+
+def _explains(line):
+    """Is ``line`` one of criu's errors, or a cause it logs without the prefix?"""
+    return bool(_ERROR.search(line) or _CAUSE.search(line))
+
+
+def _text(line):
+    """An explaining line without its time and ``Error (FILE:LINE):`` prefix."""
+    return (_PREFIX.sub('', line) if _ERROR.search(line) else _TIME.sub('', line)).strip()
 
 
 class SmokeTimeout(Exception):
@@ -142,11 +159,12 @@ def privilege_problem():
 
 def explain_log(text, limit=LOG_MAX):
     """The lines of a criu log that explain a failure: every ``Error (`` line
-    with the few lines before it; the last lines when there is none."""
+    and every known cause logged without it (``_CAUSE``), with the few lines
+    before each; the last lines when there is none."""
     lines = text.splitlines()
     keep = []
     for i, line in enumerate(lines):
-        if _ERROR.search(line):
+        if _explains(line):
             keep.extend(range(max(0, i - LOG_CONTEXT), i + 1))
     if not keep:
         keep = range(max(0, len(lines) - 10), len(lines))
@@ -167,8 +185,9 @@ _SUMMARY = re.compile(r'(Dumping|Pre-dumping|Restoring|Pre-dump|Dump|Restore)\s+
 
 def reason(lines):
     """criu's first error that explains the failure, without its log
-    prefix: not one it logs and goes on after, not its final summary."""
-    errors = [_PREFIX.sub('', line).strip() for line in lines if _ERROR.search(line)]
+    prefix: not one it logs and goes on after, not its final summary; a
+    known cause logged without ``Error (`` counts, as it comes first."""
+    errors = [_text(line) for line in lines if _explains(line)]
     for text in errors:
         if not text.startswith(NON_FATAL) and not _SUMMARY.search(text):
             return text

@@ -368,6 +368,9 @@ def main():
         if (p['pre_dump'] or p['track_mem']) and _phaul.SOFT_DIRTY_OFF in log:
             msg += ('; criu\'s log says "%s": this kernel has no soft-dirty memory tracking (CONFIG_MEM_SOFT_DIRTY), '
                     'which pre-dump and --track-mem need; migrate with a plain dump (stop-and-copy)' % _phaul.SOFT_DIRTY_OFF)
+        if ps and _phaul.NO_PAGE_SERVER in (res['reason'] or ''):
+            msg += ('; no page server listens at %s:%s: start one there first (criu.check.criu_page_server, one per '
+                    'dump: it exits when its client disconnects)' % (ps['address'], ps['port']))
         module.fail_json(msg=msg, **result)
     try:
         stats = _phaul.read_stats(p['images_dir'])['dump']

@@ -14,6 +14,7 @@ file), in the cases steps.yml does not cover, and prints one JSON object:
   restore;
 - ``criu_path``: page servers started with copies of criu named
   ``criu-4.1.1`` and ``ckpt``, then stopped without and with that criu_path;
+- ``unreachable``: a dump to a page server nobody listens for;
 - ``left``: what /tmp and /run hold after, and the processes still marked.
 
 The root has no pid namespace of its own: every process and directory of
@@ -145,6 +146,19 @@ def scenario_criu_path(run):
     return out
 
 
+def scenario_unreachable(run):
+    out = {}
+    try:
+        pid = workload(run)
+        out['dump'] = run('criu_dump', {'pid': pid, 'images_dir': '/tmp/%s-unreachable' % TOKEN,
+                                        'page_server': {'address': '127.0.0.1', 'port': 1}})
+        out['after'] = run('criu_process', {'state': 'running', 'pid': pid})
+    finally:
+        kill_marked()
+        shutil.rmtree('/tmp/%s-unreachable' % TOKEN, ignore_errors=True)
+    return out
+
+
 def main():
     repo = sys.argv[1]
     before = {'tmp': sorted(os.listdir('/tmp')), 'run': sorted(os.listdir('/run'))}
@@ -152,7 +166,8 @@ def main():
     report = {'token': TOKEN}
     try:
         run = Modules(coll)
-        for name, scenario in (('relative', scenario_relative), ('criu_path', scenario_criu_path)):
+        for name, scenario in (('relative', scenario_relative), ('criu_path', scenario_criu_path),
+                               ('unreachable', scenario_unreachable)):
             report[name] = scenario(run)
     finally:
         shutil.rmtree(coll, ignore_errors=True)

@@ -18,7 +18,8 @@ its criu 4.1.1, on this host:
 
 steps_inside.py runs the modules without Ansible (as Ansible runs them) in
 the cases the play does not cover: a migration with relative images
-directories, page servers started through a criu_path.
+directories, page servers started through a criu_path, a dump to a page
+server nobody listens for.
 """
 
 import base64
@@ -324,6 +325,16 @@ def test_a_page_server_started_through_criu_path_is_stopped(edges):
     assert other['stop']['stopped'] is True and other['stop']['changed'] is True, other['stop']
     for result in (named['stop_without_criu_path'], other['stop']):
         assert return_doc.mismatches(result, 'criu_page_server') == []
+
+
+def test_a_dump_to_no_page_server_says_so(edges):
+    """criu logs the cause without "Error (" and fails with "Unable to detach from PID: No such process"."""
+    dump = edges['unreachable']['dump']
+    assert dump['failed'] is True and dump['rc'] == 1, dump
+    assert dump['msg'].startswith("criu dump failed (exit 1): Can't connect to server 127.0.0.1:1; "), dump['msg']
+    assert 'no page server listens at 127.0.0.1:1' in dump['msg']
+    assert any("Can't connect to server 127.0.0.1:1" in line for line in dump['log']), dump['log']
+    assert edges['unreachable']['after']['process_state'] in ('S', 'R', 'D')      # the tree runs on
 
 
 def test_steps_inside_leave_nothing(edges):

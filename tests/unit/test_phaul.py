@@ -20,6 +20,7 @@ import pytest
 import conftest
 
 from ansible_collections.criu.check.plugins.module_utils import _phaul
+from ansible_collections.criu.check.plugins.module_utils import _smoke
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fixtures')
 # Written by criu 4.1.1 (Debian 13) dumping a shell counter to a page server
@@ -363,6 +364,27 @@ def test_reason_skips_what_criu_goes_on_after_and_its_summary():
     assert _phaul.reason(['(00.1) Error (criu/cr-dump.c:2111): Dumping FAILED.']) == 'Dumping FAILED.'
     assert _phaul.reason(['no error line', 'last line']) == 'last line'
     assert _phaul.reason([]) is None
+
+
+# criu 4.1.1 (Debian 13) dumping a sleep to --page-server --address 127.0.0.1 --port 1, where nothing listens:
+# the cause is logged at info level, the errors that follow do not say it.
+UNREACHABLE_LOG = """(00.025202) Error (criu/util.c:1533): rlimit: Can't setup RLIMIT_NOFILE for self: Operation not permitted
+(00.025413) cg:     `- [pids] -> [/] [0]
+(00.025413) cg: Set 1 is criu one
+(00.025426) Connecting to server 127.0.0.1:1
+(00.025461) Can't connect to server 127.0.0.1:1
+(00.025470) net: Unlock network
+(00.025474) Unfreezing tasks into 1
+(00.025475) \tUnseizing 13301 into 1
+(00.025477) Error (compel/src/lib/infect.c:418): Unable to detach from 13301: No such process
+(00.025485) Error (criu/cr-dump.c:2111): Dumping FAILED."""
+
+
+def test_reason_names_a_page_server_that_does_not_answer():
+    lines = _smoke.explain_log(UNREACHABLE_LOG)
+    assert '(00.025461) Can\'t connect to server 127.0.0.1:1' in lines
+    assert _phaul.reason(lines) == "Can't connect to server 127.0.0.1:1"
+    assert _phaul.NO_PAGE_SERVER in _phaul.reason(lines)
 
 
 def test_dumped_pids_from_the_pstree_lines():
