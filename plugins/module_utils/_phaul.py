@@ -343,14 +343,31 @@ def kill_and_wait(pids, timeout):
         time.sleep(0.02)
 
 
+def ancestors(pid=None):
+    """``pid`` (this process by default) and every process above it, its
+    parent first, up to init: the parent chain of /proc/PID/stat."""
+    pid = os.getpid() if pid is None else pid
+    chain = []
+    while pid > 0 and pid not in chain:
+        chain.append(pid)
+        parent = _smoke.stat_field(pid, 4)
+        if parent is None:
+            break
+        pid = int(parent)
+    return chain
+
+
 def check_pids(pids):
-    """Why these pids must not be signalled, or None."""
-    me, parent = os.getpid(), os.getppid()
+    """Why these pids must not be signalled, or None: init, and this module
+    with every process it runs under (the shell that started it, Ansible's
+    worker, sshd), whose end would end the task itself."""
+    chain = ancestors()
     for pid in pids:
         if pid <= 1:
             return 'pid %d cannot be a workload: valid pids are greater than 1' % pid
-        if pid in (me, parent):
-            return 'pid %d is this module or its parent, not a workload' % pid
+        if pid in chain:
+            return ('pid %d is this module or one of the processes it runs under (%s), not a workload: give the '
+                    'pids of the tree to signal' % (pid, ' <- '.join(str(p) for p in chain)))
     return None
 
 

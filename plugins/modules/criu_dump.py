@@ -22,7 +22,8 @@ description:
     page server (O(page_server)).
   - Reads back criu's statistics (the C(stats-dump) image criu writes into O(images_dir)) and, for a pre-dump,
     decides with phaul's stop rules whether the pre-dump loop should end.
-  - It touches no process but the tree of O(pid), and that only through criu.
+  - It touches no process but the tree of O(pid), and that only through criu; O(pid) may not be 1, nor this
+    module or any process it runs under (the shell that started it, Ansible's worker, sshd).
   - criu's kernel-feature cache (C(/run/criu.kdat)) is removed afterwards when criu created it.
 author:
   - criu.check contributors (@criu-check)

@@ -20,11 +20,12 @@ description:
     file descriptor - and returns its pid once it is seen running.
   - O(state=running) fails unless O(pid) exists and is not a zombie; it returns the tree and its state.
   - O(state=resumed) sends C(SIGCONT) to every pid of O(pids) that exists (the rollback of a dump with
-    C(--leave-stopped)).
+    C(--leave-stopped)); C(changed) only when one of them was stopped (state C(T)).
   - O(state=killed) sends C(SIGKILL) to every pid of O(pids) that exists, and waits until they are gone from
     C(/proc) (their pids free again, as a restore of the same tree on the same host needs), at most O(timeout)
     seconds; those still zombies then (their parent has not reaped them) are listed in RV(zombies).
-  - It signals no process but those given.
+  - It signals no process but those given, and refuses pid 1 and this module with every process it runs under (the
+    shell that started it, Ansible's worker, sshd - its parent chain in C(/proc)).
 author:
   - criu.check contributors (@criu-check)
 requirements:
@@ -113,7 +114,8 @@ killed:
   type: list
   elements: int
 zombies:
-  description: Killed pids still zombies after O(timeout) (dead, but not yet reaped by their parent).
+  description:
+    - Killed pids still zombies after O(timeout) (dead, but not yet reaped by their parent); empty in check mode.
   returned: when O(state=killed)
   type: list
   elements: int
@@ -196,12 +198,15 @@ def main():
             module.fail_json(msg='process %d has exited (state %s)' % (p['pid'], st), process_state=st)
         module.exit_json(changed=False, pid=p['pid'], tree=_phaul.tree(p['pid']), process_state=st)
     present = [pid for pid in pids if _phaul.alive(pid)]
+    # SIGCONT changes only a stopped process (T; not t, a tracer's stop, which it does not end).
+    stopped = [pid for pid in present if _phaul.state(pid) == 'T']
     if module.check_mode:
-        key = 'resumed' if p['state'] == 'resumed' else 'killed'
-        module.exit_json(changed=bool(present), msg='check mode: no signal was sent', **{key: []})
+        if p['state'] == 'resumed':
+            module.exit_json(changed=bool(stopped), msg='check mode: no signal was sent', resumed=[])
+        module.exit_json(changed=bool(present), msg='check mode: no signal was sent', killed=[], zombies=[])
     if p['state'] == 'resumed':
         done = _phaul.signal_pids(present, signal.SIGCONT)
-        module.exit_json(changed=bool(done), resumed=done)
+        module.exit_json(changed=any(pid in done for pid in stopped), resumed=done)
     killed, left, zombies = _phaul.kill_and_wait(pids, p['timeout'])
     if left:
         module.fail_json(msg='still alive %ss after SIGKILL: %s' % (p['timeout'], left), killed=killed, zombies=zombies)

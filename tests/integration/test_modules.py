@@ -9,16 +9,19 @@ import base64
 import io
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
 import tarfile
 import tempfile
 import textwrap
+import time
 
 import pytest
 
 import conftest
+import process_list
 import return_doc
 
 ANSIBLE_BIN = os.path.dirname(sys.executable)
@@ -311,3 +314,43 @@ def test_an_empty_address_is_all_addresses(tmp_path, fake_criu):
                     check=True)
     assert not result.get('failed') and result['address'] is None, result
     assert '--address' not in result['cmd']
+
+
+def test_criu_process_refuses_the_processes_it_runs_under(tmp_path):
+    """The module runs under two shells of this test: the outer one, its grandparent, is refused (it was killed)."""
+    args = tmp_path / 'args.json'
+    module = 'ansible_collections.criu.check.plugins.modules.criu_process'
+    inner = '%s -m %s %s; true' % (sys.executable, module, args)     # '; true': the shell waits, it does not exec
+    outer = ('printf \'{"ANSIBLE_MODULE_ARGS": {"state": "killed", "pids": [%%d]}}\' $$ > %s; sh -c "%s"; '
+             'echo outer shell lived' % (args, inner))
+    proc = subprocess.run(['sh', '-c', outer], env=dict(os.environ, PYTHONPATH=conftest.COLLECTIONS),
+                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          timeout=60, check=False)
+    result = json.loads(proc.stdout.strip().splitlines()[0])
+    assert result.get('failed') is True and 'is this module or one of the processes it runs under' in result['msg'], \
+        result
+    assert proc.stdout.splitlines()[-1] == 'outer shell lived' and proc.returncode == 0
+
+
+def test_criu_process_resumed_is_a_change_only_for_a_stopped_process(sleeper):
+    for check in (True, False):
+        result = direct('criu_process', {'state': 'resumed', 'pids': [sleeper]}, check)
+        assert not result.get('failed') and result['changed'] is False, (check, result)
+    assert result['resumed'] == [sleeper]                  # SIGCONT sent all the same
+    os.kill(sleeper, signal.SIGSTOP)
+    for dummy in range(200):
+        if process_list.state(sleeper) == 'T':
+            break
+        time.sleep(0.01)
+    result = direct('criu_process', {'state': 'resumed', 'pids': [sleeper]}, check=True)
+    assert result['changed'] is True and result['resumed'] == [] and process_list.state(sleeper) == 'T'
+    result = direct('criu_process', {'state': 'resumed', 'pids': [sleeper]})
+    assert result['changed'] is True and result['resumed'] == [sleeper]
+    assert return_doc.mismatches(result, 'criu_process') == []
+
+
+def test_criu_process_killed_in_check_mode_returns_what_it_documents(sleeper):
+    result = direct('criu_process', {'state': 'killed', 'pids': [sleeper]}, check=True)
+    assert result['changed'] is True and result['killed'] == [] and result['zombies'] == [], result
+    assert process_list.state(sleeper) in ('S', 'R')
+    assert return_doc.mismatches(result, 'criu_process') == []
