@@ -400,6 +400,28 @@ def spawn_detached(command, output, cwd='/', env=None):
 # ---------------------------------------------------------------- criu
 
 
+class Terminated(Exception):
+    """SIGTERM (Ansible's task timeout) while criu ran."""
+
+
+def _terminated(signum, frame):
+    raise Terminated()
+
+
+def _end(proc):
+    """Kill criu with its process group and every process under it (a
+    half-restored tree, a page server not yet detached from its launcher),
+    then reap it."""
+    pids = tree(proc.pid)
+    if proc.returncode is None:             # not reaped yet: its pid, so its group's id, is still its own
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
+    signal_pids(pids, signal.SIGKILL)
+    return proc.wait()
+
+
 def criu_problem(criu_path):
     """(the criu to use, None) or (None, why it cannot run)."""
     criu = _smoke.find_criu(criu_path)
@@ -426,10 +448,17 @@ def run_criu(criu, action, args, images_dir, log_name, timeout, private_run=Fals
     removed afterwards.  As non-root criu runs with --unprivileged and keeps
     its cache in a private XDG_RUNTIME_DIR, removed afterwards.
 
+    criu runs in a process group of its own.  At the timeout, or on SIGTERM
+    (Ansible's task timeout, which would otherwise end this module and
+    leave criu running), criu, its group and every process under it are
+    killed and the clean-up below still runs; SIGTERM is then an ``error``.
+    No parent-death signal is set: a page server (page-server --daemon)
+    must outlive the module.
+
     Returns {'argv', 'rc' (negative: killed by that signal), 'timed_out',
-    'duration_ms', 'started_at', 'ended_at', 'log' (criu's lines explaining
-    a failure), 'log_tail', 'reason' (criu's first error), 'error' (when
-    criu could not be started)}.
+    'terminated', 'duration_ms', 'started_at', 'ended_at', 'log' (criu's
+    lines explaining a failure), 'log_tail', 'reason' (criu's first error),
+    'error' (when criu could not be started, or was ended by SIGTERM)}.
     """
     argv = [criu, action] + list(args) + ['-o', log_name, '-v4']
     env = dict(os.environ)
@@ -442,15 +471,17 @@ def run_criu(criu, action, args, images_dir, log_name, timeout, private_run=Fals
     # Only root can unshare the mount namespace; a tmpfs on /run would hide what criu needs under it.
     private = private_run and os.geteuid() == 0 and not _smoke._needs_run(images_dir, criu)
     kdat_existed = os.path.exists(_smoke.KDAT_CACHE)
-    res = {'argv': argv, 'rc': None, 'timed_out': False, 'duration_ms': None, 'started_at': None,
-           'ended_at': None, 'log': [], 'log_tail': [], 'reason': None, 'error': None}
+    res = {'argv': argv, 'rc': None, 'timed_out': False, 'terminated': False, 'duration_ms': None,
+           'started_at': None, 'ended_at': None, 'log': [], 'log_tail': [], 'reason': None, 'error': None}
     out = tempfile.TemporaryFile()
+    previous = signal.signal(signal.SIGTERM, _terminated)
+    proc = None
     try:
-        preexec = None
-        if private:
-            def preexec():
-                if _smoke.private_run() is not None:
-                    os._exit(PRIVATE_FAILED)
+        def preexec():
+            # A group of its own, which the clean-up can end whole without ending this module.
+            os.setpgid(0, 0)
+            if private and _smoke.private_run() is not None:
+                os._exit(PRIVATE_FAILED)
         res['started_at'] = time.time()
         start = time.monotonic()
         try:
@@ -466,8 +497,7 @@ def run_criu(criu, action, args, images_dir, log_name, timeout, private_run=Fals
             res['rc'] = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             res['timed_out'] = True
-            proc.kill()
-            res['rc'] = proc.wait()
+            res['rc'] = _end(proc)
         res['duration_ms'] = round((time.monotonic() - start) * 1000, 1)
         res['ended_at'] = time.time()
         out.seek(0)
@@ -483,7 +513,18 @@ def run_criu(criu, action, args, images_dir, log_name, timeout, private_run=Fals
             if private and res['rc'] == PRIVATE_FAILED and not log.strip():
                 res['reason'] = 'criu could not be given a private mount namespace with its own /run (unshare, mount)'
         return res
+    except Terminated:
+        # A second SIGTERM must not cut the clean-up short.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        res['terminated'] = True
+        if proc is not None:
+            res['rc'] = _end(proc)
+        res['ended_at'] = time.time()
+        res['error'] = ('terminated (SIGTERM, as at the task\'s timeout) while criu %s ran: criu and the processes '
+                        'it had started were killed' % action)
+        return res
     finally:
+        signal.signal(signal.SIGTERM, previous)
         out.close()
         if not private and not kdat_existed and os.path.exists(_smoke.KDAT_CACHE):
             try:

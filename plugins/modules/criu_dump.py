@@ -25,6 +25,8 @@ description:
   - It touches no process but the tree of O(pid), and that only through criu; O(pid) may not be 1, nor this
     module or any process it runs under (the shell that started it, Ansible's worker, sshd).
   - criu's kernel-feature cache (C(/run/criu.kdat)) is removed afterwards when criu created it.
+  - Ended by C(SIGTERM) (as at Ansible's task timeout) while criu runs, the module kills criu and the processes it
+    started (its helpers), removes what criu left, and fails.
 author:
   - criu.check contributors (@criu-check)
 requirements:

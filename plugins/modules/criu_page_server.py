@@ -28,6 +28,8 @@ description:
     belongs to another program, is left alone.
   - The page server runs in a private mount namespace with its own tmpfs on C(/run), so criu's kernel-feature
     cache (C(/run/criu.kdat)) is neither read nor left behind.
+  - Ended by C(SIGTERM) (as at Ansible's task timeout) while criu starts the page server, the module kills criu,
+    the processes it started and the page server if it had detached already, and fails.
 author:
   - criu.check contributors (@criu-check)
 requirements:
@@ -159,6 +161,14 @@ TERM_GRACE = 5.0
 _PORT = re.compile(r'Using (\d+) port')
 
 
+def _read_pid(pidfile):
+    try:
+        with open(pidfile) as f:
+            return int(f.read().strip())
+    except (IOError, OSError, ValueError):
+        return None
+
+
 def stop(module, pid, timeout, criu_path):
     if not _phaul.alive(pid):
         module.exit_json(changed=False, stopped=False, pid=pid, log=[],
@@ -241,13 +251,16 @@ def main():
     res = _phaul.run_criu(criu, 'page-server', args, images, LOG, p['timeout'], private_run=True)
     result = dict(cmd=res['argv'], images_dir=images, address=address, log=res['log'],
                   log_tail=res['log_tail'], rc=res['rc'])
+    if res['terminated']:
+        # The daemon may have detached from its launcher already: a page server nobody will use or stop.
+        daemon = _read_pid(pidfile)
+        if daemon and _phaul.is_page_server(daemon, criu):
+            _phaul.kill_and_wait([daemon], min(p['timeout'], TERM_GRACE))
     if res['rc'] != 0 or res['error']:
         module.fail_json(msg=_phaul.failure_message('page-server', res, p['timeout']), changed=False, **result)
-    try:
-        with open(pidfile) as f:
-            pid = int(f.read().strip())
-    except (IOError, OSError, ValueError) as exc:
-        module.fail_json(msg='criu page-server wrote no pid to %s: %s' % (pidfile, exc), changed=False, **result)
+    pid = _read_pid(pidfile)
+    if pid is None:
+        module.fail_json(msg='criu page-server wrote no pid to %s' % pidfile, changed=False, **result)
     if not _phaul.alive(pid):
         module.fail_json(msg='the page server %d exited at once' % pid, changed=False, pid=pid, **result)
     port = p['port']

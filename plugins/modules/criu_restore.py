@@ -18,6 +18,8 @@ description:
     and returns the pid of the restored tree's root, which then runs on detached from the module.
   - On failure the task fails with criu's own error lines from C(restore.log).
   - criu's kernel-feature cache (C(/run/criu.kdat)) is removed afterwards when criu created it.
+  - Ended by C(SIGTERM) (as at Ansible's task timeout) while criu runs, the module kills criu and the processes it
+    started (a tree it had half restored), removes what criu left, and fails.
 author:
   - criu.check contributors (@criu-check)
 requirements:

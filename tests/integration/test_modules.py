@@ -354,3 +354,56 @@ def test_criu_process_killed_in_check_mode_returns_what_it_documents(sleeper):
     assert result['changed'] is True and result['killed'] == [] and result['zombies'] == [], result
     assert process_list.state(sleeper) in ('S', 'R')
     assert return_doc.mismatches(result, 'criu_process') == []
+
+
+def _written_pids(path):
+    try:
+        with open(path) as f:
+            words = f.read().split()
+    except OSError:
+        return []
+    return [int(w) for w in words] if len(words) == 2 else []
+
+
+@pytest.mark.parametrize('module', ['criu_dump', 'criu_restore', 'criu_page_server'])
+def test_sigterm_ends_criu_and_fails_with_json(tmp_path, sleeper, module):
+    """Ansible's task timeout sends the module SIGTERM: it kills criu (here one that hangs, with a helper) and
+    what it started, and fails with a result (it died at once, criu running on)."""
+    criu = tmp_path / 'criu-hangs'
+    criu.write_text('#!/bin/sh\nsleep 300 &\necho $$ $! > "$0.pids"\nwait\n')
+    criu.chmod(0o755)
+    images = tmp_path / 'images'
+    images.mkdir()
+    args = {'criu_dump': {'pid': sleeper}, 'criu_restore': {}, 'criu_page_server': {}}[module]
+    args.update(images_dir=str(images), criu_path=str(criu))
+    (tmp_path / 'args.json').write_text(json.dumps({'ANSIBLE_MODULE_ARGS': args}))
+    proc = subprocess.Popen([sys.executable, '-m', 'ansible_collections.criu.check.plugins.modules.' + module,
+                             str(tmp_path / 'args.json')], env=dict(os.environ, PYTHONPATH=conftest.COLLECTIONS),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    pids = []
+    try:
+        for dummy in range(1500):
+            pids = _written_pids(str(criu) + '.pids')
+            if pids:
+                break
+            time.sleep(0.02)
+        assert pids, 'criu was not started'
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+        result = json.loads(out)
+        assert result.get('failed') is True and proc.returncode == 1, (result, err)
+        assert result['msg'].startswith('terminated (SIGTERM, as at the task\'s timeout) while criu '), result['msg']
+        assert result['rc'] == -9
+        for dummy in range(200):
+            if all(process_list.state(p) in (None, 'Z') for p in pids):
+                break
+            time.sleep(0.02)
+        assert [p for p in pids if process_list.state(p) not in (None, 'Z')] == []
+    finally:
+        proc.kill()
+        proc.wait()
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass

@@ -7,11 +7,14 @@ checks on real tar files, and the helpers that read criu's log."""
 
 import base64
 import io
+import json
 import os
 import re
+import signal
 import socket
 import struct
 import subprocess
+import sys
 import tarfile
 import time
 
@@ -517,6 +520,77 @@ exit 1
     assert res['log_tail'][-1] == '(00.3) Error (criu/cr-dump.c:2111): Dumping FAILED.'
     assert _phaul.failure_message('dump', res, 10) == \
         "criu dump failed (exit 1): Can't lookup mount=24 for fd=10 path=/dev/null"
+
+
+# A criu that starts a helper and hangs; it writes "CRIU_PID HELPER_PID" beside itself once both run.
+HANGING_CRIU = 'sleep 300 &\necho $$ $! > "$0.pids"\nwait\n'
+
+
+def _pids_of(criu, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if os.path.exists(criu + '.pids'):
+            with open(criu + '.pids') as f:
+                text = f.read().split()
+            if len(text) == 2:
+                return [int(p) for p in text]
+        time.sleep(0.02)
+    raise AssertionError('the fake criu did not start')
+
+
+def _gone(pid):
+    return _phaul.state(pid) in (None, 'Z', 'X')
+
+
+RUN_CRIU = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from ansible_collections.criu.check.plugins.module_utils import _phaul
+res = _phaul.run_criu(sys.argv[2], 'dump', ['-t', '5'], sys.argv[3], 'dump.log', 60)
+print(json.dumps(res))
+"""
+
+
+def test_sigterm_kills_criu_and_what_it_started_and_returns(tmp_path):
+    """Ansible's task timeout sends SIGTERM: run_criu kills criu, its process group and children, cleans up, and
+    returns the reason, so the module can fail with JSON (it died at once, leaving criu running)."""
+    criu = _fake_criu(tmp_path, HANGING_CRIU)
+    proc = subprocess.Popen([sys.executable, '-c', RUN_CRIU, conftest.COLLECTIONS, criu, str(tmp_path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    pids = []
+    try:
+        pids = _pids_of(criu)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0, err
+        res = json.loads(out)
+        assert res['terminated'] is True and res['rc'] == -9 and res['timed_out'] is False, res
+        assert res['error'].startswith('terminated (SIGTERM, as at the task\'s timeout) while criu dump ran')
+        assert _phaul.failure_message('dump', res, 60) == res['error']
+        for dummy in range(200):
+            if all(_gone(p) for p in pids):
+                break
+            time.sleep(0.02)
+        assert [p for p in pids if not _gone(p)] == [], 'criu or its helper still runs'
+    finally:
+        proc.kill()
+        proc.wait()
+        _phaul.signal_pids(pids, signal.SIGKILL)
+
+
+def test_a_hung_criu_is_killed_with_its_helpers_at_the_timeout(tmp_path):
+    criu = _fake_criu(tmp_path, HANGING_CRIU)
+    res = _phaul.run_criu(criu, 'dump', ['-t', '5'], str(tmp_path), 'dump.log', 1)
+    pids = _pids_of(criu, 1)
+    try:
+        assert res['timed_out'] is True and res['rc'] == -9 and res['terminated'] is False
+        for dummy in range(200):
+            if _gone(pids[1]):
+                break
+            time.sleep(0.02)
+        assert _gone(pids[1]), 'its helper outlived it'
+    finally:
+        _phaul.signal_pids(pids, signal.SIGKILL)
 
 
 def test_criu_that_cannot_run_is_an_error_not_a_traceback(tmp_path):
