@@ -43,8 +43,8 @@ options:
     type: str
   timeout:
     description:
-      - Seconds criu may run. On expiry criu and its children are killed, the directory removed, and the task
-        fails.
+      - Seconds the task may take, reading criu's version (at most 10 of them) and running criu together. On expiry
+        criu and its children are killed, the directory removed, and the task fails.
     type: float
     default: 30
 attributes:
@@ -161,10 +161,10 @@ def _terminated(signum, frame):
     raise _Terminated()
 
 
-def run_criu(path, args, timeout):
+def run_criu(path, args, deadline):
     """``criu ARGS`` as the installed criu's check runs it (_installed_criu.run_isolated()), leaving
-    nothing behind.  Returns (rc, parsed output, timed out, error)."""
-    run = _installed_criu.run_isolated([path] + list(args), _installed_criu.environ(None), time.monotonic() + timeout)
+    nothing behind, by ``deadline`` (time.monotonic()).  Returns (rc, parsed output, timed out, error)."""
+    run = _installed_criu.run_isolated([path] + list(args), _installed_criu.environ(None), deadline)
     rc, out, err, timed_out, error = run['result']
     return rc, _installed_criu.parse(rc, out, err, timed_out=timed_out, error=error), timed_out, error
 
@@ -182,6 +182,8 @@ def main():
     )
     params = module.params
     _engine.require_positive_timeout(module)
+    # One deadline for the whole task: criu --version and criu cpuinfo share the timeout.
+    deadline = time.monotonic() + params['timeout']
     raw = None
     if params['state'] == 'check':
         try:
@@ -198,7 +200,7 @@ def main():
         module.fail_json(msg='criu was not found (%s): %s' % (
             'no executable %s' % where if params['criu_path'] else 'no criu on %s' % where, INSTALL_FIX),
             criu={'path': None, 'version': None})
-    criu = {'path': path, 'version': _smoke.criu_version(path, params['timeout'])}
+    criu = {'path': path, 'version': _smoke.criu_version(path, max(0.0, deadline - time.monotonic()))}
     result = dict(changed=False, criu=criu)
 
     previous = signal.signal(signal.SIGTERM, _terminated)
@@ -209,7 +211,7 @@ def main():
         if raw is not None:
             with open(image, 'wb') as f:
                 f.write(raw)
-        rc, parsed, timed_out, error = run_criu(path, ['cpuinfo', params['state'], '-D', workdir], params['timeout'])
+        rc, parsed, timed_out, error = run_criu(path, ['cpuinfo', params['state'], '-D', workdir], deadline)
         messages = parsed['messages']
         if error is not None:
             module.fail_json(msg='criu cpuinfo %s could not be run: %s' % (params['state'], error), **result)

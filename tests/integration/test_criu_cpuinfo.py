@@ -15,6 +15,7 @@ import os
 import struct
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -178,6 +179,27 @@ def test_no_criu_on_this_host_fails_with_the_fix(tmp_path):
     assert return_doc.mismatches(result, 'criu_cpuinfo') == []
     assert result['msg'] == ('criu was not found (no criu on PATH nor in /sbin, /usr/sbin, /usr/local/sbin): install '
                              'criu, for example with the criu.check.install role, or give criu_path')
+
+
+def test_one_timeout_bounds_the_whole_task(tmp_path):
+    """A criu that answers nothing, not even --version: the version and the cpuinfo run share the timeout (each
+    had its own, and timeout=2 took 4.4 s)."""
+    criu = tmp_path / 'criu'
+    criu.write_text('#!/bin/sh\nexec sleep 60\n')
+    criu.chmod(0o755)
+    args = tmp_path / 'args.json'
+    args.write_text(json.dumps({'ANSIBLE_MODULE_ARGS': {'state': 'dump', 'criu_path': str(criu), 'timeout': 3}}))
+    module = os.path.join(conftest.REPO, 'plugins', 'modules', 'criu_cpuinfo.py')
+    env = dict(os.environ, PYTHONPATH=conftest.COLLECTIONS)
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, module, str(args)], env=env, cwd=str(tmp_path), stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, timeout=60, check=False)
+    took = time.monotonic() - start
+    result = json.loads(proc.stdout)
+    assert result['failed'] is True and result['msg'] == 'criu cpuinfo dump did not finish within 3.0 s', result
+    assert result['criu'] == {'path': str(criu), 'version': None}
+    # The module's own start-up aside; each wait had its own timeout before: 6 s and more.
+    assert took < 5, 'the task took %.1f s with a timeout of 3 s' % took
 
 
 def test_timeout_kills_criu_and_removes_everything(criu_root):
