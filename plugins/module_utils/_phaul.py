@@ -461,6 +461,14 @@ def run_criu(criu, action, args, images_dir, log_name, timeout, private_run=Fals
     'error' (when criu could not be started, or was ended by SIGTERM)}.
     """
     argv = [criu, action] + list(args) + ['-o', log_name, '-v4']
+    res = {'argv': argv, 'rc': None, 'timed_out': False, 'terminated': False, 'duration_ms': None,
+           'started_at': None, 'ended_at': None, 'log': [], 'log_tail': [], 'reason': None, 'error': None}
+    log_path = os.path.join(images_dir, log_name)
+    if os.path.islink(log_path):
+        # criu opens its log by name: as root it would write wherever the link points.
+        res['error'] = ('refusing to run criu: its log %s is a symbolic link (to %s); remove it'
+                        % (log_path, os.readlink(log_path)))
+        return res
     env = dict(os.environ)
     env.pop('LISTEN_FDS', None)
     runtime = None
@@ -471,8 +479,6 @@ def run_criu(criu, action, args, images_dir, log_name, timeout, private_run=Fals
     # Only root can unshare the mount namespace; a tmpfs on /run would hide what criu needs under it.
     private = private_run and os.geteuid() == 0 and not _smoke._needs_run(images_dir, criu)
     kdat_existed = os.path.exists(_smoke.KDAT_CACHE)
-    res = {'argv': argv, 'rc': None, 'timed_out': False, 'terminated': False, 'duration_ms': None,
-           'started_at': None, 'ended_at': None, 'log': [], 'log_tail': [], 'reason': None, 'error': None}
     out = tempfile.TemporaryFile()
     previous = signal.signal(signal.SIGTERM, _terminated)
     proc = None

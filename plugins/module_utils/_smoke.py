@@ -670,9 +670,10 @@ def run(criu_path=None, tmpdir=None, timeout=DEFAULT_TIMEOUT, python=None):
         where = criu_path or 'PATH, %s' % ', '.join(SBIN_DIRS)
         return {'ok': False, 'stage': 'setup', 'criu': {'path': None, 'version': None},
                 'msg': 'criu is not installed (looked for %s)' % where, 'log': []}
+    deadline = time.monotonic() + timeout   # one timeout for criu --version and the smoke
     version = criu_version(criu, timeout)
     problem = privilege_problem()
     if problem:
         return {'ok': False, 'stage': 'setup', 'criu': {'path': criu, 'version': version}, 'msg': problem,
                 'log': []}
-    return Smoke(criu, version, tmpdir=tmpdir, timeout=timeout, python=python).run()
+    return Smoke(criu, version, tmpdir=tmpdir, timeout=max(0.001, deadline - time.monotonic()), python=python).run()

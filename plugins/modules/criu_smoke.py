@@ -44,8 +44,9 @@ options:
     type: path
   timeout:
     description:
-      - Seconds the whole smoke may take, from starting the tree to the restored counters advancing. Every
-        wait is bounded by it; on expiry the module cleans up and reports where it stopped.
+      - Seconds the whole smoke may take, from reading criu's version (at most 10 of them) and starting the tree to
+        the restored counters advancing. Every wait is bounded by it; on expiry the module cleans up and reports
+        where it stopped.
     type: float
     default: 60
   fail_on_error:

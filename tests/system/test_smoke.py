@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 
 import pytest
 
@@ -110,6 +111,26 @@ def test_timeout_ends_everything(criu_root, timeout):
     assert res['cleanup']['removed'] is True
     assert return_doc.mismatches(res, 'criu_smoke') == []
     assert _left(report) == NOTHING_LEFT
+
+
+def test_one_timeout_bounds_criu_version_and_the_smoke(tmp_path):
+    """A criu that answers nothing, not even --version: both share the timeout (each had its own)."""
+    criu = tmp_path / 'criu'
+    criu.write_text('#!/bin/sh\nexec sleep 60\n')
+    criu.chmod(0o755)
+    args = tmp_path / 'args.json'
+    args.write_text(json.dumps({'ANSIBLE_MODULE_ARGS': {'criu_path': str(criu), 'timeout': 3, 'tmpdir': str(tmp_path)}}))
+    module = os.path.join(REPO, 'plugins', 'modules', 'criu_smoke.py')
+    env = dict(os.environ, PYTHONPATH=conftest.COLLECTIONS)
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, module, str(args)], env=env, cwd=str(tmp_path), stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, timeout=120, check=False)
+    took = time.monotonic() - start
+    result = json.loads(proc.stdout)
+    assert result['failed'] is True and 'timeout' in result['msg'] and result['criu']['version'] is None, result
+    assert result['cleanup']['removed'] is True, result
+    # The module's start-up and clean-up aside; with a timeout each, it took 6 s and more.
+    assert took < 5.5, 'the task took %.1f s with a timeout of 3 s' % took
 
 
 def test_without_capabilities_the_failure_names_them(criu_root):

@@ -596,3 +596,18 @@ def test_a_hung_criu_is_killed_with_its_helpers_at_the_timeout(tmp_path):
 def test_criu_that_cannot_run_is_an_error_not_a_traceback(tmp_path):
     res = _phaul.run_criu(str(tmp_path / 'missing'), 'dump', [], str(tmp_path), 'dump.log', 5)
     assert res['rc'] is None and 'cannot run' in res['error']
+
+
+def test_criu_is_not_run_when_its_log_is_a_symbolic_link(tmp_path):
+    """criu opens its log by name: as root it would write wherever a link planted there points."""
+    ran = tmp_path / 'ran'
+    criu = tmp_path / 'criu'
+    criu.write_text('#!/bin/sh\ntouch %s\n' % ran)
+    criu.chmod(0o755)
+    victim = tmp_path / 'victim'
+    victim.write_text('keep me\n')
+    (tmp_path / 'restore.log').symlink_to(victim)
+    res = _phaul.run_criu(str(criu), 'restore', [], str(tmp_path), 'restore.log', 5)
+    assert res['rc'] is None and 'is a symbolic link' in res['error'] and str(victim) in res['error']
+    assert not ran.exists() and victim.read_text() == 'keep me\n'
+    assert _phaul.failure_message('restore', res, 5) == res['error']
