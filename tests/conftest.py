@@ -76,6 +76,20 @@ def run_tool(argv):
     return _context.ProbeContext().run(argv)
 
 
+def direct(module, args, check=False, cwd='/', timeout=60):
+    """Run plugins/modules/MODULE.py of this checkout with ``args`` as
+    Ansible does on a host; return its JSON result."""
+    with tempfile.TemporaryDirectory() as directory:
+        path = os.path.join(directory, 'args.json')
+        with open(path, 'w') as f:
+            json.dump({'ANSIBLE_MODULE_ARGS': dict(args, _ansible_check_mode=check)}, f)
+        proc = subprocess.run([sys.executable, '-m', 'ansible_collections.criu.check.plugins.modules.' + module, path],
+                              env=dict(os.environ, PYTHONPATH=COLLECTIONS), cwd=cwd, stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout, check=False)
+    assert 'Traceback' not in proc.stderr, proc.stderr
+    return json.loads(proc.stdout)
+
+
 class _CapHeader(ctypes.Structure):
     _fields_ = [('version', ctypes.c_uint32), ('pid', ctypes.c_int)]
 

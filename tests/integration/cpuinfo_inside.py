@@ -23,37 +23,16 @@ import subprocess
 import sys
 import tempfile
 
-
-def import_root(repo):
-    root = tempfile.mkdtemp(prefix='cpuinfo-coll-')
-    os.makedirs(os.path.join(root, 'ansible_collections', 'criu'))
-    os.symlink(repo, os.path.join(root, 'ansible_collections', 'criu', 'check'))
-    return root
+from inside_modules import import_root, run_module  # beside this script
 
 
 def listing():
     return {'tmp': sorted(os.listdir('/tmp')), 'run': sorted(os.listdir('/run'))}
 
 
-def run_module(coll, args):
-    fd, path = tempfile.mkstemp(prefix='cpuinfo-args-', dir=coll)
-    with os.fdopen(fd, 'w') as f:
-        json.dump({'ANSIBLE_MODULE_ARGS': args}, f)
-    env = dict(os.environ, PYTHONPATH=coll)
-    proc = subprocess.run([sys.executable, '-m', 'ansible_collections.criu.check.plugins.modules.criu_cpuinfo', path],
-                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd='/',
-                          timeout=120, check=False)
-    os.unlink(path)
-    try:
-        return json.loads(proc.stdout.decode())
-    except ValueError:
-        return {'no_json': True, 'rc': proc.returncode, 'stdout': proc.stdout.decode('utf-8', 'replace')[-2000:],
-                'stderr': proc.stderr.decode('utf-8', 'replace')[-2000:]}
-
-
 def scenario_module(coll, calls):
     before = listing()
-    results = [run_module(coll, args) for args in calls]
+    results = [run_module(coll, 'criu_cpuinfo', args) for args in calls]
     return {'results': results, 'before': before, 'after': listing()}
 
 
@@ -83,7 +62,7 @@ def scenario_precopy(coll, repo):
 
 def main():
     repo, scenario = sys.argv[1], sys.argv[2]
-    coll = import_root(repo)
+    coll = import_root(repo, 'cpuinfo-coll-')
     try:
         if scenario == 'module':
             report = scenario_module(coll, json.loads(sys.argv[3]))

@@ -24,44 +24,18 @@ script's command line, which its callers carry), and only those are ended.
 Only the standard library (and the collection) is used.
 """
 
+import functools
 import json
 import os
 import shutil
 import signal
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
 
+from inside_modules import import_root, run_module  # beside this script
+
 TOKEN = 'stepsin' + uuid.uuid4().hex[:12]
-
-
-def import_root(repo):
-    root = tempfile.mkdtemp(prefix='steps-coll-')
-    os.makedirs(os.path.join(root, 'ansible_collections', 'criu'))
-    os.symlink(repo, os.path.join(root, 'ansible_collections', 'criu', 'check'))
-    return root
-
-
-class Modules:
-    def __init__(self, coll):
-        self.coll = coll
-
-    def __call__(self, module, args, cwd='/'):
-        fd, path = tempfile.mkstemp(prefix='steps-args-', dir=self.coll)
-        with os.fdopen(fd, 'w') as f:
-            json.dump({'ANSIBLE_MODULE_ARGS': args}, f)
-        env = dict(os.environ, PYTHONPATH=self.coll)
-        proc = subprocess.run([sys.executable, '-m', 'ansible_collections.criu.check.plugins.modules.' + module, path],
-                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-                              cwd=cwd, timeout=120, check=False)
-        os.unlink(path)
-        try:
-            return json.loads(proc.stdout.decode())
-        except ValueError:
-            return {'no_json': True, 'rc': proc.returncode, 'stdout': proc.stdout.decode('utf-8', 'replace')[-2000:],
-                    'stderr': proc.stderr.decode('utf-8', 'replace')[-2000:]}
 
 
 def workload(run):
@@ -162,10 +136,10 @@ def scenario_unreachable(run):
 def main():
     repo = sys.argv[1]
     before = {'tmp': sorted(os.listdir('/tmp')), 'run': sorted(os.listdir('/run'))}
-    coll = import_root(repo)
+    coll = import_root(repo, 'steps-coll-')
     report = {'token': TOKEN}
     try:
-        run = Modules(coll)
+        run = functools.partial(run_module, coll)   # run(module, args, cwd='/')
         for name, scenario in (('relative', scenario_relative), ('criu_path', scenario_criu_path),
                                ('unreachable', scenario_unreachable)):
             report[name] = scenario(run)

@@ -21,6 +21,7 @@ import time
 import pytest
 
 import conftest
+from conftest import direct
 import process_list
 import return_doc
 
@@ -186,20 +187,6 @@ def test_facts_through_gather_facts_and_usable_in_when(tmp_path):
 
 
 # ---------------------------------------------------------------- the step modules, run as Ansible runs them
-
-
-def direct(module, args, check=False, cwd='/', timeout=60):
-    """Run plugins/modules/MODULE.py of this checkout with ``args`` as
-    Ansible does on a host; return its JSON result."""
-    with tempfile.TemporaryDirectory() as directory:
-        path = os.path.join(directory, 'args.json')
-        with open(path, 'w') as f:
-            json.dump({'ANSIBLE_MODULE_ARGS': dict(args, _ansible_check_mode=check)}, f)
-        proc = subprocess.run([sys.executable, '-m', 'ansible_collections.criu.check.plugins.modules.' + module, path],
-                              env=dict(os.environ, PYTHONPATH=conftest.COLLECTIONS), cwd=cwd, stdin=subprocess.DEVNULL,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout, check=False)
-    assert 'Traceback' not in proc.stderr, proc.stderr
-    return json.loads(proc.stdout)
 
 
 def _tar_b64(*members):

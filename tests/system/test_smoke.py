@@ -118,15 +118,10 @@ def test_one_timeout_bounds_criu_version_and_the_smoke(tmp_path):
     criu = tmp_path / 'criu'
     criu.write_text('#!/bin/sh\nexec sleep 60\n')
     criu.chmod(0o755)
-    args = tmp_path / 'args.json'
-    args.write_text(json.dumps({'ANSIBLE_MODULE_ARGS': {'criu_path': str(criu), 'timeout': 3, 'tmpdir': str(tmp_path)}}))
-    module = os.path.join(REPO, 'plugins', 'modules', 'criu_smoke.py')
-    env = dict(os.environ, PYTHONPATH=conftest.COLLECTIONS)
     start = time.monotonic()
-    proc = subprocess.run([sys.executable, module, str(args)], env=env, cwd=str(tmp_path), stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True, timeout=120, check=False)
+    result = conftest.direct('criu_smoke', {'criu_path': str(criu), 'timeout': 3, 'tmpdir': str(tmp_path)},
+                             cwd=str(tmp_path), timeout=120)
     took = time.monotonic() - start
-    result = json.loads(proc.stdout)
     assert result['failed'] is True and 'timeout' in result['msg'] and result['criu']['version'] is None, result
     assert result['cleanup']['removed'] is True, result
     # The module's start-up and clean-up aside; with a timeout each, it took 6 s and more.
