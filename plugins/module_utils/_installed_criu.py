@@ -452,11 +452,10 @@ def job(ctx):
 # describe(): the facts (pure)
 
 def version_tuple(text):
-    """``'4.1.1'`` -> ``(4, 1, 1)`` (at most three numbers); None without one."""
-    parts = []
-    for part in re.findall(r'\d+', text or '')[:3]:
-        parts.append(int(part))
-    return tuple(parts) if parts else None
+    """``'4.1.1'`` -> ``(4, 1, 1)``, ``'4.2'`` -> ``(4, 2, 0)``: the first dotted numbers, three of
+    them, so that 4.2 and 4.2.0 are equal; ``'4.2-rc1'`` -> ``(4, 2, 0)``, not 4.2.1.  None without one."""
+    match = re.search(r'(\d+)(?:\.(\d+))?(?:\.(\d+))?', text or '')
+    return tuple(int(g or 0) for g in match.groups()) if match else None
 
 
 def _older(version, than):
@@ -529,7 +528,7 @@ def describe(raw, probe_facts=None):
 
     Returns::
 
-        {'installed': bool, 'path', 'version', 'binaries': [{'path', 'version', 'selected'}],
+        {'installed': bool, 'path', 'version', 'gitid', 'binaries': [{'path', 'version', 'selected'}],
          'starts': True | False | None (not known: not run, timed out),
          'check': {'verdict', 'rc', 'messages', 'unprivileged', 'isolation'} or None,
          'usable': bool, 'reason': one sentence or None, 'fix': one sentence or None,
@@ -551,7 +550,7 @@ def describe(raw, probe_facts=None):
     binaries = [{'path': b['path'], 'version': b.get('version'), 'selected': bool(b.get('selected'))}
                 for b in raw.get('binaries') or []]
     facts = {'installed': bool(binaries), 'path': raw.get('path'), 'version': raw.get('version'),
-             'binaries': binaries, 'starts': None, 'check': None, 'usable': False,
+             'gitid': raw.get('gitid'), 'binaries': binaries, 'starts': None, 'check': None, 'usable': False,
              'reason': None, 'fix': None, 'agrees': None, 'disagreements': []}
     if not binaries:
         facts['reason'] = ('criu is not installed: no criu on PATH nor in %s.' % ', '.join(SBIN_DIRS))

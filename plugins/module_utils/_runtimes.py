@@ -67,6 +67,11 @@ CONTAINERD_CONFIG = '/etc/containerd/config.toml'
 CRI_RUNTIME = 'io.containerd.cri.v1.runtime'
 CRI_GRPC = 'io.containerd.grpc.v1.cri'
 
+# The installed criu's check verdicts (_installed_criu's TIMEOUT, NOT_RUN, BLOCKED) that say nothing of
+# whether it works for a runtime: it timed out or could not be run, or it refused the context of this check
+# (not root), while the runtimes run it as root.
+CRIU_CHECK_UNDETERMINED = ('timeout', 'not_run', 'blocked')
+
 PODMAN_POD_CRIU = 31600   # pkg/criu/criu.go PodCriuVersion: podman pod checkpoint
 OCI_RUNTIMES = ('crun', 'runc', 'youki')
 # containers/common pkg/config/config.go findRuntime(): the first one installed
@@ -101,12 +106,17 @@ def gather(run, criu=None, kernel_ready=None, root='/', which=None):
     return facts
 
 
-def criu_version_number(version):
-    """``'4.1.1'`` -> 40101, ``'3.17'`` -> 31700; None when it is not a version."""
+def criu_version_number(version, gitid=None):
+    """``'4.1.1'`` -> 40101, ``'3.17'`` -> 31700; None when it is not a version.  A build from git
+    (``gitid``, criu's GitID, not "0") counts as the next minor release, as go-criu's
+    GetCriuVersion() counts it for runc, podman, CRI-O and containerd: 3.15 from git -> 31600."""
     match = re.match(r'\s*v?(\d+)\.(\d+)(?:\.(\d+))?', str(version or ''))
     if not match:
         return None
-    return int(match.group(1)) * 10000 + int(match.group(2)) * 100 + int(match.group(3) or 0)
+    number = int(match.group(1)) * 10000 + int(match.group(2)) * 100 + int(match.group(3) or 0)
+    if gitid and gitid != '0':
+        number = number - number % 100 + 100
+    return number
 
 
 def version_text(number):
@@ -192,14 +202,20 @@ class _Host:
 
     # -- plumbing -------------------------------------------------------
 
-    def evaluate(self, runtime, path):
-        if runtime not in self.done:
+    def verdict(self, runtime, path):
+        """The _Verdict of ``runtime`` at ``path``, evaluated once per binary (a manager may run another
+        copy than the one on PATH: CRI-O's runtime_path)."""
+        key = (runtime, os.path.realpath(path))
+        if key not in self.done:
             verdict = _Verdict(runtime, path)
-            self.done[runtime] = verdict
+            self.done[key] = verdict
             self._version(verdict)
             getattr(self, '_' + runtime.replace('-', '_'))(verdict)
             verdict.finish()
-        return self.done[runtime].facts
+        return self.done[key]
+
+    def evaluate(self, runtime, path):
+        return self.verdict(runtime, path).facts
 
     def _version(self, v):
         argv = [v.facts['path']] + VERSION_ARGS.get(v.runtime, ['--version'])
@@ -293,7 +309,7 @@ class _Host:
                     % (name, version_text(minimum)),
                     criu.get('fix') or want)
         else:
-            have = criu_version_number(criu.get('version'))
+            have = criu_version_number(criu.get('version'), criu.get('gitid'))
             where = criu.get('path') or 'criu'
             if have is None:
                 v.unknown('the version of the installed criu (%s) could not be read, so %s\'s minimum (criu %s) could not be compared'
@@ -302,7 +318,13 @@ class _Host:
                 v.block('%s requires at least criu %s and the installed criu (%s) is %s'
                         % (name, version_text(minimum), where, criu.get('version')), want)
             usable = criu.get('usable')
-            if usable is False:
+            verdict = (criu.get('check') or {}).get('verdict')
+            if verdict in CRIU_CHECK_UNDETERMINED:
+                why = (criu.get('reason') or '').rstrip('.')
+                v.unknown('whether the installed criu works for %s was not determined%s'
+                          % (name, ': ' + why[0].lower() + why[1:] if why else ''),
+                          'gather criu_facts as root (become: true)' if verdict == 'blocked' else None)
+            elif usable is False:
                 why = criu.get('reason')
                 v.block('the installed criu %s cannot checkpoint on this host%s'
                         % (criu.get('version') or '', ': ' + why.rstrip('.') if why else ''),
@@ -318,13 +340,12 @@ class _Host:
     def inherit(self, v, runtime, path, role):
         """Take over the build and configuration blockers of the OCI runtime or
         CRI that ``v`` checkpoints through (its criu checks are v's own)."""
-        facts = self.evaluate(runtime, path)
-        other = self.done[runtime]
+        other = self.verdict(runtime, path)
         for reason, fix in other.own_blockers:
             v.block('%s %s %s: %s' % (_name(v.runtime), role, runtime, reason[0].lower() + reason[1:]), fix)
         for reason, fix in other.own_unknowns:
             v.unknown('%s %s %s: %s' % (_name(v.runtime), role, runtime, reason[0].lower() + reason[1:]), fix)
-        return facts
+        return other.facts
 
     def own(self, v):
         """Mark the blockers so far as the runtime's own (before the criu checks)."""
@@ -377,7 +398,7 @@ class _Host:
         extra = self._oci_runtime(v, runtime, source, PODMAN_DEFAULT_RUNTIMES)
         self.own(v)
         self.criu_checks(v, max(MIN_CRIU['podman'], extra))
-        have = criu_version_number((self.criu or {}).get('version'))
+        have = criu_version_number((self.criu or {}).get('version'), (self.criu or {}).get('gitid'))
         if have is not None and have < PODMAN_POD_CRIU:
             v.note('checkpointing whole pods (podman pod checkpoint) needs criu %s' % version_text(PODMAN_POD_CRIU))
         if os.geteuid() != 0:
@@ -537,10 +558,15 @@ class _Host:
         parsed = self._need_version(v)
         files = ['/etc/crio/crio.conf'] + self.drop_ins('/etc/crio/crio.conf.d/*')
         enabled, level, runtime, where = None, None, None, {}
+        runtime_paths = {}   # handler name -> (runtime_path, file): CRI-O runs that binary, not the name on PATH
         for path in files:
             doc = self.read_toml(v, path)
             if not doc:
                 continue
+            handlers = _toml.toml_get(doc, ('crio', 'runtime', 'runtimes'))
+            for name, handler in (handlers.items() if isinstance(handlers, dict) else ()):
+                if isinstance(handler, dict) and isinstance(handler.get('runtime_path'), str) and handler['runtime_path']:
+                    runtime_paths[name] = (handler['runtime_path'], path)
             value = _toml.toml_get(doc, ('crio', 'runtime', 'enable_criu_support'))
             if value is not None:
                 enabled, where['enable_criu_support'] = value, path
@@ -582,7 +608,12 @@ class _Host:
                     v.note('with no criu in PATH, CRI-O %s silently disables checkpoint/restore' % v.facts['version'])
         extra = 0
         if runtime:
-            extra = self._oci_runtime(v, runtime, 'default_runtime under [crio.runtime] in %s' % where['default_runtime'], ())
+            source = 'default_runtime under [crio.runtime] in %s' % where['default_runtime']
+            configured = runtime
+            if runtime in runtime_paths:   # pkg/config: ValidateRuntimePath() takes runtime_path, else LookPath(name)
+                configured = runtime_paths[runtime][0]
+                source += ', runtime_path under [crio.runtime.runtimes.%s] in %s' % (runtime, runtime_paths[runtime][1])
+            extra = self._oci_runtime(v, configured, source, ())
         else:
             v.facts['oci_runtime'] = {'name': None, 'path': None, 'source': 'default'}
         self.own(v)
@@ -591,27 +622,27 @@ class _Host:
     def _kubelet(self, v):
         parsed = self._need_version(v)
         running = self.procs('kubelet')
-        args = running[0][1:] if running else []
-        arg_source = 'the running kubelet\'s command line' if running else None
+        # Each argument with where it comes from; the files in the order kubeadm's unit puts them on the command
+        # line ($KUBELET_KUBEADM_ARGS, then $KUBELET_EXTRA_ARGS), so that a later flag wins as on it.
+        argv = [(arg, 'the running kubelet\'s command line') for arg in running[0][1:]] if running else []
         if not running:
             for path in ('/var/lib/kubelet/kubeadm-flags.env', '/etc/default/kubelet', '/etc/sysconfig/kubelet'):
-                text = self.read(path)[0]
-                if text:
-                    found = _env_args(text)
-                    if found:
-                        args += found
-                        arg_source = arg_source or path
+                argv += [(arg, path) for arg in _env_args(self.read(path)[0] or '')]
+        args = [arg for arg, dummy in argv]
         config_path = _flag(args, '--config') or '/var/lib/kubelet/config.yaml'
         text, error = self.read(config_path)
         if error:
             v.unknown('could not read %s' % error)
         file_gates = _yaml_map(text or '', 'featureGates')
-        flag_gates = _feature_gates(_flag(args, '--feature-gates') or '')
-        gate, source = None, None
+        gate, source, flag_file = None, None, None
         if 'ContainerCheckpoint' in file_gates:
             gate, source = file_gates['ContainerCheckpoint'], 'featureGates in %s' % config_path
-        if 'ContainerCheckpoint' in flag_gates:   # flags override the config file
-            gate, source = flag_gates['ContainerCheckpoint'], '--feature-gates in %s' % arg_source
+        # Flags override the config file; every --feature-gates adds its gates, a later one winning
+        # (component-base cliflag.MapStringBool.Set).
+        for value, where in _flag_values(argv, '--feature-gates'):
+            flag_gates = _feature_gates(value)
+            if 'ContainerCheckpoint' in flag_gates:
+                gate, source, flag_file = flag_gates['ContainerCheckpoint'], '--feature-gates in %s' % where, where
         v.facts['config'] = {'file': config_path, 'ContainerCheckpoint': gate, 'source': source}
         if parsed is not None and parsed < (1, 25, 0):
             v.block('kubelet %s has no ContainerCheckpoint feature gate (Kubernetes 1.25 added it)' % v.facts['version'],
@@ -622,6 +653,8 @@ class _Host:
         if gate is False:
             v.block('the ContainerCheckpoint feature gate is off (%s), so the kubelet has no /checkpoint endpoint'
                     % v.facts['config']['source'],
+                    'set ContainerCheckpoint=true in --feature-gates in %s (flags override the config file) and restart '
+                    'the kubelet' % flag_file if flag_file else
                     'set featureGates: {ContainerCheckpoint: true} in %s and restart the kubelet' % config_path)
         # the CRI runtime decides the rest
         endpoint = _flag(args, '--container-runtime-endpoint') or _yaml_scalar(text or '', 'containerRuntimeEndpoint') or ''
@@ -712,13 +745,20 @@ def _env_args(text):
     return args
 
 
-def _flag(args, name):
-    for i, arg in enumerate(args):
+def _flag_values(argv, name):
+    """Every value of flag ``name`` (``--name=V`` or ``--name V``) in ``argv``, a list of
+    (argument, where it comes from), in order, as (value, where)."""
+    for i, (arg, where) in enumerate(argv):
         if arg.startswith(name + '='):
-            return arg[len(name) + 1:]
-        if arg == name and i + 1 < len(args):
-            return args[i + 1]
-    return None
+            yield arg[len(name) + 1:], where
+        elif arg == name and i + 1 < len(argv):
+            yield argv[i + 1][0], where
+
+
+def _flag(args, name):
+    """The value of flag ``name`` in ``args``: the last one given, as Go's pflag keeps it; None when absent."""
+    values = [value for value, dummy in _flag_values([(arg, None) for arg in args], name)]
+    return values[-1] if values else None
 
 
 # The kubelet reads --feature-gates values with Go's strconv.ParseBool, and its YAML config

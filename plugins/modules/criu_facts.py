@@ -620,6 +620,15 @@ ansible_facts:
               type: str
               returned: always
               sample: 3.17.1
+            gitid:
+              description:
+                - The C(GitID) line of C(criu --version), printed by a criu built from git; null for a release. The
+                  runtimes' minimum criu then counts it as the next minor release, as go-criu does (3.15 from git
+                  passes a 3.16 minimum).
+              type: str
+              returned: always
+              sample: null
+              version_added: 0.3.0
             binaries:
               description: Every C(criu) binary found, on C(PATH) and in the sbin directories.
               type: list

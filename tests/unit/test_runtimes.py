@@ -15,6 +15,7 @@ import pytest
 import conftest
 from conftest import run_tool
 
+from ansible_collections.criu.check.plugins.module_utils import _installed_criu as I
 from ansible_collections.criu.check.plugins.module_utils import _runtimes as R
 from ansible_collections.criu.check.plugins.module_utils import _toml as T
 
@@ -294,6 +295,27 @@ def test_containerd_criu_too_old(tmp_path):
     assert fact['checkpoint'] == R.NOT_READY and 'at least criu 3.16' in reasons(fact)
 
 
+@pytest.mark.parametrize('verdict', ['timeout', 'not_run', 'blocked'])
+def test_a_criu_check_that_says_nothing_leaves_the_runtimes_undetermined(tmp_path, verdict):
+    """criu's own check timed out, could not run, or refused this check's context (not root): whether criu works
+    for a runtime, which runs it as root, is not known - no fix to install another criu."""
+    assert verdict in (I.TIMEOUT, I.NOT_RUN, I.BLOCKED) and set(R.CRIU_CHECK_UNDETERMINED) <= set(I.VERDICTS)
+    criu = dict(CRIU_OK, usable=False, reason='criu 4.1.1 (/usr/sbin/criu) did not finish its check in time.',
+                fix='Run criu as root.', check={'verdict': verdict})
+    fact = gather(make_root(tmp_path, {'runc': 'runc-1.1.5.txt'}), criu=criu)['runc']
+    assert fact['checkpoint'] == R.UNKNOWN and 'Whether the installed criu works for runc was not determined' in reasons(fact)
+    assert 'Install a criu' not in (fact['fix'] or '')
+
+
+def test_a_criu_built_from_git_counts_as_the_next_minor(tmp_path):
+    """go-criu counts 3.15 with a GitID as 31600, which CRI-O's minimum (3.16) accepts."""
+    git = gather(make_root(tmp_path, {'crio': 'crio-1.30.0.txt'}), criu=dict(CRIU_OK, version='3.15', gitid='v3.15-24-g0a1b2c3'))
+    assert 'at least criu' not in reasons(git['cri-o']), reasons(git['cri-o'])
+    release = gather(make_root(tmp_path / 'b', {'crio': 'crio-1.30.0.txt'}), criu=dict(CRIU_OK, version='3.15', gitid='0'))
+    assert 'requires at least criu 3.16' in reasons(release['cri-o'])
+    assert R.criu_version_number('4.1.1', 'v4.1.1-3-gdeadbee') == 40200 and R.criu_version_number('4.1', None) == 40100
+
+
 def test_containerd_invalid_config_is_unknown(tmp_path):
     root = make_root(tmp_path, {'containerd': 'containerd-2.2.7.txt'})
     (tmp_path / 'etc' / 'containerd').mkdir(parents=True)
@@ -428,6 +450,27 @@ def test_crio_dropin_enables_and_names_crun(tmp_path):
     assert 'refuses to start' in ' '.join(without['notes'])
 
 
+@pytest.mark.parametrize('on_path,at_runtime_path,state', [
+    ('crun-1.8.1-debian12.txt', 'crun-1.14.4-criu.txt', R.READY),
+    ('crun-1.14.4-criu.txt', 'crun-1.8.1-debian12.txt', R.NOT_READY),
+])
+def test_crio_runs_the_runtime_path_of_its_handler(tmp_path, on_path, at_runtime_path, state):
+    """CRI-O's packaged drop-in runs /usr/libexec/crio/crun (runtime_path), not the crun on PATH."""
+    files = {'/etc/crio/crio.conf': 'crio-default-1.29/crio.conf',
+             '/etc/crio/crio.conf.d/05-checkpoint.conf': 'crio-dropin-enabled/crio.conf.d/05-checkpoint.conf'}
+    root = make_root(tmp_path, {'crio': 'crio-1.29.1.txt', 'crun': on_path}, files, libcriu=True)
+    packaged = tmp_path / 'etc' / 'crio' / 'crio.conf.d' / '10-crio.conf'
+    packaged.write_text('[crio.runtime.runtimes.crun]\nruntime_path = "/usr/libexec/crio/crun"\n')
+    libexec = tmp_path / 'usr' / 'libexec' / 'crio'
+    libexec.mkdir(parents=True)
+    (libexec / 'crun').write_text('#!/bin/sh\ncat %s\n' % os.path.join(VERSIONS, at_runtime_path))
+    (libexec / 'crun').chmod(0o755)
+    fact = gather(root)['cri-o']
+    assert fact['oci_runtime']['path'] == str(libexec / 'crun'), fact['oci_runtime']
+    assert 'runtime_path under [crio.runtime.runtimes.crun] in /etc/crio/crio.conf.d/10-crio.conf' in fact['oci_runtime']['source']
+    assert fact['checkpoint'] == state, reasons(fact)
+
+
 def test_crio_before_1_25(tmp_path):
     fact = gather(make_root(tmp_path, {'crio': 'crio-1.24.6.txt'}))['cri-o']
     assert fact['checkpoint'] == R.NOT_READY and '1.25' in fact['fix']
@@ -460,6 +503,27 @@ def test_kubelet_gate_off_by_flag(tmp_path):
     fact = gather(root)['kubelet']
     assert fact['checkpoint'] == R.NOT_READY and fact['config']['ContainerCheckpoint'] is False
     assert 'kubeadm-flags.env' in reasons(fact)
+    # the flag decides, so the fix is to the flag: featureGates in the config file would change nothing
+    assert fact['fix'].startswith('Set ContainerCheckpoint=true in --feature-gates in /var/lib/kubelet/kubeadm-flags.env'), fact['fix']
+
+
+@pytest.mark.parametrize('kubeadm, extra, gate, where', [
+    # $KUBELET_EXTRA_ARGS (/etc/default/kubelet) comes after $KUBELET_KUBEADM_ARGS on the command line: it wins
+    ('--feature-gates=ContainerCheckpoint=false', '--feature-gates=ContainerCheckpoint=true', True, '/etc/default/kubelet'),
+    # every --feature-gates adds its gates: the second one sets ContainerCheckpoint
+    ('--feature-gates=A=true --feature-gates=ContainerCheckpoint=false', '', False, '/var/lib/kubelet/kubeadm-flags.env'),
+    # the flag only in the extra file is blamed there
+    ('--node-ip=10.0.0.1', '--feature-gates ContainerCheckpoint=false', False, '/etc/default/kubelet'),
+])
+def test_kubelet_feature_gates_flags_add_up_and_the_last_wins(tmp_path, kubeadm, extra, gate, where):
+    root = make_root(tmp_path, {'kubelet': 'kubelet-1.29.4.txt', 'crio': 'crio-1.30.0.txt'},
+                     {'/var/lib/kubelet/config.yaml': 'kubelet-gate-on/config.yaml.in'})
+    (tmp_path / 'var' / 'lib' / 'kubelet' / 'kubeadm-flags.env').write_text('KUBELET_KUBEADM_ARGS="%s"\n' % kubeadm)
+    (tmp_path / 'etc' / 'default').mkdir(parents=True)
+    (tmp_path / 'etc' / 'default' / 'kubelet').write_text('KUBELET_EXTRA_ARGS="%s"\n' % extra)
+    fact = gather(root)['kubelet']
+    assert fact['config']['ContainerCheckpoint'] is gate and fact['config']['source'] == '--feature-gates in ' + where, fact
+    assert fact['checkpoint'] == (R.READY if gate else R.NOT_READY)
 
 
 def _kubelet_config(rng):
