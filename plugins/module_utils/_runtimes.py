@@ -76,6 +76,22 @@ PODMAN_POD_CRIU = 31600   # pkg/criu/criu.go PodCriuVersion: podman pod checkpoi
 OCI_RUNTIMES = ('crun', 'runc', 'youki')
 # containers/common pkg/config/config.go findRuntime(): the first one installed
 PODMAN_DEFAULT_RUNTIMES = ('crun', 'runc', 'runj', 'kata', 'runsc', 'ocijail')
+# containers/common pkg/config/default.go: where podman looks for each OCI runtime, in this order and not on
+# PATH; [engine.runtimes] in containers.conf replaces a name's list or adds a name.
+PODMAN_RUNTIME_PATHS = {
+    'crun': ('/usr/bin/crun', '/usr/sbin/crun', '/usr/local/bin/crun', '/usr/local/sbin/crun', '/sbin/crun', '/bin/crun',
+             '/run/current-system/sw/bin/crun'),
+    'runc': ('/usr/bin/runc', '/usr/sbin/runc', '/usr/local/bin/runc', '/usr/local/sbin/runc', '/sbin/runc', '/bin/runc',
+             '/usr/lib/cri-o-runc/sbin/runc', '/run/current-system/sw/bin/runc'),
+    'runj': ('/usr/local/bin/runj',),
+    'kata': ('/usr/bin/kata-runtime', '/usr/sbin/kata-runtime', '/usr/local/bin/kata-runtime', '/usr/local/sbin/kata-runtime',
+             '/sbin/kata-runtime', '/bin/kata-runtime', '/usr/bin/kata-qemu', '/usr/bin/kata-fc'),
+    'runsc': ('/usr/bin/runsc', '/usr/sbin/runsc', '/usr/local/bin/runsc', '/usr/local/sbin/runsc', '/bin/runsc', '/sbin/runsc',
+              '/run/current-system/sw/bin/runsc'),
+    'youki': ('/usr/local/bin/youki', '/usr/bin/youki', '/bin/youki', '/run/current-system/sw/bin/youki'),
+    'krun': ('/usr/bin/krun', '/usr/local/bin/krun'),
+    'ocijail': ('/usr/local/bin/ocijail',),
+}
 RUNC_NOCRIU = b'runc_nocriu'   # libcontainer/criu_disabled_linux.go ErrNoCR, and the build tag in Go's build info
 # criu and the daemons live in sbin, which a non-root PATH may lack (as _context.which)
 BIN_DIRS = ('/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin')
@@ -203,9 +219,9 @@ class _Host:
     # -- plumbing -------------------------------------------------------
 
     def verdict(self, runtime, path):
-        """The _Verdict of ``runtime`` at ``path``, evaluated once per binary (a manager may run another
-        copy than the one on PATH: CRI-O's runtime_path)."""
-        key = (runtime, os.path.realpath(path))
+        """The _Verdict of ``runtime`` at ``path``, evaluated once per path (a manager may run another
+        copy than the one on PATH: CRI-O's runtime_path, podman's [engine.runtimes])."""
+        key = (runtime, path)
         if key not in self.done:
             verdict = _Verdict(runtime, path)
             self.done[key] = verdict
@@ -354,17 +370,28 @@ class _Host:
 
     # -- the runtimes ----------------------------------------------------
 
-    def _oci_runtime(self, v, configured, source, candidates):
+    def _runtime_path(self, name, paths):
+        """Where a manager finds the OCI runtime ``name``: the first executable file of its list in ``paths``
+        (podman's), else on PATH; None when there is none."""
+        if paths is None or name not in paths:
+            return self.which(name)
+        for candidate in paths[name]:
+            full = _join(self.root, candidate) if self.root != '/' else candidate
+            if os.path.isfile(full) and os.access(full, os.X_OK):
+                return full
+        return None
+
+    def _oci_runtime(self, v, configured, source, candidates, paths=None):
         """Resolve the OCI runtime a manager uses; inherit its blockers; the minimum criu it adds."""
         if configured:
             name = os.path.basename(configured)
-            path = configured if configured.startswith('/') else self.which(configured)
+            path = configured if configured.startswith('/') else self._runtime_path(configured, paths)
             if configured.startswith('/') and self.root != '/':
                 path = _join(self.root, configured)
         else:
             name, path, source = None, None, 'default'
             for candidate in candidates:
-                path = self.which(candidate)
+                path = self._runtime_path(candidate, paths)
                 if path:
                     name = candidate
                     break
@@ -390,12 +417,17 @@ class _Host:
         runtime, source = None, None
         files = ['/usr/share/containers/containers.conf', '/etc/containers/containers.conf']
         files += self.drop_ins('/etc/containers/containers.conf.d/*.conf')
+        paths = dict(PODMAN_RUNTIME_PATHS)
         for path in files:
             doc = self.read_toml(v, path, ", so podman's OCI runtime is not known")
             value = _toml.toml_get(doc, ('engine', 'runtime')) if doc else None
             if isinstance(value, str) and value:
                 runtime, source = value, '[engine] runtime in %s' % path
-        extra = self._oci_runtime(v, runtime, source, PODMAN_DEFAULT_RUNTIMES)
+            tables = _toml.toml_get(doc, ('engine', 'runtimes')) if doc else None
+            for name, listed in (tables.items() if isinstance(tables, dict) else ()):
+                if isinstance(listed, list) and all(isinstance(p, str) for p in listed):
+                    paths[name] = tuple(listed)
+        extra = self._oci_runtime(v, runtime, source, PODMAN_DEFAULT_RUNTIMES, paths)
         self.own(v)
         self.criu_checks(v, max(MIN_CRIU['podman'], extra))
         have = criu_version_number((self.criu or {}).get('version'), (self.criu or {}).get('gitid'))
@@ -682,8 +714,10 @@ class _Host:
         self.own(v)
 
     def _docker(self, v):
-        path = '/etc/docker/daemon.json'
+        running = self.procs('dockerd')
+        path = (_flag(running[0][1:], '--config-file') if running else None) or '/etc/docker/daemon.json'
         text, error = self.read(path)
+        doc = {}
         experimental, source = False, 'default'
         if error:
             v.unknown('could not read %s' % error)
@@ -695,9 +729,13 @@ class _Host:
                 doc = None
                 experimental = None
                 v.unknown('the file %s is not valid JSON (%s): dockerd would refuse to start' % (path, exc))
-            if isinstance(doc, dict) and 'experimental' in doc:
-                experimental, source = doc['experimental'] is True, path
-        for args in self.procs('dockerd'):
+            if isinstance(doc, dict) and isinstance(doc.get('experimental'), bool):
+                experimental, source = doc['experimental'], path
+            elif isinstance(doc, dict) and 'experimental' in doc:
+                experimental = None
+                v.unknown('the value of "experimental" in %s is %s, not true or false: dockerd would refuse to start'
+                          % (path, json.dumps(doc['experimental'])))
+        for args in running:
             if '--experimental' in args or '--experimental=true' in args:
                 experimental, source = True, 'the running dockerd\'s command line'
         v.facts['config'] = {'file': path, 'experimental': experimental, 'source': source}
@@ -705,11 +743,20 @@ class _Host:
             v.block('the Docker daemon is not in experimental mode ("This experimental feature is disabled by default")',
                     'set "experimental": true in %s and restart dockerd' % path)
         extra = 0
+        runtime = doc.get('default-runtime') if isinstance(doc, dict) else None
         runc = self.which('runc')
-        if runc:
+        if isinstance(runtime, str) and runtime and runtime != 'runc':
+            # "runtimes": {"NAME": {"path": ...}} names its binary; else dockerd looks the name up on PATH
+            handlers = doc.get('runtimes') if isinstance(doc.get('runtimes'), dict) else {}
+            handler = handlers.get(runtime) if isinstance(handlers.get(runtime), dict) else {}
+            configured = handler['path'] if isinstance(handler.get('path'), str) and handler['path'] else runtime
+            extra = self._oci_runtime(v, configured, '"default-runtime" in %s' % path, ())
+        elif runc:
+            v.facts['oci_runtime'] = {'name': 'runc', 'path': runc, 'source': 'default'}
             self.inherit(v, 'runc', runc, 'runs containers with')
             extra = MIN_CRIU['runc']
         else:
+            v.facts['oci_runtime'] = {'name': None, 'path': None, 'source': 'default'}
             v.note('runc is not on PATH; Docker may use its own bundled runtime')
         self.own(v)
         self.criu_checks(v, max(MIN_CRIU['docker'], extra))

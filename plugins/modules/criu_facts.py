@@ -818,7 +818,7 @@ ansible_facts:
             oci_runtime:
               description: The OCI runtime it runs containers with, which must be able to checkpoint as well.
               type: dict
-              returned: for the runtimes that delegate to one (podman, CRI-O)
+              returned: for the runtimes that delegate to one (podman, CRI-O, Docker)
               contains:
                 name:
                   description: Its name, or null when none is installed.

@@ -240,6 +240,41 @@ def test_podman_with_crun_takes_crun_minimum(tmp_path):
     assert fact['checkpoint'] == R.NOT_READY and fact['criu_min'] == '3.15'
 
 
+def _binary(tmp_path, path, fixture):
+    target = tmp_path / path.lstrip('/')
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text('#!/bin/sh\ncat %s\n' % os.path.join(VERSIONS, fixture))
+    target.chmod(0o755)
+    return str(target)
+
+
+def test_podman_finds_its_runtime_in_its_own_list_not_on_path(tmp_path, monkeypatch):
+    """containers/common looks for crun in /usr/bin before /usr/local/bin, whatever PATH says."""
+    monkeypatch.setenv('PATH', '/usr/local/bin:/usr/bin:/bin')
+    root = make_root(tmp_path, {'podman': 'podman-5.2.2.txt', 'crun': 'crun-1.8.1-debian12.txt'}, libcriu=True)
+    _binary(tmp_path, '/usr/local/bin/crun', 'crun-1.14.4-criu.txt')
+    facts = gather(root)
+    assert facts['crun']['path'] == str(tmp_path / 'usr/local/bin/crun') and facts['crun']['checkpoint'] == R.READY
+    podman = facts['podman']
+    assert podman['oci_runtime']['path'] == str(tmp_path / 'usr/bin/crun') and podman['checkpoint'] == R.NOT_READY
+
+
+@pytest.mark.parametrize('conf, name', [
+    ('[engine.runtimes]\ncrun = ["/usr/local/libexec/crun-criu/crun"]\n', 'crun'),
+    ('[engine]\nruntime = "crun-criu"\n[engine.runtimes]\ncrun-criu = ["/nowhere/crun", "/usr/local/libexec/crun-criu/crun"]\n',
+     'crun-criu'),
+])
+def test_podman_takes_its_runtimes_table(tmp_path, conf, name):
+    """[engine.runtimes] replaces a name's paths or adds a name: podman runs that binary."""
+    root = make_root(tmp_path, {'podman': 'podman-5.2.2.txt', 'crun': 'crun-1.8.1-debian12.txt'}, libcriu=True)
+    criu_crun = _binary(tmp_path, '/usr/local/libexec/crun-criu/crun', 'crun-1.14.4-criu.txt')
+    (tmp_path / 'etc' / 'containers').mkdir(parents=True)
+    (tmp_path / 'etc' / 'containers' / 'containers.conf').write_text(conf)
+    fact = gather(root)['podman']
+    assert fact['oci_runtime']['name'] == name and fact['oci_runtime']['path'] == criu_crun, fact['oci_runtime']
+    assert fact['checkpoint'] == R.READY, reasons(fact)
+
+
 def test_podman_configured_runtime_missing(tmp_path):
     root = make_root(tmp_path, {'podman': 'podman-4.3.1.txt', 'runc': 'runc-1.1.5.txt'},
                      {'/etc/containers/containers.conf': 'containers-crun/containers.conf'})
@@ -588,6 +623,30 @@ def test_kubelet_before_1_25_and_alone(tmp_path):
 
 
 # -- Docker: experimental ---------------------------------------------------------
+
+def test_docker_runs_its_default_runtime_and_reads_experimental_as_a_boolean(tmp_path):
+    """"default-runtime" (with "runtimes" naming its path) is what Docker checkpoints through; "experimental"
+    given as a string stops dockerd, so it is not read as off."""
+    root = make_root(tmp_path, {'dockerd': 'dockerd-27.3.1.txt', 'runc': 'runc-1.1.5.txt', 'crun': 'crun-1.8.1-debian12.txt'})
+    (tmp_path / 'etc' / 'docker').mkdir(parents=True)
+    daemon = tmp_path / 'etc' / 'docker' / 'daemon.json'
+    daemon.write_text('{"experimental": true, "default-runtime": "crun", "runtimes": {"crun": {"path": "/usr/bin/crun"}}}')
+    fact = gather(root)['docker']
+    assert fact['oci_runtime']['name'] == 'crun' and fact['checkpoint'] == R.NOT_READY
+    assert 'runs containers with crun' in reasons(fact)
+    daemon.write_text('{"experimental": "true"}')
+    fact = gather(root)['docker']
+    assert fact['checkpoint'] == R.UNKNOWN and '"experimental" in /etc/docker/daemon.json is "true"' in reasons(fact)
+    assert fact['oci_runtime'] == {'name': 'runc', 'path': str(tmp_path / 'usr/bin/runc'), 'source': 'default'}
+    # the running dockerd reads the file of its --config-file
+    (tmp_path / 'etc' / 'docker' / 'alt.json').write_text('{"experimental": true}')
+    proc = tmp_path / 'proc' / '4242'
+    proc.mkdir(parents=True)
+    (proc / 'comm').write_text('dockerd\n')
+    (proc / 'cmdline').write_bytes(b'/usr/bin/dockerd\0--config-file=/etc/docker/alt.json\0')
+    fact = gather(root)['docker']
+    assert fact['checkpoint'] == R.READY and fact['config']['source'] == '/etc/docker/alt.json', fact
+
 
 def test_docker_needs_experimental(tmp_path):
     fact = gather(make_root(tmp_path, {'dockerd': 'dockerd-20.10.24-debian12.txt', 'runc': 'runc-1.1.5.txt'}))['docker']
