@@ -295,6 +295,27 @@ class _Host:
         """The files of a drop-in directory, as paths without the root, sorted."""
         return sorted(p[len(self.root.rstrip('/')):] for p in glob.glob(_join(self.root, pattern)) if os.path.isfile(p))
 
+    def walk(self, directory):
+        """The files under ``directory``, recursively, as paths without the root, in the order of Go's
+        filepath.Walk (names sorted; a subdirectory's files where its name sorts): CRI-O's drop-ins
+        (pkg/config UpdateFromPath)."""
+        top = _join(self.root, directory)
+        found = []
+
+        def visit(here):
+            try:
+                names = sorted(os.listdir(here))
+            except OSError:
+                return
+            for name in names:
+                full = os.path.join(here, name)
+                if os.path.isdir(full) and not os.path.islink(full):
+                    visit(full)
+                elif os.path.isfile(full):
+                    found.append(directory.rstrip('/') + full[len(top.rstrip('/')):])
+        visit(top)
+        return found
+
     def procs(self, comm):
         """Command lines of running processes named ``comm`` (read from /proc)."""
         if self._procs is None:
@@ -588,7 +609,7 @@ class _Host:
 
     def _cri_o(self, v):
         parsed = self._need_version(v)
-        files = ['/etc/crio/crio.conf'] + self.drop_ins('/etc/crio/crio.conf.d/*')
+        files = ['/etc/crio/crio.conf'] + self.walk('/etc/crio/crio.conf.d')
         enabled, level, runtime, where = None, None, None, {}
         runtime_paths = {}   # handler name -> (runtime_path, file): CRI-O runs that binary, not the name on PATH
         for path in files:

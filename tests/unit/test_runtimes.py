@@ -506,6 +506,22 @@ def test_crio_runs_the_runtime_path_of_its_handler(tmp_path, on_path, at_runtime
     assert fact['checkpoint'] == state, reasons(fact)
 
 
+def test_crio_reads_its_drop_ins_recursively_in_walk_order(tmp_path):
+    """CRI-O walks crio.conf.d (filepath.Walk): sub/ sorts between 10-on.conf and z-on.conf, and its file counts there."""
+    root = make_root(tmp_path, {'crio': 'crio-1.29.1.txt'})
+    conf_d = tmp_path / 'etc' / 'crio' / 'crio.conf.d'
+    (conf_d / 'sub').mkdir(parents=True)
+    (conf_d / '10-on.conf').write_text('[crio.runtime]\nenable_criu_support = true\n')
+    (conf_d / 'sub' / 'off.conf').write_text('[crio.runtime]\nenable_criu_support = false\n')
+    fact = gather(root)['cri-o']
+    assert fact['config']['source'] == '/etc/crio/crio.conf.d/sub/off.conf' and fact['checkpoint'] == R.NOT_READY
+    (conf_d / 'z-on.conf').write_text('[crio.runtime]\nenable_criu_support = true\n')
+    fact = gather(root)['cri-o']
+    assert fact['config']['files'] == ['/etc/crio/crio.conf.d/10-on.conf', '/etc/crio/crio.conf.d/sub/off.conf',
+                                       '/etc/crio/crio.conf.d/z-on.conf']
+    assert fact['config']['source'] == '/etc/crio/crio.conf.d/z-on.conf' and fact['checkpoint'] == R.READY
+
+
 def test_crio_before_1_25(tmp_path):
     fact = gather(make_root(tmp_path, {'crio': 'crio-1.24.6.txt'}))['cri-o']
     assert fact['checkpoint'] == R.NOT_READY and '1.25' in fact['fix']
