@@ -100,6 +100,16 @@ def _replay(record, ctx):
     return run
 
 
+def _not_run(reason):
+    """``run`` for _runtimes.gather when the runtimes job failed or overran:
+    every tool answers as one that could not be run, with the job's reason.
+    The tools are never run in the module's own process, where nothing
+    bounds them (a tool that hung in the job would hang the module)."""
+    def run(argv):
+        return 127, '', 'runtimes job: %s' % reason
+    return run
+
+
 def _installed_criu_raw(job_result):
     """The installed criu's check as the engine job returned it; a job that
     crashed or overran still names the binaries, with the reason."""
@@ -136,14 +146,17 @@ def run(probes, run_command=None, unprivileged=False, timeout=_engine.DEFAULT_TI
             _aggregate, _decide, _environment, _installed_criu, _kernel_config, _runtimes)
         environment = _environment.gather(ctx)
         kernel = _environment.kernel()
-    finally:
-        results, job_results = engine.wait()
+    except BaseException:
+        # A failure, or SIGTERM (see Engine): no waiting for the workers.
+        engine.stop()
+        raise
+    results, job_results = engine.wait()
     kernel['config'], config_values = _kernel_config.gather(kernel['release'], probes, results, machine=kernel['arch'])
     facts = _aggregate.facts(results, environment, kernel, None, config_values)
     if installed_criu:
         facts['criu'] = _installed_criu.describe(_installed_criu_raw(job_results['installed_criu']), facts)
         facts['usable'] = _decide.is_usable(facts['ready'], facts['criu'])
         recorded = job_results['runtimes']
-        facts['runtimes'] = _runtimes.gather(_replay({} if 'error' in recorded else recorded, ctx), facts['criu'],
-                                             _decide.kernel_answer(facts['ready'], facts['verdict']))
+        run_tool = _not_run(recorded['error']) if 'error' in recorded else _replay(recorded, ctx)
+        facts['runtimes'] = _runtimes.gather(run_tool, facts['criu'], _decide.kernel_answer(facts['ready'], facts['verdict']))
     return facts

@@ -23,6 +23,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import errno
 import gc
 import json
 import os
@@ -35,6 +36,31 @@ from ansible_collections.criu.check.plugins.module_utils import _syscall
 
 # Exit code of a child whose body raised (sysexits.h EX_SOFTWARE).
 EXIT_EXCEPTION = 70
+
+# Why the kernel refuses a new process (fork, clone, a tool's start) when
+# the process is short of processes (RLIMIT_NPROC, a pids cgroup) or memory:
+# the shortage of this process, never the kernel's answer to a probe.
+NO_PROCESS = (errno.EAGAIN, errno.ENOMEM)
+
+# Why each process this process was refused for NO_PROCESS, in order: the
+# engine looks at what each probe added (_engine._shortage()), whatever the
+# probe made of the refusal.
+_refused = []
+
+
+# Not empty in an engine worker, which leads a process group that the engine
+# kills when the worker ends, and the worker when its parent dies: what it
+# starts stays in that group.
+in_worker = []
+
+
+def refusals():
+    return _refused
+
+
+def _count_refusal(exc, step):
+    if getattr(exc, 'errno', None) in NO_PROCESS:
+        _refused.append('%s: %s (%s)' % (step, os.strerror(exc.errno), errno.errorcode[exc.errno]))
 
 
 def die_with_parent(parent):
@@ -66,9 +92,13 @@ def run_tool(argv, environ_update=None):
             env['PYTHONPATH'] = ':'.join(paths)
         else:
             del env['PYTHONPATH']
-    # pylint: disable-next=ansible-bad-function
-    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=env, close_fds=True)
+    try:
+        # pylint: disable-next=ansible-bad-function
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                env=env, close_fds=True)
+    except OSError as exc:
+        _count_refusal(exc, 'starting %s' % argv[0])
+        raise
     out, err = proc.communicate()
     return proc.returncode, out.decode('utf-8', 'replace'), err.decode('utf-8', 'replace')
 
@@ -85,13 +115,19 @@ def spawn(body, new_group=False):
     group of its own, so that the caller can kill it and whatever it started.
     Return the pid; raise OSError when the kernel refuses the fork."""
     parent = os.getpid()
-    pid = os.fork()
+    try:
+        pid = os.fork()
+    except OSError as exc:
+        _count_refusal(exc, 'fork')
+        raise
     if pid == 0:
         code = EXIT_EXCEPTION
         # Short-lived, with a bounded number of objects: a collection would
         # only copy the pages it shares with the parent (copy-on-write).
         gc.disable()
         try:
+            # Not a worker's handler (_engine._end_group), nor the caller's.
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
             if new_group:
                 os.setpgid(0, 0)
             die_with_parent(parent)

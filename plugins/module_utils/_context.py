@@ -16,7 +16,7 @@ import tempfile
 import time
 
 from ansible_collections.criu.check.plugins.module_utils import _caps
-from ansible_collections.criu.check.plugins.module_utils._child import run_tool
+from ansible_collections.criu.check.plugins.module_utils._child import NO_PROCESS, run_tool
 from ansible_collections.criu.check.plugins.module_utils._engine import DEFAULT_TIMEOUT, EngineError
 from ansible_collections.criu.check.plugins.module_utils._syscall import NS_GET_USERNS
 
@@ -135,6 +135,8 @@ class ProbeContext:
                   0 for a process still in the kernel's first session); the
                   workers have groups of their own
     timeout       seconds each probe may take (the modules' ``timeout``)
+    scratch       a directory for the jobs' temporary files, which the
+                  engine removes when the run ends (None outside a run)
     deadline      when the running probe must be done (time.monotonic());
                   the engine sets it before each probe, None outside it
     """
@@ -144,6 +146,7 @@ class ProbeContext:
         self.run_command = run_command or run_tool
         self.timeout = float(timeout)
         self.deadline = None
+        self.scratch = None
         self.euid = os.geteuid()
         self.uid = os.getuid()
         self.pgrp = os.getpgrp()
@@ -171,7 +174,9 @@ class ProbeContext:
     def run(self, argv):
         """Run a userland tool in the C locale (its output is parsed):
         ``(rc, stdout, stderr)``; rc 127 when the tool is not installed or
-        cannot be started (never raises).  The tool dies with the probe's
+        cannot be executed, 126 (the shell's "cannot execute") when the
+        system refused the process for want of processes or memory: the
+        tool is there (never raises).  The tool dies with the probe's
         worker when the probe's time runs out."""
         binary = which(argv[0])
         if binary is None:
@@ -179,6 +184,8 @@ class ProbeContext:
         try:
             return self.run_command([binary] + list(argv[1:]), environ_update=dict(C_LOCALE))
         except OSError as exc:
+            if exc.errno in NO_PROCESS:
+                return 126, '', '%s: cannot be started: %s' % (argv[0], exc)
             return 127, '', str(exc)
 
     def has_cap(self, cap):

@@ -39,6 +39,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import errno
+import fcntl
 import gc
 import json
 import os
@@ -118,17 +119,27 @@ def _groups(probes, spread):
 _FD_ERRORS = ('EMFILE', 'ENFILE', os.strerror(errno.EMFILE), os.strerror(errno.ENFILE))
 
 
-def _out_of_fds(result):
-    """Whether a probe's failure was the process's lack of file descriptors
-    (which criu under the same limit would share), not the kernel's answer."""
+def _shortage(result, refused):
+    """Why a probe's failure was the process's shortage, not the kernel's
+    answer (criu under the same limits would share it), or None: no file
+    descriptor left, or ``refused``, why a process it started (fork, a
+    tool) was refused for want of processes or memory (EAGAIN, ENOMEM)."""
+    if refused:
+        return ('the probe could not start a process (%s: process limit, pids cgroup or memory): its answer is not '
+                'the kernel\'s; raise the limit (ulimit -u, pids.max)' % refused)
     text = json.dumps(result, default=str)
-    return any(err in text for err in _FD_ERRORS)
+    if any(err in text for err in _FD_ERRORS):
+        import resource  # only on this rare path: it is not loaded in a module otherwise
+        return ('the probe ran out of file descriptors (open-file limit %d): its answer is not the kernel\'s; '
+                'raise the limit (ulimit -n)' % resource.getrlimit(resource.RLIMIT_NOFILE)[0])
+    return None
 
 
 def _run_one(probe, ctx, timeout):
     """Run one probe in the worker; always return a result dict."""
     ctx.begin(timeout)
     start = time.monotonic()
+    refused = len(_child.refusals())
     try:
         result = probe.run(ctx)
         if not isinstance(result, dict) or result.get('status') not in R.STATUSES:
@@ -140,11 +151,10 @@ def _run_one(probe, ctx, timeout):
     except Exception as exc:
         result = R.error('probe raised %s: %s' % (type(exc).__name__, exc),
                          evidence={'traceback': traceback.format_exc().splitlines()[-6:]})
-    if result['status'] != R.SUPPORTED and _out_of_fds(result):
-        import resource  # only on this rare path: it is not loaded in a module otherwise
-        result = R.error('the probe ran out of file descriptors (open-file limit %d): its answer is not the kernel\'s; '
-                         'raise the limit (ulimit -n)' % resource.getrlimit(resource.RLIMIT_NOFILE)[0],
-                         evidence={'probe_result': result})
+    if result['status'] != R.SUPPORTED:
+        reason = _shortage(result, (_child.refusals()[refused:] or [None])[-1])
+        if reason:
+            result = R.error(reason, evidence={'probe_result': result})
     result['duration_ms'] = round((time.monotonic() - start) * 1000.0, 3)
     return result
 
@@ -161,10 +171,30 @@ def _run_job(name, func, ctx, timeout):
     return result
 
 
-def _worker(work, ctx, wfd, other_fds):
+def _end_group(signum, frame):
+    """A worker's SIGTERM, which it also gets when its parent dies: remove
+    the jobs' scratch directory (the parent can no longer) and kill the
+    worker's whole process group, itself and every tool, criu and child it
+    started, so that none outlives the module, even one SIGKILLed."""
+    if getattr(_ctx_of_worker[0], 'scratch', None):
+        import shutil
+        shutil.rmtree(_ctx_of_worker[0].scratch, ignore_errors=True)
+    os.killpg(0, signal.SIGKILL)
+
+
+_ctx_of_worker = [None]
+
+
+def _worker(work, ctx, wfd, other_fds, parent):
     """Body of a forked worker (run by _child.spawn, which exits with what
     this returns, or with _child.EXIT_EXCEPTION when it raises)."""
+    _ctx_of_worker[0] = ctx
+    _child.in_worker.append(True)
     _syscall.close_quietly(*other_fds)
+    # A caller with closed standard streams gets pipes among fds 0-2: the
+    # result pipe moves above them before they are pointed at /dev/null.
+    if wfd <= 2:
+        wfd = fcntl.fcntl(wfd, fcntl.F_DUPFD_CLOEXEC, 3)
     # The module's stdout carries its JSON result: nothing a probe or a
     # library prints may reach it.
     devnull = os.open(os.devnull, os.O_RDWR)
@@ -176,8 +206,14 @@ def _worker(work, ctx, wfd, other_fds):
         # A crash is reported through the wait status, not a dump to a
         # file descriptor the caller may still be using.
         sys.modules['faulthandler'].disable()
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGCHLD, signal.SIGPIPE):
+    for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGCHLD, signal.SIGPIPE):
         signal.signal(sig, signal.SIG_DFL)
+    # _child.spawn() made the parent's death SIGKILL this worker, which
+    # would leave the tools in its group running: SIGTERM takes them along.
+    signal.signal(signal.SIGTERM, _end_group)
+    _syscall.prctl(_syscall.PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:
+        _end_group(signal.SIGTERM, None)
     if ctx.unprivileged and ctx.euid != 0:
         # as criu's check_caps() does for non-root --unprivileged
         _syscall.prctl(_syscall.PR_SET_DUMPABLE, 1)
@@ -224,6 +260,10 @@ class _Worker:
         self.since = time.monotonic()
 
 
+def _exit_on_signal(signum, frame):
+    raise SystemExit(128 + signum)
+
+
 def _describe_status(status):
     if status is None:
         return 'ended (its wait status was lost)'
@@ -266,6 +306,8 @@ class Engine:
         self.probes = []
         self.jobs = {}
         self.frozen = False
+        self.trapped = None
+        self.scratch = None
 
     def _spawn(self, work):
         """Start a worker for ``work``; return None, or why it could not start."""
@@ -274,8 +316,9 @@ class Engine:
         except OSError as exc:
             return _describe_oserror(exc, 'pipe()')
         others = [w.rfd for w in self.workers]
+        parent = os.getpid()
         try:
-            pid = _child.spawn(lambda: _worker(work, self.ctx, wfd, others + [rfd]), new_group=True)
+            pid = _child.spawn(lambda: _worker(work, self.ctx, wfd, others + [rfd], parent), new_group=True)
         except OSError as exc:
             _syscall.close_quietly(rfd, wfd)
             return _describe_oserror(exc, 'fork()')
@@ -360,6 +403,15 @@ class Engine:
         they need nothing the probes import, and each is long (a whole criu
         check), so the sooner it starts, the sooner the run ends."""
         self.jobs.update(jobs)
+        if getattr(self.ctx, 'scratch', None) is None:
+            # The jobs' temporary files (criu's kdat cache) go in a directory
+            # this process removes when the run ends: a job killed when it
+            # overran cannot remove its own.
+            import tempfile
+            try:
+                self.ctx.scratch = self.scratch = tempfile.mkdtemp(prefix='criu-check-jobs.')
+            except (IOError, OSError):
+                pass  # no usable temporary directory: the jobs say so themselves
         self._enqueue(_Job(name, jobs[name], self.job_timeout) for name in sorted(jobs))
 
     def start(self, probes, jobs=None):
@@ -374,6 +426,7 @@ class Engine:
 
     def _enqueue(self, work):
         self.queue.extend(work)
+        self._trap_signals()
         if not self.frozen:
             # Until wait() ends, the parent's collections leave alone what the
             # workers share with it (each page they touch is a copy-on-write copy).
@@ -390,11 +443,10 @@ class Engine:
         overrun; return ``({probe_id: result}, {job_name: dict})``."""
         try:
             while self.workers:
-                now = time.monotonic()
                 for worker in list(self.workers):
-                    if worker in self.workers and worker.work.pending and now - worker.since >= worker.work.timeout:
+                    if self._overran(worker):
                         what = 'job' if isinstance(worker.work, _Job) else 'probe'
-                        self._finish(worker, 'the %s did not finish within %.1f s and was killed'
+                        self._finish(worker, 'the %s did not finish within %s s and was killed'
                                      % (what, worker.work.timeout))
                 if not self.workers:
                     break
@@ -411,14 +463,52 @@ class Engine:
         return (dict((p.id, self.results[p.id]) for p in self.probes),
                 dict((name, self.job_results[name]) for name in sorted(self.jobs)))
 
+    def _overran(self, worker):
+        """Whether the worker's running probe (or job) has overrun its time,
+        once what the worker has already written is read: an answer waiting
+        in the pipe came in time, however late the parent looks (it may have
+        been busy between start() and wait())."""
+        while worker in self.workers and worker.work.pending:
+            if time.monotonic() - worker.since < worker.work.timeout:
+                return False
+            if not select.select([worker.rfd], [], [], 0)[0]:
+                return True
+            self._read(worker)
+        return False
+
+    def _trap_signals(self):
+        """Until the run ends, SIGTERM and SIGHUP (a task killed, a session
+        closed) raise SystemExit in the caller, so that the clean-up of
+        ``wait()`` or ``stop()`` kills the workers and what they started."""
+        if self.trapped is not None:
+            return
+        self.trapped = {}
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            try:
+                self.trapped[sig] = signal.signal(sig, _exit_on_signal)
+            except ValueError:
+                pass  # not the main thread: the caller's own business
+
+    def stop(self):
+        """Stop every worker now, and the work not started: for a caller
+        that leaves (an exception) before ``wait()``."""
+        self._stop_all()
+
     def _stop_all(self):
         self.queue = []
         for worker in list(self.workers):
             worker.work.pending = []
             self._finish(worker)
+        if self.scratch is not None:
+            import shutil
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            self.ctx.scratch = self.scratch = None
         if self.frozen:
             gc.unfreeze()
             self.frozen = False
+        for sig, handler in (self.trapped or {}).items():
+            signal.signal(sig, handler)
+        self.trapped = None
 
     def run(self, probes, jobs=None):
         """``start()`` then ``wait()``."""

@@ -215,6 +215,10 @@ def environ(path):
 
 def _run(argv, env, timeout, preexec=None, cwd='/'):
     """Run argv in its own session; kill its whole process group on timeout.
+    In an engine worker it stays in the worker's process group instead,
+    which the engine kills when the job ends or overruns and the worker
+    when its parent dies: only argv is killed on timeout, and whatever it
+    started dies with that group.
 
     Returns ``(rc, stdout, stderr, timed_out, error)``; rc is -N when killed
     by signal N; ``error`` (a sentence) when it could not be started.
@@ -222,7 +226,8 @@ def _run(argv, env, timeout, preexec=None, cwd='/'):
     import signal
     import subprocess
     # Imported here, not in the child between fork and exec.
-    from ansible_collections.criu.check.plugins.module_utils import _syscall
+    from ansible_collections.criu.check.plugins.module_utils import _child, _syscall
+    own_session = not _child.in_worker
 
     def child_setup():
         # Dies with whoever started it (the worker), like every child here.
@@ -235,7 +240,7 @@ def _run(argv, env, timeout, preexec=None, cwd='/'):
         # pre-exec hook, and this runs in a forked worker without a module.
         # pylint: disable-next=ansible-bad-function
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                cwd=cwd, env=env, close_fds=True, start_new_session=True,
+                                cwd=cwd, env=env, close_fds=True, start_new_session=own_session,
                                 preexec_fn=child_setup)
     except (OSError, subprocess.SubprocessError) as exc:
         return None, '', '', False, 'cannot run %s: %s' % (argv[0], exc)
@@ -245,10 +250,19 @@ def _run(argv, env, timeout, preexec=None, cwd='/'):
     except subprocess.TimeoutExpired:
         timed_out = True
         try:
-            os.killpg(proc.pid, signal.SIGKILL)
+            if own_session:
+                os.killpg(proc.pid, signal.SIGKILL)
+            else:
+                proc.kill()
         except OSError:
             pass
-        out, err = proc.communicate()
+        try:
+            out, err = proc.communicate(timeout=None if own_session else 0.05)
+        except subprocess.TimeoutExpired:
+            # A child of argv still holds its output (it dies with the
+            # worker's group): argv's own end is what was waited for.
+            proc.wait()
+            out = err = b''
     return proc.returncode, out.decode('utf-8', 'replace'), err.decode('utf-8', 'replace'), timed_out, None
 
 
@@ -261,7 +275,8 @@ def _private_run_setup():
     empty /run.  It raises OSError (reported by subprocess as the child's
     failure) when a step is refused; nothing outside the child changed then."""
     import ctypes
-    from ansible_collections.criu.check.plugins.module_utils import _syscall
+    from ansible_collections.criu.check.plugins.module_utils import _child, _syscall
+    own_session = not _child.in_worker
     libc = _syscall.LIBC
 
     def setup():
@@ -340,9 +355,7 @@ def check(ctx=None, timeout=None, path=None, binaries=None):
     import platform
     start = time.monotonic()
     if timeout is None:
-        timeout = getattr(ctx, 'timeout', None) or DEFAULT_TIMEOUT
-        # Answer before the engine's own timeout kills the worker.
-        timeout = max(0.5, float(timeout) * 0.9)
+        timeout = _bound(ctx)
     deadline = start + float(timeout)
     uname = platform.uname()
     raw = {'binaries': [], 'path': None, 'version': None, 'gitid': None,
@@ -362,7 +375,8 @@ def check(ctx=None, timeout=None, path=None, binaries=None):
     raw['path'], raw['version'], raw['gitid'] = criu['path'], criu['version'], criu['gitid']
 
     run = run_isolated([criu['path'], 'check'], env, deadline, unprivileged=bool(getattr(ctx, 'unprivileged', False)),
-                       euid=getattr(ctx, 'euid', None), cap_eff=getattr(ctx, 'cap_eff', None))
+                       euid=getattr(ctx, 'euid', None), cap_eff=getattr(ctx, 'cap_eff', None),
+                       tmpdir=getattr(ctx, 'scratch', None))
     rc, out, err, timed_out, error = run['result']
     parsed = parse(rc, out, err, timed_out=timed_out, error=error)
     if timed_out:
@@ -372,6 +386,18 @@ def check(ctx=None, timeout=None, path=None, binaries=None):
                    'unprivileged': run['unprivileged'], 'isolation': run['isolation'], 'isolation_note': run['note']})
     raw['check'] = parsed
     return raw
+
+
+def _bound(ctx):
+    """Seconds the whole check may take.  In an engine job: what is left of
+    the job's time (ProbeContext.left(), which keeps back a margin), so
+    that criu is killed and its directory removed, and the job reports
+    ``timeout``, before the engine kills the worker.  Called directly: a
+    tenth less than the context's timeout, at least 0.5 s."""
+    if getattr(ctx, 'deadline', None) is not None:
+        return ctx.left()
+    timeout = getattr(ctx, 'timeout', None) or DEFAULT_TIMEOUT
+    return max(0.5, float(timeout) * 0.9)
 
 
 def read_version(criu, env, timeout):
@@ -391,12 +417,14 @@ def _left(deadline):
     return max(0.0, deadline - time.monotonic())
 
 
-def run_isolated(argv, env, deadline, unprivileged=False, euid=None, cap_eff=None):
+def run_isolated(argv, env, deadline, unprivileged=False, euid=None, cap_eff=None, tmpdir=None):
     """Run the installed criu (``argv``) so that nothing it does outlives it,
     by ``deadline`` (time.monotonic()): as root in a private mount namespace
     with an empty tmpfs on /run where it can, so that it answers as root does
     and its kdat cache goes with the namespace; else with --unprivileged and
-    its cache in a private XDG_RUNTIME_DIR, removed afterwards.
+    its cache in a private XDG_RUNTIME_DIR, removed afterwards (made in
+    ``tmpdir`` when given: the engine's, which it removes even when the job
+    is killed).
 
     Returns ``{'argv': what ran, 'result': (rc, stdout, stderr, timed_out,
     error) as _run(), 'unprivileged': bool, 'isolation': 'mount_namespace' |
@@ -416,19 +444,19 @@ def run_isolated(argv, env, deadline, unprivileged=False, euid=None, cap_eff=Non
         note = '--unprivileged was asked for' if unprivileged else '%s, so criu ran with --unprivileged' % why_not
     if result is None:
         argv = argv + ['--unprivileged']
-        isolation, result, extra = _run_unprivileged(argv, env, deadline)
+        isolation, result, extra = _run_unprivileged(argv, env, deadline, tmpdir)
         note = '%s; %s' % (note, extra)
         unprivileged = True
     return {'argv': argv, 'result': result, 'unprivileged': unprivileged, 'isolation': isolation, 'note': note}
 
 
-def _run_unprivileged(argv, env, deadline):
+def _run_unprivileged(argv, env, deadline, tmpdir=None):
     """criu check --unprivileged with its cache in a private directory."""
     import shutil
     import tempfile
     env = dict(env)
     try:
-        runtime_dir = tempfile.mkdtemp(prefix='criu-check-kdat.')
+        runtime_dir = tempfile.mkdtemp(prefix='criu-check-kdat.', dir=tmpdir)
     except (IOError, OSError) as exc:
         # Without XDG_RUNTIME_DIR criu saves no cache at all (criu/kerndat.c
         # get_kdat_cache_path()): nothing is left behind either.

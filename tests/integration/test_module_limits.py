@@ -9,8 +9,10 @@ or failed=true with a clear message."""
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -83,3 +85,89 @@ def test_module_through_ansible_answers_json(tmp_path, shortage):
                 content: "{{ r | to_json }}"
     """ % wrapper)
     _check(result, shortage)
+
+
+MARK = 'CRIU_CHECK_LEAK_MARK'
+
+
+def _fake_tool(directory, name, body):
+    tool = directory / name
+    tool.write_text('#!/bin/sh\n' + body)
+    tool.chmod(0o755)
+
+
+def _module(tmp_path, args, **popen):
+    """criu_facts started directly, its fake tools first on PATH, every
+    process it starts marked, its temporary files in ``tmp_path/tmp``."""
+    (tmp_path / 'tmp').mkdir(exist_ok=True)
+    (tmp_path / 'args.json').write_text(json.dumps({'ANSIBLE_MODULE_ARGS': args}))
+    env = dict(os.environ, PYTHONPATH=conftest.COLLECTIONS, PATH='%s:%s' % (tmp_path / 'bin', os.environ['PATH']),
+               TMPDIR=str(tmp_path / 'tmp'))
+    env[MARK] = str(tmp_path)
+    return subprocess.Popen([sys.executable, '-m', 'ansible_collections.criu.check.plugins.modules.criu_facts',
+                             str(tmp_path / 'args.json')], env=env, cwd=str(tmp_path), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, **popen)
+
+
+def _marked(tmp_path, wait=1.0):
+    """The processes still marked for this test after up to ``wait`` seconds."""
+    mark = ('%s=%s' % (MARK, tmp_path)).encode()
+    deadline = time.monotonic() + wait
+    while True:
+        found = []
+        for pid in filter(str.isdigit, os.listdir('/proc')):
+            try:
+                with open('/proc/%s/environ' % pid, 'rb') as environ:
+                    if mark in environ.read().split(b'\0'):
+                        with open('/proc/%s/cmdline' % pid, 'rb') as cmdline:
+                            found.append((int(pid), cmdline.read().replace(b'\0', b' ').decode()))
+            except OSError:
+                pass
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize('sig', [signal.SIGTERM, signal.SIGKILL], ids=['SIGTERM', 'SIGKILL'])
+def test_a_killed_module_takes_the_tools_of_its_probes_along(tmp_path, sig):
+    (tmp_path / 'bin').mkdir()
+    _fake_tool(tmp_path / 'bin', 'iptables-save', 'touch "$TMPDIR/../started"; exec sleep 30\n')
+    proc = _module(tmp_path, {'categories': ['all'], 'timeout': 20})
+    deadline = time.monotonic() + 5
+    while not (tmp_path / 'started').exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert (tmp_path / 'started').exists(), 'the probe never ran its tool'
+    proc.send_signal(sig)
+    proc.communicate(timeout=10)
+    assert _marked(tmp_path) == []
+    assert os.listdir(str(tmp_path / 'tmp')) == []
+
+
+def test_a_runtime_tool_that_hangs_costs_the_module_no_more_than_its_timeout(tmp_path):
+    (tmp_path / 'bin').mkdir()
+    _fake_tool(tmp_path / 'bin', 'podman', 'echo "$*" >> "$TMPDIR/../podman.log"; exec sleep 20\n')
+    start = time.monotonic()
+    out = _module(tmp_path, {'categories': ['required'], 'timeout': 1}).communicate(timeout=30)[0]
+    elapsed = time.monotonic() - start
+    podman = json.loads(out)['ansible_facts']['criu_facts']['runtimes']['podman']
+    assert elapsed < 5, elapsed
+    # run once, in the job: never again, unbounded, in the module's own process
+    assert (tmp_path / 'podman.log').read_text() == '--version\n'
+    assert podman['version'] is None
+    assert 'runtimes job: the job did not finish within 1.0 s and was killed' in ' '.join(podman['notes']), podman
+    assert _marked(tmp_path) == []
+
+
+@pytest.mark.parametrize('unprivileged', [False, True])
+def test_a_short_timeout_ends_criu_and_everything_it_started(tmp_path, unprivileged):
+    # criu check outlasts a timeout shorter than its old floor of 0.5 s, and leaves a helper
+    (tmp_path / 'bin').mkdir()
+    _fake_tool(tmp_path / 'bin', 'criu', 'case "$1" in\n--version) echo "Version: 4.1.1";;\n'
+               'check) [ -n "$XDG_RUNTIME_DIR" ] && touch "$XDG_RUNTIME_DIR/criu.kdat"\n'
+               '      sleep 30 & sleep 3; echo "Looks good.";;\nesac\n')
+    out = _module(tmp_path, {'categories': ['required'], 'timeout': 0.3, 'unprivileged': unprivileged}).communicate(
+        timeout=30)[0]
+    check = json.loads(out)['ansible_facts']['criu_facts']['criu']['check']
+    assert check['verdict'] == 'timeout', check
+    assert _marked(tmp_path) == []
+    assert os.listdir(str(tmp_path / 'tmp')) == []

@@ -13,8 +13,11 @@ import os
 import signal
 import time
 
+import pytest
+
 import conftest
 import process_list
+from conftest import in_child
 
 from ansible_collections.criu.check.plugins.module_utils import _context
 from ansible_collections.criu.check.plugins.module_utils import _engine
@@ -188,3 +191,31 @@ def test_worker_output_never_reaches_the_callers_stdout(capfd):
     _run([_row('noisy', noisy)])
     out, err = capfd.readouterr()
     assert 'noise' not in out and 'noise' not in err
+
+
+def test_answers_already_in_the_pipe_are_read_before_an_overrun_is_declared():
+    # The caller is busy between start() and wait() (as _check.run() is while
+    # it gathers the environment) for longer than the probes' timeout; the
+    # probes answered at once: their answers count, none "did not finish".
+    engine = _engine.Engine(_context.ProbeContext(), timeout=0.01)
+    engine.start([_row('p%d' % i, ok, own_process=True) for i in range(4)])
+    time.sleep(0.3)
+    results, dummy = engine.wait()
+    assert dict((k, v['status']) for k, v in results.items()) == dict(('p%d' % i, R.SUPPORTED) for i in range(4)), results
+
+
+def test_overrun_message_shows_a_short_timeout_as_given():
+    results = _run([_row('hang', hang)], timeout=0.05)
+    assert results['hang']['message'] == 'the probe did not finish within 0.05 s and was killed', results
+
+
+@pytest.mark.parametrize('closed', [(0,), (2,), (0, 2), (0, 1, 2)], ids=str)
+def test_a_caller_with_closed_standard_streams_gets_every_result(closed):
+    # os.pipe() then hands out fds 0-2, which each worker points at /dev/null.
+    def body():
+        for fd in closed:
+            os.close(fd)
+        results = _engine.run([_row('a', ok, own_process=True), _row('b', ok, own_process=True), _row('c', ok)],
+                              _context.ProbeContext(), timeout=2.0)
+        return dict((k, v['status']) for k, v in results.items())
+    assert in_child(body) == {'a': R.SUPPORTED, 'b': R.SUPPORTED, 'c': R.SUPPORTED}

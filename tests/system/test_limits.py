@@ -21,6 +21,7 @@ from conftest import in_child
 from ansible_collections.criu.check.plugins.module_utils import _child
 from ansible_collections.criu.check.plugins.module_utils import _context
 from ansible_collections.criu.check.plugins.module_utils import _engine
+from ansible_collections.criu.check.plugins.module_utils import _registry as REG
 from ansible_collections.criu.check.plugins.module_utils import _result as R
 
 COLLECTIONS = conftest.COLLECTIONS  # importing conftest puts the collection on sys.path
@@ -217,3 +218,61 @@ def test_unreadable_proc_status_is_an_engine_error():
         except _engine.EngineError as exc:
             return str(exc)
     assert in_child(body) == 'cannot read /proc/self/status: Too many open files'
+
+
+# Real probes whose answer needs a process: a traced child, a tool.
+NEEDS_A_PROCESS = ('ptrace_peeksiginfo', 'get_rseq_conf', 'has_ipt_legacy')
+
+
+def _pids_cgroup():
+    """A fresh pids cgroup (v1 or v2), or skip."""
+    for parent in ('/sys/fs/cgroup/pids', '/sys/fs/cgroup'):
+        if os.path.exists(os.path.join(parent, 'cgroup.procs')) and (
+                parent.endswith('pids') or 'pids' in open(os.path.join(parent, 'cgroup.controllers')).read()):
+            path = os.path.join(parent, 'criu-check-test.%d' % os.getpid())
+            os.mkdir(path)
+            return path
+    pytest.skip('no pids cgroup here')
+
+
+def _probes_in(cgroup, pids_max):
+    """The NEEDS_A_PROCESS probes' results, run from a child in ``cgroup``
+    allowed ``pids_max`` processes (None: no limit)."""
+    rows = [REG.BY_ID[name] for name in NEEDS_A_PROCESS]
+    REG.load(rows)
+
+    def body():
+        with open(os.path.join(cgroup, 'cgroup.procs'), 'w') as procs:
+            procs.write(str(os.getpid()))
+        if pids_max is not None:
+            with open(os.path.join(cgroup, 'pids.max'), 'w') as limit:
+                limit.write(str(pids_max))
+        return _engine.run(rows, _context.ProbeContext(), timeout=3.0)
+    return in_child(body)
+
+
+@conftest.requires_root
+def test_a_process_refused_to_a_probe_is_an_error_not_the_kernels_unsupported():
+    if _context.which('iptables-save') is None:
+        pytest.skip('iptables-save is not installed')
+    cgroup = _pids_cgroup()
+    try:
+        free = _probes_in(cgroup, None)
+        # 2: the caller and one worker at a time (the engine waits for a worker to end before
+        # it starts the next): no probe may fork
+        short = _probes_in(cgroup, 2)
+    finally:
+        os.rmdir(cgroup)
+    assert dict((k, v['status']) for k, v in free.items()) == dict.fromkeys(NEEDS_A_PROCESS, R.SUPPORTED), free
+    for name in NEEDS_A_PROCESS:
+        assert short[name]['status'] == R.ERROR, (name, short[name])
+        assert short[name]['message'].startswith('the probe could not start a process'), (name, short[name])
+        assert 'Resource temporarily unavailable' in str(short[name]['evidence']), (name, short[name])
+
+
+def test_a_tool_the_system_refuses_to_start_is_not_reported_missing():
+    def body():
+        limits.refuse_fork()
+        return _context.ProbeContext().run(['true'])
+    rc, out, err = in_child(body)
+    assert (rc, out) == (126, '') and err.startswith('true: cannot be started: ') and 'Resource temporarily' in err
