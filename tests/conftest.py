@@ -3,11 +3,13 @@
 """Shared pytest set-up: import the collection by its FQCN, and run real
 probes in forked children under restricted identities."""
 
+import contextlib
 import ctypes
 import hashlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -88,6 +90,20 @@ def direct(module, args, check=False, cwd='/', timeout=60):
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout, check=False)
     assert 'Traceback' not in proc.stderr, proc.stderr
     return json.loads(proc.stdout)
+
+
+@contextlib.contextmanager
+def images_dir_with_special_files(directory):
+    """``directory`` (a pathlib path) with the files an images directory may hold that are no regular file: a
+    FIFO and a bound unix socket (criu's lazy-pages.socket), the socket bound while the block runs."""
+    directory.mkdir()
+    os.mkfifo(str(directory / 'fifo'))
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.bind(str(directory / 'lazy-pages.socket'))
+        yield directory
+    finally:
+        sock.close()
 
 
 class _CapHeader(ctypes.Structure):

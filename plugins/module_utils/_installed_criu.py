@@ -275,8 +275,7 @@ def _private_run_setup():
     empty /run.  It raises OSError (reported by subprocess as the child's
     failure) when a step is refused; nothing outside the child changed then."""
     import ctypes
-    from ansible_collections.criu.check.plugins.module_utils import _child, _syscall
-    own_session = not _child.in_worker
+    from ansible_collections.criu.check.plugins.module_utils import _syscall
     libc = _syscall.LIBC
 
     def setup():

@@ -235,6 +235,15 @@ def state(pid):
     return letter.decode() if letter is not None else None
 
 
+def read_pidfile(path):
+    """The pid criu wrote to ``path`` (--pidfile), or None when there is none or it is no number."""
+    try:
+        with open(path) as f:
+            return int(f.read().strip())
+    except (IOError, OSError, ValueError):
+        return None
+
+
 def alive(pid):
     """Does ``pid`` exist and is it not a zombie (or dead)?"""
     return state(pid) not in (None, 'Z', 'X', 'x')

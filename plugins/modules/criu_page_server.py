@@ -161,14 +161,6 @@ TERM_GRACE = 5.0
 _PORT = re.compile(r'Using (\d+) port')
 
 
-def _read_pid(pidfile):
-    try:
-        with open(pidfile) as f:
-            return int(f.read().strip())
-    except (IOError, OSError, ValueError):
-        return None
-
-
 def stop(module, pid, timeout, criu_path):
     if not _phaul.alive(pid):
         module.exit_json(changed=False, stopped=False, pid=pid, log=[],
@@ -253,12 +245,12 @@ def main():
                   log_tail=res['log_tail'], rc=res['rc'])
     if res['terminated']:
         # The daemon may have detached from its launcher already: a page server nobody will use or stop.
-        daemon = _read_pid(pidfile)
+        daemon = _phaul.read_pidfile(pidfile)
         if daemon and _phaul.is_page_server(daemon, criu):
             _phaul.kill_and_wait([daemon], min(p['timeout'], TERM_GRACE))
     if res['rc'] != 0 or res['error']:
         module.fail_json(msg=_phaul.failure_message('page-server', res, p['timeout']), changed=False, **result)
-    pid = _read_pid(pidfile)
+    pid = _phaul.read_pidfile(pidfile)
     if pid is None:
         module.fail_json(msg='criu page-server wrote no pid to %s' % pidfile, changed=False, **result)
     if not _phaul.alive(pid):

@@ -181,11 +181,9 @@ def main():
                   started_at=res['started_at'], ended_at=res['ended_at'], log=res['log'], log_tail=res['log_tail'])
     if res['rc'] != 0 or res['error']:
         module.fail_json(msg=_phaul.failure_message('restore', res, p['timeout']), **result)
-    try:
-        with open(pidfile) as f:
-            pid = int(f.read().strip())
-    except (IOError, OSError, ValueError) as exc:
-        module.fail_json(msg='criu restore wrote no pid to %s: %s' % (pidfile, exc), **result)
+    pid = _phaul.read_pidfile(pidfile)
+    if pid is None:
+        module.fail_json(msg='criu restore wrote no pid to %s' % pidfile, **result)
     try:
         stats = _phaul.read_stats(images, _phaul.STATS_RESTORE)['restore']
     except _phaul.StatsError:

@@ -10,7 +10,6 @@ import io
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tarfile
@@ -218,16 +217,9 @@ def test_criu_images_check_mode_refuses_what_the_run_refuses(tmp_path, members, 
 
 
 def test_criu_images_packs_only_what_it_can_unpack(tmp_path):
-    src = tmp_path / 'src'
-    src.mkdir()
-    (src / 'inventory.img').write_bytes(b'i')
-    os.mkfifo(str(src / 'fifo'))
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        sock.bind(str(src / 'lazy-pages.socket'))
+    with conftest.images_dir_with_special_files(tmp_path / 'src') as src:
+        (src / 'inventory.img').write_bytes(b'i')
         packed = direct('criu_images', {'path': str(src)})
-    finally:
-        sock.close()
     assert not packed.get('failed') and packed['changed'] is False, packed
     assert packed['files'] == ['inventory.img']
     assert packed['not_packed'] == ['fifo (a FIFO)', 'lazy-pages.socket (a socket)']

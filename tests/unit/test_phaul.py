@@ -11,7 +11,6 @@ import json
 import os
 import re
 import signal
-import socket
 import struct
 import subprocess
 import sys
@@ -328,18 +327,11 @@ def test_an_existing_link_is_replaced_not_written_through(tmp_path):
 def test_pack_leaves_out_what_unpack_refuses(tmp_path):
     """Sockets are not archived by tarfile, FIFOs are and then refused by unpack: neither is packed, nor a
     link other than criu's parent; what was left out is said, and files lists only what is archived."""
-    src = tmp_path / 'src'
-    src.mkdir()
-    (src / 'core.img').write_bytes(b'core')
-    os.mkfifo(str(src / 'fifo'))
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        sock.bind(str(src / 'lazy-pages.socket'))
+    with conftest.images_dir_with_special_files(tmp_path / 'src') as src:
+        (src / 'core.img').write_bytes(b'core')
         os.symlink('/tmp/victim', str(src / 'restore.log'))
         os.symlink('/var/tmp/1', str(src / 'parent'))
         data, names, not_packed = _phaul.pack(str(src))
-    finally:
-        sock.close()
     assert names == ['core.img']
     assert not_packed == ['fifo (a FIFO)', 'lazy-pages.socket (a socket)', 'parent (a symbolic link to /var/tmp/1)',
                           'restore.log (a symbolic link to /tmp/victim)']
