@@ -96,11 +96,15 @@ MODULES = {
 #     memfd code"); before, memfd_create() came with SHMEM.
 #   autofs: 4.18 renamed autofs4 to autofs and CONFIG_AUTOFS4_FS to
 #     CONFIG_AUTOFS_FS.
+#   loginuid: /proc/<pid>/loginuid came with CONFIG_AUDITSYSCALL until 5.1
+#     ("audit: move loginuid and sessionid from CONFIG_AUDITSYSCALL to
+#     CONFIG_AUDIT"), with CONFIG_AUDIT since.
 NEEDED = {
     ('posix_timers', 'CONFIG_POSIX_TIMERS'): ((4, 10), None),
     ('memfd_hugetlb', 'CONFIG_MEMFD_CREATE'): ((4, 18), None),
     ('autofs', 'CONFIG_AUTOFS4_FS'): (None, (4, 18)),
     ('autofs', 'CONFIG_AUTOFS_FS'): ((4, 18), None),
+    ('loginuid', 'CONFIG_AUDITSYSCALL'): (None, (5, 1)),
     ('map_files', 'CONFIG_CHECKPOINT_RESTORE'): (None, (4, 3)),
     ('kcmp', 'CONFIG_CHECKPOINT_RESTORE'): (None, (5, 12)),
     ('kcmp', 'CONFIG_KCMP'): ((5, 12), None),

@@ -523,7 +523,7 @@ def userns(ctx):
 def loginuid(ctx):
     """criu: check_loginuid() on kdat.luid (kerndat_loginuid(), root-only).
 
-    Read /proc/self/loginuid (absent: no CONFIG_AUDITSYSCALL), write
+    Read /proc/self/loginuid (absent: no CONFIG_AUDIT), write
     4294967295 ("unset") into it, then write the saved value back: both
     writes must succeed (LUID_FULL).  criu does that to itself; here it is
     done in a forked child, which restores the value as criu does and dies,

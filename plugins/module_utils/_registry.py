@@ -213,9 +213,9 @@ PROBES = (
           kernel_min='3.18', config=('CONFIG_USER_NS', _CR),
           fix='enable CONFIG_USER_NS and CONFIG_CHECKPOINT_RESTORE on a kernel >= 3.18'),
     Probe(id='loginuid', category=EXTRA, probe='proc.loginuid',
-          kernel_min='3.13', config=('CONFIG_AUDITSYSCALL',),
-          fix='run criu as root with CAP_AUDIT_CONTROL on a kernel with CONFIG_AUDITSYSCALL=y and a '
-              'mutable loginuid (audit=1 without loginuid_immutable)'),
+          kernel_min='3.13', config=('CONFIG_AUDIT', 'CONFIG_AUDITSYSCALL'),
+          fix='run criu as root with CAP_AUDIT_CONTROL on a kernel with CONFIG_AUDIT=y (CONFIG_AUDITSYSCALL=y before 5.1) '
+              'and a mutable loginuid (audit=1 without loginuid_immutable)'),
     Probe(id='can_map_vdso', category=EXTRA, probe='memory.can_map_vdso',
           kernel_min='4.9', config=('CONFIG_IA32_EMULATION',),
           fix='on x86_64 use a kernel >= 4.9 with CONFIG_IA32_EMULATION (arch_prctl ARCH_MAP_VDSO_32); '

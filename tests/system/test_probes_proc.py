@@ -326,7 +326,7 @@ def read_loginuid():
 
 
 def test_loginuid_root():
-    assert CONFIG.get('CONFIG_AUDITSYSCALL') == 'y' and 'proc_loginuid_write' in SYMBOLS
+    assert CONFIG.get('CONFIG_AUDIT') == 'y' and 'proc_loginuid_write' in SYMBOLS
     before = read_loginuid()
     result, after_in_child = probe_with('loginuid', facts=read_loginuid)
     assert result['status'] == 'supported', result

@@ -448,9 +448,17 @@ def test_sock_diag_without_a_family_configured_is_no_disagreement():
      {'CONFIG_AUTOFS_FS': 'unset', 'CONFIG_AUTOFS4_FS': 'm'}, unsupported('No such device'), 'module_not_loaded'),
     (Row('autofs', ['CONFIG_AUTOFS_FS', 'CONFIG_AUTOFS4_FS']), '6.1.0',
      {'CONFIG_AUTOFS_FS': 'm', 'CONFIG_AUTOFS4_FS': 'unset'}, unsupported('No such device'), 'module_not_loaded'),
+    # an architecture without syscall auditing has /proc/self/loginuid since 5.1
+    (Row('loginuid', ['CONFIG_AUDIT', 'CONFIG_AUDITSYSCALL']), '6.1.0',
+     {'CONFIG_AUDIT': 'y', 'CONFIG_AUDITSYSCALL': 'unset'}, SUPPORTED, None),
+    (Row('loginuid', ['CONFIG_AUDIT', 'CONFIG_AUDITSYSCALL']), '4.19.0',
+     {'CONFIG_AUDIT': 'y', 'CONFIG_AUDITSYSCALL': 'unset'}, SUPPORTED, 'config_not_running_kernel'),
+    (Row('loginuid', ['CONFIG_AUDIT', 'CONFIG_AUDITSYSCALL']), '6.1.0',
+     {'CONFIG_AUDIT': 'y', 'CONFIG_AUDITSYSCALL': 'y'}, SUPPORTED, None),
 ])
 def test_options_that_older_kernels_did_not_have(row, release, values, result, kind):
-    """CONFIG_POSIX_TIMERS (4.10), CONFIG_MEMFD_CREATE (4.18), CONFIG_AUTOFS_FS (4.18; CONFIG_AUTOFS4_FS before)."""
+    """CONFIG_POSIX_TIMERS (4.10), CONFIG_MEMFD_CREATE (4.18), CONFIG_AUTOFS_FS (4.18; CONFIG_AUTOFS4_FS before),
+    /proc/<pid>/loginuid with CONFIG_AUDIT (5.1; CONFIG_AUDITSYSCALL before)."""
     mods = {'CONFIG_AUTOFS4_FS': ('autofs4', 'loadable'), 'CONFIG_AUTOFS_FS': ('autofs4', 'loadable')}
     conflict = one([row], {row.id: result}, info(values, version=release), mods, release=release)[1]
     assert (conflict or {}).get('kind') == kind, conflict
