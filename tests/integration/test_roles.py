@@ -211,13 +211,15 @@ def test_install_reports_a_criu_that_was_not_run_without_a_deprecation(tmp_path)
 
 def test_require_list_variables_given_as_text(tmp_path):
     """-e criu_require_features=userns,timens and criu_ignore_features=tcp are lists of names (they
-    failed: "criu_unmet: features must be a list", naming the filter's argument)."""
+    failed: "criu_unmet: features must be a list", naming the filter's argument), and
+    criu_require_custom_workloads given as JSON text is a dictionary (it failed: "must be a dictionary")."""
     result, output = run_role(tmp_path, 'require', [
-        'criu_require_features=userns,timens', 'criu_ignore_features=tcp', 'criu_require_workloads=user_namespaces',
+        'criu_require_features=userns,timens', 'criu_ignore_features=tcp',
+        'criu_require_workloads=user_namespaces,my_app', 'criu_require_custom_workloads={"my_app":["timens"]}',
         'criu_require_categories=required,extra', 'criu_require_report_only=true'], show=['criu_require_result'])
     assert result['failed'] is None, result
     res = result['criu_require_result']
-    assert res['ignored'] == ['tcp'] and res['workloads'] == ['user_namespaces'], res
+    assert res['ignored'] == ['tcp'] and res['workloads'] == ['user_namespaces', 'my_app'], res
     assert 'tcp' not in res['unmet_ids']
     # the features asked for are decided: met, or unmet for a reason of their own
     for item in res['unmet']:
