@@ -64,7 +64,9 @@ PIDFD_MAGIC = 1984                          # the int kerndat_has_pidfd_getfd() 
 
 _RO_PROC_SYS_FIX = ('/proc/sys is mounted read-only here (typical in containers): run criu on the host '
                     'or in a privileged container, or bind-mount that sysctl read-write into it')
-_KERNDAT_FATAL = 'criu itself would stop here: kerndat_init() fails and criu check cannot run'
+# The evidence flag of a failure that makes criu's kerndat_init() abort, so that criu check cannot run at
+# all: _decide.kerndat_blockers() reads it (_decide.KERNDAT_FLAG) to say criu would not start.
+_KERNDAT_FATAL = {'criu_kerndat_fails': True}
 
 
 # ---------------------------------------------------------------- helpers
@@ -477,18 +479,18 @@ def fdinfo_lock(ctx):
         fd = os.open('/proc/locks', os.O_RDONLY)
     except OSError as exc:
         return R.unknown(R.perror("Can't open locks on procfs", exc.errno),
-                         R.errno_evidence(exc.errno, kerndat_fatal=_KERNDAT_FATAL))
+                         R.errno_evidence(exc.errno, **_KERNDAT_FATAL))
     try:
         try:
             fcntl_module.flock(fd, fcntl_module.LOCK_SH)
         except OSError as exc:
             return R.unknown(R.perror("Can't take a lock", exc.errno),
-                             R.errno_evidence(exc.errno, kerndat_fatal=_KERNDAT_FATAL))
+                             R.errno_evidence(exc.errno, **_KERNDAT_FATAL))
         try:
             text = read_proc('/proc/self/fdinfo/%d' % fd, limit=4095)
         except OSError as exc:
             return R.unknown(R.perror('Unable to read', exc.errno),
-                             R.errno_evidence(exc.errno, kerndat_fatal=_KERNDAT_FATAL))
+                             R.errno_evidence(exc.errno, **_KERNDAT_FATAL))
         parsed = parse_fdinfo(fd, FD_TYPES_UND)   # for the evidence: the lock as criu parses it
     finally:
         os.close(fd)
@@ -583,7 +585,7 @@ def kcmp_epoll(ctx):
             step, err = failure
             text = {'pipe': "Can't create pipe", 'epoll_create': "Can't create epoll",
                     'epoll_ctl': "Can't add event"}[step]
-            return R.unknown(R.perror(text, err), R.errno_evidence(err, kerndat_fatal=_KERNDAT_FATAL))
+            return R.unknown(R.perror(text, err), R.errno_evidence(err, **_KERNDAT_FATAL))
         tfd = fds['pipe'][0]
         slot = _KcmpEpollSlot(fds['epoll'], tfd, 0)
         pid = os.getpid()
@@ -632,7 +634,7 @@ def timens(ctx):
     if err == errno.ENOENT:
         return R.unsupported('Time namespaces are not supported', R.errno_evidence(err))
     return R.unknown(R.perror('Unable to access /proc/self/timens_offsets', err),
-                     R.errno_evidence(err, kerndat_fatal=_KERNDAT_FATAL))
+                     R.errno_evidence(err, **_KERNDAT_FATAL))
 
 
 def pidfd_store(ctx):
@@ -644,7 +646,7 @@ def pidfd_store(ctx):
     evidence = {}
     getfd = _pidfd_getfd_works(evidence)
     if getfd is None:
-        return R.unknown(evidence.pop('error'), dict(evidence, kerndat_fatal=_KERNDAT_FATAL))
+        return R.unknown(evidence.pop('error'), dict(evidence, **_KERNDAT_FATAL))
     pidfd, err = _syscall.syscall('pidfd_open', os.getpid(), 0)
     _syscall.close_quietly(pidfd)
     evidence['pidfd_open'] = 'ok' if pidfd >= 0 else R.errno_name(err)
@@ -709,7 +711,7 @@ def openat2(ctx):
     rc, err = _syscall.syscall('openat2', AT_FDCWD, b'.', None, 0)
     if rc >= 0:
         _syscall.close_quietly(rc)
-        return R.unknown('openat2 should fail', {'rc': rc, 'kerndat_fatal': _KERNDAT_FATAL})
+        return R.unknown('openat2 should fail', dict({'rc': rc}, **_KERNDAT_FATAL))
     if err == errno.ENOSYS:
         return R.unsupported('No openat2 syscall support', R.errno_evidence(err))
     return R.supported(R.errno_evidence(err))

@@ -11,6 +11,7 @@ cross-checked against facts the test reads itself (/proc/config.gz,
 """
 
 import ctypes
+import errno
 import gzip
 import os
 import platform
@@ -21,10 +22,12 @@ import tempfile
 import pytest
 
 import kernelinfo
+import seccomp_deny
 
 from conftest import NOBODY, become_user, enter_user_namespace, in_child, requires_root, run_probe
 
 from ansible_collections.criu.check.plugins.module_utils import _context
+from ansible_collections.criu.check.plugins.module_utils import _decide
 from ansible_collections.criu.check.plugins.module_utils import _proc_parse as PP
 from ansible_collections.criu.check.plugins.module_utils import _probes_proc as P
 from ansible_collections.criu.check.plugins.module_utils import _registry
@@ -318,6 +321,29 @@ def test_fdinfo_lock():
     assert (lock['kind'], lock['option'], lock['owner']) == ('FLOCK', 'READ', pid)
     # closing the descriptor dropped the lock
     assert not [line for line in locks.splitlines() if line.split()[4] == str(pid)]
+
+
+def denied(syscall):
+    """In the child: a seccomp filter (tests/tools/seccomp_deny.py) that
+    makes ``syscall`` fail with EPERM, as a container's profile may."""
+    def setup():
+        seccomp_deny.install(seccomp_deny.program([syscall], errno.EPERM))
+    return setup
+
+
+# (probe, the system call denied): criu's kerndat step for the probe
+# (criu/kerndat.c kerndat_fdinfo_has_lock(), has_kcmp_epoll_tfd()) returns
+# -1 on that error, so kerndat_init() fails and criu does not start ("Could
+# not initialize kernel features detection.", seen with criu 4.1.1 under
+# the same filter).
+@pytest.mark.skipif(platform.machine() != 'x86_64', reason='seccomp_deny.py knows x86_64 system calls only')
+@pytest.mark.parametrize('probe_id,syscall', [('fdinfo_lock', 'flock'), ('kcmp_epoll', 'epoll_ctl')])
+def test_kerndat_step_refused_means_criu_cannot_start(probe_id, syscall):
+    result, dummy = probe_with(probe_id, setup=denied(syscall))
+    assert result['status'] == 'unknown' and result['evidence']['errno_name'] == 'EPERM', result
+    assert result['evidence'].get(_decide.KERNDAT_FLAG) is True, result
+    assert _decide.kerndat_blockers({probe_id: result}) == [
+        '%s (%s: %s)' % (_decide.KERNDAT_FAILED, probe_id, result['message'])]
 
 
 def read_loginuid():
