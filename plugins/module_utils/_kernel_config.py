@@ -112,10 +112,15 @@ NEEDED = {
     ('kcmp_epoll', 'CONFIG_KCMP'): ((5, 12), None),
 }
 
-# Options that exist only on some architectures: elsewhere they are unset
-# whatever the probe says.  arch/x86/Kconfig.
+# Options that exist only on some architectures (elsewhere they are unset
+# whatever the probe says; arch/x86/Kconfig), and options a probe needs only
+# on some (arch/x86/kernel/process_64.c offers ARCH_MAP_VDSO_32 under
+# CONFIG_CHECKPOINT_RESTORE; other architectures have no such call, and
+# their CONFIG_CHECKPOINT_RESTORE does not make it work).
 ARCH_ONLY = {
     'CONFIG_IA32_EMULATION': ('x86_64',),
+    ('can_map_vdso', 'CONFIG_CHECKPOINT_RESTORE'): ('x86_64',),
+    ('compat_cr', 'CONFIG_CHECKPOINT_RESTORE'): ('x86_64',),
 }
 
 # Probes whose "supported" does not mean the option's feature is there
@@ -423,7 +428,7 @@ class Modules:
 
 
 def _needed(probe_id, option, running, machine):
-    arches = ARCH_ONLY.get(option)
+    arches = ARCH_ONLY.get(option) or ARCH_ONLY.get((probe_id, option))
     if arches and machine not in arches:
         return False
     since, until = NEEDED.get((probe_id, option), (None, None))

@@ -217,8 +217,9 @@ PROBES = (
           fix='run criu as root with CAP_AUDIT_CONTROL on a kernel with CONFIG_AUDIT=y (CONFIG_AUDITSYSCALL=y before 5.1) '
               'and a mutable loginuid (audit=1 without loginuid_immutable)'),
     Probe(id='can_map_vdso', category=EXTRA, probe='memory.can_map_vdso',
-          kernel_min='4.9', config=('CONFIG_IA32_EMULATION',),
-          fix='on x86_64 use a kernel >= 4.9 with CONFIG_IA32_EMULATION (arch_prctl ARCH_MAP_VDSO_32); '
+          kernel_min='4.9', config=('CONFIG_IA32_EMULATION', _CR),
+          fix='on x86_64 use a kernel >= 4.9 with CONFIG_IA32_EMULATION and CONFIG_CHECKPOINT_RESTORE '
+              '(arch_prctl ARCH_MAP_VDSO_32); '
               'elsewhere criu falls back to mremap of the vDSO'),
     Probe(id='uffd', category=EXTRA, probe='memory.uffd',
           kernel_min='4.3', config=('CONFIG_USERFAULTFD',),
@@ -300,8 +301,8 @@ PROBES = (
           fix='enable CONFIG_AUTOFS_FS (CONFIG_AUTOFS4_FS before 4.18; or modprobe autofs4, autofs on newer kernels) on a '
               'kernel >= 4.6 and run criu with CAP_SYS_ADMIN'),
     Probe(id='compat_cr', category=EXPERIMENTAL, probe='memory.compat_cr',
-          kernel_min='4.12', config=('CONFIG_IA32_EMULATION',),
-          fix='on x86_64 use a kernel >= 4.12 with CONFIG_IA32_EMULATION=y'),
+          kernel_min='4.12', config=('CONFIG_IA32_EMULATION', _CR),
+          fix='on x86_64 use a kernel >= 4.12 with CONFIG_IA32_EMULATION=y and CONFIG_CHECKPOINT_RESTORE=y'),
 
     # ---- "Category 4, optional": always runs, never changes the verdict
     Probe(id='breakpoints', category=OPTIONAL, probe='ptrace.breakpoints',

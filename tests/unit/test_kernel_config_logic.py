@@ -401,6 +401,20 @@ def test_x86_only_option_on_another_arch():
     assert one(rows, {'can_map_vdso': SUPPORTED}, info({'CONFIG_IA32_EMULATION': 'unset'}), machine='x86_64')[1]
 
 
+@pytest.mark.parametrize('probe_id', ['can_map_vdso', 'compat_cr'])
+def test_map_vdso_32_needs_checkpoint_restore_on_x86_64_only(probe_id):
+    """arch/x86/kernel/process_64.c offers ARCH_MAP_VDSO_32 only under CONFIG_CHECKPOINT_RESTORE: with
+    CONFIG_IA32_EMULATION=y and it off, the probe's failure is explained (it was "IA32_EMULATION=y, but the
+    probe fails"); on arm64 the call does not exist, and CONFIG_CHECKPOINT_RESTORE=y explains nothing."""
+    rows = [REG.BY_ID[probe_id]]
+    failed = {probe_id: unsupported('x')}
+    assert one(rows, failed, info({'CONFIG_IA32_EMULATION': 'y', 'CONFIG_CHECKPOINT_RESTORE': 'unset'}))[1] is None
+    assert 'CONFIG_CHECKPOINT_RESTORE' in rows[0].fix
+    assert one(rows, failed, info({'CONFIG_IA32_EMULATION': 'unset', 'CONFIG_CHECKPOINT_RESTORE': 'y'}),
+               machine='aarch64')[1] is None
+    assert one(rows, failed, info({'CONFIG_IA32_EMULATION': 'y', 'CONFIG_CHECKPOINT_RESTORE': 'y'}))[1]['kind'] == 'probe_failed'
+
+
 SOCK_DIAG_ROW = Row('sock_diag', ['CONFIG_UNIX_DIAG', 'CONFIG_INET_DIAG', 'CONFIG_NETLINK_DIAG'])
 
 
