@@ -317,9 +317,11 @@ PROBES = (
     Probe(id='tun_ns', category=FEATURE_ONLY, probe='netlink.tun_ns',
           kernel_min='4.16', config=('CONFIG_TUN',),
           fix='enable CONFIG_TUN and run criu with CAP_NET_ADMIN on a kernel >= 4.16 (SIOCGSKNS on tun)'),
+    # SIOCUNIXFILE: ba94f3088b79 ("unix: add ioctl to open a unix socket file with O_PATH"), net-next in
+    # February 2017, so 4.11; its compat_ioctl fix was backported to 4.14-stable, not to 4.9.
     Probe(id='sk_unix_file', category=FEATURE_ONLY, probe='sockets.sk_unix_file',
-          kernel_min='4.17', config=('CONFIG_UNIX',),
-          fix='run criu as root (not --unprivileged) with CAP_NET_ADMIN on a kernel >= 4.17 (SIOCUNIXFILE)'),
+          kernel_min='4.11', config=('CONFIG_UNIX',),
+          fix='run criu as root (not --unprivileged) with CAP_NET_ADMIN on a kernel >= 4.11 (SIOCUNIXFILE)'),
     Probe(id='nsid', category=FEATURE_ONLY, probe='netlink.nsid',
           kernel_min='4.0', config=('CONFIG_NET_NS',), lib='pyroute2',
           fix='upgrade to a kernel >= 4.0 (RTM_GETNSID)'),

@@ -335,6 +335,14 @@ def test_kernel_too_old():
     assert conflict['fix'] == 'upgrade to a kernel >= 5.6'
 
 
+def test_sk_unix_file_came_with_4_11():
+    """SIOCUNIXFILE is in 4.11 (it was given as 4.17): on 4.14 a failure is not the kernel's age."""
+    rows = [REG.BY_ID['sk_unix_file']]
+    failed = {'sk_unix_file': unsupported('Unable to open a socket file: Inappropriate ioctl for device')}
+    assert one(rows, failed, info({'CONFIG_UNIX': 'y'}), release='4.14.0-1-amd64')[1]['kind'] != 'kernel_too_old'
+    assert one(rows, failed, info({'CONFIG_UNIX': 'y'}), release='4.9.0-1-amd64')[1]['kind'] == 'kernel_too_old'
+
+
 def test_probe_failed_doubts_a_boot_config_but_not_proc_config():
     rows = [Row('mem_dirty_track', ['CONFIG_MEM_SOFT_DIRTY'])]
     results = {'mem_dirty_track': unsupported('Dirty tracking is OFF. Memory snapshot will not work.')}
