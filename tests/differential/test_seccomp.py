@@ -76,6 +76,8 @@ SYSCALLS = {
     'seccomp': ['seccomp_filters'],
     'mremap': ['aio_remap'],
     'prctl': ['userns'],
+    'flock': ['fdinfo_lock'],
+    'epoll_ctl': ['kcmp_epoll'],
 }
 ERRNOS = ('ENOSYS', 'EPERM')
 CASES = ['%s:%s' % (s, e) for s in SYSCALLS for e in ERRNOS]
