@@ -88,7 +88,13 @@ class ActionModule(ActionBase):
             probe = hv.get(probe_name)
             probe = probe if isinstance(probe, dict) else None
             facts = None
-            if probe is not None and not probe.get('failed') and not probe.get('unreachable'):
+            if probe is not None and probe.get('skipped'):
+                # A skipped probe gave no answer in this run: the host's criu_facts, if any, are older ones
+                # (the fact cache's, or an earlier task's), which the report would show as this run's.
+                condition = probe.get('false_condition')
+                probe = {'failed': True, 'msg': 'the probe task (%s) was skipped on this host: %s%s' % (
+                    probe_name, probe.get('skip_reason') or 'skipped', ' (when: %s)' % condition if condition else '')}
+            elif probe is not None and not probe.get('failed') and not probe.get('unreachable'):
                 facts = (probe.get('ansible_facts') or {}).get('criu_facts')
                 if facts is None:
                     facts = (hv.get('ansible_facts') or {}).get('criu_facts')

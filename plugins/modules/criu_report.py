@@ -145,7 +145,7 @@ counts:
       type: int
       returned: always
     failed:
-      description: Hosts where the probe task failed.
+      description: Hosts where the probe task failed, or was skipped (their older C(criu_facts) are not this run's answer).
       type: int
       returned: always
     unreachable:

@@ -369,3 +369,33 @@ def test_a_hosts_text_cannot_redraw_the_terminal_or_run_in_a_spreadsheet():
     row = [r for r in csv.DictReader(io.StringIO(_fleet.render_csv(report))) if r['host'] == 'h'][0]
     assert row['kernel'] == '\'=HYPERLINK("http://x")\x1b[2J'
     assert row['sock_diag'] == "'+1" and row['ns_last_pid'] == 'unsupported'
+
+
+def test_a_skipped_probe_is_no_answer_not_the_fact_cache_s_facts():
+    """A host where the probe task was skipped gave no answer in this run: with a persistent fact cache its
+    criu_facts of an earlier run are still in hostvars, and the report once showed them as this run's answer
+    (ready, with drift '-')."""
+    work = tempfile.mkdtemp(prefix='criu-check-report-skip-')
+    try:
+        play = os.path.join(work, 'play.yml')
+        with open(play, 'w') as f:
+            f.write('- hosts: localhost\n  gather_facts: false\n  tasks:\n'
+                    '    - criu.check.criu_facts:\n      register: criu_check_probe\n      when: not (skip | bool)\n'
+                    '    - criu.check.criu_report: {dest: out, formats: [json]}\n')
+        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=conftest.COLLECTIONS, ANSIBLE_NOCOLOR='1',
+                   ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_LOCAL_TEMP=os.path.join(work, 'tmp'),
+                   ANSIBLE_HOME=os.path.join(work, 'home'), ANSIBLE_CACHE_PLUGIN='jsonfile',
+                   ANSIBLE_CACHE_PLUGIN_CONNECTION=os.path.join(work, 'facts'))
+        docs = []
+        for skip in ('false', 'true'):
+            proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', 'localhost,',
+                                   '-c', 'local', '-e', 'skip=%s' % skip, play], cwd=work, env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False, timeout=120)
+            assert proc.returncode == 0, proc.stdout[-3000:]
+            docs.append(json.load(open(os.path.join(work, 'out', 'criu-report.json'))))
+        assert docs[0]['hosts']['localhost']['facts'] is not None  # the first run's facts are in the cache
+        host = docs[1]['hosts']['localhost']
+        assert host['outcome'] == 'failed' and host['facts'] is None, host
+        assert 'was skipped on this host' in host['reason'] and 'skip | bool' in host['reason'], host['reason']
+    finally:
+        shutil.rmtree(work)
