@@ -33,6 +33,9 @@ def esc(value):
 
 
 STATUS_CLASS = {'supported': 'sS', 'unsupported': 'sU', 'unknown': 'sK', 'not_applicable': 'sN', 'error': 'sE'}
+# Each cell's status as text too, not by its colour alone: the page read without its style (a text browser,
+# a screen reader, a mail client that strips <style>) or by an operator who cannot tell red from green.
+STATUS_MARK = {'supported': '+', 'unsupported': 'x', 'unknown': '?', 'not_applicable': '.', 'error': '!'}
 
 CSS = """
 :root{--ok:#2e7d32;--bad:#c62828;--warn:#ef6c00;--unk:#f9a825;--na:#b0bec5;--err:#6a1b9a;--gone:#455a64}
@@ -50,7 +53,8 @@ table.m{border-collapse:separate;border-spacing:0}
 .m thead tr.r2 th.p{writing-mode:vertical-rl;transform:rotate(180deg);height:150px;font-weight:400;padding:2px 0;
  vertical-align:bottom;width:15px;max-width:15px}
 .m tbody th{position:sticky;left:0;background:#fff;text-align:left;z-index:2}
-.m td.c{width:15px;min-width:15px;max-width:15px;padding:0;cursor:pointer}
+.m td.c{width:15px;min-width:15px;max-width:15px;padding:0;cursor:pointer;text-align:center;color:#fff;font:700 11px/1 monospace}
+.m td.sK,.m td.sN{color:#222}
 .sS{background:var(--ok)}.sU{background:var(--bad)}.sU.x{background:var(--warn)}.sK{background:var(--unk)}
 .sN{background:var(--na)}.sE{background:var(--err)}.s-{background:repeating-linear-gradient(45deg,#eee,#eee 3px,#ccc 3px,#ccc 6px)}
 td.n{text-align:right}.cat{text-align:center;border-left:2px solid #999!important}.cs{border-left:2px solid #999!important}
@@ -181,7 +185,7 @@ def _header(report):
                ' aria-label="filter hosts"><span id="shown" data-count="%d">%d of %d hosts shown</span>' % (
                    report['total'], report['total'], report['total']))
     out.append('<div class="legend">%s%s</div>' % (''.join(
-        '<span class="%s">%s</span>' % (STATUS_CLASS[s], s) for s in ('supported', 'unsupported', 'unknown', 'not_applicable', 'error')),
+        '<span class="%s">%s %s</span>' % (STATUS_CLASS[s], STATUS_MARK[s], s) for s in ('supported', 'unsupported', 'unknown', 'not_applicable', 'error')),
         '<span class="s-" style="color:#222">no answer</span>'))
     out.append('</header>')
     return out
@@ -294,8 +298,8 @@ def _host_row(e, by_category, col, drift_enabled):
             cls = STATUS_CLASS.get(status, 's-')
             if status == 'unsupported' and category != 'required':
                 cls += ' x'
-            out.append('<td class="c %s%s" data-p="%d" data-s="%s"></td>' % (
-                cls, ' cs' if i == 0 else '', col[p['id']], esc(status or '')))
+            out.append('<td class="c %s%s" data-p="%d" data-s="%s">%s</td>' % (
+                cls, ' cs' if i == 0 else '', col[p['id']], esc(status or ''), STATUS_MARK.get(status, '')))
     out.append('</tr>')
     return out
 

@@ -399,3 +399,45 @@ def test_a_skipped_probe_is_no_answer_not_the_fact_cache_s_facts():
         assert 'was skipped on this host' in host['reason'] and 'skip | bool' in host['reason'], host['reason']
     finally:
         shutil.rmtree(work)
+
+
+def test_a_cell_s_status_reads_without_colour():
+    """Each probe's cell says its status in text, as the legend explains it: read without the page's style (a
+    text browser, a screen reader) or by someone who cannot tell red from green, the cells were once empty."""
+    import html.parser
+
+    class Cells(html.parser.HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.cells, self.legend, self._in = [], '', None
+
+        def handle_starttag(self, tag, attrs):
+            attrs = dict(attrs)
+            if tag == 'td' and 'c' in (attrs.get('class') or '').split():
+                self.cells.append([attrs.get('data-s'), ''])
+                self._in = 'cell'
+            elif tag == 'div' and attrs.get('class') == 'legend':
+                self._in = 'legend'
+
+        def handle_endtag(self, tag):
+            if tag in ('td', 'div'):
+                self._in = None
+
+        def handle_data(self, data):
+            if self._in == 'cell':
+                self.cells[-1][1] += data
+            elif self._in == 'legend':
+                self.legend += data + ' '
+
+    f = facts(ready=False, missing_required=['ns_last_pid'])
+    f['probes']['sock_diag']['status'] = 'not_applicable'
+    f['probes']['net_diag_raw'].update(status='unknown')
+    f['probes']['mem_dirty_track']['status'] = 'error'
+    f['probes']['tcp'] = {'category': 'required', 'status': 'supported'}
+    page = Cells()
+    page.feed(render_html(_fleet.build([_fleet.host_entry('a', f)], 't', [])))
+    marks = dict((status, text) for status, text in page.cells)
+    assert sorted(marks) == ['error', 'not_applicable', 'supported', 'unknown', 'unsupported'], marks
+    assert len(set(marks.values())) == 5 and all(marks.values()), marks
+    for status, mark in marks.items():
+        assert '%s %s' % (mark, status) in page.legend, (mark, status, page.legend)
