@@ -101,7 +101,7 @@ class ActionModule(ActionBase):
             elif probe is None:
                 probe = {'failed': True, 'msg': 'no result of the probe task (%s) for this host' % probe_name}
             previous = hv.get('criu_fleet_last') if use_drift else None
-            entry = _fleet.host_entry(host, facts, probe, previous)
+            entry = _fleet.host_entry(host, facts, probe, previous, address=hv.get('ansible_host'))
             entries.append(entry)
             if entry['facts'] is not None:
                 snapshots[host] = _fleet.snapshot(entry['facts'], generated)

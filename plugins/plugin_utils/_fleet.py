@@ -112,24 +112,36 @@ def _lacks_python(probe):
     return 'set the interpreter' in said or bool(re.search(r'python[0-9.]*: (not found|No such file)', said))
 
 
-def host_entry(name, facts=None, probe=None, previous=None):
+def _without_host(reason, names):
+    """``reason`` with the host's own names (inventory name, address) as HOST: Ansible's messages name the
+    host ("connect to host 10.0.0.5 port 22", "Could not resolve hostname web7"), and one cause of many
+    hosts must be one line of the report, not one per host."""
+    for n in sorted(set(str(n) for n in names if n), key=len, reverse=True):
+        reason = re.sub(r'(?<![\w.-])%s(?![\w-]|\.\w)' % re.escape(n), 'HOST', reason)
+    return reason
+
+
+def host_entry(name, facts=None, probe=None, previous=None, address=None):
     """One host of the report.
 
     facts: the host's ansible_facts.criu_facts from this run (None when it gave no answer);
     probe: the registered result of the probe task (for unreachable and failed hosts);
-    previous: the snapshot of the previous run (from the fact cache), or None.
+    previous: the snapshot of the previous run (from the fact cache), or None;
+    address: the host's ansible_host, which Ansible's messages about it may name.
     """
     probe = _dict(probe)
-    entry = {'host': name, 'facts': None, 'drift': None, 'reason': None, 'fix': None, 'malformed': []}
+    entry = {'host': name, 'facts': None, 'drift': None, 'reason': None, 'fix': None, 'malformed': [], 'cause': None}
     if probe.get('unreachable'):
-        entry.update(outcome='unreachable', reason=str(probe.get('msg') or 'unreachable').strip(), fix=UNREACHABLE_FIX)
+        reason = str(probe.get('msg') or 'unreachable').strip()
+        entry.update(outcome='unreachable', reason=reason, fix=UNREACHABLE_FIX, cause=_without_host(reason, (name, address)))
         return entry
     if probe.get('failed') or not isinstance(facts, dict):
         reason = probe.get('msg') or probe.get('module_stderr') or (
             'its criu_facts is a %s, not a dictionary' % type(facts).__name__ if facts is not None
             else 'the probe task did not run on this host')
-        entry.update(outcome='failed', reason=str(reason).strip().splitlines()[0] if str(reason).strip() else 'failed',
-                     fix=NO_PYTHON_FIX if _lacks_python(probe) else FAILED_FIX)
+        reason = str(reason).strip().splitlines()[0] if str(reason).strip() else 'failed'
+        entry.update(outcome='failed', reason=reason, fix=NO_PYTHON_FIX if _lacks_python(probe) else FAILED_FIX,
+                     cause=_without_host(reason, (name, address)))
         return entry
 
     facts, malformed = _facts_shape.conform(facts, _facts_shape.FACTS_SHAPE, 'facts')
@@ -261,7 +273,8 @@ def causes(entries):
     for e in entries:
         host = e['host']
         if e['outcome'] in ('unreachable', 'failed'):
-            add((e['outcome'], e['reason']), e['outcome'], e['reason'], e.get('fix'), host)
+            cause = e.get('cause') or e['reason']
+            add((e['outcome'], cause), e['outcome'], cause, e.get('fix'), host)
             continue
         probes = _dict(e['facts'].get('probes'))
         for blocker in e['start_blockers']:

@@ -441,3 +441,26 @@ def test_a_cell_s_status_reads_without_colour():
     assert len(set(marks.values())) == 5 and all(marks.values()), marks
     for status, mark in marks.items():
         assert '%s %s' % (mark, status) in page.legend, (mark, status, page.legend)
+
+
+def test_hosts_unreachable_for_one_cause_are_one_cause():
+    """Ansible's messages name the host (its address, or the name ssh could not resolve: these are from a real
+    run); the hosts of a subnet that is down were once one cause each, ahead of every other cause."""
+    refused = 'Task failed: Failed to connect to the host via ssh: ssh: connect to host %s port 22: Connection refused'
+    unresolved = ('Task failed: Failed to connect to the host via ssh: ssh: Could not resolve hostname %s: '
+                  'Name or service not known')
+    entries = [_fleet.host_entry('db%d' % i, None, {'unreachable': True, 'msg': refused % ('10.0.0.%d' % i)},
+                                 address='10.0.0.%d' % i) for i in (1, 2, 3)]
+    entries += [_fleet.host_entry(name, None, {'unreachable': True, 'msg': unresolved % name})
+                for name in ('web7.example.com', 'web8.example.com')]
+    # a name inside another word stays as it is
+    entries.append(_fleet.host_entry('ssh', None, {'failed': True, 'msg': 'ssh-agent: no keys for ssh'}))
+    report = _fleet.build(entries, 't', [])
+    assert [(c['title'], c['hosts']) for c in report['causes']] == [
+        (refused % 'HOST', ['db1', 'db2', 'db3']),
+        (unresolved % 'HOST', ['web7.example.com', 'web8.example.com']),
+        ('ssh-agent: no keys for HOST', ['ssh'])], report['causes']
+    # each host's own reason is kept whole
+    reasons = dict((e['host'], e['reason']) for e in report['hosts'])
+    assert reasons['ssh'] == 'ssh-agent: no keys for ssh' and reasons['db2'] == refused % '10.0.0.2'
+    assert _fleet.render_table(report).count('[unreachable]') == 2
