@@ -464,3 +464,29 @@ def test_hosts_unreachable_for_one_cause_are_one_cause():
     reasons = dict((e['host'], e['reason']) for e in report['hosts'])
     assert reasons['ssh'] == 'ssh-agent: no keys for ssh' and reasons['db2'] == refused % '10.0.0.2'
     assert _fleet.render_table(report).count('[unreachable]') == 2
+
+
+def test_check_yml_names_the_groups_when_the_migration_group_is_not_one():
+    """criu_migration_group names a group of the inventory: a misspelt one once gave no matrix, and no word."""
+    work = tempfile.mkdtemp(prefix='criu-check-migration-group-')
+    try:
+        inventory = os.path.join(work, 'hosts.yml')
+        with open(inventory, 'w') as f:
+            f.write('all:\n  children:\n    nodes:\n      hosts:\n        localhost:\n'
+                    '          ansible_connection: local\n          ansible_python_interpreter: %s\n' % sys.executable)
+        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=conftest.COLLECTIONS, ANSIBLE_NOCOLOR='1',
+                   ANSIBLE_LOCAL_TEMP=os.path.join(work, 'tmp'), ANSIBLE_HOME=os.path.join(work, 'home'))
+
+        def check(group):
+            return subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', inventory,
+                                   os.path.join(REPO, 'playbooks', 'check.yml'), '-e', 'criu_migration_group=%s' % group,
+                                   '-e', '{"criu_report_formats": []}'], cwd=work, env=env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True, check=False, timeout=300)
+        wrong = check('node')
+        assert wrong.returncode != 0
+        assert 'criu_migration_group: the inventory has no group node; its groups: nodes' in wrong.stdout, wrong.stdout[-3000:]
+        assert 'CRIU fleet report' not in wrong.stdout
+        right = check('nodes')
+        assert right.returncode == 0 and 'CRIU fleet report: 1 host' in right.stdout, right.stdout[-3000:]
+    finally:
+        shutil.rmtree(work)
