@@ -117,7 +117,8 @@ def _installed_criu_raw(job_result):
     if 'error' not in job_result:
         return job_result
     binaries = _installed_criu.find()
-    return {'binaries': binaries, 'path': binaries[0]['path'] if binaries else None,
+    selected = [b['path'] for b in binaries if b['selected']]
+    return {'binaries': binaries, 'path': selected[0] if selected else None,
             'check': _installed_criu.parse(None, '', '', error=job_result['error'])}
 
 

@@ -113,12 +113,16 @@ CRIU_LENIENT = ('sock_diag', 'ipc', 'tcp')
 # find()
 
 def find(path=None):
-    """Every criu binary: PATH first, then the sbin directories.
+    """Every criu file: PATH first, then the sbin directories.
 
-    Returns a list of ``{'path', 'realpath', 'from': 'PATH'|'sbin', 'selected'}``,
-    one per distinct file (deduplicated by realpath, first seen wins); the first
-    one is ``selected``: the criu runtimes call (go-criu, rust-criu and the
-    runtimes built on them exec ``criu`` through PATH).  Empty when there is none.
+    Returns a list of ``{'path', 'realpath', 'from': 'PATH'|'sbin', 'selected',
+    'executable'}``, one per distinct file (deduplicated by realpath, first seen
+    wins); the first executable one is ``selected``: the criu runtimes call
+    (go-criu, rust-criu and the runtimes built on them exec ``criu`` through
+    PATH, and Go's exec.LookPath skips a file this process may not execute:
+    no execute bit, a noexec mount).  A file that is not executable is listed,
+    with ``not_executable`` (see ``not_executable()``), so that it is reported
+    as present but not runnable rather than as missing.  Empty when there is none.
     ``path`` defaults to ``$PATH`` (``os.defpath`` when unset).
     """
     if path is None:
@@ -131,14 +135,48 @@ def find(path=None):
         candidate = os.path.join(directory, 'criu')
         if not os.path.isabs(candidate):
             continue  # a relative PATH entry depends on the cwd: runtimes' results would too
-        if not (os.path.isfile(candidate) and os.access(candidate, os.X_OK)):
+        if not os.path.isfile(candidate):
             continue
         real = os.path.realpath(candidate)
         if real in seen:
             continue
         seen.add(real)
-        found.append({'path': candidate, 'realpath': real, 'from': origin, 'selected': not found})
+        # access(2) as LookPath's eaccess: it also refuses a file on a noexec mount.
+        executable = os.access(candidate, os.X_OK)
+        entry = {'path': candidate, 'realpath': real, 'from': origin, 'executable': executable,
+                 'selected': executable and not any(f['selected'] for f in found)}
+        if not executable:
+            entry['not_executable'] = not_executable(candidate)
+        found.append(entry)
     return found
+
+
+def _mount_point(path):
+    path = os.path.realpath(path)
+    while not os.path.ismount(path):
+        path = os.path.dirname(path)
+    return path
+
+
+def not_executable(path):
+    """Why this process may not execute the file ``path``, and the fix:
+    ``{'why', 'fix'}`` (sentences without a final stop)."""
+    try:
+        st = os.stat(path)
+        noexec = bool(os.statvfs(path).f_flag & os.ST_NOEXEC)
+    except OSError as exc:
+        return {'why': 'it cannot be examined (%s)' % exc.strerror, 'fix': 'make %s a readable, executable file' % path}
+    mode = st.st_mode & 0o7777
+    if not mode & 0o111:
+        return {'why': 'its mode %04o has no execute bit' % mode, 'fix': 'make it executable: chmod +x %s' % path}
+    if noexec:
+        mount = _mount_point(path)
+        return {'why': 'it is on %s, which is mounted noexec' % mount,
+                'fix': ('remount %s without noexec (mount -o remount,exec %s, and in /etc/fstab), or install criu on '
+                        'a filesystem mounted with exec' % (mount, mount))}
+    return {'why': 'uid %d may not execute it (mode %04o, owner uid %d)' % (os.geteuid(), mode, st.st_uid),
+            'fix': 'gather the facts as root (become: true), or give uid %d execute permission on %s'
+                   % (os.geteuid(), path)}
 
 
 # --------------------------------------------------------------------------
@@ -343,7 +381,7 @@ def check(ctx=None, timeout=None, path=None, binaries=None):
 
     Returns::
 
-        {'binaries': [{'path', 'realpath', 'from', 'selected', 'version', 'gitid', 'error'}],
+        {'binaries': [{'path', 'realpath', 'from', 'selected', 'executable', 'version', 'gitid', 'error'}],
          'path': '/usr/sbin/criu' or None, 'version': '3.17.1' or None, 'gitid': None,
          'kernel': {'release', 'arch'}, 'os': {'id', 'version_id', 'name'},
          'check': None when there is no criu, else
@@ -363,6 +401,9 @@ def check(ctx=None, timeout=None, path=None, binaries=None):
         binaries = find(path)
     env = environ(path)
     for binary in binaries:
+        if not binary.get('executable', True):
+            raw['binaries'].append(dict(binary, version=None, gitid=None, error='not executable'))
+            continue
         # --version answers at once, but a first run on a slow machine (a freshly booted VM under
         # emulation) may take seconds; a binary that hangs must still leave time for the check.
         version, gitid, error = read_version(binary['path'], env, max(0.1, (deadline - time.monotonic()) / 2))
@@ -555,7 +596,8 @@ def describe(raw, probe_facts=None):
 
     Returns::
 
-        {'installed': bool, 'path', 'version', 'gitid', 'binaries': [{'path', 'version', 'selected'}],
+        {'installed': bool, 'executable': bool (False: installed, but none can be executed),
+         'path', 'version', 'gitid', 'binaries': [{'path', 'version', 'selected', 'executable'}],
          'starts': True | False | None (not known: not run, timed out),
          'check': {'verdict', 'rc', 'messages', 'unprivileged', 'isolation'} or None,
          'usable': bool, 'reason': one sentence or None, 'fix': one sentence or None,
@@ -574,14 +616,25 @@ def describe(raw, probe_facts=None):
     probe_verdict = probe_facts.get('verdict')
     if probe_verdict is not None and probe_verdict not in PROBE_VERDICTS:
         raise ValueError('probe_facts verdict %r is not one of %s' % (probe_verdict, ', '.join(PROBE_VERDICTS)))
-    binaries = [{'path': b['path'], 'version': b.get('version'), 'selected': bool(b.get('selected'))}
+    binaries = [{'path': b['path'], 'version': b.get('version'), 'selected': bool(b.get('selected')),
+                 'executable': b.get('executable', True)}
                 for b in raw.get('binaries') or []]
-    facts = {'installed': bool(binaries), 'path': raw.get('path'), 'version': raw.get('version'),
+    facts = {'installed': bool(binaries), 'executable': any(b['selected'] for b in binaries),
+             'path': raw.get('path'), 'version': raw.get('version'),
              'gitid': raw.get('gitid'), 'binaries': binaries, 'starts': None, 'check': None, 'usable': False,
              'reason': None, 'fix': None, 'agrees': None, 'disagreements': []}
     if not binaries:
         facts['reason'] = ('criu is not installed: no criu on PATH nor in %s.' % ', '.join(SBIN_DIRS))
         facts['fix'] = 'Install criu, for example with the criu.check.install role.'
+        return facts
+    if not facts['executable']:
+        # Present, but neither a shell nor a runtime (exec.LookPath) can run it:
+        # installing criu again would not help, making it executable does.
+        first = [b for b in raw['binaries'] if not b.get('executable', True)][0]
+        why = first.get('not_executable') or not_executable(first['path'])
+        facts['reason'] = ('criu is installed at %s but cannot be executed: %s, so runtimes, which run the first '
+                           'executable criu on PATH, find none.' % (first['path'], why['why']))
+        facts['fix'] = '%s%s.' % (why['fix'][0].upper(), why['fix'][1:])
         return facts
     check_ = raw.get('check') or parse(None, '', '', error='criu check was not run')
     verdict = check_['verdict']

@@ -122,6 +122,12 @@ def gather(run, criu=None, kernel_ready=None, root='/', which=None):
     return facts
 
 
+def criu_runnable(criu):
+    """Whether the runtimes find a criu to run (exec.LookPath("criu")): one is installed and executable.  A criu
+    that is present but not executable (criu_facts.criu.executable false) is one they do not see."""
+    return bool(criu.get('installed')) and criu.get('executable', True) is not False
+
+
 def criu_version_number(version, gitid=None):
     """``'4.1.1'`` -> 40101, ``'3.17'`` -> 31700; None when it is not a version.  A build from git
     (``gitid``, criu's GitID, not "0") counts as the next minor release, as go-criu's
@@ -344,6 +350,10 @@ class _Host:
         elif not criu.get('installed'):
             v.block('%s checkpoints with the first criu on PATH, which must be %s or newer, and no criu is installed'
                     % (name, version_text(minimum)),
+                    criu.get('fix') or want)
+        elif not criu_runnable(criu):
+            v.block('%s checkpoints with the first executable criu on PATH, which must be %s or newer, and there is none: %s'
+                    % (name, version_text(minimum), (criu.get('reason') or 'the criu installed cannot be executed').rstrip('.')),
                     criu.get('fix') or want)
         else:
             have = criu_version_number(criu.get('version'), criu.get('gitid'))
@@ -653,7 +663,7 @@ class _Host:
                 v.block('checkpoint/restore support is off in CRI-O ("checkpoint/restore support not available"): '
                         'enable_criu_support is false (%s)' % shown,
                         'set enable_criu_support = true under [crio.runtime] in a drop-in file in /etc/crio/crio.conf.d/ and restart CRI-O')
-            elif self.criu is not None and self.criu.get('installed') is False:
+            elif self.criu is not None and self.criu.get('installed') is not None and not criu_runnable(self.criu):
                 if parsed < (1, 30, 0):
                     v.note('with enable_criu_support = true and no criu in PATH, CRI-O %s refuses to start ("cannot enable '
                            'checkpoint/restore support without the criu binary in $PATH")' % v.facts['version'])

@@ -127,8 +127,8 @@ def find_criu(path=None, env_path=None):
     ``criu`` on PATH, then in the sbin directories)."""
     search = env_path if env_path is not None else os.environ.get('PATH', '')
     if not path:
-        found = _installed_criu.find(search)
-        return found[0]['path'] if found else None
+        found = [f['path'] for f in _installed_criu.find(search) if f['selected']]
+        return found[0] if found else None
     if os.sep in path:
         return path if os.path.isfile(path) and os.access(path, os.X_OK) else None
     for d in search.split(os.pathsep):
@@ -668,8 +668,16 @@ def run(criu_path=None, tmpdir=None, timeout=DEFAULT_TIMEOUT, python=None):
     criu = find_criu(criu_path)
     if criu is None:
         where = criu_path or 'PATH, %s' % ', '.join(SBIN_DIRS)
-        return {'ok': False, 'stage': 'setup', 'criu': {'path': None, 'version': None},
-                'msg': 'criu is not installed (looked for %s)' % where, 'log': []}
+        msg = 'criu is not installed (looked for %s)' % where
+        if not criu_path:
+            present = [f for f in _installed_criu.find(os.environ.get('PATH', '')) if not f['executable']]
+        else:
+            present = [{'path': criu_path}] if os.sep in criu_path and os.path.isfile(criu_path) else []
+        if present:
+            # There, but not runnable: installing criu would not help.
+            why = present[0].get('not_executable') or _installed_criu.not_executable(present[0]['path'])
+            msg = 'criu at %s cannot be executed: %s; %s' % (present[0]['path'], why['why'], why['fix'])
+        return {'ok': False, 'stage': 'setup', 'criu': {'path': None, 'version': None}, 'msg': msg, 'log': []}
     deadline = time.monotonic() + timeout   # one timeout for criu --version and the smoke
     version = criu_version(criu, timeout)
     problem = privilege_problem()

@@ -606,12 +606,23 @@ ansible_facts:
           version_added: 0.2.0
           contains:
             installed:
-              description: Whether a C(criu) binary was found on C(PATH) or in the sbin directories.
+              description:
+                - Whether a C(criu) file was found on C(PATH) or in the sbin directories, executable or not (see
+                  C(executable)).
               type: bool
               returned: always
               sample: true
+            executable:
+              description:
+                - Whether one of them can be executed here. False when criu is there but is not executable (no execute
+                  bit, a C(noexec) mount), which container runtimes treat as no criu; C(reason) says which and C(fix) how
+                  to make it executable.
+              type: bool
+              returned: always
+              sample: true
+              version_added: 0.3.0
             path:
-              description: The first C(criu) on C(PATH), the one container runtimes call; null when none.
+              description: The first executable C(criu) on C(PATH), the one container runtimes call; null when none.
               type: str
               returned: always
               sample: /usr/sbin/criu
@@ -646,10 +657,16 @@ ansible_facts:
                   returned: always
                   sample: 3.17.1
                 selected:
-                  description: Whether it is C(path), the first on C(PATH).
+                  description: Whether it is C(path), the first executable one on C(PATH).
                   type: bool
                   returned: always
                   sample: true
+                executable:
+                  description: Whether it can be executed here (an execute bit, not on a C(noexec) mount).
+                  type: bool
+                  returned: always
+                  sample: true
+                  version_added: 0.3.0
             starts:
               description: Whether its own C(criu check) got past start-up on this kernel; null when it was not run.
               type: bool

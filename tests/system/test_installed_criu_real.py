@@ -11,6 +11,7 @@
 (d) nothing persists: no kdat cache, mount, process or temporary directory.
 """
 
+import ctypes
 import json
 import os
 import platform
@@ -29,6 +30,7 @@ from conftest import COLLECTIONS, debian12_criu, in_child, requires_root
 from leftovers import children, mounts, quiet_scratch
 from ansible_collections.criu.check.plugins.module_utils import _context
 from ansible_collections.criu.check.plugins.module_utils import _installed_criu as I
+from ansible_collections.criu.check.plugins.module_utils import _runtimes as R
 
 TOOLS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'tools')
 ROOT_SH = os.path.join(TOOLS, 'criu_root.sh')
@@ -135,6 +137,47 @@ def test_no_criu_at_all(scratch):
     assert facts['installed'] is False and facts['usable'] is False and facts['agrees'] is None
     assert 'not installed' in facts['reason']
     assert_nothing_left(raw)
+
+
+@pytest.mark.parametrize('how', ['mode', 'noexec'])
+def test_a_criu_that_cannot_be_executed_is_there_not_missing(scratch, how):
+    """A criu file on PATH that may not be executed (mode 0644; a noexec mount, the kernel's refusal, made
+    for real in a private mount namespace): present, not executable, and the fix makes it executable;
+    "install criu" would not help.  A runtime's exec.LookPath skips it: they find no criu."""
+    bindir = scratch / 'bin'
+    bindir.mkdir()
+
+    def prepare():
+        quiet_scratch()
+        if how == 'noexec':
+            libc = ctypes.CDLL(None, use_errno=True)
+            assert libc.mount(b'test', str(bindir).encode(), b'tmpfs', ctypes.c_ulong(0x8), None) == 0  # MS_NOEXEC
+        fake = bindir / 'criu'
+        fake.write_text('#!/bin/sh\necho "Version: 4.1.1"\n')
+        fake.chmod(0o644 if how == 'mode' else 0o755)
+
+    def body():
+        raw = I.check(Ctx(timeout=5), path=str(bindir) + os.pathsep + '/usr/bin:/bin')
+        return {'raw': raw, 'facts': I.describe(raw, {'verdict': 'good'}),
+                'runtimes': R.gather(lambda argv: (0, '5.0.2\n', ''), I.describe(raw), True,
+                                     which=lambda name: '/usr/bin/lxc-checkpoint' if name == 'lxc-checkpoint' else None)}
+    got = in_child(body, prepare, timeout=30)
+    ours = [b for b in got['raw']['binaries'] if b['path'] == str(bindir / 'criu')]
+    assert ours and ours[0]['executable'] is False and ours[0]['selected'] is False
+    facts = got['facts']
+    if any(b['selected'] for b in got['raw']['binaries']):
+        pytest.skip('this host has an executable criu in an sbin directory')
+    assert facts['installed'] is True and facts['executable'] is False and facts['usable'] is False
+    assert facts['path'] is None and facts['check'] is None and 'not installed' not in facts['reason']
+    assert 'installed at %s but cannot be executed' % (bindir / 'criu') in facts['reason']
+    if how == 'mode':
+        assert 'mode 0644' in facts['reason'] and facts['fix'] == 'Make it executable: chmod +x %s.' % (bindir / 'criu')
+    else:
+        assert '%s, which is mounted noexec' % bindir in facts['reason']
+        assert facts['fix'].startswith('Remount %s without noexec' % bindir)
+    lxc = got['runtimes']['lxc']
+    assert lxc['checkpoint'] == R.NOT_READY and lxc['fix'] == facts['fix']
+    assert 'there is none: criu is installed at' in ' '.join(lxc['reasons'])
 
 
 # ------------------------------------------------------------------ (b)

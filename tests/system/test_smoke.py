@@ -181,6 +181,27 @@ def test_find_criu_follows_path_then_sbin(tmp_path):
     assert found is None or os.path.dirname(found) in _smoke.SBIN_DIRS
 
 
+def test_a_criu_that_cannot_be_executed_is_named_not_missing(tmp_path):
+    """Given as criu_path or first on PATH, a criu without an execute bit: the result names it and the fix."""
+    from ansible_collections.criu.check.plugins.module_utils import _smoke
+    criu = tmp_path / 'criu'
+    criu.write_text('#!/bin/sh\n')
+    criu.chmod(0o644)
+    res = _smoke.run(str(criu), str(tmp_path), 5)
+    assert res['ok'] is False and res['stage'] == 'setup' and res['criu']['path'] is None
+    assert res['msg'] == 'criu at %s cannot be executed: its mode 0644 has no execute bit; make it executable: chmod +x %s' % (
+        criu, criu)
+    path = os.environ['PATH']
+    try:
+        os.environ['PATH'] = str(tmp_path)
+        res = _smoke.run(None, str(tmp_path), 5)
+    finally:
+        os.environ['PATH'] = path
+    if res['criu']['path'] is None:     # else this host has an executable criu in an sbin directory
+        assert res['msg'].startswith('criu at %s cannot be executed: ' % criu), res['msg']
+    assert os.listdir(str(tmp_path)) == ['criu']
+
+
 # ---------------------------------------------------------------- through Ansible
 
 

@@ -296,17 +296,21 @@ def test_find_orders_dedupes_and_marks_the_first(tmp_path):
     _exe(str(d / 'criu'))
     found = I.find(os.pathsep.join([str(a), 'relative/dir', str(b), '', str(c), str(d)]))
     ours = [f for f in found if f['from'] == 'PATH']
-    assert [f['path'] for f in ours] == [str(b / 'criu'), str(d / 'criu')]
-    assert ours[0]['selected'] is True and ours[1]['selected'] is False
-    assert [f for f in found if f['selected']] == [ours[0]]
-    assert all(f['from'] == 'sbin' and f['path'].startswith(I.SBIN_DIRS) for f in found[2:])
+    # listed, but runtimes cannot call it: the first executable one is selected
+    assert [(f['path'], f['executable']) for f in ours] == [
+        (str(a / 'criu'), False), (str(b / 'criu'), True), (str(d / 'criu'), True)]
+    assert [f['selected'] for f in ours] == [False, True, False]
+    assert ours[0]['not_executable']['fix'] == 'make it executable: chmod +x %s' % (a / 'criu')
+    assert [f for f in found if f['selected']] == [ours[1]]
+    assert all(f['from'] == 'sbin' and f['path'].startswith(I.SBIN_DIRS) for f in found[3:])
 
 
 def test_find_falls_back_to_sbin(tmp_path):
     found = I.find(str(tmp_path))
     assert all(f['from'] == 'sbin' for f in found)
     # on a host without criu in sbin (this one) that is an empty list, not an error
-    assert [f['selected'] for f in found] == [True] + [False] * (len(found) - 1) if found else found == []
+    executable = [f for f in found if f['executable']]
+    assert [f for f in found if f['selected']] == executable[:1]
 
 
 def test_fixture_file_is_what_the_capture_tool_writes():
