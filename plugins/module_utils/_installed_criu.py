@@ -251,12 +251,67 @@ def environ(path):
     return env
 
 
+# How long the output of a killed criu is read for once nothing else holds
+# its pipes: what it wrote is in them already.  Short: in an engine job it
+# comes out of the margin the job keeps to report.
+DRAIN_SECONDS = 0.1
+
+
+def _pipe_holders(proc):
+    """The processes, other than this one, that hold ``proc``'s stdout or
+    stderr pipe: only what argv started can (the read ends are close-on-exec)."""
+    pipes = set()
+    for stream in (proc.stdout, proc.stderr):
+        if stream is not None and not stream.closed:
+            pipes.add('pipe:[%d]' % os.fstat(stream.fileno()).st_ino)
+    holders = []
+    for pid in os.listdir('/proc'):
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            fds = os.listdir('/proc/%s/fd' % pid)
+            if any(os.readlink('/proc/%s/fd/%s' % (pid, fd)) in pipes for fd in fds):
+                holders.append(int(pid))
+        except OSError:
+            continue   # gone meanwhile, or not ours to read (then not started by argv either)
+    return holders
+
+
+def _drain(proc):
+    """The output of a killed ``proc``, read for a bounded time.  What argv
+    started and still holds its pipes (in its process group, or one that
+    left it with setsid) would keep the read from ever ending: it is killed
+    first, as nothing argv started may outlive it; the pipes are closed if
+    something still holds them after DRAIN_SECONDS."""
+    import signal
+    import subprocess
+    for pid in _pipe_holders(proc):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    try:
+        return proc.communicate(timeout=DRAIN_SECONDS)
+    except subprocess.TimeoutExpired as exc:
+        # What was read so far (communicate() keeps it across calls).
+        out, err = exc.output or b'', exc.stderr or b''
+    for stream in (proc.stdout, proc.stderr):
+        if stream is not None:
+            stream.close()
+    try:
+        proc.wait(timeout=DRAIN_SECONDS)
+    except subprocess.TimeoutExpired:
+        pass   # still in the kernel after SIGKILL: it dies with this process (PR_SET_PDEATHSIG)
+    return out, err
+
+
 def _run(argv, env, timeout, preexec=None, cwd='/'):
     """Run argv in its own session; kill its whole process group on timeout.
     In an engine worker it stays in the worker's process group instead,
     which the engine kills when the job ends or overruns and the worker
     when its parent dies: only argv is killed on timeout, and whatever it
-    started dies with that group.
+    started dies with that group.  After the kill its output is read for a
+    bounded time (``_drain()``), whatever holds the pipes open.
 
     Returns ``(rc, stdout, stderr, timed_out, error)``; rc is -N when killed
     by signal N; ``error`` (a sentence) when it could not be started.
@@ -294,13 +349,7 @@ def _run(argv, env, timeout, preexec=None, cwd='/'):
                 proc.kill()
         except OSError:
             pass
-        try:
-            out, err = proc.communicate(timeout=None if own_session else 0.05)
-        except subprocess.TimeoutExpired:
-            # A child of argv still holds its output (it dies with the
-            # worker's group): argv's own end is what was waited for.
-            proc.wait()
-            out = err = b''
+        out, err = _drain(proc)
     return proc.returncode, out.decode('utf-8', 'replace'), err.decode('utf-8', 'replace'), timed_out, None
 
 

@@ -330,6 +330,46 @@ def test_timeout_kills_the_whole_tree(scratch):
     assert_nothing_left(raw)
 
 
+@pytest.mark.parametrize('in_worker', [False, True], ids=['own_session', 'engine_worker'])
+def test_timeout_with_a_setsid_child_holding_the_output(scratch, in_worker):
+    """A criu that hangs and has started a process that left its process group (setsid) and holds its
+    stdout and stderr: the kill of criu's group does not reach it, and reading criu's output until EOF
+    would wait for it.  The check still ends in time with criu's output so far, and that process is gone.
+    A stand-in: no real criu does this on demand."""
+    from ansible_collections.criu.check.plugins.module_utils import _child
+    fake = scratch / 'criu'
+    marker = scratch / 'escaped'
+    fake.write_text('#!/bin/sh\n[ "$1" = --version ] && { echo "Version: 9.9"; exit 0; }\n'
+                    'echo criu-started; echo criu-said >&2\n'
+                    'setsid sh -c \'echo $$ > %s; exec sleep 300\' &\nexec sleep 300\n' % marker)
+    fake.chmod(0o755)
+
+    def prepare():
+        quiet_scratch()
+        if in_worker:
+            _child.in_worker.append(True)
+
+    def body():
+        start = time.monotonic()
+        raw = I.check(Ctx(timeout=1.5), path=str(scratch) + ':/usr/bin:/bin')
+        return dict(raw, elapsed=time.monotonic() - start)
+    try:
+        raw = in_child(body, prepare, timeout=20)
+        assert raw['check']['verdict'] == 'timeout' and raw['elapsed'] < 4, raw['elapsed']
+        assert 'criu-started' in raw['check']['stdout'] and 'criu-said' in raw['check']['stderr']
+        escaped = int(marker.read_text())
+        deadline = time.monotonic() + 2
+        while not _zombie(escaped) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert _zombie(escaped), 'the setsid process criu started is still there'
+    finally:
+        if marker.exists() and marker.read_text().strip():
+            try:
+                os.kill(int(marker.read_text()), signal.SIGKILL)
+            except OSError:
+                pass
+
+
 @pytest.mark.parametrize('script, expected', [
     ('echo "Version: 4.2"; echo "GitID: v4.2"', ('4.2', 'v4.2', None)),
     ('echo "criu: unknown option" >&2; exit 1', (None, None, 'criu: unknown option')),
