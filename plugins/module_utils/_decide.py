@@ -135,6 +135,10 @@ def start_blockers(environment, results):
     """Every reason criu would not start: the environment's, then kerndat's
     as the probes that ran observed it."""
     blockers = list(environment.get('criu_start_blockers') or [])
+    if environment.get('criu_can_start') is False and not blockers:
+        # Facts that say criu would not start without saying why (not this
+        # collection's; another task's or a hand-made criu_facts): still no.
+        blockers.append(CRIU_START_DEFAULT_BLOCKER)
     without_privilege = any(b in PRIVILEGE_BLOCKERS for b in blockers)
     blockers.extend(b for b in kerndat_blockers(results, without_privilege) if b not in blockers)
     return blockers

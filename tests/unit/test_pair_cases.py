@@ -187,3 +187,13 @@ def test_a_criu_version_that_is_not_known_cannot_tell_which_criu_reads_the_image
     assert v['modes'][STOP]['reasons'] == [
         'cannot tell whether criu on web2 can read the images: the criu version of web1 is not known']
     assert v['modes'][STOP]['fixes'] == ['install criu on web1 (for example with the criu.check.install role)']
+
+
+def test_a_host_whose_facts_say_criu_cannot_start_without_a_reason_is_not_ready(src, dst):
+    """The require role (criu_unmet) and the migration decision read such facts alike: criu would not
+    start there (the matrix said pre-copy)."""
+    dst['environment'].update(criu_can_start=False, criu_start_blockers=[])
+    v = _pair.decide(src, dst, source_name='web1', destination_name='web2')
+    assert v['possible'] is False and v['mode'] is None, v
+    assert any('the kernel of web2 is not ready for criu' in r and 'criu would refuse to start here' in r
+               for r in v['reasons']), v['reasons']
