@@ -297,12 +297,13 @@ def _probes(checks, facts, ids, side, mode):
         if _decide.is_met(status):
             checks.add(probe_id, True, (mode,))
             continue
-        message = _sentence(probe.get('message') or status)
+        message = _sentence(probe.get('message') or '')
+        said = ': ' + message if message else ''
         if _decide.is_undecided(status):
-            checks.add(probe_id, None, (mode,), 'cannot tell whether %s has %s (%s): %s'
-                       % (side, probe_id, status, message), _sentence(probe.get('fix')) or None)
+            checks.add(probe_id, None, (mode,), 'cannot tell whether %s has %s (%s)%s'
+                       % (side, probe_id, status, said), _sentence(probe.get('fix')) or None)
         else:
-            checks.add(probe_id, False, (mode,), '%s on %s: %s: %s' % (probe_id, side, status, message),
+            checks.add(probe_id, False, (mode,), '%s on %s: %s%s' % (probe_id, side, status, said),
                        _sentence(probe.get('fix')) or None)
 
 

@@ -197,3 +197,9 @@ def test_a_host_whose_facts_say_criu_cannot_start_without_a_reason_is_not_ready(
     assert v['possible'] is False and v['mode'] is None, v
     assert any('the kernel of web2 is not ready for criu' in r and 'criu would refuse to start here' in r
                for r in v['reasons']), v['reasons']
+
+
+def test_a_probe_without_a_message_is_named_with_its_status_once(src, dst):
+    src['probes']['mem_dirty_track'].update(status='unsupported', message='')
+    v = _pair.decide(src, dst, source_name='web1', destination_name='web2')
+    assert 'mem_dirty_track on web1: unsupported' in v['modes'][PRE]['reasons'], v['modes'][PRE]
