@@ -206,6 +206,47 @@ def test_install_reports_a_criu_that_was_not_run_without_a_deprecation(tmp_path)
     assert 'DEPRECATION' not in output, output[-3000:]
 
 
+def _installed(*packages):
+    return all(subprocess.run(['dpkg-query', '-W', '-f', '${Status}', p], stdout=subprocess.PIPE, text=True,
+                              stderr=subprocess.DEVNULL, check=False).stdout == 'install ok installed'
+               for p in packages)
+
+
+@requires_apt
+@pytest.mark.skipif(not _installed('python3-pyroute2', 'python3-ptrace'),
+                    reason="installs nothing: needs Debian's python3-pyroute2 and python3-ptrace already installed")
+@pytest.mark.parametrize('interpreter', ['bare_venv', '/usr/bin/python3'])
+def test_install_fails_when_the_modules_python_cannot_import_the_libraries(tmp_path, interpreter):
+    """A real run, with only the two library packages, already installed (apt changes nothing): run by a
+    virtual environment's Python (the managed node's ansible_python_interpreter), the modules cannot import
+    what Debian's python3-pyroute2 and python3-ptrace installed for /usr/bin/python3, and the role says so
+    with the interpreter and the fix; it claimed success, and the probes that need them stayed unknown.
+    With /usr/bin/python3 the same run passes."""
+    if interpreter == 'bare_venv':
+        subprocess.run(['/usr/bin/python3', '-m', 'venv', '--without-pip', str(tmp_path / 'venv')], check=True)
+        interpreter = str(tmp_path / 'venv' / 'bin' / 'python3')
+    before = _apt_state()
+    result, output = run_role(
+        tmp_path, 'install', [json.dumps({
+            '__criu_install_packages': [],
+            '__criu_install_python_libraries': {'pyroute2': 'python3-pyroute2', 'ptrace': 'python3-ptrace'},
+            # the lists as they are: no apt-get update
+            'criu_install_cache_valid_time': 10 ** 9})],
+        check=False, show=['__criu_install_apt', 'criu_install'],
+        inventory='localhost ansible_connection=local ansible_python_interpreter=%s\n' % interpreter)
+    assert not result['__criu_install_apt']['changed'], output[-3000:]
+    assert _apt_state() == before
+    if interpreter == '/usr/bin/python3':
+        assert result['failed'] is None, result
+        return
+    assert result['failed'], output[-3000:]
+    assert result['failed']['task'] == "Fail when the modules' Python cannot import the libraries the role installed"
+    msg = result['failed']['msg']
+    assert msg.startswith('python3-pyroute2, python3-ptrace are installed, but the Python that runs'), msg
+    assert 'on this host, %s (Python 3.' % interpreter in msg and 'cannot import pyroute2, ptrace:' in msg, msg
+    assert 'set ansible_python_interpreter for this host' in msg and '(pip: pyroute2)' in msg, msg
+
+
 # ---------------------------------------------------------------- require
 
 

@@ -36,7 +36,8 @@ BUILT = {
 def _names(family):
     with open(os.path.join(VARS, family + '.yml')) as f:
         names = yaml.safe_load(f)
-    return sorted(set(p for key, packages in names.items() if key.endswith('_packages') for p in packages))
+    packages = [p for key, packages in names.items() if key.endswith('_packages') for p in packages]
+    return sorted(set(packages + list(names['__criu_install_python_libraries'].values())))
 
 
 @pytest.mark.parametrize('family', sorted(BUILT))
