@@ -130,6 +130,12 @@ def run(probes, run_command=None, unprivileged=False, timeout=_engine.DEFAULT_TI
     ``installed_criu``: also run the installed criu's own check and the
     runtimes' version commands, beside the probes, for ``criu_facts.criu``
     and ``criu_facts.runtimes``.
+
+    Every probe runs, whatever ``probes`` selects: criu's start-up
+    (kerndat_init()) makes the calls of many of them (extra ones too) for
+    every command, ``--feature NAME`` included, and aborts on an error it does
+    not expect.  The others' results only decide whether criu would start
+    (criu_start_blockers); the facts describe ``probes`` alone.
     """
     ctx = _context.ProbeContext(unprivileged=unprivileged, cwd=cwd, run_command=run_command, timeout=timeout)
     engine = _engine.Engine(ctx, timeout)
@@ -140,8 +146,8 @@ def run(probes, run_command=None, unprivileged=False, timeout=_engine.DEFAULT_TI
         from ansible_collections.criu.check.plugins.module_utils import _installed_criu, _runtimes  # noqa: F401
         engine.start_jobs({'installed_criu': _installed_criu_check, 'runtimes': _runtime_commands})
     try:
-        REG.load(probes)
-        engine.start(probes)
+        REG.load(REG.PROBES)
+        engine.start(REG.PROBES)
         # While the workers run (see the module docstring).
         from ansible_collections.criu.check.plugins.module_utils import (
             _aggregate, _decide, _environment, _installed_criu, _kernel_config, _runtimes)
@@ -151,7 +157,9 @@ def run(probes, run_command=None, unprivileged=False, timeout=_engine.DEFAULT_TI
         # A failure, or SIGTERM (see Engine): no waiting for the workers.
         engine.stop()
         raise
-    results, job_results = engine.wait()
+    every, job_results = engine.wait()
+    environment['criu_start_blockers'] = _decide.start_blockers(environment, every)
+    results = dict((p.id, every[p.id]) for p in probes)
     kernel['config'], config_values = _kernel_config.gather(kernel['release'], probes, results, machine=kernel['arch'])
     facts = _aggregate.facts(results, environment, kernel, None, config_values)
     if installed_criu:

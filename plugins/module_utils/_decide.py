@@ -167,10 +167,13 @@ START_BLOCKER_FIXES = (
 def start_blocker_fix(blocker, probes=None):
     """How to remove ``blocker``, one of start_blockers()'s reasons: the
     fix for its kind, or for a probe's kerndat step that probe's ``fix``
-    (from ``probes``, criu_facts.probes); CRIU_START_FIX when neither says."""
-    for probe_id, probe in (probes or {}).items():
-        if blocker.startswith(_kerndat_probe_prefix(probe_id)) and isinstance(probe, Mapping):
-            return probe.get('fix') or CRIU_START_FIX
+    (from ``probes``, criu_facts.probes, else the registry's: the probe
+    may have run only to tell whether criu starts); CRIU_START_FIX when
+    neither says."""
+    for probe in REG.PROBES:
+        if blocker.startswith(_kerndat_probe_prefix(probe.id)):
+            entry = (probes or {}).get(probe.id)
+            return (entry.get('fix') if isinstance(entry, Mapping) else probe.fix) or CRIU_START_FIX
     for says, fix in START_BLOCKER_FIXES:
         if says in blocker:
             return fix

@@ -18,7 +18,10 @@ description:
     answers as C(criu check) would, with the same categories, feature names, messages and exit semantics.
   - Without options it runs the required probes (and the optional breakpoints probe, whose result criu
     ignores); O(extra), O(experimental) and O(all) add categories as C(--extra), C(--experimental) and C(--all)
-    do; O(feature) runs only the named probes, as C(--feature NAME).
+    do; O(feature) answers for the named probes only, as C(--feature NAME).
+  - Whatever is asked, every probe runs to tell whether real criu would start here at all, as criu's start-up
+    (C(kerndat_init)) makes the calls of many of them, extra ones included, for every command and stops on an
+    error it does not expect; only the selected probes are reported.
   - Unlike C(criu check) every selected probe runs, even after a required one fails, and each result says what
     was observed and how to fix it.
   - By default the task fails when C(criu check) would exit non-zero (see O(fail_on)).
@@ -43,7 +46,7 @@ options:
     default: false
   feature:
     description:
-      - Run only these probes, by criu C(--feature) name or, for the checks criu runs without a name, by our
+      - Answer for these probes only, by criu C(--feature) name or, for the checks criu runs without a name, by our
         probe id (for example V(ns_last_pid)). O(extra), O(experimental) and O(all) are then ignored, as criu
         ignores them.
       - V(list) returns every known name with its category in RV(features) and runs nothing.
@@ -163,7 +166,7 @@ unknown:
   elements: str
   sample: []
 probes:
-  description: One entry per probe that was run, by probe id (criu's C(--feature) name where it has one).
+  description: One entry per probe selected by the options, by probe id (criu's C(--feature) name where it has one).
   type: dict
   returned: unless O(feature=list)
   contains:

@@ -40,6 +40,9 @@ options:
         C(--experimental); C(optional) is the breakpoints probe; C(feature_only) are the probes reachable only
         with C(criu check --feature NAME).
       - C(criu_ready) can only be true when C(required) is among them.
+      - The probes of the other categories run all the same, but only to tell whether real criu would start here
+        (C(criu_facts.environment.criu_can_start)), as criu's start-up makes the calls of many of them for every
+        command and stops on an error it does not expect.
     type: list
     elements: str
     choices: [required, extra, experimental, optional, feature_only, all]
@@ -226,7 +229,7 @@ ansible_facts:
           returned: always
           sample: [sock_diag, tcp]
         probes:
-          description: One entry per probe that was run, by probe id (criu's C(--feature) name where it has one).
+          description: One entry per probe selected by the options, by probe id (criu's C(--feature) name where it has one).
           type: dict
           returned: always
           contains:
