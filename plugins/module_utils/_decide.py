@@ -112,16 +112,23 @@ def _kerndat_probe_prefix(probe_id):
 # criu checks its privileges before kerndat_init() (criu/crtools.c check_caps()) and stops there.
 PRIVILEGE_BLOCKERS = (NO_CAPS, NEEDS_UNPRIVILEGED)
 PERMISSION_ERRNOS = ('EPERM', 'EACCES')
+# An environment blocker that is the very kerndat step a probe mirrors (criu stops there once): the
+# probe's own blocker would give the same cause a second line.
+SAME_STEP = ((MOUNT_TEST, ('move_mount_set_group',)),)
 
 
-def kerndat_blockers(results, without_privilege=False):
+def kerndat_blockers(results, without_privilege=False, said=()):
     """The probes whose kerndat step would make criu abort at start-up.
 
     ``without_privilege``: criu already stops for want of privilege (PRIVILEGE_BLOCKERS), before any
     kerndat step; a step refused for want of permission here (EPERM, EACCES) is that same cause, and
-    says nothing about a criu that has the privilege, so it is left out."""
+    says nothing about a criu that has the privilege, so it is left out.  ``said``: the blockers
+    already known, which may name a probe's step already (SAME_STEP)."""
     blockers = []
+    covered = set(probe_id for says, ids in SAME_STEP if any(says in b for b in said) for probe_id in ids)
     for probe in REG.PROBES:
+        if probe.id in covered:
+            continue
         result = results.get(probe.id)
         evidence = (result or {}).get('evidence') or {}
         if without_privilege and evidence.get('errno_name') in PERMISSION_ERRNOS:
@@ -140,7 +147,7 @@ def start_blockers(environment, results):
         # collection's; another task's or a hand-made criu_facts): still no.
         blockers.append(CRIU_START_DEFAULT_BLOCKER)
     without_privilege = any(b in PRIVILEGE_BLOCKERS for b in blockers)
-    blockers.extend(b for b in kerndat_blockers(results, without_privilege) if b not in blockers)
+    blockers.extend(b for b in kerndat_blockers(results, without_privilege, blockers) if b not in blockers)
     return blockers
 
 

@@ -26,7 +26,9 @@ import podman_images
 from conftest import REPO, NOBODY, become_user, enter_user_namespace, in_child, requires_root
 from test_probes_proc import read_only_proc_sys
 
+from ansible_collections.criu.check.plugins.module_utils import _check
 from ansible_collections.criu.check.plugins.module_utils import _context
+from ansible_collections.criu.check.plugins.module_utils import _decide
 from ansible_collections.criu.check.plugins.module_utils import _environment as E
 from ansible_collections.criu.check.plugins.module_utils import _environment_fix as F
 from ansible_collections.criu.check.plugins.module_utils import _registry
@@ -130,6 +132,16 @@ def test_user_namespace():
     assert env['container'] == host['container']
     assert env['cgroup'] == host['cgroup']
     assert env['can_mount'] is False
+
+
+@requires_root
+def test_in_a_user_namespace_criu_stops_once_at_its_test_mount():
+    """criu 4.1.1 in unshare -Ur stops at kerndat_has_move_mount_set_group() ("Fail to mount tmfps ...:
+    Operation not permitted"), once.  The environment's mount test and the move_mount_set_group probe's
+    kerndat step are that one cause: one blocker, with the mount test's fix (it was listed twice)."""
+    facts = in_child(lambda: _check.run(_check.by_categories([_check.ALL]), timeout=10), enter_user_namespace)
+    assert facts['probes']['move_mount_set_group']['evidence'].get(_decide.KERNDAT_FLAG) is True
+    assert facts['environment']['criu_start_blockers'] == ['%s %s' % (_decide.KERNDAT_FAILED, _decide.MOUNT_TEST)]
 
 
 @requires_root
