@@ -49,6 +49,9 @@ attributes:
       - Use C(group/criu.check.criu) in C(module_defaults) to set default values for the options of
         M(criu.check.criu_facts) and M(criu.check.criu_check), the modules of the group (not the smoke test's or the
         migration modules', whose O(timeout) bounds one criu run).
+      - Only the options both modules have (O(timeout), O(unprivileged)) belong there; an option of one of them
+        (C(fail_on), C(categories)) makes the other fail with Ansible's C(Unsupported parameters). Set those in
+        C(module_defaults) under the module's own name.
 '''
 
     # The modules that run the installed criu: criu_smoke, criu_cpuinfo, criu_page_server, criu_dump,
