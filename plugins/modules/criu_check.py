@@ -16,14 +16,14 @@ version_added: 0.1.0
 description:
   - Runs the kernel probes of C(criu check) (CRIU 4.2), re-implemented in Python, on the managed node, and
     answers as C(criu check) would, with the same categories, feature names, messages and exit semantics.
-  - Without options it runs the required probes (and the optional breakpoints probe, whose result criu
+  - Without options it answers for the required probes (and the optional breakpoints probe, whose result criu
     ignores); O(extra), O(experimental) and O(all) add categories as C(--extra), C(--experimental) and C(--all)
     do; O(feature) answers for the named probes only, as C(--feature NAME).
   - Whatever is asked, every probe runs to tell whether real criu would start here at all, as criu's start-up
     (C(kerndat_init)) makes the calls of many of them, extra ones included, for every command and stops on an
     error it does not expect; only the selected probes are reported.
-  - Unlike C(criu check) every selected probe runs, even after a required one fails, and each result says what
-    was observed and how to fix it.
+  - Unlike C(criu check) every selected probe is answered, even after a required one fails, and each result says
+    what was observed and how to fix it.
   - By default the task fails when C(criu check) would exit non-zero (see O(fail_on)).
 author:
   - criu.check contributors (@criu-check)
@@ -33,15 +33,15 @@ requirements:
     probes are C(unknown) with the fix.
 options:
   extra:
-    description: Also run the extra probes, as C(criu check --extra).
+    description: Also answer for the extra probes, as C(criu check --extra).
     type: bool
     default: false
   experimental:
-    description: Also run the experimental probes, as C(criu check --experimental).
+    description: Also answer for the experimental probes, as C(criu check --experimental).
     type: bool
     default: false
   all:
-    description: Run the extra and experimental probes too, as C(criu check --all).
+    description: Answer for the extra and experimental probes too, as C(criu check --all).
     type: bool
     default: false
   feature:

@@ -35,7 +35,7 @@ requirements:
 options:
   categories:
     description:
-      - The categories of probes to run, as C(criu check) groups them. C(all) runs all 67 probes.
+      - The categories of probes the facts answer for, as C(criu check) groups them. C(all) is all 67 probes.
       - C(required) is C(criu check)'s "absolutely required" category; C(extra) is C(--extra); C(experimental) is
         C(--experimental); C(optional) is the breakpoints probe; C(feature_only) are the probes reachable only
         with C(criu check --feature NAME).
