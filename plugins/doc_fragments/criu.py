@@ -61,8 +61,8 @@ options:
   criu_path:
     description:
       - The criu binary to use, as a path or a name looked up on E(PATH).
-      - By default the first C(criu) on E(PATH), then in C(/usr/sbin), C(/sbin) and C(/usr/local/sbin), which is the
-        one container runtimes would call.
+      - By default the first executable C(criu) on E(PATH), then in C(/sbin), C(/usr/sbin) and C(/usr/local/sbin),
+        which is the one container runtimes would call.
     type: path
 '''
 

@@ -23,8 +23,8 @@ description:
   - Never fails because a feature is missing; missing features are facts. It fails only on invalid options.
   - C(criu_ready) is true when every required probe is met and real criu could start here (root, or
     C(CAP_CHECKPOINT_RESTORE) with O(unprivileged); Yama C(ptrace_scope) below 3).
-  - C(criu_usable) is true when, in addition, the installed criu (the first C(criu) on C(PATH), the one container
-    runtimes call) starts on this kernel and its own C(criu check) passes. Its C(criu check) runs beside the
+  - C(criu_usable) is true when, in addition, the installed criu (the first executable C(criu) on C(PATH), the one
+    container runtimes call) starts on this kernel and its own C(criu check) passes. Its C(criu check) runs beside the
     probes, bounded by O(timeout), and leaves nothing behind on the host.
 author:
   - criu.check contributors (@criu-check)
