@@ -27,7 +27,7 @@ options:
   timeout:
     description:
       - Seconds one probe may run before it is killed and reported as C(error).
-      - Must be a positive number; zero or a negative number fails the task.
+      - Must be a positive number of seconds, at most 86400 (a day); anything else fails the task, naming that range.
     type: float
     default: 5.0
 attributes:
