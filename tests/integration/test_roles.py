@@ -247,6 +247,29 @@ def test_install_fails_when_the_modules_python_cannot_import_the_libraries(tmp_p
     assert 'set ansible_python_interpreter for this host' in msg and '(pip: pyroute2)' in msg, msg
 
 
+@requires_apt
+def test_install_fails_when_the_criu_installed_cannot_be_executed(tmp_path):
+    """A real run that installs nothing (apt changes nothing), with the first criu on PATH a file without an
+    execute bit: the role fails with the reason and chmod +x (it reported criu installed, check not_run, and
+    passed); criu_install says executable: false."""
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    (bin_dir / 'criu').write_text('#!/bin/sh\necho "Version: 4.1.1"\n')
+    (bin_dir / 'criu').chmod(0o644)
+    before = _apt_state()
+    result, output = run_role(
+        tmp_path, 'install', [json.dumps({'__criu_install_packages': [], '__criu_install_python_libraries': {},
+                                          'criu_install_cache_valid_time': 10 ** 9})],
+        check=False, show=['__criu_install_apt', 'criu_install'],
+        wrap=['env', 'PATH=%s:%s' % (bin_dir, os.environ['PATH'])])
+    assert not result['__criu_install_apt']['changed'] and _apt_state() == before, output[-3000:]
+    if result['criu_install']['path'] is not None:
+        pytest.skip('an executable criu is installed on this machine: %s' % result['criu_install']['path'])
+    assert result['criu_install']['installed'] is True and result['criu_install']['executable'] is False
+    assert result['failed']['task'] == 'Fail when the installed criu cannot be executed', output[-3000:]
+    assert 'chmod +x %s' % (bin_dir / 'criu') in result['failed']['msg'], result['failed']
+
+
 # ---------------------------------------------------------------- require
 
 
