@@ -1,0 +1,104 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The criu.check.migrate role for real on this machine: migrate_role/two_hosts.sh
+makes two "hosts" inside the Debian 13 root (criu 4.1.1, its ansible-core) - the
+destination a pid, mount and network namespace of its own, reached over a veth -
+and runs migrate_role/play.yml there:
+
+- stop-and-copy of a counter (this kernel has no soft-dirty tracking): it runs on
+  the destination only;
+- a tree whose root ends once restored: the check after the restore fails, and the
+  rollback resumes the whole tree on the source and ends all of it on the destination;
+- a destination address nobody has: the dump fails, the tree runs on, on the source.
+
+On every path nothing is left but what should run: no page server, no images.
+tests/vm/test_vm_migration.py runs the role between two VMs, pre-copy too.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import uuid
+
+import pytest
+
+import conftest
+from process_list import processes
+
+CRIU_ROOT = conftest.CRIU_ROOT
+
+pytestmark = conftest.requires_root
+
+
+@pytest.fixture(scope='module')
+def run():
+    """Run play.yml once between the two hosts; return (results, {'src': ..., 'dst': ...}, report)."""
+    conftest.criu_root_or_skip()
+    token = 'mrl' + uuid.uuid4().hex[:12]
+    try:
+        proc = subprocess.run([CRIU_ROOT, 'run', '--', 'unshare', '-n', '--', 'bash',
+                               '/src/tests/integration/migrate_role/two_hosts.sh', token],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              timeout=1200, check=False)
+    finally:
+        # Whatever leaked (both namespaces are seen from here) does not outlive the test.
+        for line in processes(lambda cmd: token in cmd):
+            try:
+                os.kill(int(line.split()[0].rstrip(':')), signal.SIGKILL)
+            except OSError:
+                pass
+    out = proc.stdout.decode('utf-8', 'replace')
+    parts = {}
+    for chunk in out.split('=== ')[1:]:
+        head, dummy, body = chunk.partition('\n')
+        parts[head.split()[0]] = (head, body.strip())
+    assert 'result' in parts and parts['result'][1], out + proc.stderr.decode('utf-8', 'replace')[-3000:]
+    hosts = {name: json.loads(parts[name][1]) for name in ('src', 'dst')}
+    return json.loads(parts['result'][1]), hosts, parts['rc'][0] + '\n' + parts['play'][1]
+
+
+def _commands(host):
+    return [cmd for dummy, state, cmd in host['processes'] if state != 'Z']
+
+
+def test_stop_and_copy_moves_the_tree(run):
+    results, hosts, play = run
+    moved = results['moved']
+    assert 'failed' not in moved, moved
+    assert moved['mode'] == 'stop-and-copy' and moved['iterations'] == [] and moved['source_pid'] > 1
+    assert moved['destination_pid'] == moved['source_pid'] and moved['images_dir'] is None
+    counters = [cmd for cmd in _commands(hosts['dst']) if cmd.startswith('/bin/sh -c i=0;')]
+    assert len(counters) == 1, hosts['dst']
+    assert not [cmd for cmd in _commands(hosts['src']) if cmd.startswith('/bin/sh -c i=0;')], hosts['src']
+
+
+def test_a_rollback_after_the_restore_ends_the_whole_tree_on_the_destination(run):
+    """criu restored the root and its child; the root ended on the destination.  The
+    rollback ended only the root's pid there, and the child ran on beside the tree
+    resumed on the source."""
+    results, hosts, play = run
+    msg = results['rollback'].get('failed', '')
+    assert 'failed at "Check that the tree runs on the destination"' in msg, results['rollback']
+    assert 'The tree was resumed on src.' in msg
+    assert not [cmd for cmd in _commands(hosts['dst']) if 'while :' in cmd and 'end-' in cmd], hosts['dst']
+    resumed = [(pid, state) for pid, state, cmd in hosts['src']['processes'] if 'end-' in cmd]
+    assert len(resumed) == 2 and all(state in ('S', 'R') for dummy, state in resumed), hosts['src']
+
+
+def test_an_unreachable_destination_leaves_the_tree_running(run):
+    results, hosts, play = run
+    msg = results['unreachable'].get('failed', '')
+    assert "Can't connect to server 10.77.0.9:27100" in msg, results['unreachable']
+    assert 'failed at "Dump the tree' in msg
+    left = [(state, cmd) for dummy, state, cmd in hosts['src']['processes'] if cmd.startswith('/bin/sh -c while')]
+    assert len(left) == 1 and left[0][0] in ('S', 'R'), hosts['src']
+
+
+def test_nothing_is_left(run):
+    results, hosts, play = run
+    assert play.startswith('rc 0'), play
+    for name in ('src', 'dst'):
+        # no page server, no criu; the images removed (the work directory itself stays)
+        assert not [cmd for cmd in _commands(hosts[name]) if 'criu' in cmd], hosts[name]
+        assert [p for p in hosts[name]['var_tmp'] if p.startswith('criu-migrate/')] == [], hosts[name]
