@@ -9,7 +9,8 @@ and runs migrate_role/play.yml there:
   the destination only;
 - a tree whose root ends once restored: the check after the restore fails, and the
   rollback resumes the whole tree on the source and ends all of it on the destination;
-- a destination address nobody has: the dump fails, the tree runs on, on the source.
+- a destination address nobody has: the dump fails, the tree runs on, on the source;
+- a pid that does not exist: the dump fails, and nothing is said to be resumed.
 
 On every path nothing is left but what should run: no page server, no images.
 tests/vm/test_vm_migration.py runs the role between two VMs, pre-copy too.
@@ -93,6 +94,14 @@ def test_an_unreachable_destination_leaves_the_tree_running(run):
     assert 'failed at "Dump the tree' in msg
     left = [(state, cmd) for dummy, state, cmd in hosts['src']['processes'] if cmd.startswith('/bin/sh -c while')]
     assert len(left) == 1 and left[0][0] in ('S', 'R'), hosts['src']
+
+
+def test_a_pid_that_does_not_exist_is_not_said_to_be_resumed(run):
+    """The failure said "The tree was resumed on src." after "no process 4194000 to dump"."""
+    results, hosts, play = run
+    msg = results['no_such_pid'].get('failed', '')
+    assert 'no process 4194000 to dump' in msg, results['no_such_pid']
+    assert 'resumed' not in msg, msg
 
 
 def test_nothing_is_left(run):
