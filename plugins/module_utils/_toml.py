@@ -148,6 +148,18 @@ def _put(table, keys, value, lineno):
     table[keys[-1]] = value
 
 
+def _table(parent, key, lineno):
+    """The table a header's ``key`` names in ``parent`` (made if absent): in
+    an array of tables, its last one (``[[a.b]]`` or ``[a.b]`` after
+    ``[[a]]``); ValueError if it is a value."""
+    table = parent.setdefault(key, {})
+    if isinstance(table, list) and table:
+        table = table[-1]
+    if not isinstance(table, dict):
+        raise ValueError('line %d: %s is not a table' % (lineno, key))
+    return table
+
+
 def parse_toml(text):
     """The subset of TOML that containerd's, CRI-O's and containers' files use:
     tables, dotted and quoted keys, strings, booleans, numbers, arrays and
@@ -168,7 +180,7 @@ def parse_toml(text):
             keys = _split_key(line[2:-2], lineno)
             parent = doc
             for key in keys[:-1]:
-                parent = parent.setdefault(key, {})
+                parent = _table(parent, key, lineno)
             array = parent.setdefault(keys[-1], [])
             if not isinstance(array, list):
                 raise ValueError('line %d: %s is not an array of tables' % (lineno, keys[-1]))
@@ -180,11 +192,7 @@ def parse_toml(text):
                 raise ValueError('line %d: invalid table header' % lineno)
             current = doc
             for key in _split_key(line[1:-1], lineno):
-                current = current.setdefault(key, {})
-                if isinstance(current, list):
-                    current = current[-1]
-                if not isinstance(current, dict):
-                    raise ValueError('line %d: %s is not a table' % (lineno, key))
+                current = _table(current, key, lineno)
             continue
         pair = _key_value(line)
         if not pair:
