@@ -133,7 +133,8 @@ def _value(text, lineno):
         return table
     if re.match(r'^[+-]?\d[\d_]*$', text):
         return int(text.replace('_', ''))
-    if re.match(r'^[+-]?(\d[\d_]*)?(\.\d+)?([eE][+-]?\d+)?$', text) and text not in ('', '+', '-'):
+    # a float has digits before its fraction or exponent (TOML has no ".5" or "e5"; float() would take ".5")
+    if re.match(r'^[+-]?\d[\d_]*(\.\d[\d_]*)?([eE][+-]?\d[\d_]*)?$', text):
         return float(text.replace('_', ''))
     raise ValueError('line %d: unsupported value %r' % (lineno, text))
 
