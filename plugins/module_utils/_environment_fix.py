@@ -146,6 +146,8 @@ def _container_options(container, caps, proc_sys, seccomp, apparmor, tun):
         opts = ['--capability=%s' % ','.join('CAP_' + c for c in upper)] if upper else []
         opts += ['SYSTEMD_NSPAWN_API_VFS_WRITABLE=1 in its environment'] if proc_sys else []
         opts += ['SYSTEMD_SECCOMP=0 in its environment'] if seccomp else []
+        # nspawn has no AppArmor option: the profile comes from whatever starts it (a unit's AppArmorProfile=)
+        opts += ['no AppArmor profile (none in AppArmorProfile= of the unit that starts it)'] if apparmor else []
         opts += ['--bind=/dev/net/tun'] if tun else []
         return 'run systemd-nspawn with %s' % ', '.join(opts)
     opts = ['with CAP_%s' % ', CAP_'.join(upper)] if upper else []
