@@ -1,0 +1,242 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""environment_fix() cases the other tests left open (found by mutating
+_environment_fix.py): an errno recorded as a number or a bare name rather
+than errno_name, and a call the container's seccomp profile refuses in a
+probe no table entry names.  The environments are dictionaries like
+_environment.gather()'s, since the tests cannot be a container of each kind;
+tests/system/test_environment.py checks this host's."""
+
+import errno
+
+import pytest
+
+import conftest  # noqa: F401  # pylint: disable=unused-import
+
+from ansible_collections.criu.check.plugins.module_utils import _environment_fix as F
+
+
+def env(**changes):
+    base = {'container': 'docker', 'container_privileged': False, 'capabilities': ['chown', 'kill'],
+            'proc_sys_writable': False, 'seccomp': 2, 'user_namespace': False, 'yama_ptrace_scope': 1, 'wsl': None,
+            'gvisor': False, 'arch': 'x86_64',
+            'lsm': {'list': None, 'apparmor': {'enabled': False, 'profile': None, 'mode': None},
+                    'selinux': {'enabled': False, 'enforcing': False}}}
+    base.update(changes)
+    return base
+
+
+def failed(**evidence):
+    return {'status': 'unsupported', 'message': '', 'evidence': evidence}
+
+
+@pytest.mark.parametrize('evidence', [{'errno_name': 'EROFS'}, {'errno': errno.EROFS}, {'errno': 'EROFS'}],
+                         ids=['errno_name', 'number', 'name'])
+def test_the_errno_counts_however_the_probe_recorded_it(evidence):
+    """A read-only /proc/sys is named from EROFS whether it came as errno_name, a number or a name."""
+    fix = F.environment_fix('ns_last_pid', failed(**evidence), env())
+    assert fix.startswith('this docker container is the cause, not the kernel: /proc/sys is read-only;')
+    assert '--security-opt systempaths=unconfined' in fix
+
+
+@pytest.mark.parametrize('evidence', [{'errno': 0}, {'errno': None}, {}])
+def test_no_errno_is_no_refusal_of_a_file_the_kernel_lacks(evidence):
+    """errno 0 is no error: a probe that recorded none is judged by its capabilities alone, not as EROFS."""
+    fix = F.environment_fix('ns_last_pid', failed(**evidence), env())
+    assert fix is None
+
+
+def test_a_call_the_seccomp_profile_refuses_in_a_probe_without_an_entry_names_seccomp():
+    """pidfd_store is in no table entry: EPERM under the default seccomp profile (mode 2) is the filter's."""
+    fix = F.environment_fix('pidfd_store', failed(errno_name='EPERM'), env())
+    assert fix == ('this docker container is the cause, not the kernel: a seccomp filter is on; run the container '
+                   'with --privileged, or at least with --security-opt seccomp=unconfined')
+    # without a filter, the refusal is the confinement's in general
+    fix = F.environment_fix('pidfd_store', failed(errno_name='EPERM'), env(seccomp=0))
+    assert fix == ('this docker container\'s confinement refuses it (EPERM), not the kernel: run the container '
+                   'with --privileged')
+
+
+def test_a_container_of_another_manager_gets_every_part_in_plain_words():
+    """A container no option table knows ("oci": only /run/.containerenv or the like says so) is told each part,
+    and why each one is needed."""
+    apparmor = {'list': 'apparmor', 'apparmor': {'enabled': True, 'profile': 'oci-default', 'mode': 'enforce'},
+                'selinux': {'enabled': False, 'enforcing': False}}
+    fix = F.environment_fix('tun_cr', failed(errno_name='EPERM'), env(container='oci', lsm=apparmor))
+    assert fix == ('this oci container is the cause, not the kernel: CAP_NET_ADMIN is not granted; run the container '
+                   'privileged (with CAP_NET_ADMIN)')
+    fix = F.environment_fix('ipc', failed(errno_name='EACCES'), env(container='oci'))
+    assert fix == ('this oci container is the cause, not the kernel: CAP_SYS_ADMIN is not granted, /proc/sys is '
+                   'read-only; run the container privileged (with CAP_SYS_ADMIN, a writable /proc/sys)')
+    fix = F.environment_fix('uffd', failed(errno_name='EPERM'), env(container='oci'))
+    assert fix == ('this oci container is the cause, not the kernel: CAP_SYS_PTRACE is not granted, a seccomp filter '
+                   'is on; run the container privileged (with CAP_SYS_PTRACE, no seccomp filter)')
+    confined = env(container='oci', lsm=apparmor, capabilities=['sys_admin'])
+    fix = F.environment_fix('autofs', failed(errno_name='EPERM'), confined)
+    assert fix == ('this oci container is the cause, not the kernel: AppArmor confines it (profile oci-default); '
+                   'run the container privileged (AppArmor unconfined)')
+    fix = F.environment_fix('tun', failed(errno_name='ENOENT'), env(container='oci'))
+    assert fix == ('this oci container is the cause, not the kernel: /dev/net/tun is not in the container; '
+                   'run the container privileged (/dev/net/tun)')
+
+
+def test_a_read_only_proc_sys_also_names_the_capability_the_probe_lacks():
+    """EROFS is a refusal of the container's, like EPERM: the capability ipc needs is named with /proc/sys."""
+    fix = F.environment_fix('ipc', failed(errno_name='EROFS'), env())
+    assert '--cap-add SYS_ADMIN' in fix and '--security-opt systempaths=unconfined' in fix
+
+
+def test_cap_checkpoint_restore_stands_for_cap_sys_admin():
+    """map_files and clone3_set_tid need CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE (Linux 5.9): with the second,
+    no capability is missing."""
+    fix = F.environment_fix('map_files', failed(errno_name='EPERM'), env(capabilities=['checkpoint_restore']))
+    assert 'CAP_SYS_ADMIN' not in fix and 'SYS_ADMIN' not in fix
+
+
+@pytest.mark.parametrize('probe_id', ['ptrace_peeksiginfo', 'seccomp_suspend', 'seccomp_filters', 'get_rseq_conf',
+                                      'breakpoints'])
+def test_every_probe_that_ptraces_is_stopped_by_yama(probe_id):
+    fix = F.environment_fix(probe_id, failed(errno_name='EPERM'), env(container=None, yama_ptrace_scope=3))
+    assert fix.startswith('kernel.yama.ptrace_scope is 3, which no capability overrides')
+    scope_2 = env(container=None, yama_ptrace_scope=2, capabilities=['sys_admin'])
+    fix = F.environment_fix(probe_id, failed(errno_name='EPERM'), scope_2)
+    assert fix.startswith('kernel.yama.ptrace_scope is 2 (only CAP_SYS_PTRACE may ptrace)')
+
+
+def test_a_pod_is_given_the_security_context_it_lacks():
+    fix = F.environment_fix('uffd', failed(errno_name='EPERM'), env(container='kubernetes'))
+    assert fix.endswith('set securityContext.privileged: true on the container, or at least securityContext '
+                        'capabilities.add: [SYS_PTRACE], seccompProfile.type: Unconfined')
+    apparmor = {'list': 'apparmor', 'apparmor': {'enabled': True, 'profile': 'cri-containerd.apparmor.d',
+                                                 'mode': 'enforce'}, 'selinux': {'enabled': False, 'enforcing': False}}
+    pod = env(container='kubernetes', lsm=apparmor, capabilities=['sys_admin'])
+    fix = F.environment_fix('autofs', failed(errno_name='EPERM'), pod)
+    assert fix.endswith('or at least securityContext appArmorProfile.type: Unconfined')
+
+
+APPARMOR = {'list': 'apparmor', 'apparmor': {'enabled': True, 'profile': 'lxc-container-default-cgns', 'mode': 'enforce'},
+            'selinux': {'enabled': False, 'enforcing': False}}
+
+
+@pytest.mark.parametrize('container, probe_id, err, lsm, options', [
+    ('lxc', 'autofs', 'EPERM', APPARMOR, "change the container's configuration: lxc.apparmor.profile = unconfined"),
+    ('lxc', 'tun', 'ENOENT', None, "change the container's configuration: lxc.mount.entry = /dev/net/tun dev/net/tun "
+                                   "none bind,create=file (and allow c 10:200)"),
+    ('systemd-nspawn', 'uffd', 'EPERM', None,
+     'run systemd-nspawn with --capability=CAP_SYS_PTRACE, SYSTEMD_SECCOMP=0 in its environment'),
+    ('systemd-nspawn', 'tun', 'ENOENT', None, 'run systemd-nspawn with --bind=/dev/net/tun'),
+])
+def test_lxc_and_nspawn_are_told_in_their_own_terms(container, probe_id, err, lsm, options):
+    changes = {'container': container, 'capabilities': ['sys_admin']}
+    if lsm:
+        changes['lsm'] = lsm
+    fix = F.environment_fix(probe_id, failed(errno_name=err), env(**changes))
+    assert fix.startswith('this %s container is the cause, not the kernel: ' % container)
+    assert fix.endswith('; ' + options)
+
+
+@pytest.mark.parametrize('changes', [{'gvisor': True}, {'wsl': 1}, {}])
+def test_a_missing_python_library_is_never_the_environment_s_doing(changes):
+    result = {'status': 'unknown', 'message': 'No module named pyroute2', 'evidence': {'library': 'pyroute2'}}
+    assert F.environment_fix('sock_diag', result, env(**changes)) is None
+
+
+def test_a_probe_that_recorded_no_errno_is_still_told_the_capability_it_lacks():
+    fix = F.environment_fix('tcp', failed(), env(seccomp=0))
+    assert fix == ('this docker container is the cause, not the kernel: CAP_NET_ADMIN is not granted; run the '
+                   'container with --privileged, or at least with --cap-add NET_ADMIN')
+
+
+def test_yama_scope_2_in_a_container_asks_for_cap_sys_ptrace():
+    fix = F.environment_fix('ptrace_peeksiginfo', failed(errno_name='EPERM'), env(yama_ptrace_scope=2))
+    assert fix == ('this docker container is the cause, not the kernel: CAP_SYS_PTRACE is not granted; run the '
+                   'container with --privileged, or at least with --cap-add SYS_PTRACE')
+
+
+@pytest.mark.parametrize('probe_id, err, changes, fix', [
+    # each part is named only when the probe needs it and the errno is the confinement's
+    ('tcp', 'EACCES', {}, 'CAP_NET_ADMIN is not granted; run the container with --privileged, or at least with '
+                          '--cap-add NET_ADMIN'),
+    ('tcp', 'EPERM', {'lsm': APPARMOR}, 'CAP_NET_ADMIN is not granted; run the container with --privileged, or at '
+                                        'least with --cap-add NET_ADMIN'),
+    ('tun_cr', 'EPERM', {}, 'CAP_NET_ADMIN is not granted; run the container with --privileged, or at least with '
+                            '--cap-add NET_ADMIN'),
+    ('uffd', 'EPERM', {'seccomp': 0}, 'CAP_SYS_PTRACE is not granted; run the container with --privileged, or at '
+                                      'least with --cap-add SYS_PTRACE'),
+])
+def test_only_the_parts_that_stand_in_the_probe_s_way_are_named(probe_id, err, changes, fix):
+    assert F.environment_fix(probe_id, failed(errno_name=err), env(**changes)) == (
+        'this docker container is the cause, not the kernel: ' + fix)
+
+
+@pytest.mark.parametrize('probe_id, err, changes', [
+    ('uffd', 'EINVAL', {}),                                          # the kernel's answer, not seccomp's
+    ('autofs', 'ENODEV', {'lsm': APPARMOR, 'capabilities': ['sys_admin']}),   # no autofs: AppArmor is no cause
+])
+def test_an_errno_of_the_kernel_s_is_no_confinement(probe_id, err, changes):
+    assert F.environment_fix(probe_id, failed(errno_name=err), env(**changes)) is None
+
+
+def test_apparmor_in_complain_mode_confines_nothing():
+    complain = {'list': 'apparmor', 'apparmor': {'enabled': True, 'profile': 'docker-default', 'mode': 'complain'},
+                'selinux': {'enabled': False, 'enforcing': False}}
+    fix = F.environment_fix('autofs', failed(errno_name='EPERM'), env(lsm=complain, capabilities=['sys_admin']))
+    assert fix == ("this docker container's confinement refuses it (EPERM), not the kernel: run the container with "
+                   "--privileged")
+
+
+def test_a_probe_with_its_confinement_granted_is_not_blamed_on_seccomp():
+    """tcp has what it needs (CAP_NET_ADMIN): its EPERM is no call the seccomp profile refuses."""
+    fix = F.environment_fix('tcp', failed(errno_name='EPERM'), env(capabilities=['net_admin']))
+    assert fix == ("this docker container's confinement refuses it (EPERM), not the kernel: run the container with "
+                   "--privileged")
+
+
+def test_a_pod_without_a_writable_proc_sys_can_only_be_privileged():
+    fix = F.environment_fix('ns_last_pid', failed(errno_name='EROFS'), env(container='kubernetes'))
+    assert fix == ('this kubernetes container is the cause, not the kernel: /proc/sys is read-only; set '
+                   'securityContext.privileged: true on the container (a pod has no other way to a writable /proc/sys '
+                   'or /dev/net/tun), or run criu on the node')
+
+
+ROOTLESS = {'container': 'podman', 'user_namespace': True, 'capabilities': ['sys_admin', 'net_admin'], 'seccomp': 0}
+
+
+def test_rootless_is_named_only_for_a_refusal_a_capability_could_lift():
+    """In its own user namespace a container's capabilities do not reach the host's; a file the kernel lacks
+    (ENOENT) is no refusal, and a read-only /proc/sys is fixed in the container's options."""
+    assert 'rootless' in F.environment_fix('tcp', failed(errno_name='EPERM'), env(**ROOTLESS))
+    assert F.environment_fix('ns_last_pid', failed(errno_name='ENOENT'), env(**ROOTLESS)) is None
+    fix = F.environment_fix('ns_last_pid', failed(errno_name='EROFS'), env(**ROOTLESS))
+    assert fix.startswith('this podman container is the cause, not the kernel: /proc/sys is read-only;')
+
+
+def test_a_probe_without_a_result_has_no_fix():
+    assert F.environment_fix('tcp', None, env()) is None
+    assert F.environment_fix('tcp', {}, env()) is None
+    assert F.environment_fix('tcp', failed(errno_name='EPERM'), None) is None   # no environment facts
+
+
+HOST = {'container': None, 'container_privileged': None, 'capabilities': ['sys_admin', 'net_admin', 'sys_ptrace'],
+        'proc_sys_writable': True, 'seccomp': 0}
+
+
+@pytest.mark.parametrize('probe_id, err, changes', [
+    ('tcp', 'EPERM', {'arch': 'aarch64'}),               # arm64's fix is for soft-dirty only
+    ('tcp', 'EPERM', {'yama_ptrace_scope': 3}),          # Yama stops ptrace, not TCP repair
+    ('ptrace_peeksiginfo', 'ESRCH', {'yama_ptrace_scope': 3}),
+    ('tcp', 'EPERM', {'wsl': 2}),                        # refused, not missing: no kernel build helps
+    ('ptrace_peeksiginfo', 'EPERM', {'yama_ptrace_scope': 2}),   # CAP_SYS_PTRACE is granted
+    ('ptrace_peeksiginfo', 'EPERM', {'capabilities': ['sys_admin']}),   # scope 1: Yama is no cause
+    ('timens', 'EACCES', {'proc_sys_writable': False}),  # not a /proc/sys file
+    ('ns_last_pid', 'EACCES', {}),                       # /proc/sys is writable: the registry's fix stands
+])
+def test_on_a_host_an_environment_rule_applies_only_to_its_own_case(probe_id, err, changes):
+    host = dict(HOST, **changes)
+    assert F.environment_fix(probe_id, failed(errno_name=err), env(**host)) is None
+
+
+def test_an_lxc_container_with_a_read_only_proc_sys_is_told_to_mount_it_read_write():
+    fix = F.environment_fix('ns_last_pid', failed(errno_name='EROFS'), env(container='lxc'))
+    assert fix == ("this lxc container is the cause, not the kernel: /proc/sys is read-only; change the container's "
+                   "configuration: lxc.mount.auto = proc:rw sys:rw")
