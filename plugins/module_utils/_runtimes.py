@@ -670,8 +670,13 @@ class _Host:
                 else:
                     v.note('with no criu in PATH, CRI-O %s silently disables checkpoint/restore' % v.facts['version'])
         extra = 0
+        if not runtime and parsed is not None:
+            # default_runtime unset: CRI-O's own default, "runc" up to 1.30 (docs/crio.conf.5.md), "crun" from 1.31
+            # (v1.31.0 release notes); a handler without runtime_path is looked up on PATH as for a configured one.
+            runtime = 'crun' if parsed >= (1, 31, 0) else 'runc'
         if runtime:
-            source = 'default_runtime under [crio.runtime] in %s' % where['default_runtime']
+            source = ('default_runtime under [crio.runtime] in %s' % where['default_runtime'] if 'default_runtime' in where
+                      else 'default_runtime unset, the default of CRI-O %d.%d' % parsed[:2])
             configured = runtime
             if runtime in runtime_paths:   # pkg/config: ValidateRuntimePath() takes runtime_path, else LookPath(name)
                 configured = runtime_paths[runtime][0]

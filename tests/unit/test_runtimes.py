@@ -462,7 +462,7 @@ def test_containerd_config_that_containerd_would_not_load_is_unknown(tmp_path, f
     ('crio-1.30.0.txt', R.READY, True),
 ])
 def test_crio_default_per_version(tmp_path, fixture, state, enabled):
-    root = make_root(tmp_path, {'crio': fixture}, {'/etc/crio/crio.conf': 'crio-default-1.29/crio.conf'})
+    root = make_root(tmp_path, {'crio': fixture, 'runc': 'runc-1.1.5.txt'}, {'/etc/crio/crio.conf': 'crio-default-1.29/crio.conf'})
     fact = gather(root)['cri-o']
     assert fact['checkpoint'] == state
     assert fact['config']['enable_criu_support'] is enabled and fact['config']['source'].startswith('default of CRI-O')
@@ -506,9 +506,31 @@ def test_crio_runs_the_runtime_path_of_its_handler(tmp_path, on_path, at_runtime
     assert fact['checkpoint'] == state, reasons(fact)
 
 
+@pytest.mark.parametrize('version,runtime,crun,state', [
+    ('1.30.0', 'runc', 'crun-1.8.1-debian12.txt', R.READY),
+    ('1.31.0', 'crun', 'crun-1.8.1-debian12.txt', R.NOT_READY),
+    ('1.31.0', 'crun', 'crun-1.14.4-criu.txt', R.READY),
+])
+def test_crio_without_default_runtime_runs_its_own_default(tmp_path, version, runtime, crun, state):
+    """No default_runtime anywhere: CRI-O runs runc up to 1.30 (cri-o docs/crio.conf.5.md, default_runtime="runc") and
+    crun from 1.31 (cri-o v1.31.0 release notes), looked up on PATH; a crun built without CRIU fails its checkpoint."""
+    root = make_root(tmp_path, {'crio': 'crio-1.30.0.txt', 'runc': 'runc-1.1.5.txt', 'crun': crun}, libcriu=True)
+    output = tmp_path / 'crio-version.txt'   # crio-1.30.0.txt's output with another version
+    with open(os.path.join(VERSIONS, 'crio-1.30.0.txt')) as recorded:
+        output.write_text(recorded.read().replace('1.30.0', version))
+    (tmp_path / 'usr' / 'bin' / 'crio').write_text('#!/bin/sh\ncat %s\n' % output)
+    fact = gather(root)['cri-o']
+    assert fact['version'] == version
+    assert fact['oci_runtime'] == {'name': runtime, 'path': str(tmp_path / 'usr' / 'bin' / runtime),
+                                   'source': 'default_runtime unset, the default of CRI-O %s' % version.rsplit('.', 1)[0]}
+    assert fact['checkpoint'] == state, reasons(fact)
+    if state == R.NOT_READY:
+        assert 'CRI-O runs containers with crun: crun 1.8.1 was built without CRIU' in reasons(fact)
+
+
 def test_crio_reads_its_drop_ins_recursively_in_walk_order(tmp_path):
     """CRI-O walks crio.conf.d (filepath.Walk): sub/ sorts between 10-on.conf and z-on.conf, and its file counts there."""
-    root = make_root(tmp_path, {'crio': 'crio-1.29.1.txt'})
+    root = make_root(tmp_path, {'crio': 'crio-1.29.1.txt', 'runc': 'runc-1.1.5.txt'})
     conf_d = tmp_path / 'etc' / 'crio' / 'crio.conf.d'
     (conf_d / 'sub').mkdir(parents=True)
     (conf_d / '10-on.conf').write_text('[crio.runtime]\nenable_criu_support = true\n')
@@ -539,7 +561,7 @@ def test_kubelet_gate_default_per_version(tmp_path, fixture, state):
 
 
 def test_kubelet_gate_on_in_config_file_with_crio(tmp_path):
-    root = make_root(tmp_path, {'kubelet': 'kubelet-1.29.4.txt', 'crio': 'crio-1.30.0.txt', 'containerd': 'containerd-2.2.7.txt'},
+    root = make_root(tmp_path, {'kubelet': 'kubelet-1.29.4.txt', 'crio': 'crio-1.30.0.txt', 'runc': 'runc-1.1.5.txt', 'containerd': 'containerd-2.2.7.txt'},
                      {'/var/lib/kubelet/config.yaml': 'kubelet-gate-on/config.yaml.in'})
     fact = gather(root)['kubelet']
     assert fact['checkpoint'] == R.READY and fact['cri'] == 'cri-o'
@@ -567,7 +589,7 @@ def test_kubelet_gate_off_by_flag(tmp_path):
     ('--node-ip=10.0.0.1', '--feature-gates ContainerCheckpoint=false', False, '/etc/default/kubelet'),
 ])
 def test_kubelet_feature_gates_flags_add_up_and_the_last_wins(tmp_path, kubeadm, extra, gate, where):
-    root = make_root(tmp_path, {'kubelet': 'kubelet-1.29.4.txt', 'crio': 'crio-1.30.0.txt'},
+    root = make_root(tmp_path, {'kubelet': 'kubelet-1.29.4.txt', 'crio': 'crio-1.30.0.txt', 'runc': 'runc-1.1.5.txt'},
                      {'/var/lib/kubelet/config.yaml': 'kubelet-gate-on/config.yaml.in'})
     (tmp_path / 'var' / 'lib' / 'kubelet' / 'kubeadm-flags.env').write_text('KUBELET_KUBEADM_ARGS="%s"\n' % kubeadm)
     (tmp_path / 'etc' / 'default').mkdir(parents=True)

@@ -149,7 +149,7 @@ def test_crio_runs_a_handler_without_runtime_path_from_path(tmp_path):
 def test_kubelet_config_that_cannot_be_read_leaves_the_gate_unknown(tmp_path):
     """/var/lib/kubelet/config.yaml unreadable: it may turn the ContainerCheckpoint gate off, so the
     kubelet is unknown, not ready on its version's default."""
-    root = make_root(tmp_path, {'kubelet': 'kubelet-1.30.2.txt', 'crio': 'crio-1.30.0.txt'})
+    root = make_root(tmp_path, {'kubelet': 'kubelet-1.30.2.txt', 'crio': 'crio-1.30.0.txt', 'runc': 'runc-1.1.5.txt'})
     (tmp_path / 'var' / 'lib' / 'kubelet' / 'config.yaml').mkdir(parents=True)
     fact = gather(root)['kubelet']
     assert fact['checkpoint'] == R.UNKNOWN
@@ -174,7 +174,7 @@ MINIMA = [
     ('crun', '3.15', {'crun': 'crun-1.14.4-criu.txt'}, {}),
     ('youki', '3.15', {'youki': 'youki-0.5.1.txt'}, {}),
     ('containerd', '3.16', {'containerd': 'containerd-2.2.7.txt'}, {}),
-    ('cri-o', '3.16', {'crio': 'crio-1.30.0.txt'}, {}),
+    ('cri-o', '3.16', {'crio': 'crio-1.30.0.txt', 'runc': 'runc-1.1.5.txt'}, {}),
     ('docker', '3.0', {'dockerd': 'dockerd-27.3.1.txt'}, {'/etc/docker/daemon.json': 'docker-experimental/daemon.json'}),
     ('lxc', '2.0', {'lxc-checkpoint': 'lxc-5.0.2-debian12.txt'}, {}),
 ]
