@@ -297,6 +297,14 @@ class _Host:
             v.unknown('the file %s is not valid TOML (%s)%s' % (path, exc, invalid))
             return None
 
+    def root_home(self):
+        """The home directory of uid 0 in the root's /etc/passwd; /root when it names none."""
+        for line in (self.read('/etc/passwd')[0] or '').splitlines():
+            fields = line.split(':')
+            if len(fields) >= 7 and fields[2] == '0' and fields[5].startswith('/'):
+                return fields[5]
+        return '/root'
+
     def drop_ins(self, pattern):
         """The files of a drop-in directory, as paths without the root, sorted."""
         return sorted(p[len(self.root.rstrip('/')):] for p in glob.glob(_join(self.root, pattern)) if os.path.isfile(p))
@@ -448,6 +456,13 @@ class _Host:
         runtime, source = None, None
         files = ['/usr/share/containers/containers.conf', '/etc/containers/containers.conf']
         files += self.drop_ins('/etc/containers/containers.conf.d/*.conf')
+        parsed = version_tuple(v.facts['version'])
+        if parsed is not None and parsed >= (5, 0, 0):
+            # Podman 5 reads the user's containers.conf and its .d after /etc's for root too (containers/common
+            # pkg/config/new.go systemConfigs() calls userConfigPath() whatever the uid; up to 4.x only when rootless,
+            # ifRootlessConfigPath()). Podman checkpoints only as root: root's $HOME/.config.
+            user = '%s/.config/containers/containers.conf' % self.root_home().rstrip('/')
+            files += [user] + self.drop_ins(user + '.d/*.conf')
         paths = dict(PODMAN_RUNTIME_PATHS)
         for path in files:
             doc = self.read_toml(v, path, ", so podman's OCI runtime is not known")

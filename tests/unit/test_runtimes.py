@@ -224,6 +224,24 @@ def test_podman_default_runtime_is_crun_first(tmp_path):
     assert facts['runc']['checkpoint'] == R.READY
 
 
+@pytest.mark.parametrize('fixture,read', [('podman-4.3.1.txt', False), ('podman-5.2.2.txt', True)])
+@pytest.mark.parametrize('user_file', ['containers.conf', 'containers.conf.d/50-runc.conf'])
+def test_podman_as_root_reads_roots_own_containers_conf_from_podman_5(tmp_path, fixture, read, user_file):
+    """Podman 5 reads $HOME/.config/containers/containers.conf(.d) for root too (containers/common pkg/config/new.go
+    systemConfigs(): userConfigPath() whatever the uid, as vendored in containers/podman); 4.x only when rootless
+    (ifRootlessConfigPath(), uid > 0).  Root's home is the one /etc/passwd names."""
+    root = make_root(tmp_path, {'podman': fixture, 'crun': 'crun-1.8.1-debian12.txt', 'runc': 'runc-1.1.5.txt'},
+                     {'/home/admin/.config/containers/' + user_file: 'containers-runc/containers.conf'})
+    (tmp_path / 'etc').mkdir(exist_ok=True)
+    (tmp_path / 'etc' / 'passwd').write_text('root:x:0:0:root:/home/admin:/bin/sh\n')
+    fact = gather(root)['podman']
+    if read:
+        assert fact['oci_runtime']['name'] == 'runc' and fact['checkpoint'] == R.READY, fact['oci_runtime']
+        assert fact['oci_runtime']['source'] == '[engine] runtime in /home/admin/.config/containers/' + user_file
+    else:   # crun first by default, here built without CRIU
+        assert fact['oci_runtime']['name'] == 'crun' and fact['checkpoint'] == R.NOT_READY, fact['oci_runtime']
+
+
 def test_podman_configured_runc(tmp_path):
     root = make_root(tmp_path, {'podman': 'podman-5.2.2.txt', 'crun': 'crun-1.8.1-debian12.txt', 'runc': 'runc-1.1.5.txt'},
                      {'/etc/containers/containers.conf': 'containers-runc/containers.conf'})
