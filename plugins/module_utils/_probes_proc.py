@@ -604,7 +604,8 @@ def clone3_set_tid(ctx):
     EINVAL by a kernel that knows set_tid (5.5+): that is "supported".
     ENOSYS (no clone3) and E2BIG (no set_tid) are not.  Should a kernel ever
     create a child, the child exits at once and is reaped, and the answer is
-    an error, as criu's kerndat fails too.
+    an error: kerndat_has_clone3_set_tid() returns -1 then, so criu's
+    kerndat_init() fails and criu does not start.
     """
     if platform.machine().startswith('mips'):
         return R.unsupported('clone3() with set_tid not supported', {'arch': platform.machine(),
@@ -616,7 +617,8 @@ def clone3_set_tid(ctx):
         os._exit(0)
     if rc > 0:
         reaped = _child.reap(rc, ctx.left(), options=WALL) is not None   # exit_signal 0: only __WALL reaps it
-        return R.error('Unexpected success: clone3() returned %d' % rc, {'child': rc, 'reaped': reaped})
+        return R.error('Unexpected success: clone3() returned %d' % rc,
+                       dict({'child': rc, 'reaped': reaped}, **_KERNDAT_FATAL))
     evidence = R.errno_evidence(err)
     if err == errno.EINVAL:
         return R.supported(evidence)
@@ -694,11 +696,13 @@ def _pidfd_getfd_works(evidence):
 def ns_pid(ctx):
     """criu: check_ns_pid() -> kerndat_has_nspid(): a line starting with
     "NSpid:" in /proc/self/status (4.1+, CONFIG_PID_NS).  criu prints nothing
-    when it is missing."""
+    when it is missing.  When the file cannot be read, kerndat_has_nspid()
+    returns -1 and criu's kerndat_init() fails: criu does not start."""
     try:
         lines = read_proc('/proc/self/status').splitlines()
     except OSError as exc:
-        return R.unsupported(R.perror("Can't open /proc/self/status", exc.errno), R.errno_evidence(exc.errno))
+        return R.unknown(R.perror("Can't open /proc/self/status", exc.errno),
+                         R.errno_evidence(exc.errno, **_KERNDAT_FATAL))
     for line in lines:
         if line.startswith('NSpid:'):
             return R.supported({'NSpid': line.split(':', 1)[1].split()})

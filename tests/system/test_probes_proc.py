@@ -346,6 +346,48 @@ def test_kerndat_step_refused_means_criu_cannot_start(probe_id, syscall):
         '%s (%s: %s)' % (_decide.KERNDAT_FAILED, probe_id, result['message'])]
 
 
+# With open(2) refused (a seccomp filter, as a container's profile may
+# have), kerndat_has_nspid() returns -1 on /proc/self/status, so criu's
+# kerndat_init() fails; check_fcntl() and check_proc_stat() open their /proc
+# file in cr-check.c only, after kerndat: criu starts and reports the check.
+@pytest.mark.skipif(platform.machine() != 'x86_64', reason='seccomp_deny.py knows x86_64 system calls only')
+@pytest.mark.parametrize('probe_id,criu_cannot_start', [('ns_pid', True), ('fcntl', False), ('proc_stat', False)])
+def test_proc_file_refused(probe_id, criu_cannot_start):
+    def body():
+        ctx = _context.ProbeContext()   # reads /proc/self/status itself: before the filter
+        denied('openat')()
+        return _registry.BY_ID[probe_id].func(ctx)
+
+    result = in_child(body)
+    assert result['evidence']['errno_name'] == 'EPERM', result
+    assert result['status'] == ('unknown' if criu_cannot_start else 'unsupported'), result
+    assert bool(result['evidence'].get(_decide.KERNDAT_FLAG)) is criu_cannot_start, result
+    assert bool(_decide.kerndat_blockers({probe_id: result})) is criu_cannot_start
+
+
+def clone3_creates_a_child():
+    """In the child: clone3() succeeds, as no kernel does with set_tid = -1
+    (a fake: the kernel cannot be made to), by forking a real child."""
+    real = P._syscall.syscall
+
+    def syscall(name, *args):
+        if name == 'clone3':
+            return os.fork(), 0
+        return real(name, *args)
+    P._syscall.syscall = syscall
+
+
+def test_clone3_unexpected_success_means_criu_cannot_start():
+    """kerndat_has_clone3_set_tid(): "Unexpected success" returns -1, and
+    kerndat_init() fails.  The child the call made is reaped."""
+    result, childless = probe_with('clone3_set_tid', setup=clone3_creates_a_child, facts=no_children)
+    assert result['status'] == 'error' and result['message'].startswith('Unexpected success: clone3() returned ')
+    assert result['evidence']['reaped'] is True and childless
+    assert result['evidence'].get(_decide.KERNDAT_FLAG) is True, result
+    assert _decide.kerndat_blockers({'clone3_set_tid': result}) == [
+        '%s (clone3_set_tid: %s)' % (_decide.KERNDAT_FAILED, result['message'])]
+
+
 def read_loginuid():
     with open('/proc/self/loginuid') as f:
         return int(f.read())
