@@ -22,6 +22,8 @@ from ansible_collections.criu.check.plugins.module_utils import _engine
 from ansible_collections.criu.check.plugins.module_utils import _registry as REG
 
 ALL = 'all'
+# The feature name that asks criu_check for the names themselves: valid, but selects no probe.
+LIST = 'list'
 CATEGORY_CHOICES = REG.CATEGORIES + (ALL,)
 
 
@@ -53,7 +55,7 @@ def by_features(names):
     if unknown:
         raise SelectionError('unknown feature name%s %s; valid names: %s'
                              % ('s' if len(unknown) > 1 else '', ', '.join(repr(n) for n in unknown),
-                                ', '.join(_names())))
+                                ', '.join(_names() + [LIST])))
     seen = []
     for name in names:
         if REG.BY_ID[name] not in seen:

@@ -478,10 +478,11 @@ def main():
     params = module.params
     _engine.require_positive_timeout(module)
     features = params['feature'] or []
-    if features == ['list']:
+    if features == [_check.LIST]:
         module.exit_json(changed=False, features=_registry.feature_list())
-    if 'list' in features:
-        module.fail_json(msg="feature: 'list' returns the names and must be given alone, got %s" % ', '.join(features))
+    if _check.LIST in features:
+        module.fail_json(msg="feature: %r returns the names and must be given alone, got %s"
+                         % (_check.LIST, ', '.join(features)))
     try:
         if features:
             probes = _check.by_features(features)

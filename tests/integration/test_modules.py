@@ -88,6 +88,7 @@ def test_unknown_feature_fails_listing_valid_names():
     assert rc and result['failed']
     assert "unknown feature name 'nope'" in result['msg']
     assert 'uffd-noncoop' in result['msg'] and 'ns_last_pid' in result['msg']
+    assert result['msg'].endswith(', list')   # feature=list is valid too
 
 
 def test_unknown_category_fails_listing_valid_ones():
