@@ -81,11 +81,18 @@ def external_net_ns(ctx):
 
 # ---------------------------------------------------------------- nftables
 
+ELF_MAGIC = b'\x7fELF'
+
+
 def _links_libnftables(binary):
     """Whether an ELF binary names libnftables among its libraries (its
-    DT_NEEDED string lives in .dynstr)."""
+    DT_NEEDED string lives in .dynstr); None when the file is no ELF (a
+    wrapper script, say), whose bytes say nothing of the criu it runs."""
     with open(binary, 'rb') as f:
-        return b'libnftables.so.' in f.read()
+        data = f.read()
+    if not data.startswith(ELF_MAGIC):
+        return None
+    return b'libnftables.so.' in data
 
 
 def nftables(ctx):
@@ -108,6 +115,12 @@ def nftables(ctx):
         except OSError as exc:
             evidence.update(R.errno_evidence(exc.errno))
             return R.unknown(R.perror('cannot read %s' % criu, exc.errno), evidence=evidence)
+        if linked is None:
+            # Following a wrapper to the criu it runs would mean reading shell: not reliable.
+            return R.unknown('%s is not an ELF executable (a wrapper script?): whether the criu it runs was built '
+                             'with libnftables cannot be read from it' % criu, evidence=evidence,
+                             fix='run "criu check --feature nftables" through %s, or put the criu binary itself '
+                                 'first on PATH' % criu)
         if not linked:
             return R.unsupported(MSG_NFT, evidence=evidence,
                                  fix='install a criu built with libnftables (Debian 13\'s criu package is)')

@@ -136,11 +136,30 @@ def test_nftables_matches_the_installed_userland(context):
 
 
 def test_nftables_criu_built_without_it(bindir):
-    _tool(bindir, 'criu', 'Version: 4.2')
+    """An ELF criu that does not link libnftables (here: true(1) under criu's name)."""
+    true = shutil.which('true')
+    with open(true, 'rb') as f:
+        assert b'libnftables.so.' not in f.read()
+    shutil.copy(true, os.path.join(bindir, 'criu'))
     res = _probe_with_path(U.nftables, bindir)
     assert res['status'] == 'unsupported'
     assert res['message'] == 'CRIU was built without nftables support - nftables rules will not be preserved during C/R'
     assert res['evidence']['criu_links_libnftables'] is False
+
+
+def test_nftables_criu_wrapper_script_is_unknown(bindir):
+    """A criu on PATH that is a script running the real criu: its bytes say
+    nothing of how that criu was built."""
+    real = _context.which('criu')
+    wrapper = os.path.join(bindir, 'criu')
+    with open(wrapper, 'w') as f:
+        f.write('#!/bin/sh\nexec %s "$@"\n' % (real or '/usr/sbin/criu'))
+    os.chmod(wrapper, 0o755)
+    res = _probe_with_path(U.nftables, bindir)
+    assert res['status'] == 'unknown', res
+    assert res['message'].startswith('%s is not an ELF executable (a wrapper script?)' % wrapper)
+    assert res['evidence']['criu_links_libnftables'] is None
+    assert wrapper in res['fix']
 
 
 def test_nftables_without_criu_asks_for_the_library(bindir):
