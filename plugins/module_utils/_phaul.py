@@ -493,12 +493,16 @@ def run_criu(criu, action, args, images_dir, log_name, timeout, private_run=Fals
     proc = None
     try:
         def preexec():
+            # criu gets the signal mask this module had, not the one blocking SIGTERM below.
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             # A group of its own, which the clean-up can end whole without ending this module.
             os.setpgid(0, 0)
             if private and _smoke.private_run() is not None:
                 os._exit(PRIVATE_FAILED)
         res['started_at'] = time.time()
         start = time.monotonic()
+        # SIGTERM waits until Popen() returns: raised inside it, criu would run on with no handle to end it by.
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGTERM])
         try:
             # criu's daemons (page-server --daemon) outlive the call, which run_command cannot do.
             # pylint: disable-next=ansible-bad-function
@@ -508,6 +512,8 @@ def run_criu(criu, action, args, images_dir, log_name, timeout, private_run=Fals
             res['error'] = 'cannot run %s: %s' % (criu, exc)
             res['ended_at'] = time.time()
             return res
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         try:
             res['rc'] = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:

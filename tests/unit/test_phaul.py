@@ -570,6 +570,70 @@ def test_sigterm_kills_criu_and_what_it_started_and_returns(tmp_path):
         _phaul.signal_pids(pids, signal.SIGKILL)
 
 
+# The same, with SIGTERM arriving while Popen() still waits for criu's exec
+# (widened here by a pre-exec step that waits): raised inside Popen(), it left
+# criu running with no handle to end it by.
+RUN_CRIU_SLOW_START = """
+import json, os, sys, time
+sys.path.insert(0, sys.argv[1])
+from ansible_collections.criu.check.plugins.module_utils import _phaul, _smoke
+def private_run():
+    open(sys.argv[2] + '.forked', 'w').close()
+    time.sleep(1)
+_smoke.private_run = private_run
+_smoke._needs_run = lambda *paths: False
+res = _phaul.run_criu(sys.argv[2], 'dump', ['-t', '5'], sys.argv[3], 'dump.log', 60, private_run=True)
+print(json.dumps(res))
+"""
+
+
+def _running(path):
+    """The pids of processes whose command line names ``path``."""
+    found = []
+    for pid in os.listdir('/proc'):
+        try:
+            with open('/proc/%s/cmdline' % pid, 'rb') as f:
+                if path.encode() in f.read().split(b'\0') and not _gone(int(pid)):
+                    found.append(int(pid))
+        except (OSError, ValueError):
+            pass
+    return found
+
+
+def test_sigterm_while_criu_is_being_started_still_kills_it(tmp_path):
+    criu = _fake_criu(tmp_path, HANGING_CRIU)
+    proc = subprocess.Popen([sys.executable, '-c', RUN_CRIU_SLOW_START, conftest.COLLECTIONS, criu, str(tmp_path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for dummy in range(1500):
+            if os.path.exists(criu + '.forked'):
+                break
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0, err
+        res = json.loads(out)
+        assert res['terminated'] is True and res['rc'] == -9, res
+        time.sleep(0.5)   # what would have been left running has started by now
+        assert _running(criu) == [], 'criu still runs'
+        if os.path.exists(criu + '.pids'):   # written, maybe in part, before criu was killed
+            with open(criu + '.pids') as f:
+                assert [p for p in map(int, f.read().split()) if not _gone(p)] == [], 'its helper still runs'
+    finally:
+        proc.kill()
+        proc.wait()
+        _phaul.signal_pids(_running(criu), signal.SIGKILL)
+
+
+def test_criu_runs_with_sigterm_deliverable(tmp_path):
+    """run_criu blocks SIGTERM while it starts criu: criu itself must not inherit that."""
+    criu = _fake_criu(tmp_path, 'exec grep SigBlk /proc/self/status > "$0.sigblk"\n')
+    res = _phaul.run_criu(criu, 'dump', [], str(tmp_path), 'dump.log', 10)
+    assert res['rc'] == 0, res
+    with open(criu + '.sigblk') as f:
+        assert not int(f.read().split()[1], 16) & (1 << (signal.SIGTERM - 1))
+
+
 def test_a_hung_criu_is_killed_with_its_helpers_at_the_timeout(tmp_path):
     criu = _fake_criu(tmp_path, HANGING_CRIU)
     res = _phaul.run_criu(criu, 'dump', ['-t', '5'], str(tmp_path), 'dump.log', 1)
