@@ -242,6 +242,12 @@ FIXED_COLUMNS = ('host', 'outcome', 'kernel ready', 'criu usable', 'runtimes rea
                  'missing required', 'missing extra', 'undecided', 'changed')
 
 
+def _probe_status(e, probe_id):
+    """A host's status of one probe; None without an answer."""
+    probe = (e['facts'].get('probes') or {}).get(probe_id)
+    return probe.get('status') if isinstance(probe, dict) else None
+
+
 def _matrix_head(by_category, answered):
     """The matrix's two header rows: the fixed columns, then the categories (with how many hosts have every probe
     of the category met) over their probes."""
@@ -249,7 +255,10 @@ def _matrix_head(by_category, answered):
     for title in FIXED_COLUMNS:
         out.append('<th class="f" rowspan="2">%s</th>' % esc(title))
     for category, ps in by_category:
-        complete = sum(1 for e in answered if e['counts'].get(category, {}).get('supported') == e['counts'].get(category, {}).get('total'))
+        # Every probe of the category's columns, each with an answer that is met: a host without an answer for
+        # one (no probes of the category at all, or fewer) has not shown it complete.
+        complete = sum(1 for e in answered
+                       if all(_decide.is_met(_probe_status(e, p['id'])) for p in ps))
         out.append('<th class="cat" colspan="%d" data-category="%s" data-complete="%d" title="hosts with every %s probe met">'
                    '%s <small>(%d/%d hosts complete)</small></th>' % (
                        len(ps), category, complete, category, category, complete, len(answered)))
@@ -309,8 +318,7 @@ def _matrix_foot(by_category, answered):
     out = ['</tbody><tfoot><tr><th>hosts with the probe met</th><td colspan="%d"></td>' % (len(FIXED_COLUMNS) - 1)]
     for category, ps in by_category:
         for i, p in enumerate(ps):
-            met = sum(1 for e in answered
-                      if _decide.is_met(((e['facts'].get('probes') or {}).get(p['id']) or {}).get('status')))
+            met = sum(1 for e in answered if _decide.is_met(_probe_status(e, p['id'])))
             out.append('<td class="n%s" data-probe="%s" data-met="%d" title="%s: %d of %d hosts">%d</td>' % (
                 ' cs' if i == 0 else '', esc(p['id']), met, esc(p['id']), met, len(answered), met))
     out.append('</tr></tfoot></table></div>')

@@ -490,3 +490,19 @@ def test_check_yml_names_the_groups_when_the_migration_group_is_not_one():
         assert right.returncode == 0 and 'CRIU fleet report: 1 host' in right.stdout, right.stdout[-3000:]
     finally:
         shutil.rmtree(work)
+
+
+def test_a_category_is_complete_only_on_hosts_that_answered_every_probe_of_it():
+    """The page's count of hosts with every probe of a category met: a host whose facts hold none of the
+    category's probes (an older module, a selection of categories), or only some, was once counted complete."""
+    full = facts()
+    full['probes']['mem_dirty_track']['status'] = 'supported'
+    none_extra = facts()
+    for probe_id in ('net_diag_raw', 'mem_dirty_track'):
+        del none_extra['probes'][probe_id]
+    some_extra = facts()
+    del some_extra['probes']['mem_dirty_track']
+    page = render_html(_fleet.build([_fleet.host_entry('full', full), _fleet.host_entry('none', none_extra),
+                                     _fleet.host_entry('some', some_extra)], 't', []))
+    assert 'data-category="required" data-complete="3"' in page
+    assert 'data-category="extra" data-complete="1"' in page and '(1/3 hosts complete)' in page
