@@ -23,6 +23,8 @@ from ansible import constants as C
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
+from ansible.plugins.cache import BaseFileCacheModule
+from ansible.plugins.loader import cache_loader
 from ansible.utils.display import Display
 
 from ansible_collections.criu.check.plugins.plugin_utils import _fleet
@@ -46,6 +48,28 @@ def _write(path, text):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _fact_cache():
+    """The configured fact cache plugin, as Ansible loads it; None when it cannot be loaded here."""
+    try:
+        return cache_loader.get(C.CACHE_PLUGIN)
+    except Exception:
+        return None
+
+
+def _snapshot_where(cache, host):
+    """Where the fact cache keeps a host's criu_fleet_last, for an operator to look at: the file of a file cache
+    (jsonfile, yaml, pickle) as the cache plugin itself names it, else the cache and its connection."""
+    if isinstance(cache, BaseFileCacheModule):
+        # ansible-core 2.19 and later wrap the plugin and store a host under a key with a schema prefix (s1_HOST):
+        # name the file of the key that exists, never a guess.
+        for key in (getattr(cache, '_get_key', lambda k: k)(host), host):
+            path = cache._get_cache_file_name(key)
+            if os.path.exists(path):
+                return 'criu_fleet_last in %s' % path
+    where = ' (%s)' % C.CACHE_PLUGIN_CONNECTION if C.CACHE_PLUGIN_CONNECTION else ''
+    return 'criu_fleet_last in the %s fact cache%s' % (C.CACHE_PLUGIN, where)
 
 
 class ActionModule(ActionBase):
@@ -82,7 +106,7 @@ class ActionModule(ActionBase):
 
         generated = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
         hostvars = task_vars.get('hostvars') or {}
-        entries, snapshots = [], {}
+        entries, snapshots, cache = [], {}, []
         for host in hosts:
             hv = hostvars[host] if host in hostvars else {}
             probe = hv.get(probe_name)
@@ -101,7 +125,11 @@ class ActionModule(ActionBase):
             elif probe is None:
                 probe = {'failed': True, 'msg': 'no result of the probe task (%s) for this host' % probe_name}
             previous = hv.get('criu_fleet_last') if use_drift else None
-            entry = _fleet.host_entry(host, facts, probe, previous, address=hv.get('ansible_host'))
+            where = None
+            if previous is not None:
+                cache = cache or [_fact_cache()]   # loaded once, and only when a host has a snapshot
+                where = _snapshot_where(cache[0], host)
+            entry = _fleet.host_entry(host, facts, probe, previous, address=hv.get('ansible_host'), previous_where=where)
             entries.append(entry)
             if entry['facts'] is not None:
                 snapshots[host] = _fleet.snapshot(entry['facts'], generated)
@@ -134,7 +162,7 @@ class ActionModule(ActionBase):
             changed_hosts=report['changed'],
             groups=dict((e['host'], _fleet.groups_for(e)) for e in report['hosts']),
             hosts=dict((e['host'], {'outcome': e['outcome'], 'missing_required': e.get('missing_required', []),
-                                    'drift': e.get('drift'), 'reason': e.get('reason'),
+                                    'drift': e.get('drift'), 'drift_note': e.get('drift_note'), 'reason': e.get('reason'),
                                     'fix': e.get('fix')}) for e in report['hosts']),
             snapshots=snapshots if persistent else {},
             table=table.splitlines(),

@@ -177,7 +177,9 @@ hosts:
       elements: str
       returned: always
     drift:
-      description: What changed since the previous run; null on the first run or without a persistent fact cache.
+      description:
+        - What changed since the previous run; null on the first run, without a persistent fact cache, or when the
+          previous snapshot is of another format (RV(hosts.drift_note) then says so).
       type: dict
       returned: always
       contains:
@@ -203,6 +205,14 @@ hosts:
           type: list
           elements: str
           returned: always
+    drift_note:
+      description:
+        - Why the host was not compared with its previous snapshot although it has one - the snapshot is of another
+          format (another release of the collection wrote it) - and where it is stored (the fact cache's file);
+          null otherwise.
+      type: str
+      returned: always
+      version_added: 0.3.0
     reason:
       description: Why a host gave no answer (Ansible's message); null for a host that answered.
       type: str

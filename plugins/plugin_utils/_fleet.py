@@ -121,16 +121,18 @@ def _without_host(reason, names):
     return reason
 
 
-def host_entry(name, facts=None, probe=None, previous=None, address=None):
+def host_entry(name, facts=None, probe=None, previous=None, address=None, previous_where=None):
     """One host of the report.
 
     facts: the host's ansible_facts.criu_facts from this run (None when it gave no answer);
     probe: the registered result of the probe task (for unreachable and failed hosts);
     previous: the snapshot of the previous run (from the fact cache), or None;
-    address: the host's ansible_host, which Ansible's messages about it may name.
+    address: the host's ansible_host, which Ansible's messages about it may name;
+    previous_where: where the previous snapshot is stored (the fact cache's file), named when it cannot be compared.
     """
     probe = _dict(probe)
-    entry = {'host': name, 'facts': None, 'drift': None, 'reason': None, 'fix': None, 'malformed': [], 'cause': None}
+    entry = {'host': name, 'facts': None, 'drift': None, 'drift_note': None, 'reason': None, 'fix': None,
+             'malformed': [], 'cause': None}
     if probe.get('unreachable'):
         reason = str(probe.get('msg') or 'unreachable').strip()
         entry.update(outcome='unreachable', reason=reason, fix=UNREACHABLE_FIX, cause=_without_host(reason, (name, address)))
@@ -145,6 +147,7 @@ def host_entry(name, facts=None, probe=None, previous=None, address=None):
         return entry
 
     facts, malformed = _facts_shape.conform(facts, _facts_shape.FACTS_SHAPE, 'facts')
+    note = previous_note(previous, previous_where)
     previous = _facts_shape.conform(previous, _facts_shape.SNAPSHOT_SHAPE, 'previous')[0]
     probes = _dict(facts.get('probes'))
     missing = _dict(facts.get('missing'))
@@ -185,8 +188,27 @@ def host_entry(name, facts=None, probe=None, previous=None, address=None):
         facts=facts,
         malformed=malformed,
         drift=drift(previous, facts),
+        drift_note=note,
     )
     return entry
+
+
+def previous_note(previous, where=None):
+    """Why the previous snapshot could not be compared (one of another format: an older or newer release of the
+    collection wrote it, or something else set criu_fleet_last); None when there is none, or it can be compared."""
+    if previous is None:
+        return None
+    conformed = _facts_shape.conform(previous, _facts_shape.SNAPSHOT_SHAPE, 'previous')[0]
+    if conformed is None:
+        what = 'a %s, not a snapshot' % type(previous).__name__
+    elif 'version' not in conformed:
+        what = 'without a format version'
+    elif conformed['version'] != SNAPSHOT_VERSION:
+        what = 'of format version %d' % conformed['version']
+    else:
+        return None
+    return ('the previous snapshot (%s) is %s, and this release reads version %d: not compared; '
+            'this run\'s snapshot replaces it' % (where or 'fact criu_fleet_last', what, SNAPSHOT_VERSION))
 
 
 def snapshot(facts, generated=None):
@@ -219,9 +241,11 @@ def drift(previous, facts):
             'changes': changes, 'gained': gained, 'lost': lost}
 
 
-def drift_text(d):
+def drift_text(d, note=None):
+    """The CHANGED cell: what changed, '-' for nothing, 'first run' without a previous snapshot, and 'not compared'
+    with one that could not be (note: previous_note())."""
     if d is None:
-        return 'first run'
+        return 'not compared' if note else 'first run'
     if not d['changed']:
         return '-'
     parts = []
@@ -442,7 +466,7 @@ def table_rows(report):
         rows.append((e['host'], _yes(e['kernel_ready']), _criu_cell(e['criu']), _runtimes_cell(e['runtimes']).strip(),
                      e['verdict'], e['kernel']['release'] or '?', _short_list(e['missing_required']),
                      str(len(e['missing_extra'])), str(len(e['unknown'])),
-                     drift_text(e['drift']) if report.get('drift_enabled', True) else 'n/a'))
+                     drift_text(e['drift'], e.get('drift_note')) if report.get('drift_enabled', True) else 'n/a'))
     return rows
 
 
@@ -501,6 +525,12 @@ def render_table(report, files=None, max_hosts_per_cause=4):
             if d['gained']:
                 parts.append('gained: ' + ', '.join(d['gained']))
             out.append('  %s: %s' % (e['host'], '; '.join(parts)))
+    notes = [e for e in report['hosts'] if e.get('drift_note')]
+    if notes:
+        out.append('')
+        out.append('Not compared with the previous run:')
+        for e in notes:
+            out.append('  %s: %s' % (e['host'], e['drift_note']))
     migration = render_migration(report['migration']) if report.get('migration') else []
     if migration:
         out.append('')

@@ -298,8 +298,8 @@ def _host_row(e, by_category, col, drift_enabled):
                    esc(_runtimes_title(e['runtimes'])), esc(_runtimes_cell(e['runtimes']).strip()),
                    esc(e['verdict']), esc(e['kernel']['release']),
                    esc(', '.join(e['missing_required'])), esc(_short_list(e['missing_required'], 24)), len(e['missing_extra']),
-                   len(e['unknown']), esc(json.dumps(e['drift'], sort_keys=True)) if e['drift'] else '',
-                   esc(drift_text(e['drift']) if drift_enabled else 'n/a (no fact cache)')))
+                   len(e['unknown']), esc(json.dumps(e['drift'], sort_keys=True) if e['drift'] else e.get('drift_note') or ''),
+                   esc(drift_text(e['drift'], e.get('drift_note')) if drift_enabled else 'n/a (no fact cache)')))
     for category, ps in by_category:
         for i, p in enumerate(ps):
             r = host_probes.get(p['id'])

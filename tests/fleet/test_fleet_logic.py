@@ -506,3 +506,64 @@ def test_a_category_is_complete_only_on_hosts_that_answered_every_probe_of_it():
                                      _fleet.host_entry('some', some_extra)], 't', []))
     assert 'data-category="required" data-complete="3"' in page
     assert 'data-category="extra" data-complete="1"' in page and '(1/3 hosts complete)' in page
+
+
+def test_a_previous_snapshot_of_another_format_is_named_not_a_first_run():
+    """A snapshot another release wrote (another SNAPSHOT_VERSION, or none) was read as no snapshot at all: the report
+    said 'first run' on a host that had one. It now says it was not compared, and names the fact cache's file."""
+    now = facts()
+    assert _fleet.host_entry('h', now, previous=_fleet.snapshot(now, 't0'))['drift_note'] is None
+    assert _fleet.host_entry('h', now)['drift_note'] is None
+    newer = _fleet.SNAPSHOT_VERSION + 1
+    for previous, what in (({'version': newer, 'time': 't0'}, 'of format version %d' % newer),
+                           ({'time': 't0', 'supported': []}, 'without a format version'),
+                           ({'version': True}, 'without a format version'),
+                           ('old', 'a str, not a snapshot')):
+        entry = _fleet.host_entry('h', now, previous=previous, previous_where='criu_fleet_last in /cache/h')
+        assert entry['drift'] is None
+        assert entry['drift_note'] == (
+            "the previous snapshot (criu_fleet_last in /cache/h) is %s, and this release reads version %d: not compared; "
+            "this run's snapshot replaces it" % (what, _fleet.SNAPSHOT_VERSION)), entry['drift_note']
+        report = _fleet.build([entry], 't', [])
+        assert _fleet.table_rows(report)[0][-1] == 'not compared'
+        assert ('Not compared with the previous run:\n  h: ' + entry['drift_note']) in _fleet.render_table(report)
+        assert '>not compared</td>' in render_html(report)
+
+
+def test_the_report_names_the_fact_cache_file_of_a_snapshot_it_cannot_compare():
+    """Through ansible-playbook with a jsonfile fact cache that holds a snapshot of another format, as an older
+    release would have left it: the task's result and criu-report.json name the cache's file."""
+    work = tempfile.mkdtemp(prefix='criu-check-report-format-')
+    try:
+        play = os.path.join(work, 'play.yml')
+        with open(play, 'w') as f:
+            f.write('- hosts: localhost\n  gather_facts: false\n  tasks:\n'
+                    '    - ansible.builtin.set_fact: {criu_fleet_last: {version: 0, time: t0}, cacheable: true}\n'
+                    '      when: old | bool\n'
+                    '    - criu.check.criu_facts:\n      register: criu_check_probe\n      when: not (old | bool)\n'
+                    '    - criu.check.criu_report: {dest: out, formats: [json]}\n      register: r\n      when: not (old | bool)\n'
+                    '    - ansible.builtin.copy: {dest: result.json, content: "{{ r | to_json }}", mode: "0600"}\n'
+                    '      when: not (old | bool)\n')
+        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=conftest.COLLECTIONS, ANSIBLE_NOCOLOR='1',
+                   ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_LOCAL_TEMP=os.path.join(work, 'tmp'),
+                   ANSIBLE_HOME=os.path.join(work, 'home'), ANSIBLE_CACHE_PLUGIN='jsonfile',
+                   ANSIBLE_CACHE_PLUGIN_CONNECTION=os.path.join(work, 'facts'))
+        for old in ('true', 'false'):
+            proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', 'localhost,',
+                                   '-c', 'local', '-e', 'old=%s' % old, play], cwd=work, env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False, timeout=120)
+            assert proc.returncode == 0, proc.stdout[-3000:]
+        # the file Ansible's own jsonfile cache keeps the host in (its name differs between ansible-core versions)
+        cache_file, = [os.path.join(work, 'facts', n) for n in os.listdir(os.path.join(work, 'facts'))
+                       if n.endswith('localhost')]
+        from ansible.plugins.loader import cache_loader
+        store = cache_loader.get('jsonfile', _uri=os.path.join(work, 'facts'), _prefix='', _timeout=0)
+        assert store.get('localhost')['criu_fleet_last']['version'] == 0   # the older release's snapshot is there
+        note = json.load(open(os.path.join(work, 'out', 'criu-report.json')))['hosts']['localhost']['drift_note']
+        assert note and 'criu_fleet_last in %s' % cache_file in note and 'format version 0' in note, note
+        assert 'Not compared with the previous run:' in proc.stdout and cache_file in proc.stdout
+        result = json.load(open(os.path.join(work, 'result.json')))
+        assert result['hosts']['localhost']['drift_note'] == note
+        assert return_doc.mismatches(result, 'criu_report', ('hosts', 'groups', 'snapshots')) == []
+    finally:
+        shutil.rmtree(work)
