@@ -89,12 +89,8 @@ class ActionModule(ActionBase):
         bad = [f for f in formats if f not in FORMATS]
         if bad:
             raise AnsibleActionFail('formats: %s is not valid; valid: %s' % (', '.join(map(str, bad)), ', '.join(FORMATS)))
-        hosts = args.get('hosts') or task_vars.get('ansible_play_hosts_all') or []
-        if isinstance(hosts, str) or not all(isinstance(h, str) for h in hosts):
-            raise AnsibleActionFail('hosts: must be a list of inventory host names, got %r' % (hosts,))
-        migration_hosts = args.get('migration_hosts') or []
-        if isinstance(migration_hosts, str) or not all(isinstance(h, str) for h in migration_hosts):
-            raise AnsibleActionFail('migration_hosts: must be a list of inventory host names, got %r' % (migration_hosts,))
+        hosts = self._host_names(args.get('hosts') or task_vars.get('ansible_play_hosts_all') or [], 'hosts')
+        migration_hosts = self._host_names(args.get('migration_hosts') or [], 'migration_hosts')
         unknown = [h for h in migration_hosts if h not in hosts]
         if unknown:
             raise AnsibleActionFail('migration_hosts: %s not among the hosts reported on (%s)' % (
@@ -169,6 +165,18 @@ class ActionModule(ActionBase):
             migration=report['migration'],
         )
         return result
+
+    @staticmethod
+    def _host_names(hosts, name):
+        """``hosts`` once each, in their order: a host named twice (a list joined from two groups it is in) is one host,
+        as in a play's host pattern, not two lines and two counts of the report; a warning names it."""
+        if isinstance(hosts, str) or not isinstance(hosts, (list, tuple)) or not all(isinstance(h, str) for h in hosts):
+            raise AnsibleActionFail('%s: must be a list of inventory host names, got %r' % (name, hosts))
+        once = list(dict.fromkeys(hosts))
+        if len(once) < len(hosts):
+            twice = [h for h in once if hosts.count(h) > 1]
+            display.warning('%s: %s named more than once; each is reported once' % (name, ', '.join(twice)))
+        return once
 
     @staticmethod
     def _bool(value, name):

@@ -48,6 +48,8 @@ options:
     description:
       - The hosts to report on. Default is every host of the play (C(ansible_play_hosts_all)), unreachable and failed
         ones included.
+      - A host named more than once (a list joined from two groups it is in) is reported once, with a warning that
+        names it; so is one in O(migration_hosts).
     type: list
     elements: str
   probe_result:

@@ -567,3 +567,28 @@ def test_the_report_names_the_fact_cache_file_of_a_snapshot_it_cannot_compare():
         assert return_doc.mismatches(result, 'criu_report', ('hosts', 'groups', 'snapshots')) == []
     finally:
         shutil.rmtree(work)
+
+
+def test_a_host_named_twice_is_reported_once_with_a_warning():
+    """hosts joined from two groups a host is in (groups.web + groups.db) named it twice: it was two lines of the
+    table, two in the counts and the total, and two rows and columns of the migration matrix. A play's host pattern
+    takes such a host once; so does the report, and a warning names it."""
+    proc, work = _playbook({'dest': 'out', 'formats': '[csv]', 'hosts': '[localhost, localhost]',
+                            'migration_hosts': '[localhost, localhost]'})
+    try:
+        assert proc.returncode == 0, proc.stdout[-3000:]
+        out = ' '.join(proc.stdout.split())   # the warning may be wrapped
+        assert 'hosts: localhost named more than once; each is reported once' in out, proc.stdout[-3000:]
+        assert 'migration_hosts: localhost named more than once; each is reported once' in out
+        result = json.load(open(os.path.join(work, 'result.json')))
+        assert result['counts']['failed'] == 1 and list(result['hosts']) == ['localhost']
+        assert result['migration']['hosts'] == ['localhost']
+        assert 'CRIU fleet report: 1 host (1 no answer)' in proc.stdout
+        assert [r['host'] for r in csv.DictReader(open(os.path.join(work, 'out', 'criu-report.csv')))] == ['localhost']
+    finally:
+        shutil.rmtree(work)
+    proc, work = _playbook({'hosts': '7'})
+    try:
+        assert proc.returncode != 0 and 'hosts: must be a list of inventory host names, got 7' in proc.stdout, proc.stdout[-2000:]
+    finally:
+        shutil.rmtree(work)
