@@ -434,11 +434,15 @@ def _short_list(items, width=34):
     return '%s,+%d' % (','.join(shown), len(items) - len(shown))
 
 
+def criu_usable_word(criu):
+    """Whether the installed criu is usable, in the table's and the CSV's words: yes, no, ? (not said), none (no criu)."""
+    return _yes(criu['usable']) if criu['installed'] else 'none'
+
+
 def _criu_cell(criu):
     if not criu['installed']:
-        return 'none'
-    version = criu['version'] or '?'
-    return '%s %s' % (_yes(criu['usable']), version)
+        return criu_usable_word(criu)
+    return '%s %s' % (criu_usable_word(criu), criu['version'] or '?')
 
 
 def runtime_reasons(runtime):
@@ -564,7 +568,7 @@ def render_csv(report):
             rows.append([e['host'], e['outcome'], '', '', '', ''] + [''] * len(ids))
             continue
         probes = _dict(e['facts'].get('probes'))
-        rows.append([e['host'], e['outcome'], e['verdict'], _yes(e['kernel_ready']), _yes(e['criu']['usable']),
+        rows.append([e['host'], e['outcome'], e['verdict'], _yes(e['kernel_ready']), criu_usable_word(e['criu']),
                      e['kernel']['release'] or ''] + [_dict(probes.get(i)).get('status') or '' for i in ids])
     buf = io.StringIO()
     csv.writer(buf, lineterminator='\n').writerows([spreadsheet_cell(cell) for cell in row] for row in rows)

@@ -592,3 +592,16 @@ def test_a_host_named_twice_is_reported_once_with_a_warning():
         assert proc.returncode != 0 and 'hosts: must be a list of inventory host names, got 7' in proc.stdout, proc.stdout[-2000:]
     finally:
         shutil.rmtree(work)
+
+
+def test_the_csv_says_of_the_installed_criu_what_the_table_says():
+    """criu_usable in the CSV once said 'no' of a host without criu, where the table says 'none': the CSV and the
+    table now use the same words (yes, no, ? not said, none without a criu)."""
+    hosts = {'none': facts(criu={'installed': False, 'reason': 'criu is not installed'}),
+             'usable': facts(criu={'installed': True, 'version': '4.1.1', 'usable': True}),
+             'unusable': facts(criu={'installed': True, 'version': '3.17.1', 'usable': False, 'reason': 'vdso'}),
+             'unsaid': facts(criu={'installed': True, 'version': '4.1.1'})}
+    report = _fleet.build([_fleet.host_entry(name, f) for name, f in hosts.items()], 't', [])
+    table = dict((row[0], row[2].split(' ')[0]) for row in _fleet.table_rows(report))
+    assert table == {'none': 'none', 'usable': 'yes', 'unusable': 'no', 'unsaid': '?'}
+    assert dict((r['host'], r['criu_usable']) for r in csv.DictReader(io.StringIO(_fleet.render_csv(report)))) == table

@@ -106,11 +106,12 @@ def test_the_page_counts_hosts_with_every_probe_of_a_category_met(here):
 
 
 def test_criu_reported_absent_is_not_usable(here):
-    """criu_facts.criu that says not installed and nothing of usable (an older module): criu_usable "no" in the CSV."""
+    """criu_facts.criu that says not installed and nothing of usable (an older module): not usable, and criu_usable
+    "none" in the CSV, the table's word for a host without criu."""
     entry = _fleet.host_entry('h', host(here, criu={'installed': False}))
     assert entry['criu']['usable'] is False
     row = list(csv.DictReader(io.StringIO(_fleet.render_csv(_fleet.build([entry], 't', [])))))[0]
-    assert row['criu_usable'] == 'no'
+    assert row['criu_usable'] == 'none'
 
 
 def test_a_long_missing_list_is_cut_with_how_many_more(here):
