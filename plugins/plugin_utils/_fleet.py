@@ -331,6 +331,9 @@ def causes(entries):
         if criu['installed'] and criu['usable'] is False:
             add(('criu', criu['reason'] or 'unusable'), 'criu', 'installed criu %s is not usable: %s' % (
                 criu['version'] or '', criu['reason'] or 'no reason given'), criu['fix'], host)
+        elif criu['usable'] is False:
+            # No criu: nothing can checkpoint there, whatever the kernel has (None: facts too old to say).
+            add(('criu', criu['reason']), 'criu', criu['reason'], criu['fix'], host)
         for name, runtime in e['runtimes'].items():
             if runtime['checkpoint'] != 'ready':
                 reason = runtime_reasons(runtime) or runtime['checkpoint']

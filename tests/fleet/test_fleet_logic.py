@@ -605,3 +605,17 @@ def test_the_csv_says_of_the_installed_criu_what_the_table_says():
     table = dict((row[0], row[2].split(' ')[0]) for row in _fleet.table_rows(report))
     assert table == {'none': 'none', 'usable': 'yes', 'unusable': 'no', 'unsaid': '?'}
     assert dict((r['host'], r['criu_usable']) for r in csv.DictReader(io.StringIO(_fleet.render_csv(report)))) == table
+
+
+def test_a_host_without_criu_is_a_cause_with_its_fix():
+    """A host whose kernel is ready but that has no criu (and no runtime to say so) had no line in what is missing:
+    only its CRIU USABLE cell said none. It is now a cause, with the facts' fix; facts too old to say (no
+    criu_facts.criu) give none."""
+    reason = 'criu is not installed: no criu on PATH nor in /sbin, /usr/sbin, /usr/local/sbin.'
+    fix = 'Install criu, for example with the criu.check.install role.'
+    bare = [_fleet.host_entry(h, facts(criu={'installed': False, 'usable': False, 'reason': reason, 'fix': fix}))
+            for h in ('web1', 'web2')]
+    report = _fleet.build(bare + [_fleet.host_entry('old', facts())], 't', [])
+    assert [(c['severity'], c['title'], c['fix'], c['hosts']) for c in report['causes'] if c['kind'] == 'criu'] == [
+        ('criu', reason, fix, ['web1', 'web2'])]
+    assert '  [criu] %s\n      fix: %s\n      2 hosts: web1, web2' % (reason, fix) in _fleet.render_table(report)
