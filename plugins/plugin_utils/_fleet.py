@@ -497,10 +497,10 @@ def render_table(report, files=None, max_hosts_per_cause=4):
     plural = '' if report['total'] == 1 else 's'
     out = ['CRIU fleet report: %d host%s (%s) at %s' % (report['total'], plural, counts or 'none', report['generated'])]
     out.append(line(HEADER))
-    by_host = dict((e['host'], e) for e in report['hosts'])
     current = None
-    for row in rows:
-        outcome = by_host[row[0]]['outcome']
+    # The rows are the hosts' in order: a row's name is shown escaped, and is no key to its host.
+    for e, row in zip(report['hosts'], rows):
+        outcome = e['outcome']
         if outcome != current:
             current = outcome
             out.append('-- %s (%d)' % (OUTCOME_TITLES[outcome], report['counts'][outcome]))

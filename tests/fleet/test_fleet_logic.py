@@ -366,6 +366,9 @@ def test_a_hosts_text_cannot_redraw_the_terminal_or_run_in_a_spreadsheet():
     table = _fleet.render_table(report)
     assert not [c for c in table if c != '\n' and (ord(c) < 32 or 0x7f <= ord(c) < 0xa0 or c == '\u202e')]
     assert 'ns_last_pid: gone\\r\\x1b[1A\\u202eydaer' in table and '\\x1b[2J' in table
+    # an inventory name with a tab (Ansible takes "web\t1" from a YAML inventory) once ended the table in a KeyError
+    tab = _fleet.render_table(_fleet.build([_fleet.host_entry('web\t1', facts())], 't', [])).splitlines()
+    assert tab[2] == '-- ready (1)' and tab[3].startswith('web\\t1  yes'), tab
     row = [r for r in csv.DictReader(io.StringIO(_fleet.render_csv(report))) if r['host'] == 'h'][0]
     assert row['kernel'] == '\'=HYPERLINK("http://x")\x1b[2J'
     assert row['sock_diag'] == "'+1" and row['ns_last_pid'] == 'unsupported'
