@@ -28,19 +28,76 @@ import platform
 import re
 import sys
 
-# Distribution package names; pip names in parentheses in the fix text.
-LIBRARIES = {
-    'pyroute2': ('python3-pyroute2', 'pyroute2'),
-    'ptrace': ('python3-ptrace', 'python-ptrace'),
+# The package of each probe library (by the name it is imported by) in each
+# distribution family (Ansible's os_family): the one table of these names, which
+# the install role installs from too (the criu_library_packages filter).  A
+# library missing from a family's row is not in its official repositories.
+PACKAGES = {
+    'Debian': {'pyroute2': 'python3-pyroute2', 'ptrace': 'python3-ptrace', 'nftables': 'python3-nftables'},
+    # On RHEL-like systems python3-pyroute2 and python3-ptrace come from EPEL.
+    'RedHat': {'pyroute2': 'python3-pyroute2', 'ptrace': 'python3-ptrace', 'nftables': 'python3-nftables'},
+    # openSUSE packages python-ptrace as python-python-ptrace (there is no python3-ptrace).
+    'Suse': {'pyroute2': 'python3-pyroute2', 'ptrace': 'python3-python-ptrace', 'nftables': 'python3-nftables'},
+    # python-ptrace is not in Arch's official repositories.
+    'Archlinux': {'pyroute2': 'python-pyroute2'},
 }
+
+# The name pip installs each library by.
+PIP = {'pyroute2': 'pyroute2', 'ptrace': 'python-ptrace'}
+
+# The os-release ID and ID_LIKE words of each family; derivatives name their
+# parent in ID_LIKE (ubuntu: debian; rocky: rhel centos fedora; opensuse-leap:
+# suse opensuse; manjaro: arch).
+FAMILY_IDS = {
+    'debian': 'Debian', 'ubuntu': 'Debian',
+    'fedora': 'RedHat', 'rhel': 'RedHat', 'centos': 'RedHat',
+    'suse': 'Suse', 'opensuse': 'Suse', 'sles': 'Suse',
+    'arch': 'Archlinux',
+}
+
+OS_RELEASE = '/etc/os-release'
+
+
+def os_release():
+    """The fields of os-release(5) (``ID``, ``ID_LIKE``, ``VERSION_ID`` ...),
+    unquoted; empty when the file cannot be read."""
+    fields = {}
+    try:
+        with open(OS_RELEASE) as f:
+            for line in f:
+                key, sep, value = line.strip().partition('=')
+                if sep:
+                    fields[key] = value.strip().strip('"\'')
+    except (IOError, OSError):
+        pass
+    return fields
+
+
+def os_family(fields=None):
+    """The distribution family of os-release's ID, else of the first word of
+    its ID_LIKE that names one; None when neither does."""
+    fields = os_release() if fields is None else fields
+    for word in [fields.get('ID') or ''] + (fields.get('ID_LIKE') or '').split():
+        if word in FAMILY_IDS:
+            return FAMILY_IDS[word]
+    return None
+
+
+def install_fix(library, family):
+    """How to install ``library`` on a host of ``family`` (None: unknown)."""
+    package = PACKAGES.get(family, {}).get(library)
+    pip = PIP.get(library, library)
+    if package:
+        return 'install %s on the managed node (pip: %s)' % (package, pip)
+    return ("install the Python library %s on the managed node: pip install %s, or the distribution's package "
+            "of it" % (library, pip))
 
 
 class MissingLibrary(Exception):
     def __init__(self, library, detail=''):
         self.library = library
         self.detail = detail
-        distro, pip = LIBRARIES.get(library, (library, library))
-        self.fix = 'install %s on the managed node (pip: %s)' % (distro, pip)
+        self.fix = install_fix(library, os_family())
         Exception.__init__(self, 'Python library %s is not available%s' % (
             library, (': ' + detail) if detail else ''))
 

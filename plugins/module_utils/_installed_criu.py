@@ -42,7 +42,7 @@ import os
 import re
 import time
 
-from ansible_collections.criu.check.plugins.module_utils import _caps
+from ansible_collections.criu.check.plugins.module_utils import _caps, _deps
 from ansible_collections.criu.check.plugins.module_utils._context import SBIN_DIRS, effective_caps, owns_mount_namespace
 from ansible_collections.criu.check.plugins.module_utils._engine import DEFAULT_TIMEOUT, EngineError
 from ansible_collections.criu.check.plugins.module_utils._syscall import CLONE_NEWNS, MS_PRIVATE, MS_REC
@@ -405,15 +405,7 @@ def own_caps():
 
 
 def _os_release():
-    fields = {}
-    try:
-        with open('/etc/os-release') as f:
-            for line in f:
-                key, sep, value = line.strip().partition('=')
-                if sep:
-                    fields[key] = value.strip().strip('"\'')
-    except (IOError, OSError):
-        pass
+    fields = _deps.os_release()
     return {'id': fields.get('ID'), 'version_id': fields.get('VERSION_ID'), 'name': fields.get('PRETTY_NAME')}
 
 

@@ -74,7 +74,8 @@ def test_ansible_doc_renders_everything(module):
 
 @pytest.mark.parametrize('name, words', [('criu_unmet', ('unknown_is_unmet', 'workload_definitions')),
                                          ('criu_migration', ('destination', 'not_checked')),
-                                         ('criu_list', ('split at commas', 'null'))])
+                                         ('criu_list', ('split at commas', 'null')),
+                                         ('criu_library_packages', ('os_family', 'python3-python-ptrace'))])
 def test_ansible_doc_renders_the_filter(name, words):
     rc, out, warnings = _ansible_doc('-t', 'filter', 'criu.check.' + name)
     assert rc == 0 and not warnings, '\n'.join(warnings) + out

@@ -15,6 +15,8 @@ import yaml
 
 import conftest
 
+from ansible_collections.criu.check.plugins.filter.criu_library_packages import criu_library_packages
+
 VARS = os.path.join(conftest.REPO, 'roles', 'install', 'vars')
 
 # The binary packages each family builds from the sources the role relies on.
@@ -37,7 +39,7 @@ def _names(family):
     with open(os.path.join(VARS, family + '.yml')) as f:
         names = yaml.safe_load(f)
     packages = [p for key, packages in names.items() if key.endswith('_packages') for p in packages]
-    return sorted(set(packages + list(names['__criu_install_python_libraries'].values())))
+    return sorted(set(packages + list(criu_library_packages(family).values())))
 
 
 @pytest.mark.parametrize('family', sorted(BUILT))
