@@ -1,0 +1,173 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""What criu_smoke answers that no test held, found by mutating _smoke: which criu it runs, and how it reads
+criu's log into the reason it reports."""
+
+import os
+import signal
+import subprocess
+import time
+
+from conftest import NOBODY, become_user, drop_effective_caps, in_child, requires_root
+
+from ansible_collections.criu.check.plugins.module_utils import _smoke
+from ansible_collections.criu.check.plugins.module_utils._caps import CAP_CHECKPOINT_RESTORE, CAP_SYS_ADMIN
+
+
+def test_a_criu_path_given_as_a_file_is_used_whatever_path_says(tmp_path):
+    criu = tmp_path / 'opt' / 'criu'
+    criu.parent.mkdir()
+    criu.write_text('#!/bin/sh\n')
+    criu.chmod(0o755)
+    assert _smoke.find_criu(str(criu), env_path='') == str(criu)
+    assert _smoke.find_criu(str(criu), env_path='/usr/bin:/bin') == str(criu)
+    assert _smoke.find_criu(str(criu.parent), env_path='') is None        # a directory is no criu
+    # A relative path names a file from the working directory, not one looked up on PATH.
+    assert _smoke.find_criu('opt/criu', env_path=str(tmp_path)) is None
+
+
+def test_a_name_on_path_is_an_executable_file_in_a_listed_directory(tmp_path):
+    """Not a directory of that name, and not the working directory an empty PATH entry would mean."""
+    (tmp_path / 'dir' / 'criu').mkdir(parents=True)
+    (tmp_path / 'bin').mkdir()
+    (tmp_path / 'bin' / 'criu').write_text('#!/bin/sh\n')
+    (tmp_path / 'bin' / 'criu').chmod(0o755)
+    assert _smoke.find_criu('criu', env_path='%s:%s' % (tmp_path / 'dir', tmp_path / 'bin')) == str(
+        tmp_path / 'bin' / 'criu')
+
+    def from_cwd():
+        os.chdir(str(tmp_path / 'bin'))
+        return _smoke.find_criu('criu', env_path=':%s' % (tmp_path / 'dir'))
+    assert in_child(from_cwd) is None
+
+
+# ---------------------------------------------------------------- who may run criu
+
+def _privilege(setup):
+    def body():
+        setup()
+        return _smoke.privilege_problem()
+    return in_child(body)
+
+
+@requires_root
+def test_root_or_either_capability_may_checkpoint():
+    """criu/crtools.c refuses without CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE: either one is enough."""
+    assert _privilege(lambda: None) is None
+    assert _privilege(lambda: drop_effective_caps([CAP_SYS_ADMIN])) is None
+    assert _privilege(lambda: drop_effective_caps([CAP_CHECKPOINT_RESTORE])) is None
+    assert _privilege(lambda: drop_effective_caps([CAP_SYS_ADMIN, CAP_CHECKPOINT_RESTORE])) == (
+        'criu needs root, or the CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE capability, to checkpoint and restore; '
+        'this process (uid 0) has neither: run the task with become: true')
+    assert _privilege(become_user).endswith('this process (uid %d) has neither: run the task with become: true' % NOBODY)
+
+
+# ---------------------------------------------------------------- criu's log
+
+def test_without_an_error_line_the_last_ten_lines_explain():
+    lines = ['(00.%03d) line %d' % (i, i) for i in range(30)]
+    assert _smoke.explain_log('\n'.join(lines)) == lines[-10:]
+
+
+def test_each_error_comes_with_the_three_lines_before_it_once():
+    lines = ['(00.%03d) line %d' % (i, i) for i in range(20)]
+    lines[6] = '(00.006) Error (criu/mem.c:1): first'
+    lines[8] = '(00.008) Error (criu/mem.c:2): second'
+    lines[16] = "(00.016) Can't connect to server 10.0.0.1:1234"
+    assert _smoke.explain_log('\n'.join(lines)) == lines[3:9] + lines[13:17]
+    assert _smoke.explain_log('\n'.join(lines), limit=2) == lines[15:17]
+    lines[0] = '(00.000) Error (criu/crtools.c:1): first of all'
+    assert _smoke.explain_log('\n'.join(lines[:3])) == lines[:1]
+
+
+# ---------------------------------------------------------------- our processes
+
+def test_the_session_of_a_process_and_of_none():
+    """The session (stat field 6), not the process group (field 5): a group leader inside our session is ours."""
+    def body():
+        os.setsid()
+        pid = os.fork()
+        if pid == 0:
+            os.setpgid(0, 0)
+            time.sleep(30)
+            os._exit(0)
+        try:
+            deadline = time.monotonic() + 10
+            while os.getpgid(pid) != pid and time.monotonic() < deadline:
+                time.sleep(0.01)
+            return [_smoke.session_of(pid) == os.getpid(), _smoke.session_of(os.getpid()) == os.getpid()]
+        finally:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+    assert in_child(body) == [True, True]
+    assert _smoke.session_of(2 ** 22 + 1) is None
+
+
+def _marked_child(parent, mark):
+    """The child of ``parent`` whose command line holds ``mark``, once it does."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        for name in os.listdir('/proc'):
+            if name.isdigit() and _smoke.stat_field(name, 4) == str(parent).encode() and \
+                    mark in (_smoke.read_file('/proc/%s/cmdline' % name) or b''):
+                return int(name)
+        time.sleep(0.01)
+    raise AssertionError('no marked child of %d' % parent)
+
+
+def _sleeping_child(parent):
+    """Wait until ``parent`` (a shell) has a child that exec'd sleep: until then that child is a copy of the shell,
+    with its command line, mark included."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        for name in os.listdir('/proc'):
+            if name.isdigit() and _smoke.stat_field(name, 4) == str(parent).encode() and \
+                    (_smoke.read_file('/proc/%s/cmdline' % name) or b'').startswith(b'sleep\0'):
+                return
+        time.sleep(0.01)
+    raise AssertionError('no sleep under %d' % parent)
+
+
+def test_marked_processes_are_ours_by_mark_and_session(tmp_path):
+    """A process counts when its command line holds the mark and its session is one we made, or is led by a
+    process that holds the mark; not without the mark, and not when excluded."""
+    mark = str(tmp_path / 'mark').encode()
+    ours = subprocess.Popen(['sh', '-c', 'sleep 30; :', mark], start_new_session=True)
+    other = subprocess.Popen(['sh', '-c', 'sh -c "sleep 30; :" "$MARK"; :'], start_new_session=True,
+                             env={'PATH': os.environ['PATH'], 'MARK': mark})
+    try:
+        deadline = time.monotonic() + 10
+        while mark not in (_smoke.read_file('/proc/%d/cmdline' % ours.pid) or b'') and time.monotonic() < deadline:
+            time.sleep(0.01)
+        _sleeping_child(ours.pid)
+        # Led by a process with the mark (itself): found without naming the session.
+        assert _smoke.marked_processes(mark, set()) == [ours.pid]
+        assert _smoke.marked_processes(mark, {ours.pid}) == [ours.pid]
+        assert _smoke.marked_processes(mark, {ours.pid}, exclude=(ours.pid,)) == []
+        assert _smoke.marked_processes(b'no-such-mark-' + mark, {ours.pid, other.pid}) == []
+        # A marked process in a session led by one without the mark: ours only when we made that session.
+        inner = _marked_child(other.pid, mark)
+        _sleeping_child(inner)
+        assert _smoke.marked_processes(mark, set(), exclude=(ours.pid,)) == []
+        assert _smoke.marked_processes(mark, {other.pid}, exclude=(ours.pid,)) == [inner]
+    finally:
+        for proc in (ours, other):
+            os.killpg(proc.pid, signal.SIGKILL)     # with the sleep the shell started
+            proc.wait()
+
+
+def test_reap_collects_every_dead_child():
+    def body():
+        pids = []
+        for code in (3, 4):
+            pid = os.fork()
+            if pid == 0:
+                os._exit(code)
+            pids.append(pid)
+        for pid in pids:
+            os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
+        exited = {}
+        _smoke.reap(exited)
+        return sorted((pid, os.waitstatus_to_exitcode(status)) for pid, status in exited.items()) == sorted(
+            zip(pids, (3, 4)))
+    assert in_child(body) is True
