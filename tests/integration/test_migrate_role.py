@@ -10,7 +10,8 @@ and runs migrate_role/play.yml there:
 - a tree whose root ends once restored: the check after the restore fails, and the
   rollback resumes the whole tree on the source and ends all of it on the destination;
 - a destination address nobody has: the dump fails, the tree runs on, on the source;
-- a pid that does not exist: the dump fails, and nothing is said to be resumed.
+- a pid that does not exist: the dump fails, and nothing is said to be resumed;
+- check mode from a block and from include_role's apply: the role decides, starts nothing.
 
 On every path nothing is left but what should run: no page server, no images.
 tests/vm/test_vm_migration.py runs the role between two VMs, pre-copy too.
@@ -104,6 +105,17 @@ def test_a_pid_that_does_not_exist_is_not_said_to_be_resumed(run):
     msg = results['no_such_pid'].get('failed', '')
     assert 'no process 4194000 to dump (it does not exist or has exited).' in msg, results['no_such_pid']
     assert 'resumed' not in msg, msg
+
+
+@pytest.mark.parametrize('case', ['check_block', 'check_apply'])
+def test_check_mode_from_a_block_or_apply_only_decides(run, case):
+    """check_mode on a block or in include_role's apply runs the role's tasks in check mode
+    but leaves ansible_check_mode false: the role went on to "migrate" in check mode and
+    failed, the workload it should not have started being said to be started."""
+    results, hosts, play = run
+    assert results[case] == {'mode': 'stop-and-copy', 'migrated': False}, results[case]
+    for name in ('src', 'dst'):
+        assert not [cmd for cmd in _commands(hosts[name]) if 'check-' in cmd], hosts[name]
 
 
 def test_nothing_is_left(run):
