@@ -13,7 +13,8 @@ and runs migrate_role/play.yml there:
 - a pid that does not exist: the dump fails, and nothing is said to be resumed;
 - check mode from a block and from include_role's apply: the role decides, starts nothing.
 
-On every path nothing is left but what should run: no page server, no images.
+On every path nothing is left but what should run: no page server, no images, no work
+directory the role created.
 tests/vm/test_vm_migration.py runs the role between two VMs, pre-copy too.
 """
 
@@ -122,6 +123,8 @@ def test_nothing_is_left(run):
     results, hosts, play = run
     assert play.startswith('rc 0'), play
     for name in ('src', 'dst'):
-        # no page server, no criu; the images removed (the work directory itself stays)
+        # no page server, no criu; the images removed, and the work directory the role created
         assert not [cmd for cmd in _commands(hosts[name]) if 'criu' in cmd], hosts[name]
-        assert [p for p in hosts[name]['var_tmp'] if p.startswith('criu-migrate/')] == [], hosts[name]
+        assert [p for p in hosts[name]['var_tmp'] if p.startswith('criu-migrate')] == [], hosts[name]
+        # a work directory that was there before stays (the unreachable case's), empty
+        assert [p for p in hosts[name]['var_tmp'] if p.startswith('kept')] == ['kept'], hosts[name]
