@@ -59,7 +59,6 @@ RESTORE_STATS_FIELDS = {
     5: 'pages_restored',
 }
 
-STOP_RULES = ('converged', 'growth', 'max_iterations')
 DEFAULT_MAX_ITERATIONS = 8
 DEFAULT_CONVERGED_PAGES = 64
 DEFAULT_GROWTH_PAGES = 32
