@@ -74,6 +74,13 @@ CRIU_CHECK_UNDETERMINED = ('timeout', 'not_run', 'blocked')
 
 PODMAN_POD_CRIU = 31600   # pkg/criu/criu.go PodCriuVersion: podman pod checkpoint
 OCI_RUNTIMES = ('crun', 'runc', 'youki')
+# The OCI runtimes whose own gate already tells whether they answer `checkpoint`: crun has the command only when
+# built with CRIU (src/crun.c, the same #if as +CRIU), runc always has it (runc_nocriu only makes it fail). Every
+# other one, youki included, is asked `<rt> checkpoint --help` as podman and CRI-O ask it (checkpointctl
+# utils CRRuntimeSupportsCheckpointRestore()); youki's 0.5 releases call the command `checkpointt` (liboci-cli
+# CommonCmd::Checkpointt, clap without inferred subcommands), so they fail that question, and Docker's shim runs
+# `<rt> checkpoint` too.
+ANSWERS_CHECKPOINT = ('crun', 'runc')
 # containers/common pkg/config/config.go findRuntime(): the first one installed
 PODMAN_DEFAULT_RUNTIMES = ('crun', 'runc', 'runj', 'kata', 'runsc', 'ocijail')
 # containers/common pkg/config/default.go: where podman looks for each OCI runtime, in this order and not on
@@ -442,15 +449,17 @@ class _Host:
             v.block('%s is configured to run containers with %s (%s), which is not installed' % (_name(v.runtime), configured, source),
                     'install %s or configure an installed OCI runtime in %s' % (name, source))
             return 0
+        extra = 0
         if name in OCI_RUNTIMES:
             self.inherit(v, name, path, 'runs containers with')
-            return MIN_CRIU[name]
-        # podman and CRI-O ask the runtime itself: "<rt> checkpoint --help" must exit 0
-        rc = self.run([path, 'checkpoint', '--help'])[0]
-        if rc != 0:
-            v.block('%s runs containers with %s, which does not support checkpoint/restore (`%s checkpoint --help` exited with %d)'
-                    % (_name(v.runtime), name, name, rc), 'configure crun (built with +CRIU) or runc as the OCI runtime in %s' % source)
-        return 0
+            extra = MIN_CRIU[name]
+        if name not in ANSWERS_CHECKPOINT:
+            # podman and CRI-O ask the runtime itself: "<rt> checkpoint --help" must exit 0
+            rc = self.run([path, 'checkpoint', '--help'])[0]
+            if rc != 0:
+                v.block('%s runs containers with %s, which does not support checkpoint/restore (`%s checkpoint --help` exited with %d)'
+                        % (_name(v.runtime), name, name, rc), 'configure crun (built with +CRIU) or runc as the OCI runtime in %s' % source)
+        return extra
 
     def _podman(self, v):
         runtime, source = None, None

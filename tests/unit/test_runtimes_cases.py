@@ -76,6 +76,32 @@ def test_podman_inherits_the_oci_runtime_it_runs(tmp_path, runtime, criu_min):
         assert 'Podman requires at least criu 3.15 and the installed criu (/usr/sbin/criu) is 3.14.' in fact['reasons']
 
 
+@pytest.mark.parametrize('manager', ['podman', 'docker'])
+@pytest.mark.parametrize('rc', [2, 0])
+def test_a_manager_asks_youki_for_its_checkpoint_command(tmp_path, manager, rc):
+    """podman and CRI-O ask `<rt> checkpoint --help` (checkpointctl CRRuntimeSupportsCheckpointRestore()) and Docker's
+    shim runs `<rt> checkpoint`; youki 0.5 calls the command `checkpointt` (liboci-cli CommonCmd::Checkpointt), so
+    clap answers `checkpoint` with "unrecognized subcommand" and exit 2. A youki that answers 0 is ready."""
+    bins = {'podman': 'podman-5.2.2.txt'} if manager == 'podman' else {'dockerd': 'dockerd-27.3.1.txt'}
+    root = make_root(tmp_path, bins)
+    _script(tmp_path, '/usr/bin/youki', os.path.join(VERSIONS, 'youki-0.5.1.txt'), checkpoint_rc=rc)
+    if manager == 'podman':
+        (tmp_path / 'etc' / 'containers').mkdir(parents=True)
+        (tmp_path / 'etc' / 'containers' / 'containers.conf').write_text('[engine]\nruntime = "youki"\n')
+    else:
+        (tmp_path / 'etc' / 'docker').mkdir(parents=True)
+        (tmp_path / 'etc' / 'docker' / 'daemon.json').write_text('{"experimental": true, "default-runtime": "youki"}\n')
+    facts = gather(root)
+    fact = facts[manager]
+    assert fact['oci_runtime']['name'] == 'youki' and facts['youki']['checkpoint'] == R.READY
+    said = '%s runs containers with youki, which does not support checkpoint/restore (`youki checkpoint --help` exited ' \
+           'with 2).' % R._name(manager)
+    if rc:
+        assert fact['checkpoint'] == R.NOT_READY and said in fact['reasons'], reasons(fact)
+    else:
+        assert fact['checkpoint'] == R.READY, reasons(fact)
+
+
 @pytest.mark.parametrize('directory', ['/usr/lib64', '/usr/lib', '/lib64', '/lib', '/usr/local/lib64', '/usr/local/lib',
                                        '/lib/aarch64-linux-gnu', '/opt/criu/lib'])
 def test_crun_finds_libcriu_where_the_dynamic_loader_does(tmp_path, directory):
