@@ -25,7 +25,8 @@ Nothing is left behind, on any path:
   module died (re-parented, its PR_SET_PDEATHSIG gone) still dies;
 - criu runs in a private mount namespace with its own tmpfs on /run, so its
   kdat cache (criu/kerndat.c, /run/criu.kdat) does not outlive the run and a
-  stale one on the host is not read;
+  stale one on the host is not read; where it cannot, the cache criu writes
+  is removed, by the watchdog too;
 - this process is a child subreaper, so the dumped tree's orphans and the
   restored tree come back to it and are reaped here.
 """
@@ -322,11 +323,20 @@ def _close_fds_except(keep):
                 pass
 
 
+def remove_kdat_cache():
+    """Remove the kdat cache criu wrote to the host's /run."""
+    try:
+        os.unlink(KDAT_CACHE)
+    except OSError:
+        pass
+
+
 def start_watchdog(workdir, deadline_seconds):
     """Fork the watchdog; return (its pid, the write end of its pipe).
 
-    It reads lines ``session PID`` from the pipe; on EOF (the module ended, in
-    whatever way) or after ``deadline_seconds`` it cleans up and exits."""
+    It reads lines ``session PID`` and ``kdat`` (remove_kdat_cache() too) from
+    the pipe; on EOF (the module ended, in whatever way) or after
+    ``deadline_seconds`` it cleans up and exits."""
     rfd, wfd = os.pipe()
     pid = os.fork()
     if pid:
@@ -340,6 +350,7 @@ def start_watchdog(workdir, deadline_seconds):
         _devnull_stdio()
         _close_fds_except((rfd,))
         sessions = set()
+        kdat = False
         buf = b''
         deadline = time.monotonic() + deadline_seconds
         while True:
@@ -361,7 +372,11 @@ def start_watchdog(workdir, deadline_seconds):
                 parts = line.split()
                 if len(parts) == 2 and parts[0] == b'session' and parts[1].isdigit():
                     sessions.add(int(parts[1]))
+                elif parts == [b'kdat']:
+                    kdat = True
         clean_up(workdir, sessions, exclude=(os.getpid(),))
+        if kdat:
+            remove_kdat_cache()
     finally:
         os._exit(0)
 
@@ -452,11 +467,13 @@ class Smoke:
     def _left(self):
         return self.deadline - time.monotonic()
 
-    def _tell_watchdog(self, sid):
-        self.sessions.add(sid)
+    def _tell_watchdog(self, sid=None, kdat=False):
+        """Tell the watchdog of a session of ours, or that the kdat cache criu writes is ours to remove."""
+        if sid is not None:
+            self.sessions.add(sid)
         if self.wfd is not None:
             try:
-                os.write(self.wfd, b'session %d\n' % sid)
+                os.write(self.wfd, b'kdat\n' if kdat else b'session %d\n' % sid)
             except OSError:
                 pass
 
@@ -620,6 +637,9 @@ class Smoke:
             private = 'something this process needs is under /run'
             if not _needs_run(self.workdir, self.python):
                 private = private_run()
+            if private is not None and not kdat_existed:
+                # criu writes its cache to the host's /run: if this process is killed, the watchdog removes it.
+                self._tell_watchdog(kdat=True)
             self._steps()
         except SmokeFailure as exc:
             res['stage'] = exc.stage
@@ -631,11 +651,8 @@ class Smoke:
         finally:
             killed = clean_up(self.workdir, self.sessions, exclude=(os.getpid(), self.watchdog),
                               exited=self.exited)
-            if private is not None and not kdat_existed and os.path.exists(KDAT_CACHE):
-                try:
-                    os.unlink(KDAT_CACHE)
-                except OSError:
-                    pass
+            if private is not None and not kdat_existed:
+                remove_kdat_cache()
             self._stop_watchdog()
             res['cleanup'] = {'killed': len(killed), 'removed': not os.path.exists(self.workdir)}
         return res

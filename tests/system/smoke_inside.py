@@ -80,8 +80,9 @@ def children(pid):
 class Runner:
     def __init__(self, repo, args):
         self.coll = import_root(repo)
-        self.scratch = tempfile.mkdtemp(prefix='smoke-test-')
         self.args = dict(args)
+        # ``_scratch_dir``: where the scratch directory (the module's tmpdir) is made, /tmp by default.
+        self.scratch = tempfile.mkdtemp(prefix='smoke-test-', dir=self.args.pop('_scratch_dir', None))
         self.args['tmpdir'] = self.scratch
         self.seen = {}           # pid -> (starttime, session, cmdline): every process that held our scratch dir
         self.before = processes()
