@@ -20,25 +20,12 @@ pytestmark = [requires_root,
               pytest.mark.skipif(platform.machine() != 'x86_64', reason='the filter uses x86_64 system call numbers')]
 
 PR_SET_THP_DISABLE = 41
-SECCOMP_DATA_ARG0 = 16          # offsetof(struct seccomp_data, args[0]), its low 32 bits on x86_64
 
 
 def prctl_option_fails(option, err):
     """In the child: prctl(option, ...) fails with ``err``, every other call
     (other prctl options included) is allowed."""
-    def setup():
-        SD.install([
-            (SD.BPF_LD_W_ABS, 0, 0, SD.SECCOMP_DATA_ARCH),
-            (SD.BPF_JEQ_K, 1, 0, SD.AUDIT_ARCH_X86_64),
-            (SD.BPF_RET_K, 0, 0, SD.SECCOMP_RET_KILL_PROCESS),
-            (SD.BPF_LD_W_ABS, 0, 0, SD.SECCOMP_DATA_NR),
-            (SD.BPF_JEQ_K, 0, 3, SD.SYSCALLS_X86_64['prctl']),
-            (SD.BPF_LD_W_ABS, 0, 0, SECCOMP_DATA_ARG0),
-            (SD.BPF_JEQ_K, 0, 1, option),
-            (SD.BPF_RET_K, 0, 0, SD.SECCOMP_RET_ERRNO | err),
-            (SD.BPF_RET_K, 0, 0, SD.SECCOMP_RET_ALLOW),
-        ])
-    return setup
+    return lambda: SD.install(SD.argument_program('prctl', 0, option, err))
 
 
 def _thp_disable_errno():

@@ -29,19 +29,7 @@ PR_SET_THP_DISABLE, PR_GET_THP_DISABLE = 41, 42
 def call_fails(name, arg, value, err):
     """In the child: system call ``name`` with argument ``arg`` (its low 32 bits) equal to ``value`` fails with
     ``err``; every other call is allowed."""
-    def setup():
-        SD.install([
-            (SD.BPF_LD_W_ABS, 0, 0, SD.SECCOMP_DATA_ARCH),
-            (SD.BPF_JEQ_K, 1, 0, SD.AUDIT_ARCH_X86_64),
-            (SD.BPF_RET_K, 0, 0, SD.SECCOMP_RET_KILL_PROCESS),
-            (SD.BPF_LD_W_ABS, 0, 0, SD.SECCOMP_DATA_NR),
-            (SD.BPF_JEQ_K, 0, 3, SD.SYSCALLS_X86_64[name]),
-            (SD.BPF_LD_W_ABS, 0, 0, 16 + 8 * arg),      # offsetof(struct seccomp_data, args[arg])
-            (SD.BPF_JEQ_K, 0, 1, value),
-            (SD.BPF_RET_K, 0, 0, SD.SECCOMP_RET_ERRNO | err),
-            (SD.BPF_RET_K, 0, 0, SD.SECCOMP_RET_ALLOW),
-        ])
-    return setup
+    return lambda: SD.install(SD.argument_program(name, arg, value, err))
 
 
 # (criu's function, the call as criu logs it, the system call, which argument asks and with what, accepted errnos)

@@ -218,6 +218,7 @@ SECCOMP_RET_ERRNO = 0x00050000
 SECCOMP_RET_ALLOW = 0x7FFF0000
 SECCOMP_DATA_NR = 0        # offsetof(struct seccomp_data, nr)
 SECCOMP_DATA_ARCH = 4      # offsetof(struct seccomp_data, arch)
+SECCOMP_DATA_ARGS = 16     # offsetof(struct seccomp_data, args)
 # <linux/prctl.h>
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_SECCOMP = 22
@@ -293,6 +294,21 @@ def program(names, err):
         jf = labels[jf] - i - 1 if isinstance(jf, str) else jf
         out.append((op, jt, jf, k))
     return out
+
+
+def argument_program(name, arg, value, err):
+    """The filter as a list of (code, jt, jf, k): the x86_64 call ``name``
+    fails with ``err`` when its argument ``arg`` (its low 32 bits) equals
+    ``value``; every other x86_64 call is allowed, other architectures killed."""
+    return [(BPF_LD_W_ABS, 0, 0, SECCOMP_DATA_ARCH),
+            (BPF_JEQ_K, 1, 0, AUDIT_ARCH_X86_64),
+            (BPF_RET_K, 0, 0, SECCOMP_RET_KILL_PROCESS),
+            (BPF_LD_W_ABS, 0, 0, SECCOMP_DATA_NR),
+            (BPF_JEQ_K, 0, 3, SYSCALLS_X86_64[name]),
+            (BPF_LD_W_ABS, 0, 0, SECCOMP_DATA_ARGS + 8 * arg),
+            (BPF_JEQ_K, 0, 1, value),
+            (BPF_RET_K, 0, 0, SECCOMP_RET_ERRNO | (err & 0xFFFF)),
+            (BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW)]
 
 
 def install(prog):
