@@ -445,11 +445,13 @@ class Smoke:
     It never raises for what happens on the host; only for a programming error.
     """
 
-    def __init__(self, criu, version, tmpdir=None, timeout=DEFAULT_TIMEOUT, python=None):
+    def __init__(self, criu, version, tmpdir=None, timeout=DEFAULT_TIMEOUT, python=None, stated_timeout=None):
         self.criu = criu
         self.version = version
         self.tmpdir = tmpdir
         self.timeout = float(timeout)
+        # What the operator set, which messages quote: ``timeout`` is what is left of it after criu --version.
+        self.stated_timeout = float(timeout if stated_timeout is None else stated_timeout)
         self.python = python or sys.executable
         self.exited = {}
         self.sessions = set()
@@ -500,7 +502,7 @@ class Smoke:
                     return os.WEXITSTATUS(status)
                 return -os.WTERMSIG(status)
             if self._left() <= 0:
-                raise SmokeTimeout('%s did not finish within the timeout of %ss' % (what, self.timeout))
+                raise SmokeTimeout('%s did not finish within the timeout of %gs' % (what, self.stated_timeout))
             time.sleep(0.01)
 
     def _wait_until(self, cond, what):
@@ -510,7 +512,7 @@ class Smoke:
             if value:
                 return value
             if self._left() <= 0:
-                raise SmokeTimeout('%s within the timeout of %ss' % (what, self.timeout))
+                raise SmokeTimeout('%s within the timeout of %gs' % (what, self.stated_timeout))
             time.sleep(0.01)
 
     def _criu_env(self):
@@ -701,4 +703,5 @@ def run(criu_path=None, tmpdir=None, timeout=DEFAULT_TIMEOUT, python=None):
     if problem:
         return {'ok': False, 'stage': 'setup', 'criu': {'path': criu, 'version': version}, 'msg': problem,
                 'log': []}
-    return Smoke(criu, version, tmpdir=tmpdir, timeout=max(0.001, deadline - time.monotonic()), python=python).run()
+    return Smoke(criu, version, tmpdir=tmpdir, timeout=max(0.001, deadline - time.monotonic()), python=python,
+                 stated_timeout=timeout).run()
