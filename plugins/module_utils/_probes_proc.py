@@ -247,7 +247,9 @@ def proc_stat(ctx):
     try:
         text = read_proc('/proc/%d/stat' % pid, limit=4096)   # criu reads one page
     except OSError as exc:
-        return R.unsupported(R.perror("Can't open %d/stat on procfs" % pid, exc.errno), R.errno_evidence(exc.errno))
+        # parse_pid_stat() fails, and check_proc_stat() says so last, as when the fields do not match
+        return R.unsupported('procfs: stat extension is not supported',
+                             R.errno_evidence(exc.errno, error=R.perror("Can't open %d/stat on procfs" % pid, exc.errno)))
     fields = _stat_fields(text)
     evidence = {'fields': fields}
     if fields < _STAT_FIELDS_MIN:

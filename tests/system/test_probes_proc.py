@@ -15,6 +15,7 @@ import errno
 import gzip
 import os
 import platform
+import re
 import signal
 import subprocess
 import tempfile
@@ -363,6 +364,9 @@ def test_proc_file_refused(probe_id, criu_cannot_start):
     assert result['status'] == ('unknown' if criu_cannot_start else 'unsupported'), result
     assert bool(result['evidence'].get(_decide.KERNDAT_FLAG)) is criu_cannot_start, result
     assert bool(_decide.kerndat_blockers({probe_id: result})) is criu_cannot_start
+    if probe_id == 'proc_stat':   # criu's last word, as when the fields do not match; the open error is evidence
+        assert result['message'] == 'procfs: stat extension is not supported', result
+        assert re.match(r"Can't open \d+/stat on procfs: ", result['evidence']['error']), result
 
 
 def clone3_creates_a_child():
