@@ -546,11 +546,8 @@ def run_criu(criu, action, args, images_dir, log_name, timeout, private_run=Fals
     finally:
         signal.signal(signal.SIGTERM, previous)
         out.close()
-        if not private and not kdat_existed and os.path.exists(_smoke.KDAT_CACHE):
-            try:
-                os.unlink(_smoke.KDAT_CACHE)
-            except OSError:
-                pass
+        if not private and not kdat_existed:
+            _smoke.remove_kdat_cache()
         if runtime:
             shutil.rmtree(runtime, ignore_errors=True)
 
