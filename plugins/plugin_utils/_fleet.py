@@ -75,11 +75,13 @@ def _list(value):
 
 
 def criu_answer(facts):
-    """The installed criu, as the report shows it: installed, version, usable (True, False or None: not said), reason, fix."""
+    """The installed criu, as the report shows it: installed, version, usable (True, False or None: not said), reason, fix.
+
+    Facts without a criu section (an older release, or gathered without the installed criu's check) say nothing of
+    it: installed is None (not known), never False, which the report would show as a host without criu."""
     criu = facts.get('criu')
     if not isinstance(criu, dict):
-        return {'installed': False, 'version': None, 'usable': None if criu is None and 'criu_usable' not in facts else False,
-                'reason': 'criu is not installed', 'fix': None}
+        return {'installed': None, 'version': None, 'usable': None, 'reason': None, 'fix': None}
     installed = criu.get('installed', bool(criu.get('path') or criu.get('version')))
     usable = criu.get('usable')
     if usable is None and not installed:
@@ -89,7 +91,10 @@ def criu_answer(facts):
 
 
 def runtimes_answer(facts):
-    """{name: {version, checkpoint: ready|not_ready|unknown, reasons, fix}} for the installed runtimes."""
+    """{name: {version, checkpoint: ready|not_ready|unknown, reasons, fix}} for the installed runtimes; None when the
+    facts have no runtimes section (not known, unlike {}: none installed)."""
+    if not isinstance(facts.get('runtimes'), dict):
+        return None
     out = {}
     for name, runtime in sorted(_dict(facts.get('runtimes')).items()):
         runtime = _dict(runtime)
@@ -232,7 +237,9 @@ def drift(previous, facts):
         return None
     now = snapshot(facts)
     changes = {}
-    for key in ('kernel', 'criu', 'verdict'):
+    # Facts that do not say which criu is installed (criu_answer(): installed None) have not seen it change.
+    known = ('kernel', 'criu', 'verdict') if criu_answer(_dict(facts))['installed'] is not None else ('kernel', 'verdict')
+    for key in known:
         if previous.get(key) != now[key]:
             changes[key] = {'before': previous.get(key), 'after': now[key]}
     before, after = set(_list(previous.get('supported'))), set(now['supported'])
@@ -334,7 +341,7 @@ def causes(entries):
         elif criu['usable'] is False:
             # No criu: nothing can checkpoint there, whatever the kernel has (None: facts too old to say).
             add(('criu', criu['reason']), 'criu', criu['reason'], criu['fix'], host)
-        for name, runtime in e['runtimes'].items():
+        for name, runtime in (e['runtimes'] or {}).items():
             if runtime['checkpoint'] != 'ready':
                 reason = runtime_reasons(runtime) or runtime['checkpoint']
                 add(('runtime', name + ': ' + reason), 'runtime', '%s cannot checkpoint (%s): %s' % (
@@ -438,7 +445,10 @@ def _short_list(items, width=34):
 
 
 def criu_usable_word(criu):
-    """Whether the installed criu is usable, in the table's and the CSV's words: yes, no, ? (not said), none (no criu)."""
+    """Whether the installed criu is usable, in the table's and the CSV's words: yes, no, ? (not said, or facts that
+    do not say whether criu is installed), none (no criu)."""
+    if criu['installed'] is None:
+        return '?'
     return _yes(criu['usable']) if criu['installed'] else 'none'
 
 
@@ -454,6 +464,8 @@ def runtime_reasons(runtime):
 
 
 def _runtimes_cell(runtimes):
+    if runtimes is None:
+        return '?'   # facts without a runtimes section: not known, not "none installed"
     if not runtimes:
         return 'none'
     ready = [n for n, r in runtimes.items() if r['checkpoint'] == 'ready']

@@ -271,6 +271,8 @@ def _matrix_head(by_category, answered):
 
 
 def _runtimes_title(runtimes):
+    if runtimes is None:
+        return 'not reported by these facts'
     return '; '.join('%s %s: %s%s' % (name, r['version'] or '', r['checkpoint'],
                                       (' (' + runtime_reasons(r) + ')') if r['reasons'] else '')
                      for name, r in runtimes.items()) or 'none installed'

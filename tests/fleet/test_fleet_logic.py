@@ -62,9 +62,10 @@ def test_facts_of_an_older_module_without_criu_runtimes_or_undecided():
     # The report takes the facts' verdict as it is (decided in module_utils/_decide.py): a module
     # before 0.2.0 called an undecided host "bad".
     assert entry['outcome'] == 'not_ready'
-    assert entry['criu'] == {'installed': False, 'version': None, 'usable': None, 'reason': 'criu is not installed', 'fix': None}
-    assert entry['runtimes'] == {}
-    assert _fleet.table_rows(_fleet.build([entry], 't', []))[0][1:4] == ('no', 'none', 'none')
+    # Facts that say nothing of the installed criu and the runtimes: not known, not "none installed".
+    assert entry['criu'] == {'installed': None, 'version': None, 'usable': None, 'reason': None, 'fix': None}
+    assert entry['runtimes'] is None
+    assert _fleet.table_rows(_fleet.build([entry], 't', []))[0][1:4] == ('no', '?', '?')
 
 
 def test_a_ready_host_with_an_extra_probe_undecided_has_its_kernel_ready():

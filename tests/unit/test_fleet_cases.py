@@ -114,6 +114,32 @@ def test_criu_reported_absent_is_not_usable(here):
     assert row['criu_usable'] == 'none'
 
 
+def test_facts_that_do_not_say_which_criu_or_runtimes_are_installed_say_unknown_not_none(here):
+    """Facts without a criu or runtimes section (an older release; facts gathered without the installed criu's
+    check) once read as "none installed": CRIU USABLE and RUNTIMES READY said none, the CSV none, the JSON "criu is
+    not installed", and a criu seen in the previous run showed as removed (criu 4.1.1>none). Not known is '?'."""
+    earlier = _fleet.snapshot(host(here, criu={'installed': True, 'version': '4.1.1', 'usable': True}), 't0')
+    silent = host(here)
+    del silent['criu'], silent['runtimes']
+    gathered_without = host(here, criu=None)
+    del gathered_without['runtimes']
+    none = host(here, criu={'installed': False, 'usable': False, 'reason': 'criu is not installed'}, runtimes={})
+    entries = [_fleet.host_entry('silent', silent, previous=earlier), _fleet.host_entry('without', gathered_without),
+               _fleet.host_entry('none', none, previous=earlier)]
+    report = _fleet.build(entries, 't1', [])
+    table = rows(report)
+    assert [table[h][2:4] for h in ('silent', 'without', 'none')] == [('?', '?'), ('?', '?'), ('none', 'none')]
+    assert dict((r['host'], r['criu_usable']) for r in csv.DictReader(io.StringIO(_fleet.render_csv(report)))) == {
+        'silent': '?', 'without': '?', 'none': 'none'}
+    doc = json.loads(_fleet.render_json(report))['hosts']
+    assert doc['silent']['criu']['installed'] is None and doc['silent']['criu']['reason'] is None
+    assert doc['silent']['runtimes'] is None and doc['none']['runtimes'] == {}
+    # Not seen is not removed; a criu really gone is a change.
+    assert table['silent'][9] == '-' and report['changed'] == ['none'] and table['none'][9] == 'criu 4.1.1>none'
+    assert [c['hosts'] for c in report['causes'] if c['kind'] == 'criu'] == [['none']]
+    assert '<td title="not reported by these facts">?</td>' in render_html(report)
+
+
 def test_a_long_missing_list_is_cut_with_how_many_more(here):
     """MISSING REQUIRED keeps the table narrow: the first ids that fit, then +N for the rest."""
     required = sorted(i for i, p in here['probes'].items() if p['category'] == 'required')[:8]
