@@ -4,6 +4,7 @@
 newer criu_facts), grouping by cause, drift, a 200-host page, and bad options of
 criu.check.criu_report through real ansible-playbook."""
 
+import contextlib
 import csv
 import functools
 import io
@@ -227,40 +228,62 @@ def test_report_json_round_trips():
     assert doc['order'] == ['a'] and doc['hosts']['a']['facts'] == facts()
 
 
-def _playbook(task_args):
-    """Run criu.check.criu_report alone on localhost, in a scratch directory (the caller removes it);
-    its result goes to result.json there."""
-    work = tempfile.mkdtemp(prefix='criu-check-report-args-')
-    play = os.path.join(work, 'play.yml')
-    with open(play, 'w') as f:
-        f.write('- hosts: localhost\n  gather_facts: false\n  tasks:\n    - criu.check.criu_report:\n%s' % ''.join(
-            '        %s: %s\n' % kv for kv in task_args.items()))
-        f.write('      register: r\n    - ansible.builtin.copy: {dest: result.json, content: "{{ r | to_json }}", mode: "0600"}\n')
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=conftest.COLLECTIONS, ANSIBLE_NOCOLOR='1',
-               ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_LOCAL_TEMP=os.path.join(work, 'tmp'), ANSIBLE_HOME=os.path.join(work, 'home'))
-    proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', 'localhost,', '-c', 'local',
-                           play], cwd=work, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                          check=False, timeout=120)
-    return proc, work
+class Scratch:
+    """A scratch directory to run ansible-playbook in, with the collection of this checkout."""
+
+    def __init__(self, work):
+        self.work = work
+
+    def path(self, *parts):
+        return os.path.join(self.work, *parts)
+
+    def write(self, name, text):
+        with open(self.path(name), 'w') as f:
+            f.write(text)
+        return self.path(name)
+
+    def playbook(self, *argv, env=None, timeout=120):
+        """ansible-playbook ARGV here, its output (stdout and stderr) in the result's stdout; env: more variables."""
+        environ = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=conftest.COLLECTIONS, ANSIBLE_NOCOLOR='1',
+                       ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_LOCAL_TEMP=self.path('tmp'),
+                       ANSIBLE_HOME=self.path('home'), **(env or {}))
+        return subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible-playbook')] + list(argv),
+                              cwd=self.work, env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              check=False, timeout=timeout)
+
+
+@contextlib.contextmanager
+def scratch(prefix):
+    """A Scratch, removed at the end whatever the test's assertions said."""
+    work = tempfile.mkdtemp(prefix=prefix)
+    try:
+        yield Scratch(work)
+    finally:
+        shutil.rmtree(work)
+
+
+def _report_task(here, task_args):
+    """Run criu.check.criu_report alone on localhost in the Scratch ``here``; its result goes to result.json there."""
+    play = here.write('play.yml', '- hosts: localhost\n  gather_facts: false\n  tasks:\n    - criu.check.criu_report:\n%s'
+                      '      register: r\n    - ansible.builtin.copy: {dest: result.json, content: "{{ r | to_json }}", '
+                      'mode: "0600"}\n' % ''.join('        %s: %s\n' % kv for kv in task_args.items()))
+    return here.playbook('-i', 'localhost,', '-c', 'local', play)
 
 
 def test_bad_options_name_what_is_valid():
-    proc, work = _playbook({'formats': '[pdf]', 'dest': 'out'})
-    try:
+    with scratch('criu-check-report-args-') as here:
+        proc = _report_task(here, {'formats': '[pdf]', 'dest': 'out'})
         assert proc.returncode != 0
         assert 'formats: pdf is not valid; valid: html, json, csv' in proc.stdout, proc.stdout[-2000:]
-    finally:
-        shutil.rmtree(work)
-    proc, work = _playbook({'print_table': 'maybe'})
-    try:
+    with scratch('criu-check-report-args-') as here:
+        proc = _report_task(here, {'print_table': 'maybe'})
         assert proc.returncode != 0 and 'print_table: must be a boolean' in proc.stdout, proc.stdout[-2000:]
-    finally:
-        shutil.rmtree(work)
 
 
 def test_a_host_without_a_probe_result_is_reported_as_failed():
-    proc, work = _playbook({'dest': 'out'})
-    try:
+    with scratch('criu-check-report-args-') as here:
+        proc = _report_task(here, {'dest': 'out'})
+        work = here.work
         assert proc.returncode == 0, proc.stdout[-3000:]
         doc = json.load(open(os.path.join(work, 'out', 'criu-report.json')))
         assert doc['hosts']['localhost']['outcome'] == 'failed'
@@ -269,8 +292,6 @@ def test_a_host_without_a_probe_result_is_reported_as_failed():
         result = json.load(open(os.path.join(work, 'result.json')))
         assert result['hosts']['localhost']['fix'] and result['counts']['failed'] == 1
         assert return_doc.mismatches(result, 'criu_report', ('hosts', 'groups', 'snapshots')) == []
-    finally:
-        shutil.rmtree(work)
 
 
 def test_without_a_persistent_fact_cache_drift_says_not_available():
@@ -379,30 +400,20 @@ def test_a_skipped_probe_is_no_answer_not_the_fact_cache_s_facts():
     """A host where the probe task was skipped gave no answer in this run: with a persistent fact cache its
     criu_facts of an earlier run are still in hostvars, and the report once showed them as this run's answer
     (ready, with drift '-')."""
-    work = tempfile.mkdtemp(prefix='criu-check-report-skip-')
-    try:
-        play = os.path.join(work, 'play.yml')
-        with open(play, 'w') as f:
-            f.write('- hosts: localhost\n  gather_facts: false\n  tasks:\n'
-                    '    - criu.check.criu_facts:\n      register: criu_check_probe\n      when: not (skip | bool)\n'
-                    '    - criu.check.criu_report: {dest: out, formats: [json]}\n')
-        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=conftest.COLLECTIONS, ANSIBLE_NOCOLOR='1',
-                   ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_LOCAL_TEMP=os.path.join(work, 'tmp'),
-                   ANSIBLE_HOME=os.path.join(work, 'home'), ANSIBLE_CACHE_PLUGIN='jsonfile',
-                   ANSIBLE_CACHE_PLUGIN_CONNECTION=os.path.join(work, 'facts'))
+    with scratch('criu-check-report-skip-') as here:
+        play = here.write('play.yml', '- hosts: localhost\n  gather_facts: false\n  tasks:\n'
+                          '    - criu.check.criu_facts:\n      register: criu_check_probe\n      when: not (skip | bool)\n'
+                          '    - criu.check.criu_report: {dest: out, formats: [json]}\n')
+        env = dict(ANSIBLE_CACHE_PLUGIN='jsonfile', ANSIBLE_CACHE_PLUGIN_CONNECTION=here.path('facts'))
         docs = []
         for skip in ('false', 'true'):
-            proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', 'localhost,',
-                                   '-c', 'local', '-e', 'skip=%s' % skip, play], cwd=work, env=env,
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False, timeout=120)
+            proc = here.playbook('-i', 'localhost,', '-c', 'local', '-e', 'skip=%s' % skip, play, env=env)
             assert proc.returncode == 0, proc.stdout[-3000:]
-            docs.append(json.load(open(os.path.join(work, 'out', 'criu-report.json'))))
+            docs.append(json.load(open(here.path('out', 'criu-report.json'))))
         assert docs[0]['hosts']['localhost']['facts'] is not None  # the first run's facts are in the cache
         host = docs[1]['hosts']['localhost']
         assert host['outcome'] == 'failed' and host['facts'] is None, host
         assert 'was skipped on this host' in host['reason'] and 'skip | bool' in host['reason'], host['reason']
-    finally:
-        shutil.rmtree(work)
 
 
 def test_a_cell_s_status_reads_without_colour():
@@ -472,28 +483,20 @@ def test_hosts_unreachable_for_one_cause_are_one_cause():
 
 def test_check_yml_names_the_groups_when_the_migration_group_is_not_one():
     """criu_migration_group names a group of the inventory: a misspelt one once gave no matrix, and no word."""
-    work = tempfile.mkdtemp(prefix='criu-check-migration-group-')
-    try:
-        inventory = os.path.join(work, 'hosts.yml')
-        with open(inventory, 'w') as f:
-            f.write('all:\n  children:\n    nodes:\n      hosts:\n        localhost:\n'
-                    '          ansible_connection: local\n          ansible_python_interpreter: %s\n' % sys.executable)
-        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=conftest.COLLECTIONS, ANSIBLE_NOCOLOR='1',
-                   ANSIBLE_LOCAL_TEMP=os.path.join(work, 'tmp'), ANSIBLE_HOME=os.path.join(work, 'home'))
+    with scratch('criu-check-migration-group-') as here:
+        inventory = here.write('hosts.yml', 'all:\n  children:\n    nodes:\n      hosts:\n        localhost:\n'
+                               '          ansible_connection: local\n          ansible_python_interpreter: %s\n'
+                               % sys.executable)
 
         def check(group):
-            return subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', inventory,
-                                   os.path.join(REPO, 'playbooks', 'check.yml'), '-e', 'criu_migration_group=%s' % group,
-                                   '-e', '{"criu_report_formats": []}'], cwd=work, env=env, stdout=subprocess.PIPE,
-                                  stderr=subprocess.STDOUT, text=True, check=False, timeout=300)
+            return here.playbook('-i', inventory, os.path.join(REPO, 'playbooks', 'check.yml'),
+                                 '-e', 'criu_migration_group=%s' % group, '-e', '{"criu_report_formats": []}', timeout=300)
         wrong = check('node')
         assert wrong.returncode != 0
         assert 'criu_migration_group: the inventory has no group node; its groups: nodes' in wrong.stdout, wrong.stdout[-3000:]
         assert 'CRIU fleet report' not in wrong.stdout
         right = check('nodes')
         assert right.returncode == 0 and 'CRIU fleet report: 1 host' in right.stdout, right.stdout[-3000:]
-    finally:
-        shutil.rmtree(work)
 
 
 def test_a_category_is_complete_only_on_hosts_that_answered_every_probe_of_it():
@@ -537,25 +540,19 @@ def test_a_previous_snapshot_of_another_format_is_named_not_a_first_run():
 def test_the_report_names_the_fact_cache_file_of_a_snapshot_it_cannot_compare():
     """Through ansible-playbook with a jsonfile fact cache that holds a snapshot of another format, as an older
     release would have left it: the task's result and criu-report.json name the cache's file."""
-    work = tempfile.mkdtemp(prefix='criu-check-report-format-')
-    try:
-        play = os.path.join(work, 'play.yml')
-        with open(play, 'w') as f:
-            f.write('- hosts: localhost\n  gather_facts: false\n  tasks:\n'
-                    '    - ansible.builtin.set_fact: {criu_fleet_last: {version: 0, time: t0}, cacheable: true}\n'
-                    '      when: old | bool\n'
-                    '    - criu.check.criu_facts:\n      register: criu_check_probe\n      when: not (old | bool)\n'
-                    '    - criu.check.criu_report: {dest: out, formats: [json]}\n      register: r\n      when: not (old | bool)\n'
-                    '    - ansible.builtin.copy: {dest: result.json, content: "{{ r | to_json }}", mode: "0600"}\n'
-                    '      when: not (old | bool)\n')
-        env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=conftest.COLLECTIONS, ANSIBLE_NOCOLOR='1',
-                   ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_LOCAL_TEMP=os.path.join(work, 'tmp'),
-                   ANSIBLE_HOME=os.path.join(work, 'home'), ANSIBLE_CACHE_PLUGIN='jsonfile',
-                   ANSIBLE_CACHE_PLUGIN_CONNECTION=os.path.join(work, 'facts'))
+    with scratch('criu-check-report-format-') as here:
+        work = here.work
+        play = here.write('play.yml', '- hosts: localhost\n  gather_facts: false\n  tasks:\n'
+                          '    - ansible.builtin.set_fact: {criu_fleet_last: {version: 0, time: t0}, cacheable: true}\n'
+                          '      when: old | bool\n'
+                          '    - criu.check.criu_facts:\n      register: criu_check_probe\n      when: not (old | bool)\n'
+                          '    - criu.check.criu_report: {dest: out, formats: [json]}\n      register: r\n'
+                          '      when: not (old | bool)\n'
+                          '    - ansible.builtin.copy: {dest: result.json, content: "{{ r | to_json }}", mode: "0600"}\n'
+                          '      when: not (old | bool)\n')
+        env = dict(ANSIBLE_CACHE_PLUGIN='jsonfile', ANSIBLE_CACHE_PLUGIN_CONNECTION=here.path('facts'))
         for old in ('true', 'false'):
-            proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', 'localhost,',
-                                   '-c', 'local', '-e', 'old=%s' % old, play], cwd=work, env=env,
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False, timeout=120)
+            proc = here.playbook('-i', 'localhost,', '-c', 'local', '-e', 'old=%s' % old, play, env=env)
             assert proc.returncode == 0, proc.stdout[-3000:]
         # the file Ansible's own jsonfile cache keeps the host in (its name differs between ansible-core versions)
         cache_file, = [os.path.join(work, 'facts', n) for n in os.listdir(os.path.join(work, 'facts'))
@@ -569,17 +566,16 @@ def test_the_report_names_the_fact_cache_file_of_a_snapshot_it_cannot_compare():
         result = json.load(open(os.path.join(work, 'result.json')))
         assert result['hosts']['localhost']['drift_note'] == note
         assert return_doc.mismatches(result, 'criu_report', ('hosts', 'groups', 'snapshots')) == []
-    finally:
-        shutil.rmtree(work)
 
 
 def test_a_host_named_twice_is_reported_once_with_a_warning():
     """hosts joined from two groups a host is in (groups.web + groups.db) named it twice: it was two lines of the
     table, two in the counts and the total, and two rows and columns of the migration matrix. A play's host pattern
     takes such a host once; so does the report, and a warning names it."""
-    proc, work = _playbook({'dest': 'out', 'formats': '[csv]', 'hosts': '[localhost, localhost]',
-                            'migration_hosts': '[localhost, localhost]'})
-    try:
+    with scratch('criu-check-report-args-') as here:
+        proc = _report_task(here, {'dest': 'out', 'formats': '[csv]', 'hosts': '[localhost, localhost]',
+                                   'migration_hosts': '[localhost, localhost]'})
+        work = here.work
         assert proc.returncode == 0, proc.stdout[-3000:]
         out = ' '.join(proc.stdout.split())   # the warning may be wrapped
         assert 'hosts: localhost named more than once; each is reported once' in out, proc.stdout[-3000:]
@@ -589,13 +585,9 @@ def test_a_host_named_twice_is_reported_once_with_a_warning():
         assert result['migration']['hosts'] == ['localhost']
         assert 'CRIU fleet report: 1 host (1 no answer)' in proc.stdout
         assert [r['host'] for r in csv.DictReader(open(os.path.join(work, 'out', 'criu-report.csv')))] == ['localhost']
-    finally:
-        shutil.rmtree(work)
-    proc, work = _playbook({'hosts': '7'})
-    try:
+    with scratch('criu-check-report-args-') as here:
+        proc = _report_task(here, {'hosts': '7'})
         assert proc.returncode != 0 and 'hosts: must be a list of inventory host names, got 7' in proc.stdout, proc.stdout[-2000:]
-    finally:
-        shutil.rmtree(work)
 
 
 def test_the_csv_says_of_the_installed_criu_what_the_table_says():
