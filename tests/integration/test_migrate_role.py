@@ -123,7 +123,8 @@ def test_nothing_is_left(run):
     results, hosts, play = run
     assert play.startswith('rc 0'), play
     for name in ('src', 'dst'):
-        # no page server, no criu; the images removed, and the work directory the role created
+        # no page server, no criu; the images removed, and the work directories the role created
+        # (the rollback's nested one with its two parents)
         assert not [cmd for cmd in _commands(hosts[name]) if 'criu' in cmd], hosts[name]
         assert [p for p in hosts[name]['var_tmp'] if p.startswith('criu-migrate')] == [], hosts[name]
         # a work directory that was there before stays (the unreachable case's), empty
