@@ -66,6 +66,13 @@ MIN_CRIU = {
 CONTAINERD_CONFIG = '/etc/containerd/config.toml'
 CRI_RUNTIME = 'io.containerd.cri.v1.runtime'
 CRI_GRPC = 'io.containerd.grpc.v1.cri'
+# The shim of containerd's default CRI configuration (internal/cri/config DefaultRuntimeConfig(): default_runtime_name
+# "runc", its runtime_type), and the only one containerd's CheckpointContainer asks for criu and passes criu's options
+# to (internal/cri/server/container_checkpoint_linux.go, plugins.RuntimeRuncV2). Any other shim gets the checkpoint
+# request as it is: Kata Containers' shim answers it with "not implemented" (kata-containers containerd-shim-v2
+# service.Checkpoint); what another one does is its own, not criu's.
+CONTAINERD_RUNC_SHIM = 'io.containerd.runc.v2'
+CONTAINERD_KATA_SHIM = re.compile(r'io\.containerd\.kata(-[\w-]+)?\.v2$')   # kata-deploy adds kata-qemu, kata-clh, ...
 
 # The installed criu's check verdicts (_installed_criu's TIMEOUT, NOT_RUN, BLOCKED) that say nothing of
 # whether it works for a runtime: it timed out or could not be run, or it refused the context of this check
@@ -555,11 +562,12 @@ class _Host:
         sections, but only 2.2.7 and later read enable_criu), disabled_plugins add up, and a file of version 1
         or none is first migrated to the version read so far (its ``cri`` plugin is the CRI's).
 
-        A dict: ``version`` of the main file, ``merged_version``, the ``imports`` read, ``enable_criu`` as
-        (value, table as written, file) or None, ``disabled`` as [(plugin, file)]; None when a file could not be
-        read or parsed (recorded on ``v``; containerd would not start with it either)."""
+        A dict: ``version`` of the main file, ``merged_version``, the ``imports`` read, ``cri``: each key of
+        _cri_keys() set somewhere, as {key path: (value, table as written, file)}, ``enable_criu`` its entry or None,
+        ``disabled`` as [(plugin, file)]; None when a file could not be read or parsed (recorded on ``v``; containerd
+        would not start with it either)."""
         merged = {'version': None, 'merged_version': 3, 'imports': [], 'disabled': []}
-        found = {}   # plugin -> (enable_criu, table as written, file), the last file setting it
+        found = {}   # (plugin, key path) -> (value, table as written, file), the last file setting it
         pending, loaded = [(CONTAINERD_CONFIG, None)], []
         while pending:
             path, importer = pending.pop(0)
@@ -594,9 +602,11 @@ class _Host:
             # runtime's, key by key; at version 2 it stays the v2 table, migrated at the end with the rest.
             into = CRI_RUNTIME if version < 2 and merged['merged_version'] >= 3 else CRI_GRPC
             for written in (CRI_RUNTIME, CRI_GRPC) + (('cri',) if version < 2 else ()):   # the later one wins
-                value = _toml.toml_get(doc, ('plugins', written, 'enable_criu'))
-                if value is not None:
-                    found[CRI_RUNTIME if written == CRI_RUNTIME else into] = (value, written, path)
+                table = _toml.toml_get(doc, ('plugins', written))
+                for key in _cri_keys(table):
+                    value = _toml.toml_get(table, key)
+                    if value is not None:
+                        found[(CRI_RUNTIME if written == CRI_RUNTIME else into, key)] = (value, written, path)
             if version >= 2:
                 merged['merged_version'] = version
             for plugin in lists['disabled_plugins']:
@@ -606,7 +616,12 @@ class _Host:
                 name = os.path.normpath(os.path.join(os.path.dirname(path), name))
                 pending.extend((p, path) for p in (self.drop_ins(name) if '*' in name else [name]))
         # A merged version below 3 is migrated as a whole: the v2 table's keys land in the runtime's.
-        merged['enable_criu'] = found.get(CRI_GRPC if merged['merged_version'] < 3 and CRI_GRPC in found else CRI_RUNTIME)
+        merged['cri'] = {}
+        for dummy, key in found:
+            plugin = CRI_GRPC if merged['merged_version'] < 3 and (CRI_GRPC, key) in found else CRI_RUNTIME
+            if (plugin, key) in found:
+                merged['cri'][key] = found[(plugin, key)]
+        merged['enable_criu'] = merged['cri'].get(('enable_criu',))
         return merged
 
     def _containerd(self, v):
@@ -631,15 +646,86 @@ class _Host:
             config['enable_criu'], config['source'] = True, 'default'
         elif read is not None:
             value, written, path = read['enable_criu']
-            shown = "[plugins.%s]" % ("'%s'" % written if '.' in written else written)
+            shown = _cri_table(written)
             config['enable_criu'], config['source'] = value is True, '%s in %s' % (shown, path)
             if knows_key and value is not True:
                 v.block('criu support is disabled by configuration: enable_criu = %s under %s in %s'
                         % (json.dumps(value), shown, path), 'set enable_criu = true (or remove it) under %s in %s' % (shown, path))
             elif parsed is not None and not knows_key:
                 v.note('enable_criu in %s is ignored by containerd %s' % (path, v.facts['version']))
+        v.facts['runtime_handler'] = {'name': None, 'runtime_type': None, 'source': None}
+        v.facts['oci_runtime'] = {'name': None, 'path': None, 'source': None}
+        extra = 0
+        if read is not None and (parsed is None or parsed >= (2, 0, 0)):   # 1.x has no CRI checkpoint to judge
+            extra = self._containerd_runtime(v, read)
         self.own(v)
-        self.criu_checks(v, MIN_CRIU['containerd'])
+        self.criu_checks(v, max(MIN_CRIU['containerd'], extra))
+
+    def _containerd_runtime(self, v, read):
+        """The default runtime handler of containerd's CRI, the shim it runs and the OCI runtime that shim runs,
+        recorded in ``runtime_handler`` and ``oci_runtime``; the minimum criu that runtime adds.
+
+        A pod without a RuntimeClass runs default_runtime_name (internal/cri/config: "runc" by default, and a name
+        without a table under containerd.runtimes stops the CRI plugin: ValidateRuntimeConfig()); the checkpoint
+        goes to that handler's runtime_type (see CONTAINERD_RUNC_SHIM). The runc shim runs options.BinaryName, or
+        "runc" looked up on its PATH when that is unset (cmd/containerd-shim-runc-v2 NewContainer(), go-runc
+        DefaultCommand). containerd decodes the file over its defaults, so a runc table that sets only some keys keeps
+        the default runtime_type (Kubernetes' container runtime docs set only SystemdCgroup under runc.options)."""
+        cri = read['cri']
+        # a key left unset is named where a fix would write it: the table the merged version reads
+        table = CRI_GRPC if read['merged_version'] < 3 else CRI_RUNTIME
+        entry = cri.get(('containerd', 'default_runtime_name'))
+        handler = entry[0] if entry else 'runc'
+        source = ('default_runtime_name under %s in %s' % (_cri_table(entry[1], 'containerd'), entry[2]) if entry
+                  else 'default_runtime_name unset, containerd\'s default "runc"')
+        facts = v.facts['runtime_handler']
+        facts.update(name=handler, source=source)
+        if not isinstance(handler, str):
+            v.unknown('default_runtime_name is %s (%s), not a string: containerd would not load it' % (json.dumps(handler), source))
+            return 0
+        if not handler:
+            v.block('containerd\'s CRI plugin does not start: default_runtime_name is empty (%s: "`default_runtime_name` is empty")'
+                    % source, 'set default_runtime_name = "runc" under %s in %s' % (_cri_table(entry[1], 'containerd'), entry[2]))
+            return 0
+        under = ('containerd', 'runtimes', handler)
+        if handler != 'runc' and under not in cri:
+            v.block('containerd\'s CRI plugin does not start: default_runtime_name = "%s" (%s) names no runtime handler table '
+                    '("no corresponding runtime configured in `containerd.runtimes`")' % (handler, source),
+                    'add a %s table with runtime_type = "%s", or set default_runtime_name to a configured handler'
+                    % (_cri_table(table, *under), CONTAINERD_RUNC_SHIM))
+            return 0
+        entry = cri.get(under + ('runtime_type',))
+        shim = entry[0] if entry else (CONTAINERD_RUNC_SHIM if handler == 'runc' else None)
+        facts.update(runtime_type=shim)
+        if entry:
+            facts['source'] += ', runtime_type under %s in %s' % (_cri_table(entry[1], *under), entry[2])
+        if shim is None:
+            v.unknown('containerd\'s default runtime handler "%s" (%s) sets no runtime_type, so the shim it checkpoints '
+                      'through is not known' % (handler, source),
+                      'set runtime_type = "%s" under %s' % (CONTAINERD_RUNC_SHIM, _cri_table(table, *under)))
+            return 0
+        if shim != CONTAINERD_RUNC_SHIM:
+            kata = isinstance(shim, str) and CONTAINERD_KATA_SHIM.match(shim)
+            (v.block if kata else v.unknown)(
+                'containerd checkpoints the containers of its default runtime handler "%s" through the shim %s (%s), not '
+                'with criu: only %s checkpoints with criu%s' % (
+                    handler, json.dumps(shim), facts['source'], CONTAINERD_RUNC_SHIM,
+                    ', and Kata Containers\' shim answers a checkpoint with "not implemented"' if kata
+                    else ', so criu does not decide whether that shim can'),
+                'run the containers to checkpoint with a runtime handler whose runtime_type is "%s" (default_runtime_name, '
+                'or a RuntimeClass)' % CONTAINERD_RUNC_SHIM)
+            return 0
+        entry = cri.get(under + ('options', 'BinaryName'))
+        if entry and not isinstance(entry[0], str):
+            v.unknown('BinaryName under %s in %s is %s, not a string: containerd would not load it'
+                      % (_cri_table(entry[1], *under + ('options',)), entry[2], json.dumps(entry[0])))
+            return 0
+        options = _cri_table(entry[1] if entry else table, *under + ('options',))
+        if entry and entry[0]:
+            configured, where = entry[0], 'BinaryName under %s in %s' % (options, entry[2])
+        else:
+            configured, where = 'runc', 'BinaryName unset under %s, the runc shim\'s default: runc on PATH' % options
+        return self._oci_runtime(v, configured, where, ())
 
     def _cri_o(self, v):
         parsed = self._need_version(v)
@@ -824,6 +910,25 @@ class _Host:
     def _lxc(self, v):
         self.own(v)
         self.criu_checks(v, MIN_CRIU['lxc'])
+
+
+def _cri_keys(table):
+    """The keys of a containerd CRI table (``enable_criu``, ``containerd.default_runtime_name``, and each
+    ``containerd.runtimes.NAME`` with its ``runtime_type`` and ``options.BinaryName``) that decide a Kubernetes
+    checkpoint, as key paths in that table; none when ``table`` is not a table."""
+    if not isinstance(table, dict):
+        return []
+    keys = [('enable_criu',), ('containerd', 'default_runtime_name')]
+    handlers = _toml.toml_get(table, ('containerd', 'runtimes'))
+    for name in (sorted(handlers) if isinstance(handlers, dict) else ()):
+        handler = ('containerd', 'runtimes', name)
+        keys += [handler, handler + ('runtime_type',), handler + ('options', 'BinaryName')]
+    return keys
+
+
+def _cri_table(written, *keys):
+    """A containerd CRI table as a configuration file writes it: ``[plugins.'io.containerd.cri.v1.runtime'.containerd]``."""
+    return '[plugins.%s]' % '.'.join("'%s'" % key if '.' in key else key for key in (written,) + keys)
 
 
 def _binary_contains(path, needle, chunk=1 << 20):

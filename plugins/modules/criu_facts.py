@@ -836,9 +836,12 @@ ansible_facts:
               type: bool
               returned: for youki
             oci_runtime:
-              description: The OCI runtime it runs containers with, which must be able to checkpoint as well.
+              description:
+                - The OCI runtime it runs containers with, which must be able to checkpoint as well.
+                - For containerd, the C(options.BinaryName) of its default runtime handler (C(runc) on the shim's
+                  C(PATH) when unset); all null when that handler does not run the runc shim or was not read.
               type: dict
-              returned: for the runtimes that delegate to one (podman, CRI-O, Docker)
+              returned: for the runtimes that delegate to one (podman, containerd, CRI-O, Docker)
               contains:
                 name:
                   description: Its name, or null when none is installed.
@@ -852,6 +855,27 @@ ansible_facts:
                   description: Where the choice comes from (a configuration file and key, or V(default)).
                   type: str
                   sample: default
+            runtime_handler:
+              description:
+                - containerd's default runtime handler (C(default_runtime_name)), which a pod without a RuntimeClass
+                  runs, and the shim containerd checkpoints it through (its C(runtime_type)). Only
+                  C(io.containerd.runc.v2) checkpoints with criu. All null when the configuration was not read or
+                  containerd is older than 2.0.
+              type: dict
+              returned: for containerd
+              contains:
+                name:
+                  description: The handler's name.
+                  type: str
+                  sample: runc
+                runtime_type:
+                  description: Its shim, or null when the configuration sets none.
+                  type: str
+                  sample: io.containerd.runc.v2
+                source:
+                  description: Where the name and the shim come from (configuration tables and files, or the defaults).
+                  type: str
+                  sample: default_runtime_name unset, containerd's default "runc"
             config:
               description:
                 - The configuration that gates checkpointing, with the file it was read from (C(file) or C(files))

@@ -330,7 +330,7 @@ def test_containerd_enable_criu_off(tmp_path, config, table):
 
 
 def test_containerd_enable_criu_unknown_to_2_0(tmp_path):
-    root = make_root(tmp_path, {'containerd': 'containerd-2.0.2.txt'},
+    root = make_root(tmp_path, {'containerd': 'containerd-2.0.2.txt', 'runc': 'runc-1.1.5.txt'},
                      {'/etc/containerd/config.toml': 'containerd-v3-criu-off/config.toml'})
     fact = gather(root)['containerd']
     assert fact['checkpoint'] == R.READY and 'ignored' in ' '.join(fact['notes'])
@@ -338,7 +338,7 @@ def test_containerd_enable_criu_unknown_to_2_0(tmp_path):
 
 @pytest.mark.parametrize('files', [{}, {'/etc/containerd/config.toml': 'containerd-default-1.6/config.toml'}])
 def test_containerd_enable_criu_default_is_on(tmp_path, files):
-    fact = gather(make_root(tmp_path, {'containerd': 'containerd-2.2.7.txt'}, files))['containerd']
+    fact = gather(make_root(tmp_path, {'containerd': 'containerd-2.2.7.txt', 'runc': 'runc-1.1.5.txt'}, files))['containerd']
     assert fact['checkpoint'] == R.READY
     assert fact['config']['enable_criu'] is True and fact['config']['source'] == 'default'
 
@@ -384,7 +384,7 @@ RUNTIME_TABLE = "[plugins.'io.containerd.cri.v1.runtime']"
 
 
 def containerd_root(tmp_path, files, binary='containerd-2.2.7.txt'):
-    root = make_root(tmp_path, {'containerd': binary})
+    root = make_root(tmp_path, {'containerd': binary, 'runc': 'runc-1.1.5.txt'})
     for path, text in files.items():
         target = tmp_path / path.lstrip('/')
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -471,6 +471,107 @@ def test_containerd_config_that_containerd_would_not_load_is_unknown(tmp_path, f
     fact = gather(containerd_root(tmp_path, files))['containerd']
     assert fact['checkpoint'] == R.UNKNOWN and expected in reasons(fact)
     assert fact['config']['enable_criu'] is None and fact['config']['source'] is None
+
+
+# -- containerd: the shim and the OCI runtime of its default runtime handler -------------------
+
+V3_OPTIONS = "[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]"
+CONTAINERD_DEFAULT_RUNC = ('BinaryName unset under %s, the runc shim\'s default: runc on PATH' % V3_OPTIONS)
+
+
+def test_containerd_default_handler_runs_runc_from_path(tmp_path):
+    """No configuration: the runc handler (io.containerd.runc.v2) runs the runc on PATH, whose own gate counts."""
+    ready = gather(make_root(tmp_path / 'a', {'containerd': 'containerd-2.2.7.txt', 'runc': 'runc-1.1.5.txt'}))['containerd']
+    assert ready['checkpoint'] == R.READY, reasons(ready)
+    assert ready['runtime_handler'] == {'name': 'runc', 'runtime_type': 'io.containerd.runc.v2',
+                                        'source': 'default_runtime_name unset, containerd\'s default "runc"'}
+    assert ready['oci_runtime'] == {'name': 'runc', 'path': str(tmp_path / 'a' / 'usr' / 'bin' / 'runc'),
+                                    'source': CONTAINERD_DEFAULT_RUNC}
+    nocriu = gather(make_root(tmp_path / 'b', {'containerd': 'containerd-2.2.7.txt', 'runc': 'runc-1.3.0.txt'},
+                              binary_extra={'runc': '# %s\n' % NOCRIU_MESSAGE}))['containerd']
+    assert nocriu['checkpoint'] == R.NOT_READY and 'containerd runs containers with runc: this runc was built with the ' \
+        'runc_nocriu tag' in reasons(nocriu)
+    missing = gather(make_root(tmp_path / 'c', {'containerd': 'containerd-2.2.7.txt'}))['containerd']
+    assert missing['checkpoint'] == R.NOT_READY
+    assert missing['reasons'] == ['containerd is configured to run containers with runc (%s), which is not installed.'
+                                  % CONTAINERD_DEFAULT_RUNC]
+    assert missing['fix'].startswith('Install runc or configure an installed OCI runtime in BinaryName unset under ')
+
+
+@pytest.mark.parametrize('config, table', [
+    ('containerd-v3-crun/config.toml', V3_OPTIONS),
+    ('containerd-v2-crun/config.toml', '[plugins.\'io.containerd.grpc.v1.cri\'.containerd.runtimes.crun.options]'),
+])
+def test_containerd_runs_the_binary_name_of_its_default_handler(tmp_path, config, table):
+    """options.BinaryName is what the runc shim runs: a crun built without CRIU cannot checkpoint, one with it can."""
+    files = {'/etc/containerd/config.toml': config}
+    bins = {'containerd': 'containerd-2.2.7.txt', 'runc': 'runc-1.1.5.txt'}
+    fact = gather(make_root(tmp_path / 'a', dict(bins, crun='crun-1.8.1-debian12.txt'), files))['containerd']
+    assert fact['oci_runtime'] == {'name': 'crun', 'path': str(tmp_path / 'a' / 'usr' / 'bin' / 'crun'),
+                                   'source': 'BinaryName under %s in /etc/containerd/config.toml' % table}
+    assert fact['runtime_handler']['runtime_type'] == 'io.containerd.runc.v2'
+    assert fact['checkpoint'] == R.NOT_READY
+    assert 'containerd runs containers with crun: crun 1.8.1 was built without CRIU' in reasons(fact)
+    ready = gather(make_root(tmp_path / 'b', dict(bins, crun='crun-1.14.4-criu.txt'), files, libcriu=True))['containerd']
+    assert ready['checkpoint'] == R.READY, reasons(ready)
+
+
+def test_containerd_binary_name_that_is_not_installed(tmp_path):
+    fact = gather(containerd_root(tmp_path, {'/etc/containerd/config.toml': (
+        "version = 3\n%s\nBinaryName = '/usr/local/sbin/runc'\n" % V3_OPTIONS)}))['containerd']
+    source = 'BinaryName under %s in /etc/containerd/config.toml' % V3_OPTIONS
+    assert fact['checkpoint'] == R.NOT_READY
+    assert fact['reasons'] == ['containerd is configured to run containers with /usr/local/sbin/runc (%s), which is not '
+                               'installed.' % source]
+    assert source in fact['fix']
+
+
+def test_containerd_binary_name_another_runtime_is_asked_for_its_checkpoint_command(tmp_path):
+    """An OCI runtime criu.check has no gate for is asked `checkpoint --help`, as for CRI-O and podman; an import sets
+    BinaryName over the main file's runc table key by key."""
+    root = containerd_root(tmp_path, {
+        '/etc/containerd/config.toml': V3_ON_WITH_CONF_D + V3_OPTIONS + '\nSystemdCgroup = true\n',
+        '/etc/containerd/conf.d/runtime.toml': 'version = 3\n%s\nBinaryName = "myrt"\n' % V3_OPTIONS})
+    script = tmp_path / 'usr' / 'bin' / 'myrt'
+    script.write_text('#!/bin/sh\n[ "$1" = checkpoint ] && exit 1\necho myrt 1.0\n')
+    script.chmod(0o755)
+    fact = gather(root)['containerd']
+    assert fact['oci_runtime'] == {'name': 'myrt', 'path': str(script),
+                                   'source': 'BinaryName under %s in /etc/containerd/conf.d/runtime.toml' % V3_OPTIONS}
+    assert fact['checkpoint'] == R.NOT_READY
+    assert 'containerd runs containers with myrt, which does not support checkpoint/restore (`myrt checkpoint --help` ' \
+        'exited with 1).' in fact['reasons']
+
+
+@pytest.mark.parametrize('config, state, shim, says', [
+    ('containerd-v2-kata/config.toml', R.NOT_READY, 'io.containerd.kata.v2',
+     'Kata Containers\' shim answers a checkpoint with "not implemented"'),
+    ('containerd-v3-runsc/config.toml', R.UNKNOWN, 'io.containerd.runsc.v1', 'criu does not decide whether that shim can'),
+])
+def test_containerd_default_handler_with_another_shim_does_not_checkpoint_with_criu(tmp_path, config, state, shim, says):
+    """containerd hands the checkpoint to the default handler's shim; only io.containerd.runc.v2 checkpoints with criu."""
+    fact = gather(make_root(tmp_path, {'containerd': 'containerd-2.2.7.txt', 'runc': 'runc-1.1.5.txt'},
+                            {'/etc/containerd/config.toml': config}))['containerd']
+    assert fact['runtime_handler']['runtime_type'] == shim and fact['runtime_handler']['name'] in config
+    assert fact['checkpoint'] == state
+    assert 'through the shim "%s"' % shim in reasons(fact) and says in reasons(fact)
+    assert fact['oci_runtime'] == {'name': None, 'path': None, 'source': None}
+
+
+@pytest.mark.parametrize('text, state, says', [
+    ("[plugins.'io.containerd.cri.v1.runtime'.containerd]\ndefault_runtime_name = 'gvisor'\n", R.NOT_READY,
+     'default_runtime_name = "gvisor" (default_runtime_name under [plugins.\'io.containerd.cri.v1.runtime\'.containerd] '
+     'in /etc/containerd/config.toml) names no runtime handler table'),
+    ("[plugins.'io.containerd.cri.v1.runtime'.containerd]\ndefault_runtime_name = ''\n", R.NOT_READY,
+     '"`default_runtime_name` is empty"'),
+    ("[plugins.'io.containerd.cri.v1.runtime'.containerd]\ndefault_runtime_name = 'crun'\n"
+     "[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.crun.options]\nBinaryName = 'crun'\n", R.UNKNOWN,
+     'default runtime handler "crun" (default_runtime_name under [plugins.\'io.containerd.cri.v1.runtime\'.containerd] in '
+     '/etc/containerd/config.toml) sets no runtime_type'),
+])
+def test_containerd_default_handler_that_containerd_cannot_use(tmp_path, text, state, says):
+    fact = gather(containerd_root(tmp_path, {'/etc/containerd/config.toml': 'version = 3\n' + text}))['containerd']
+    assert fact['checkpoint'] == state and says in reasons(fact), reasons(fact)
 
 
 # -- CRI-O: the default of enable_criu_support per version ---------------------------
@@ -571,7 +672,7 @@ def test_crio_before_1_25(tmp_path):
 
 @pytest.mark.parametrize('fixture,state', [('kubelet-1.29.4.txt', R.NOT_READY), ('kubelet-1.30.2.txt', R.READY)])
 def test_kubelet_gate_default_per_version(tmp_path, fixture, state):
-    root = make_root(tmp_path, {'kubelet': fixture, 'containerd': 'containerd-2.2.7.txt'},
+    root = make_root(tmp_path, {'kubelet': fixture, 'containerd': 'containerd-2.2.7.txt', 'runc': 'runc-1.1.5.txt'},
                      {'/var/lib/kubelet/config.yaml': 'kubelet-kubeadm/config.yaml.in'})
     fact = gather(root)['kubelet']
     assert fact['checkpoint'] == state and fact['cri'] == 'containerd'

@@ -199,7 +199,7 @@ MINIMA = [
     ('runc', '3.0', {'runc': 'runc-1.1.5.txt'}, {}),
     ('crun', '3.15', {'crun': 'crun-1.14.4-criu.txt'}, {}),
     ('youki', '3.15', {'youki': 'youki-0.5.1.txt'}, {}),
-    ('containerd', '3.16', {'containerd': 'containerd-2.2.7.txt'}, {}),
+    ('containerd', '3.16', {'containerd': 'containerd-2.2.7.txt', 'runc': 'runc-1.1.5.txt'}, {}),
     ('cri-o', '3.16', {'crio': 'crio-1.30.0.txt', 'runc': 'runc-1.1.5.txt'}, {}),
     ('docker', '3.0', {'dockerd': 'dockerd-27.3.1.txt'}, {'/etc/docker/daemon.json': 'docker-experimental/daemon.json'}),
     ('lxc', '2.0', {'lxc-checkpoint': 'lxc-5.0.2-debian12.txt'}, {}),
