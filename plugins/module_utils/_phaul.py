@@ -379,6 +379,18 @@ def check_pids(pids):
     return None
 
 
+def absolute_images_dir(images_dir):
+    """(``images_dir`` made absolute, None) or (None, why it cannot be one).
+    criu runs in images_dir and is given -D images_dir: a relative one would
+    be looked up from inside itself.  An empty one is refused: made absolute
+    it would be the module's working directory, which criu would fill with
+    images (or restore from) without the operator having named it."""
+    if not images_dir:
+        return None, ('images_dir must name the images directory (absolute, or relative to the module\'s working '
+                      'directory), got %r' % (images_dir,))
+    return os.path.abspath(images_dir), None
+
+
 def parent_problem(images_dir, parent):
     """Why ``parent``, criu's --prev-images-dir relative to the absolute
     ``images_dir`` (e.g. ../1), is not the previous images directory, or

@@ -311,8 +311,9 @@ def main():
     )
     p = module.params
     _engine.require_positive_timeout(module)
-    # criu runs in images_dir and is given -D images_dir: a relative one would be looked up from inside itself.
-    p['images_dir'] = os.path.abspath(p['images_dir'])
+    p['images_dir'], problem = _phaul.absolute_images_dir(p['images_dir'])
+    if problem:
+        module.fail_json(msg=problem)
     for name in ('max_iterations', 'converged_pages', 'growth_pages'):
         if p[name] < 1:
             module.fail_json(msg='%s must be a positive integer, got %s' % (name, p[name]))

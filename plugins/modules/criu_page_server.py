@@ -208,8 +208,9 @@ def main():
         stop(module, p['pid'], p['timeout'], p['criu_path'])
     if not 0 <= p['port'] < 65536:
         module.fail_json(msg='port must be a TCP port (1-65535, or 0 to let criu choose), got %s' % p['port'])
-    # criu runs in images_dir and is given -D images_dir: a relative one would be looked up from inside itself.
-    images = os.path.abspath(p['images_dir'])
+    images, problem = _phaul.absolute_images_dir(p['images_dir'])
+    if problem:
+        module.fail_json(msg=problem)
     problem = _phaul.parent_problem(images, p['parent']) if p['parent'] is not None else None
     if problem:
         module.fail_json(msg=problem, images_dir=images, log=[])

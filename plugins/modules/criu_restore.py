@@ -159,8 +159,9 @@ def main():
     )
     p = module.params
     _engine.require_positive_timeout(module)
-    # criu runs in images_dir and is given -D images_dir: a relative one would be looked up from inside itself.
-    images = os.path.abspath(p['images_dir'])
+    images, problem = _phaul.absolute_images_dir(p['images_dir'])
+    if problem:
+        module.fail_json(msg=problem)
     pidfile = os.path.join(images, PIDFILE)
     args = ['-D', images, '--restore-detached', '--pidfile', pidfile]
     criu, problem = _phaul.criu_problem(p['criu_path'])

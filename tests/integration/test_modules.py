@@ -265,6 +265,25 @@ def test_a_relative_images_dir_is_made_absolute(tmp_path, fake_criu, sleeper):
     assert restore['cmd'][restore['cmd'].index('--pidfile') + 1] == os.path.join(absolute, 'restore.pid')
 
 
+@pytest.mark.parametrize('check', [True, False])
+@pytest.mark.parametrize('module', ['criu_dump', 'criu_page_server', 'criu_restore'])
+def test_an_empty_images_dir_is_refused(tmp_path, sleeper, module, check):
+    """Made absolute, "" was the module's working directory: criu would have dumped into it or restored from it."""
+    work = tmp_path / 'work'
+    work.mkdir()
+    criu = tmp_path / 'criu'         # a criu that leaves a mark when it runs
+    criu.write_text('#!/bin/sh\ntouch %s\n' % (tmp_path / 'ran'))
+    criu.chmod(0o755)
+    args = {'images_dir': '', 'criu_path': str(criu)}
+    if module == 'criu_dump':
+        args['pid'] = sleeper
+    result = direct(module, args, check=check, cwd=str(work))
+    assert result.get('failed') is True and not result.get('changed'), result
+    assert result['msg'] == ("images_dir must name the images directory (absolute, or relative to the module's working "
+                             "directory), got ''"), result
+    assert os.listdir(str(work)) == [] and not (tmp_path / 'ran').exists()
+
+
 def test_a_bad_parent_changes_nothing(tmp_path, fake_criu, sleeper):
     """parent is checked before images_dir or its parent link is created, in check mode too."""
     base = tmp_path / 'x'
