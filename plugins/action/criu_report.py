@@ -86,6 +86,8 @@ class ActionModule(ActionBase):
         formats = args.get('formats', list(FORMATS))
         if isinstance(formats, str):
             formats = [f.strip() for f in formats.split(',') if f.strip()]
+        if not isinstance(formats, (list, tuple)):
+            raise AnsibleActionFail('formats: must be a list of %s (or none of them), got %r' % (', '.join(FORMATS), formats))
         bad = [f for f in formats if f not in FORMATS]
         if bad:
             raise AnsibleActionFail('formats: %s is not valid; valid: %s' % (', '.join(map(str, bad)), ', '.join(FORMATS)))
@@ -96,6 +98,9 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail('migration_hosts: %s not among the hosts reported on (%s)' % (
                 ', '.join(unknown), ', '.join(hosts)))
         probe_name = args.get('probe_result', 'criu_check_probe')
+        if not isinstance(probe_name, str) or not probe_name:
+            raise AnsibleActionFail('probe_result: must be the name the criu.check.criu_facts task registered its result '
+                                    'under, got %r' % (probe_name,))
         dest = args.get('dest') or 'criu-report'
         use_drift = self._bool(args.get('drift', True), 'drift')
         print_table = self._bool(args.get('print_table', True), 'print_table')

@@ -278,6 +278,17 @@ def test_bad_options_name_what_is_valid():
     with scratch('criu-check-report-args-') as here:
         proc = _report_task(here, {'print_table': 'maybe'})
         assert proc.returncode != 0 and 'print_table: must be a boolean' in proc.stdout, proc.stdout[-2000:]
+    # Neither a list nor text: refused by name, not a Python error about iterating an int or hashing a list.
+    for args, words in (({'formats': '5'}, 'formats: must be a list of html, json, csv (or none of them), got 5'),
+                        ({'formats': '{html: 1}'}, "formats: must be a list of html, json, csv (or none of them), got {'html': 1}"),
+                        ({'probe_result': '[a]'}, 'probe_result: must be the name the criu.check.criu_facts task '
+                                                  "registered its result under, got ['a']"),
+                        ({'probe_result': '""'}, "probe_result: must be the name the criu.check.criu_facts task "
+                                                 "registered its result under, got ''")):
+        with scratch('criu-check-report-args-') as here:
+            proc = _report_task(here, dict(args, dest='out'))
+            assert proc.returncode != 0 and words in ' '.join(proc.stdout.split()), (args, proc.stdout[-2000:])
+            assert not os.path.exists(here.path('out'))
 
 
 def test_a_host_without_a_probe_result_is_reported_as_failed():
