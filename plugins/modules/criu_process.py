@@ -145,6 +145,9 @@ def start(module, p):
                          % (command,))
     if not os.path.isdir(p['cwd']):
         module.fail_json(msg='cwd %s is not a directory' % p['cwd'])
+    # Found before check mode decides: open() refuses these only when the command is started.
+    if not p['output'] or os.path.isdir(p['output']):
+        module.fail_json(msg='output must be a file to append the output to (or /dev/null), got %r' % (p['output'],))
     out_dir = os.path.dirname(p['output']) or '.'
     if not os.path.isdir(out_dir):
         module.fail_json(msg='output %s: its directory does not exist' % p['output'])

@@ -331,6 +331,19 @@ def test_criu_process_refuses_the_processes_it_runs_under(tmp_path):
     assert proc.stdout.splitlines()[-1] == 'outer shell lived' and proc.returncode == 0
 
 
+@pytest.mark.parametrize('check', [True, False])
+@pytest.mark.parametrize('output', ['', '.', '/tmp'])
+def test_criu_process_refuses_an_output_that_is_no_file(tmp_path, output, check):
+    """Check mode said changed where the run failed to open it; nothing is started either way."""
+    mark = tmp_path / 'ran'
+    result = direct('criu_process', {'state': 'started', 'command': 'touch %s; sleep 5' % mark, 'output': output},
+                    check=check, cwd=str(tmp_path))
+    assert result.get('failed') is True and not result.get('changed'), result
+    assert result['msg'] == 'output must be a file to append the output to (or /dev/null), got %r' % output
+    time.sleep(0.3)
+    assert not mark.exists()
+
+
 def test_criu_process_resumed_is_a_change_only_for_a_stopped_process(sleeper):
     for check in (True, False):
         result = direct('criu_process', {'state': 'resumed', 'pids': [sleeper]}, check)
