@@ -159,6 +159,27 @@ def test_install_refuses_a_malformed_suite_before_writing_anything(tmp_path, sui
 
 
 @requires_apt
+@pytest.mark.parametrize('name, value', [
+    # a second "deb" line, which the pin of the suite does not cover: all of sid at apt's default priority
+    ('criu_install_apt_suite_uri', 'http://deb.debian.org/debian sid main\ndeb http://deb.debian.org/debian'),
+    ('criu_install_apt_suite_uri', 'http://deb.debian.org/debian\n'),
+    ('criu_install_apt_suite_uri', ''),
+    ('criu_install_apt_suite_components', ['main', 'contrib\ndeb http://deb.debian.org/debian sid main']),
+    ('criu_install_apt_suite_components', []),
+])
+def test_install_refuses_a_malformed_mirror_or_component_before_writing_anything(tmp_path, name, value):
+    before = _apt_state()
+    result, output = run_role(tmp_path, 'install', [json.dumps({'criu_install_apt_suite': 'trixie', name: value})],
+                              show=['__criu_install_apt_source'])
+    assert result['failed'], output[-3000:]
+    assert result['failed']['task'].startswith('Check the mirror and components of that suite'), result['failed']
+    msg = result['failed']['msg']
+    assert 'criu_install_apt_suite_uri must be one apt URI without spaces' in msg and 'Nothing was changed' in msg
+    assert result['__criu_install_apt_source'] is None
+    assert _apt_state() == before
+
+
+@requires_apt
 @pytest.mark.skipif(not shutil.which('unshare'), reason='needs unshare (util-linux)')
 def test_install_takes_a_suite_apt_cannot_read_away_again(tmp_path):
     """A misspelt suite really written and refreshed, in a private mount namespace over copies
