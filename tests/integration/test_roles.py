@@ -145,7 +145,7 @@ def test_install_check_mode_with_a_new_suite_says_what_would_change(tmp_path):
 
 
 @requires_apt
-@pytest.mark.parametrize('suite', ['trixie main', 'Trixie', '../trixie', '-trixie'])
+@pytest.mark.parametrize('suite', ['trixie main', 'Trixie', '../trixie', '-trixie', 'trixie\n'])
 def test_install_refuses_a_malformed_suite_before_writing_anything(tmp_path, suite):
     before = _apt_state()
     result, output = run_role(tmp_path, 'install', [json.dumps({'criu_install_apt_suite': suite})],
@@ -165,6 +165,7 @@ def test_install_refuses_a_malformed_suite_before_writing_anything(tmp_path, sui
     ('criu_install_apt_suite_uri', 'http://deb.debian.org/debian\n'),
     ('criu_install_apt_suite_uri', ''),
     ('criu_install_apt_suite_components', ['main', 'contrib\ndeb http://deb.debian.org/debian sid main']),
+    ('criu_install_apt_suite_components', ['main\n']),
     ('criu_install_apt_suite_components', []),
 ])
 def test_install_refuses_a_malformed_mirror_or_component_before_writing_anything(tmp_path, name, value):
