@@ -375,6 +375,8 @@ MIGRATE_OK = {'criu_migrate_destination': 'dst', 'criu_migrate_pid': 4242}
     ({'criu_migrate_max_iterations': 0}, 'of 1 or more (got 0, 64, 32)'),
     ({'criu_migrate_converged_pages': -1}, 'of 1 or more (got 8, -1, 32)'),
     ({'criu_migrate_growth_pages': 0}, 'of 1 or more (got 8, 64, 0)'),
+    ({'criu_migrate_workdir': ''}, "criu_migrate_workdir an absolute path (got '')"),
+    ({'criu_migrate_workdir': 'var/tmp'}, "criu_migrate_workdir an absolute path (got 'var/tmp')"),
 ])
 def test_migrate_refuses_numbers_out_of_range_before_anything(tmp_path, bad, words):
     result, output = _migrate(tmp_path, dict(MIGRATE_OK, **bad))
