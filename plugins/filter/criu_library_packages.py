@@ -50,6 +50,11 @@ from ansible_collections.criu.check.plugins.module_utils import _deps  # noqa: E
 
 def criu_library_packages(family):
     """{library: package} of ``family`` from the collection's one table (module_utils/_deps.py)."""
+    if not isinstance(family, str):
+        # ansible_facts given for ansible_facts.os_family: a dictionary, whose look-up below fails as unhashable.
+        kind = 'a dictionary' if isinstance(family, dict) else 'a list' if isinstance(family, list) else repr(family)
+        raise AnsibleFilterError('criu_library_packages: the input must be a distribution family (ansible_facts.os_family), '
+                                 'one of %s, not %s' % (', '.join(sorted(_deps.PACKAGES)), kind))
     if family not in _deps.PACKAGES:
         raise AnsibleFilterError('criu_library_packages: no package names for the distribution family %r; '
                                  'there are %s' % (family, ', '.join(sorted(_deps.PACKAGES))))

@@ -15,6 +15,8 @@ import yaml
 
 import conftest
 
+from ansible.errors import AnsibleFilterError
+
 from ansible_collections.criu.check.plugins.filter.criu_library_packages import criu_library_packages
 
 VARS = os.path.join(conftest.REPO, 'roles', 'install', 'vars')
@@ -56,3 +58,9 @@ def test_the_debian_names_are_in_apts_lists():
         if proc.returncode != 0 and 'No packages found' not in proc.stderr:
             pytest.skip('apt-cache cannot read its lists: %s' % proc.stderr.strip())
         assert proc.returncode == 0, '%s: %s' % (name, proc.stderr.strip())
+
+
+@pytest.mark.parametrize('family', [{'os_family': 'Debian'}, ['Debian'], 'debian'])
+def test_a_family_it_has_no_table_for_is_refused_naming_those_it_has(family):
+    with pytest.raises(AnsibleFilterError, match='Archlinux, Debian, RedHat, Suse'):
+        criu_library_packages(family)
