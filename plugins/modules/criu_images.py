@@ -108,6 +108,10 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
+    if not p['path']:
+        # Found before check mode decides: unpacking into "" fails only when it writes.
+        module.fail_json(msg='path must name the images directory (absolute, or relative to the module\'s working '
+                         'directory), got %r' % (p['path'],))
     if p['state'] == 'packed':
         if not os.path.isdir(p['path']):
             module.fail_json(msg='path %s is not a directory' % p['path'])

@@ -217,6 +217,20 @@ def test_criu_images_check_mode_refuses_what_the_run_refuses(tmp_path, members, 
     assert os.listdir(str(tmp_path)) == []
 
 
+@pytest.mark.parametrize('check', [True, False])
+@pytest.mark.parametrize('state', ['packed', 'unpacked'])
+def test_criu_images_refuses_an_empty_path(tmp_path, state, check):
+    """Check mode said it would unpack into "", which the run refused when it came to write."""
+    args = {'state': state, 'path': ''}
+    if state == 'unpacked':
+        args['content'] = _tar_b64(('inventory.img', None))
+    result = direct('criu_images', args, check=check, cwd=str(tmp_path))
+    assert result.get('failed') is True and not result.get('changed'), result
+    assert result['msg'] == ("path must name the images directory (absolute, or relative to the module's working "
+                             "directory), got ''"), result
+    assert os.listdir(str(tmp_path)) == []
+
+
 def test_criu_images_packs_only_what_it_can_unpack(tmp_path):
     with conftest.images_dir_with_special_files(tmp_path / 'src') as src:
         (src / 'inventory.img').write_bytes(b'i')
