@@ -615,12 +615,15 @@ class _Host:
             for name in lists['imports']:
                 name = os.path.normpath(os.path.join(os.path.dirname(path), name))
                 pending.extend((p, path) for p in (self.drop_ins(name) if '*' in name else [name]))
-        # A merged version below 3 is migrated as a whole: the v2 table's keys land in the runtime's.
-        merged['cri'] = {}
-        for dummy, key in found:
-            plugin = CRI_GRPC if merged['merged_version'] < 3 and (CRI_GRPC, key) in found else CRI_RUNTIME
-            if (plugin, key) in found:
-                merged['cri'][key] = found[(plugin, key)]
+        # Below version 3 containerd migrates the v2 table into the runtime's (plugins/cri/runtime/plugin.go
+        # configMigration(), migrateConfig()): a key moves only where the runtime's table does not set it, keys of
+        # ``containerd`` one by one, and its ``runtimes`` as one key: no v2 handler when the runtime's table has one.
+        merged['cri'] = dict((key, entry) for (plugin, key), entry in found.items() if plugin == CRI_RUNTIME)
+        v3_handlers = any(key[:2] == ('containerd', 'runtimes') for key in merged['cri'])
+        for (plugin, key), entry in found.items():
+            if plugin == CRI_GRPC and merged['merged_version'] < 3 and key not in merged['cri'] \
+                    and not (v3_handlers and key[:2] == ('containerd', 'runtimes')):
+                merged['cri'][key] = entry
         merged['enable_criu'] = merged['cri'].get(('enable_criu',))
         return merged
 

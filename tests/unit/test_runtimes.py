@@ -443,6 +443,23 @@ def test_containerd_v2_table_counts_only_while_the_merged_version_is_2(tmp_path)
     assert v2_import['checkpoint'] == R.NOT_READY and 'old.toml' in v2_import['config']['source']
 
 
+def test_containerd_v2_table_migrates_only_what_the_runtime_table_leaves_unset(tmp_path):
+    """At version 2 both tables may be written: containerd moves a v2 key into the runtime's table only where that
+    table does not set it, and the v2 handlers not at all when the runtime's table has one of its own."""
+    both = gather(containerd_root(tmp_path / 'a', {'/etc/containerd/config.toml': (
+        'version = 2\n[plugins."io.containerd.grpc.v1.cri"]\nenable_criu = false\n' + RUNTIME_TABLE + '\nenable_criu = true\n')}))
+    fact = both['containerd']
+    assert fact['checkpoint'] == R.READY and fact['config']['enable_criu'] is True, reasons(fact)
+    assert fact['config']['source'] == RUNTIME_TABLE + ' in /etc/containerd/config.toml'
+    handlers = gather(containerd_root(tmp_path / 'b', {'/etc/containerd/config.toml': (
+        'version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd]\ndefault_runtime_name = "crun"\n'
+        '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.crun]\nruntime_type = "io.containerd.runc.v2"\n'
+        "[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]\nruntime_type = \"io.containerd.runc.v2\"\n")}))
+    fact = handlers['containerd']
+    assert fact['runtime_handler']['name'] == 'crun' and fact['checkpoint'] == R.NOT_READY, fact
+    assert 'names no runtime handler table' in reasons(fact)
+
+
 def test_containerd_imports_in_a_cycle_are_read_once(tmp_path):
     fact = gather(containerd_root(tmp_path, {
         '/etc/containerd/config.toml': 'version = 3\nimports = ["a.toml"]\n',
