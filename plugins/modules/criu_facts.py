@@ -863,6 +863,7 @@ ansible_facts:
                   containerd is older than 2.0.
               type: dict
               returned: for containerd
+              version_added: 0.3.0
               contains:
                 name:
                   description: The handler's name.

@@ -12,7 +12,7 @@ DOCUMENTATION = r'''
 ---
 module: criu_report
 short_description: Report, on the controller, which hosts of a play can run CRIU and why not
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - Reads the C(criu_facts) every host of the play gathered with M(criu.check.criu_facts) (and the registered result of
     that task, for hosts that were unreachable or where it failed) and writes the fleet report of C(playbooks/check.yml)
