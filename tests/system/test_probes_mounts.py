@@ -173,6 +173,7 @@ def test_apparmor_stacking_not_applicable_here():
     for context in (ROOT, NOBODY_UNPRIV, USERNS):
         res = run_probe('apparmor_stacking', **context)
         assert res['status'] == 'not_applicable', res
+        assert res['message'].startswith('AppArmor is not the LSM here (no %s): ' % M.AA_SECURITYFS_PATH), res
 
 
 @pytest.mark.parametrize('stack, version, status, message', [

@@ -36,3 +36,9 @@ def test_anything_else_is_an_error_naming_the_variable(value):
     with pytest.raises(AnsibleFilterError) as info:
         criu_list(value, name='criu_require_features')
     assert str(info.value).startswith('criu_list: criu_require_features must be a list or comma-separated text, not ')
+
+
+def test_without_a_name_the_error_says_the_input():
+    with pytest.raises(AnsibleFilterError) as info:
+        criu_list({'a': 1})
+    assert str(info.value).startswith('criu_list: the input must be a list or comma-separated text, not dict ')

@@ -130,6 +130,21 @@ def test_custom_workloads_add_and_redefine():
     ]
 
 
+def test_custom_workloads_leave_the_builtin_ones_as_they_are():
+    """Without workload_definitions the filter starts from the built-in workloads; a redefinition in
+    custom_workloads is for that call only, not for the next host's."""
+    f = facts(mem_dirty_track=R.UNSUPPORTED, uffd=R.UNSUPPORTED)
+    items = F.criu_unmet(f, workloads=['precopy_migration'], custom_workloads={'precopy_migration': ['uffd']})
+    assert [i['id'] for i in items] == ['uffd']
+    assert [i['id'] for i in F.criu_unmet(f, workloads=['precopy_migration'])] == ['mem_dirty_track']
+    assert W.BUILTIN['precopy_migration'] == ['mem_dirty_track']
+
+
+def test_empty_workload_definitions_know_no_workload():
+    with pytest.raises(AnsibleFilterError, match=r'unknown workload\(s\): precopy_migration \(known: ;'):
+        F.criu_unmet(facts(), workloads=['precopy_migration'], workload_definitions={})
+
+
 def test_an_unknown_workload_is_an_error():
     with pytest.raises(AnsibleFilterError, match='unknown workload.*no_such_thing'):
         unmet(facts(), workloads=['no_such_thing'])
@@ -256,6 +271,13 @@ def test_flags_take_ansible_booleans(value, expected):
     assert bool(items) is expected
 
 
+@pytest.mark.parametrize('value', ['no', 'false', '0', 'off'])
+def test_unknown_is_unmet_takes_ansible_booleans_given_as_text(value):
+    """-e criu_require_unknown_is_unmet=false gives the text 'false', which Python reads as true."""
+    assert unmet(facts(sock_diag=R.UNKNOWN), unknown_is_unmet=value) == []
+    assert [i['id'] for i in unmet(facts(sock_diag=R.UNKNOWN), unknown_is_unmet='yes')] == ['sock_diag']
+
+
 @pytest.mark.parametrize('kwargs', [{'require_ready': 'maybe'}, {'features': 'userns'},
                                     {'workload_definitions': ['userns']}])
 def test_wrong_argument_types_are_filter_errors(kwargs):
@@ -269,6 +291,8 @@ def test_wrong_argument_types_are_filter_errors(kwargs):
     ({'ignore': [{'tcp': True}]}, 'ignore must be a list of names (strings)'),
     ({'ignore': 5}, 'ignore must be a list of names, not 5'),
     ({'features': True}, 'features must be a list of names, not True'),
+    # a dictionary is iterable, but its keys are not what was meant
+    ({'features': {'userns': True}}, "features must be a list of names, not {'userns': True}"),
     ({'custom_workloads': {'my_app': [['userns']]}},
      "custom_workloads: the probe ids of workload my_app must be a list of names (strings); ['userns']"),
     ({'custom_workloads': {'my_app': 5}}, 'custom_workloads: the probe ids of workload my_app must be a list'),

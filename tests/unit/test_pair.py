@@ -277,6 +277,19 @@ def test_the_filter_is_the_decision(src, dst):
     assert criu_migration(src, dst, pair={'page_server': None}) == _pair.decide(src, dst)
 
 
+def test_the_filter_reads_its_input_as_the_source_and_its_argument_as_the_destination(src, dst):
+    """The two hosts differ in what only one side needs: soft-dirty tracking on the source, a criu as new as the
+    source's on the destination; the default names say which host is which."""
+    with_probe(src, 'mem_dirty_track', 'supported')
+    dst['criu']['version'] = '4.1.2'
+    v = criu_migration(src, dst)
+    assert v['mode'] == PRE and v['reasons'] == []
+    back = criu_migration(dst, src)
+    assert back == _pair.decide(dst, src) and back['possible'] is False
+    assert back['reasons'][0] == ('criu 4.1.1 on destination is older than criu 4.1.2 on source: images are read by '
+                                  'the criu that wrote them or a newer one')
+
+
 def test_what_the_filter_returns_is_documented(src, dst):
     value = criu_migration(src, dst, pair={'cpuinfo': {'compatible': True, 'message': ''}})
     assert return_doc.mismatches(value, 'criu_migration', named=('modes',), kind='filter') == []

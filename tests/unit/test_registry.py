@@ -25,6 +25,17 @@ def test_ids_names_and_categories_match_the_spec():
     assert ours == spec
 
 
+@pytest.mark.skipif(not os.path.exists(FEATURES_TSV), reason='shared/spec/features.tsv is not beside the checkout')
+def test_the_feature_list_names_every_probe_by_id_with_criu_s_name():
+    """criu_check feature=list: every name feature accepts (our ids, the feature_only ones too) and criu's own
+    --feature name, or null for the checks criu runs without one."""
+    with open(FEATURES_TSV) as f:
+        rows = list(csv.DictReader(f, delimiter='\t'))
+    assert REG.feature_list() == [
+        {'name': r['id'], 'category': r['category'].replace('-', '_'),
+         'criu_feature': None if r['criu_feature_name'] == '-' else r['criu_feature_name']} for r in rows]
+
+
 def test_counts_per_category():
     counts = dict((c, len([p for p in REG.PROBES if p.category == c])) for c in REG.CATEGORIES)
     assert counts == {'required': 17, 'extra': 39, 'experimental': 2, 'optional': 1, 'feature_only': 8}

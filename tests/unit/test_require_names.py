@@ -76,7 +76,15 @@ def test_the_workloads_the_role_accepts_are_the_collection_s():
 
 def test_the_role_readme_lists_the_builtin_workloads_as_they_are():
     with open(os.path.join(ROLE, 'README.md')) as f:
-        rows = re.findall(r'^\| `(\w+)` \| (.*) \|$', f.read(), re.M)
-    table = dict((name, re.findall(r'`([\w-]+)`', probes)) for name, probes in rows if name in W.BUILTIN)
+        text = f.read()
+    # The workloads' table: from its header to the first line that is not a row.
+    section = re.search(r'^\| name \| probes \|\n\|---\|---\|\n((?:\|.*\n)*)', text, re.M).group(1)
+    rows = re.findall(r'^\| `(\w+)` \| (.*) \|$', section, re.M)
+    table = dict((name, re.findall(r'`([\w-]+)`', probes)) for name, probes in rows)
     table = dict((name, [i for i in ids if i in REG.BY_ID]) for name, ids in table.items())
+    # Every workload the README lists is one the role accepts, and the other way round.
     assert table == W.BUILTIN
+    with open(os.path.join(ROLE, 'meta', 'argument_specs.yml')) as f:
+        spec = f.read()
+    assert sorted(re.findall(r'C\((\w+)\)', spec.split('criu_require_workloads:')[1].split('criu_require_custom')[0])) \
+        == sorted(W.BUILTIN)
