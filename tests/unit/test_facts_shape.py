@@ -5,8 +5,22 @@ criu_migration filters) take as the facts' shape. Real facts of every context fi
 (tests/fleet/test_fleet_report.py) checks each host of the podman fleet, tests/fleet/test_fleet_logic.py
 this host's."""
 
+import copy
+
+import pytest
+
+from ansible.errors import AnsibleFilterError
+
+import conftest
 import return_doc
+from ansible_collections.criu.check.plugins.filter.criu_migration import criu_migration
+from ansible_collections.criu.check.plugins.filter.criu_unmet import criu_unmet
+from ansible_collections.criu.check.plugins.module_utils import _check
+from ansible_collections.criu.check.plugins.module_utils import _decide
 from ansible_collections.criu.check.plugins.module_utils import _facts_shape as S
+from ansible_collections.criu.check.plugins.module_utils import _registry as REG
+from ansible_collections.criu.check.plugins.plugin_utils import _fleet
+from ansible_collections.criu.check.plugins.plugin_utils._fleet_html import render_html
 
 
 def test_what_does_not_fit_is_dropped_and_named_with_the_type_expected():
@@ -67,3 +81,62 @@ def test_the_shape_is_what_criu_facts_documents():
     wrong = dict(shape, environment=dict(shape['environment'], page_size=str), kernel={'name': str})
     assert list(_documented(wrong, doc, 'criu_facts')) == [
         'criu_facts.kernel.name: not documented', 'criu_facts.environment.page_size: str, documented int']
+
+
+def _paths(value, path=()):
+    """Every key path of ``value``'s dictionaries, the deepest last."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield path + (key,)
+            yield from _paths(item, path + (key,))
+
+
+def _with(facts, path, value):
+    facts = copy.deepcopy(facts)
+    where = facts
+    for key in path[:-1]:
+        where = where[key]
+    where[path[-1]] = value
+    return facts
+
+
+@pytest.fixture(scope='module')
+def real_facts():
+    """This host's facts (the required probes and two others, criu 4.1.1 described, the runtimes found here), with a
+    library named and a kerndat failure flagged, as on a host that lacks them."""
+    facts = _check.run(_check.by_features([p.id for p in REG.PROBES if p.category == REG.REQUIRED]
+                                          + ['mem_dirty_track', 'uffd']), timeout=10)
+    facts['criu'] = conftest.installed_criu_facts('criu41_root_check', '4.1.1', facts)
+    facts['probes']['uffd']['evidence'].update({'library': 'pyroute2', _decide.KERNDAT_FLAG: True})
+    facts['runtimes'] = facts.get('runtimes') or {'podman': {'version': '5.4.2', 'checkpoint': 'not_ready',
+                                                             'reasons': ['no criu'], 'fix': 'install criu'}}
+    return facts
+
+
+def test_every_reader_names_a_value_of_another_type_never_a_python_error(real_facts):
+    """Each value of real facts replaced by one of another type: the fleet report lists it as malformed and still
+    renders, the filters refuse it by its path.  What the shape leaves out is what no reader reads."""
+    good = copy.deepcopy(real_facts)
+    for path in _paths(real_facts):
+        if path[0] == 'probes' and path[1:2] not in ((), ('ns_last_pid',), ('uffd',)):
+            continue   # one shape for every probe: two of them stand for all
+        value = real_facts
+        for key in path:
+            value = value[key]
+        for other in ([], 7) if not isinstance(value, list) else ({'a': 1},):
+            if isinstance(value, int) and other == 7 and not isinstance(value, bool):
+                continue
+            facts = _with(real_facts, path, other)
+            where = 'facts.' + '.'.join(path)
+            entry = _fleet.host_entry('h', facts)
+            report = _fleet.build([entry, _fleet.host_entry('g', good)], 't', [], migration_hosts=['g', 'h'])
+            for render in (_fleet.render_table, _fleet.render_json, _fleet.render_csv, render_html):
+                render(report)
+            named = [m for m in entry['malformed'] if m.startswith(where + ':') or m.startswith(where + '[')]
+            for call in (lambda: criu_unmet(facts, features=['mem_dirty_track', 'uffd']),
+                         lambda: criu_migration(facts, good), lambda: criu_migration(good, facts)):
+                try:
+                    call()
+                except AnsibleFilterError:
+                    continue
+                assert not named, (where, other)
