@@ -249,21 +249,31 @@ def call(body, timeout):
     return status, info
 
 
-def run_in_child(body, timeout):
+def run_in_child(body, timeout, evidence_only=False):
     """Run ``body()`` in a forked child and return what it returned.
 
     ``body`` must return something JSON can carry.  The child is killed
     after ``timeout`` seconds.  An exception in the child is raised here as
-    RuntimeError (UnsupportedArch as itself), so that the engine reports it.
+    RuntimeError (UnsupportedArch and NamespaceUnchanged as themselves), so
+    that the engine reports it.  ``evidence_only``: what ``body`` finds is
+    evidence beside an answer that does not depend on it (criu does not
+    probe it); a NamespaceUnchanged then returns
+    ``{'namespace_unchanged': its message}`` instead.
     """
     def child(report):
         try:
             report({'ok': body()})
+        except _syscall.NamespaceUnchanged as exc:
+            report({'unchanged': [str(exc), exc.step]})
         except BaseException as exc:  # everything goes to the parent
             report({'exc': '%s: %s' % (type(exc).__name__, exc)})
         return 0
 
     status, payload = call(child, timeout)
+    if 'unchanged' in payload:
+        if evidence_only:
+            return {'namespace_unchanged': payload['unchanged'][0]}
+        raise _syscall.NamespaceUnchanged(*payload['unchanged'])
     if 'exc' in payload:
         if payload['exc'].startswith('UnsupportedArch:'):
             raise _syscall.UnsupportedArch(payload['exc'].split(': ', 1)[1])

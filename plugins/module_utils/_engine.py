@@ -148,6 +148,10 @@ def _run_one(probe, ctx, timeout):
         result = R.unknown(str(exc), evidence={'library': exc.library}, fix=exc.fix)
     except _syscall.UnsupportedArch as exc:
         result = R.unknown(str(exc), evidence={'arch': _syscall.MACHINE})
+    except _syscall.NamespaceUnchanged as exc:
+        # We refuse to mount or create links in the host's namespaces; criu,
+        # which trusts unshare(), would: its answer is not known here.
+        result = R.unknown(str(exc), evidence={'failed_step': exc.step})
     except Exception as exc:
         result = R.error('probe raised %s: %s' % (type(exc).__name__, exc),
                          evidence={'traceback': traceback.format_exc().splitlines()[-6:]})

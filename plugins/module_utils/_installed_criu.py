@@ -42,7 +42,7 @@ import os
 import re
 import time
 
-from ansible_collections.criu.check.plugins.module_utils import _caps, _deps
+from ansible_collections.criu.check.plugins.module_utils import _caps, _deps, _syscall
 from ansible_collections.criu.check.plugins.module_utils._context import SBIN_DIRS, effective_caps, owns_mount_namespace
 from ansible_collections.criu.check.plugins.module_utils._engine import DEFAULT_TIMEOUT, EngineError
 from ansible_collections.criu.check.plugins.module_utils._syscall import CLONE_NEWNS, MS_PRIVATE, MS_REC
@@ -362,7 +362,6 @@ def _private_run_setup():
     empty /run.  It raises OSError (reported by subprocess as the child's
     failure) when a step is refused; nothing outside the child changed then."""
     import ctypes
-    from ansible_collections.criu.check.plugins.module_utils import _syscall
     libc = _syscall.LIBC
 
     def setup():
@@ -371,8 +370,13 @@ def _private_run_setup():
 
 
 def _private_run(ctypes, libc):
-    if libc.unshare(CLONE_NEWNS) != 0:
-        raise OSError(ctypes.get_errno(), 'unshare(CLONE_NEWNS): %s' % os.strerror(ctypes.get_errno()))
+    try:
+        err = _syscall.unshare(CLONE_NEWNS)
+    except _syscall.NamespaceUnchanged as exc:
+        # The mounts below would go to the host's mount namespace.
+        raise OSError(str(exc))
+    if err:
+        raise OSError(err, 'unshare(CLONE_NEWNS): %s' % os.strerror(err))
     if libc.mount(None, b'/', None, ctypes.c_ulong(MS_REC | MS_PRIVATE), None) != 0:
         raise OSError(ctypes.get_errno(), 'making / private: %s' % os.strerror(ctypes.get_errno()))
     if libc.mount(b'tmpfs', b'/run', b'tmpfs', ctypes.c_ulong(MS_NOSUID | MS_NODEV), b'mode=755') != 0:

@@ -30,13 +30,11 @@ from ansible_collections.criu.check.plugins.module_utils import _child
 from ansible_collections.criu.check.plugins.module_utils import _result as R
 from ansible_collections.criu.check.plugins.module_utils import _syscall
 from ansible_collections.criu.check.plugins.module_utils._syscall import (
-    AT_FDCWD, CLONE_NEWNS, MS_PRIVATE, MS_REC, NS_GET_USERNS, WALL)
+    AT_FDCWD, CLONE_NEWNS, CLONE_NEWUSER, MS_PRIVATE, MS_REC, NS_GET_USERNS, WALL)
 
 # <linux/sched.h>
 CLONE_PARENT = 0x00008000
-CLONE_NEWUSER = 0x10000000
 CLONE_NEWPID = 0x20000000
-CLONE_NEWNET = 0x40000000
 
 # <linux/mount.h>
 MS_BIND = 4096
@@ -63,14 +61,16 @@ def enter_user_namespace(extra_flags=0):
     """In a child: ``unshare(CLONE_NEWUSER | extra_flags)`` with the caller
     mapped to root, as ``unshare -Ur``.  It lets a child without privilege
     test what the kernel supports where criu does not probe (or, for
-    overlayfs_maps, does not test).  Return 0 or an errno."""
+    overlayfs_maps, does not test).  Return 0 or an errno; NamespaceUnchanged
+    when unshare() returned 0 and changed nothing."""
     uid, gid = os.geteuid(), os.getegid()
     # A process that changed uid is not dumpable, and then its /proc/self
     # files belong to root: the maps below could not be written (criu sets
     # PR_SET_DUMPABLE under --unprivileged for the same reason).
     _syscall.prctl(_syscall.PR_SET_DUMPABLE, 1)
-    rc, err = _syscall.syscall('unshare', CLONE_NEWUSER | extra_flags)
-    if rc != 0:
+    # A faked success would otherwise show as the EPERM of the map writes below.
+    err = _syscall.unshare(CLONE_NEWUSER | extra_flags)
+    if err:
         return err
     try:
         for name, text in (('setgroups', 'deny'), ('uid_map', '0 %d 1' % uid), ('gid_map', '0 %d 1' % gid)):
@@ -91,7 +91,7 @@ def _private_mount_ns():
     """In a child: a mount namespace of its own whose mounts propagate to no
     one (rprivate), with a scratch tmpfs over its ``/tmp``.  Return
     (step, errno) of the first failure, or (None, 0)."""
-    err = _syscall.syscall('unshare', CLONE_NEWNS)[1]
+    err = _syscall.unshare(CLONE_NEWNS)
     if err:
         return 'unshare(CLONE_NEWNS)', err
     # After unshare the copied mounts still share peer groups with the
@@ -223,6 +223,8 @@ def _set_group_evidence(res, **extra):
         evidence.update(R.errno_evidence(res['errno']))
     if res.get('step'):
         evidence['failed_step'] = res['step']
+    if res.get('namespace_unchanged'):
+        evidence['namespace_unchanged'] = res['namespace_unchanged']
     evidence.update(extra)
     return evidence
 
@@ -241,15 +243,16 @@ def move_mount_set_group(ctx):
     reads, so that criu_can_start is false.
     """
     if ctx.unprivileged:
-        live = _child.run_in_child(lambda: _set_group_child(True), ctx.left())
+        live = _child.run_in_child(lambda: _set_group_child(True), ctx.left(), evidence_only=True)
         return R.unsupported('criu does not probe MOVE_MOUNT_SET_GROUP in --unprivileged mode (root-only kerndat)',
                              evidence=_set_group_evidence(live, criu_probes=False))
-    owned = mount_ns_owner_is_own_userns()
-    res = _child.run_in_child(lambda: _set_group_child(False), ctx.left())
-    if owned is False:
+    if mount_ns_owner_is_own_userns() is False:
+        # criu's own first mount fails whatever the private copy says: that is evidence only.
+        res = _child.run_in_child(lambda: _set_group_child(False), ctx.left(), evidence_only=True)
         return R.unsupported(R.perror('Fail to mount tmfps to %s' % SET_GROUP_TMPDIR, errno.EPERM),
                              evidence=_set_group_evidence(res, mount_ns_owned_by_own_userns=False,
                                                           criu_kerndat_fails=True))
+    res = _child.run_in_child(lambda: _set_group_child(False), ctx.left())
     if res['ok']:
         return R.supported(evidence=_set_group_evidence(res))
     aborts = not res.get('feature_absent', False)
@@ -325,7 +328,7 @@ def _overlay_steps():
 
 def _overlay_child():
     res = {}
-    err = _syscall.syscall('unshare', CLONE_NEWNS)[1]
+    err = _syscall.unshare(CLONE_NEWNS)
     if err:
         # criu stops here and says "supported".  Find out what is true in a
         # user namespace of our own, where an overlay can be mounted (>= 5.11).

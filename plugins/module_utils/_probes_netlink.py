@@ -273,7 +273,7 @@ def _newifindex_request(rt, timeout):
 
 
 def _newifindex_in_userns(rt, ctx):
-    err = mounts.enter_user_namespace(mounts.CLONE_NEWNET)
+    err = mounts.enter_user_namespace(_syscall.CLONE_NEWNET)
     if err:
         return {'unshare_errno_name': R.errno_name(err)}
     return {'netlink_error': _newifindex_request(rt, ctx.left())}
@@ -289,7 +289,7 @@ def newifindex(ctx):
     """
     rt = _rtnl()
     if ctx.unprivileged and not ctx.has_cap(_caps.CAP_NET_ADMIN):
-        live = _child.run_in_child(lambda: _newifindex_in_userns(rt, ctx), ctx.left())
+        live = _child.run_in_child(lambda: _newifindex_in_userns(rt, ctx), ctx.left(), evidence_only=True)
         live['kernel_answer'] = live.get('netlink_error') == -errno.ERANGE if 'netlink_error' in live else None
         return R.unsupported(MSG_NEWIFINDEX + ' (criu does not probe it in --unprivileged mode without '
                              'CAP_NET_ADMIN)', evidence=dict(live, criu_probes=False))
@@ -338,11 +338,11 @@ def _link_nsid_child(rt, ctx):
         err = mounts.enter_user_namespace()
         if err:
             return {'exit': 1, 'log': ['unshare(CLONE_NEWUSER): %s' % os.strerror(err)]}
-    err = _syscall.syscall('unshare', mounts.CLONE_NEWNET)[1]
+    err = _syscall.unshare(_syscall.CLONE_NEWNET)
     if err:
         return {'exit': 1, 'log': [R.perror('net: Unable create a network namespace', err)]}
     ns_fd = os.open('/proc/self/ns/net', os.O_RDONLY)
-    err = _syscall.syscall('unshare', mounts.CLONE_NEWNET)[1]
+    err = _syscall.unshare(_syscall.CLONE_NEWNET)
     if err:
         return {'exit': 1, 'log': [R.perror('net: Unable create a network namespace', err)]}
     sock = _rtnl_socket(ctx.left())
@@ -367,7 +367,9 @@ def link_nsid(ctx):
     namespace of our own, as evidence only.
     """
     rt = _rtnl()
-    res = _child.run_in_child(lambda: _link_nsid_child(rt, ctx), ctx.left())
+    res = _child.run_in_child(lambda: _link_nsid_child(rt, ctx), ctx.left(), evidence_only=ctx.unprivileged)
+    if 'namespace_unchanged' in res:
+        res = {'exit': 1, 'log': [res['namespace_unchanged']]}
     evidence = {'child_exit': res['exit'], 'links': res.get('links'), 'criu_log': res.get('log', [])}
     if ctx.unprivileged:
         evidence.update({'criu_probes': False, 'kernel_answer': res['exit'] == 0 if res['exit'] != 1 else None})
@@ -433,7 +435,7 @@ def _nft_concat_child(ctx, backend, nft, userns):
             return {'unshare_errno': err, 'step': 'unshare(CLONE_NEWUSER)'}
     # A network namespace of its own: nothing can collide with the host's
     # tables, and everything vanishes with this child.
-    err = _syscall.syscall('unshare', mounts.CLONE_NEWNET)[1]
+    err = _syscall.unshare(_syscall.CLONE_NEWNET)
     if err:
         return {'unshare_errno': err, 'step': 'unshare(CLONE_NEWNET)'}
     try:
@@ -468,10 +470,11 @@ def network_lock_nftables(ctx):
                          'concatenation support cannot be probed', evidence=evidence,
                          fix='install python3-nftables or the nft tool (Debian/Ubuntu: nftables; '
                              'Fedora/RHEL: nftables, python3-nftables)')
-    res = _child.run_in_child(lambda: _nft_concat_child(ctx, backend, nft, ctx.unprivileged), ctx.left())
+    res = _child.run_in_child(lambda: _nft_concat_child(ctx, backend, nft, ctx.unprivileged), ctx.left(),
+                              evidence_only=ctx.unprivileged)
     if 'unshare_errno' in res:
         evidence.update(R.errno_evidence(res['unshare_errno'], failed_step=res['step']))
-    for key in ('failed', 'error', 'log', 'transaction'):
+    for key in ('failed', 'error', 'log', 'transaction', 'namespace_unchanged'):
         if res.get(key):
             evidence[key] = res[key]
     if ctx.unprivileged:

@@ -386,8 +386,12 @@ def private_run():
     for criu's kdat cache.  Returns None, or why it could not (then the caller
     removes the cache file itself if criu creates it)."""
     libc = _syscall.LIBC
-    rc, err = _syscall.libc_call(libc.unshare, CLONE_NEWNS)
-    if rc != 0:
+    try:
+        err = _syscall.unshare(CLONE_NEWNS)
+    except _syscall.NamespaceUnchanged as exc:
+        # The mounts below would go to the host's mount namespace.
+        return str(exc)
+    if err:
         return 'unshare(CLONE_NEWNS): %s' % os.strerror(err)
     rc, err = _syscall.libc_call(libc.mount, b'none', b'/', None, ctypes.c_ulong(MS_REC | MS_PRIVATE), None)
     if rc != 0:

@@ -60,6 +60,8 @@ PR_SET_SECCOMP = 22
 # The other kernel constants more than one module uses (the rest stay beside
 # their only user; mmap's PROT_* and MAP_* come from Python's mmap module).
 CLONE_NEWNS = 0x00020000        # <linux/sched.h>
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWNET = 0x40000000
 MS_REC = 0x4000                 # <linux/mount.h>
 MS_PRIVATE = 1 << 18
 AT_FDCWD = -100                 # <linux/fcntl.h>
@@ -128,6 +130,64 @@ def libc_call(func, *args):
     ctypes.set_errno(0)
     rc = func(*args)
     return rc, (ctypes.get_errno() if rc == -1 else 0)
+
+
+# The namespaces the collection unshares: the flag, its name, its /proc/PID/ns
+# entry and what a person calls it.
+_NAMESPACES = ((CLONE_NEWUSER, 'CLONE_NEWUSER', 'user', 'user'),
+               (CLONE_NEWNS, 'CLONE_NEWNS', 'mnt', 'mount'),
+               (CLONE_NEWNET, 'CLONE_NEWNET', 'net', 'network'))
+
+
+class NamespaceUnchanged(Exception):
+    """unshare() returned 0, but a namespace it was asked for is the one the
+    caller had: what it would mount or create next would land on the host.
+    ``step`` is the call as ``unshare(CLONE_NEWNS)``."""
+
+    def __init__(self, message, step):
+        Exception.__init__(self, message)
+        self.step = step
+
+
+def _namespace_id(entry):
+    """(st_dev, st_ino) of this thread's namespace ``entry`` (mnt, net, ...);
+    None when /proc cannot tell."""
+    for path in ('/proc/thread-self/ns/', '/proc/self/ns/'):
+        try:
+            st = os.stat(path + entry)
+            return st.st_dev, st.st_ino
+        except OSError:
+            continue
+    return None
+
+
+def unshare(flags):
+    """unshare(2) that does not take a success on trust: return 0 or the errno.
+
+    A seccomp filter can answer unshare() with SECCOMP_RET_ERRNO and errno 0:
+    the call then returns 0 and changes nothing, and a mount or a link made
+    next "in the new namespace" is made in the caller's, the host's, where
+    it stays.  So each namespace asked for (user, mount, network) is compared
+    before and after (two stat() calls each); raise NamespaceUnchanged when
+    one is the same, or when /proc cannot say.
+    """
+    asked = [ns for ns in _NAMESPACES if flags & ns[0]]
+    before = [_namespace_id(ns[2]) for ns in asked]
+    rc, err = syscall('unshare', flags)
+    if rc != 0:
+        return err
+    step = 'unshare(%s)' % '|'.join(ns[1] for ns in asked)
+    for ns, old in zip(asked, before):
+        new = _namespace_id(ns[2])
+        if old is None or new is None:
+            raise NamespaceUnchanged('%s returned 0, but /proc/self/ns/%s cannot be read to tell whether the %s '
+                                     'namespace changed: nothing that needs it was done' % (step, ns[2], ns[3]),
+                                     step)
+        if old == new:
+            raise NamespaceUnchanged('%s returned 0 but the %s namespace is unchanged (a seccomp filter answering '
+                                     'the call with errno 0?): nothing that needs a private %s namespace was done'
+                                     % (step, ns[3], ns[3]), step)
+    return 0
 
 
 def prctl(option, arg2=0, arg3=0, arg4=0, arg5=0):
