@@ -25,6 +25,7 @@ import pytest
 import conftest
 import limits
 import process_list
+from probe_rows import row as _row
 
 from ansible_collections.criu.check.plugins.module_utils import _child
 from ansible_collections.criu.check.plugins.module_utils import _context
@@ -32,15 +33,6 @@ from ansible_collections.criu.check.plugins.module_utils import _engine
 from ansible_collections.criu.check.plugins.module_utils import _result as R
 
 COLLECTIONS = conftest.COLLECTIONS  # importing conftest puts the collection on sys.path
-
-
-class _Row(collections.namedtuple('_Row', 'id func own_process lib')):
-    def run(self, ctx):
-        return self.func(ctx)
-
-
-def _row(probe_id, func, own_process=False):
-    return _Row(probe_id, func, own_process, None)
 
 
 def _run(rows, timeout=3.0, spread=1):

@@ -8,7 +8,6 @@ The misbehaving probes are test hooks: rows built here and handed to the
 engine, never part of the production registry.
 """
 
-import collections
 import os
 import signal
 import time
@@ -18,6 +17,7 @@ import pytest
 import conftest
 import process_list
 from conftest import in_child
+from probe_rows import row as _row
 
 from ansible_collections.criu.check.plugins.module_utils import _context
 from ansible_collections.criu.check.plugins.module_utils import _engine
@@ -25,19 +25,6 @@ from ansible_collections.criu.check.plugins.module_utils import _result as R
 
 # conftest is imported first for its side effect: it puts the collection on sys.path.
 COLLECTIONS = conftest.COLLECTIONS
-
-
-class _Row(collections.namedtuple('_Row', 'id func own_process lib')):
-    """What the engine reads of a registry row: id, own_process, lib, and
-    ``run(ctx)``.  Built here so that these hooks never depend on how the
-    registry resolves its probe functions."""
-
-    def run(self, ctx):
-        return self.func(ctx)
-
-
-def _row(probe_id, func, own_process=False, lib=None):
-    return _Row(probe_id, func, own_process, lib)
 
 
 def ok(ctx):

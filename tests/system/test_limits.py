@@ -6,7 +6,6 @@ probes, and a shortage is a per-probe ``error`` or one EngineError, never a
 traceback.  The shortages are real (RLIMIT_NOFILE, a seccomp filter that
 refuses fork), each in a forked child of its own."""
 
-import collections
 import fcntl
 import os
 import re
@@ -17,6 +16,7 @@ import pytest
 import conftest
 import limits
 from conftest import in_child
+from probe_rows import row as _row
 
 from ansible_collections.criu.check.plugins.module_utils import _child
 from ansible_collections.criu.check.plugins.module_utils import _context
@@ -25,15 +25,6 @@ from ansible_collections.criu.check.plugins.module_utils import _registry as REG
 from ansible_collections.criu.check.plugins.module_utils import _result as R
 
 COLLECTIONS = conftest.COLLECTIONS  # importing conftest puts the collection on sys.path
-
-
-class _Row(collections.namedtuple('_Row', 'id func own_process lib')):
-    def run(self, ctx):
-        return self.func(ctx)
-
-
-def _row(probe_id, func, own_process=False):
-    return _Row(probe_id, func, own_process, None)
 
 
 def _child_sleeping(seconds):
