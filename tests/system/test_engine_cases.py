@@ -2,16 +2,20 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """What the engine's process plumbing answers that no test held, found by mutating _engine, _child and _check:
 a shortage however a probe says so, and only for the probe that had it; an answer that is no result; the
-duration; the signals a probe runs with; what goes with a caller that is killed outright.
+duration; the signals a probe runs with; what goes with a caller that is killed outright; and what _check.run()
+does around the engine (every probe runs for criu's start-up, a failure stops the workers, a failed job's facts,
+the runtimes' tools replayed).
 
-The probes are test hooks built here, never part of the production registry.  The shortages, the signals and
-the deaths are real (RLIMIT_NOFILE, a seccomp filter on one thread, SIGKILL)."""
+The engine's probes are test hooks built here, never part of the production registry; _check.run() runs the real
+ones, with fake criu and runc scripts on PATH.  The shortages, the signals and the deaths are real (RLIMIT_NOFILE,
+a seccomp filter on one thread or process, SIGKILL)."""
 
 import collections
 import errno
 import gc
 import json
 import os
+import platform
 # loaded before a worker runs out of fds for good (_engine._shortage imports it then, which opens a file)
 import resource  # noqa: F401  # pylint: disable=unused-import
 import signal
@@ -25,6 +29,7 @@ import pytest
 import conftest
 import limits
 import process_list
+import seccomp_deny
 from probe_rows import row as _row
 
 from ansible_collections.criu.check.plugins.module_utils import _child
@@ -481,3 +486,103 @@ def test_the_facts_describe_the_selected_probes_alone():
     facts = _check.run(_check.by_features(['userns', 'tun']), installed_criu=False)
     assert sorted(facts['probes']) == ['tun', 'userns']
     assert facts['required'] == {}
+
+
+def _check_module():
+    from ansible_collections.criu.check.plugins.module_utils import _check
+    return _check
+
+
+@pytest.mark.skipif(platform.machine() != 'x86_64', reason='the filter uses x86_64 system call numbers')
+@conftest.requires_root
+def test_a_kerndat_step_of_a_probe_not_selected_still_keeps_criu_from_starting():
+    """criu's kerndat_init() runs kerndat_has_memfd_create() for every command: memfd_create() refused with EPERM
+    (a seccomp filter, for real) stops criu though no selected probe makes that call; the facts still describe
+    the selected probes alone (memfd_hugetlb is an extra probe, not a required one)."""
+    _check = _check_module()
+    required = _check.by_categories(['required'])
+    assert 'memfd_hugetlb' not in [p.id for p in required]
+
+    def body():
+        facts = _check.run(required, installed_criu=False)
+        return [facts['environment']['criu_start_blockers'], facts['ready'], sorted(facts['probes'])]
+    blockers, ready, probes = conftest.in_child(body, lambda: seccomp_deny.install(
+        seccomp_deny.program(['memfd_create'], errno.EPERM)))
+    assert blockers == ['Could not initialize kernel features detection. (memfd_hugetlb: Unexpected error from '
+                        'memfd_create(NULL, 0): %s)' % os.strerror(errno.EPERM)]
+    assert ready is False
+    assert probes == sorted(p.id for p in required)
+
+
+def _children():
+    with open('/proc/self/task/%d/children' % os.getpid()) as f:
+        return [int(pid) for pid in f.read().split()]
+
+
+def _fake_tool(directory, name, script):
+    """An executable ``name`` in ``directory`` (a shell script), for a PATH that starts there."""
+    path = directory / name
+    path.write_text('#!/bin/sh\n' + script)
+    path.chmod(0o755)
+    return str(path)
+
+
+def test_a_failure_while_the_workers_run_stops_them_and_propagates(tmp_path):
+    """Gathering the environment raises (a fake: the kernel cannot make it fail on demand) while the probes' and
+    the jobs' workers run: _check.run() stops every one of them, and the tools they started, before the exception
+    goes on to the caller."""
+    started = tmp_path / 'criu-pid'
+    _fake_tool(tmp_path, 'criu', 'echo $$ > %s.part; mv %s.part %s; exec sleep 30\n' % (started, started, started))
+    _check = _check_module()
+    from ansible_collections.criu.check.plugins.module_utils import _environment
+
+    def body():
+        os.environ['PATH'] = '%s:%s' % (tmp_path, os.environ.get('PATH', os.defpath))
+        seen = {}
+
+        def gather(ctx):
+            deadline = time.monotonic() + 10   # the installed criu's job is running its criu
+            while not started.exists() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            seen['workers'] = _children()
+            raise RuntimeError('no environment')
+        _environment.gather = gather
+        try:
+            _check.run(_check.by_features(['kcmp']))
+        except RuntimeError as exc:
+            return {'raised': str(exc), 'workers': seen['workers'], 'left': _children(),
+                    'tool_alive': _alive(int(started.read_text()))}
+        return 'no exception'
+    outcome = conftest.in_child(body)
+    assert outcome['workers'], outcome   # they ran when gathering failed
+    assert outcome == {'raised': 'no environment', 'workers': outcome['workers'], 'left': [], 'tool_alive': False}
+
+
+def test_an_installed_criu_job_that_raises_still_names_the_binaries_found(tmp_path, monkeypatch):
+    """The job's error comes with the criu binaries on PATH (_check._installed_criu_raw), not as no criu at all."""
+    criu = _fake_tool(tmp_path, 'criu', 'exit 0\n')
+    monkeypatch.setenv('PATH', '%s:%s' % (tmp_path, os.environ.get('PATH', os.defpath)))
+    from ansible_collections.criu.check.plugins.module_utils import _installed_criu
+
+    def job(ctx):
+        raise RuntimeError('the job broke')
+    monkeypatch.setattr(_installed_criu, 'job', job)
+    _check = _check_module()
+    criu_facts = _check.run(_check.by_features(['kcmp']))['criu']
+    assert criu_facts['installed'] is True and criu_facts['path'] == criu, criu_facts
+    assert [b['path'] for b in criu_facts['binaries'] if b['selected']] == [criu], criu_facts
+    assert criu_facts['check']['verdict'] == _installed_criu.NOT_RUN, criu_facts
+    assert criu_facts['check']['messages'][0] == 'job installed_criu raised RuntimeError: the job broke', criu_facts
+
+
+def test_the_runtimes_version_commands_run_once_in_the_job_and_are_replayed(tmp_path, monkeypatch):
+    """The runtimes' job records each tool's output beside the probes; judging the runtimes afterwards replays it
+    (_check._replay) instead of running every tool a second time in the module's process."""
+    runs = tmp_path / 'runs'
+    _fake_tool(tmp_path, 'runc', 'echo "$*" >> %s\necho "runc version 1.1.12"\n' % runs)
+    _fake_tool(tmp_path, 'criu', 'case "$1" in --version) echo "Version: 4.1.1";; *) echo "Looks good.";; esac\n')
+    monkeypatch.setenv('PATH', '%s:%s' % (tmp_path, os.environ.get('PATH', os.defpath)))
+    _check = _check_module()
+    facts = _check.run(_check.by_features(['kcmp']))
+    assert facts['runtimes']['runc']['version'] == '1.1.12', facts['runtimes']
+    assert runs.read_text().splitlines() == ['--version']
