@@ -45,7 +45,6 @@ import time
 from ansible_collections.criu.check.plugins.module_utils import _caps, _deps, _syscall
 from ansible_collections.criu.check.plugins.module_utils._context import SBIN_DIRS, effective_caps, owns_mount_namespace
 from ansible_collections.criu.check.plugins.module_utils._engine import DEFAULT_TIMEOUT, EngineError
-from ansible_collections.criu.check.plugins.module_utils._syscall import CLONE_NEWNS, MS_PRIVATE, MS_REC
 
 # criu's three verdicts are named as _decide names the probes' verdicts, and
 # criu's sentences below are _decide's; tests/unit/test_installed_criu.py
@@ -370,15 +369,9 @@ def _private_run_setup():
 
 
 def _private_run(ctypes, libc):
-    try:
-        err = _syscall.unshare(CLONE_NEWNS)
-    except _syscall.NamespaceUnchanged as exc:
-        # The mounts below would go to the host's mount namespace.
-        raise OSError(str(exc))
-    if err:
-        raise OSError(err, 'unshare(CLONE_NEWNS): %s' % os.strerror(err))
-    if libc.mount(None, b'/', None, ctypes.c_ulong(MS_REC | MS_PRIVATE), None) != 0:
-        raise OSError(ctypes.get_errno(), 'making / private: %s' % os.strerror(ctypes.get_errno()))
+    why = _syscall.private_mount_namespace()
+    if why:
+        raise OSError(why)
     if libc.mount(b'tmpfs', b'/run', b'tmpfs', ctypes.c_ulong(MS_NOSUID | MS_NODEV), b'mode=755') != 0:
         raise OSError(ctypes.get_errno(), 'mounting a tmpfs on /run: %s' % os.strerror(ctypes.get_errno()))
 

@@ -52,7 +52,6 @@ from ansible_collections.criu.check.plugins.module_utils import _installed_criu
 from ansible_collections.criu.check.plugins.module_utils import _syscall
 from ansible_collections.criu.check.plugins.module_utils._context import SBIN_DIRS, effective_caps
 from ansible_collections.criu.check.plugins.module_utils._engine import EngineError
-from ansible_collections.criu.check.plugins.module_utils._syscall import CLONE_NEWNS, MS_PRIVATE, MS_REC
 
 PR_SET_CHILD_SUBREAPER = 36
 KDAT_CACHE = '/run/criu.kdat'     # criu/include/kerndat.h KERNDAT_CACHE_FILE
@@ -385,19 +384,11 @@ def private_run():
     """Give this process a private mount namespace with a fresh tmpfs on /run,
     for criu's kdat cache.  Returns None, or why it could not (then the caller
     removes the cache file itself if criu creates it)."""
-    libc = _syscall.LIBC
-    try:
-        err = _syscall.unshare(CLONE_NEWNS)
-    except _syscall.NamespaceUnchanged as exc:
-        # The mounts below would go to the host's mount namespace.
-        return str(exc)
-    if err:
-        return 'unshare(CLONE_NEWNS): %s' % os.strerror(err)
-    rc, err = _syscall.libc_call(libc.mount, b'none', b'/', None, ctypes.c_ulong(MS_REC | MS_PRIVATE), None)
-    if rc != 0:
-        return 'mount --make-rprivate /: %s' % os.strerror(err)
+    why = _syscall.private_mount_namespace()
+    if why:
+        return why
     if os.path.isdir('/run'):
-        rc, err = _syscall.libc_call(libc.mount, b'criu-smoke', b'/run', b'tmpfs', ctypes.c_ulong(0),
+        rc, err = _syscall.libc_call(_syscall.LIBC.mount, b'criu-smoke', b'/run', b'tmpfs', ctypes.c_ulong(0),
                                      b'mode=755')
         if rc != 0:
             return 'mount tmpfs on /run: %s' % os.strerror(err)

@@ -190,6 +190,23 @@ def unshare(flags):
     return 0
 
 
+def private_mount_namespace():
+    """unshare(CLONE_NEWNS), then make / rprivate, so that what this process
+    mounts next stays in its own mount namespace: None, or why not (nothing
+    outside this process changed then)."""
+    try:
+        err = unshare(CLONE_NEWNS)
+    except NamespaceUnchanged as exc:
+        # What the caller would mount next would go to the namespace it had.
+        return str(exc)
+    if err:
+        return 'unshare(CLONE_NEWNS): %s' % os.strerror(err)
+    rc, err = libc_call(LIBC.mount, b'none', b'/', None, ctypes.c_ulong(MS_REC | MS_PRIVATE), None)
+    if rc != 0:
+        return 'mount --make-rprivate /: %s' % os.strerror(err)
+    return None
+
+
 def prctl(option, arg2=0, arg3=0, arg4=0, arg5=0):
     """prctl(2) with every argument as an unsigned long or a pointer."""
     return syscall('prctl', option, arg2, arg3, arg4, arg5)
