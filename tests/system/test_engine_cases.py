@@ -153,9 +153,7 @@ def test_a_killed_caller_takes_its_workers_their_tools_and_the_jobs_scratch_alon
         finally:
             os._exit(0)
     try:
-        deadline = time.monotonic() + 10
-        while not report.exists() and time.monotonic() < deadline:
-            time.sleep(0.01)
+        _wait_for_file(report)
         started = json.loads(report.read_text())
         assert os.path.isdir(started['scratch']) and _alive(started['tool'])
     finally:
@@ -346,14 +344,19 @@ def test_a_signal_to_the_caller_ends_its_wait_and_its_workers_then_exits(tmp_pat
         finally:
             os._exit(0)
     try:
-        deadline = time.monotonic() + 10
-        while not ready.exists() and time.monotonic() < deadline:
-            time.sleep(0.01)
+        _wait_for_file(ready)
         time.sleep(0.1)   # in wait()
         os.kill(caller, sig)
     finally:
         status = _wait_for(caller)
     assert json.loads(done.read_text()) == {'code': 128 + sig, 'worker': None, 'children': []}, status
+
+
+def _wait_for_file(path, seconds=10):
+    """Until ``path`` exists (a child's "I got there"), at most ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 def _wait_for(pid):
@@ -541,9 +544,7 @@ def test_a_failure_while_the_workers_run_stops_them_and_propagates(tmp_path):
         seen = {}
 
         def gather(ctx):
-            deadline = time.monotonic() + 10   # the installed criu's job is running its criu
-            while not started.exists() and time.monotonic() < deadline:
-                time.sleep(0.01)
+            _wait_for_file(started)   # the installed criu's job is running its criu
             seen['workers'] = _children()
             raise RuntimeError('no environment')
         _environment.gather = gather
