@@ -26,6 +26,7 @@ __metaclass__ = type
 import errno
 import gc
 import json
+import math
 import os
 import select
 import signal
@@ -188,13 +189,26 @@ def reap(pid, timeout, options=0):
     return status
 
 
+def readable(fds, timeout):
+    """Those of ``fds`` that have data or EOF to read within ``timeout``
+    seconds (none when it passes first).
+
+    poll(), not select(): select() refuses a descriptor numbered 1024 or
+    more (FD_SETSIZE), and a module's pipes are numbered that high when it
+    inherits as many open files from its caller."""
+    poller = select.poll()
+    for fd in fds:
+        poller.register(fd, select.POLLIN)
+    return set(fd for fd, dummy in poller.poll(int(math.ceil(max(0, timeout) * 1000))))
+
+
 def read_until_eof(fd, timeout):
     """Everything up to EOF, or None when ``timeout`` seconds pass first."""
     deadline = time.monotonic() + timeout
     chunks = []
     while True:
         left = deadline - time.monotonic()
-        if left <= 0 or not select.select([fd], [], [], left)[0]:
+        if left <= 0 or not readable([fd], left):
             return None
         chunk = os.read(fd, 65536)
         if not chunk:

@@ -43,7 +43,6 @@ import fcntl
 import gc
 import json
 import os
-import select
 import signal
 import sys
 import time
@@ -63,7 +62,7 @@ DEFAULT_SPREAD = 2
 
 
 # The longest ``timeout`` a module accepts: a day.  Beyond it (or nan, inf)
-# deadlines overflow select() and int(), or never come.
+# deadlines overflow poll() and int(), or never come.
 MAX_TIMEOUT = 86400
 
 
@@ -456,7 +455,7 @@ class Engine:
                     break
                 deadline = min(w.since + w.work.timeout for w in self.workers)
                 wait = max(0.0, deadline - time.monotonic())
-                readable = select.select([w.rfd for w in self.workers], [], [], wait)[0]
+                readable = _child.readable([w.rfd for w in self.workers], wait)
                 for worker in list(self.workers):
                     if worker.rfd in readable and worker in self.workers:
                         self._read(worker)
@@ -475,7 +474,7 @@ class Engine:
         while worker in self.workers and worker.work.pending:
             if time.monotonic() - worker.since < worker.work.timeout:
                 return False
-            if not select.select([worker.rfd], [], [], 0)[0]:
+            if not _child.readable([worker.rfd], 0):
                 return True
             self._read(worker)
         return False

@@ -39,7 +39,6 @@ import ctypes
 import errno
 import os
 import re
-import select
 import shutil
 import signal
 import subprocess
@@ -48,6 +47,7 @@ import tempfile
 import time
 
 from ansible_collections.criu.check.plugins.module_utils import _caps
+from ansible_collections.criu.check.plugins.module_utils import _child
 from ansible_collections.criu.check.plugins.module_utils import _installed_criu
 from ansible_collections.criu.check.plugins.module_utils import _syscall
 from ansible_collections.criu.check.plugins.module_utils._context import SBIN_DIRS, effective_caps
@@ -357,8 +357,8 @@ def start_watchdog(workdir, deadline_seconds):
             if left <= 0:
                 break
             try:
-                ready = select.select([rfd], [], [], left)[0]
-            except (OSError, select.error):
+                ready = _child.readable([rfd], left)
+            except OSError:
                 continue
             if not ready:
                 break

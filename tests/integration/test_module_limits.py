@@ -5,7 +5,8 @@ open files allowed, and with every fork refused (a seccomp filter: root
 ignores RLIMIT_NPROC), both directly and through Ansible (the limit applies
 to the module's interpreter only, through an interpreter wrapper).  The
 result is JSON every time: facts whose probes carry the reason as ``error``,
-or failed=true with a clear message."""
+or failed=true with a clear message.  With over a thousand files inherited
+from its caller it answers as it does without them."""
 
 import json
 import os
@@ -47,17 +48,33 @@ def _check(result, shortage):
 
 @pytest.mark.parametrize('shortage', SHORTAGES, ids=' '.join)
 def test_module_run_directly_answers_json(tmp_path, shortage):
-    args = tmp_path / 'args.json'
-    args.write_text(json.dumps({'ANSIBLE_MODULE_ARGS': {'categories': ['required', 'extra']}}))
-    env = dict(os.environ, PYTHONPATH=conftest.COLLECTIONS)
-    proc = subprocess.run([sys.executable, LIMITS] + shortage +
-                          ['--', sys.executable, '-m', 'ansible_collections.criu.check.plugins.modules.criu_facts',
-                           str(args)], env=env, cwd=str(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True, timeout=120, check=False)
-    assert 'Traceback' not in proc.stderr, proc.stderr
-    result = json.loads(proc.stdout)
+    proc, result = _run_directly(tmp_path, shortage, {'categories': ['required', 'extra']})
     assert (proc.returncode != 0) == bool(result.get('failed'))
     _check(result, shortage)
+
+
+def _run_directly(tmp_path, limits, args):
+    (tmp_path / 'args.json').write_text(json.dumps({'ANSIBLE_MODULE_ARGS': args}))
+    env = dict(os.environ, PYTHONPATH=conftest.COLLECTIONS)
+    proc = subprocess.run([sys.executable, LIMITS] + limits +
+                          ['--', sys.executable, '-m', 'ansible_collections.criu.check.plugins.modules.criu_facts',
+                           str(tmp_path / 'args.json')], env=env, cwd=str(tmp_path), stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True, timeout=120, check=False)
+    assert 'Traceback' not in proc.stderr, proc.stderr
+    return proc, json.loads(proc.stdout)
+
+
+def test_module_run_with_many_files_inherited_answers_as_without(tmp_path):
+    # 1100 files open before it starts: every pipe to a worker is numbered
+    # above FD_SETSIZE (1024), which select() refuses with a ValueError
+    args = {'categories': ['all']}
+    dummy, plain = _run_directly(tmp_path, [], args)
+    proc, crowded = _run_directly(tmp_path, ['--inherit', '1100'], args)
+    assert proc.returncode == 0 and not crowded.get('failed'), crowded
+    statuses = dict((probe_id, probe['status']) for probe_id, probe in crowded['ansible_facts']['criu_facts']['probes'].items())
+    assert 'error' not in statuses.values(), crowded['ansible_facts']['criu_facts']['probes']
+    assert statuses == dict((probe_id, probe['status'])
+                            for probe_id, probe in plain['ansible_facts']['criu_facts']['probes'].items())
 
 
 @pytest.mark.skipif(not os.path.exists(os.path.join(test_modules.ANSIBLE_BIN, 'ansible')),

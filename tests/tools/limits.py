@@ -5,7 +5,11 @@
 vfork, clone, clone3) fails with EAGAIN, as when a process or pids-cgroup
 limit is reached (root ignores RLIMIT_NPROC, so a limit alone cannot do it).
 
-  limits.py [--nofile N] [--refuse-fork] -- COMMAND [ARG ...]
+  limits.py [--nofile N] [--refuse-fork] [--inherit N] -- COMMAND [ARG ...]
+
+--inherit N does the opposite of a shortage: COMMAND starts with N more
+files open (/dev/null, inherited across execve), so that every descriptor
+it opens is numbered above N, as under a caller that holds many files open.
 
 The functions are usable as a subprocess ``preexec_fn`` or in a forked child.
 Both restrictions last only for that process and what it executes.
@@ -37,6 +41,17 @@ def nofile(limit):
     resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
 
 
+def inherit(count):
+    """Open ``count`` descriptors that stay open across execve, raising the
+    open-file limit to make room for them and for what comes after."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = count + 1024
+    if soft != resource.RLIM_INFINITY and soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, max(want, hard)))
+    for dummy in range(count):
+        os.set_inheritable(os.open(os.devnull, os.O_RDONLY), True)
+
+
 def refuse_fork():
     """Install the filter in this process (it stays across execve)."""
     arch, calls = ARCHES[platform.machine()]
@@ -64,11 +79,14 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--nofile', type=int)
     parser.add_argument('--refuse-fork', action='store_true')
+    parser.add_argument('--inherit', type=int, default=0)
     parser.add_argument('command', nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ['--'] else args.command
     if args.refuse_fork:
         refuse_fork()
+    if args.inherit:
+        inherit(args.inherit)
     if args.nofile:
         nofile(args.nofile)
     os.execvp(command[0], command)
