@@ -400,9 +400,17 @@ def render_migration(matrix):
     return out
 
 
+def host_order(name):
+    """The sort key of a host name: its numbers as numbers, so that web2 comes
+    before web10 (as a person numbers a fleet), then the name itself."""
+    parts = re.split('([0-9]+)', name)
+    # re.split() alternates text and digits, so each position holds one type
+    return [int(part) if i % 2 else part for i, part in enumerate(parts)], name
+
+
 def build(entries, generated, inventory, playbook=None, drift_enabled=True, migration_hosts=None):
     """The whole report: entries sorted by outcome then name, counts, causes, probe order."""
-    entries = sorted(entries, key=lambda e: (OUTCOMES.index(e['outcome']), e['host']))
+    entries = sorted(entries, key=lambda e: (OUTCOMES.index(e['outcome']), host_order(e['host'])))
     probe_ids = {}
     for e in entries:
         for probe_id, probe in _dict(_dict(e['facts']).get('probes')).items():
@@ -419,7 +427,7 @@ def build(entries, generated, inventory, playbook=None, drift_enabled=True, migr
         'hosts': entries,
         'counts': counts,
         'total': len(entries),
-        'changed': sorted(e['host'] for e in entries if e.get('drift') and e['drift']['changed']),
+        'changed': sorted((e['host'] for e in entries if e.get('drift') and e['drift']['changed']), key=host_order),
         'causes': causes(entries),
         'probes': [{'id': i, 'category': probe_ids[i]} for i in ordered],
         # False without a persistent fact cache: there is no previous run to compare with

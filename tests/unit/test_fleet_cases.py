@@ -62,6 +62,22 @@ def test_the_changed_column_says_what_changed_and_dash_for_nothing(here):
     assert gained['drift']['gained'] == supported(here)[:1]
 
 
+def test_hosts_are_listed_by_outcome_then_numbered_as_a_person_numbers_them(here):
+    names = ['web10', 'web2', 'db1', 'web1', 'web01', 'web2b', 'web']
+    earlier = _fleet.snapshot(here, 't0')
+    earlier['supported'] = supported(here)[1:]
+    entries = [_fleet.host_entry(name, here, previous=earlier if name in ('web10', 'web2', 'db1') else None)
+               for name in names]
+    entries.append(_fleet.host_entry('down3', None, probe={'unreachable': True, 'msg': 'no route'}))
+    entries.append(_fleet.host_entry('down20', None, probe={'unreachable': True, 'msg': 'no route'}))
+    report = _fleet.build(entries, 't1', [])
+    order = ['db1', 'web', 'web01', 'web1', 'web2', 'web2b', 'web10', 'down3', 'down20']
+    assert [e['host'] for e in report['hosts']] == order
+    assert [row[0] for row in _fleet.table_rows(report)] == order
+    assert report['changed'] == ['db1', 'web2', 'web10']
+    assert [row['host'] for row in csv.DictReader(io.StringIO(_fleet.render_csv(report)))] == order
+
+
 def test_no_migration_matrix_for_one_host(here):
     report = _fleet.build([_fleet.host_entry('here', here)], 't', [], migration_hosts=['here'])
     assert report['migration']['hosts'] == ['here']
