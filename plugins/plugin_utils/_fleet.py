@@ -285,13 +285,17 @@ def _cause_key(probe_id, probe):
     return ('probe', probe_id)
 
 
+def _same_fix(one, other):
+    return bool(one and other) and str(one).rstrip('.') == str(other).rstrip('.')
+
+
 def causes(entries):
     """What is missing across the fleet, one line per cause: a missing library is one cause for all its probes."""
     found = {}
 
     def add(key, severity, title, fix, host, probe_id=None):
         cause = found.setdefault(key, {'kind': key[0], 'name': key[1], 'severity': severity, 'title': title,
-                                       'fix': fix, 'hosts': [], 'probes': []})
+                                       'fix': fix, 'hosts': [], 'probes': [], 'runtimes': []})
         if CAUSE_ORDER.index(severity) < CAUSE_ORDER.index(cause['severity']):
             cause['severity'] = severity
         if not cause['fix'] and fix:
@@ -300,6 +304,7 @@ def causes(entries):
             cause['hosts'].append(host)
         if probe_id and probe_id not in cause['probes']:
             cause['probes'].append(probe_id)
+        return cause
 
     for e in entries:
         host = e['host']
@@ -335,17 +340,25 @@ def causes(entries):
         if e['malformed']:
             add(('facts', 'malformed'), 'undecided', MALFORMED_TITLE, MALFORMED_FIX, host)
         criu = e['criu']
+        criu_cause = None
         if criu['installed'] and criu['usable'] is False:
-            add(('criu', criu['reason'] or 'unusable'), 'criu', 'installed criu %s is not usable: %s' % (
+            criu_cause = add(('criu', criu['reason'] or 'unusable'), 'criu', 'installed criu %s is not usable: %s' % (
                 criu['version'] or '', criu['reason'] or 'no reason given'), criu['fix'], host)
         elif criu['usable'] is False:
             # No criu: nothing can checkpoint there, whatever the kernel has (None: facts too old to say).
-            add(('criu', criu['reason']), 'criu', criu['reason'], criu['fix'], host)
+            criu_cause = add(('criu', criu['reason']), 'criu', criu['reason'], criu['fix'], host)
         for name, runtime in (e['runtimes'] or {}).items():
-            if runtime['checkpoint'] != 'ready':
-                reason = runtime_reasons(runtime) or runtime['checkpoint']
-                add(('runtime', name + ': ' + reason), 'runtime', '%s cannot checkpoint (%s): %s' % (
-                    name, runtime['checkpoint'], reason), runtime['fix'], host)
+            if runtime['checkpoint'] == 'ready':
+                continue
+            if criu_cause is not None and _same_fix(runtime['fix'], criu['fix']):
+                # Stopped by the criu installed there and nothing else (its whole fix is criu's): one cause, whose
+                # line names the runtimes it stops, not one more line per runtime with the same fix.
+                if name not in criu_cause['runtimes']:
+                    criu_cause['runtimes'].append(name)
+                continue
+            reason = runtime_reasons(runtime) or runtime['checkpoint']
+            add(('runtime', name + ': ' + reason), 'runtime', '%s cannot checkpoint (%s): %s' % (
+                name, runtime['checkpoint'], reason), runtime['fix'], host)
     return sorted(found.values(), key=lambda c: (CAUSE_ORDER.index(c['severity']), -len(c['hosts']), c['title']))
 
 
@@ -537,6 +550,8 @@ def render_table(report, files=None, max_hosts_per_cause=4):
             if cause['kind'] in ('library', 'unknown') and probes:
                 what += ' (%d probe%s: %s)' % (len(probes), '' if len(probes) == 1 else 's', _short_list(probes, 60))
             out.append('  [%s] %s' % (cause['severity'], what))
+            if cause['runtimes']:
+                out.append('      so %s cannot checkpoint' % ', '.join(sorted(cause['runtimes'])))
             if cause['fix']:
                 out.append('      fix: %s' % cause['fix'])
             out.append('      %d host%s: %s' % (len(hosts), '' if len(hosts) == 1 else 's', names))

@@ -206,8 +206,10 @@ def _causes(causes):
             out.append('<tr class="cause" data-severity="%s" data-hosts="%d"><td>%s</td><td>%s%s</td><td>%s</td>'
                        '<td title="%s">%d</td></tr>' % (
                            esc(c['severity']), len(c['hosts']), esc(c['severity']), esc(c['title']),
-                           (' <small>(%s)</small>' % esc(', '.join(c['probes'])))
-                           if c['kind'] in ('library', 'unknown') and c['probes'] else '',
+                           ((' <small>(%s)</small>' % esc(', '.join(c['probes'])))
+                            if c['kind'] in ('library', 'unknown') and c['probes'] else '') +
+                           ('<br><small>so %s cannot checkpoint</small>' % esc(', '.join(sorted(c['runtimes'])))
+                            if c['runtimes'] else ''),
                            esc(c['fix'] or ''), esc(', '.join(c['hosts'])), len(c['hosts'])))
         out.append('</table></details>')
     return out

@@ -92,6 +92,34 @@ def test_three_answers_from_a_newer_module():
     assert ('criu', 'criu') in kinds and kinds.count(('runtime', 'runtime')) == 2
 
 
+def test_runtimes_stopped_only_by_the_missing_criu_are_named_on_its_cause_not_repeated():
+    no_criu = {'installed': False, 'usable': False, 'reason': 'criu is not installed.', 'fix': 'Install criu.'}
+
+    def runtime(fix, reason='Podman checkpoints with the first criu on PATH, and no criu is installed.'):
+        return {'version': '1', 'checkpoint': 'not_ready', 'reasons': [reason], 'fix': fix}
+    a = _fleet.host_entry('a', facts(criu=no_criu, runtimes={'podman': runtime('Install criu.'),
+                                                             'runc': runtime('Install criu')}))
+    # crun built without CRIU needs more than criu: its own line, with both fixes
+    b = _fleet.host_entry('b', facts(criu=no_criu, runtimes={'crun': runtime('Install criu; install a crun built with CRIU.',
+                                                                             'crun is built without CRIU.')}))
+    c = _fleet.host_entry('c', facts(criu=dict(no_criu, reason='criu 3.17 is not usable: vdso.', fix='Upgrade criu.',
+                                               installed=True),
+                                     runtimes={'podman': runtime('Install criu.')}))
+    causes = _fleet.causes([a, b, c])
+    by_kind = dict(((cause['kind'], cause['name']), cause) for cause in causes)
+    assert by_kind[('criu', 'criu is not installed.')]['runtimes'] == ['podman', 'runc']
+    assert by_kind[('criu', 'criu is not installed.')]['hosts'] == ['a', 'b']
+    assert by_kind[('criu', 'criu 3.17 is not usable: vdso.')]['runtimes'] == []
+    assert sorted(name for kind, name in by_kind if kind == 'runtime') == [
+        'crun: crun is built without CRIU.', 'podman: Podman checkpoints with the first criu on PATH, and no criu is installed.']
+    report = _fleet.build([a, b, c], 't', [])
+    table = _fleet.render_table(report).splitlines()
+    at = table.index('  [criu] criu is not installed.')
+    assert table[at + 1:at + 3] == ['      so podman, runc cannot checkpoint', '      fix: Install criu.']
+    assert '<br><small>so podman, runc cannot checkpoint</small>' in render_html(report)
+    assert json.loads(_fleet.render_json(report))['causes'][0]['runtimes'] == ['podman', 'runc']
+
+
 def test_a_missing_library_is_one_cause_for_all_its_probes_and_hosts():
     a = _fleet.host_entry('a', facts(ready=False, unknown=['sock_diag', 'net_diag_raw'], library='pyroute2'))
     b = _fleet.host_entry('b', facts(ready=False, unknown=['sock_diag'], library='pyroute2'))
