@@ -501,7 +501,8 @@ def table_rows(report):
     rows = []
     for e in report['hosts']:
         if e['outcome'] in ('unreachable', 'failed'):
-            rows.append((e['host'], '?', '?', '?', e['outcome'], '?', '-', '-', '-', '-'))
+            # nothing is known of them: '-' would read as "nothing missing" or "nothing changed"
+            rows.append((e['host'], '?', '?', '?', e['outcome'], '?', '?', '?', '?', '?'))
             continue
         rows.append((e['host'], _yes(e['kernel_ready']), _criu_cell(e['criu']), _runtimes_cell(e['runtimes']).strip(),
                      e['verdict'], e['kernel']['release'] or '?', _short_list(e['missing_required']),

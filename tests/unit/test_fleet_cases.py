@@ -74,6 +74,8 @@ def test_hosts_are_listed_by_outcome_then_numbered_as_a_person_numbers_them(here
     order = ['db1', 'web', 'web01', 'web1', 'web2', 'web2b', 'web10', 'down3', 'down20']
     assert [e['host'] for e in report['hosts']] == order
     assert [row[0] for row in _fleet.table_rows(report)] == order
+    # nothing is known of a host without an answer: not '-', which says "nothing missing" or "nothing changed"
+    assert _fleet.table_rows(report)[-1][1:] == ('?', '?', '?', 'unreachable', '?', '?', '?', '?', '?')
     assert report['changed'] == ['db1', 'web2', 'web10']
     assert [row['host'] for row in csv.DictReader(io.StringIO(_fleet.render_csv(report)))] == order
 
