@@ -44,8 +44,8 @@ FACTS_SHAPE = {
 }
 
 # What a fleet report keeps for the next run's comparison (criu_fleet_last), read back from the fact cache.
-SNAPSHOT_SHAPE = {'version': int, 'time': str, 'kernel': str, 'criu': str, 'verdict': str, 'ready': bool,
-                  'supported': TEXT_LIST}
+SNAPSHOT_SHAPE = {'version': int, 'time': str, 'kernel': str, 'criu': str, 'criu_usable': bool, 'runtimes': {'*': str},
+                  'verdict': str, 'ready': bool, 'supported': TEXT_LIST}
 
 _DROPPED = object()
 

@@ -194,7 +194,10 @@ hosts:
           type: bool
           returned: always
         changes:
-          description: The facts that changed (C(kernel), C(criu), C(verdict)), each with C(before) and C(after).
+          description:
+            - The facts that changed, each with C(before) and C(after) - C(kernel), C(criu), C(verdict), C(criu_usable)
+              (only while the installed criu's version stays the same) and C(runtimes) (each runtime's C(checkpoint)
+              by name, compared when both runs' facts say which runtimes are installed).
           type: dict
           returned: always
         gained:
@@ -251,6 +254,20 @@ snapshots:
       description: The installed criu's version; null without one.
       type: str
       returned: always
+    criu_usable:
+      description:
+        - Whether the installed criu is usable (C(criu_facts.criu.usable)); null when the facts do not say.
+        - Compared with the next run's only while the version stays the same.
+      type: bool
+      returned: always
+      version_added: 0.3.0
+    runtimes:
+      description:
+        - Each installed runtime's C(checkpoint) (V(ready), V(not_ready), V(unknown)) by name; V({}) with none
+          installed, null when the facts do not say.
+      type: dict
+      returned: always
+      version_added: 0.3.0
     verdict:
       description: The verdict of the facts.
       type: str

@@ -220,11 +220,16 @@ def snapshot(facts, generated=None):
     """What the next run compares with (stored in the fact cache as criu_fleet_last)."""
     facts = _dict(facts)
     probes = _dict(facts.get('probes'))
+    criu = criu_answer(facts)
+    runtimes = runtimes_answer(facts)
     return {
         'version': SNAPSHOT_VERSION,
         'time': generated,
         'kernel': _dict(facts.get('kernel')).get('release'),
-        'criu': criu_answer(facts).get('version'),
+        'criu': criu['version'],
+        'criu_usable': criu['usable'],
+        # None: the facts do not say which runtimes are installed ({}: none is)
+        'runtimes': None if runtimes is None else dict((name, r['checkpoint']) for name, r in runtimes.items()),
         'verdict': facts.get('verdict'),
         'ready': bool(facts.get('ready')),
         'supported': sorted(i for i, p in probes.items() if _dict(p).get('status') == 'supported'),
@@ -237,8 +242,16 @@ def drift(previous, facts):
         return None
     now = snapshot(facts)
     changes = {}
-    # Facts that do not say which criu is installed (criu_answer(): installed None) have not seen it change.
-    known = ('kernel', 'criu', 'verdict') if criu_answer(_dict(facts))['installed'] is not None else ('kernel', 'verdict')
+    # Facts that do not say which criu is installed (criu_answer(): installed None) have not seen it change, nor
+    # those without runtimes their runtimes; a snapshot of an earlier release without a key has nothing to compare.
+    known = ['kernel', 'verdict']
+    if criu_answer(_dict(facts))['installed'] is not None:
+        known.append('criu')
+        # whether it is usable, while the same criu stays (a new one says it by its version), when both runs say
+        if previous.get('criu') == now['criu'] and None not in (previous.get('criu_usable'), now['criu_usable']):
+            known.append('criu_usable')
+    if now['runtimes'] is not None and previous.get('runtimes') is not None:
+        known.append('runtimes')
     for key in known:
         if previous.get(key) != now[key]:
             changes[key] = {'before': previous.get(key), 'after': now[key]}
@@ -261,6 +274,14 @@ def drift_text(d, note=None):
             c = d['changes'][key]
             parts.append('%s %s>%s' % (key, c['before'] if c['before'] is not None else 'none',
                                        c['after'] if c['after'] is not None else 'none'))
+    if 'criu_usable' in d['changes']:
+        c = d['changes']['criu_usable']
+        parts.append('criu usable %s>%s' % (_yes(c['before']), _yes(c['after'])))
+    if 'runtimes' in d['changes']:
+        before, after = d['changes']['runtimes']['before'], d['changes']['runtimes']['after']
+        for name in sorted(set(before) | set(after)):
+            if before.get(name) != after.get(name):
+                parts.append('%s %s>%s' % (name, before.get(name) or 'none', after.get(name) or 'none'))
     if d['lost']:
         parts.append('lost %d' % len(d['lost']))
     if d['gained']:

@@ -23,6 +23,8 @@ from ansible_collections.criu.check.plugins.plugin_utils import _fleet
 from ansible_collections.criu.check.plugins.plugin_utils._fleet_html import render_html
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# criu_report's dictionaries keyed by names: hosts, and each snapshot's runtimes
+REPORT_NAMED = ('hosts', 'groups', 'snapshots', 'snapshots.*.runtimes')
 
 
 def facts(ready=True, missing_required=(), unknown=(), library=None, criu='absent', runtimes=None, verdict=None,
@@ -209,6 +211,29 @@ def test_drift_kernel_criu_verdict_and_features():
     assert 'criu_changed' in _fleet.groups_for(entry)
 
 
+def test_drift_of_the_same_criu_s_usability_and_of_the_runtimes():
+    def runtime(checkpoint):
+        return {'version': '1', 'checkpoint': checkpoint, 'reasons': [], 'fix': None}
+    criu = {'installed': True, 'version': '4.1.1', 'usable': True}
+    before = facts(criu=criu, runtimes={'podman': runtime('ready'), 'runc': runtime('ready')})
+    # the same criu now refuses (a capability taken away), podman lost it, runc was removed, crun came
+    after = facts(criu=dict(criu, usable=False), runtimes={'podman': runtime('not_ready'), 'crun': runtime('unknown')})
+    d = _fleet.drift(_fleet.snapshot(before, 't0'), after)
+    assert d['changed'] is True and set(d['changes']) == {'criu_usable', 'runtimes'}
+    assert d['changes']['criu_usable'] == {'before': True, 'after': False}
+    assert d['changes']['runtimes'] == {'before': {'podman': 'ready', 'runc': 'ready'},
+                                        'after': {'crun': 'unknown', 'podman': 'not_ready'}}
+    assert _fleet.drift_text(d) == 'criu usable yes>no, crun none>unknown, podman ready>not_ready, runc ready>none'
+    # a new criu says it by its version; facts that do not say which runtimes are installed, or a snapshot of an
+    # earlier release without these keys, have nothing to compare
+    upgraded = facts(criu=dict(criu, version='4.2', usable=False), runtimes=before['runtimes'])
+    assert set(_fleet.drift(_fleet.snapshot(before, 't0'), upgraded)['changes']) == {'criu'}
+    assert _fleet.drift(_fleet.snapshot(before, 't0'), facts(criu=criu))['changed'] is False
+    older = dict(_fleet.snapshot(before, 't0'))
+    del older['criu_usable'], older['runtimes']
+    assert _fleet.drift(older, after)['changed'] is False
+
+
 def page_cells(page):
     """The cells' details that travel in the page (its JSON block)."""
     return json.loads(page.split('<script type="application/json" id="cells">', 1)[1].split('</script>', 1)[0])
@@ -330,7 +355,7 @@ def test_a_host_without_a_probe_result_is_reported_as_failed():
         assert '-- no answer (the probe failed) (1)' in proc.stdout
         result = json.load(open(os.path.join(work, 'result.json')))
         assert result['hosts']['localhost']['fix'] and result['counts']['failed'] == 1
-        assert return_doc.mismatches(result, 'criu_report', ('hosts', 'groups', 'snapshots')) == []
+        assert return_doc.mismatches(result, 'criu_report', REPORT_NAMED) == []
 
 
 def test_without_a_persistent_fact_cache_drift_says_not_available():
@@ -604,7 +629,7 @@ def test_the_report_names_the_fact_cache_file_of_a_snapshot_it_cannot_compare():
         assert 'Not compared with the previous run:' in proc.stdout and cache_file in proc.stdout
         result = json.load(open(os.path.join(work, 'result.json')))
         assert result['hosts']['localhost']['drift_note'] == note
-        assert return_doc.mismatches(result, 'criu_report', ('hosts', 'groups', 'snapshots')) == []
+        assert return_doc.mismatches(result, 'criu_report', REPORT_NAMED) == []
 
 
 def test_a_host_named_twice_is_reported_once_with_a_warning():

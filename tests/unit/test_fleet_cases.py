@@ -136,7 +136,7 @@ def test_facts_that_do_not_say_which_criu_or_runtimes_are_installed_say_unknown_
     """Facts without a criu or runtimes section (an older release; facts gathered without the installed criu's
     check) once read as "none installed": CRIU USABLE and RUNTIMES READY said none, the CSV none, the JSON "criu is
     not installed", and a criu seen in the previous run showed as removed (criu 4.1.1>none). Not known is '?'."""
-    earlier = _fleet.snapshot(host(here, criu={'installed': True, 'version': '4.1.1', 'usable': True}), 't0')
+    earlier = _fleet.snapshot(host(here, criu={'installed': True, 'version': '4.1.1', 'usable': True}, runtimes={}), 't0')
     silent = host(here)
     del silent['criu'], silent['runtimes']
     gathered_without = host(here, criu=None)
