@@ -554,13 +554,14 @@ class _Host:
         self.own(v)
         self.criu_checks(v, MIN_CRIU['youki'])
 
-    def containerd_config(self, v):
+    def containerd_config(self, v, parsed=None):
         """containerd's configuration as containerd 2 loads it (LoadConfig in cmd/containerd/server/config):
         the main file, then what it imports, breadth first and each file once. An import is relative to the
         directory of the file naming it, and one with ``*`` is a glob, sorted as Go's filepath.Glob sorts. A
         later file wins key by key inside a plugin's section (containerd 2.0, PR 9982; 1.x replaced whole
         sections, but only 2.2.7 and later read enable_criu), disabled_plugins add up, and a file of version 1
-        or none is first migrated to the version read so far (its ``cri`` plugin is the CRI's).
+        or none is first migrated to the version read so far (its ``cri`` plugin is the CRI's). ``parsed`` is the version
+        of containerd, None when not known: the CRI tables' migration at version 2 depends on it.
 
         A dict: ``version`` of the main file, ``merged_version``, the ``imports`` read, ``cri``: each key of
         _cri_keys() set somewhere, as {key path: (value, table as written, file)}, ``enable_criu`` its entry or None,
@@ -568,6 +569,7 @@ class _Host:
         would not start with it either)."""
         merged = {'version': None, 'merged_version': 3, 'imports': [], 'disabled': []}
         found = {}   # (plugin, key path) -> (value, table as written, file), the last file setting it
+        v2_tables = []   # the files writing a table that stays the v2 one until the migration at the end
         pending, loaded = [(CONTAINERD_CONFIG, None)], []
         while pending:
             path, importer = pending.pop(0)
@@ -603,6 +605,8 @@ class _Host:
             into = CRI_RUNTIME if version < 2 and merged['merged_version'] >= 3 else CRI_GRPC
             for written in (CRI_RUNTIME, CRI_GRPC) + (('cri',) if version < 2 else ()):   # the later one wins
                 table = _toml.toml_get(doc, ('plugins', written))
+                if written != CRI_RUNTIME and into == CRI_GRPC and isinstance(table, dict) and path not in v2_tables:
+                    v2_tables.append(path)
                 for key in _cri_keys(table):
                     value = _toml.toml_get(table, key)
                     if value is not None:
@@ -624,6 +628,20 @@ class _Host:
             if plugin == CRI_GRPC and merged['merged_version'] < 3 and key not in merged['cri'] \
                     and not (v3_handlers and key[:2] == ('containerd', 'runtimes')):
                 merged['cri'][key] = entry
+        # That merge came with containerd PR 10980 (merged in January 2025, after 2.0.1). Up to 2.0.1 the migration put
+        # the v2 table in the runtime's place whole (`migrateConfig(conf)`, then `pluginConfigs[...".runtime"] = conf`,
+        # the only change to it sandbox_mode becoming sandboxer), so the runtime's own table counted for nothing once
+        # any file wrote a v2 one. Whether the cherry-pick to release/2.0 made 2.0.2 is not established: from 2.0.2
+        # on, and for a version not known, the merge holds, with a note where 2.0.0 and 2.0.1 would answer otherwise.
+        if v2_tables and merged['merged_version'] < 3:
+            whole = dict((key, entry) for (plugin, key), entry in found.items() if plugin == CRI_GRPC)
+            if whole != merged['cri']:
+                if parsed is not None and (2, 0, 0) <= parsed < (2, 0, 2):
+                    merged['cri'] = whole
+                elif parsed is None or parsed[:3] == (2, 0, 2):
+                    v.note('containerd 2.0.0 and 2.0.1 would read this version %d configuration otherwise: they replace the '
+                           'whole %s table with %s (in %s), where later releases merge the two key by key'
+                           % (merged['merged_version'], _cri_table(CRI_RUNTIME), _cri_table(CRI_GRPC), ', '.join(v2_tables)))
         merged['enable_criu'] = merged['cri'].get(('enable_criu',))
         return merged
 
@@ -631,7 +649,7 @@ class _Host:
         parsed = self._need_version(v)
         config = {'file': CONTAINERD_CONFIG, 'imports': [], 'version': None, 'enable_criu': None, 'source': None}
         v.facts['config'] = config
-        read = self.containerd_config(v)   # None: not read, recorded as unknown
+        read = self.containerd_config(v, parsed)   # None: not read, recorded as unknown
         if read is not None:
             config['version'], config['imports'] = read['version'], read['imports']
         disabled = [(d, path) for d, path in (read or {}).get('disabled', []) if d in ('cri', CRI_GRPC, CRI_RUNTIME)]

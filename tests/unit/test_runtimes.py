@@ -533,6 +533,64 @@ def test_containerd_runs_the_binary_name_of_its_default_handler(tmp_path, config
     assert ready['checkpoint'] == R.READY, reasons(ready)
 
 
+V2_WITH_RUNTIME_TABLE = 'containerd-v2-with-runtime-table/config.toml'
+GRPC_SANDBOX_IMAGE = '[plugins."io.containerd.grpc.v1.cri"]\nsandbox_image = "registry.k8s.io/pause:3.9"\n'
+RUNTIME_CRUN = "%s\nBinaryName = '/usr/bin/crun'\n" % V3_OPTIONS
+
+
+@pytest.mark.parametrize('files', [
+    {'/etc/containerd/config.toml': V2_WITH_RUNTIME_TABLE},
+    # a v2 table that sets none of the keys read still takes the runtime table's place
+    {'/etc/containerd/config.toml': 'version = 2\n' + GRPC_SANDBOX_IMAGE + RUNTIME_CRUN},
+    # the runtime table from a version 2 drop-in: the files merge first, the migration runs on the result
+    {'/etc/containerd/config.toml': 'version = 2\nimports = ["conf.d/*.toml"]\n' + GRPC_SANDBOX_IMAGE,
+     '/etc/containerd/conf.d/crun.toml': 'version = 2\n' + RUNTIME_CRUN},
+], ids=['one-file', 'v2-table-without-keys-read', 'drop-in'])
+@pytest.mark.parametrize('binary, runs', [
+    ('containerd-2.0.0.txt', 'runc'), ('containerd-2.0.1.txt', 'runc'),
+    ('containerd-2.0.2.txt', 'crun'), ('containerd-2.2.7.txt', 'crun'),
+])
+def test_containerd_2_0_0_and_2_0_1_replace_the_runtime_table_with_the_v2_one(tmp_path, files, binary, runs):
+    """Up to 2.0.1 containerd's migration put a version 2 configuration's v2 table in the runtime table's place whole:
+    the runc handler's BinaryName under the runtime table is not read and runc runs; later releases merge the two key
+    by key and run crun (built without CRIU here). 2.0.2, which may predate the merge, is judged as the later ones with
+    a note saying how 2.0.0 and 2.0.1 would read the file."""
+    texts = dict((path, open(os.path.join(CONFIG, text)).read() if text == V2_WITH_RUNTIME_TABLE else text)
+                 for path, text in files.items())
+    root = containerd_root(tmp_path, texts, binary=binary)
+    make_root(tmp_path, {'crun': 'crun-1.8.1-debian12.txt'})
+    fact = gather(root)['containerd']
+    assert fact['oci_runtime']['name'] == runs, fact['oci_runtime']
+    if runs == 'runc':
+        assert fact['checkpoint'] == R.READY, reasons(fact)
+        assert fact['oci_runtime']['source'] == ('BinaryName unset under [plugins.\'io.containerd.grpc.v1.cri\'.containerd.'
+                                                 'runtimes.runc.options], the runc shim\'s default: runc on PATH')
+    else:
+        assert fact['checkpoint'] == R.NOT_READY and 'crun 1.8.1 was built without CRIU' in reasons(fact)
+        assert fact['oci_runtime']['source'].startswith('BinaryName under %s in /etc/containerd/' % V3_OPTIONS)
+    notes = [n for n in fact['notes'] if '2.0.0 and 2.0.1' in n]
+    if binary == 'containerd-2.0.2.txt':
+        assert len(notes) == 1 and "replace the whole [plugins.'io.containerd.cri.v1.runtime'] table" in notes[0], notes
+        assert notes[0].count('/etc/containerd/config.toml') == 1
+    else:
+        assert not notes, notes
+
+
+def test_containerd_of_unknown_version_notes_how_2_0_0_reads_both_tables(tmp_path):
+    """A containerd whose version cannot be read is judged with the later releases' merge, and told how 2.0.0 and 2.0.1
+    would read the file; a file where both answers agree gets no such note."""
+    notes = {}
+    for name, text in (('both', open(os.path.join(CONFIG, V2_WITH_RUNTIME_TABLE)).read()),
+                       ('v2-only', 'version = 2\n' + GRPC_SANDBOX_IMAGE)):
+        root = containerd_root(tmp_path / name, {'/etc/containerd/config.toml': text})
+        (tmp_path / name / 'usr' / 'bin' / 'containerd').write_text('#!/bin/sh\necho "containerd (devel)"\n')
+        fact = gather(root)['containerd']
+        assert 'could not be read' in reasons(fact), reasons(fact)
+        notes[name] = [n for n in fact['notes'] if '2.0.0 and 2.0.1' in n]
+    assert len(notes['both']) == 1 and '(in /etc/containerd/config.toml)' in notes['both'][0], notes
+    assert notes['v2-only'] == []
+
+
 def test_containerd_binary_name_that_is_not_installed(tmp_path):
     fact = gather(containerd_root(tmp_path, {'/etc/containerd/config.toml': (
         "version = 3\n%s\nBinaryName = '/usr/local/sbin/runc'\n" % V3_OPTIONS)}))['containerd']
