@@ -182,10 +182,17 @@ def test_install_refuses_a_malformed_mirror_or_component_before_writing_anything
 
 @requires_apt
 @pytest.mark.skipif(not shutil.which('unshare'), reason='needs unshare (util-linux)')
-def test_install_takes_a_suite_apt_cannot_read_away_again(tmp_path):
-    """A misspelt suite really written and refreshed, in a private mount namespace over copies
-    of apt's directories: the refresh fails, both files are removed again, and the role fails
-    naming the suite (before, the files stayed and broke every later apt-get update)."""
+@pytest.mark.parametrize('suite, components, failed_task, why', [
+    ('trixy', 'main', 'Refresh the package lists for the new suite', ''),
+    # apt only warns of a component the suite lacks, and criu came from the host's own suite
+    ('trixie', 'main,mian', 'Fail on a component apt found no package list for',
+     'the suite has no component mian (apt only warned'),
+], ids=['misspelt-suite', 'misspelt-component'])
+def test_install_takes_a_suite_apt_cannot_read_away_again(tmp_path, suite, components, failed_task, why):
+    """A misspelt suite or component really written and refreshed, in a private mount namespace over
+    copies of apt's directories: the refresh fails (or finds no list for the component), both files are
+    removed again, and the role fails naming the suite (before, the files stayed and broke every later
+    apt-get update, or criu came from the host's own suite)."""
     before = _apt_state()
     sources, prefs, lib, cache = (tmp_path / d for d in ('sources.list.d', 'preferences.d', 'lib-apt', 'cache-apt'))
     shutil.copytree('/etc/apt/sources.list.d', str(sources), symlinks=True)
@@ -193,14 +200,20 @@ def test_install_takes_a_suite_apt_cannot_read_away_again(tmp_path):
     shutil.copytree('/var/lib/apt', str(lib), symlinks=True)
     (cache / 'archives' / 'partial').mkdir(parents=True)
     (sources / '.criu-check-test').write_text('')
+    # The packages would go to this host's dpkg and /usr, outside these copies: a role that went on
+    # to install (the old code, with a misspelt component) must fail there, not upgrade the host
+    # from another suite. apt runs this before every dpkg run, never for a refresh.
+    (tmp_path / 'apt.conf').write_text('DPkg::Pre-Invoke { "echo criu-check test: no dpkg here >&2; exit 1"; };\n')
     binds = [(sources, '/etc/apt/sources.list.d'), (prefs, '/etc/apt/preferences.d'), (lib, '/var/lib/apt'),
              (cache, '/var/cache/apt')]
     # Every bind must hold before the playbook starts: else it does not start at all.
     script = ' && '.join(['mount --bind %s %s' % (src, dst) for src, dst in binds]
-                         + ['test -e /etc/apt/sources.list.d/.criu-check-test', 'exec "$@"'])
+                         + ['test -e /etc/apt/sources.list.d/.criu-check-test',
+                            'export APT_CONFIG=%s' % (tmp_path / 'apt.conf'), 'exec "$@"'])
     wrap = ['unshare', '--mount', '--propagation', 'private', 'sh', '-c', 'set -e; ' + script, 'sh']
     result, output = run_role(
-        tmp_path, 'install', ['criu_install_apt_suite=trixy', 'criu_install_verify=false'], check=False, wrap=wrap,
+        tmp_path, 'install', ['criu_install_apt_suite=' + suite, 'criu_install_apt_suite_components=' + components,
+                              'criu_install_verify=false'], check=False, wrap=wrap,
         show=['__criu_install_apt_source', '__criu_install_apt_pin', '__criu_install_apt'],
         # one try is enough here (the role keeps apt's five for real mirrors)
         module_defaults={'ansible.builtin.apt': {'update_cache_retries': 1}})
@@ -208,10 +221,11 @@ def test_install_takes_a_suite_apt_cannot_read_away_again(tmp_path):
     assert result['failed'], output[-3000:]
     assert result['failed']['task'] == 'Fail, naming the suite apt could not use', result['failed']
     msg = result['failed']['msg']
-    assert "apt could not use the suite 'trixy' from http://deb.debian.org/debian" in msg
-    assert 'removed /etc/apt/sources.list.d/criu-check-trixy.list' in msg
+    assert "apt could not use the suite '%s' from http://deb.debian.org/debian" % suite in msg
+    assert '"%s" failed: %s' % (failed_task, why) in msg, msg
+    assert 'removed /etc/apt/sources.list.d/criu-check-%s.list' % suite in msg
     assert result['__criu_install_apt'] is None, 'nothing may be installed'
-    assert not (sources / 'criu-check-trixy.list').exists() and not (prefs / 'criu-check-trixy.pref').exists()
+    assert not (sources / ('criu-check-%s.list' % suite)).exists() and not (prefs / ('criu-check-%s.pref' % suite)).exists()
     assert sorted(os.listdir(str(sources))) == sorted(os.listdir('/etc/apt/sources.list.d') + ['.criu-check-test'])
     assert _apt_state() == before
 
