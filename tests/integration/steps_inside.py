@@ -15,6 +15,7 @@ file), in the cases steps.yml does not cover, and prints one JSON object:
 - ``criu_path``: page servers started with copies of criu named
   ``criu-4.1.1`` and ``ckpt``, then stopped without and with that criu_path;
 - ``unreachable``: a dump to a page server nobody listens for;
+- ``more``: what the play and the scenarios above leave out (scenario_more());
 - ``left``: what /tmp and /run hold after, and the processes still marked.
 
 The root has no pid namespace of its own: every process and directory of
@@ -133,6 +134,81 @@ def scenario_unreachable(run):
     return out
 
 
+def scenario_more(run):
+    """What the play and the scenarios above leave out, against real processes and criu: dumps with
+    --track-mem and with a parent, pid files an earlier attempt left, check mode of the page server's stop and
+    of the restore, criu_process's other cases, bad input."""
+    base = '/tmp/%s-more' % TOKEN
+    os.makedirs(base)
+    out = {}
+    try:
+        # criu --track-mem needs soft-dirty tracking too, which this kernel lacks.
+        pid = workload(run)
+        out['track_mem'] = run('criu_dump', {'pid': pid, 'images_dir': base + '/tm', 'track_mem': True})
+        # A dump on top of an earlier one: criu links the parent given.
+        out['first'] = run('criu_dump', {'pid': pid, 'images_dir': base + '/1', 'leave_stopped': True})
+        out['first_resumed'] = run('criu_process', {'state': 'resumed', 'pids': out['first'].get('tree') or [pid]})
+        out['second'] = run('criu_dump', {'pid': pid, 'images_dir': base + '/2', 'parent': '../1'})
+        out['second_link'] = os.readlink(base + '/2/parent') if os.path.islink(base + '/2/parent') else None
+        # What an earlier, failed attempt leaves in the images directories: criu opens its --pidfile O_EXCL.
+        for name in ('ps', 'ps/restore.pid', 'ps/page-server.pid'):
+            if name.endswith('.pid'):
+                with open(os.path.join(base, name), 'w') as f:
+                    f.write('1')
+            else:
+                os.makedirs(os.path.join(base, name))
+        out['ps'] = ps = run('criu_page_server', {'images_dir': base + '/ps', 'address': '127.0.0.1'})
+        out['ps_check_stop'] = run('criu_page_server', {'state': 'stopped', 'pid': ps.get('pid', 0),
+                                                        '_ansible_check_mode': True})
+        out['ps_after_check'] = run('criu_process', {'state': 'running', 'pid': ps.get('pid', 0)})
+        out['ps_dump'] = run('criu_dump', {'pid': pid, 'images_dir': base + '/src', 'page_server': {
+            'address': '127.0.0.1', 'port': ps.get('port', 1)}})
+        out['ps_killed'] = run('criu_process', {'state': 'killed', 'pids': out['ps_dump'].get('tree') or [pid]})
+        out['ps_pack'] = packed = run('criu_images', {'path': base + '/src'})
+        out['ps_unpack'] = run('criu_images', {'state': 'unpacked', 'path': base + '/ps',
+                                               'content': packed.get('content')})
+        out['restore_check'] = run('criu_restore', {'images_dir': base + '/ps', '_ansible_check_mode': True})
+        out['restore_check_pids'] = marked()
+        out['restored'] = run('criu_restore', {'images_dir': base + '/ps'})
+        # criu_process beyond the play: a list command with its output and working directory, a resume and a kill
+        # that change nothing, check mode, a zombie.
+        os.makedirs(base + '/cwd')
+        out['listed'] = listed = run('criu_process', {'state': 'started', 'cwd': base + '/cwd', 'output': base + '/out',
+                                                      'command': ['sh', '-c', 'pwd; exec sleep "$0"', 300, TOKEN]})
+        time.sleep(0.3)
+        if os.path.exists(base + '/out'):
+            with open(base + '/out') as f:
+                out['listed_output'] = f.read()
+        lpid = listed.get('pid', 0)
+        if lpid <= 1:                   # os.kill(0, ...) would stop this script's own process group
+            return out
+        out['resume_running'] = run('criu_process', {'state': 'resumed', 'pids': [lpid]})
+        out['resume_running_check'] = run('criu_process', {'state': 'resumed', 'pids': [lpid],
+                                                           '_ansible_check_mode': True})
+        os.kill(lpid, signal.SIGSTOP)
+        out['resume_check'] = run('criu_process', {'state': 'resumed', 'pids': [lpid], '_ansible_check_mode': True})
+        out['kill_check'] = run('criu_process', {'state': 'killed', 'pids': [lpid], '_ansible_check_mode': True})
+        out['after_checks'] = run('criu_process', {'state': 'running', 'pid': lpid})
+        out['kill'] = run('criu_process', {'state': 'killed', 'pids': [lpid]})
+        out['kill_again'] = run('criu_process', {'state': 'killed', 'pids': [lpid]})
+        child = os.fork()
+        if child == 0:
+            os._exit(0)
+        time.sleep(0.3)                 # not reaped: a zombie
+        out['zombie'] = run('criu_process', {'state': 'running', 'pid': child})
+        os.waitpid(child, 0)
+        # Bad input the play does not give.
+        out['bad'] = [run('criu_dump', {'pid': lpid, 'images_dir': base + '/bad', 'page_server': {
+            'address': '127.0.0.1', 'port': 0}}),
+            run('criu_page_server', {'images_dir': base + '/bad', 'port': 65536}),
+            run('criu_page_server', {'state': 'stopped', 'pid': 1}),
+            run('criu_images', {'path': ''})]
+    finally:
+        kill_marked()
+        shutil.rmtree(base, ignore_errors=True)
+    return out
+
+
 def main():
     repo = sys.argv[1]
     before = {'tmp': sorted(os.listdir('/tmp')), 'run': sorted(os.listdir('/run'))}
@@ -141,7 +217,7 @@ def main():
     try:
         run = functools.partial(run_module, coll)   # run(module, args, cwd='/')
         for name, scenario in (('relative', scenario_relative), ('criu_path', scenario_criu_path),
-                               ('unreachable', scenario_unreachable)):
+                               ('unreachable', scenario_unreachable), ('more', scenario_more)):
             report[name] = scenario(run)
     finally:
         shutil.rmtree(coll, ignore_errors=True)

@@ -20,7 +20,10 @@ its criu 4.1.1, on this host:
 steps_inside.py runs the modules without Ansible (as Ansible runs them) in
 the cases the play does not cover: a migration with relative images
 directories, page servers started through a criu_path, a dump to a page
-server nobody listens for.
+server nobody listens for, and what mutating the modules showed no test held
+(--track-mem and a parent given to criu, pid files an earlier attempt left,
+check mode of a page server's stop, of a restore and of criu_process,
+criu_process's list command, output, cwd and zombie, more bad input).
 """
 
 import base64
@@ -337,6 +340,67 @@ def test_a_dump_to_no_page_server_says_so(edges):
     assert 'no page server listens at 127.0.0.1:1' in dump['msg']
     assert any("Can't connect to server 127.0.0.1:1" in line for line in dump['log']), dump['log']
     assert edges['unreachable']['after']['process_state'] in ('S', 'R', 'D')      # the tree runs on
+
+
+def test_a_dump_with_track_mem_or_a_parent_passes_them_to_criu(edges):
+    """This kernel has no soft-dirty tracking: criu refuses --track-mem, and the module says why."""
+    more = edges['more']
+    tm = more['track_mem']
+    assert tm['failed'] is True and '--track-mem' in tm['cmd'] and '--leave-stopped' not in tm['cmd'], tm
+    assert 'Dirty tracking support is OFF' in tm['msg'] and 'CONFIG_MEM_SOFT_DIRTY' in tm['msg'], tm['msg']
+    assert more['first']['rc'] == 0 and '--prev-images-dir' not in more['first']['cmd']
+    # criu itself links the parent it is given (the module does so only for a page server).
+    second = more['second']
+    assert second['cmd'][second['cmd'].index('--prev-images-dir') + 1] == '../1', second['cmd']
+    assert more['second_link'] == '../1'
+
+
+def test_pid_files_of_an_earlier_attempt_are_no_failure(edges):
+    """criu opens its --pidfile O_EXCL: the page server and the restore remove the old ones first."""
+    more = edges['more']
+    ps = more['ps']
+    assert ps['pid'] > 1 and ps['cmd'][ps['cmd'].index('--address') + 1] == '127.0.0.1' == ps['address'], ps
+    assert more['ps_dump']['rc'] == 0, more['ps_dump'].get('msg')
+    assert more['restored'].get('rc') == 0 and more['restored']['pid'] == more['ps_dump']['tree'][0], more['restored']
+    assert more['ps_pack']['changed'] is False and more['ps_unpack']['size'] == more['ps_pack']['size'] > 0
+
+
+def test_check_mode_stops_and_restores_nothing(edges):
+    more = edges['more']
+    stop = more['ps_check_stop']
+    assert stop['changed'] is True and stop['stopped'] is False and 'check mode' in stop['msg'], stop
+    assert more['ps_after_check']['pid'] == more['ps']['pid'] and more['ps_after_check']['process_state'] in 'SRD'
+    restore = more['restore_check']
+    assert restore['changed'] is True and 'criu did not run' in restore['msg'] and 'rc' not in restore, restore
+    assert more['restore_check_pids'] == []           # the tree was not restored
+
+
+def test_criu_process_beyond_the_play(edges):
+    more = edges['more']
+    listed = more['listed']
+    assert listed['pid'] > 1 and listed['tree'] == [listed['pid']], listed
+    # The list run as is (300 made a string), in cwd, its output appended to output.
+    assert more.get('listed_output') == '/tmp/%s-more/cwd\n' % edges['token']
+    assert more['resume_running']['changed'] is False and more['resume_running']['resumed'] == [listed['pid']]
+    assert more['resume_running_check']['changed'] is False and more['resume_running_check']['resumed'] == []
+    assert more['resume_check']['changed'] is True and more['resume_check']['resumed'] == []
+    assert more['kill_check']['changed'] is True and more['kill_check']['killed'] == []
+    assert more['after_checks']['process_state'] == 'T'  # still stopped, still there
+    assert more['kill']['changed'] is True and more['kill']['killed'] == [listed['pid']]
+    assert more['kill_again']['changed'] is False and more['kill_again']['killed'] == []
+    zombie = more['zombie']
+    assert zombie['failed'] is True and 'has exited (state Z)' in zombie['msg'] and zombie['process_state'] == 'Z'
+
+
+@pytest.mark.parametrize('index, needle', list(enumerate([
+    'page_server.port must be a TCP port (1-65535), got 0',
+    'port must be a TCP port (1-65535, or 0 to let criu choose), got 65536',
+    'pid 1 cannot be a workload',
+    'path must name the images directory',
+])))
+def test_more_bad_input_fails_clearly(edges, index, needle):
+    res = edges['more']['bad'][index]
+    assert res.get('failed') is True and needle in res['msg'], res
 
 
 def test_steps_inside_leave_nothing(edges):
