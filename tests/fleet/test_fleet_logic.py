@@ -679,3 +679,44 @@ def test_a_host_without_criu_is_a_cause_with_its_fix():
     assert [(c['severity'], c['title'], c['fix'], c['hosts']) for c in report['causes'] if c['kind'] == 'criu'] == [
         ('criu', reason, fix, ['web1', 'web2'])]
     assert '  [criu] %s\n      fix: %s\n      2 hosts: web1, web2' % (reason, fix) in _fleet.render_table(report)
+
+
+def test_the_report_task_s_formats_table_and_facts_as_the_action_reads_them():
+    """Through ansible-playbook: formats given as text (as a role variable from -e arrives), print_table off, the
+    host's criu_facts (its ansible_facts) where the registered probe result holds none (a result registered by a
+    task other than criu_facts), drift off, the files readable by others and none left half-written; a migration host
+    the report does not cover is refused by name."""
+    with scratch('criu-check-report-action-') as here:
+        work = here.work
+        here.write('vars.json', json.dumps({'given': facts()}))
+        here.write('play.yml', '- hosts: localhost\n  gather_facts: false\n  vars_files: [vars.json]\n  tasks:\n'
+                   '    - ansible.builtin.set_fact:\n'
+                   '        {criu_facts: "{{ given }}", criu_fleet_last: {version: 0, time: t0}, cacheable: true}\n'
+                   '    - ansible.builtin.debug: {msg: probed elsewhere}\n      register: criu_check_probe\n'
+                   '    - criu.check.criu_report: {dest: out, formats: "json, csv", print_table: false, drift: false}\n'
+                   '      register: r\n'
+                   '    - criu.check.criu_report: {formats: [], print_table: false}\n      register: r2\n'
+                   '    - ansible.builtin.copy: {dest: result.json, content: "{{ [r, r2] | to_json }}", mode: "0600"}\n')
+        proc = here.playbook('-i', 'localhost,', '-c', 'local', 'play.yml')
+        assert proc.returncode == 0, proc.stdout[-3000:]
+        assert 'CRIU fleet report' not in proc.stdout                  # print_table: false
+        result, with_drift = json.load(open(os.path.join(work, 'result.json')))
+        assert result['files'] == [os.path.join(work, 'out', 'criu-report.' + f) for f in ('json', 'csv')]
+        assert sorted(os.listdir(os.path.join(work, 'out'))) == ['criu-report.csv', 'criu-report.json']
+        assert [os.stat(f).st_mode & 0o777 for f in result['files']] == [0o644, 0o644]
+        assert result['hosts']['localhost']['outcome'] == 'ready', result['hosts']['localhost']['reason']
+        assert result['table'][0].startswith('CRIU fleet report: 1 host (1 ready)'), result['table']
+        # The previous snapshot is not read with drift: false, and no snapshot is kept without a persistent cache.
+        assert result['hosts']['localhost']['drift_note'] is None and result['snapshots'] == {}
+        assert 'format version 0' in with_drift['hosts']['localhost']['drift_note'] and with_drift['files'] == []
+        assert with_drift['snapshots'] == {}
+    with scratch('criu-check-report-args-') as here:
+        # A report that cannot be put in place leaves no half-written file beside it.
+        os.makedirs(here.path('out', 'criu-report.json'))
+        proc = _report_task(here, {'dest': 'out', 'formats': '[json]'})
+        assert proc.returncode != 0 and 'cannot write the report into %s' % here.path('out') in proc.stdout
+        assert os.listdir(here.path('out')) == ['criu-report.json'], os.listdir(here.path('out'))
+    with scratch('criu-check-report-args-') as here:
+        proc = _report_task(here, {'dest': 'out', 'migration_hosts': '[localhost, ghost]'})
+        assert proc.returncode != 0 and not os.path.exists(here.path('out'))
+        assert 'migration_hosts: ghost not among the hosts reported on (localhost)' in proc.stdout, proc.stdout[-2000:]

@@ -146,7 +146,7 @@ def test_a_damaged_image_is_not_compatible_with_criu_s_message(criu_root, damage
 def test_bad_input_and_missing_criu_fail_clearly(criu_root):
     results = modules([{'state': 'check'}, {'state': 'check', 'image': '!!'},
                        {'state': 'dump', 'image': 'AAAA'}, {'state': 'dump', 'criu_path': '/nonexistent/criu'},
-                       {'state': 'dump', 'timeout': 0}])
+                       {'state': 'dump', 'timeout': 0}, {'state': 'check', 'image': ' '}])
     assert all(r.get('failed') for r in results), results
     msgs = [r['msg'] for r in results]
     assert 'state is check but all of the following are missing: image' in msgs[0]
@@ -155,6 +155,7 @@ def test_bad_input_and_missing_criu_fail_clearly(criu_root):
     assert msgs[3] == ('criu was not found (no executable /nonexistent/criu): install criu, for example with the '
                        'criu.check.install role, or give criu_path')
     assert msgs[4].startswith('timeout must be a positive number')
+    assert msgs[5] == 'image is empty: give the image that state=dump returned'
 
 
 def test_check_mode_runs_the_same(criu_root):
