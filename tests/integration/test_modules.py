@@ -199,6 +199,7 @@ def test_criu_facts_returns_the_contract():
         assert key in crf, key
     assert len(crf['probes']) == 67
     assert crf['kernel']['release'] == os.uname().release
+    assert crf['environment']['unprivileged'] is False    # criu's own default, as root would run it
 
 
 def test_facts_through_gather_facts_and_usable_in_when(tmp_path):
