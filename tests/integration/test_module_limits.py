@@ -53,11 +53,18 @@ def test_module_run_directly_answers_json(tmp_path, shortage):
     _check(result, shortage)
 
 
-def _run_directly(tmp_path, limits, args):
+def test_criu_check_fails_when_no_probe_can_run(tmp_path):
+    # the engine's error is the task's failure, as criu_facts', not a result that reads as an answer
+    proc, result = _run_directly(tmp_path, ['--refuse-fork'], {'feature': ['kcmp'], 'fail_on': 'never'}, 'criu_check')
+    assert proc.returncode != 0 and result.get('failed') is True, result
+    assert result['msg'].startswith(REFUSED) and 'verdict' not in result, result
+
+
+def _run_directly(tmp_path, limits, args, module='criu_facts'):
     (tmp_path / 'args.json').write_text(json.dumps({'ANSIBLE_MODULE_ARGS': args}))
     env = dict(os.environ, PYTHONPATH=conftest.COLLECTIONS)
     proc = subprocess.run([sys.executable, LIMITS] + limits +
-                          ['--', sys.executable, '-m', 'ansible_collections.criu.check.plugins.modules.criu_facts',
+                          ['--', sys.executable, '-m', 'ansible_collections.criu.check.plugins.modules.' + module,
                            str(tmp_path / 'args.json')], env=env, cwd=str(tmp_path), stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True, timeout=120, check=False)
     assert 'Traceback' not in proc.stderr, proc.stderr

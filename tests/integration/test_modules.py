@@ -193,6 +193,7 @@ def test_criu_facts_returns_the_contract():
     assert not rc and result['changed'] is False
     facts = result['ansible_facts']
     assert facts['criu_ready'] == facts['criu_facts']['ready']
+    assert facts['criu_usable'] == facts['criu_facts']['usable']
     crf = facts['criu_facts']
     for key in ('ready', 'verdict', 'summary', 'required', 'extra', 'experimental', 'optional', 'feature_only',
                 'missing', 'unknown', 'probes', 'kernel', 'environment', 'criu'):
