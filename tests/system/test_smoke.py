@@ -241,6 +241,19 @@ def test_check_mode_runs_nothing(tmp_path):
     assert res['ok'] is None and res['stage'] == 'check_mode' and 'nothing was run' in res['msg']
     assert res['criu']['version'] is None and res['dump_ms'] is None
     assert os.listdir(str(tmp_path)) == []
+    assert return_doc.mismatches(res, 'criu_smoke') == []
+
+
+def test_check_mode_names_the_criu_it_would_run(tmp_path):
+    criu = tmp_path / 'criu'
+    criu.write_text('#!/bin/sh\nexit 1\n')
+    criu.chmod(0o755)
+    res = _ansible({'criu_path': str(criu)}, check=True)
+    assert res['ok'] is None and res['criu'] == {'path': str(criu), 'version': None}, res
+    assert res['msg'] == 'check mode: nothing was run (the smoke would dump and restore with %s)' % criu
+    res = _ansible({'criu_path': str(tmp_path / 'no-criu')}, check=True)
+    assert res['ok'] is None and res['criu']['path'] is None and not res.get('failed'), res
+    assert res['msg'].endswith('(the smoke would dump and restore with no criu: none was found)'), res['msg']
 
 
 @pytest.mark.parametrize('args,needle', [
