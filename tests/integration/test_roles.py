@@ -333,6 +333,15 @@ def test_require_says_how_to_waive_criu_start(tmp_path):
     assert 'set criu_require_can_start: false' in result['failed']['msg'], result['failed']
 
 
+@pytest.mark.parametrize('value', ['criu_require_timeout=0', '{"criu_require_timeout": 0}'])
+def test_require_passes_its_timeout_to_the_module(tmp_path, value):
+    """A timeout of 0, as text (-e) or as a number (a play's vars), reaches the module, which refuses it
+    (a number 0 was taken for unset: the probes ran with the module's default instead)."""
+    result, output = run_role(tmp_path, 'require', [value, 'criu_require_report_only=true'])
+    assert result['failed'] and result['failed']['task'] == 'Gather criu facts', output[-3000:]
+    assert 'timeout must be a positive number of seconds' in result['failed']['msg'], result['failed']
+
+
 def test_require_report_only_given_as_text_is_false(tmp_path):
     """-e criu_require_report_only=false fails the play where something is unmet."""
     result, output = run_role(tmp_path, 'require', [
