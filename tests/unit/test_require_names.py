@@ -88,3 +88,13 @@ def test_the_role_readme_lists_the_builtin_workloads_as_they_are():
         spec = f.read()
     assert sorted(re.findall(r'C\((\w+)\)', spec.split('criu_require_workloads:')[1].split('criu_require_custom')[0])) \
         == sorted(W.BUILTIN)
+
+
+def test_the_role_docs_name_check_yml_only_if_it_includes_the_role():
+    """playbooks/check.yml reports with criu_facts and criu_report, not through this role: the docs (README and
+    ansible-doc) must not send an operator there to see report_only at work."""
+    with open(os.path.join(conftest.REPO, 'playbooks', 'check.yml')) as f:
+        includes = 'criu.check.require' in f.read()
+    for name in ('README.md', os.path.join('meta', 'argument_specs.yml')):
+        with open(os.path.join(ROLE, name)) as f:
+            assert includes or 'check.yml' not in f.read(), name
