@@ -9,6 +9,8 @@ directories."""
 
 import json
 import os
+import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -17,6 +19,11 @@ import textwrap
 import pytest
 
 import conftest
+
+from ansible_collections.criu.check.plugins.module_utils import _aggregate
+from ansible_collections.criu.check.plugins.module_utils import _deps
+from ansible_collections.criu.check.plugins.module_utils import _registry
+from ansible_collections.criu.check.plugins.module_utils import _result
 
 ANSIBLE_BIN = os.path.dirname(sys.executable)
 PLAYBOOK = os.path.join(ANSIBLE_BIN, 'ansible-playbook')
@@ -50,17 +57,21 @@ def _env():
 
 
 def run_role(tmp_path, role, extra=(), check=True, diff=False, show=(), inventory=None, module_defaults=None,
-             wrap=None, timeout=300):
+             wrap=None, timeout=300, facts=None):
     """Run ``role`` on localhost, through include_role in a block whose rescue
     records the failure; return (a dict of the variables named in ``show`` and
     ``failed``: {task, msg} or None, the output).  ``extra`` are -e arguments as
-    an operator types them; ``wrap`` is an argv prefix (a private namespace)."""
+    an operator types them; ``wrap`` is an argv prefix (a private namespace);
+    ``facts`` become ansible_facts.criu_facts before the role, as from a fact
+    cache (set_fact with cacheable sets the fact, not only a host variable)."""
     out = tmp_path / 'out.json'
+    given = [] if facts is None else [
+        {'name': 'The facts the test gives', 'ansible.builtin.set_fact': {'criu_facts': facts, 'cacheable': True}}]
     play = [{
         'hosts': 'localhost',
         'gather_facts': False,
         'module_defaults': dict(module_defaults or {}),
-        'tasks': [
+        'tasks': given + [
             {'name': 'The role under test', 'block': [{'ansible.builtin.include_role': {'name': 'criu.check.' + role}}],
              'rescue': [{'name': 'Keep the failure', 'ansible.builtin.set_fact': {
                  'test_failed': {'task': "{{ ansible_failed_task.name | default('?') }}",
@@ -102,24 +113,28 @@ def test_install_booleans_given_as_text_are_false(tmp_path):
         'criu_install_python_bindings=no', 'criu_install_verify=false',
         json.dumps({'__criu_install_crit_packages': ['crit'], '__criu_install_criu_ns_packages': ['criu-ns'],
                     '__criu_install_python_binding_packages': ['python3-criu']}),
-    ], show=['__criu_install_all_packages'])
+    ], show=['__criu_install_all_packages', 'criu_install'])
     assert result['failed'] is None, result
     assert result['__criu_install_all_packages'] == ['criu'], output[-3000:]
+    assert result['criu_install'] is None, 'criu_install_verify=false ran the installed criu'
     assert _apt_state() == before
 
 
 @requires_apt
 def test_install_list_variables_given_as_text(tmp_path):
-    """-e criu_install_extra_packages=htop,less adds two packages (it failed: "can only concatenate
+    """-e criu_install_extra_packages=htop,less adds two packages, each once (it failed: "can only concatenate
     list (not str) to list"), and the suite's components main,contrib are two components in the
     source line, not its letters; in check mode nothing is written."""
     before = _apt_state()
     result, output = run_role(tmp_path, 'install', [
-        json.dumps({'criu_install_extra_packages': 'htop, less'}), 'criu_install_verify=false', 'criu_install_apt_suite=trixie',
+        json.dumps({'criu_install_extra_packages': 'htop, less, criu, htop'}), 'criu_install_verify=false',
+        'criu_install_apt_suite=trixie',
         'criu_install_apt_suite_components=main,contrib',
     ], diff=True, show=['__criu_install_all_packages', '__criu_install_apt_source'])
     assert result['failed'] is None, result
+    # each package once, also one the role installs anyway
     assert result['__criu_install_all_packages'][-2:] == ['htop', 'less']
+    assert result['__criu_install_all_packages'].count('criu') == 1, result['__criu_install_all_packages']
     after = result['__criu_install_apt_source']['diff']
     after = ''.join(d.get('after', '') for d in (after if isinstance(after, list) else [after]))
     assert 'deb http://deb.debian.org/debian trixie main contrib\n' in after, output[-3000:]
@@ -141,6 +156,18 @@ def test_install_check_mode_with_a_new_suite_says_what_would_change(tmp_path):
     assert 'would be added, the package lists refreshed' in output
     assert 'installed from trixie (apt-get install -t trixie)' in output
     assert result['criu_install']['apt_suite'] == 'trixie'
+    assert _apt_state() == before
+
+
+@requires_apt
+def test_install_takes_a_null_suite_for_the_host_s_own(tmp_path):
+    """criu_install_apt_suite: null (as a play's vars may give it) is the host's own suite, as "" is, not the
+    suite 'None'."""
+    before = _apt_state()
+    result, output = run_role(tmp_path, 'install', [json.dumps({'criu_install_apt_suite': None}), 'criu_install_verify=false'],
+                              show=['__criu_install_suite', '__criu_install_apt_source'])
+    assert result['failed'] is None, result['failed']
+    assert result['__criu_install_suite'] == '' and result['__criu_install_apt_source'].get('skipped'), result
     assert _apt_state() == before
 
 
@@ -234,12 +261,54 @@ def test_install_takes_a_suite_apt_cannot_read_away_again(tmp_path, suite, compo
 def test_install_reports_a_criu_that_was_not_run_without_a_deprecation(tmp_path):
     """criu_install.starts is false, not null through | bool (deprecated: removed in ansible-core
     2.23), when criu was not run (not installed yet, check mode)."""
-    result, output = run_role(tmp_path, 'install', show=['criu_install'])
+    result, output = run_role(tmp_path, 'install', show=['criu_install', '__criu_install_all_packages'])
     assert result['failed'] is None, result
+    # by default criu and the probes' libraries, from the collection's one table (module_utils/_deps.py)
+    assert result['__criu_install_all_packages'] == ['criu'] + list(_deps.PACKAGES['Debian'].values()), output[-3000:]
+    assert result['criu_install']['packages'] == result['__criu_install_all_packages']
+    assert result['criu_install']['apt_suite'] is None and result['criu_install']['kernel'] == platform.release()
     assert result['criu_install']['starts'] in (True, False)
     if not result['criu_install']['installed']:
         assert result['criu_install']['starts'] is False
+        assert 'criu is not installed yet (check mode): %s would be installed' % ', '.join(
+            result['__criu_install_all_packages']) in output, output[-3000:]
     assert 'DEPRECATION' not in output, output[-3000:]
+
+
+@requires_apt
+@pytest.mark.skipif(not (platform.machine() == 'x86_64' and tuple(map(int, re.findall(r'\d+', platform.release())[:2]))
+                         >= (6, 13)), reason='criu 3.17.1 starts on kernels before 6.13 (and off x86_64)')
+@pytest.mark.parametrize('fail, suite', [(True, ''), (False, ''), (True, 'trixie')])
+def test_install_fails_when_the_criu_installed_cannot_run_on_this_kernel(tmp_path, fail, suite):
+    """Debian 12's real criu 3.17.1 first on PATH (unpacked, never installed; check mode), which stops in its
+    vDSO set-up on this kernel: the role fails naming the version, the kernel, criu's words and the fix,
+    unless criu_install_fail_on_unusable=false, or a suite is about to replace it (check mode); criu_install
+    says so in every case."""
+    env = dict(line.split('=', 1) for line in conftest.debian12_criu('env').split())
+    before = _apt_state()
+    result, output = run_role(tmp_path, 'install', ['criu_install_fail_on_unusable=%s' % str(fail).lower(),
+                                                    'criu_install_apt_suite=' + suite],
+                              show=['criu_install'], wrap=['env'] + ['%s=%s' % item for item in env.items()])
+    assert _apt_state() == before
+    report = result['criu_install']
+    assert (report['version'], report['installed'], report['executable'], report['starts'], report['usable']) \
+        == ('3.17.1', True, True, False, False), report
+    assert report['kernel_incompatible'] is True and report['start_blockers'] == [], report
+    assert report['check']['verdict'] == 'cannot_start' and report['check']['rc'] == 1, report
+    assert 'vdso: Unexpected rt vDSO area bounds' in report['check']['messages'] and report['path'].endswith('/criu')
+    assert report['kernel'] == platform.release() and 'criu 4.1 or newer' in report['fix'], report
+    assert report['apt_suite'] == (suite or None), report
+    assert ('criu 3.17.1 is installed (cannot_start), and would be replaced by the criu of trixie' in output) \
+        is bool(suite) and ('), and would be replaced by the criu of' in output) is bool(suite), output[-3000:]
+    if suite or not fail:
+        assert result['failed'] is None, result['failed']
+        return
+    assert result['failed']['task'] == 'Fail when the installed criu cannot run at all', output[-3000:]
+    msg = result['failed']['msg']
+    assert msg.startswith('criu 3.17.1 is installed (') and "cannot run on this host's kernel %s" % platform.release() \
+        in msg, msg
+    assert 'stopped before running any check (exit code 1) with: vdso: Unexpected rt vDSO area bounds' in msg, msg
+    assert 'Fix: install a criu release that supports kernel %s: ' % platform.release() in msg, msg
 
 
 def _installed(*packages):
@@ -281,6 +350,24 @@ def test_install_fails_when_the_modules_python_cannot_import_the_libraries(tmp_p
     assert msg.startswith('python3-pyroute2, python3-ptrace are installed, but the Python that runs'), msg
     assert 'on this host, %s (Python 3.' % interpreter in msg and 'cannot import pyroute2, ptrace:' in msg, msg
     assert 'set ansible_python_interpreter for this host' in msg and '(pip: pyroute2)' in msg, msg
+
+
+@requires_apt
+def test_install_check_mode_leaves_a_criu_that_cannot_be_executed_to_the_packages(tmp_path):
+    """In check mode a criu without an execute bit first on PATH is reported, not failed on: the packages
+    may be about to put an executable criu first."""
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    (bin_dir / 'criu').write_text('#!/bin/sh\necho "Version: 4.1.1"\n')
+    (bin_dir / 'criu').chmod(0o644)
+    before = _apt_state()
+    result, output = run_role(tmp_path, 'install', show=['criu_install'],
+                              wrap=['env', 'PATH=%s:%s' % (bin_dir, os.environ['PATH'])])
+    assert _apt_state() == before
+    if result['criu_install']['path'] is not None:
+        pytest.skip('an executable criu is installed on this machine: %s' % result['criu_install']['path'])
+    assert result['criu_install']['installed'] is True and result['criu_install']['executable'] is False
+    assert result['failed'] is None, result['failed']
 
 
 @requires_apt
@@ -350,6 +437,90 @@ def test_require_report_only_given_as_text_is_false(tmp_path):
     assert result['failed'] and 'unknown probe id(s): no_such_probe' in result['failed']['msg'], result
 
 
+# The decision on facts the kernel here cannot vary on demand: every probe supported but those given.
+GIVEN_RELEASE = '6.18.0-given'
+CAN_START = {'criu_can_start': True, 'criu_start_blockers': []}
+CANNOT_START = {'criu_can_start': False, 'criu_start_blockers': ['Yama ptrace_scope is 3']}
+
+
+def _given(env=None, **statuses):
+    env = CAN_START if env is None else env
+    results = dict((p.id, {'status': statuses.get(p.id, _result.SUPPORTED), 'message': 'm-' + p.id, 'evidence': {},
+                           'duration_ms': 0.1}) for p in _registry.PROBES)
+    return _aggregate.facts(results, dict(env), {'release': GIVEN_RELEASE, 'arch': 'x86_64'}, None)
+
+
+def _require_given(tmp_path, facts, *extra):
+    return run_role(tmp_path, 'require', ('criu_require_use_cached_facts=true',) + extra, facts=facts,
+                    show=['criu_require_result', 'criu_ready', 'criu_facts'])
+
+
+@pytest.mark.parametrize('facts, extra, unmet_ids', [
+    (_given(), (), []),
+    (_given(ns_last_pid=_result.UNSUPPORTED), (), ['ns_last_pid']),
+    (_given(ns_last_pid=_result.UNSUPPORTED), ('criu_require_ready=false',), []),
+    (_given(CANNOT_START), (), ['criu_start']),
+    (_given(CANNOT_START), ('criu_require_can_start=false',), []),
+    (_given(userns=_result.UNKNOWN), ('criu_require_features=userns',), ['userns']),
+    (_given(userns=_result.UNKNOWN), ('criu_require_features=userns', 'criu_require_unknown_is_unmet=false'), []),
+    (_given(userns=_result.UNSUPPORTED), (), []),
+    (_given(userns=_result.UNSUPPORTED), ('criu_require_workloads=user_namespaces',), ['userns']),
+    (_given(userns=_result.UNSUPPORTED), ('criu_require_workloads=user_namespaces', 'criu_require_report_only=false'),
+     ['userns']),
+])
+def test_require_decides_on_the_facts_it_is_given(tmp_path, facts, extra, unmet_ids):
+    """Each variable, given as text with -e, changes the decision on facts the kernel here cannot give on
+    demand; a host that lacks something fails with one line per item, one that lacks nothing does not."""
+    result, output = _require_given(tmp_path, facts, *extra)
+    res = result['criu_require_result']
+    assert result['criu_facts']['kernel']['release'] == GIVEN_RELEASE, 'the role probed again'
+    assert res['unmet_ids'] == unmet_ids and res['passed'] is (not unmet_ids), res
+    assert (res['ready'], res['verdict'], result['criu_ready']) == (facts['ready'], facts['verdict'], facts['ready'])
+    if not unmet_ids:
+        assert result['failed'] is None, result['failed']
+        return
+    assert result['failed']['task'] == 'Fail when this host lacks what it must have', output[-3000:]
+    assert result['failed']['msg'] == 'localhost cannot run CRIU as required (1 unmet; kernel %s):\n- %s\n' % (
+        GIVEN_RELEASE, res['lines'][0]), result['failed']
+    assert res['lines'][0].startswith(unmet_ids[0] + ' ('), res
+
+
+def test_require_report_only_records_and_never_fails(tmp_path):
+    result, output = _require_given(tmp_path, _given(ns_last_pid=_result.UNSUPPORTED), 'criu_require_report_only=true')
+    assert result['failed'] is None and result['criu_require_result']['unmet_ids'] == ['ns_last_pid'], result
+
+
+@pytest.mark.parametrize('extra', [(), ('criu_require_use_cached_facts=false',)])
+def test_require_probes_again_unless_told_to_use_the_facts_there(tmp_path, extra):
+    result, output = run_role(tmp_path, 'require', extra + ('criu_require_report_only=true',), facts=_given(),
+                              show=['criu_facts'])
+    assert result['failed'] is None, result['failed']
+    assert result['criu_facts']['kernel']['release'] == os.uname().release, output[-3000:]
+
+
+def test_require_gathers_as_it_is_told(tmp_path):
+    """criu_require_categories and criu_require_unprivileged reach the module; by default every probe runs, as root."""
+    (tmp_path / 'some').mkdir()
+    (tmp_path / 'all').mkdir()
+    result, output = run_role(tmp_path / 'some', 'require', [
+        'criu_require_categories=required,feature_only', 'criu_require_unprivileged=true',
+        'criu_require_report_only=true'], show=['criu_facts'])
+    probes = result['criu_facts']['probes']
+    assert set(p['category'] for p in probes.values()) == {'required', 'feature_only'}, output[-3000:]
+    assert result['criu_facts']['environment']['unprivileged'] is True
+    result, output = run_role(tmp_path / 'all', 'require', [
+        'criu_require_report_only=true'], show=['criu_facts'])
+    assert sorted(result['criu_facts']['probes']) == sorted(p.id for p in _registry.PROBES), output[-3000:]
+    assert result['criu_facts']['environment']['unprivileged'] is False
+
+
+@pytest.mark.parametrize('name, value', [('criu_require_ready', 'maybe'), ('criu_require_timeout', 'soon')])
+def test_require_refuses_a_value_of_the_wrong_type(tmp_path, name, value):
+    result, output = run_role(tmp_path, 'require', ['%s=%s' % (name, value)])
+    assert result['failed'] and 'Validating arguments' in result['failed']['task'], output[-3000:]
+    assert name in result['failed']['msg'], result['failed']
+
+
 # ---------------------------------------------------------------- migrate
 
 MIGRATE_INVENTORY = textwrap.dedent("""\
@@ -390,6 +561,10 @@ MIGRATE_OK = {'criu_migrate_destination': 'dst', 'criu_migrate_pid': 4242}
 
 
 @pytest.mark.parametrize('bad, words', [
+    ({'criu_migrate_destination': 'nowhere'}, 'an inventory host other than src; got nowhere)'),
+    ({'criu_migrate_destination': 'src'}, 'an inventory host other than src; got src)'),
+    ({'criu_migrate_pid': None}, 'a pid above 1; got None) and criu_migrate_command'),
+    ({'criu_migrate_command': 'sleep 60'}, 'a pid above 1; got 4242) and criu_migrate_command'),
     ({'criu_migrate_pid': 1}, 'a pid above 1; got 1'),
     ({'criu_migrate_pid': '0'}, 'a pid above 1; got 0'),
     ({'criu_migrate_port': 0}, 'criu_migrate_port from 1 to 65535 (got 0)'),
