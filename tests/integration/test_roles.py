@@ -353,6 +353,21 @@ def test_install_fails_when_the_modules_python_cannot_import_the_libraries(tmp_p
 
 
 @requires_apt
+def test_install_check_mode_does_not_judge_the_libraries_it_has_not_installed(tmp_path):
+    """In check mode nothing was installed: a modules' Python that cannot import the libraries (yet) is no
+    failure there, as the real run above is."""
+    subprocess.run(['/usr/bin/python3', '-m', 'venv', '--without-pip', str(tmp_path / 'venv')], check=True)
+    before = _apt_state()
+    result, output = run_role(
+        tmp_path, 'install', [json.dumps({'criu_install_cache_valid_time': 10 ** 9})],
+        show=['criu_install'],
+        inventory='localhost ansible_connection=local ansible_python_interpreter=%s\n' % (tmp_path / 'venv' / 'bin' / 'python3'))
+    assert result['failed'] is None, output[-3000:]
+    assert 'installed, but the Python that runs' not in output
+    assert _apt_state() == before
+
+
+@requires_apt
 def test_install_check_mode_leaves_a_criu_that_cannot_be_executed_to_the_packages(tmp_path):
     """In check mode a criu without an execute bit first on PATH is reported, not failed on: the packages
     may be about to put an executable criu first."""
