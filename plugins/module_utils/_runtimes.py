@@ -560,16 +560,16 @@ class _Host:
         directory of the file naming it, and one with ``*`` is a glob, sorted as Go's filepath.Glob sorts. A
         later file wins key by key inside a plugin's section (containerd 2.0, PR 9982; 1.x replaced whole
         sections, but only 2.2.7 and later read enable_criu), disabled_plugins add up, and a file of version 1
-        or none is first migrated to the version read so far (its ``cri`` plugin is the CRI's). ``parsed`` is the version
-        of containerd, None when not known: the CRI tables' migration at version 2 depends on it.
+        or none names the CRI plugin ``cri``. Where the CRI tables of a file below version 3 end up depends on
+        the release (_containerd_cri()). ``parsed`` is the version of containerd, None when not known: judged as
+        the latest releases load, with a note where an older one would answer otherwise.
 
         A dict: ``version`` of the main file, ``merged_version``, the ``imports`` read, ``cri``: each key of
         _cri_keys() set somewhere, as {key path: (value, table as written, file)}, ``enable_criu`` its entry or None,
         ``disabled`` as [(plugin, file)]; None when a file could not be read or parsed (recorded on ``v``; containerd
         would not start with it either)."""
-        merged = {'version': None, 'merged_version': 3, 'imports': [], 'disabled': []}
-        found = {}   # (plugin, key path) -> (value, table as written, file), the last file setting it
-        v2_tables = []   # the files writing a table that stays the v2 one until the migration at the end
+        merged = {'version': None, 'imports': [], 'disabled': []}
+        files = []   # (path, version, {table as written: {key path: value}}), in the order containerd merges them
         pending, loaded = [(CONTAINERD_CONFIG, None)], []
         while pending:
             path, importer = pending.pop(0)
@@ -600,41 +600,37 @@ class _Host:
                 if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
                     v.unknown('the %s in %s is not a list of strings' % (key, path))
                     return None
-            # A version 1 file migrated to version 3 has its CRI table (``cri``, or the v2 name) copied over the
-            # runtime's, key by key; at version 2 it stays the v2 table, migrated at the end with the rest.
-            into = CRI_RUNTIME if version < 2 and merged['merged_version'] >= 3 else CRI_GRPC
-            for written in (CRI_RUNTIME, CRI_GRPC) + (('cri',) if version < 2 else ()):   # the later one wins
+            tables = {}
+            for written in (CRI_RUNTIME, CRI_GRPC) + (('cri',) if version < 2 else ()):
                 table = _toml.toml_get(doc, ('plugins', written))
-                if written != CRI_RUNTIME and into == CRI_GRPC and isinstance(table, dict) and path not in v2_tables:
-                    v2_tables.append(path)
-                for key in _cri_keys(table):
-                    value = _toml.toml_get(table, key)
-                    if value is not None:
-                        found[(CRI_RUNTIME if written == CRI_RUNTIME else into, key)] = (value, written, path)
-            if version >= 2:
-                merged['merged_version'] = version
+                if isinstance(table, dict):
+                    tables[written] = dict((key, _toml.toml_get(table, key)) for key in _cri_keys(table)
+                                           if _toml.toml_get(table, key) is not None)
+            files.append((path, version, tables))
             for plugin in lists['disabled_plugins']:
                 if plugin not in [d for d, dummy in merged['disabled']]:
                     merged['disabled'].append((plugin, path))
             for name in lists['imports']:
                 name = os.path.normpath(os.path.join(os.path.dirname(path), name))
                 pending.extend((p, path) for p in (self.drop_ins(name) if '*' in name else [name]))
-        # Below version 3 containerd migrates the v2 table into the runtime's (plugins/cri/runtime/plugin.go
-        # configMigration(), migrateConfig()): a key moves only where the runtime's table does not set it, keys of
-        # ``containerd`` one by one, and its ``runtimes`` as one key: no v2 handler when the runtime's table has one.
-        merged['cri'] = dict((key, entry) for (plugin, key), entry in found.items() if plugin == CRI_RUNTIME)
-        v3_handlers = any(key[:2] == ('containerd', 'runtimes') for key in merged['cri'])
-        for (plugin, key), entry in found.items():
-            if plugin == CRI_GRPC and merged['merged_version'] < 3 and key not in merged['cri'] \
-                    and not (v3_handlers and key[:2] == ('containerd', 'runtimes')):
-                merged['cri'][key] = entry
-        # That merge came with containerd PR 10980 (merged in January 2025, after 2.0.1). Up to 2.0.1 the migration put
-        # the v2 table in the runtime's place whole (`migrateConfig(conf)`, then `pluginConfigs[...".runtime"] = conf`,
-        # the only change to it sandbox_mode becoming sandboxer), so the runtime's own table counted for nothing once
-        # any file wrote a v2 one. Whether the cherry-pick to release/2.0 made 2.0.2 is not established: from 2.0.2
-        # on, and for a version not known, the merge holds, with a note where 2.0.0 and 2.0.1 would answer otherwise.
+        # containerd PR 12608 (first released in 2.3.0) migrates each file on its own as it loads it; before it the
+        # files were merged first and the CRI migration ran once on the result.
+        per_file = parsed is None or parsed >= (2, 3, 0)
+        merged['cri'], merged['merged_version'], v2_tables = _containerd_cri(files, per_file)
+        if parsed is None:
+            older = _containerd_cri(files, False)[0]
+            if older != merged['cri']:
+                v.note('containerd 2.0 to 2.2 would read this configuration otherwise: they merge all files before '
+                       'migrating the CRI tables of version 1 and 2, and not at all when the merged version is 3')
+        # Up to 2.0.1 the migration put the v2 table in the runtime's place whole (`migrateConfig(conf)`, then
+        # `pluginConfigs[...".runtime"] = conf`, the only change to it sandbox_mode becoming sandboxer), so the
+        # runtime's own table counted for nothing once any file wrote a v2 one; the key by key merge came with
+        # containerd PR 10980 (merged in January 2025, after 2.0.1). Whether the cherry-pick to release/2.0 made
+        # 2.0.2 is not established: from 2.0.2 on, and for a version not known, the merge holds, with a note where
+        # 2.0.0 and 2.0.1 would answer otherwise.
         if v2_tables and merged['merged_version'] < 3:
-            whole = dict((key, entry) for (plugin, key), entry in found.items() if plugin == CRI_GRPC)
+            whole = dict((key, entry) for (plugin, key), entry in _containerd_found(files, False).items()
+                         if plugin == CRI_GRPC)
             if whole != merged['cri']:
                 if parsed is not None and (2, 0, 0) <= parsed < (2, 0, 2):
                     merged['cri'] = whole
@@ -931,6 +927,58 @@ class _Host:
     def _lxc(self, v):
         self.own(v)
         self.criu_checks(v, MIN_CRIU['lxc'])
+
+
+def _containerd_found(files, per_file):
+    """The CRI keys of containerd's files (containerd_config()) once merged, as {(plugin, key path): (value, table as
+    written, file)}, the last file setting a key winning.
+
+    ``per_file``: as containerd 2.3.0 and later load them (PR 12608, LoadConfigWithPlugins()): a file below version 3
+    is migrated on its own before it is merged (top-level migration, then each plugin's ConfigMigration), its v2 table
+    (``cri`` in a version 1 file) moving into its own runtime table where that does not set the key, and the v2
+    handlers not at all when it has one of its own (plugins/cri/runtime/plugin.go migrateConfig(): ``containerd``
+    key by key, its ``runtimes`` as one key). Otherwise as 2.0 to 2.2 do: a file of version 1 or none only has its
+    ``cri`` renamed to the v2 name (LoadConfig(): `case 0, 1: config.MigrateConfigTo(ctx, out.Version)`), and the v2
+    tables stay where they are written until the migration of the merged result (_containerd_cri())."""
+    found = {}
+    for path, version, tables in files:
+        own = tables.get(CRI_RUNTIME, {})
+        own_handlers = any(key[:2] == ('containerd', 'runtimes') for key in own)
+        for written in (CRI_RUNTIME, CRI_GRPC, 'cri'):   # the later one wins
+            for key, value in tables.get(written, {}).items():
+                if written == CRI_RUNTIME:
+                    found[(CRI_RUNTIME, key)] = (value, written, path)
+                elif per_file and version < 3:
+                    if key not in own and not (own_handlers and key[:2] == ('containerd', 'runtimes')):
+                        found[(CRI_RUNTIME, key)] = (value, written, path)
+                else:
+                    found[(CRI_GRPC, key)] = (value, written, path)
+    return found
+
+
+def _containerd_cri(files, per_file):
+    """The CRI runtime's keys containerd reads from its files (see _containerd_found()), the merged version and the
+    files whose v2 table stays one until the end, as (cri, merged_version, v2_tables).
+
+    The merged version is the last one a file sets (the files merge with mergo.WithOverride; a file of version 1 or
+    none is migrated to the version merged so far); from 2.3.0 every file is at version 3 once loaded, and it only
+    names the table a fix writes to. Before 2.3.0 containerd migrates the merged result when its version is below
+    3 (cmd/containerd/server/server.go New(), then plugins/cri/runtime/plugin.go configMigration(), migrateConfig()):
+    a v2 key moves only where the runtime's table does not set it, and no v2 handler when the runtime's table has
+    one; at version 3 the v2 tables are not read."""
+    found = _containerd_found(files, per_file)
+    merged_version = 3
+    for dummy, version, dummy in files:
+        if version >= 2:
+            merged_version = version
+    cri = dict((key, entry) for (plugin, key), entry in found.items() if plugin == CRI_RUNTIME)
+    v2_tables = [path for path, dummy, tables in files if CRI_GRPC in tables or 'cri' in tables] if merged_version < 3 else []
+    if not per_file and merged_version < 3:
+        v3_handlers = any(key[:2] == ('containerd', 'runtimes') for key in cri)
+        for (plugin, key), entry in found.items():
+            if plugin == CRI_GRPC and key not in cri and not (v3_handlers and key[:2] == ('containerd', 'runtimes')):
+                cri[key] = entry
+    return cri, merged_version, v2_tables
 
 
 def _cri_keys(table):

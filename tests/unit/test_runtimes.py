@@ -422,14 +422,78 @@ def test_containerd_import_overrides_the_main_file_key_by_key(tmp_path):
 
 
 def test_containerd_migrates_a_version_1_import(tmp_path):
-    """A drop-in without a version names the CRI plugin ``cri``; containerd migrates it to the main file's version."""
-    for main in ('version = 2\n', 'version = 3\n'):
-        fact = gather(containerd_root(tmp_path / main[-2], {
+    """A drop-in without a version names the CRI plugin ``cri``. Under a version 2 main file containerd migrates it
+    with the rest; under a version 3 one, 2.0 to 2.2 only rename it to the v2 table, which version 3 does not read,
+    where 2.3 (PR 12608, each file migrated as it is loaded) moves it into the runtime's table."""
+    for main, binary, state in (('version = 2\n', 'containerd-2.2.7.txt', R.NOT_READY),
+                                ('version = 2\n', 'containerd-2.3.5.txt', R.NOT_READY),
+                                ('version = 3\n', 'containerd-2.2.7.txt', R.READY),
+                                ('version = 3\n', 'containerd-2.3.4.txt', R.NOT_READY)):
+        fact = gather(containerd_root(tmp_path / (main[-2] + binary), {
             '/etc/containerd/config.toml': main + 'imports = ["criu.toml"]\n',
-            '/etc/containerd/criu.toml': '[plugins.cri]\nenable_criu = false\n'}))['containerd']
-        assert fact['checkpoint'] == R.NOT_READY, main
-        assert fact['config']['source'] == '[plugins.cri] in /etc/containerd/criu.toml'
+            '/etc/containerd/criu.toml': '[plugins.cri]\nenable_criu = false\n'}, binary=binary))['containerd']
+        assert fact['checkpoint'] == state, (main, binary, reasons(fact))
+        assert fact['config']['source'] == ('default' if state == R.READY else '[plugins.cri] in /etc/containerd/criu.toml')
         assert fact['config']['version'] == int(main[-2])
+
+
+@pytest.mark.parametrize('binary, runs, state', [
+    ('containerd-2.2.7.txt', 'runc', R.READY), ('containerd-2.3.4.txt', 'crun', R.NOT_READY),
+])
+def test_containerd_reads_a_1_x_drop_in_under_a_version_3_file_from_2_3_on(tmp_path, binary, runs, state):
+    """A crun handler left from containerd 1.x in a drop-in without a version, imported by a version 3 file: 2.0 to 2.2
+    rename its ``cri`` to the v2 table and never migrate it (the merged version is 3), so their default handler stays
+    runc; 2.3 migrates the drop-in on its own (PR 12608) and runs crun, built without CRIU here."""
+    root = make_root(tmp_path, {'containerd': binary, 'runc': 'runc-1.1.5.txt', 'crun': 'crun-1.8.1-debian12.txt'}, {
+        '/etc/containerd/config.toml': 'containerd-v3-v1-drop-in/config.toml',
+        '/etc/containerd/conf.d/10-crun.toml': 'containerd-v3-v1-drop-in/conf.d/10-crun.toml'})
+    fact = gather(root)['containerd']
+    assert fact['config']['imports'] == ['/etc/containerd/conf.d/10-crun.toml']
+    assert fact['runtime_handler']['name'] == runs and fact['oci_runtime']['name'] == runs, fact['oci_runtime']
+    assert fact['checkpoint'] == state, reasons(fact)
+    if runs == 'crun':
+        assert fact['runtime_handler']['source'].startswith('default_runtime_name under [plugins.cri.containerd] in '
+                                                            '/etc/containerd/conf.d/10-crun.toml, ')
+
+
+def test_containerd_versionless_main_file_is_migrated_from_2_3_on(tmp_path):
+    """A main file without a version is taken for version 1 and migrated to version 3 at load: 2.0 to 2.2 rename its
+    ``cri`` table and skip the CRI migration (the version is already 3), 2.3 runs it."""
+    for binary, state in (('containerd-2.2.7.txt', R.READY), ('containerd-2.3.4.txt', R.NOT_READY)):
+        fact = gather(containerd_root(tmp_path / binary, {
+            '/etc/containerd/config.toml': '[plugins.cri]\nenable_criu = false\n'}, binary=binary))['containerd']
+        assert fact['checkpoint'] == state and fact['config']['version'] == 1, (binary, reasons(fact))
+
+
+@pytest.mark.parametrize('binary, state, says', [
+    # merged at version 3 (the drop-in's), the main file's v2 table is never migrated: enable_criu = false unread
+    ('containerd-2.2.7.txt', R.READY, None),
+    # migrated on its own as containerd loads it (PR 12608), the main file's enable_criu = false counts
+    ('containerd-2.3.5.txt', R.NOT_READY, 'criu support is disabled by configuration: enable_criu = false under '
+     '[plugins.\'io.containerd.grpc.v1.cri\'] in /etc/containerd/config.toml'),
+])
+def test_containerd_drop_in_of_a_higher_version_than_the_main_file(tmp_path, binary, state, says):
+    """The version 2 main file of containerd PR 12891 with a version 3 drop-in adding a runtime handler."""
+    root = make_root(tmp_path, {'containerd': binary, 'runc': 'runc-1.1.5.txt'}, {
+        '/etc/containerd/config.toml': 'containerd-v2-v3-drop-in/config.toml',
+        '/etc/containerd/conf.d/99-nvidia.toml': 'containerd-v2-v3-drop-in/conf.d/99-nvidia.toml'})
+    fact = gather(root)['containerd']
+    assert fact['checkpoint'] == state, reasons(fact)
+    if says:
+        assert says in reasons(fact)
+
+
+def test_containerd_of_unknown_version_notes_how_older_releases_load_the_files(tmp_path):
+    """Judged as the latest releases load them, with a note where 2.0 to 2.2 would read the files otherwise."""
+    root = make_root(tmp_path, {'runc': 'runc-1.1.5.txt'}, {
+        '/etc/containerd/config.toml': 'containerd-v2-v3-drop-in/config.toml',
+        '/etc/containerd/conf.d/99-nvidia.toml': 'containerd-v2-v3-drop-in/conf.d/99-nvidia.toml'})
+    (tmp_path / 'usr' / 'bin' / 'containerd').write_text('#!/bin/sh\necho "containerd (devel)"\n')
+    (tmp_path / 'usr' / 'bin' / 'containerd').chmod(0o755)
+    fact = gather(root)['containerd']
+    assert fact['config']['enable_criu'] is False
+    notes = ' '.join(fact['notes'])
+    assert 'containerd 2.0 to 2.2 would read this configuration otherwise' in notes, notes
 
 
 def test_containerd_v2_table_counts_only_while_the_merged_version_is_2(tmp_path):
