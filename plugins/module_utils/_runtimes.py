@@ -571,6 +571,7 @@ class _Host:
         merged = {'version': None, 'imports': [], 'disabled': []}
         files = []   # (path, version, {table as written: {key path: value}}), in the order containerd merges them
         pending, loaded = [(CONTAINERD_CONFIG, None)], []
+        root_version = 0   # the version PR 12891 holds the drop-ins to: the first file's that sets one
         while pending:
             path, importer = pending.pop(0)
             if path in loaded:
@@ -600,6 +601,20 @@ class _Host:
                 if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
                     v.unknown('the %s in %s is not a list of strings' % (key, path))
                     return None
+            # containerd PR 12891 (in 2.3.0, reverted in 2.3.5 by PR 13995 and before 2.4.0 by PR 13939) stops at a
+            # drop-in of a higher version than the root file (LoadConfigWithPlugins(): `if rootConfigVersion == 0
+            # { rootConfigVersion = config.Version }; if config.Version > rootConfigVersion { return fmt.Errorf(...) }`).
+            root_version = root_version or version
+            if version > root_version:
+                refusal = 'drop-in config version %d higher than root config version %d' % (version, root_version)
+                if parsed is not None and (2, 3, 0) <= parsed < (2, 3, 5):
+                    v.block('containerd %s does not start: %s imports %s, whose version %d is higher than the root file\'s '
+                            '("%s")' % (v.facts['version'], importer, path, version, refusal),
+                            'write %s at version %d, or upgrade containerd to 2.3.5 or newer, which loads it'
+                            % (path, root_version))
+                    return None
+                if parsed is None:
+                    v.note('containerd 2.3.0 to 2.3.4 would not start with this configuration ("%s", %s)' % (refusal, path))
             tables = {}
             for written in (CRI_RUNTIME, CRI_GRPC) + (('cri',) if version < 2 else ()):
                 table = _toml.toml_get(doc, ('plugins', written))

@@ -468,7 +468,11 @@ def test_containerd_versionless_main_file_is_migrated_from_2_3_on(tmp_path):
 @pytest.mark.parametrize('binary, state, says', [
     # merged at version 3 (the drop-in's), the main file's v2 table is never migrated: enable_criu = false unread
     ('containerd-2.2.7.txt', R.READY, None),
-    # migrated on its own as containerd loads it (PR 12608), the main file's enable_criu = false counts
+    # PR 12891: a drop-in of a higher version than the main file stops containerd
+    ('containerd-2.3.4.txt', R.NOT_READY, 'containerd 2.3.4 does not start: /etc/containerd/config.toml imports '
+     '/etc/containerd/conf.d/99-nvidia.toml, whose version 3 is higher than the root file\'s ("drop-in config version 3 '
+     'higher than root config version 2")'),
+    # PR 12891 reverted: the main file is migrated on its own, its enable_criu = false counts
     ('containerd-2.3.5.txt', R.NOT_READY, 'criu support is disabled by configuration: enable_criu = false under '
      '[plugins.\'io.containerd.grpc.v1.cri\'] in /etc/containerd/config.toml'),
 ])
@@ -481,10 +485,15 @@ def test_containerd_drop_in_of_a_higher_version_than_the_main_file(tmp_path, bin
     assert fact['checkpoint'] == state, reasons(fact)
     if says:
         assert says in reasons(fact)
+    if binary == 'containerd-2.3.4.txt':
+        assert fact['fix'].startswith('Write /etc/containerd/conf.d/99-nvidia.toml at version 2, or upgrade containerd '
+                                      'to 2.3.5 or newer'), fact['fix']
+        assert fact['config']['enable_criu'] is None
 
 
 def test_containerd_of_unknown_version_notes_how_older_releases_load_the_files(tmp_path):
-    """Judged as the latest releases load them, with a note where 2.0 to 2.2 would read the files otherwise."""
+    """Judged as the latest releases load them, with a note where 2.0 to 2.2 would read the files otherwise and where
+    2.3.0 to 2.3.4 would not start."""
     root = make_root(tmp_path, {'runc': 'runc-1.1.5.txt'}, {
         '/etc/containerd/config.toml': 'containerd-v2-v3-drop-in/config.toml',
         '/etc/containerd/conf.d/99-nvidia.toml': 'containerd-v2-v3-drop-in/conf.d/99-nvidia.toml'})
@@ -494,6 +503,8 @@ def test_containerd_of_unknown_version_notes_how_older_releases_load_the_files(t
     assert fact['config']['enable_criu'] is False
     notes = ' '.join(fact['notes'])
     assert 'containerd 2.0 to 2.2 would read this configuration otherwise' in notes, notes
+    assert 'containerd 2.3.0 to 2.3.4 would not start with this configuration ("drop-in config version 3 higher than ' \
+        'root config version 2", /etc/containerd/conf.d/99-nvidia.toml)' in notes, notes
 
 
 def test_containerd_v2_table_counts_only_while_the_merged_version_is_2(tmp_path):
