@@ -25,6 +25,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import fnmatch
 import glob
 import json
 import os
@@ -320,8 +321,20 @@ class _Host:
         return '/root'
 
     def drop_ins(self, pattern):
-        """The files of a drop-in directory, as paths without the root, sorted."""
-        return sorted(p[len(self.root.rstrip('/')):] for p in glob.glob(_join(self.root, pattern)) if os.path.isfile(p))
+        """The files of a drop-in directory, as paths without the root, sorted. The file name is matched as Go
+        matches it (path/filepath Match() in containerd's resolveImports(), a ".conf" suffix in containers/common
+        addConfigs()): a leading dot is an ordinary character there, where Python's glob would skip hidden files
+        that containerd and podman load."""
+        directory, name = os.path.split(pattern)
+        found = []
+        for here in sorted(glob.glob(_join(self.root, directory))):
+            try:
+                names = sorted(os.listdir(here))
+            except OSError:
+                continue
+            found += [os.path.join(here, n) for n in names
+                      if fnmatch.fnmatchcase(n, name) and os.path.isfile(os.path.join(here, n))]
+        return [p[len(self.root.rstrip('/')):] for p in found]
 
     def walk(self, directory):
         """The files under ``directory``, recursively, as paths without the root, in the order of Go's

@@ -242,6 +242,15 @@ def test_podman_as_root_reads_roots_own_containers_conf_from_podman_5(tmp_path, 
         assert fact['oci_runtime']['name'] == 'crun' and fact['checkpoint'] == R.NOT_READY, fact['oci_runtime']
 
 
+def test_podman_reads_a_hidden_drop_in(tmp_path):
+    """containers/common addConfigs() takes every file of containers.conf.d whose name ends in .conf, a hidden one too."""
+    root = make_root(tmp_path, {'podman': 'podman-5.2.2.txt', 'crun': 'crun-1.8.1-debian12.txt', 'runc': 'runc-1.1.5.txt'},
+                     {'/etc/containers/containers.conf.d/.50-runc.conf': 'containers-runc/containers.conf'})
+    fact = gather(root)['podman']
+    assert fact['oci_runtime']['name'] == 'runc' and fact['checkpoint'] == R.READY, fact['oci_runtime']
+    assert fact['oci_runtime']['source'] == '[engine] runtime in /etc/containers/containers.conf.d/.50-runc.conf'
+
+
 def test_podman_configured_runc(tmp_path):
     root = make_root(tmp_path, {'podman': 'podman-5.2.2.txt', 'crun': 'crun-1.8.1-debian12.txt', 'runc': 'runc-1.1.5.txt'},
                      {'/etc/containers/containers.conf': 'containers-runc/containers.conf'})
@@ -404,6 +413,18 @@ def test_containerd_reads_imported_drop_ins_in_order(tmp_path):
     assert fact['checkpoint'] == R.NOT_READY and fact['config']['enable_criu'] is False
     assert fact['config']['source'] == RUNTIME_TABLE + ' in /etc/containerd/conf.d/20-off.toml'
     assert '20-off.toml' in fact['fix']
+
+
+def test_containerd_reads_a_hidden_drop_in_its_glob_matches(tmp_path):
+    """containerd globs its imports with Go's filepath.Glob, whose * matches a leading dot: a hidden drop-in is
+    loaded."""
+    fact = gather(containerd_root(tmp_path, {
+        '/etc/containerd/config.toml': V3_ON_WITH_CONF_D,
+        '/etc/containerd/conf.d/.99-off.toml': 'version = 3\n' + RUNTIME_TABLE + '\nenable_criu = false\n',
+    }))['containerd']
+    assert fact['config']['imports'] == ['/etc/containerd/conf.d/.99-off.toml']
+    assert fact['checkpoint'] == R.NOT_READY and fact['config']['enable_criu'] is False
+    assert fact['config']['source'] == RUNTIME_TABLE + ' in /etc/containerd/conf.d/.99-off.toml'
 
 
 def test_containerd_import_overrides_the_main_file_key_by_key(tmp_path):
