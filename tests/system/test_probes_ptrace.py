@@ -67,16 +67,22 @@ def _direct_peeksiginfo():
     attached child that has one blocked SIGUSR1 pending: PEEKSIGINFO must
     return 1 (so the request exists and reads the queue) and GETSIGMASK must
     show SIGUSR1 blocked."""
+    rfd, wfd = os.pipe()
     pid = os.fork()
     if pid == 0:
+        os.close(rfd)
         signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1])
         # thread-directed (tgkill): PEEKSIGINFO with flags 0 reads the
         # thread's own queue, not the process-wide one
         signal.pthread_kill(threading.get_ident(), signal.SIGUSR1)
+        os.write(wfd, b'pending')
         while True:
             time.sleep(1000)
+    os.close(wfd)
     try:
-        time.sleep(0.05)
+        # Attach once the signal is pending, not after a fixed sleep: a child
+        # forked on a loaded machine may not have run that far in 50 ms.
+        assert os.read(rfd, 16) == b'pending', 'the child ended before its SIGUSR1 was pending'
         assert LIBC.ptrace(16, pid, None, None) == 0, os.strerror(ctypes.get_errno())  # PTRACE_ATTACH
         os.waitpid(pid, 0)
         args = P._PeekSiginfoArgs(off=0, flags=0, nr=1)
@@ -86,6 +92,7 @@ def _direct_peeksiginfo():
         getmask = LIBC.ptrace(P.PTRACE_GETSIGMASK, pid, 8, ctypes.addressof(mask))
         return peek, getmask, mask.value
     finally:
+        os.close(rfd)
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
 
