@@ -6,10 +6,12 @@ destination a pid, mount and network namespace of its own, reached over a veth -
 and runs migrate_role/play.yml there:
 
 - stop-and-copy of a counter (this kernel has no soft-dirty tracking): it runs on
-  the destination only;
-- a tree whose root ends once restored: the check after the restore fails, and the
-  rollback resumes the whole tree on the source and ends all of it on the destination;
-- a destination address nobody has: the dump fails, the tree runs on, on the source;
+  the destination only, and the report's numbers agree with each other;
+- a destination address nobody has, right after: the dump fails, the tree runs on,
+  on the source, and the counter the migration before restored on the destination too;
+- a tree whose root ends 2 s after the restore: the check after the settle time fails,
+  and the rollback resumes the whole tree on the source and ends all of it on the
+  destination;
 - a pid that does not exist: the dump fails, and nothing is said to be resumed;
 - check mode from a block and from include_role's apply: the role decides, starts nothing.
 
@@ -75,12 +77,18 @@ def test_stop_and_copy_moves_the_tree(run):
     counters = [cmd for cmd in _commands(hosts['dst']) if cmd.startswith('/bin/sh -c i=0;')]
     assert len(counters) == 1, hosts['dst']
     assert not [cmd for cmd in _commands(hosts['src']) if cmd.startswith('/bin/sh -c i=0;')], hosts['src']
+    assert (moved['source'], moved['destination'], moved['stop_reason'], moved['pages_per_iteration']) == (
+        'src', 'dst', None, []), moved
+    assert moved['final_pages_written'] > 0 and 0 < moved['frozen_ms'] <= moved['dump_ms'], moved
+    # the downtime runs from the freeze to the check: it spans the dump and the restore, not the start
+    assert moved['dump_ms'] + moved['restore_ms'] <= moved['downtime_ms'] < moved['total_ms'], moved
 
 
 def test_a_rollback_after_the_restore_ends_the_whole_tree_on_the_destination(run):
     """criu restored the root and its child; the root ended on the destination.  The
     rollback ended only the root's pid there, and the child ran on beside the tree
-    resumed on the source."""
+    resumed on the source.  The root ends 2 s after the restore: a check made without
+    the settle time found it running and called the migration a success."""
     results, hosts, play = run
     msg = results['rollback'].get('failed', '')
     assert 'failed at "Check that the tree runs on the destination"' in msg, results['rollback']
@@ -127,5 +135,6 @@ def test_nothing_is_left(run):
         # (the rollback's nested one with its two parents)
         assert not [cmd for cmd in _commands(hosts[name]) if 'criu' in cmd], hosts[name]
         assert [p for p in hosts[name]['var_tmp'] if p.startswith('criu-migrate')] == [], hosts[name]
-        # a work directory that was there before stays (the unreachable case's), empty
-        assert [p for p in hosts[name]['var_tmp'] if p.startswith('kept')] == ['kept'], hosts[name]
+    # the unreachable case's work directory: the role created it on src, it was there before on dst
+    assert [p for p in hosts['src']['var_tmp'] if p.startswith('kept')] == [], hosts['src']
+    assert [p for p in hosts['dst']['var_tmp'] if p.startswith('kept')] == ['kept'], hosts['dst']
