@@ -13,6 +13,8 @@ and runs migrate_role/play.yml there:
   and the rollback resumes the whole tree on the source and ends all of it on the
   destination;
 - a pid that does not exist: the dump fails, and nothing is said to be resumed;
+- a port taken on the destination, after those failures: the page server cannot start,
+  nothing is said to be resumed and the tree runs on, on the source;
 - check mode from a block and from include_role's apply: the role decides, starts nothing.
 
 On every path nothing is left but what should run: no page server, no images, no work
@@ -114,6 +116,17 @@ def test_a_pid_that_does_not_exist_is_not_said_to_be_resumed(run):
     msg = results['no_such_pid'].get('failed', '')
     assert 'no process 4194000 to dump (it does not exist or has exited).' in msg, results['no_such_pid']
     assert 'resumed' not in msg, msg
+
+
+def test_a_failure_before_the_freeze_resumes_nothing(run):
+    """The page server cannot start: the rollback resumed this tree, never frozen, after
+    a failed migration before it had left its record of a frozen tree, and said so."""
+    results, hosts, play = run
+    msg = results['port_taken'].get('failed', '')
+    assert 'failed at "Start a page server on the destination' in msg and 'Address already in use' in msg, msg
+    assert 'resumed' not in msg, msg
+    left = [state for dummy, state, cmd in hosts['src']['processes'] if 'unfrozen-' in cmd]
+    assert len(left) == 1 and left[0] in ('S', 'R'), hosts['src']
 
 
 @pytest.mark.parametrize('case', ['check_block', 'check_apply'])

@@ -56,6 +56,12 @@ for name in ('lo', 'mig1'):
     ip.link('set', index=ip.link_lookup(ifname=name)[0], state='up')
 ip.addr('add', index=ip.link_lookup(ifname='mig1')[0], address='10.77.0.2', mask=24)
 PY
+# A port taken on dst: the page server of the play's last case cannot start.
+nsenter -t "$dst" -p -m -n -- python3 -c 'import socket, sys, time
+s = socket.socket()
+s.bind(("", 27199))
+s.listen()
+time.sleep(900)' "holdport-$token" &
 printf '#!/bin/sh\nexec nsenter -t %s -p -m -n -- /usr/bin/python3 "$@"\n' "$dst" > "$d/dstpy"
 chmod +x "$d/dstpy"
 cat > "$d/inventory" <<EOS
