@@ -881,8 +881,9 @@ ansible_facts:
               description:
                 - The configuration that gates checkpointing, with the file it was read from (C(file) or C(files))
                   and C(source) (where the value came from, or the default it falls back to) - containerd's
-                  C(enable_criu), its main file's config C(version) and the files it C(imports), read and merged as
-                  containerd 2 does (breadth first, a later file winning key by key), CRI-O's C(enable_criu_support) (and
+                  C(enable_criu), its main file's config C(version) and the files it C(imports), read, migrated and
+                  merged as the installed containerd 2 release does (breadth first, a later file winning key by key;
+                  each file migrated as it loads from 2.3, the merged result before), CRI-O's C(enable_criu_support) (and
                   C(container_level_enabled)), the kubelet's C(ContainerCheckpoint) feature gate, Docker's
                   C(experimental).
               type: dict
