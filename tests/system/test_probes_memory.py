@@ -18,11 +18,13 @@ import pytest
 
 import kernelinfo
 import leftovers
+import seccomp_deny
 
 from conftest import NOBODY, become_user, enter_user_namespace, in_child, requires_root, run_probe
 
 from ansible_collections.criu.check.plugins.module_utils import _context  # noqa: E402
 from ansible_collections.criu.check.plugins.module_utils import _probes_memory as M  # noqa: E402
+from ansible_collections.criu.check.plugins.module_utils import _registry  # noqa: E402
 from ansible_collections.criu.check.plugins.module_utils import _syscall  # noqa: E402
 
 pytestmark = requires_root
@@ -45,7 +47,7 @@ def test_special_mapping_mremap_moves_what_maps_shows():
     result = run_probe('special_mapping_mremap')
     assert result['status'] == 'supported', result
     names = _maps_names()
-    expected = [n for n in M.SPECIAL_MAPPINGS if n in names]
+    expected = [n for n in ('[vvar]', '[vdso]', '[sigpage]') if n in names]   # criu's special_vmas[]
     assert sorted(result['evidence']['mappings']) == sorted(expected)
     assert '[vdso]' in expected
     assert result['evidence']['method'] == ('machine code' if os.uname().machine in M._MREMAP_CODE else 'ctypes')
@@ -120,7 +122,7 @@ def test_mem_dirty_track_root_reads_pagemap():
     result = run_probe('mem_dirty_track')
     entry = int(result['evidence']['pagemap_entry'], 16)
     assert entry & (1 << 63)                          # the touched page is present
-    assert bool(entry & M.PME_SOFT_DIRTY) == kernelinfo.config_on('CONFIG_MEM_SOFT_DIRTY')
+    assert bool(entry & (1 << 55)) == kernelinfo.config_on('CONFIG_MEM_SOFT_DIRTY')   # PM_SOFT_DIRTY
 
 
 def test_mem_dirty_track_nonroot_cannot_open_clear_refs():
@@ -296,3 +298,204 @@ def test_probes_leave_nothing_behind(context):
     assert not outcome['unreaped']
     assert outcome['statuses']['special_mapping_mremap'] == 'supported'
     assert outcome['statuses']['aio_remap'] == 'supported'
+
+
+# ------------------------------------------- what the kernel refuses, for real
+#
+# A seccomp filter (tests/tools/seccomp_deny.py) installed in the child that
+# runs the probe fails exactly the call the probe makes (the system call and
+# the argument that asks); the probe's own children inherit it.  So every
+# answer below comes from the kernel refusing the real call.
+
+def _call_fails(name, arg, value, err):
+    return lambda: seccomp_deny.install(seccomp_deny.argument_program(name, arg, value, err))
+
+
+def _call_kills(name, arg, value):
+    """As _call_fails, but the call kills the process that makes it (SIGSYS)."""
+    program = seccomp_deny.argument_program(name, arg, value, 0)
+    program[-2] = (seccomp_deny.BPF_RET_K, 0, 0, seccomp_deny.SECCOMP_RET_KILL_PROCESS)   # the ERRNO return
+    return lambda: seccomp_deny.install(program)
+
+
+def _probe_under(probe_id, setup, **kwargs):
+    return in_child(lambda: _registry.BY_ID[probe_id].func(_context.ProbeContext(), **kwargs), setup)
+
+
+MOVE_FIXED = M.MREMAP_FIXED | M.MREMAP_MAYMOVE     # only the probes' mremap calls pass both flags
+READ_EXEC = M.mmap.PROT_READ | M.mmap.PROT_EXEC      # the machine-code page's mprotect
+needs_x86_64_filter = pytest.mark.skipif(not X86_64, reason='seccomp_deny.py knows x86_64 system calls only')
+
+
+@needs_x86_64_filter
+@pytest.mark.parametrize('method', [None, 'ctypes'], ids=['machine-code', 'ctypes'])
+def test_special_mapping_mremap_refused_or_killed(method):
+    result = _probe_under('special_mapping_mremap', _call_fails('mremap', 3, MOVE_FIXED, errno.EPERM), method=method)
+    assert (result['status'], result['message']) == ('unsupported', 'Child exited with 1'), result
+    result = _probe_under('special_mapping_mremap', _call_kills('mremap', 3, MOVE_FIXED), method=method)
+    assert result['status'] == 'unsupported', result
+    assert result['message'].startswith('Child killed by signal %d\n' % signal.SIGSYS), result
+
+
+@needs_x86_64_filter
+def test_special_mapping_mremap_without_executable_memory_uses_ctypes():
+    result = _probe_under('special_mapping_mremap', _call_fails('mprotect', 2, READ_EXEC, errno.EACCES))
+    assert result['status'] == 'supported', result
+    assert (result['evidence']['machine_code_refused'], result['evidence']['method']) == ('EACCES', 'ctypes')
+
+
+@needs_x86_64_filter
+@pytest.mark.parametrize('call, arg, value, message', [
+    ('io_setup', 0, M.AIO_NR_EVENTS, 'No AIO syscall: Operation not permitted'),
+    ('mremap', 3, MOVE_FIXED, "Can't remap AIO ring: Operation not permitted"),
+    ('io_getevents', 1, 0, "AIO remap doesn't work properly: Operation not permitted"),
+])
+def test_aio_remap_refused_step(call, arg, value, message):
+    result = _probe_under('aio_remap', _call_fails(call, arg, value, errno.EPERM))
+    assert (result['status'], result['message']) == ('unsupported', message), result
+
+
+@needs_x86_64_filter
+def test_can_map_vdso_and_compat_cr_when_arch_prctl_is_refused_or_kills():
+    refused = _call_fails('arch_prctl', 0, M.ARCH_MAP_VDSO_32, errno.EPERM)
+    result = _probe_under('can_map_vdso', refused)
+    assert (result['status'], result['evidence']['arch_prctl_errno']) == ('unsupported', 'EPERM'), result
+    assert 'criu_kerndat_fails' not in result['evidence']
+    # seccomp_deny.program() lets the 32-bit calls through, so only the
+    # missing vDSO API can make compat_cr false here.
+    result = _probe_under('compat_cr', lambda: seccomp_deny.install(seccomp_deny.program(['arch_prctl'], errno.EPERM)))
+    assert (result['status'], result['message']) == ('unsupported', M.MSG_COMPAT_CR), result
+    assert 'map1' not in result['evidence']          # no 32-bit mmap test without the vDSO API
+    # A child that does not exit makes criu's kerndat fail.
+    result = _probe_under('can_map_vdso', _call_kills('arch_prctl', 0, M.ARCH_MAP_VDSO_32))
+    assert result['status'] == 'unsupported', result
+    assert result['evidence']['child_signal'] == signal.SIGSYS and result['evidence']['criu_kerndat_fails'] is True
+
+
+@needs_x86_64_filter
+def test_compat_cr_without_executable_memory_is_unknown():
+    if not kernelinfo.config_on('CONFIG_IA32_EMULATION'):
+        pytest.skip('no ia32 emulation: can_map_vdso is false first')
+    result = _probe_under('compat_cr', _call_fails('mprotect', 2, READ_EXEC, errno.EACCES))
+    assert result['status'] == 'unknown', result
+    assert result['evidence']['machine_code_refused'] == 'EACCES'
+
+
+@needs_x86_64_filter
+@pytest.mark.parametrize('err, message, kerndat_fails', [
+    (errno.EPERM, 'UFFD is not supported', False),
+    (errno.ENOSYS, 'UFFD is not supported', False),
+    (errno.EINVAL, 'Lazy pages are not available: Invalid argument', True),
+])
+def test_uffd_refused(err, message, kerndat_fails):
+    for probe_id in ('uffd', 'uffd-noncoop'):
+        result = _probe_under(probe_id, _call_fails('userfaultfd', 0, 0, err))
+        assert (result['status'], result['message']) == ('unsupported', message), result
+        assert result['evidence']['criu_kerndat_fails'] is kerndat_fails
+
+
+def test_uffd_noncoop_needs_crius_four_events():
+    # FORK, REMAP, REMOVE, UNMAP (criu/include/uffd.h NEED_UFFD_API_FEATURES)
+    assert run_probe('uffd-noncoop')['evidence']['needed'] == '0x4e'
+
+
+@needs_x86_64_filter
+@pytest.mark.parametrize('flags, err, message', [
+    (0, errno.ENOSYS, 'memfd_create() is not supported'),
+    (0, errno.EPERM, 'Unexpected error from memfd_create(NULL, 0): Operation not permitted'),
+    (M.MFD_HUGETLB, errno.EINVAL, 'memfd_create(MFD_HUGETLB) is not supported'),
+    (M.MFD_HUGETLB, errno.ENOENT, 'memfd_create(MFD_HUGETLB) is not supported'),
+    (M.MFD_HUGETLB, errno.EPERM, 'Unexpected error from memfd_create("", MFD_HUGETLB): Operation not permitted'),
+])
+def test_memfd_hugetlb_refused(flags, err, message):
+    result = _probe_under('memfd_hugetlb', _call_fails('memfd_create', 1, flags, err))
+    assert (result['status'], result['message']) == ('unsupported', message), result
+    assert result['evidence'].get('criu_kerndat_fails', False) is message.startswith('Unexpected')
+
+
+@needs_x86_64_filter
+@pytest.mark.parametrize('err, message', [
+    (errno.ENOTTY, 'ioctl(PAGEMAP_SCAN) is not supported'),
+    (errno.EINVAL, 'ioctl(PAGEMAP_SCAN) is not supported'),
+    (errno.EIO, 'PAGEMAP_SCAN failed with unexpected errno: Input/output error'),
+])
+def test_pagemap_scan_refused(err, message):
+    result = _probe_under('pagemap_scan', _call_fails('ioctl', 1, M.PAGEMAP_SCAN, err))
+    assert (result['status'], result['message']) == ('unsupported', message), result
+    assert result['evidence'].get('criu_kerndat_fails', False) is (err == errno.EIO)
+
+
+@needs_x86_64_filter
+@pytest.mark.parametrize('err, has_madv_guard', [(errno.EINVAL, False), (errno.EPERM, None)])
+def test_pagemap_scan_guard_pages_madvise_refused(err, has_madv_guard):
+    result = _probe_under('pagemap_scan_guard_pages', _call_fails('madvise', 2, M.MADV_GUARD_INSTALL, err))
+    assert result['evidence']['has_madv_guard'] is has_madv_guard, result
+    # criu's kerndat_has_madv_guard() takes only EINVAL as "no"
+    assert result['evidence'].get('criu_kerndat_fails', False) is (has_madv_guard is None)
+
+
+def _mapped_after(probe_id):
+    """The probe, then which of the pages it mmap()ed itself are still mapped."""
+    mapped = []
+    real_mmap = M._mmap
+
+    def recording_mmap(*args, **kwargs):
+        addr, err = real_mmap(*args, **kwargs)
+        mapped.append(addr)
+        return addr, err
+
+    M._mmap = recording_mmap
+    try:
+        _registry.BY_ID[probe_id].func(_context.ProbeContext())
+    finally:
+        M._mmap = real_mmap
+    starts = set(start for start, end, name in M._read_maps())
+    return [addr for addr in mapped if addr in starts]
+
+
+@pytest.mark.parametrize('probe_id', ['mem_dirty_track', 'pagemap_scan_guard_pages', 'aio_remap'])
+def test_pages_mapped_by_the_probe_are_unmapped(probe_id):
+    assert in_child(lambda: _mapped_after(probe_id)) == []
+
+
+def _dumpable_after_pagemap_scan():
+    result = M.pagemap_scan(_context.ProbeContext(unprivileged=True))
+    return result['status'], _syscall.prctl(_syscall.PR_GET_DUMPABLE)[0]
+
+
+def test_pagemap_scan_unprivileged_puts_dumpable_back():
+    # The uid change left this process non-dumpable; the probe makes it
+    # dumpable as criu --unprivileged does, then must put that back.
+    assert in_child(_dumpable_after_pagemap_scan, setup=lambda: become_user(NOBODY, NOBODY)) == ['supported', 0]
+
+
+def _i386_mmap2_fails():
+    """A 32-bit (int $0x80) mmap2 fails with ENOMEM; every other call is allowed."""
+    sd = seccomp_deny
+    seccomp_deny.install([(sd.BPF_LD_W_ABS, 0, 0, sd.SECCOMP_DATA_ARCH),
+                          (sd.BPF_JEQ_K, 0, 2, sd.AUDIT_ARCH_I386),
+                          (sd.BPF_LD_W_ABS, 0, 0, sd.SECCOMP_DATA_NR),
+                          (sd.BPF_JEQ_K, 1, 0, sd.SYSCALLS_I386['mmap2']),
+                          (sd.BPF_RET_K, 0, 0, sd.SECCOMP_RET_ALLOW),
+                          (sd.BPF_RET_K, 0, 0, sd.SECCOMP_RET_ERRNO | errno.ENOMEM)])
+
+
+@needs_x86_64_filter
+def test_compat_cr_when_the_32bit_mmap_fails():
+    if not kernelinfo.config_on('CONFIG_IA32_EMULATION'):
+        pytest.skip('no ia32 emulation: can_map_vdso is false first')
+    result = _probe_under('compat_cr', _i386_mmap2_fails)
+    assert (result['status'], result['message']) == ('unsupported', M.MSG_COMPAT_CR), result
+    assert result['evidence']['child_exit'] == 1
+    assert result['evidence']['error'] == 'ia32 mmap() failed: %d' % (-errno.ENOMEM % M.PAGE_SIZE)
+
+
+def test_uffd_noncoop_names_the_missing_events(monkeypatch):
+    # The kernel cannot be made to offer fewer UFFDIO_API features: the real
+    # answer of this kernel with EVENT_UNMAP taken out.
+    real = M._uffd_open()
+    assert real['has_uffd'], real
+    monkeypatch.setattr(M, '_uffd_open', lambda: dict(real, features=real['features'] & ~M.UFFD_FEATURE_EVENT_UNMAP))
+    result = M.uffd_noncoop(_context.ProbeContext())
+    assert (result['status'], result['message']) == ('unsupported', 'Non-cooperative UFFD is not supported'), result
+    assert result['evidence']['missing'] == '0x40'
