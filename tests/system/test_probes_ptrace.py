@@ -12,14 +12,17 @@ import ctypes
 import errno
 import os
 import signal
+import subprocess
 import threading
 import time
 
 import pytest
 
+import conftest
 import kernelinfo
 import leftovers
 import process_list
+import seccomp_deny
 
 from conftest import NOBODY, become_user, in_child, requires_root, run_probe
 
@@ -32,6 +35,7 @@ import ptrace.error  # noqa: E402
 
 from ansible_collections.criu.check.plugins.module_utils import _context  # noqa: E402
 from ansible_collections.criu.check.plugins.module_utils import _probes_ptrace as P  # noqa: E402
+from ansible_collections.criu.check.plugins.module_utils import _registry  # noqa: E402
 from ansible_collections.criu.check.plugins.module_utils import _syscall  # noqa: E402
 from ansible_collections.criu.check.plugins.module_utils._caps import CAP_SYS_ADMIN  # noqa: E402
 
@@ -287,3 +291,96 @@ def _abandoned_tracee():
 
 def test_tracee_dies_with_a_killed_probe():
     assert in_child(_abandoned_tracee)
+
+
+# ------------------------------------------- what the kernel refuses, for real
+#
+# A seccomp filter (tests/tools/seccomp_deny.py) in the child that runs the
+# probe makes exactly one ptrace request fail (arg 0 is the request); the
+# tracer being under seccomp changes nothing else for these requests.
+
+def _request_fails(request, err, arg=0):
+    return lambda: seccomp_deny.install(seccomp_deny.argument_program('ptrace', arg, request, err))
+
+
+def _probe_under(probe_id, *setups):
+    def setup():
+        for step in setups:
+            step()
+    return in_child(lambda: _registry.BY_ID[probe_id].func(_context.ProbeContext()), setup)
+
+
+needs_x86_64_filter = pytest.mark.skipif(os.uname().machine != 'x86_64',
+                                         reason='seccomp_deny.py knows x86_64 system calls only')
+PENDING = 'Unable to dump pending signals: Operation not permitted'
+SIGMASK = 'Unable to dump signal blocking mask: Operation not permitted'
+
+
+@needs_x86_64_filter
+@pytest.mark.parametrize('requests, message', [
+    ([P.PTRACE_PEEKSIGINFO], PENDING),
+    ([P.PTRACE_GETSIGMASK], SIGMASK),
+    ([P.PTRACE_PEEKSIGINFO, P.PTRACE_GETSIGMASK], PENDING + '\n' + SIGMASK),   # both run, as in criu
+], ids=['peeksiginfo', 'getsigmask', 'both'])
+def test_peeksiginfo_refused_request(requests, message):
+    result = _probe_under('ptrace_peeksiginfo', *[_request_fails(r, errno.EPERM) for r in requests])
+    assert (result['status'], result['message']) == ('unsupported', message), result
+
+
+@needs_x86_64_filter
+def test_seccomp_suspend_einval_is_an_old_kernel():
+    result = _probe_under('seccomp_suspend', _request_fails(P.PTRACE_SETOPTIONS, errno.EINVAL))
+    assert (result['status'], result['message']) == ('unsupported', "Kernel doesn't support PTRACE_O_SUSPEND_SECCOMP")
+
+
+def test_seccomp_suspend_evidence_says_cap_sys_admin():
+    assert run_probe('seccomp_suspend')['evidence']['cap_sys_admin'] is True
+    assert run_probe('seccomp_suspend', drop_caps=(CAP_SYS_ADMIN,))['evidence']['cap_sys_admin'] is False
+
+
+def test_get_rseq_conf_helper_failure_fails_crius_kerndat():
+    # kerndat_has_ptrace_get_rseq_conf() returns -1 when it cannot attach,
+    # and criu's kerndat_init() fails: criu does not start at all.
+    result = run_probe('get_rseq_conf', as_user=NOBODY)
+    assert (result['status'], result['message']) == ('unsupported', 'Unable to ptrace the child: Operation not permitted')
+    assert result['evidence']['criu_kerndat_fails'] is True
+
+
+@needs_x86_64_filter
+@pytest.mark.parametrize('register, step', [(P.DR_FIRSTADDR, 'POKEUSER DR0'), (P.DR_CONTROL, 'POKEUSER DR7')])
+def test_breakpoints_arming_refused_fails_crius_kerndat(register, step):
+    offset = P.X86_64_U_DEBUGREG + 8 * register    # PTRACE_POKEUSER's addr argument
+    result = _probe_under('breakpoints', _request_fails(offset, errno.EPERM, arg=2))
+    assert (result['status'], result['message']) == ('unsupported', 'Failed to set breakpoint'), result
+    assert (result['evidence']['step'], result['evidence']['criu_kerndat_fails']) == (step, True)
+
+
+@needs_x86_64_filter
+def test_breakpoints_child_that_cannot_traceme():
+    result = _probe_under('breakpoints', _request_fails(0, errno.EPERM))   # PTRACE_TRACEME
+    assert result['status'] == 'unsupported', result
+    assert result['message'] == "Child didn't stop as expected: status=100"   # exit 1
+    assert result['evidence']['criu_kerndat_fails'] is True
+
+
+CPTRACE_ERRNO = '''
+import os, sys
+sys.path.insert(0, sys.argv[1])
+from ansible_collections.criu.check.plugins.module_utils import _probes_ptrace as P
+pt = P._Ptrace()
+print(pt.func.HAS_CPTRACE, pt.call(P.PTRACE_PEEKSIGINFO, os.getpid())[1])   # not our tracee: ESRCH
+'''
+
+
+def test_errno_through_debians_cptrace_back_end():
+    # Debian's python3-ptrace uses its cptrace C extension, whose PtraceError
+    # carries ctypes' private errno (0): the module on a Debian host reads the
+    # real one from the text, and here the host's own python3 shows it.
+    try:
+        out = subprocess.run(['/usr/bin/python3', '-c', CPTRACE_ERRNO, conftest.COLLECTIONS],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=30, check=False)
+    except OSError:
+        pytest.skip('no /usr/bin/python3')
+    if 'HAS_CPTRACE' in out.stderr or 'No module named' in out.stderr:
+        pytest.skip('no python3-ptrace with cptrace for /usr/bin/python3: %s' % out.stderr.strip()[-200:])
+    assert out.stdout.split() == ['True', str(errno.ESRCH)], out.stderr
