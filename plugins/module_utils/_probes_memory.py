@@ -352,20 +352,27 @@ def special_mapping_mremap(ctx, method=None):
 # -------------------------------------------------------- mem_dirty_track
 
 def _reset_dirty_track():
-    """criu: do_task_reset_dirty_track(): write "4" to /proc/self/clear_refs.
-    Returns 0 (reset), 1 (no soft-dirty: EACCES on open or EINVAL on
-    write), or an errno (criu fails its kerndat)."""
+    """criu: do_task_reset_dirty_track(getpid()): write "4" to the
+    process's clear_refs.  Returns (0, 0, None) reset, (1, errno, None) no
+    soft-dirty (EACCES on open or EINVAL on write), or (-1, errno, criu's
+    error) when criu fails its kerndat."""
+    pid = os.getpid()
     try:
         fd = os.open('/proc/self/clear_refs', os.O_RDWR)
     except OSError as exc:
-        return (1, exc.errno) if exc.errno == errno.EACCES else (-1, exc.errno)
+        if exc.errno == errno.EACCES:
+            return 1, exc.errno, None
+        # criu's __open_proc() says it, not the reset (e.g. EROFS: /proc read-only)
+        return -1, exc.errno, R.perror("Can't open %d/clear_refs on procfs" % pid, exc.errno)
     try:
         os.write(fd, CLEAR_REFS_SOFT_DIRTY)
     except OSError as exc:
-        return (1, exc.errno) if exc.errno == errno.EINVAL else (-1, exc.errno)
+        if exc.errno == errno.EINVAL:
+            return 1, exc.errno, None
+        return -1, exc.errno, R.perror("Can't reset %d's dirty memory tracker (%d)" % (pid, exc.errno), exc.errno)
     finally:
         os.close(fd)
-    return 0, 0
+    return 0, 0, None
 
 
 def _soft_dirty_write_only(addr):
@@ -414,7 +421,7 @@ def mem_dirty_track(ctx):
 
 
 def _dirty_track(addr):
-    reset, err = _reset_dirty_track()
+    reset, err, error = _reset_dirty_track()
     if reset == 1:
         evidence = R.errno_evidence(err, clear_refs='no soft-dirty reset')
         if err == errno.EACCES:
@@ -423,8 +430,7 @@ def _dirty_track(addr):
             evidence['kernel_soft_dirty'] = _soft_dirty_write_only(addr)
         return R.unsupported(MSG_DIRTY_TRACK, evidence=evidence)
     if reset < 0:
-        return R.unsupported(R.perror("Can't reset %d's dirty memory tracker (%d)" % (os.getpid(), err), err),
-                             evidence=R.errno_evidence(err, criu_kerndat_fails=True))
+        return R.unsupported(error, evidence=R.errno_evidence(err, criu_kerndat_fails=True))
     ctypes.memset(addr, 0, 1)      # map[0] = '\0': the page is now dirty
     try:
         entry = _pagemap_entry(addr)

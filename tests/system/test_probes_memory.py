@@ -499,3 +499,24 @@ def test_uffd_noncoop_names_the_missing_events(monkeypatch):
     result = M.uffd_noncoop(_context.ProbeContext())
     assert (result['status'], result['message']) == ('unsupported', 'Non-cooperative UFFD is not supported'), result
     assert result['evidence']['missing'] == '0x40'
+
+
+def _read_only_proc():
+    """In the child: a private mount namespace whose /proc is read-only (it dies with the child)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(0x00020000) != 0:   # CLONE_NEWNS
+        raise OSError(ctypes.get_errno(), 'unshare')
+    for args in ((None, b'/', None, 0x4000 | 0x40000, None),   # MS_REC | MS_PRIVATE
+                 (b'/proc', b'/proc', None, 0x1000, None),     # MS_BIND
+                 (None, b'/proc', None, 0x20 | 0x1000 | 0x1, None)):   # MS_REMOUNT | MS_BIND | MS_RDONLY
+        if libc.mount(*args) != 0:
+            raise OSError(ctypes.get_errno(), 'mount %r' % (args,))
+
+
+def test_mem_dirty_track_clear_refs_open_refused_is_crius_open_error():
+    # criu opens clear_refs with __open_proc(), which reports any errno but
+    # EACCES as "Can't open <pid>/clear_refs on procfs", and its kerndat fails.
+    result, pid = in_child(lambda: (M.mem_dirty_track(_context.ProbeContext()), os.getpid()), setup=_read_only_proc)
+    assert result['status'] == 'unsupported'
+    assert result['message'] == "Can't open %d/clear_refs on procfs: Read-only file system" % pid
+    assert (result['evidence']['errno_name'], result['evidence']['criu_kerndat_fails']) == ('EROFS', True)
