@@ -25,7 +25,7 @@ import pytest
 import kernelinfo
 import seccomp_deny
 
-from conftest import NOBODY, become_user, enter_user_namespace, in_child, requires_root, run_probe
+from conftest import NOBODY, become_user, drop_effective_caps, enter_user_namespace, in_child, requires_root, run_probe
 
 from ansible_collections.criu.check.plugins.module_utils import _context
 from ansible_collections.criu.check.plugins.module_utils import _decide
@@ -42,6 +42,10 @@ LIBC = ctypes.CDLL(None, use_errno=True)
 CLONE_NEWNS = 0x00020000
 MS_RDONLY, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 32, 4096, 16384, 1 << 18
 PRCTL_MM_MAP_SIZE = 104   # sizeof(struct prctl_mm_map) on 64-bit kernels
+PR_SET_NAME = 15
+# include/uapi/linux/{prctl,fcntl,kcmp}.h, written out here so that a wrong constant in the probe shows
+PR_SET_MM_MAP_SIZE, PR_GET_TID_ADDRESS, PR_TIMER_CREATE_RESTORE_IDS, PR_TIMER_CREATE_RESTORE_IDS_GET = 15, 40, 77, 2
+F_GETOWNER_UIDS, KCMP_EPOLL_TFD = 17, 7
 
 PROC_IDS = [p.id for p in _registry.PROBES if p.func.__module__.endswith('_probes_proc')]
 ROOT = {}
@@ -183,6 +187,17 @@ def test_proc_stat():
     assert fields >= 50
     assert result['status'] == 'supported', result
     assert result['evidence']['fields'] == 50   # criu's format has exactly 50 conversions
+
+
+def test_proc_stat_comm_with_parentheses():
+    """A command name may hold ")", "(" and spaces: criu takes the last ")"
+    of the line as the end of comm, and so does the probe."""
+    name = b') x (y) 1 2'
+    result, comm = probe_with('proc_stat', lambda: LIBC.prctl(PR_SET_NAME, name, 0, 0, 0),
+                              facts=lambda: open('/proc/self/comm').read())
+    assert comm == name.decode() + '\n'
+    assert result['status'] == 'supported', result
+    assert result['evidence']['fields'] == 50
 
 
 class _FileHandle(ctypes.Structure):
@@ -348,11 +363,13 @@ def test_kerndat_step_refused_means_criu_cannot_start(probe_id, syscall):
 
 
 # With open(2) refused (a seccomp filter, as a container's profile may
-# have), kerndat_has_nspid() returns -1 on /proc/self/status, so criu's
-# kerndat_init() fails; check_fcntl() and check_proc_stat() open their /proc
+# have), kerndat_has_nspid() returns -1 on /proc/self/status and
+# kerndat_fdinfo_has_lock() on /proc/locks, so criu's kerndat_init() fails;
+# check_fcntl() and check_proc_stat() open their /proc
 # file in cr-check.c only, after kerndat: criu starts and reports the check.
 @pytest.mark.skipif(platform.machine() != 'x86_64', reason='seccomp_deny.py knows x86_64 system calls only')
-@pytest.mark.parametrize('probe_id,criu_cannot_start', [('ns_pid', True), ('fcntl', False), ('proc_stat', False)])
+@pytest.mark.parametrize('probe_id,criu_cannot_start', [
+    ('ns_pid', True), ('fcntl', False), ('proc_stat', False), ('fdinfo_lock', True)])
 def test_proc_file_refused(probe_id, criu_cannot_start):
     def body():
         ctx = _context.ProbeContext()   # reads /proc/self/status itself: before the filter
@@ -364,9 +381,116 @@ def test_proc_file_refused(probe_id, criu_cannot_start):
     assert result['status'] == ('unknown' if criu_cannot_start else 'unsupported'), result
     assert bool(result['evidence'].get(_decide.KERNDAT_FLAG)) is criu_cannot_start, result
     assert bool(_decide.kerndat_blockers({probe_id: result})) is criu_cannot_start
+    if probe_id == 'fdinfo_lock':   # kerndat_fdinfo_has_lock() returns -1 when it cannot open /proc/locks
+        assert result['message'] == "Can't open locks on procfs: Operation not permitted", result
     if probe_id == 'proc_stat':   # criu's last word, as when the fields do not match; the open error is evidence
         assert result['message'] == 'procfs: stat extension is not supported', result
         assert re.match(r"Can't open \d+/stat on procfs: ", result['evidence']['error']), result
+
+
+def refusing(*rules):
+    """In the child: one seccomp filter per rule, each making a call fail as
+    a kernel without the feature (EINVAL, ENOSYS) or a container's profile
+    (EPERM, ENOENT) would.  A rule is (call, errno), for every use of the
+    call, or (call, errno, arg, value), only when argument ``arg`` is
+    ``value``: prctl(PR_SET_MM, PR_SET_MM_MAP_SIZE) failing is a kernel
+    before 3.18, kcmp(KCMP_EPOLL_TFD) one before 4.13."""
+    def setup():
+        for rule in rules:
+            call, err = rule[:2]
+            if len(rule) == 2:
+                seccomp_deny.install(seccomp_deny.program([call], err))
+            else:
+                seccomp_deny.install(seccomp_deny.argument_program(call, rule[2], rule[3], err))
+    return setup
+
+
+MAP_SIZE_REFUSED = ('prctl', errno.EINVAL, 1, PR_SET_MM_MAP_SIZE)   # a kernel before 3.18
+
+
+def without_sys_resource(*rules):
+    def setup():
+        refusing(*rules)()
+        drop_effective_caps((CAP_SYS_RESOURCE,))
+    return setup
+
+
+# (probe, set-up, status, message): criu's lines for these calls (criu/cr-check.c, criu/kerndat.c).
+REFUSED = {
+    # The fallback's success needs CAP_SYS_RESOURCE, which this host's root lacks (tests/vm has it).
+    'prctl_cat1-old-kernel-no-CAP_SYS_RESOURCE': (
+        'prctl_cat1', without_sys_resource(MAP_SIZE_REFUSED), 'unsupported',
+        'prctl: One needs CAP_SYS_RESOURCE capability to perform testing'),
+    'prctl_cat1-no-tid-address': (
+        'prctl_cat1', refusing(('prctl', errno.EINVAL, 0, PR_GET_TID_ADDRESS)), 'unsupported',
+        'prctl: PR_GET_TID_ADDRESS is not supported: Invalid argument'),
+    'prctl_cat2-old-kernel': ('prctl_cat2', refusing(MAP_SIZE_REFUSED), 'unsupported',
+                              'prctl: PR_SET_MM_MAP_SIZE is not supported'),
+    'userns-old-kernel': ('userns', refusing(MAP_SIZE_REFUSED), 'unsupported',
+                          'prctl: PR_SET_MM_MAP_SIZE is not supported: Invalid argument'),
+    'fcntl-no-owner-uids': ('fcntl', refusing(('fcntl', errno.EINVAL, 1, F_GETOWNER_UIDS)), 'unsupported',
+                            "Can't fetch file owner UIDs: Invalid argument"),
+    'kcmp_epoll-old-kernel': ('kcmp_epoll', refusing(('kcmp', errno.EINVAL, 2, KCMP_EPOLL_TFD)), 'unsupported',
+                              'kcmp(KCMP_EPOLL_TFD) failed: Invalid argument'),
+    'kcmp-still-there': ('kcmp', refusing(('kcmp', errno.EINVAL, 2, KCMP_EPOLL_TFD)), 'supported', ''),
+    'timer_cr_ids-old-kernel': (
+        'timer_cr_ids', refusing(('prctl', errno.EINVAL, 0, PR_TIMER_CREATE_RESTORE_IDS)), 'unsupported',
+        "PR_TIMER_CREATE_RESTORE_IDS isn't supported"),
+    'timer_cr_ids-EPERM': (
+        'timer_cr_ids', refusing(('prctl', errno.EPERM, 0, PR_TIMER_CREATE_RESTORE_IDS)), 'unsupported',
+        'prctl returned unexpected error code: Operation not permitted'),
+    'pidfd_store-no-pidfd_open': ('pidfd_store', refusing(('pidfd_open', errno.ENOSYS)), 'unsupported',
+                                  'Pidfd store requires pidfd_open syscall which is not supported'),
+    'pidfd_store-no-pidfd_getfd': ('pidfd_store', refusing(('pidfd_getfd', errno.ENOSYS)), 'unsupported',
+                                   'Pidfd store requires pidfd_getfd syscall which is not supported'),
+    'pidfd_store-no-socketpair': ('pidfd_store', refusing(('socketpair', errno.EPERM)), 'unknown',
+                                  "Can't open unix socket pair: Operation not permitted"),
+    'openat2-ENOSYS': ('openat2', refusing(('openat2', errno.ENOSYS)), 'unsupported', 'No openat2 syscall support'),
+    'timerfd-no-timerfd_create': ('timerfd', refusing(('timerfd_create', errno.EPERM)), 'unsupported',
+                                  'timerfd: timerfd_create failed: Operation not permitted'),
+    'fdinfo_ext-first-failure': (
+        'fdinfo_ext', refusing(('eventfd2', errno.EPERM), ('inotify_init1', errno.EPERM)), 'unsupported',
+        "Can't make eventfd: Operation not permitted"),
+}
+# The /proc files criu checks with access(2), gone (ENOENT) as on a kernel without the option.
+for _probe, _message in (('map_files', '/proc/<pid>/map_files is inaccessible: No such file or directory'),
+                         ('posix_timers', '/proc/<pid>/timers file is missing.'),
+                         ('cgroupns', 'cgroupns not supported. This is not fatal.'),
+                         ('userns', 'No userns proc file: No such file or directory'),
+                         ('timens', 'Time namespaces are not supported')):
+    REFUSED[_probe + '-ENOENT'] = (_probe, refusing(('access', errno.ENOENT)), 'unsupported', _message)
+REFUSED['timens-EPERM'] = ('timens', refusing(('access', errno.EPERM)), 'unknown',
+                           'Unable to access /proc/self/timens_offsets: Operation not permitted')
+
+
+@pytest.mark.skipif(platform.machine() != 'x86_64', reason='seccomp_deny.py knows x86_64 system calls only')
+@pytest.mark.parametrize('case', sorted(REFUSED))
+def test_refused_calls(case):
+    """What each probe answers when a call it makes fails as on an older
+    kernel or under a container's seccomp profile; only the calls refused
+    differ from this kernel's real answers."""
+    probe_id, setup, status, message = REFUSED[case]
+    result, dummy = probe_with(probe_id, setup=setup)
+    assert (result['status'], result['message']) == (status, message), result
+    if case == 'prctl_cat1-old-kernel-no-CAP_SYS_RESOURCE':   # the fallback ran, and stopped at its first step
+        assert (result['evidence']['map_size_errno'], result['evidence']['step']) == ('EINVAL', 'PR_SET_MM_BRK'), result
+    if status == 'unknown':   # criu's kerndat_init() fails on these: criu would not start
+        assert _decide.kerndat_blockers({probe_id: result}), result
+    if probe_id == 'fdinfo_ext':   # every sub-probe ran; the first failure is the message
+        assert [result['evidence'][n]['ok'] for n in ('eventfd', 'eventpoll', 'signalfd', 'inotify')] == [
+            False, True, True, False], result
+
+
+@pytest.mark.skipif(platform.machine() != 'x86_64', reason='seccomp_deny.py knows x86_64 system calls only')
+@pytest.mark.parametrize('err, warned', [(errno.ENOSYS, False), (errno.E2BIG, False), (errno.EPERM, True)])
+def test_clone3_refused(err, warned):
+    """No clone3 (ENOSYS) or no set_tid (E2BIG): unsupported; any other error
+    is unsupported too, with criu's "Unexpected error from clone3" kept."""
+    result, childless = probe_with('clone3_set_tid', setup=refusing(('clone3', err)), facts=no_children)
+    assert result['status'] == 'unsupported' and result['message'] == 'clone3() with set_tid not supported', result
+    assert result['evidence'].get('warning') == (
+        'Unexpected error from clone3: %s' % os.strerror(err) if warned else None), result
+    assert childless
 
 
 def clone3_creates_a_child():
@@ -404,6 +528,41 @@ def test_loginuid_root():
     assert result['status'] == 'supported', result
     assert result['evidence']['luid'] == 'full'
     assert after_in_child == before == read_loginuid()
+
+
+def read_sessionid():
+    with open('/proc/self/sessionid') as f:
+        return int(f.read())
+
+
+def test_loginuid_leaves_the_session_alone():
+    """Each write of a valid loginuid opens a new audit session: the round
+    trip runs in a child of its own, so the probing process keeps both its
+    loginuid and its session id."""
+    def body():
+        with open('/proc/self/loginuid', 'w') as f:
+            f.write('0')   # a set loginuid, which the probe's restore would write again
+        before = [read_loginuid(), read_sessionid()]
+        result = _registry.BY_ID['loginuid'].func(_context.ProbeContext())
+        return [result['status'], before, [read_loginuid(), read_sessionid()]]
+
+    status, before, after = in_child(body)
+    assert status == 'supported'
+    assert before[0] == 0 and after == before
+
+
+@pytest.mark.skipif(platform.machine() != 'x86_64', reason='seccomp_deny.py knows x86_64 system calls only')
+def test_loginuid_unreadable_is_none():
+    """criu's kerndat_loginuid(): a loginuid that cannot be read (no
+    CONFIG_AUDIT; here open(2) refused) is LUID_NONE, not LUID_READ."""
+    def body():
+        ctx = _context.ProbeContext()   # reads /proc/self/status itself: before the filter
+        refusing(('openat', errno.EPERM))()
+        return _registry.BY_ID['loginuid'].func(ctx)
+
+    result = in_child(body)
+    assert result['status'] == 'unsupported' and result['message'] == 'Loginuid restore is OFF.', result
+    assert result['evidence'] == {'luid': 'none', 'read_errno': 'EPERM'}, result
 
 
 def test_loginuid_userns():
@@ -494,9 +653,14 @@ def test_openat2(context):
 def test_timer_cr_ids(context):
     """PR_TIMER_CREATE_RESTORE_IDS is in 6.15+; this kernel is 6.18."""
     assert kernel_version() >= (6, 15) and 'posixtimer_create_prctl' in SYMBOLS
-    result = run_probe('timer_cr_ids', **CONTEXTS[context])
+
+    def restore_mode():
+        return LIBC.prctl(PR_TIMER_CREATE_RESTORE_IDS, PR_TIMER_CREATE_RESTORE_IDS_GET, 0, 0, 0)
+
+    result, mode_after = probe_with('timer_cr_ids', context_setup(CONTEXTS[context]), facts=restore_mode)
     assert result['status'] == 'supported', result
     assert result['evidence']['rc'] == 0   # GET: restore mode is off
+    assert mode_after == 0   # and the probe only read it: timer_create() still picks its own IDs
 
 
 # ---------------------------------------------------------------- criu's fdinfo rules, on text the kernel no longer prints

@@ -5,6 +5,7 @@ sigqueuinfo), run for real in forked children as root, as a plain user and
 in a user namespace, with the facts checked independently."""
 
 import ctypes
+import errno
 import gzip
 import os
 import platform
@@ -14,6 +15,7 @@ import stat
 import pytest
 
 import kernelinfo
+import seccomp_deny
 
 from conftest import NOBODY, in_child, requires_root, run_probe
 
@@ -148,6 +150,39 @@ def test_sigqueuinfo_with_default_disposition_survives():
         return [result['status'], signal.getsignal(signal.SIGUSR1) == signal.SIG_DFL]
 
     assert in_child(body) == ['supported', True]
+
+
+def refusing(*calls):
+    """In the child: a seccomp filter making ``calls`` fail with EPERM, as a
+    container's profile may (podman's refuses vmsplice, and criu 4.1.1 there
+    says "Unaligned vmsplice doesn't work: Operation not permitted")."""
+    return lambda: seccomp_deny.install(seccomp_deny.program(list(calls), errno.EPERM))
+
+
+@pytest.mark.skipif(platform.machine() != 'x86_64', reason='seccomp_deny.py knows x86_64 system calls only')
+@pytest.mark.parametrize('probe_id, calls, status, message', [
+    ('unaligned_vmsplice', ['vmsplice'], 'unsupported', "Unaligned vmsplice doesn't work: Operation not permitted"),
+    ('unaligned_vmsplice', ['pipe', 'pipe2'], 'unsupported', "Can't create pipe: Operation not permitted"),
+    ('tty', ['open', 'openat'], 'unsupported', "Can't open /dev/ptmx: Operation not permitted"),
+    ('sigqueuinfo', ['rt_sigqueueinfo'], 'unsupported',
+     'Unable to send siginfo with positive si_code to itself: Operation not permitted'),
+    # Without its saved sigaction the probe cannot put SIGUSR1 back: it sends nothing.
+    ('sigqueuinfo', ['rt_sigaction'], 'unknown', 'rt_sigaction(SIGUSR1) could not be read: Operation not permitted'),
+], ids=['vmsplice', 'pipe', 'ptmx', 'rt_sigqueueinfo', 'rt_sigaction'])
+def test_refused_calls(probe_id, calls, status, message):
+    def body():
+        signal.signal(signal.SIGUSR1, signal.SIG_DFL)   # what a signal left behind would kill
+        ctx = _context.ProbeContext()   # reads /proc/self/status itself: before the filter
+        refusing(*calls)()
+        result = _registry.BY_ID[probe_id].func(ctx)
+        return [result, signal.getsignal(signal.SIGUSR1) == signal.SIG_DFL, signal.SIGUSR1 in signal.sigpending()]
+
+    result, default, pending = in_child(body)
+    assert (result['status'], result['message']) == (status, message), result
+    assert result['evidence']['errno_name'] == 'EPERM', result
+    assert default and not pending
+    if probe_id == 'sigqueuinfo' and status == 'unsupported':
+        assert result['evidence']['disposition_restored'] is True
 
 
 def test_no_leftovers():

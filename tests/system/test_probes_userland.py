@@ -23,7 +23,7 @@ import pytest
 import leftovers
 import sbinless
 
-from conftest import NOBODY, in_child, requires_root, run_probe
+from conftest import NOBODY, become_user, in_child, requires_root, run_probe
 
 from ansible_collections.criu.check.plugins.module_utils import _context
 from ansible_collections.criu.check.plugins.module_utils import _probes_userland as U
@@ -51,14 +51,28 @@ def _tool(bindir, name, output, code=0):
     return path
 
 
-def _probe_with_path(func, path):
+def _probe_with_path(func, path, then=None):
     """Run a probe function in a child whose PATH is only ``path`` and whose
-    sbin directories are empty."""
+    sbin directories are empty (in a mount namespace of its own), after
+    ``then()`` when given."""
     def body():
         os.environ['PATH'] = path
         sbinless.hide_sbin()
+        if then:
+            then()
         return func(_context.ProbeContext())
     return in_child(body)
+
+
+def _no_proc_sys_net(mode='0755', uid=None):
+    """For ``then``: an empty tmpfs over /proc/sys/net, as a kernel booted
+    with ipv6.disable=1 has no /proc/sys/net/ipv6 (mode 0700 and a plain
+    user: it cannot be looked into); the mount dies with the child."""
+    def then():
+        sbinless._mount('criu-check-no-net', '/proc/sys/net', 'tmpfs', 0, 'mode=' + mode)
+        if uid is not None:
+            become_user(uid, uid)
+    return then
 
 
 # ---------------------------------------------------------------- has_ipt_legacy
@@ -120,6 +134,33 @@ def test_has_ipt_legacy_reads_99_bytes_like_criu(bindir):
         assert res['evidence']['ip6tables_legacy_bin'] == 'ip6tables-legacy-save'
 
 
+@pytest.mark.parametrize('prefix, seen', [(90, True), (91, False)])
+def test_has_ipt_legacy_nf_tables_at_byte_99(bindir, prefix, seen):
+    """criu's one read() of "-V" fills 99 bytes of buf[100]: "nf_tables"
+    ending at byte 99 is seen, one byte further it is not."""
+    _tool(bindir, 'iptables-save', 'v' * prefix + 'nf_tables')
+    _tool(bindir, 'iptables-legacy-save', 'legacy')
+    res = _probe_with_path(U.has_ipt_legacy, bindir)
+    assert res['evidence']['iptables_legacy_bin'] == ('iptables-legacy-save' if seen else 'iptables-save'), res
+
+
+def test_has_ipt_legacy_without_ipv6(bindir):
+    """No /proc/sys/net/ipv6 (criu: kdat.ipv6 false): ip6tables is not asked."""
+    _tool(bindir, 'iptables-legacy-save', 'legacy')
+    res = _probe_with_path(U.has_ipt_legacy, bindir, _no_proc_sys_net())
+    assert res['status'] == 'supported', res
+    assert res['evidence']['ipv6'] is False and 'ip6tables' not in res['evidence']
+
+
+def test_has_ipt_legacy_ipv6_unreadable_is_unknown(bindir):
+    """/proc/sys/net/ipv6 that cannot be looked up (EACCES): criu's
+    get_ipv6() fails, and with it kerndat and criu check."""
+    _tool(bindir, 'iptables-legacy-save', 'legacy')
+    res = _probe_with_path(U.has_ipt_legacy, bindir, _no_proc_sys_net('0700', NOBODY))
+    assert res['status'] == 'unknown', res
+    assert res['message'] == 'Unable to access /proc/sys/net/ipv6: Permission denied'
+
+
 # ---------------------------------------------------------------- nftables
 
 @pytest.mark.parametrize('context', CONTEXTS)
@@ -145,6 +186,18 @@ def test_nftables_criu_built_without_it(bindir):
     assert res['status'] == 'unsupported'
     assert res['message'] == 'CRIU was built without nftables support - nftables rules will not be preserved during C/R'
     assert res['evidence']['criu_links_libnftables'] is False
+    assert 'built with libnftables' in res['fix']
+
+
+def test_nftables_criu_unreadable_is_unknown(bindir):
+    """A criu the user may run but not read (mode 0711): how it was built
+    cannot be told."""
+    criu = os.path.join(bindir, 'criu')
+    shutil.copy(shutil.which('true'), criu)
+    os.chmod(criu, 0o711)
+    res = _probe_with_path(U.nftables, bindir, lambda: become_user(NOBODY, NOBODY))
+    assert res['status'] == 'unknown', res
+    assert res['message'] == 'cannot read %s: Permission denied' % criu
 
 
 def test_nftables_criu_wrapper_script_is_unknown(bindir):
@@ -193,6 +246,7 @@ def test_external_net_ns_decisions(bindir, output, code, status):
     _tool(bindir, 'criu', output, code)
     res = _probe_with_path(U.external_net_ns, bindir)
     assert res['status'] == status, res
+    assert res.get('fix') == ('install criu >= 3.9' if status == 'unsupported' else None), res
 
 
 def test_external_net_ns_without_criu(bindir):
