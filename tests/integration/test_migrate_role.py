@@ -15,6 +15,8 @@ and runs migrate_role/play.yml there:
 - a pid that does not exist: the dump fails, and nothing is said to be resumed;
 - a port taken on the destination, after those failures: the page server cannot start,
   nothing is said to be resumed and the tree runs on, on the source;
+- a file in the work directory's path on the destination: refused, naming it, before
+  anything starts;
 - check mode from a block and from include_role's apply: the role decides, starts nothing.
 
 On every path nothing is left but what should run: no page server, no images, no work
@@ -127,6 +129,18 @@ def test_a_failure_before_the_freeze_resumes_nothing(run):
     assert 'resumed' not in msg, msg
     left = [state for dummy, state, cmd in hosts['src']['processes'] if 'unfrozen-' in cmd]
     assert len(left) == 1 and left[0] in ('S', 'R'), hosts['src']
+
+
+def test_a_file_in_the_work_directorys_path_is_named_before_anything_starts(run):
+    """The stat of the path's chain failed on the destination ("Not a directory"), and
+    the role stopped with the loop's "One or more items failed"."""
+    results, hosts, play = run
+    msg = results['notadir'].get('failed', '')
+    assert 'criu_migrate_workdir /var/tmp/notadir/sub cannot hold the images' in msg, results['notadir']
+    assert '/var/tmp/notadir/sub on dst: Not a directory' in msg and 'on src' not in msg, msg
+    for name in ('src', 'dst'):
+        assert not [cmd for cmd in _commands(hosts[name]) if 'notadir-' in cmd], hosts[name]
+    assert 'notadir' in hosts['dst']['var_tmp'] and 'notadir' not in hosts['src']['var_tmp']
 
 
 @pytest.mark.parametrize('case', ['check_block', 'check_apply'])
