@@ -963,21 +963,19 @@ def _containerd_found(files, per_file):
 
     ``per_file``: as containerd 2.3.0 and later load them (PR 12608, LoadConfigWithPlugins()): a file below version 3
     is migrated on its own before it is merged (top-level migration, then each plugin's ConfigMigration), its v2 table
-    (``cri`` in a version 1 file) moving into its own runtime table where that does not set the key, and the v2
-    handlers not at all when it has one of its own (plugins/cri/runtime/plugin.go migrateConfig(): ``containerd``
-    key by key, its ``runtimes`` as one key). Otherwise as 2.0 to 2.2 do: a file of version 1 or none only has its
-    ``cri`` renamed to the v2 name (LoadConfig(): `case 0, 1: config.MigrateConfigTo(ctx, out.Version)`), and the v2
-    tables stay where they are written until the migration of the merged result (_containerd_cri())."""
+    (``cri`` in a version 1 file) moving into its own runtime table as _v2_key_moves() says. Otherwise as 2.0 to 2.2
+    do: a file of version 1 or none only has its ``cri`` renamed to the v2 name (LoadConfig(): `case 0, 1:
+    config.MigrateConfigTo(ctx, out.Version)`), and the v2 tables stay where they are written until the migration of
+    the merged result (_containerd_cri())."""
     found = {}
     for path, version, tables in files:
         own = tables.get(CRI_RUNTIME, {})
-        own_handlers = any(key[:2] == ('containerd', 'runtimes') for key in own)
         for written in (CRI_RUNTIME, CRI_GRPC, 'cri'):   # the later one wins
             for key, value in tables.get(written, {}).items():
                 if written == CRI_RUNTIME:
                     found[(CRI_RUNTIME, key)] = (value, written, path)
                 elif per_file and version < 3:
-                    if key not in own and not (own_handlers and key[:2] == ('containerd', 'runtimes')):
+                    if _v2_key_moves(key, own):
                         found[(CRI_RUNTIME, key)] = (value, written, path)
                 else:
                     found[(CRI_GRPC, key)] = (value, written, path)
@@ -991,9 +989,8 @@ def _containerd_cri(files, per_file):
     The merged version is the last one a file sets (the files merge with mergo.WithOverride; a file of version 1 or
     none is migrated to the version merged so far); from 2.3.0 every file is at version 3 once loaded, and it only
     names the table a fix writes to. Before 2.3.0 containerd migrates the merged result when its version is below
-    3 (cmd/containerd/server/server.go New(), then plugins/cri/runtime/plugin.go configMigration(), migrateConfig()):
-    a v2 key moves only where the runtime's table does not set it, and no v2 handler when the runtime's table has
-    one; at version 3 the v2 tables are not read."""
+    3 (cmd/containerd/server/server.go New(), then the CRI migration of _v2_key_moves()); at version 3 the v2
+    tables are not read."""
     found = _containerd_found(files, per_file)
     merged_version = 3
     for dummy, version, dummy in files:
@@ -1002,11 +999,19 @@ def _containerd_cri(files, per_file):
     cri = dict((key, entry) for (plugin, key), entry in found.items() if plugin == CRI_RUNTIME)
     v2_tables = [path for path, dummy, tables in files if CRI_GRPC in tables or 'cri' in tables] if merged_version < 3 else []
     if not per_file and merged_version < 3:
-        v3_handlers = any(key[:2] == ('containerd', 'runtimes') for key in cri)
+        own = dict(cri)   # the runtime's table as the files wrote it, before any v2 key moves in
         for (plugin, key), entry in found.items():
-            if plugin == CRI_GRPC and key not in cri and not (v3_handlers and key[:2] == ('containerd', 'runtimes')):
+            if plugin == CRI_GRPC and _v2_key_moves(key, own):
                 cri[key] = entry
     return cri, merged_version, v2_tables
+
+
+def _v2_key_moves(key, runtime_keys):
+    """Whether containerd's CRI migration (plugins/cri/runtime/plugin.go configMigration(), migrateConfig()) moves
+    a v2 key into the runtime's table, whose keys are ``runtime_keys``: only where that does not set it, the keys of
+    ``containerd`` one by one and its ``runtimes`` as one key (no v2 handler when the runtime's table has one)."""
+    handlers = ('containerd', 'runtimes')
+    return key not in runtime_keys and not (key[:2] == handlers and any(k[:2] == handlers for k in runtime_keys))
 
 
 def _cri_keys(table):
