@@ -25,7 +25,7 @@ PR_SET_THP_DISABLE = 41
 def prctl_option_fails(option, err):
     """In the child: prctl(option, ...) fails with ``err``, every other call
     (other prctl options included) is allowed."""
-    return lambda: SD.install(SD.argument_program('prctl', 0, option, err))
+    return SD.call_fails('prctl', 0, option, err)
 
 
 def _thp_disable_errno():

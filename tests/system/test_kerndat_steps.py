@@ -26,12 +26,6 @@ MADV_GUARD_INSTALL = 102
 PR_SET_THP_DISABLE, PR_GET_THP_DISABLE = 41, 42
 
 
-def call_fails(name, arg, value, err):
-    """In the child: system call ``name`` with argument ``arg`` (its low 32 bits) equal to ``value`` fails with
-    ``err``; every other call is allowed."""
-    return lambda: SD.install(SD.argument_program(name, arg, value, err))
-
-
 # (criu's function, the call as criu logs it, the system call, which argument asks and with what, accepted errnos)
 STEPS = [
     ('kerndat_has_membarrier_get_registrations', 'membarrier(MEMBARRIER_CMD_GET_REGISTRATIONS)', 'membarrier', 0,
@@ -45,13 +39,13 @@ STEPS = [
 @pytest.mark.parametrize('function, call, name, arg, value, accepted', STEPS, ids=[s[0] for s in STEPS])
 def test_an_unexpected_error_of_the_step_is_a_failure_the_ones_criu_accepts_are_not(
         function, call, name, arg, value, accepted):
-    assert in_child(_kerndat.failures, call_fails(name, arg, value, errno.EPERM)) == [[function, call, errno.EPERM]]
+    assert in_child(_kerndat.failures, SD.call_fails(name, arg, value, errno.EPERM)) == [[function, call, errno.EPERM]]
     for err in accepted:
-        assert in_child(_kerndat.failures, call_fails(name, arg, value, err)) == [], errno.errorcode[err]
+        assert in_child(_kerndat.failures, SD.call_fails(name, arg, value, err)) == [], errno.errorcode[err]
 
 
 def test_the_failure_is_described_with_the_error_and_crius_function():
-    failure = in_child(_kerndat.failures, call_fails('close_range', 0, 2, errno.EPERM))[0]
+    failure = in_child(_kerndat.failures, SD.call_fails('close_range', 0, 2, errno.EPERM))[0]
     assert _kerndat.describe(failure).startswith('close_range() failed: Operation not permitted ')
     assert _kerndat.describe(failure).endswith('kerndat_has_close_range())')
 

@@ -307,15 +307,9 @@ def test_probes_leave_nothing_behind(context):
 # the argument that asks); the probe's own children inherit it.  So every
 # answer below comes from the kernel refusing the real call.
 
-def _call_fails(name, arg, value, err):
-    return lambda: seccomp_deny.install(seccomp_deny.argument_program(name, arg, value, err))
-
-
 def _call_kills(name, arg, value):
-    """As _call_fails, but the call kills the process that makes it (SIGSYS)."""
-    program = seccomp_deny.argument_program(name, arg, value, 0)
-    program[-2] = (seccomp_deny.BPF_RET_K, 0, 0, seccomp_deny.SECCOMP_RET_KILL_PROCESS)   # the ERRNO return
-    return lambda: seccomp_deny.install(program)
+    """As seccomp_deny.call_fails(), but the call kills the process that makes it (SIGSYS)."""
+    return seccomp_deny.call_fails(name, arg, value, 0, kill=True)
 
 
 def _probe_under(probe_id, setup, **kwargs):
@@ -330,7 +324,7 @@ needs_x86_64_filter = pytest.mark.skipif(not X86_64, reason='seccomp_deny.py kno
 @needs_x86_64_filter
 @pytest.mark.parametrize('method', [None, 'ctypes'], ids=['machine-code', 'ctypes'])
 def test_special_mapping_mremap_refused_or_killed(method):
-    result = _probe_under('special_mapping_mremap', _call_fails('mremap', 3, MOVE_FIXED, errno.EPERM), method=method)
+    result = _probe_under('special_mapping_mremap', seccomp_deny.call_fails('mremap', 3, MOVE_FIXED, errno.EPERM), method=method)
     assert (result['status'], result['message']) == ('unsupported', 'Child exited with 1'), result
     result = _probe_under('special_mapping_mremap', _call_kills('mremap', 3, MOVE_FIXED), method=method)
     assert result['status'] == 'unsupported', result
@@ -339,7 +333,7 @@ def test_special_mapping_mremap_refused_or_killed(method):
 
 @needs_x86_64_filter
 def test_special_mapping_mremap_without_executable_memory_uses_ctypes():
-    result = _probe_under('special_mapping_mremap', _call_fails('mprotect', 2, READ_EXEC, errno.EACCES))
+    result = _probe_under('special_mapping_mremap', seccomp_deny.call_fails('mprotect', 2, READ_EXEC, errno.EACCES))
     assert result['status'] == 'supported', result
     assert (result['evidence']['machine_code_refused'], result['evidence']['method']) == ('EACCES', 'ctypes')
 
@@ -351,13 +345,13 @@ def test_special_mapping_mremap_without_executable_memory_uses_ctypes():
     ('io_getevents', 1, 0, "AIO remap doesn't work properly: Operation not permitted"),
 ])
 def test_aio_remap_refused_step(call, arg, value, message):
-    result = _probe_under('aio_remap', _call_fails(call, arg, value, errno.EPERM))
+    result = _probe_under('aio_remap', seccomp_deny.call_fails(call, arg, value, errno.EPERM))
     assert (result['status'], result['message']) == ('unsupported', message), result
 
 
 @needs_x86_64_filter
 def test_can_map_vdso_and_compat_cr_when_arch_prctl_is_refused_or_kills():
-    refused = _call_fails('arch_prctl', 0, M.ARCH_MAP_VDSO_32, errno.EPERM)
+    refused = seccomp_deny.call_fails('arch_prctl', 0, M.ARCH_MAP_VDSO_32, errno.EPERM)
     result = _probe_under('can_map_vdso', refused)
     assert (result['status'], result['evidence']['arch_prctl_errno']) == ('unsupported', 'EPERM'), result
     assert 'criu_kerndat_fails' not in result['evidence']
@@ -376,7 +370,7 @@ def test_can_map_vdso_and_compat_cr_when_arch_prctl_is_refused_or_kills():
 def test_compat_cr_without_executable_memory_is_unknown():
     if not kernelinfo.config_on('CONFIG_IA32_EMULATION'):
         pytest.skip('no ia32 emulation: can_map_vdso is false first')
-    result = _probe_under('compat_cr', _call_fails('mprotect', 2, READ_EXEC, errno.EACCES))
+    result = _probe_under('compat_cr', seccomp_deny.call_fails('mprotect', 2, READ_EXEC, errno.EACCES))
     assert result['status'] == 'unknown', result
     assert result['evidence']['machine_code_refused'] == 'EACCES'
 
@@ -389,7 +383,7 @@ def test_compat_cr_without_executable_memory_is_unknown():
 ])
 def test_uffd_refused(err, message, kerndat_fails):
     for probe_id in ('uffd', 'uffd-noncoop'):
-        result = _probe_under(probe_id, _call_fails('userfaultfd', 0, 0, err))
+        result = _probe_under(probe_id, seccomp_deny.call_fails('userfaultfd', 0, 0, err))
         assert (result['status'], result['message']) == ('unsupported', message), result
         assert result['evidence']['criu_kerndat_fails'] is kerndat_fails
 
@@ -408,7 +402,7 @@ def test_uffd_noncoop_needs_crius_four_events():
     (M.MFD_HUGETLB, errno.EPERM, 'Unexpected error from memfd_create("", MFD_HUGETLB): Operation not permitted'),
 ])
 def test_memfd_hugetlb_refused(flags, err, message):
-    result = _probe_under('memfd_hugetlb', _call_fails('memfd_create', 1, flags, err))
+    result = _probe_under('memfd_hugetlb', seccomp_deny.call_fails('memfd_create', 1, flags, err))
     assert (result['status'], result['message']) == ('unsupported', message), result
     assert result['evidence'].get('criu_kerndat_fails', False) is message.startswith('Unexpected')
 
@@ -420,7 +414,7 @@ def test_memfd_hugetlb_refused(flags, err, message):
     (errno.EIO, 'PAGEMAP_SCAN failed with unexpected errno: Input/output error'),
 ])
 def test_pagemap_scan_refused(err, message):
-    result = _probe_under('pagemap_scan', _call_fails('ioctl', 1, M.PAGEMAP_SCAN, err))
+    result = _probe_under('pagemap_scan', seccomp_deny.call_fails('ioctl', 1, M.PAGEMAP_SCAN, err))
     assert (result['status'], result['message']) == ('unsupported', message), result
     assert result['evidence'].get('criu_kerndat_fails', False) is (err == errno.EIO)
 
@@ -428,7 +422,7 @@ def test_pagemap_scan_refused(err, message):
 @needs_x86_64_filter
 @pytest.mark.parametrize('err, has_madv_guard', [(errno.EINVAL, False), (errno.EPERM, None)])
 def test_pagemap_scan_guard_pages_madvise_refused(err, has_madv_guard):
-    result = _probe_under('pagemap_scan_guard_pages', _call_fails('madvise', 2, M.MADV_GUARD_INSTALL, err))
+    result = _probe_under('pagemap_scan_guard_pages', seccomp_deny.call_fails('madvise', 2, M.MADV_GUARD_INSTALL, err))
     assert result['evidence']['has_madv_guard'] is has_madv_guard, result
     # criu's kerndat_has_madv_guard() takes only EINVAL as "no"
     assert result['evidence'].get('criu_kerndat_fails', False) is (has_madv_guard is None)

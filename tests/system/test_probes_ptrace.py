@@ -300,7 +300,7 @@ def test_tracee_dies_with_a_killed_probe():
 # tracer being under seccomp changes nothing else for these requests.
 
 def _request_fails(request, err, arg=0):
-    return lambda: seccomp_deny.install(seccomp_deny.argument_program('ptrace', arg, request, err))
+    return seccomp_deny.call_fails('ptrace', arg, request, err)
 
 
 def _probe_under(probe_id, *setups):

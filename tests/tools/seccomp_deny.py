@@ -296,10 +296,12 @@ def program(names, err):
     return out
 
 
-def argument_program(name, arg, value, err):
+def argument_program(name, arg, value, err, kill=False):
     """The filter as a list of (code, jt, jf, k): the x86_64 call ``name``
     fails with ``err`` when its argument ``arg`` (its low 32 bits) equals
-    ``value``; every other x86_64 call is allowed, other architectures killed."""
+    ``value`` (with ``kill``, it kills the process instead: SIGSYS); every
+    other x86_64 call is allowed, other architectures killed."""
+    matched = SECCOMP_RET_KILL_PROCESS if kill else SECCOMP_RET_ERRNO | (err & 0xFFFF)
     return [(BPF_LD_W_ABS, 0, 0, SECCOMP_DATA_ARCH),
             (BPF_JEQ_K, 1, 0, AUDIT_ARCH_X86_64),
             (BPF_RET_K, 0, 0, SECCOMP_RET_KILL_PROCESS),
@@ -307,8 +309,13 @@ def argument_program(name, arg, value, err):
             (BPF_JEQ_K, 0, 3, SYSCALLS_X86_64[name]),
             (BPF_LD_W_ABS, 0, 0, SECCOMP_DATA_ARGS + 8 * arg),
             (BPF_JEQ_K, 0, 1, value),
-            (BPF_RET_K, 0, 0, SECCOMP_RET_ERRNO | (err & 0xFFFF)),
+            (BPF_RET_K, 0, 0, matched),
             (BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW)]
+
+
+def call_fails(name, arg, value, err, kill=False):
+    """For a child's set-up: install argument_program(name, arg, value, err, kill)."""
+    return lambda: install(argument_program(name, arg, value, err, kill))
 
 
 def install(prog):
