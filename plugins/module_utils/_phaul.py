@@ -379,6 +379,20 @@ def check_pids(pids):
     return None
 
 
+# criu writes its images 0600 (criu/include/image.h CR_FD_PERM): they hold the tree's memory.  The
+# directory made for them is private too, as runc makes its checkpoint directory
+# (libcontainer/criu_linux.go: os.Mkdir(ImagesDirectory, 0o700)).
+IMAGES_DIR_MODE = 0o700
+
+
+def make_images_dir(path):
+    """Create the images directory ``path`` (mode IMAGES_DIR_MODE; missing
+    parents as the umask says) unless it is one already, whose mode is the
+    operator's and left alone."""
+    if not os.path.isdir(path):
+        os.makedirs(path, IMAGES_DIR_MODE)
+
+
 def absolute_images_dir(images_dir):
     """(``images_dir`` made absolute, None) or (None, why it cannot be one).
     criu runs in images_dir and is given -D images_dir: a relative one would
@@ -754,8 +768,7 @@ def unpack(content, path):
     names written."""
     tar, found = members(content, path)
     written = []
-    if not os.path.isdir(path):
-        os.makedirs(path)
+    make_images_dir(path)
     real = os.path.realpath(path)
     for member in found:
         dest = os.path.join(real, os.path.normpath(member.name))

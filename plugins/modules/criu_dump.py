@@ -40,8 +40,9 @@ options:
     required: true
   images_dir:
     description:
-      - The directory criu writes the images and its log into; created if missing. A relative path is taken from
-        the module's working directory and made absolute (RV(images_dir)).
+      - The directory criu writes the images and its log into; created if missing, with mode C(0700) (the images
+        hold the tree's memory; an existing directory keeps its mode). A relative path is taken from the module's
+        working directory and made absolute (RV(images_dir)).
     type: path
     required: true
   pre_dump:
@@ -354,8 +355,7 @@ def main():
         module.exit_json(changed=True, msg='check mode: criu did not run', cmd=cmd, tree=pids,
                          images_dir=p['images_dir'], log=[])
     try:
-        if not os.path.isdir(p['images_dir']):
-            os.makedirs(p['images_dir'])
+        _phaul.make_images_dir(p['images_dir'])
     except OSError as exc:
         module.fail_json(msg='cannot create images_dir %s: %s' % (p['images_dir'], exc), cmd=cmd, tree=pids,
                          images_dir=p['images_dir'], log=[])

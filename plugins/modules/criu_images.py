@@ -34,7 +34,9 @@ options:
     choices: [packed, unpacked]
     default: packed
   path:
-    description: The images directory.
+    description:
+      - The images directory. O(state=unpacked) creates it if missing, with mode C(0700) (the images hold the tree's
+        memory; an existing directory keeps its mode).
     type: path
     required: true
   content:

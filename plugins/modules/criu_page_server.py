@@ -43,7 +43,8 @@ options:
     default: started
   images_dir:
     description:
-      - Where the page server writes the pages it receives; created if missing. Required to start.
+      - Where the page server writes the pages it receives; created if missing, with mode C(0700) (the pages are
+        the tree's memory; an existing directory keeps its mode). Required to start.
       - A relative path is taken from the module's working directory and made absolute (RV(images_dir)).
     type: path
   parent:
@@ -229,8 +230,7 @@ def main():
         module.exit_json(changed=True, cmd=cmd, images_dir=images, port=p['port'], address=address, log=[],
                          msg='check mode: no page server was started')
     try:
-        if not os.path.isdir(images):
-            os.makedirs(images)
+        _phaul.make_images_dir(images)
         if p['parent']:
             link = os.path.join(images, 'parent')
             if os.path.lexists(link):

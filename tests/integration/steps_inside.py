@@ -30,6 +30,7 @@ import json
 import os
 import shutil
 import signal
+import stat
 import sys
 import time
 import uuid
@@ -79,6 +80,7 @@ def scenario_relative(run):
     work = '/tmp/%s-rel' % TOKEN
     os.makedirs(work)
     out = {}
+    umask = os.umask(0o022)             # the usual one, under which a directory made without a mode is 0755
     try:
         pid = workload(run)
         out['ps'] = ps = run('criu_page_server', {'images_dir': 'dst', 'address': '127.0.0.1'}, cwd=work)
@@ -95,7 +97,13 @@ def scenario_relative(run):
         if restored.get('pid'):
             out['running'] = run('criu_process', {'state': 'running', 'pid': restored['pid']})
         out['listing'] = sorted(os.listdir(work))
+        # An archive unpacked where no directory was yet; then the modes of the three the modules made.
+        out['unpacked_new'] = run('criu_images', {'state': 'unpacked', 'path': 'new/images',
+                                                  'content': packed.get('content')}, cwd=work)
+        out['modes'] = dict((name, stat.S_IMODE(os.stat(os.path.join(work, name)).st_mode))
+                            for name in ('src', 'dst', 'new/images') if os.path.isdir(os.path.join(work, name)))
     finally:
+        os.umask(umask)
         kill_marked()
         shutil.rmtree(work, ignore_errors=True)
     return out

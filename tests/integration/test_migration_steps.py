@@ -318,6 +318,15 @@ def test_relative_images_dirs_are_made_absolute(edges):
     assert return_doc.mismatches(r['restored'], 'criu_restore') == []
 
 
+def test_images_dirs_the_modules_make_are_private(edges):
+    """The images hold the tree's memory (criu writes them 0600): the directory criu_dump, criu_page_server and
+    criu_images (unpacked) make for them is 0700, as runc makes its checkpoint directory, under the umask 022 the
+    modules ran with (0755 before)."""
+    r = edges['relative']
+    assert r['unpacked_new']['changed'] is True and r['unpacked_new']['files'] == r['packed']['files'], r['unpacked_new']
+    assert r['modes'] == {'src': 0o700, 'dst': 0o700, 'new/images': 0o700}, dict((k, oct(v)) for k, v in r['modes'].items())
+
+
 def test_a_page_server_started_through_criu_path_is_stopped(edges):
     """A copy of criu named criu-4.1.1 is a criu; one named otherwise is recognised by the criu_path given."""
     named = edges['criu_path']['criu-4.1.1']
