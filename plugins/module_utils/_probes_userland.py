@@ -19,6 +19,7 @@ __metaclass__ = type
 
 import errno
 import os
+import struct
 
 from ansible_collections.criu.check.plugins.module_utils import _context
 from ansible_collections.criu.check.plugins.module_utils import _deps
@@ -82,17 +83,46 @@ def external_net_ns(ctx):
 # ---------------------------------------------------------------- nftables
 
 ELF_MAGIC = b'\x7fELF'
+PT_INTERP = 3
+# (e_phoff format and offset, offset of e_phentsize and e_phnum) by e_ident[EI_CLASS]
+ELF_PHDR_FIELDS = {1: ('I', 0x1c, 0x2a), 2: ('Q', 0x20, 0x36)}
+
+
+def _has_interpreter(data):
+    """Whether the ELF image ``data`` names a dynamic linker (a PT_INTERP
+    program header), None when its headers cannot be read.  Without one the
+    binary is statically linked (static or static-pie) and loads no
+    library: whatever it was built with left no name behind."""
+    ident = bytearray(data[4:6])            # EI_CLASS, EI_DATA
+    fields = ELF_PHDR_FIELDS.get(ident[0]) if len(ident) == 2 else None
+    if fields is None:
+        return None
+    order = '<' if ident[1] == 1 else '>'
+    phoff_format, phoff_at, sizes_at = fields
+    try:
+        phoff = struct.unpack_from(order + phoff_format, data, phoff_at)[0]
+        phentsize, phnum = struct.unpack_from(order + 'HH', data, sizes_at)
+        return any(struct.unpack_from(order + 'I', data, phoff + i * phentsize)[0] == PT_INTERP
+                   for i in range(phnum))
+    except struct.error:
+        return None
 
 
 def _links_libnftables(binary):
-    """Whether an ELF binary names libnftables among its libraries (its
-    DT_NEEDED string lives in .dynstr); None when the file is no ELF (a
-    wrapper script, say), whose bytes say nothing of the criu it runs."""
+    """(whether an ELF binary names libnftables among the libraries it
+    loads - its DT_NEEDED string lives in .dynstr -, why that cannot be
+    told from its bytes or None).  A wrapper script says nothing of the
+    criu it runs; a statically linked criu names no library."""
     with open(binary, 'rb') as f:
         data = f.read()
     if not data.startswith(ELF_MAGIC):
-        return None
-    return b'libnftables.so.' in data
+        return None, 'is not an ELF executable (a wrapper script?)'
+    dynamic = _has_interpreter(data)
+    if dynamic is None:
+        return None, 'is an ELF file whose program headers cannot be read'
+    if not dynamic:
+        return None, 'is statically linked (it loads no library)'
+    return b'libnftables.so.' in data, None
 
 
 def nftables(ctx):
@@ -111,16 +141,18 @@ def nftables(ctx):
                 'nft': _context.which('nft')}
     if criu:
         try:
-            evidence['criu_links_libnftables'] = linked = _links_libnftables(criu)
+            linked, unreadable = _links_libnftables(criu)
         except OSError as exc:
             evidence.update(R.errno_evidence(exc.errno))
             return R.unknown(R.perror('cannot read %s' % criu, exc.errno), evidence=evidence)
-        if linked is None:
-            # Following a wrapper to the criu it runs would mean reading shell: not reliable.
-            return R.unknown('%s is not an ELF executable (a wrapper script?): whether the criu it runs was built '
-                             'with libnftables cannot be read from it' % criu, evidence=evidence,
-                             fix='run "criu check --feature nftables" through %s, or put the criu binary itself '
-                                 'first on PATH' % criu)
+        evidence['criu_links_libnftables'] = linked
+        if unreadable:
+            # Following a wrapper to the criu it runs would mean reading shell, and a static criu keeps no
+            # library's name: criu itself is the one to ask.
+            return R.unknown('%s %s: whether criu was built with libnftables cannot be read from its bytes'
+                             % (criu, unreadable), evidence=evidence,
+                             fix='run "criu check --feature nftables" through %s, or put a dynamically linked criu '
+                                 'binary first on PATH' % criu)
         if not linked:
             return R.unsupported(MSG_NFT, evidence=evidence,
                                  fix='install a criu built with libnftables (Debian 13\'s criu package is)')

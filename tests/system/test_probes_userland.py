@@ -15,6 +15,7 @@ fakes.
 import ctypes.util
 import os
 import shutil
+import struct
 import subprocess
 import tempfile
 
@@ -213,6 +214,61 @@ def test_nftables_criu_wrapper_script_is_unknown(bindir):
     assert res['message'].startswith('%s is not an ELF executable (a wrapper script?)' % wrapper)
     assert res['evidence']['criu_links_libnftables'] is None
     assert wrapper in res['fix']
+
+
+def test_nftables_static_criu_is_unknown(bindir):
+    """A statically linked criu (here: Debian's ldconfig, static-pie, under criu's name) loads no library: built
+    with libnftables or not, no DT_NEEDED names it, so "built without" would be a guess."""
+    static = '/sbin/ldconfig'
+    ldd = subprocess.run(['ldd', static], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False)
+    if b'statically linked' not in ldd.stdout:
+        pytest.skip('%s is not statically linked here: %r' % (static, ldd.stdout[:200]))
+    shutil.copy(static, os.path.join(bindir, 'criu'))
+    res = _probe_with_path(U.nftables, bindir)
+    assert res['status'] == 'unknown', res
+    assert res['message'].startswith('%s/criu is statically linked (it loads no library): ' % bindir), res
+    assert res['evidence']['criu_links_libnftables'] is None
+    assert 'criu check --feature nftables' in res['fix']
+
+
+def test_nftables_truncated_elf_criu_is_unknown(bindir):
+    """A criu whose ELF header points past its end (a truncated copy) is not read as a dynamic binary without
+    libnftables."""
+    with open(shutil.which('true'), 'rb') as f:
+        head = f.read(64)
+    with open(os.path.join(bindir, 'criu'), 'wb') as f:
+        f.write(head)
+    os.chmod(os.path.join(bindir, 'criu'), 0o755)
+    res = _probe_with_path(U.nftables, bindir)
+    assert res['status'] == 'unknown', res
+    assert 'program headers cannot be read' in res['message']
+
+
+def _elf(ei_class, order, types):
+    """The smallest ELF image whose program headers have ``types``: what
+    a 32-bit (armv7) or big-endian (s390x) criu would start with."""
+    phoff = 0x40
+    header = bytearray(phoff)
+    header[:6] = b'\x7fELF' + bytes(bytearray([ei_class, 1 if order == '<' else 2]))
+    phentsize = 0x20 if ei_class == 1 else 0x38
+    if ei_class == 1:
+        struct.pack_into(order + 'I', header, 0x1c, phoff)
+        struct.pack_into(order + 'HH', header, 0x2a, phentsize, len(types))
+    else:
+        struct.pack_into(order + 'Q', header, 0x20, phoff)
+        struct.pack_into(order + 'HH', header, 0x36, phentsize, len(types))
+    return bytes(header) + b''.join(struct.pack(order + 'I', t) + bytes(phentsize - 4) for t in types)
+
+
+@pytest.mark.parametrize('ei_class', [1, 2])
+@pytest.mark.parametrize('order', ['<', '>'])
+def test_elf_interpreter_read_for_every_class_and_byte_order(ei_class, order):
+    """PT_LOAD 1, PT_DYNAMIC 2, PT_INTERP 3: a dynamic binary is told from a static one whatever its class and
+    byte order; headers that point past the end are no answer."""
+    assert U._has_interpreter(_elf(ei_class, order, [6, 3, 1, 2])) is True
+    assert U._has_interpreter(_elf(ei_class, order, [1, 2])) is False
+    assert U._has_interpreter(_elf(ei_class, order, [1, 3])[:0x50]) is None
+    assert U._has_interpreter(b'\x7fELF\x03\x01' + bytes(58)) is None       # no such EI_CLASS
 
 
 def test_nftables_without_criu_asks_for_the_library(bindir):
