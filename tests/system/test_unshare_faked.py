@@ -17,7 +17,7 @@ import pytest
 import leftovers
 import seccomp_deny as SD
 
-from conftest import in_child, requires_root
+from conftest import enter_user_namespace, in_child, requires_root
 
 from ansible_collections.criu.check.plugins.module_utils import _context, _engine, _installed_criu, _phaul
 from ansible_collections.criu.check.plugins.module_utils import _probes_netlink, _registry, _smoke
@@ -85,6 +85,23 @@ def test_unprivileged_the_answer_stays_criu_does_not_probe_and_the_faked_call_is
     text = str(res['evidence'])
     assert UNCHANGED % 'user' in text, res
     assert 'EPERM' not in text, res
+
+
+def test_in_a_user_namespace_not_owning_its_mount_namespace_the_faked_call_is_evidence():
+    """unshare -U without -m: criu's own first mount gets EPERM whatever a private copy would say, so that
+    copy's faked unshare is evidence beside criu's answer, not the probe's failure."""
+    def setup():
+        leftovers.private_tmp_and_net()
+        enter_user_namespace()
+        SD.install(SD.program(['unshare'], 0))
+    out = in_child(lambda: {'before': _state(), 'result': _probe('move_mount_set_group')(), 'after': _state()},
+                   setup, timeout=60)
+    assert out['after'] == out['before']
+    res = out['result']
+    assert res['status'] == 'unsupported', res
+    assert res['message'] == 'Fail to mount tmfps to /tmp/.criu.move_mount_set_group.XXXXXX: Operation not permitted'
+    assert UNCHANGED % 'mount' in res['evidence']['namespace_unchanged'], res
+    assert res['evidence']['criu_kerndat_fails'] is True, res
 
 
 def test_installed_criu_runs_unprivileged_when_its_private_mount_namespace_is_faked():
