@@ -178,18 +178,39 @@ def _rtnl_socket(timeout):
     return sock
 
 
+class _RtnlCallFailed(Exception):
+    """sendmsg() or recvmsg() on the rtnetlink socket failed (a seccomp
+    profile or an LSM can refuse them): criu's do_rtnl_req() prints ``line``
+    and returns -errno, without the request's error callback."""
+
+    def __init__(self, err, line):
+        Exception.__init__(self, line)
+        self.errno = err
+        self.line = line
+
+
 def _rtnl_request(rt, sock, msg, reply_cls):
     """criu: do_rtnl_req().  Send ``msg`` (a pyroute2 message, flags set)
     with criu's sequence number and collect the replies: only messages with
     that sequence number count; NLMSG_ERROR ends it (0 = ACK), NLMSG_DONE
     ends a dump.  Return (decoded replies, error), error being 0 or the
-    negative errno the kernel sent."""
+    negative errno the kernel sent; _RtnlCallFailed when a call fails."""
     msg['header']['sequence_number'] = CR_NLMSG_SEQ
     msg.encode()
-    sock.sendto(bytes(msg.data), (0, 0))
+    try:
+        sock.sendto(bytes(msg.data), (0, 0))
+    except socket.timeout:
+        raise
+    except OSError as exc:
+        raise _RtnlCallFailed(exc.errno, R.perror("Can't send request message", exc.errno))
     replies = []
     while True:
-        data, _anc, flags, _addr = sock.recvmsg(RECV_BUF)
+        try:
+            data, _anc, flags, _addr = sock.recvmsg(RECV_BUF)
+        except socket.timeout:
+            raise
+        except OSError as exc:
+            raise _RtnlCallFailed(exc.errno, R.perror('Error receiving nl report', exc.errno))
         if flags & socket.MSG_TRUNC:
             return replies, -errno.EMSGSIZE
         if not data:
@@ -242,6 +263,9 @@ def nsid(ctx):
         replies, err = _rtnl_request(rt, sock, msg, rt.nsidmsg)
     except socket.timeout:
         return R.unknown('no answer from rtnetlink to RTM_GETNSID within the probe\'s %.1f s' % ctx.timeout)
+    except _RtnlCallFailed as exc:
+        # criu: net_get_nsid() fails, kerndat_nsid() says so and goes on
+        return R.unsupported(MSG_NSID, evidence=R.errno_evidence(exc.errno, criu_log=[exc.line, 'NSID is not supported']))
     finally:
         sock.close()
     ids = [r.get_attr('NETNSA_NSID') for r in replies if r.get_attr('NETNSA_NSID') is not None]
@@ -276,7 +300,14 @@ def _newifindex_in_userns(rt, ctx):
     err = mounts.enter_user_namespace(_syscall.CLONE_NEWNET)
     if err:
         return {'unshare_errno_name': R.errno_name(err)}
-    return {'netlink_error': _newifindex_request(rt, ctx.left())}
+    try:
+        return {'netlink_error': _newifindex_request(rt, ctx.left())}
+    except _RtnlCallFailed as exc:
+        return {'failed': exc.line}
+    except socket.timeout:
+        return {'failed': 'no answer from rtnetlink to RTM_SETLINK'}
+    except OSError as exc:
+        return {'failed': R.perror('Unable to create a netlink socket', exc.errno)}
 
 
 def newifindex(ctx):
@@ -297,6 +328,9 @@ def newifindex(ctx):
         err = _newifindex_request(rt, ctx.left())
     except socket.timeout:
         return R.unknown('no answer from rtnetlink to RTM_SETLINK within the probe\'s %.1f s' % ctx.timeout)
+    except _RtnlCallFailed as exc:
+        # criu: do_rtnl_req() fails, and with it kerndat.
+        return R.unsupported(exc.line, evidence=R.errno_evidence(exc.errno, criu_kerndat_fails=True))
     except OSError as exc:
         # criu: kerndat fails, so criu check cannot run at all.
         return R.unsupported(R.perror('Unable to create a netlink socket', exc.errno),
@@ -345,13 +379,22 @@ def _link_nsid_child(rt, ctx):
     err = _syscall.unshare(_syscall.CLONE_NEWNET)
     if err:
         return {'exit': 1, 'log': [R.perror('net: Unable create a network namespace', err)]}
-    sock = _rtnl_socket(ctx.left())
-    err = _rtnl_request(rt, sock, _veth_request(rt, ns_fd), rt.ifinfmsg)[1]
+    try:
+        sock = _rtnl_socket(ctx.left())
+    except OSError as exc:
+        return {'exit': 1, 'log': [R.perror('net: Unable to create a netlink socket', exc.errno)]}
+    try:
+        err = _rtnl_request(rt, sock, _veth_request(rt, ns_fd), rt.ifinfmsg)[1]
+    except _RtnlCallFailed as exc:
+        return {'exit': 1, 'log': [exc.line, 'net: Unable to create a veth pair: %d' % -exc.errno]}
     if err:
         return {'exit': 1, 'log': [_nl_error(err), 'net: Unable to create a veth pair: %d' % err]}
     dump = _new(rt.rtgenmsg, rt.RTM_GETLINK, rt.NLM_F_ROOT | rt.NLM_F_MATCH | rt.NLM_F_REQUEST)
     dump['rtgen_family'] = socket.AF_PACKET
-    links, err = _rtnl_request(rt, sock, dump, rt.ifinfmsg)
+    try:
+        links, err = _rtnl_request(rt, sock, dump, rt.ifinfmsg)
+    except _RtnlCallFailed as exc:
+        return {'exit': 1, 'log': [exc.line]}
     if err:
         return {'exit': 1, 'log': [_nl_error(err)]}
     seen = dict((link.get_attr('IFLA_IFNAME'), link.get_attr('IFLA_LINK_NETNSID')) for link in links)

@@ -13,6 +13,7 @@ criu 4.1.1 itself sends (captured with strace on this machine).
 import errno
 import fcntl
 import os
+import platform
 import socket
 import stat
 import struct
@@ -24,8 +25,9 @@ import pytest
 import kernelinfo
 import leftovers
 import sbinless
+import seccomp_deny
 
-from conftest import NOBODY, in_child, requires_root, run_probe
+from conftest import NOBODY, become_user, in_child, requires_root, run_probe
 
 from ansible_collections.criu.check.plugins.module_utils import _context
 from ansible_collections.criu.check.plugins.module_utils import _probes_netlink as N
@@ -266,6 +268,59 @@ def test_link_nsid_unprivileged_and_without_sys_admin():
 def test_link_nsid_request_is_criu_request():
     ours = _encoded(N._veth_request(RT, 6))
     assert _canon_link(ours) == _canon_link(bytes.fromhex(CRIU_NEWLINK))
+
+
+@pytest.mark.skipif(platform.machine() != 'x86_64', reason='seccomp_deny.py knows x86_64 system calls only')
+@pytest.mark.parametrize('call, line', [
+    ('sendto', "Can't send request message: Permission denied"),
+    ('recvmsg', 'Error receiving nl report: Permission denied'),
+])
+def test_a_refused_rtnetlink_call_is_criu_answer_not_a_crash(call, line):
+    """sendmsg or recvmsg on the rtnetlink socket refused, as an LSM (SELinux's
+    nlmsg_read/nlmsg_write) or a seccomp profile may: criu's do_rtnl_req()
+    prints the failed call and returns -errno.  kerndat_nsid() then says
+    "NSID is not supported", kerndat_has_newifindex() fails kerndat, and the
+    link_nsid child exits 1 with "Unable to create a veth pair: -13"."""
+    def body():
+        seccomp_deny.install(seccomp_deny.program([call], errno.EACCES))
+        ctx = _context.ProbeContext()
+        return dict((fn.__name__, fn(ctx)) for fn in (N.nsid, N.newifindex, N.link_nsid))
+
+    res = in_child(body)
+    assert (res['nsid']['status'], res['nsid']['message']) == ('unsupported', N.MSG_NSID), res['nsid']
+    assert res['nsid']['evidence']['criu_log'] == [line, 'NSID is not supported']
+    assert (res['newifindex']['status'], res['newifindex']['message']) == ('unsupported', line), res['newifindex']
+    assert res['newifindex']['evidence']['criu_kerndat_fails'] is True
+    assert res['link_nsid']['status'] == 'unsupported', res['link_nsid']
+    assert res['link_nsid']['evidence']['criu_log'] == [line, 'net: Unable to create a veth pair: -13',
+                                                        "net: NSID isn't reported for network links"]
+    assert res['nsid']['evidence']['errno_name'] == res['newifindex']['evidence']['errno_name'] == 'EACCES'
+    assert res['link_nsid']['evidence']['child_exit'] == 1
+
+
+@pytest.mark.skipif(platform.machine() != 'x86_64', reason='seccomp_deny.py knows x86_64 system calls only')
+def test_netlink_socket_refused():
+    """socket(AF_NETLINK) refused: criu's texts, and where criu does not
+    probe (--unprivileged as nobody) the answer stays, with the failure as
+    evidence."""
+    def body(unprivileged):
+        seccomp_deny.call_fails('socket', 0, socket.AF_NETLINK, errno.EACCES)()
+        ctx = _context.ProbeContext(unprivileged=unprivileged)
+        return dict((fn.__name__, fn(ctx)) for fn in (N.nsid, N.newifindex, N.link_nsid))
+
+    res = in_child(lambda: body(False))
+    assert res['nsid']['status'] == 'unsupported' and res['nsid']['message'] == N.MSG_NSID, res['nsid']
+    assert res['nsid']['evidence']['criu_log'] == ["Unable to create a netlink socket: NSID can't be used.: Permission denied"]
+    assert res['newifindex']['message'] == 'Unable to create a netlink socket: Permission denied', res['newifindex']
+    assert res['newifindex']['evidence']['criu_kerndat_fails'] is True
+    assert res['link_nsid']['evidence']['criu_log'] == ['net: Unable to create a netlink socket: Permission denied',
+                                                        "net: NSID isn't reported for network links"], res['link_nsid']
+    res = in_child(lambda: body(True), setup=lambda: become_user(NOBODY, NOBODY))
+    assert res['newifindex']['status'] == 'unsupported', res['newifindex']
+    assert res['newifindex']['evidence']['kernel_answer'] is None
+    assert res['newifindex']['evidence']['failed'] == 'Unable to create a netlink socket: Permission denied'
+    assert res['link_nsid']['status'] == 'unsupported', res['link_nsid']
+    assert res['link_nsid']['evidence']['kernel_answer'] is None
 
 
 # ---------------------------------------------------------------- network_lock_nftables
