@@ -10,6 +10,7 @@ requests sent from the test, the nft tool run by the test, and the bytes
 criu 4.1.1 itself sends (captured with strace on this machine).
 """
 
+import ctypes
 import errno
 import fcntl
 import os
@@ -92,6 +93,20 @@ def _encoded(msg):
     return bytes(msg.data)
 
 
+def _sent_by(probe):
+    """The requests ``probe`` sends, as bytes, and its answer (run it in a
+    child: _rtnl_request is wrapped there)."""
+    sent, original = [], N._rtnl_request
+
+    def recording(rt, sock, msg, reply_cls):
+        try:
+            return original(rt, sock, msg, reply_cls)
+        finally:
+            sent.append(bytes(msg.data).hex())
+    N._rtnl_request = recording
+    return sent, probe(_context.ProbeContext())['status']
+
+
 def _raw_request(payload, proto=0):
     """Send one hand-built netlink message; return the kernel's error (0 = ACK)
     and the other replies' types."""
@@ -140,6 +155,7 @@ def test_tun_as_nobody_follows_criu_quirk():
     assert cr['status'] == 'supported', cr
     assert cr['message'] == "tun: Can't check tun support: Permission denied"
     assert cr['evidence']['tun_usable'] is False and cr['evidence']['errno_name'] == 'EACCES'
+    assert cr['evidence']['device_exists'] is True
     assert ft['status'] == 'unsupported', ft
     assert ft['message'] == cr['message']
 
@@ -161,13 +177,68 @@ def test_tun_ns_needs_cap_net_admin():
     res = run_probe('tun_ns', userns=True)
     assert res['status'] == 'unsupported', res
     assert res['message'] == 'net: Unable to get tun network namespace'
-    assert res['evidence']['errno_name'] == 'EPERM'
+    assert res['evidence']['errno_name'] == 'EPERM' and res['evidence']['ioctl'] == 'SIOCGSKNS'
     res = run_probe('tun_ns', drop_caps=(CAP_NET_ADMIN,))
     assert res['status'] == 'unsupported' and res['evidence']['errno_name'] == 'EPERM', res
     res = run_probe('tun_ns', as_user=NOBODY, unprivileged=True)
     assert res['status'] == 'unsupported', res
     if not _tun_open_for_others():
         assert res['message'] == 'tun: Unable to create tun: Permission denied'
+
+
+def _tun_probes_where(setup):
+    def body():
+        setup()
+        return dict((fn.__name__, fn(None)) for fn in (N.tun_cr, N.tun, N.tun_ns))
+    return in_child(body)
+
+
+def _hide_dev_net():
+    """In the child: a mount namespace of its own with an empty tmpfs on
+    /dev/net, as in a container given no /dev/net/tun (Docker's default)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    for call, args in (('unshare', (0x00020000,)), ('mount', (None, b'/', None, ctypes.c_ulong(0x4000 | 0x40000), None)),
+                       ('mount', (b'none', b'/dev/net', b'tmpfs', ctypes.c_ulong(0), None))):
+        if getattr(libc, call)(*args) != 0:
+            raise OSError(ctypes.get_errno(), call)
+
+
+def test_tun_without_the_device():
+    res = _tun_probes_where(_hide_dev_net)
+    assert res['tun']['status'] == 'unsupported', res
+    assert res['tun']['message'] == "tun: Can't check tun support: No such file or directory"
+    assert res['tun']['evidence']['device_exists'] is False
+    # criu --extra: C/R works, only not for tun
+    assert res['tun_cr']['status'] == 'supported' and res['tun_cr']['evidence']['tun_usable'] is False, res
+    assert res['tun_ns']['message'] == 'tun: Unable to create tun: No such file or directory', res
+
+
+@pytest.mark.skipif(platform.machine() != 'x86_64', reason='seccomp_deny.py knows x86_64 system calls only')
+def test_tun_without_tunsetifindex():
+    """A kernel before 3.8 answers TUNSETIFINDEX with EINVAL: both tun
+    variants fail, with criu's text."""
+    res = _tun_probes_where(seccomp_deny.call_fails('ioctl', 1, N.TUNSETIFINDEX, errno.EINVAL))
+    for name in ('tun_cr', 'tun'):
+        assert res[name]['status'] == 'unsupported', res
+        assert res[name]['message'] == 'tun: No proper support for tun dump/restore: Invalid argument'
+        assert res[name]['evidence']['errno_name'] == 'EINVAL'
+    assert res['tun_ns']['status'] == 'supported'
+
+
+@pytest.mark.skipif(platform.machine() != 'x86_64', reason='seccomp_deny.py knows x86_64 system calls only')
+def test_tun_open_modes_are_criu_modes():
+    """criu opens /dev/net/tun read-write for tun and read-only for tun_ns:
+    a device cgroup allowing it for reading only (c 10:200 r) fails the one
+    and not the other.  A seccomp filter on openat's flags stands in for it."""
+    read_write = _tun_probes_where(seccomp_deny.call_fails('openat', 2, os.O_RDWR | os.O_CLOEXEC, errno.EPERM))
+    assert read_write['tun']['status'] == 'unsupported', read_write
+    assert read_write['tun']['message'] == "tun: Can't check tun support: Operation not permitted"
+    assert read_write['tun_cr']['status'] == 'supported' and read_write['tun_cr']['evidence']['tun_usable'] is False
+    assert read_write['tun_ns']['status'] == 'supported', read_write
+    read_only = _tun_probes_where(seccomp_deny.call_fails('openat', 2, os.O_RDONLY | os.O_CLOEXEC, errno.EPERM))
+    assert read_only['tun']['status'] == read_only['tun_cr']['status'] == 'supported', read_only
+    assert read_only['tun_ns']['status'] == 'unsupported', read_only
+    assert read_only['tun_ns']['message'] == 'tun: Unable to create tun: Operation not permitted'
 
 
 # ---------------------------------------------------------------- nsid
@@ -188,12 +259,13 @@ def test_nsid_every_mode(context):
     res = run_probe('nsid', **context)
     assert res['status'] == 'supported', res
     assert res['evidence']['nsid'] == in_child(_nsid_by_hand)
+    assert res['evidence']['nsid_assigned'] is (res['evidence']['nsid'] != -1)
 
 
 def test_nsid_request_is_criu_request():
-    msg = N._new(RT.nsidmsg, RT.RTM_GETNSID, RT.NLM_F_REQUEST | RT.NLM_F_ACK)
-    msg['attrs'] = [('NETNSA_PID', 0x12c5)]
-    assert _encoded(msg).hex() == CRIU_GETNSID
+    sent, status, pid = in_child(lambda: _sent_by(N.nsid) + (os.getpid(),))
+    assert status == 'supported'
+    assert sent == [CRIU_GETNSID.replace('c5120000', struct.pack('=I', pid).hex())]
 
 
 # ---------------------------------------------------------------- newifindex
@@ -230,10 +302,9 @@ def test_newifindex_without_net_admin():
 
 
 def test_newifindex_request_is_criu_request():
-    msg = N._new(RT.ifinfmsg, RT.RTM_SETLINK, RT.NLM_F_REQUEST | RT.NLM_F_ACK | RT.NLM_F_CREATE)
-    msg['family'] = socket.AF_UNSPEC
-    msg['attrs'] = [('IFLA_NEW_IFINDEX', N.IFLA_NEW_IFINDEX_NONE), ('IFLA_IFNAME', 'criu-kdat')]
-    ours = _encoded(msg)
+    sent, dummy = in_child(lambda: _sent_by(N.newifindex))
+    assert len(sent) == 1
+    ours = bytes.fromhex(sent[0])
     criu = bytes.fromhex(CRIU_SETLINK)
     assert len(ours) == len(criu)
     # Only IFLA_IFNAME's length differs: 14 with pyroute2's NUL, 13 without.
@@ -321,6 +392,27 @@ def test_netlink_socket_refused():
     assert res['newifindex']['evidence']['failed'] == 'Unable to create a netlink socket: Permission denied'
     assert res['link_nsid']['status'] == 'unsupported', res['link_nsid']
     assert res['link_nsid']['evidence']['kernel_answer'] is None
+
+
+@pytest.mark.skipif(platform.machine() != 'x86_64', reason='seccomp_deny.py knows x86_64 system calls only')
+def test_unprivileged_evidence_when_unshare_is_refused():
+    """--unprivileged as nobody where unshare() is refused (Docker's default
+    seccomp profile): criu does not probe, the answer stays, and the
+    evidence says the kernel's answer is unknown and why."""
+    def body():
+        seccomp_deny.install(seccomp_deny.program(['unshare'], errno.EPERM))
+        ctx = _context.ProbeContext(unprivileged=True)
+        return dict((fn.__name__, fn(ctx)) for fn in (N.newifindex, N.link_nsid, N.network_lock_nftables))
+
+    res = in_child(body, setup=lambda: become_user(NOBODY, NOBODY))
+    for name, answer in res.items():
+        assert answer['status'] == 'unsupported' and answer['evidence']['criu_probes'] is False, (name, answer)
+        assert answer['evidence']['kernel_answer'] is None, (name, answer)
+    assert res['newifindex']['evidence']['unshare_errno_name'] == 'EPERM'
+    assert res['link_nsid']['evidence']['criu_log'] == ['unshare(CLONE_NEWUSER): Operation not permitted']
+    if N.nft_backend()[0] is not None:
+        nft = res['network_lock_nftables']['evidence']
+        assert (nft['failed_step'], nft['errno_name']) == ('unshare(CLONE_NEWUSER)', 'EPERM'), nft
 
 
 # ---------------------------------------------------------------- network_lock_nftables

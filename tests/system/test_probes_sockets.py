@@ -14,6 +14,7 @@ import errno
 import fcntl
 import json
 import os
+import platform
 import shutil
 import socket
 import struct
@@ -23,6 +24,7 @@ import tempfile
 import pytest
 
 import kernelinfo
+import seccomp_deny
 
 from conftest import COLLECTIONS, NOBODY, in_child, requires_root, run_probe
 
@@ -162,6 +164,9 @@ def test_net_diag_raw_follows_criu_quirk_and_reports_truth():
     if config is not None and config.get('CONFIG_INET_RAW_DIAG', 'n') == 'n':
         assert available is False
         assert 'raw_diag is missing' in result['message']
+        assert result['evidence']['criu_quirk'] == 'ENOENT (no raw_diag) on a RAW request counts as collected'
+        assert [e['criu_log'] for e in raw.values()] == [
+            'sockets: Sockects collect procedure family %s proto IPPROTO_RAW: -2' % f for f in ('AF_INET', 'AF_INET6')]
     elif config is not None and config.get('CONFIG_INET_RAW_DIAG') == 'y':
         assert available is True
         assert result['message'] == ''
@@ -354,6 +359,141 @@ def test_ipv6_freebind(kwargs):
         assert result['status'] == 'unsupported'
         return
     assert result['status'] == ('supported' if kernelinfo.version() >= (4, 15) else 'unsupported')
+
+
+# ------------------------------------------------------------ refused calls
+
+def _fails(name, arg, value, err):
+    return lambda: seccomp_deny.install(seccomp_deny.argument_program(name, arg, value, err))
+
+
+def _refuse(names, err):
+    return lambda: seccomp_deny.install(seccomp_deny.program(names, err))
+
+
+AF_INET_GONE = _fails('socket', 0, socket.AF_INET, errno.EAFNOSUPPORT)     # a kernel without IPv4
+AF_INET_REFUSED = _fails('socket', 0, socket.AF_INET, errno.EPERM)
+AF_UNIX_REFUSED = _fails('socket', 0, socket.AF_UNIX, errno.EPERM)
+DIAG_REFUSED = _fails('socket', 0, socket.AF_NETLINK, errno.EPERM)
+EPERM_TEXT = 'Operation not permitted'
+KERNDAT = 'kerndat'     # criu_kerndat_fails: criu itself cannot start
+
+
+# (probe, what fails, status, message, evidence expected in the answer).  An
+# errno a kernel gives where it lacks the feature (ENOPROTOOPT, EINVAL,
+# EAFNOSUPPORT) stands for that kernel; EPERM stands for a seccomp profile.
+REFUSED = [
+    ('tcp_window', AF_INET_GONE, 'supported', '', {'family': 'AF_INET6'}),
+    ('tcp_half_closed', AF_INET_GONE, 'supported', '', {'family': 'AF_INET6'}),
+    ('sockopt_buf_lock', AF_INET_GONE, 'supported', '', {'family': 'AF_INET6'}),
+    ('tcp_window', AF_INET_REFUSED, 'unsupported', 'Unable to create inet socket: ' + EPERM_TEXT, {}),
+    ('tcp_half_closed', AF_INET_REFUSED, 'unsupported', 'Unable to create a socket: ' + EPERM_TEXT, KERNDAT),
+    ('sockopt_buf_lock', AF_INET_REFUSED, 'unsupported', 'Unable to create a socket: ' + EPERM_TEXT, KERNDAT),
+    ('tcp', AF_INET_REFUSED, 'unsupported', "Can't create TCP socket :(: " + EPERM_TEXT, {}),
+    ('tcp', _fails('getsockopt', 2, S.TCP_TIMESTAMP, errno.EPERM), 'unsupported',
+     "Can't get TCP_TIMESTAMP: " + EPERM_TEXT, {'tcp_repair': 'on'}),
+    ('so_gets', AF_INET_REFUSED, 'unsupported', 'No socket: ' + EPERM_TEXT, {}),
+    ('so_gets', _fails('getsockopt', 2, S.SO_GET_FILTER, errno.EPERM), 'unsupported',
+     "Can't get socket filter: " + EPERM_TEXT, {}),
+    ('so_gets', _fails('getsockopt', 2, S.SO_BINDTODEVICE, errno.EPERM), 'unsupported',
+     "Can't get socket bound dev: " + EPERM_TEXT, {'filter_len': 0}),
+    ('sock_peek_off', AF_UNIX_REFUSED, 'unsupported', "Can't create unix socket for check: " + EPERM_TEXT, {}),
+    ('sock_peek_off', _fails('getsockopt', 2, S.SO_PEEK_OFF, errno.ENOPROTOOPT), 'unsupported',
+     "SO_PEEK_OFF sockoption doesn't work.", {'errno_name': 'ENOPROTOOPT'}),
+    ('tcp_window', _fails('setsockopt', 2, S.TCP_REPAIR, errno.EINVAL), 'unsupported',
+     'Unable to set TCP_REPAIR: Invalid argument', {'family': 'AF_INET'}),
+    ('tcp_window', _fails('getsockopt', 2, S.TCP_REPAIR_WINDOW, errno.ENOPROTOOPT), 'unsupported',
+     "The TCP_REPAIR_WINDOW option isn't supported.", {'errno_name': 'ENOPROTOOPT'}),
+    ('tcp_window', _fails('getsockopt', 2, S.TCP_REPAIR_WINDOW, errno.EINVAL), 'unsupported',
+     'Unable to set TCP_REPAIR_WINDOW: Invalid argument', {}),
+    ('tcp_half_closed', _refuse(['bind'], errno.EPERM), 'unsupported', 'Unable to bind a socket: ' + EPERM_TEXT, KERNDAT),
+    ('tcp_half_closed', _fails('setsockopt', 2, S.TCP_REPAIR, errno.EINVAL), 'unsupported',
+     'Unable to set TCP_REPAIR with setsockopt: Invalid argument', KERNDAT),
+    ('tcp_half_closed', _fails('shutdown', 1, socket.SHUT_WR, errno.EPERM), 'unsupported',
+     'Unable to shutdown a socket: ' + EPERM_TEXT, KERNDAT),
+    ('sockopt_buf_lock', _fails('getsockopt', 2, S.SO_BUF_LOCK, errno.ENOPROTOOPT), 'unsupported',
+     'SO_BUF_LOCK is not supported (getsockopt answers ENOPROTOOPT)', {'errno_name': 'ENOPROTOOPT'}),
+    ('sockopt_buf_lock', _fails('getsockopt', 2, S.SO_BUF_LOCK, errno.EINVAL), 'unsupported',
+     'Unable to get SO_BUF_LOCK with getsockopt: Invalid argument', KERNDAT),
+    ('ipv6_freebind', _fails('setsockopt', 2, S.IPV6_FREEBIND, errno.ENOPROTOOPT), 'unsupported',
+     'IPV6_FREEBIND is not supported (setsockopt answers ENOPROTOOPT)', {'ipv6': True}),
+    ('ipv6_freebind', _fails('setsockopt', 2, S.IPV6_FREEBIND, errno.EINVAL), 'unsupported',
+     'Unable to setsockopt ipv6_freebind: Invalid argument', KERNDAT),
+    ('ipv6_freebind', _fails('socket', 0, socket.AF_INET6, errno.EPERM), 'unsupported',
+     'Unable to create a ipv6 dgram socket: ' + EPERM_TEXT, KERNDAT),
+    ('ipv6_freebind', _refuse(['access', 'faccessat', 'faccessat2'], errno.ENOENT), 'unsupported',
+     'IPv6 is disabled (/proc/sys/net/ipv6 is missing)', {'ipv6': False}),
+    ('ipv6_freebind', _refuse(['access', 'faccessat', 'faccessat2'], errno.EACCES), 'unsupported',
+     'Unable to access /proc/sys/net/ipv6: Permission denied', KERNDAT),
+    ('sk_ns', AF_UNIX_REFUSED, 'unsupported', 'net: Unable to create socket: ' + EPERM_TEXT, KERNDAT),
+    ('sk_unix_file', AF_UNIX_REFUSED, 'unsupported', 'unix: Unable to create socket: ' + EPERM_TEXT, KERNDAT),
+    ('sock_diag', DIAG_REFUSED, 'unsupported', "Can't make diag socket for check: " + EPERM_TEXT, {}),
+    ('net_diag_raw', DIAG_REFUSED, 'unsupported', "Can't make diag socket for check: " + EPERM_TEXT, {}),
+]
+
+
+@pytest.mark.skipif(platform.machine() != 'x86_64', reason='seccomp_deny.py knows x86_64 system calls only')
+@pytest.mark.parametrize('probe_id, setup, status, message, evidence', REFUSED,
+                         ids=['%s-%d' % (row[0], i) for i, row in enumerate(REFUSED)])
+def test_refused_calls(probe_id, setup, status, message, evidence):
+    """One call (or one argument of it) fails in the child, through a
+    seccomp filter: the probe follows criu's branch for that errno."""
+    def body():
+        ctx = _context.ProbeContext()
+        setup()
+        return getattr(S, probe_id)(ctx)
+
+    result = in_child(body)
+    assert (result['status'], result['message']) == (status, message), result
+    if evidence == KERNDAT:
+        assert result['evidence']['criu_kerndat_fails'] is True, result
+        assert result['evidence']['criu_then_prints'] == S.KERNDAT_ABORTS
+    else:
+        assert 'criu_kerndat_fails' not in result['evidence'], result
+        for key, value in evidence.items():
+            assert result['evidence'][key] == value, (key, result)
+    if probe_id == 'tcp_half_closed' and status == 'supported':
+        assert result['evidence']['listener'].startswith('::1:'), result
+
+
+@pytest.mark.skipif(platform.machine() != 'x86_64', reason='seccomp_deny.py knows x86_64 system calls only')
+@pytest.mark.parametrize('call, stage', [('sendto', 'sendmsg'), ('recvmsg', 'recvmsg')])
+def test_sock_diag_requests_refused(call, stage):
+    """Every SOCK_DIAG_BY_FAMILY request fails: criu still passes sock_diag
+    (it zeroes collect errors for its own namespace, and says so at info
+    level) but not net_diag_raw, whose RAW bits stay unset."""
+    def body():
+        ctx = _context.ProbeContext()
+        _refuse([call], errno.EPERM)()
+        return S.sock_diag(ctx), S.net_diag_raw(ctx)
+
+    diag, raw = in_child(body)
+    assert diag['status'] == 'supported', diag
+    assert diag['message'] == 'sockets: Uncollected sockets! Will probably fail later.'
+    requested = [e for e in diag['evidence']['requests'] if e['requested']]
+    assert len(requested) == 11
+    assert all((e['collected'], e['stage'], e['errno_name']) == (False, stage, 'EPERM') for e in requested), requested
+    assert diag['evidence']['uncollected'] == list(_by_key(requested))
+    assert raw['status'] == 'unsupported', raw
+    assert raw['message'] == '; '.join('%s/IPPROTO_RAW: %s: %s' % (family, stage, EPERM_TEXT)
+                                       for family in ('AF_INET', 'AF_INET6'))
+
+
+def test_collect_err_is_criu_rule():
+    """criu's collect_err(): which errors a kernel's answer keeps, and the
+    log line (the unix, packet and netlink diag modules answer EINVAL to
+    criu's short probe requests, which criu logs without strerror).  Module
+    presence cannot be varied on demand here: the rule is checked directly."""
+    line = 'sockets: Sockects collect procedure family %s proto %s: %d'
+    assert S._collect_err(S.AF_UNIX, S.IPPROTO_IP, -errno.ENOENT) == (
+        -errno.ENOENT, line % ('AF_UNIX', 'IPPROTO_IP', -errno.ENOENT))
+    assert S._collect_err(S.AF_INET6, S.IPPROTO_RAW, -errno.ENOENT) == (
+        0, line % ('AF_INET6', 'IPPROTO_RAW', -errno.ENOENT))
+    assert S._collect_err(S.AF_NETLINK, S.NDIAG_PROTO_ALL, -errno.ENOENT)[0] == 0
+    assert S._collect_err(S.AF_PACKET, S.IPPROTO_IP, -errno.EINVAL) == (
+        -errno.EINVAL, line % ('AF_PACKET', 'IPPROTO_IP', -errno.EINVAL))
+    assert S._collect_err(S.AF_INET, S.IPPROTO_TCP, -errno.EINVAL) == (
+        -errno.EINVAL, line % ('AF_INET', 'IPPROTO_TCP', -errno.EINVAL) + ': Invalid argument')
 
 
 # ------------------------------------------------------------ hygiene
