@@ -408,7 +408,7 @@ def sock_diag(ctx):
     criu passes once the NETLINK_SOCK_DIAG socket exists: collect_sockets()
     zeroes every error for its own namespace (NS_CRIU) and only logs
     "Uncollected sockets! Will probably fail later." at info level.  The
-    same verdict here; what each of the 10 requests answered (and the 2
+    same verdict here; what each of the 11 requests answered (and the 2
     ICMP bits criu sets without asking) is in evidence, so a missing
     *_diag module shows up even though criu stays silent.  Module autoload
     (unix_diag, inet_diag, ...) is the kernel's side effect, as for criu.
