@@ -17,6 +17,7 @@ criu 4.1.1 on one side.
 import json
 import os
 import shlex
+import signal
 import subprocess
 import sys
 import tempfile
@@ -27,6 +28,9 @@ import pytest
 
 import _vm as V
 import conftest
+from process_list import processes, stat_fields
+
+from ansible_collections.criu.check.plugins.module_utils import _phaul
 
 vm = V.vm
 ANSIBLE_BIN = os.path.dirname(sys.executable)
@@ -49,6 +53,10 @@ GROWING = ("python3 -c 'import mmap, time\nb = mmap.mmap(-1, 4096 * 20000, mmap.
            "while True:\n    n = min(20000, int((time.monotonic() - t0) * 50) + 1)\n"
            "    for i in range(0, n * 4096, 4096):\n        b[i] = (b[i] + 1) & 255\n    time.sleep(0.05)'")
 ONLY_ON_SOURCE = '/var/tmp/criu-migrate-only-here.sh'
+# What the clean-up ends (pkill -f) and the leak checks look for (pgrep -f) on both VMs: a part of the
+# command line of every workload above (COUNTER's and ONLY_ON_SOURCE's files, STEADY's bytearray, GROWING's
+# mmap.mmap), each bracketed so that it does not match the shell that runs pgrep or pkill with it.
+WORKLOADS = 'criu-migrat[e]|bytearra[y]|mmap[.]mma[p]'
 
 # What each run did, printed at the end of the test run (pytest keeps a passing test's output).
 REPORT = []
@@ -165,7 +173,7 @@ class Pair:
         """What a migration may leave on a host: images, criu processes, our workloads."""
         # Every pattern bracketed, so that none matches this very command line.
         proc = self.ssh(name, 'ls -A /var/tmp/criu-migrat[e] 2>/dev/null; pgrep -ax criu; '
-                              'pgrep -af "criu-migrat[e]|bytearra[y]"; true')
+                              'pgrep -af "%s"; true' % WORKLOADS)
         return [line for line in proc.stdout.splitlines() if line.strip()]
 
     def gather(self, *names):
@@ -194,10 +202,10 @@ class Pair:
 
     def end_workloads(self):
         for name in (self.src, self.dst):
-            # [e] and [y]: the pattern does not match the shell that runs pkill, as long as
+            # Bracketed (WORKLOADS): the pattern does not match the shell that runs pkill, as long as
             # nothing else on its command line does: the files go in a command of their own
             # (a pkill that killed its own shell left the counter's log of one test to the next).
-            self.ssh(name, 'pkill -KILL -f "criu-migrat[e]|bytearra[y]"; true')
+            self.ssh(name, 'pkill -KILL -f "%s"; true' % WORKLOADS)
             assert self.ssh(name, 'rm -f %s %s' % (COUNTER_LOG, ONLY_ON_SOURCE)).returncode == 0
 
 
@@ -241,6 +249,56 @@ def _counter_continued(pair, result):
     assert src and dst, (src, dst)
     assert int(dst[0]) == int(src[-1]) + 1, (src[-3:], dst[:3])
     assert len(dst) >= 3, dst
+
+
+def _session(sid, code):
+    """{pid: command line (its start)} of the processes of session ``sid`` whose command line holds ``code``."""
+    out = {}
+    for line in processes(lambda cmd: code in cmd):
+        pid, cmd = line.split(': ', 1)
+        if (stat_fields(int(pid)) or [None] * 4)[3] == str(sid):
+            out[int(pid)] = cmd
+    return out
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='a mount namespace of its own needs root')
+@pytest.mark.parametrize('workload', ['COUNTER', 'STEADY', 'GROWING'])
+def test_the_clean_up_finds_every_workload(workload):
+    """Each workload, started as criu_process starts it (/bin/sh -c in a session of its own), here on the
+    host: every process that runs it is one WORKLOADS finds (pgrep -f, as end_workloads() and leftovers()
+    ask in the VMs).  GROWING was not: restored on the destination, it went on there for the rest of the
+    session, taking a core of the host under TCG, unseen by every check that nothing was left.  /var/tmp is
+    a tmpfs of the workload's own mount namespace, so that the counter's log is not left on this host."""
+    command = globals()[workload]
+    code = command.rstrip("'").splitlines()[-1].strip()   # in the shell's command line and in python3's
+    python = command.startswith('python3 ')
+
+    def runs_it(cmd):
+        """The process that runs it in the end: criu_process's /bin/sh, or the python3 it starts."""
+        argv0 = cmd.split(' ', 1)[0]
+        return os.path.basename(argv0) == 'python3' if python else argv0 == '/bin/sh'
+
+    proc = _phaul.spawn_detached(['unshare', '-m', '--propagation', 'private', '--', 'sh', '-c',
+                                  'mount -t tmpfs tmpfs /var/tmp && exec /bin/sh -c "$0"', command], os.devnull)
+    try:
+        deadline = time.monotonic() + 60
+        while not any(runs_it(cmd) for cmd in _session(proc.pid, code).values()):
+            assert proc.poll() is None and time.monotonic() < deadline, 'the workload did not start: %s' % command
+            time.sleep(0.05)
+        before = _session(proc.pid, code)
+        found = subprocess.run(['sh', '-c', 'pgrep -s %d -f "%s"; true' % (proc.pid, WORKLOADS)],
+                               stdout=subprocess.PIPE, text=True, check=True).stdout.split()
+        # Seen before and after pgrep: not a fork of the counter's shell that became sleep meanwhile.
+        running = dict((pid, cmd) for pid, cmd in _session(proc.pid, code).items() if before.get(pid) == cmd)
+        assert running, before
+        assert set(running) <= set(int(pid) for pid in found), (running, found)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        deadline = time.monotonic() + 30
+        while _session(proc.pid, '') and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _session(proc.pid, ''), _session(proc.pid, '')
 
 
 def test_stop_and_copy_moves_a_counter(clean):
