@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The roles (and playbooks/check.yml) through real ansible-playbook on
+"""The roles (and playbooks/check.yml and install.yml) through real ansible-playbook on
 localhost, with their variables given as an operator gives them (-e
 key=value: text), in check mode: nothing is installed or removed, and /etc/apt
 is left as it was.  The one test that lets the install role really write its
@@ -10,6 +10,7 @@ directories."""
 import json
 import os
 import platform
+import pwd
 import re
 import shutil
 import subprocess
@@ -638,3 +639,88 @@ def test_check_names_the_hosts_probed_as_another_user(tmp_path):
                       '-e', json.dumps({'ansible_become_flags': '-s /bin/sh'}))
     assert '1 host(s) were probed as a user other than root: localhost.' in as_nobody, as_nobody[-4000:]
     assert 'run this playbook with -b (--become)' in as_nobody
+
+
+# A play after check.yml, on the controller: the groups check.yml made, as the next play sees them.
+NEXT_PLAY = """
+- name: What the next play sees
+  hosts: localhost
+  gather_facts: false
+  become: false
+  tasks:
+    - name: Groups made by check.yml
+      ansible.builtin.debug:
+        msg: "CRIU-GROUPS {{ groups | dict2items | selectattr('key', 'match', 'criu_') | items2dict | to_json }}"
+"""
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not os.path.exists('/usr/bin/python3'),
+                    reason='becomes another user with su, as root')
+def test_check_reports_a_host_whose_probe_failed_and_only_the_play_s_hosts(tmp_path):
+    """check.yml on criu_check_hosts=nodes of a larger inventory, probed as nobody (-b): a host whose probe
+    fails (no Python there) stays in the play, is reported failed and put in criu_failed, and is not named as
+    probed as another user; the play succeeds. The matrix of criu_migration_group=all takes the play's hosts
+    only, in inventory order; the note on other users is given once; no task says it changed anything."""
+    local = {'ansible_connection': 'local', 'ansible_python_interpreter': '/usr/bin/python3'}
+    (tmp_path / 'hosts.yml').write_text(json.dumps({'all': {'children': {
+        'nodes': {'hosts': {'node1': local, 'broken': dict(local, ansible_python_interpreter='/nonexistent/python3')}},
+        'others': {'hosts': {'outside': local}}}}}))
+    (tmp_path / 'play.yml').write_text('- ansible.builtin.import_playbook: %s\n%s' % (
+        os.path.join(conftest.REPO, 'playbooks', 'check.yml'), NEXT_PLAY))
+    cmd = [PLAYBOOK, '-i', str(tmp_path / 'hosts.yml'), str(tmp_path / 'play.yml'),
+           '-b', '--become-method', 'su', '--become-user', 'nobody',
+           '-e', json.dumps({'criu_check_hosts': 'nodes', 'criu_migration_group': 'all', 'criu_report_formats': ['json'],
+                             'criu_report_dir': str(tmp_path / 'report'), 'ansible_become_flags': '-s /bin/sh'})]
+    proc = subprocess.run(cmd, env=_env(), cwd=str(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, timeout=300, check=False)
+    out = proc.stdout
+    assert proc.returncode == 0, out[-6000:]
+    with open(str(tmp_path / 'report' / 'criu-report.json')) as f:
+        report = json.load(f)
+    assert sorted(report['hosts']) == ['broken', 'node1'], sorted(report['hosts'])
+    assert report['hosts']['broken']['outcome'] == 'failed', report['hosts']['broken']
+    assert '/nonexistent/python3' in report['hosts']['broken']['reason']
+    node1 = report['hosts']['node1']
+    assert node1['facts']['environment']['euid'] == pwd.getpwnam('nobody').pw_uid, node1['facts']['environment']
+    assert node1['outcome'] == 'not_ready', node1['outcome']
+    assert report['migration']['hosts'] == ['node1', 'broken'], report['migration']
+    # as nobody criu cannot start: node1 is in criu_missing_criu_start (and the group of each other missing feature)
+    assert 'criu_start' in node1['missing_required'], node1['missing_required']
+    wanted = dict([('criu_failed', ['broken']), ('criu_not_ready', ['node1'])]
+                  + [('criu_missing_' + i.replace('-', '_'), ['node1']) for i in node1['missing_required']])
+    groups = json.loads(re.search(r'CRIU-GROUPS (\{.*\})', out).group(1).replace('\\"', '"'))
+    assert groups == wanted, groups
+    assert out.count('host(s) were probed as a user other than root') == 1, out[-6000:]
+    assert '1 host(s) were probed as a user other than root: node1.' in out
+    recap = re.findall(r'^(\S+) +: ok=.* changed=(\d+) ', out, re.M)
+    assert sorted(recap) == [('broken', '0'), ('localhost', '0'), ('node1', '0')], recap
+
+
+# ---------------------------------------------------------------- playbooks/install.yml
+
+
+@requires_apt
+def test_install_playbook_becomes_on_every_host_of_the_inventory(tmp_path):
+    """playbooks/install.yml runs the role on every host, as the inventory's become user: installing needs root,
+    so the play becomes. Here that user is nobody (through su, in check mode: nothing can be installed), and
+    the role's run of the installed criu says it ran as nobody."""
+    before = _apt_state()
+    (tmp_path / 'hosts.yml').write_text(json.dumps({'all': {'children': {'nodes': {'hosts': {'node1': {
+        'ansible_connection': 'local', 'ansible_python_interpreter': '/usr/bin/python3', 'ansible_become_method': 'su',
+        'ansible_become_user': 'nobody', 'ansible_become_flags': '-s /bin/sh'}}}}}}))
+    (tmp_path / 'play.yml').write_text(textwrap.dedent("""\
+        - ansible.builtin.import_playbook: %s
+        - name: What the next play sees
+          hosts: node1
+          gather_facts: false
+          tasks:
+            - name: The user criu_facts ran as in the role
+              ansible.builtin.debug:
+                msg: "CRIU-EUID {{ ansible_facts.criu_facts.environment.euid }} {{ criu_install.packages | join(',') }}"
+        """ % os.path.join(conftest.REPO, 'playbooks', 'install.yml')))
+    proc = subprocess.run([PLAYBOOK, '-i', str(tmp_path / 'hosts.yml'), str(tmp_path / 'play.yml'), '--check'],
+                          env=_env(), cwd=str(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          timeout=300, check=False)
+    assert _apt_state() == before
+    assert proc.returncode == 0, proc.stdout[-6000:]
+    assert 'CRIU-EUID %d criu,' % pwd.getpwnam('nobody').pw_uid in proc.stdout, proc.stdout[-3000:]
