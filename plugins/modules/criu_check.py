@@ -265,7 +265,7 @@ environment:
       returned: always
       sample: 000001ffffffffff
     yama_ptrace_scope:
-      description: C(kernel.yama.ptrace_scope), or null without Yama; criu cannot start at 3.
+      description: C(kernel.yama.ptrace_scope), or null without Yama; criu cannot start at 3, nor at 2 without C(CAP_SYS_PTRACE).
       type: int
       returned: always
       sample: 0

@@ -22,7 +22,8 @@ description:
   - Each probe runs in a forked child process with a timeout; nothing the probes do persists on the host.
   - Never fails because a feature is missing; missing features are facts. It fails only on invalid options.
   - C(criu_ready) is true when every required probe is met and real criu could start here (root, or
-    C(CAP_CHECKPOINT_RESTORE) with O(unprivileged); Yama C(ptrace_scope) below 3).
+    C(CAP_CHECKPOINT_RESTORE) with O(unprivileged); Yama C(ptrace_scope) below 3, and below 2 without
+    C(CAP_SYS_PTRACE)).
   - C(criu_usable) is true when, in addition, the installed criu (the first executable C(criu) on C(PATH), the one
     container runtimes call) starts on this kernel and its own C(criu check) passes. Its C(criu check) runs beside the
     probes, bounded by O(timeout), and leaves nothing behind on the host.
@@ -438,7 +439,7 @@ ansible_facts:
               returned: always
               sample: 000001ffffffffff
             yama_ptrace_scope:
-              description: C(kernel.yama.ptrace_scope), or null without Yama; criu cannot start at 3.
+              description: C(kernel.yama.ptrace_scope), or null without Yama; criu cannot start at 3, nor at 2 without C(CAP_SYS_PTRACE).
               type: int
               returned: always
               sample: 0
