@@ -356,15 +356,22 @@ MS_NOSUID = 0x2
 MS_NODEV = 0x4
 
 
-def _private_run_setup():
+def _private_run_setup(report):
     """What the child runs before exec: a private mount namespace with an
-    empty /run.  It raises OSError (reported by subprocess as the child's
-    failure) when a step is refused; nothing outside the child changed then."""
+    empty /run.  When a step is refused (nothing outside the child changed
+    then) it writes why to the file descriptor ``report`` and raises: all
+    subprocess tells of an exception in the child is "Exception occurred in
+    preexec_fn.", and a failed exec after a namespace that was made must not
+    be taken for its refusal."""
     import ctypes
     libc = _syscall.LIBC
 
     def setup():
-        _private_run(ctypes, libc)
+        try:
+            _private_run(ctypes, libc)
+        except Exception as exc:  # UnsupportedArch too; raised again below
+            os.write(report, str(exc).encode('utf-8', 'replace')[:4000] or b'refused')
+            raise
     return setup
 
 
@@ -373,7 +380,7 @@ def _private_run(ctypes, libc):
     if why:
         raise OSError(why)
     if libc.mount(b'tmpfs', b'/run', b'tmpfs', ctypes.c_ulong(MS_NOSUID | MS_NODEV), b'mode=755') != 0:
-        raise OSError(ctypes.get_errno(), 'mounting a tmpfs on /run: %s' % os.strerror(ctypes.get_errno()))
+        raise OSError('mounting a tmpfs on /run: %s' % os.strerror(ctypes.get_errno()))
 
 
 def _can_isolate(euid, cap_eff):
@@ -514,9 +521,16 @@ def run_isolated(argv, env, deadline, unprivileged=False, euid=None, cap_eff=Non
     isolate, why_not = (False, None) if unprivileged else _can_isolate(euid, cap_eff)
     if isolate:
         isolation, note = 'mount_namespace', 'run as root in a private mount namespace with an empty tmpfs on /run'
-        result = _run(argv, env, _left(deadline), preexec=_private_run_setup())
-        if result[4] is not None:
-            note = 'the private mount namespace was refused (%s), so criu ran with --unprivileged' % result[4]
+        # Non-inheritable: criu never holds it, so it reads as EOF once criu has started or its child died.
+        rfd, wfd = os.pipe()
+        try:
+            result = _run(argv, env, _left(deadline), preexec=_private_run_setup(wfd))
+        finally:
+            os.close(wfd)
+            refused = os.read(rfd, 4096).decode('utf-8', 'replace')
+            os.close(rfd)
+        if refused:
+            note = 'the private mount namespace was refused (%s), so criu ran with --unprivileged' % refused
             result = None
     else:
         note = '--unprivileged was asked for' if unprivileged else '%s, so criu ran with --unprivileged' % why_not

@@ -482,3 +482,65 @@ def test_facts_without_any_criu(scratch):
     assert facts['criu']['installed'] is False and facts['criu']['usable'] is False
     assert facts['usable'] is False
     assert facts['ready'] in (True, False) and facts['verdict'] in ('good', 'good_but', 'bad', 'undecided')
+
+
+# ------------------------------------------------------------------ run_isolated(): the private namespace
+
+MS_SHARED = 1 << 20   # <linux/mount.h>
+
+
+def _shared_run():
+    """In the child: a throwaway mount namespace (leftovers.quiet_scratch) with its own tmpfs on /run, shared
+    as systemd makes every mount: a mount criu's namespace made there without making it private would
+    show here."""
+    quiet_scratch()
+    libc = ctypes.CDLL(None, use_errno=True)
+    assert libc.mount(b'test', b'/run', b'tmpfs', ctypes.c_ulong(0), None) == 0
+    assert libc.mount(None, b'/run', None, ctypes.c_ulong(MS_SHARED), None) == 0
+
+
+def _isolated(argv, timeout=10):
+    return I.run_isolated(argv, I.environ(None), time.monotonic() + timeout, euid=0, cap_eff=I.own_caps())
+
+
+@pytest.mark.skipif(platform.machine() != 'x86_64', reason='the filter uses x86_64 system call numbers')
+@pytest.mark.parametrize('flags, why', [
+    (0x4000 | 1 << 18, 'mount --make-rprivate /: Operation not permitted'),       # MS_REC | MS_PRIVATE
+    (I.MS_NOSUID | I.MS_NODEV, 'mounting a tmpfs on /run: Operation not permitted'),
+], ids=['rprivate', 'tmpfs'])
+def test_a_refused_private_namespace_says_why_and_criu_runs_unprivileged(flags, why):
+    """A mount of the private namespace refused (as AppArmor or a seccomp profile can, with CAP_SYS_ADMIN):
+    the note says which and why, not subprocess's "Exception occurred in preexec_fn.", and criu runs with
+    --unprivileged, with nothing mounted in the namespace that ran it."""
+    import seccomp_deny as SD
+
+    def setup():
+        _shared_run()
+        SD.call_fails('mount', 3, flags, 1)()   # EPERM
+
+    def body():
+        before = mounts()
+        return {'run': _isolated(['/bin/true']), 'same': mounts() == before}
+    got = in_child(body, setup)
+    run = got['run']
+    assert run['note'].startswith('the private mount namespace was refused (%s), so criu ran with --unprivileged'
+                                  % why), run['note']
+    assert run['isolation'] == 'xdg_runtime_dir' and run['unprivileged'] is True, run
+    assert run['argv'] == ['/bin/true', '--unprivileged'] and run['result'][0] == 0, run
+    assert got['same'] is True
+
+
+def test_a_criu_that_cannot_be_executed_is_not_run_again_unprivileged(scratch):
+    """A criu the kernel will not execute (here: no valid executable format) in a private namespace that
+    was made: that is the answer, not_run with the exec's error, and not a refused namespace followed by a
+    second attempt with --unprivileged."""
+    fake = scratch / 'criu'
+    fake.write_text('not a program')
+    fake.chmod(0o755)
+    raw = _check_in_child(path=str(scratch) + ':/usr/bin:/bin', timeout=5)
+    check = raw['check']
+    assert check['verdict'] == 'not_run' and 'Exec format error' in check['messages'][0], check
+    assert check['argv'] == [str(fake), 'check'], check
+    assert (check['isolation'], check['unprivileged']) == ('mount_namespace', False), check
+    assert 'refused' not in check['isolation_note'], check
+    assert_nothing_left(raw)
