@@ -144,14 +144,16 @@ def test_a_criu_that_cannot_be_executed_is_there_not_missing(scratch, how):
     """A criu file on PATH that may not be executed (mode 0644; a noexec mount, the kernel's refusal, made
     for real in a private mount namespace): present, not executable, and the fix makes it executable;
     "install criu" would not help.  A runtime's exec.LookPath skips it: they find no criu."""
-    bindir = scratch / 'bin'
-    bindir.mkdir()
+    mount_point = scratch / 'mnt'      # the noexec mount, named in the reason: not criu's directory below it
+    bindir = mount_point / 'bin'
+    mount_point.mkdir()
 
     def prepare():
         quiet_scratch()
         if how == 'noexec':
             libc = ctypes.CDLL(None, use_errno=True)
-            assert libc.mount(b'test', str(bindir).encode(), b'tmpfs', ctypes.c_ulong(0x8), None) == 0  # MS_NOEXEC
+            assert libc.mount(b'test', str(mount_point).encode(), b'tmpfs', ctypes.c_ulong(0x8), None) == 0  # MS_NOEXEC
+        bindir.mkdir()
         fake = bindir / 'criu'
         fake.write_text('#!/bin/sh\necho "Version: 4.1.1"\n')
         fake.chmod(0o644 if how == 'mode' else 0o755)
@@ -164,6 +166,7 @@ def test_a_criu_that_cannot_be_executed_is_there_not_missing(scratch, how):
     got = in_child(body, prepare, timeout=30)
     ours = [b for b in got['raw']['binaries'] if b['path'] == str(bindir / 'criu')]
     assert ours and ours[0]['executable'] is False and ours[0]['selected'] is False
+    assert (ours[0]['version'], ours[0]['error']) == (None, 'not executable')   # not run for its version either
     facts = got['facts']
     if any(b['selected'] for b in got['raw']['binaries']):
         pytest.skip('this host has an executable criu in an sbin directory')
@@ -173,8 +176,8 @@ def test_a_criu_that_cannot_be_executed_is_there_not_missing(scratch, how):
     if how == 'mode':
         assert 'mode 0644' in facts['reason'] and facts['fix'] == 'Make it executable: chmod +x %s.' % (bindir / 'criu')
     else:
-        assert '%s, which is mounted noexec' % bindir in facts['reason']
-        assert facts['fix'].startswith('Remount %s without noexec' % bindir)
+        assert 'it is on %s, which is mounted noexec' % mount_point in facts['reason']
+        assert facts['fix'].startswith('Remount %s without noexec' % mount_point)
     lxc = got['runtimes']['lxc']
     assert lxc['checkpoint'] == R.NOT_READY and lxc['fix'] == facts['fix']
     assert 'there is none: criu is installed at' in ' '.join(lxc['reasons'])
@@ -370,10 +373,178 @@ def test_timeout_with_a_setsid_child_holding_the_output(scratch, in_worker):
                 pass
 
 
+@pytest.mark.parametrize('in_worker', [False, True], ids=['own_session', 'engine_worker'])
+def test_timeout_kills_a_criu_that_closed_its_output(scratch, in_worker):
+    """A criu that hangs with its stdout and stderr closed holds no pipe, so only the kill at the timeout
+    ends it: criu itself, and in a session of its own whatever it started in its process group (in an
+    engine worker that group is the worker's, which the engine kills).  A stand-in: no real criu does
+    this on demand."""
+    from ansible_collections.criu.check.plugins.module_utils import _child
+    fake = scratch / 'criu'
+    fake.write_text('#!/bin/sh\n[ "$1" = --version ] && { echo "Version: 9.9"; exit 0; }\n'
+                    'exec >/dev/null 2>&1\n(exec sleep 300) & echo $! > %s\necho $$ > %s\nexec sleep 300\n'
+                    % (scratch / 'started', scratch / 'criu.pid'))
+    fake.chmod(0o755)
+
+    def prepare():
+        quiet_scratch()
+        if in_worker:
+            _child.in_worker.append(True)
+    try:
+        def body():
+            start = time.monotonic()
+            return dict(I.check(Ctx(timeout=1.5), path=str(scratch) + ':/usr/bin:/bin'),
+                        elapsed=time.monotonic() - start)
+        raw = in_child(body, prepare, timeout=20)
+        assert raw['elapsed'] < 2.5, raw['elapsed']   # 1.35 s, and the kill
+        criu, started = [int((scratch / name).read_text()) for name in ('criu.pid', 'started')]
+        assert raw['check']['verdict'] == 'timeout' and raw['check']['rc'] == -signal.SIGKILL, raw['check']
+        # the whole call's bound: a tenth less than the context's 1.5 s
+        assert raw['check']['messages'] == ['criu check did not finish within 1.4 s'], raw['check']
+        assert _zombie(criu), 'criu is still running'
+        if not in_worker:
+            assert _zombie(started), 'what criu started in its process group is still running'
+    finally:
+        for name in ('criu.pid', 'started'):
+            if (scratch / name).exists() and (scratch / name).read_text().strip():
+                try:
+                    os.kill(int((scratch / name).read_text()), signal.SIGKILL)
+                except OSError:
+                    pass
+
+
+def test_a_criu_that_hangs_on_version_still_gets_its_check(scratch):
+    """criu --version gets half of the time left, not all of it: a binary that hangs there is still asked
+    for its check, which answers.  A stand-in: no real criu hangs on demand."""
+    fake = scratch / 'criu'
+    fake.write_text('#!/bin/sh\n[ "$1" = --version ] && exec sleep 30\nprintf "%5000s\\n" ""\necho "Looks good."\n')
+    fake.chmod(0o755)
+    raw = _check_in_child(path=str(scratch) + ':/usr/bin:/bin', timeout=3)
+    # half of the 2.7 s the call may take (a tenth less than the context's 3 s), less what went before
+    assert re.match(r'did not answer within 1\.[0-4] s$', raw['binaries'][0]['error']), raw['binaries']
+    assert raw['check']['verdict'] == 'good', raw['check']
+    assert raw['check']['duration_ms'] > 1300, raw['check']   # the whole call, the wait for --version too
+    # the output is kept up to 4000 characters: its end, where criu's summary is
+    assert len(raw['check']['stdout']) == 4000 and raw['check']['stdout'].endswith(' \nLooks good.\n')
+    assert_nothing_left(raw)
+
+
+def test_in_an_engine_job_the_check_ends_within_the_job_s_time(scratch):
+    """In an engine job criu gets what is left of the job's time (ProbeContext.left()), not the whole
+    timeout: it is killed, and the job reports, before the engine kills the worker."""
+    fake = scratch / 'criu'
+    fake.write_text('#!/bin/sh\n[ "$1" = --version ] && { echo "Version: 9.9"; exit 0; }\nexec sleep 300\n')
+    fake.chmod(0o755)
+
+    class JobCtx(Ctx):
+        def __init__(self):
+            Ctx.__init__(self, timeout=60)
+            self.deadline = time.monotonic() + 1.0
+
+        def left(self):
+            return max(0.001, self.deadline - time.monotonic())
+
+    def body():
+        start = time.monotonic()
+        raw = I.check(JobCtx(), path=str(scratch) + ':/usr/bin:/bin')
+        return {'verdict': raw['check']['verdict'], 'elapsed': time.monotonic() - start}
+    got = in_child(body, quiet_scratch, timeout=20)
+    assert got['verdict'] == 'timeout' and got['elapsed'] < 3, got
+
+
+@pytest.mark.parametrize('in_worker', [False, True], ids=['own_session', 'engine_worker'])
+def test_criu_leads_its_own_process_group_only_outside_a_worker(scratch, in_worker):
+    """Called directly, criu leads a session and process group of its own, killed whole on timeout; in an
+    engine worker it stays in the worker's group, which the engine kills when the job ends or overruns.
+    A stand-in prints its process group and session."""
+    from ansible_collections.criu.check.plugins.module_utils import _child
+    fake = scratch / 'criu'
+    fake.write_text('#!/bin/sh\n[ "$1" = --version ] && { echo "Version: 9.9"; exit 0; }\n'
+                    'echo $$ $(cut -d" " -f5,6 /proc/$$/stat)\n')
+    fake.chmod(0o755)
+
+    def prepare():
+        quiet_scratch()
+        if in_worker:
+            _child.in_worker.append(True)
+
+    def body():
+        out = I.check(Ctx(timeout=5), path=str(scratch) + ':/usr/bin:/bin')['check']['stdout']
+        return {'ids': [int(n) for n in out.split()], 'worker': [os.getpgrp(), os.getsid(0)]}
+    got = in_child(body, prepare)
+    criu, pgid, sid = got['ids']
+    assert [pgid, sid] == (got['worker'] if in_worker else [criu, criu]), got
+
+
+def test_a_criu_in_an_sbin_directory_is_found_off_path(scratch):
+    """PATH without the sbin directories (a user's shell): criu in /usr/local/sbin is still found, from
+    'sbin', and selected.  Made for real under a tmpfs in a private mount namespace."""
+    def prepare():
+        quiet_scratch()
+        libc = ctypes.CDLL(None, use_errno=True)
+        assert libc.mount(b'test', b'/usr/local/sbin', b'tmpfs', ctypes.c_ulong(0), None) == 0
+        with open('/usr/local/sbin/criu', 'w') as f:
+            f.write('#!/bin/sh\nexit 0\n')
+        os.chmod('/usr/local/sbin/criu', 0o755)
+    found = in_child(lambda: I.find(str(scratch)), prepare)
+    ours = [f for f in found if f['path'] == '/usr/local/sbin/criu']
+    assert ours and ours[0]['from'] == 'sbin' and ours[0]['executable'] is True, found
+    assert ours[0]['selected'] is (not any(f['executable'] for f in found[:found.index(ours[0])])), found
+
+
+def test_a_criu_only_its_group_may_execute_is_not_called_one_without_execute_bit(scratch):
+    """Mode 0610 has an execute bit, for the group only: for another user the reason is who may execute
+    it, not a missing execute bit (chmod +x would be the wrong fix)."""
+    from conftest import become_user
+    os.chmod(str(scratch), 0o755)
+    fake = scratch / 'criu'
+    fake.write_text('#!/bin/sh\nexit 0\n')
+    fake.chmod(0o610)
+    why = in_child(lambda: I.not_executable(str(fake)), become_user)
+    assert why['why'].startswith('uid 65534 may not execute it (mode 0610, owner uid 0)'), why
+
+
+def test_capabilities_that_cannot_be_read_are_none():
+    """A /proc that hides /proc/self/status (read to know this process's capabilities): no capability is
+    taken for granted, so criu runs with --unprivileged rather than as root without CAP_SYS_ADMIN."""
+    def setup():
+        quiet_scratch()
+        libc = ctypes.CDLL(None, use_errno=True)
+        assert libc.mount(b'test', b'/proc', b'tmpfs', ctypes.c_ulong(0), None) == 0
+
+    def body():
+        return {'caps': I.own_caps(), 'run': I.run_isolated(['/bin/true'], I.environ(None), time.monotonic() + 10,
+                                                            euid=0)}
+    got = in_child(body, setup)
+    assert got['caps'] == 0
+    assert got['run']['note'].startswith('no CAP_SYS_ADMIN for a private mount namespace, so criu ran with '
+                                         '--unprivileged'), got['run']
+
+
+def test_the_processes_holding_criu_s_output_are_never_this_one():
+    """_drain() kills what holds criu's pipes: this process holds their read ends, and must not be among
+    them.  The descriptors below the pipes' are filled, so that /proc/self/fd's own descriptor (which
+    reads as gone) comes after them and cannot hide this process from the search."""
+    def body():
+        import subprocess
+        proc = subprocess.Popen(['sleep', '30'], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            top = max(proc.stdout.fileno(), proc.stderr.fileno())
+            while os.open('/dev/null', os.O_RDONLY) < top:
+                pass
+            return {'holders': I._pipe_holders(proc), 'criu': proc.pid}
+        finally:
+            proc.kill()
+            proc.wait()
+    got = in_child(body)
+    assert got['holders'] == [got['criu']], got
+
+
 @pytest.mark.parametrize('script, expected', [
     ('echo "Version: 4.2"; echo "GitID: v4.2"', ('4.2', 'v4.2', None)),
     ('echo "criu: unknown option" >&2; exit 1', (None, None, 'criu: unknown option')),
     ('exit 3', (None, None, 'exit code 3')),
+    ('echo "Version: 4.2"; echo "criu: broken" >&2; exit 1', ('4.2', None, 'criu: broken')),
     ('echo "no version here"', (None, None, 'no version here')),
     ('exec sleep 30', (None, None, 'did not answer within 0.3 s')),
 ])
@@ -503,6 +674,25 @@ def _isolated(argv, timeout=10):
     return I.run_isolated(argv, I.environ(None), time.monotonic() + timeout, euid=0, cap_eff=I.own_caps())
 
 
+def test_what_criu_writes_to_run_stays_in_its_namespace_when_run_is_shared():
+    """criu's kdat cache goes to /run; as root it gets an empty tmpfs there, in a mount namespace of its own
+    whose every mount is private: neither the tmpfs nor what is written on it reaches the namespace that ran
+    it, though /run there is shared.  A stand-in criu writes the cache where criu does."""
+    def body():
+        before = {'mounts': mounts(), 'run': sorted(os.listdir('/run'))}
+        os.dup2(os.pipe()[0], 0)   # a stdin criu could read from (pytest's is /dev/null already)
+        run = _isolated(['/bin/sh', '-c', 'echo cache > /run/criu.kdat && ls /run && stat -c %a /run && '
+                         'awk \'$5 == "/run" {options = $6} END {print options}\' /proc/self/mountinfo && '
+                         'pwd && readlink /proc/self/fd/0'])
+        return {'run': run, 'before': before, 'after': {'mounts': mounts(), 'run': sorted(os.listdir('/run'))}}
+    got = in_child(body, _shared_run)
+    run = got['run']
+    assert run['isolation'] == 'mount_namespace' and run['unprivileged'] is False, run
+    # /run as systemd mounts it; criu in /, not in the caller's directory, and reading nothing
+    assert run['result'][:2] == [0, 'criu.kdat\n755\nrw,nosuid,nodev,relatime\n/\n/dev/null\n'], run
+    assert got['after'] == got['before'] == {'mounts': got['before']['mounts'], 'run': []}
+
+
 @pytest.mark.skipif(platform.machine() != 'x86_64', reason='the filter uses x86_64 system call numbers')
 @pytest.mark.parametrize('flags, why', [
     (0x4000 | 1 << 18, 'mount --make-rprivate /: Operation not permitted'),       # MS_REC | MS_PRIVATE
@@ -528,6 +718,67 @@ def test_a_refused_private_namespace_says_why_and_criu_runs_unprivileged(flags, 
     assert run['isolation'] == 'xdg_runtime_dir' and run['unprivileged'] is True, run
     assert run['argv'] == ['/bin/true', '--unprivileged'] and run['result'][0] == 0, run
     assert got['same'] is True
+
+
+@pytest.mark.parametrize('context, why', [
+    ('nonroot', 'criu runs as non-root, which requires --unprivileged'),
+    ('no_sys_admin', 'no CAP_SYS_ADMIN for a private mount namespace'),
+    ('userns', 'this user namespace does not own its mount namespace, where criu without --unprivileged cannot '
+               'make its start-up mount'),
+])
+def test_where_criu_cannot_answer_as_root_it_runs_unprivileged_and_says_why(scratch, context, why):
+    """Without what criu's start-up as root needs (euid 0, CAP_SYS_ADMIN, a user namespace that owns the mount
+    namespace: unshare -U alone gives none), a private namespace would change criu's answer, not isolate it:
+    criu runs with --unprivileged instead, and the note says why.  The euid and capabilities are the job
+    context's (as the engine hands them), the user namespace is real; its cache directory is made in the
+    context's scratch directory, which the engine removes even when it kills the job.  A stand-in criu
+    says where its cache would go."""
+    from ansible_collections.criu.check.plugins.module_utils import _caps
+    from conftest import enter_user_namespace
+    fake = scratch / 'criu'
+    fake.write_text('#!/bin/sh\n[ "$1" = --version ] && { echo "Version: 9.9"; exit 0; }\n'
+                    'echo "$XDG_RUNTIME_DIR"; echo "Looks good."\n')
+    fake.chmod(0o755)
+    job_scratch = scratch / 'job'
+    job_scratch.mkdir()
+
+    def body():
+        ctx = Ctx(timeout=10)
+        ctx.scratch = str(job_scratch)
+        ctx.euid, ctx.cap_eff = 0, I.own_caps()
+        if context == 'nonroot':
+            ctx.euid = 65534
+        elif context == 'no_sys_admin':
+            ctx.cap_eff &= ~(1 << _caps.CAP_SYS_ADMIN)
+        return I.check(ctx, path=str(scratch) + ':/usr/bin:/bin')['check']
+    check = in_child(body, enter_user_namespace if context == 'userns' else quiet_scratch)
+    assert check['isolation_note'].startswith('%s, so criu ran with --unprivileged' % why), check['isolation_note']
+    assert (check['isolation'], check['unprivileged'], check['argv']) == (
+        'xdg_runtime_dir', True, [str(fake), 'check', '--unprivileged']), check
+    assert check['stdout'].startswith(str(job_scratch / 'criu-check-kdat.')), check['stdout']
+    assert os.listdir(str(job_scratch)) == []
+
+
+def test_without_a_private_directory_for_its_cache_criu_gets_no_xdg_runtime_dir(scratch):
+    """--unprivileged criu saves its cache in $XDG_RUNTIME_DIR: where no private directory can be made for
+    it, the variable is unset (criu then saves none) rather than left pointing at the caller's directory,
+    where the cache would stay.  A stand-in criu says what it got."""
+    fake = scratch / 'criu'
+    fake.write_text('#!/bin/sh\n[ "$1" = --version ] && { echo "Version: 9.9"; exit 0; }\n'
+                    'echo "${XDG_RUNTIME_DIR-unset}"; echo "Looks good."\n')
+    fake.chmod(0o755)
+
+    def prepare():
+        quiet_scratch()
+        os.environ['XDG_RUNTIME_DIR'] = '/run/user/0'
+
+    def body():
+        ctx = Ctx(unprivileged=True, timeout=10)
+        ctx.scratch = str(scratch / 'missing')
+        return I.check(ctx, path=str(scratch) + ':/usr/bin:/bin')['check']
+    check = in_child(body, prepare)
+    assert (check['isolation'], check['stdout'], check['verdict']) == ('none', 'unset\nLooks good.\n', 'good'), check
+    assert check['isolation_note'].startswith('--unprivileged was asked for; no private directory for its cache'), check
 
 
 def test_a_criu_that_cannot_be_executed_is_not_run_again_unprivileged(scratch):

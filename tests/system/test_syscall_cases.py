@@ -5,6 +5,7 @@ the C compiler, and its helpers on the real kernel.  A wrong number calls anothe
 test here would see it, and on x86_64 some would only make a probe answer wrongly."""
 
 import ctypes
+import errno
 import os
 import re
 import shutil
@@ -12,7 +13,7 @@ import subprocess
 
 import pytest
 
-from conftest import in_child
+from conftest import become_user, in_child
 
 from ansible_collections.criu.check.plugins.module_utils import _syscall
 
@@ -73,6 +74,40 @@ def test_a_libc_function_keeps_the_types_it_was_made_with():
     assert as_int is not as_long and (as_int.restype, as_long.restype) == (ctypes.c_int, ctypes.c_long)
     assert _syscall.libc_function('getpid', ctypes.c_int) is as_int
     assert _syscall.libc_call(as_long) == (os.getpid(), 0)
+    # the same result type with other argument types is another signature too
+    as_uint_arg = _syscall.libc_function('close', ctypes.c_int, ctypes.c_uint)
+    assert _syscall.libc_function('close', ctypes.c_int, ctypes.c_int) is not as_uint_arg
+    assert as_uint_arg.argtypes == (ctypes.c_uint,)
+
+
+def test_a_failed_call_gives_its_errno():
+    """syscall() and libc_call() return the kernel's errno with -1, and 0 with a result."""
+    close = _syscall.libc_function('close', ctypes.c_int, ctypes.c_int)
+    assert _syscall.libc_call(close, -1) == (-1, errno.EBADF)
+    assert _syscall.syscall('kill', os.getpid(), 0) == (0, 0)
+    assert _syscall.syscall('kill', 0x7fffffff, 0) == (-1, errno.ESRCH)
+
+
+def test_unshare_returns_the_errno_it_is_refused_with():
+    """A user without CAP_SYS_ADMIN: unshare(CLONE_NEWNS) gives EPERM, returned, not -1."""
+    assert in_child(lambda: _syscall.unshare(_syscall.CLONE_NEWNS), become_user) == errno.EPERM
+
+
+def test_unshare_that_cannot_tell_whether_the_namespace_changed_raises():
+    """/proc/self/ns unreadable after the call (one side unknown) is no proof: nothing may be done that needs
+    the new namespace.  The reading is faked, in a child: the kernel gives no way to hide it midway."""
+    def body():
+        readings = iter([(1, 2), None])
+        _syscall._namespace_id = lambda entry: next(readings)
+        try:
+            _syscall.unshare(_syscall.CLONE_NEWNS)
+        except _syscall.NamespaceUnchanged as exc:
+            return [str(exc), exc.step]
+        return None
+    message, step = in_child(body)
+    assert step == 'unshare(CLONE_NEWNS)'
+    assert message == ('unshare(CLONE_NEWNS) returned 0, but /proc/self/ns/mnt cannot be read to tell whether the '
+                       'mount namespace changed: nothing that needs it was done')
 
 
 def test_close_quietly_closes_descriptor_0():
@@ -84,6 +119,7 @@ def test_close_quietly_closes_descriptor_0():
         try:
             os.fstat(fd)
         except OSError:
+            _syscall.close_quietly(fd)   # closed already: EBADF is quiet too
             return fd, 'closed'
         return fd, 'open'
     assert in_child(body) == [0, 'closed']

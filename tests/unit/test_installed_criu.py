@@ -278,6 +278,17 @@ def test_bad_input_names_what_is_valid():
         I.describe(raw)
 
 
+def test_criu_runs_in_the_c_locale_with_the_path_it_was_found_on(monkeypatch):
+    """criu's messages carry strerror() text, parsed in English; it runs the tools of its start-up
+    (iptables, ip) from the PATH it was found on, as a runtime would."""
+    monkeypatch.setenv('LC_ALL', 'de_DE.UTF-8')
+    monkeypatch.setenv('LANGUAGE', 'de')
+    monkeypatch.setenv('PATH', '/usr/bin')
+    env = I.environ('/opt/criu/bin:/usr/sbin')
+    assert (env['LC_ALL'], 'LANGUAGE' in env, env['PATH']) == ('C', False, '/opt/criu/bin:/usr/sbin')
+    assert I.environ(None)['PATH'] == '/usr/bin'
+
+
 # ---------------------------------------------------------------- find()
 
 def _exe(path, mode=0o755):
@@ -286,10 +297,14 @@ def _exe(path, mode=0o755):
     os.chmod(path, mode)
 
 
-def test_find_orders_dedupes_and_marks_the_first(tmp_path):
+def test_find_orders_dedupes_and_marks_the_first(tmp_path, monkeypatch):
     a, b, c, d = (tmp_path / n for n in 'abcd')
     for directory in (a, b, c, d):
         directory.mkdir()
+    # a relative PATH entry depends on the cwd: skipped, though a criu is there from this cwd
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / 'relative' / 'dir').mkdir(parents=True)
+    _exe(str(tmp_path / 'relative' / 'dir' / 'criu'))
     _exe(str(a / 'criu'), 0o644)           # not executable: runtimes cannot call it
     _exe(str(b / 'criu'))
     os.symlink(str(b / 'criu'), str(c / 'criu'))   # the same file again
