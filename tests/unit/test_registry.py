@@ -42,6 +42,11 @@ def test_counts_per_category():
     assert len([p for p in REG.PROBES if p.criu_name]) == 45
 
 
+def test_the_probes_with_a_process_of_their_own():
+    """The engine runs these alone (tests/system/test_registry_cases.py shows why, where the kernel lets it)."""
+    assert [p.id for p in REG.PROBES if p.own_process] == ['prctl_cat1', 'mem_dirty_track']
+
+
 def test_every_row_is_complete():
     for probe in REG.PROBES:
         assert callable(probe.func), probe.id
