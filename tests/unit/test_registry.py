@@ -1,6 +1,8 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The registry is the contract: it must match spec/features.tsv exactly."""
+"""The registry is the contract: it must match the project's spec/features.tsv (CRIU 4.2's feature_list)
+exactly.  fixtures/features.tsv is that table, kept in the repository so that every run (CI's clean clone
+too) compares against it; where the project's shared spec sits beside the checkout, the copy must equal it."""
 
 import csv
 import os
@@ -12,10 +14,16 @@ import conftest  # noqa: F401
 from ansible_collections.criu.check.plugins.module_utils import _check
 from ansible_collections.criu.check.plugins.module_utils import _registry as REG
 
-FEATURES_TSV = os.path.join(conftest.REPO, '..', 'shared', 'spec', 'features.tsv')
+FEATURES_TSV = os.path.join(os.path.dirname(__file__), 'fixtures', 'features.tsv')
+SHARED_FEATURES_TSV = os.path.join(conftest.REPO, '..', 'shared', 'spec', 'features.tsv')
 
 
-@pytest.mark.skipif(not os.path.exists(FEATURES_TSV), reason='shared/spec/features.tsv is not beside the checkout')
+@pytest.mark.skipif(not os.path.exists(SHARED_FEATURES_TSV), reason='shared/spec/features.tsv is not beside the checkout')
+def test_the_fixture_is_the_shared_spec():
+    with open(FEATURES_TSV) as ours, open(SHARED_FEATURES_TSV) as shared:
+        assert ours.read() == shared.read()
+
+
 def test_ids_names_and_categories_match_the_spec():
     with open(FEATURES_TSV) as f:
         rows = list(csv.DictReader(f, delimiter='\t'))
@@ -25,7 +33,6 @@ def test_ids_names_and_categories_match_the_spec():
     assert ours == spec
 
 
-@pytest.mark.skipif(not os.path.exists(FEATURES_TSV), reason='shared/spec/features.tsv is not beside the checkout')
 def test_the_feature_list_names_every_probe_by_id_with_criu_s_name():
     """criu_check feature=list: every name feature accepts (our ids, the feature_only ones too) and criu's own
     --feature name, or null for the checks criu runs without one."""
@@ -34,6 +41,14 @@ def test_the_feature_list_names_every_probe_by_id_with_criu_s_name():
     assert REG.feature_list() == [
         {'name': r['id'], 'category': r['category'].replace('-', '_'),
          'criu_feature': None if r['criu_feature_name'] == '-' else r['criu_feature_name']} for r in rows]
+
+
+def test_each_probe_says_which_function_of_criu_it_is():
+    """The spec's criu_function column (cr-check.c's check_*() or the kerndat step) is named in the docstring of
+    the probe that re-implements it, where a CRIU developer looks first."""
+    with open(FEATURES_TSV) as f:
+        rows = list(csv.DictReader(f, delimiter='\t'))
+    assert [r['id'] for r in rows if r['criu_function'] not in (REG.BY_ID[r['id']].func.__doc__ or '')] == []
 
 
 def test_counts_per_category():
