@@ -102,6 +102,26 @@ def _state(criu_path=None):
             'tmp': sorted(os.listdir(tempfile.gettempdir()))}
 
 
+def _stand_in(scratch, script):
+    """``scratch``/criu, a stand-in that says it is criu 9.9 and, for anything else, runs ``script``: no real
+    criu hangs, forks or closes its output on demand, and what is tested is our process handling."""
+    fake = scratch / 'criu'
+    fake.write_text('#!/bin/sh\n[ "$1" = --version ] && { echo "Version: 9.9"; exit 0; }\n' + script)
+    fake.chmod(0o755)
+    return fake
+
+
+def _prepare(in_worker):
+    """in_child()'s set-up: a quiet scratch namespace, in an engine worker when ``in_worker``."""
+    from ansible_collections.criu.check.plugins.module_utils import _child
+
+    def prepare():
+        quiet_scratch()
+        if in_worker:
+            _child.in_worker.append(True)
+    return prepare
+
+
 def _check_in_child(env=None, path=None, unprivileged=False, timeout=10.0):
     """check() as the engine runs it, in a forked child; returns its dict,
     with the state before and after under 'before' and 'after'."""
@@ -316,11 +336,8 @@ def test_timeout_kills_the_whole_tree(scratch):
     """A criu that hangs (and forks): the verdict is timeout, in time, and
     nothing of it survives.  The binary is a stand-in: no real criu hangs on
     demand, and what is tested is our process handling."""
-    fake = scratch / 'criu'
     marker = scratch / 'grandchild'
-    fake.write_text('#!/bin/sh\n[ "$1" = --version ] && { echo "Version: 9.9"; exit 0; }\n'
-                    '(exec -a criu-check-test-grandchild sleep 300) & echo $! > %s\nexec sleep 300\n' % marker)
-    fake.chmod(0o755)
+    _stand_in(scratch, '(exec -a criu-check-test-grandchild sleep 300) & echo $! > %s\nexec sleep 300\n' % marker)
     start = time.monotonic()
     raw = _check_in_child(path=str(scratch) + ':/usr/bin:/bin', timeout=1.5)
     elapsed = time.monotonic() - start
@@ -339,18 +356,11 @@ def test_timeout_with_a_setsid_child_holding_the_output(scratch, in_worker):
     stdout and stderr: the kill of criu's group does not reach it, and reading criu's output until EOF
     would wait for it.  The check still ends in time with criu's output so far, and that process is gone.
     A stand-in: no real criu does this on demand."""
-    from ansible_collections.criu.check.plugins.module_utils import _child
-    fake = scratch / 'criu'
     marker = scratch / 'escaped'
-    fake.write_text('#!/bin/sh\n[ "$1" = --version ] && { echo "Version: 9.9"; exit 0; }\n'
-                    'echo criu-started; echo criu-said >&2\n'
-                    'setsid sh -c \'echo $$ > %s; exec sleep 300\' &\nexec sleep 300\n' % marker)
-    fake.chmod(0o755)
+    _stand_in(scratch, 'echo criu-started; echo criu-said >&2\n'
+              'setsid sh -c \'echo $$ > %s; exec sleep 300\' &\nexec sleep 300\n' % marker)
 
-    def prepare():
-        quiet_scratch()
-        if in_worker:
-            _child.in_worker.append(True)
+    prepare = _prepare(in_worker)
 
     def body():
         start = time.monotonic()
@@ -379,17 +389,9 @@ def test_timeout_kills_a_criu_that_closed_its_output(scratch, in_worker):
     ends it: criu itself, and in a session of its own whatever it started in its process group (in an
     engine worker that group is the worker's, which the engine kills).  A stand-in: no real criu does
     this on demand."""
-    from ansible_collections.criu.check.plugins.module_utils import _child
-    fake = scratch / 'criu'
-    fake.write_text('#!/bin/sh\n[ "$1" = --version ] && { echo "Version: 9.9"; exit 0; }\n'
-                    'exec >/dev/null 2>&1\n(exec sleep 300) & echo $! > %s\necho $$ > %s\nexec sleep 300\n'
-                    % (scratch / 'started', scratch / 'criu.pid'))
-    fake.chmod(0o755)
-
-    def prepare():
-        quiet_scratch()
-        if in_worker:
-            _child.in_worker.append(True)
+    _stand_in(scratch, 'exec >/dev/null 2>&1\n(exec sleep 300) & echo $! > %s\necho $$ > %s\nexec sleep 300\n'
+              % (scratch / 'started', scratch / 'criu.pid'))
+    prepare = _prepare(in_worker)
     try:
         def body():
             start = time.monotonic()
@@ -432,9 +434,7 @@ def test_a_criu_that_hangs_on_version_still_gets_its_check(scratch):
 def test_in_an_engine_job_the_check_ends_within_the_job_s_time(scratch):
     """In an engine job criu gets what is left of the job's time (ProbeContext.left()), not the whole
     timeout: it is killed, and the job reports, before the engine kills the worker."""
-    fake = scratch / 'criu'
-    fake.write_text('#!/bin/sh\n[ "$1" = --version ] && { echo "Version: 9.9"; exit 0; }\nexec sleep 300\n')
-    fake.chmod(0o755)
+    _stand_in(scratch, 'exec sleep 300\n')
 
     class JobCtx(Ctx):
         def __init__(self):
@@ -457,16 +457,9 @@ def test_criu_leads_its_own_process_group_only_outside_a_worker(scratch, in_work
     """Called directly, criu leads a session and process group of its own, killed whole on timeout; in an
     engine worker it stays in the worker's group, which the engine kills when the job ends or overruns.
     A stand-in prints its process group and session."""
-    from ansible_collections.criu.check.plugins.module_utils import _child
-    fake = scratch / 'criu'
-    fake.write_text('#!/bin/sh\n[ "$1" = --version ] && { echo "Version: 9.9"; exit 0; }\n'
-                    'echo $$ $(cut -d" " -f5,6 /proc/$$/stat)\n')
-    fake.chmod(0o755)
+    _stand_in(scratch, 'echo $$ $(cut -d" " -f5,6 /proc/$$/stat)\n')
 
-    def prepare():
-        quiet_scratch()
-        if in_worker:
-            _child.in_worker.append(True)
+    prepare = _prepare(in_worker)
 
     def body():
         out = I.check(Ctx(timeout=5), path=str(scratch) + ':/usr/bin:/bin')['check']['stdout']
@@ -573,11 +566,8 @@ def _zombie(pid):
 
 def test_worker_killed_midway_takes_criu_with_it(scratch):
     """PR_SET_PDEATHSIG: when the engine kills a worker, its criu dies too."""
-    fake = scratch / 'criu'
     pidfile = scratch / 'pid'
-    fake.write_text('#!/bin/sh\n[ "$1" = --version ] && { echo "Version: 9.9"; exit 0; }\n'
-                    'echo $$ > %s\nexec sleep 300\n' % pidfile)
-    fake.chmod(0o755)
+    _stand_in(scratch, 'echo $$ > %s\nexec sleep 300\n' % pidfile)
     pid = os.fork()
     if pid == 0:
         try:
@@ -735,10 +725,7 @@ def test_where_criu_cannot_answer_as_root_it_runs_unprivileged_and_says_why(scra
     says where its cache would go."""
     from ansible_collections.criu.check.plugins.module_utils import _caps
     from conftest import enter_user_namespace
-    fake = scratch / 'criu'
-    fake.write_text('#!/bin/sh\n[ "$1" = --version ] && { echo "Version: 9.9"; exit 0; }\n'
-                    'echo "$XDG_RUNTIME_DIR"; echo "Looks good."\n')
-    fake.chmod(0o755)
+    fake = _stand_in(scratch, 'echo "$XDG_RUNTIME_DIR"; echo "Looks good."\n')
     job_scratch = scratch / 'job'
     job_scratch.mkdir()
 
@@ -763,10 +750,7 @@ def test_without_a_private_directory_for_its_cache_criu_gets_no_xdg_runtime_dir(
     """--unprivileged criu saves its cache in $XDG_RUNTIME_DIR: where no private directory can be made for
     it, the variable is unset (criu then saves none) rather than left pointing at the caller's directory,
     where the cache would stay.  A stand-in criu says what it got."""
-    fake = scratch / 'criu'
-    fake.write_text('#!/bin/sh\n[ "$1" = --version ] && { echo "Version: 9.9"; exit 0; }\n'
-                    'echo "${XDG_RUNTIME_DIR-unset}"; echo "Looks good."\n')
-    fake.chmod(0o755)
+    _stand_in(scratch, 'echo "${XDG_RUNTIME_DIR-unset}"; echo "Looks good."\n')
 
     def prepare():
         quiet_scratch()
