@@ -55,7 +55,12 @@ UNREACHABLE_FIX = ('check that Ansible reaches the host: ansible HOST -m ansible
                    '(its address, user and key in the inventory; for a container, that it runs)')
 NO_PYTHON_FIX = ('install Python 3.9 or newer on the host (the modules run there), '
                  'or set ansible_python_interpreter to one')
+INTERPRETER_DENIED_FIX = ('set ansible_python_interpreter to a Python that the user the module runs as (the become user) '
+                          'may execute: the one set lies in a directory that user cannot enter or read')
 FAILED_FIX = 'run the probe task alone on the host and read its output: ansible HOST -m criu.check.criu_facts -vvv'
+# Ansible's own words when a module gave no result (ansible-core before 2.19, and since): the module's standard
+# error holds the reason, its last line the error itself (a shell's, or a Python traceback's exception).
+NO_RESULT = ('MODULE FAILURE', 'Module result deserialization failed', 'The module failed to execute correctly')
 MALFORMED_TITLE = 'facts with values of an unexpected type, read as absent (each host\'s list: "malformed" in criu-report.json)'
 MALFORMED_FIX = ('gather the facts again with criu.check.criu_facts of this release of the collection, and check that no '
                  'other task sets criu_facts on the host')
@@ -117,6 +122,27 @@ def _lacks_python(probe):
     return 'set the interpreter' in said or bool(re.search(r'python[0-9.]*: (not found|No such file)', said))
 
 
+def _python_denied(probe):
+    """Whether the shell could not execute the interpreter set for the host (a Python in a directory the
+    become user cannot enter, such as a virtual environment under /root): it exists, so installing one is
+    not the fix."""
+    return bool(re.search(r'python[0-9.]*: Permission denied', str(probe.get('module_stderr') or '')))
+
+
+def _failure_reason(probe, facts):
+    """The first line of why the probe task failed: Ansible's message, unless it only says that the module
+    gave no result, where the module's last line of standard error says why."""
+    msg = str(probe.get('msg') or '').strip()
+    stderr = [line.strip() for line in str(probe.get('module_stderr') or '').splitlines() if line.strip()]
+    if stderr and (not msg or msg.startswith(NO_RESULT)):
+        return stderr[-1]
+    if msg:
+        return msg.splitlines()[0]
+    if facts is not None:
+        return 'its criu_facts is a %s, not a dictionary' % type(facts).__name__
+    return 'the probe task did not run on this host'
+
+
 def _without_host(reason, names):
     """``reason`` with the host's own names (inventory name, address) as HOST: Ansible's messages name the
     host ("connect to host 10.0.0.5 port 22", "Could not resolve hostname web7"), and one cause of many
@@ -143,12 +169,10 @@ def host_entry(name, facts=None, probe=None, previous=None, address=None, previo
         entry.update(outcome='unreachable', reason=reason, fix=UNREACHABLE_FIX, cause=_without_host(reason, (name, address)))
         return entry
     if probe.get('failed') or not isinstance(facts, dict):
-        reason = probe.get('msg') or probe.get('module_stderr') or (
-            'its criu_facts is a %s, not a dictionary' % type(facts).__name__ if facts is not None
-            else 'the probe task did not run on this host')
-        reason = str(reason).strip().splitlines()[0] if str(reason).strip() else 'failed'
-        entry.update(outcome='failed', reason=reason, fix=NO_PYTHON_FIX if _lacks_python(probe) else FAILED_FIX,
-                     cause=_without_host(reason, (name, address)))
+        reason = _failure_reason(probe, facts)
+        fix = (INTERPRETER_DENIED_FIX if _python_denied(probe) else NO_PYTHON_FIX if _lacks_python(probe)
+               else FAILED_FIX)
+        entry.update(outcome='failed', reason=reason, fix=fix, cause=_without_host(reason, (name, address)))
         return entry
 
     facts, malformed = _facts_shape.conform(facts, _facts_shape.FACTS_SHAPE, 'facts')

@@ -25,6 +25,7 @@ from ansible_collections.criu.check.plugins.module_utils import _aggregate
 from ansible_collections.criu.check.plugins.module_utils import _deps
 from ansible_collections.criu.check.plugins.module_utils import _registry
 from ansible_collections.criu.check.plugins.module_utils import _result
+from ansible_collections.criu.check.plugins.plugin_utils import _fleet
 
 ANSIBLE_BIN = os.path.dirname(sys.executable)
 PLAYBOOK = os.path.join(ANSIBLE_BIN, 'ansible-playbook')
@@ -639,6 +640,29 @@ def test_check_names_the_hosts_probed_as_another_user(tmp_path):
                       '-e', json.dumps({'ansible_become_flags': '-s /bin/sh'}))
     assert '1 host(s) were probed as a user other than root: localhost.' in as_nobody, as_nobody[-4000:]
     assert 'run this playbook with -b (--become)' in as_nobody
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason='becomes another user with su, as root')
+def test_check_says_why_a_host_s_interpreter_could_not_run(tmp_path):
+    """An interpreter the become user cannot execute (here a python in a directory of mode 0700, as a virtual
+    environment under /root is): Ansible only says the module gave no result; the report gives the shell's
+    reason and the fix for the interpreter, not "install Python" nor "run it alone"."""
+    private = tmp_path / 'private'
+    private.mkdir(mode=0o700)
+    os.symlink(os.path.realpath(sys.executable), str(private / 'python3'))
+    cmd = [PLAYBOOK, '-i', 'denied,', '-c', 'local', os.path.join(conftest.REPO, 'playbooks', 'check.yml'),
+           '-b', '--become-method', 'su', '--become-user', 'nobody',
+           '-e', json.dumps({'criu_report_dir': str(tmp_path / 'report'), 'criu_report_formats': ['json'],
+                             'ansible_python_interpreter': str(private / 'python3'),
+                             'ansible_become_flags': '-s /bin/sh'})]
+    proc = subprocess.run(cmd, env=_env(), cwd=str(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stdout[-6000:]
+    with open(str(tmp_path / 'report' / 'criu-report.json')) as f:
+        host = json.load(f)['hosts']['denied']
+    assert host['outcome'] == 'failed', host
+    assert host['reason'].endswith('%s: Permission denied' % (private / 'python3')), host['reason']
+    assert host['fix'] == _fleet.INTERPRETER_DENIED_FIX, host['fix']
 
 
 # A play after check.yml, on the controller: the groups check.yml made, as the next play sees them.

@@ -354,6 +354,33 @@ def test_either_sign_of_a_host_without_python_gets_the_python_fix(probe):
     assert _fleet.host_entry('bare', None, probe)['fix'] == _fleet.NO_PYTHON_FIX
 
 
+@pytest.mark.parametrize('msg, stderr, reason', [
+    # ansible-core 2.19+ and before: no result, the module's last line of standard error says why
+    ('Module result deserialization failed: No start of json char found',
+     '/bin/sh: 1: /root/venv/bin/python: Permission denied\n', '/bin/sh: 1: /root/venv/bin/python: Permission denied'),
+    ('MODULE FAILURE\nSee stdout/stderr for the exact error',
+     'Traceback (most recent call last):\n  File "x", line 1\nMemoryError: out of memory\n\n', 'MemoryError: out of memory'),
+    ('The module failed to execute correctly, you probably need to set the interpreter.\nSee stdout/stderr',
+     '/bin/sh: 1: /usr/bin/python3: not found\n', '/bin/sh: 1: /usr/bin/python3: not found'),
+    # Ansible's message is the reason when it says more, or when there is no standard error
+    ('Unsupported parameters for (criu_facts) module: x', 'a warning\n', 'Unsupported parameters for (criu_facts) module: x'),
+    ('MODULE FAILURE\nSee stdout/stderr for the exact error', '', 'MODULE FAILURE'),
+    ('', 'only this\n', 'only this'),
+])
+def test_a_failed_probe_task_s_reason_is_the_module_s_own_when_ansible_only_says_it_gave_none(msg, stderr, reason):
+    entry = _fleet.host_entry('h', None, {'failed': True, 'msg': msg, 'module_stderr': stderr})
+    assert entry['reason'] == reason
+
+
+def test_an_interpreter_the_user_may_not_run_gets_the_interpreter_fix():
+    entry = _fleet.host_entry('h', None, {'failed': True, 'msg': 'Module result deserialization failed: x',
+                                          'module_stderr': '/bin/sh: 1: /root/.venv/bin/python3.13: Permission denied'})
+    assert entry['fix'] == _fleet.INTERPRETER_DENIED_FIX
+    other = _fleet.host_entry('h', None, {'failed': True, 'msg': 'MODULE FAILURE',
+                                          'module_stderr': "PermissionError: [Errno 13] Permission denied: '/x'"})
+    assert other['fix'] == _fleet.FAILED_FIX
+
+
 def test_a_failed_probe_task_is_no_answer_whatever_facts_the_host_has(here):
     """The probe task failed: facts from the fact cache (an earlier run) are not this run's answer."""
     entry = _fleet.host_entry('h', here, {'failed': True, 'msg': 'Timeout (12s) waiting for privilege escalation prompt'})
