@@ -115,18 +115,18 @@ def _probe_library(probe):
     return _dict(_dict(probe).get('evidence')).get('library')
 
 
-def _lacks_python(probe):
-    """Whether a failed task failed because the host has no Python that runs modules: Ansible then says
-    "you probably need to set the interpreter", and the shell's error names the missing python."""
-    said = '%s\n%s' % (probe.get('msg') or '', probe.get('module_stderr') or '')
-    return 'set the interpreter' in said or bool(re.search(r'python[0-9.]*: (not found|No such file)', said))
-
-
-def _python_denied(probe):
-    """Whether the shell could not execute the interpreter set for the host (a Python in a directory the
-    become user cannot enter, such as a virtual environment under /root): it exists, so installing one is
-    not the fix."""
-    return bool(re.search(r'python[0-9.]*: Permission denied', str(probe.get('module_stderr') or '')))
+def _interpreter_fix(probe):
+    """The fix when a failed task failed because no Python ran the module, or None.  Ansible then says "you
+    probably need to set the interpreter", and the shell's error names the python it could not find, or could
+    not execute (one in a directory the become user cannot enter, such as a virtual environment under /root:
+    it exists, so installing one is not the fix)."""
+    stderr = str(probe.get('module_stderr') or '')
+    if re.search(r'python[0-9.]*: Permission denied', stderr):
+        return INTERPRETER_DENIED_FIX
+    said = '%s\n%s' % (probe.get('msg') or '', stderr)
+    if 'set the interpreter' in said or re.search(r'python[0-9.]*: (not found|No such file)', said):
+        return NO_PYTHON_FIX
+    return None
 
 
 def _failure_reason(probe, facts):
@@ -170,9 +170,8 @@ def host_entry(name, facts=None, probe=None, previous=None, address=None, previo
         return entry
     if probe.get('failed') or not isinstance(facts, dict):
         reason = _failure_reason(probe, facts)
-        fix = (INTERPRETER_DENIED_FIX if _python_denied(probe) else NO_PYTHON_FIX if _lacks_python(probe)
-               else FAILED_FIX)
-        entry.update(outcome='failed', reason=reason, fix=fix, cause=_without_host(reason, (name, address)))
+        entry.update(outcome='failed', reason=reason, fix=_interpreter_fix(probe) or FAILED_FIX,
+                     cause=_without_host(reason, (name, address)))
         return entry
 
     facts, malformed = _facts_shape.conform(facts, _facts_shape.FACTS_SHAPE, 'facts')
