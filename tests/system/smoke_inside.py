@@ -71,8 +71,13 @@ def mounts():
 
 
 def children(pid):
+    """The children of ``pid``, none once it has exited (it may between any two looks at /proc)."""
+    try:
+        tids = os.listdir('/proc/%d/task' % pid)
+    except OSError:
+        return []
     out = []
-    for tid in os.listdir('/proc/%d/task' % pid) if os.path.isdir('/proc/%d/task' % pid) else ():
+    for tid in tids:
         out += [int(p) for p in (read('/proc/%d/task/%s/children' % (pid, tid)) or b'').split()]
     return out
 
