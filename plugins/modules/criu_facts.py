@@ -290,7 +290,9 @@ ansible_facts:
               returned: always
               sample: boot a kernel built with CONFIG_MEM_SOFT_DIRTY=y
             duration_ms:
-              description: How long the probe ran, in milliseconds; null when it never reported.
+              description:
+                - How long the probe ran, in milliseconds; null when it never reported.
+                - It includes loading the library it uses (pyroute2, python-ptrace) when it is the first probe of its worker to use it.
               type: float
               returned: always
               sample: 0.4
