@@ -34,6 +34,7 @@ import struct
 from ansible_collections.criu.check.plugins.module_utils import _child
 from ansible_collections.criu.check.plugins.module_utils import _result as R
 from ansible_collections.criu.check.plugins.module_utils import _syscall
+from ansible_collections.criu.check.plugins.module_utils._proc_parse import PROC_SELF, open_proc_error, read_fd
 from ansible_collections.criu.check.plugins.module_utils._syscall import MADV_GUARD_INSTALL
 
 PAGE_SIZE = mmap.PAGESIZE
@@ -157,13 +158,20 @@ def _munmap(addr, length):
 def _read_maps():
     """/proc/self/maps as (start, end, name): the fields after the four that
     criu's ``sscanf("%lx-%lx %*s %*s %*s %*s %n")`` skips.  (criu reads lines
-    with a 256-byte buffer and would choke on longer ones; this does not.)"""
+    with a 256-byte buffer and would choke on longer ones; this does not.)
+    Raises OSError when the file cannot be opened."""
+    fd = os.open('/proc/self/maps', os.O_RDONLY)
+    try:
+        text = read_fd(fd)
+    except OSError:
+        text = ''                                   # criu's fgets() loop ends at a read error
+    finally:
+        os.close(fd)
     maps = []
-    with open('/proc/self/maps') as f:
-        for line in f:
-            match = re.match(r'([0-9a-f]+)-([0-9a-f]+)\s+\S+\s+\S+\s+\S+\s+\S+\s*(.*?)\n?$', line)
-            if match:
-                maps.append((int(match.group(1), 16), int(match.group(2), 16), match.group(3)))
+    for line in text.split('\n'):               # as fgets(): a file name may hold other line breaks
+        match = re.match(r'([0-9a-f]+)-([0-9a-f]+)\s+\S+\s+\S+\s+\S+\s+\S+\s*(.*?)$', line)
+        if match:
+            maps.append((int(match.group(1), 16), int(match.group(2), 16), match.group(3)))
     return maps
 
 
@@ -233,7 +241,11 @@ def _special_vmas():
     """criu: parse_special_maps(): the special mappings by name, in criu's
     order; a name seen twice is an error."""
     found = {}
-    for start, end, name in _read_maps():
+    try:
+        maps = _read_maps()
+    except OSError as exc:
+        return None, open_proc_error(PROC_SELF, 'maps', exc.errno)
+    for start, end, name in maps:
         if name in SPECIAL_MAPPINGS:
             if name in found:
                 return None, 'Special mapping meet twice: %s' % name
@@ -394,9 +406,16 @@ def _soft_dirty_write_only(addr):
 
 
 def _pagemap_entry(addr):
-    with open('/proc/self/pagemap', 'rb', buffering=0) as pagemap:
-        pagemap.seek(addr // PAGE_SIZE * 8)
-        data = pagemap.read(8)
+    fd = os.open('/proc/self/pagemap', os.O_RDONLY)
+    try:
+        return _read_pagemap_entry(fd, addr)
+    finally:
+        os.close(fd)
+
+
+def _read_pagemap_entry(fd, addr):
+    """The pagemap entry of ``addr``; None when the read comes short."""
+    data = os.pread(fd, 8, addr // PAGE_SIZE * 8)
     return struct.unpack('=Q', data)[0] if len(data) == 8 else None
 
 
@@ -431,12 +450,21 @@ def _dirty_track(addr):
         return R.unsupported(MSG_DIRTY_TRACK, evidence=evidence)
     if reset < 0:
         return R.unsupported(error, evidence=R.errno_evidence(err, criu_kerndat_fails=True))
+    try:
+        fd = os.open('/proc/self/pagemap', os.O_RDONLY)
+    except OSError as exc:
+        # criu's open_proc() says so and kerndat fails
+        return R.unsupported(open_proc_error(PROC_SELF, 'pagemap', exc.errno),
+                             evidence=R.errno_evidence(exc.errno, criu_kerndat_fails=True))
     ctypes.memset(addr, 0, 1)      # map[0] = '\0': the page is now dirty
     try:
-        entry = _pagemap_entry(addr)
+        entry = _read_pagemap_entry(fd, addr)
     except OSError as exc:
-        return R.unsupported(R.perror('Read pmap err!', exc.errno),
-                             evidence=R.errno_evidence(exc.errno, criu_kerndat_fails=True))
+        # criu says so, reads the entry as 0 (no soft-dirty bit) and goes on
+        return R.unsupported(MSG_DIRTY_TRACK, evidence=R.errno_evidence(
+            exc.errno, error=R.perror('Read pmap err!', exc.errno), soft_dirty_bit=False))
+    finally:
+        os.close(fd)
     evidence = {'pagemap_entry': '%#018x' % entry if entry is not None else None,
                 'soft_dirty_bit': bool(entry and entry & PME_SOFT_DIRTY)}
     if evidence['soft_dirty_bit']:
@@ -469,7 +497,11 @@ def aio_remap(ctx):
         return R.unsupported(R.perror('No AIO syscall', err), evidence=R.errno_evidence(err))
     current = ctx_id.value
     try:
-        length, name = _ring_len(current)
+        try:
+            length, name = _ring_len(current)
+        except OSError as exc:
+            return R.unsupported(open_proc_error(PROC_SELF, 'maps', exc.errno),
+                                 evidence=R.errno_evidence(exc.errno, ctx='%#x' % current))
         evidence = {'ctx': '%#x' % current, 'ring_name': name, 'ring_len': length}
         if not length:
             return R.unsupported('No AIO ring at expected location', evidence=evidence)
@@ -744,7 +776,7 @@ def _pagemap_scan_kdat():
             kdat['pmap'] = 'disabled'
         else:
             kdat['criu_kerndat_fails'] = True
-            kdat['message'] = R.perror("Can't open 0/pagemap on procfs", exc.errno)   # PROC_SELF is 0
+            kdat['message'] = open_proc_error(PROC_SELF, 'pagemap', exc.errno)
         return kdat
     try:
         base = PAGE_IS_PRESENT | PAGE_IS_SWAPPED | PAGE_IS_SOFT_DIRTY

@@ -32,8 +32,8 @@ import struct
 
 from ansible_collections.criu.check.plugins.module_utils import _child
 from ansible_collections.criu.check.plugins.module_utils._proc_parse import (
-    FD_TYPES_EVENTFD, FD_TYPES_EVENTPOLL, FD_TYPES_INOTIFY, FD_TYPES_SIGNALFD, FD_TYPES_UND,
-    parse_fdinfo, read_proc, sscanf)
+    FD_TYPES_EVENTFD, FD_TYPES_EVENTPOLL, FD_TYPES_INOTIFY, FD_TYPES_SIGNALFD, FD_TYPES_UND, PROC_GEN, PROC_SELF,
+    open_proc_error, parse_fdinfo, read_fd, read_proc, sscanf)
 from ansible_collections.criu.check.plugins.module_utils import _result as R
 from ansible_collections.criu.check.plugins.module_utils import _syscall
 from ansible_collections.criu.check.plugins.module_utils._syscall import AT_FDCWD, WALL
@@ -218,7 +218,7 @@ def fcntl(ctx):
     try:
         fd = os.open('/proc/self/comm', os.O_RDONLY)
     except OSError as exc:
-        return R.unsupported(R.perror("Can't open self/comm on procfs", exc.errno), R.errno_evidence(exc.errno))
+        return R.unsupported(open_proc_error(PROC_SELF, 'comm', exc.errno), R.errno_evidence(exc.errno))
     try:
         uids = struct.unpack('II', fcntl_module.fcntl(fd, F_GETOWNER_UIDS, bytes(8)))
     except OSError as exc:
@@ -234,6 +234,7 @@ _STAT_FORMAT = (' %c %d %d %d %d %d %u %lu %lu %lu %lu '
                 '%lu %lu %lu %lu %lu %lu %lu %lu %lu %d %d %u %u %llu %lu %ld '
                 '%lu %lu %lu %lu %lu %lu %lu %d')
 _STAT_FIELDS_MIN = 50
+MSG_PROC_STAT = 'procfs: stat extension is not supported'
 
 
 def proc_stat(ctx):
@@ -243,18 +244,25 @@ def proc_stat(ctx):
     conversions after the command name, which sits between the first "("
     and the last ")".
     """
+    # Whatever fails, parse_pid_stat() says why and check_proc_stat() says MSG_PROC_STAT last.
     pid = os.getpid()
     try:
-        text = read_proc('/proc/%d/stat' % pid, limit=4096)   # criu reads one page
+        fd = os.open('/proc/%d/stat' % pid, os.O_RDONLY)
     except OSError as exc:
-        # parse_pid_stat() fails, and check_proc_stat() says so last, as when the fields do not match
-        return R.unsupported('procfs: stat extension is not supported',
-                             R.errno_evidence(exc.errno, error=R.perror("Can't open %d/stat on procfs" % pid, exc.errno)))
+        return R.unsupported(MSG_PROC_STAT, R.errno_evidence(exc.errno, error=open_proc_error(pid, 'stat', exc.errno)))
+    try:
+        text = read_fd(fd, limit=4096)   # criu reads one page
+    except OSError as exc:
+        return R.unsupported(MSG_PROC_STAT, R.errno_evidence(exc.errno, error='stat for %d is corrupted' % pid))
+    finally:
+        os.close(fd)
+    if not text:
+        return R.unsupported(MSG_PROC_STAT, {'fields': 0, 'error': 'stat for %d is corrupted' % pid})
     fields = _stat_fields(text)
     evidence = {'fields': fields}
     if fields < _STAT_FIELDS_MIN:
         evidence['error'] = "Parsing %d's stat failed (#fields do not match)" % pid
-        return R.unsupported('procfs: stat extension is not supported', evidence)
+        return R.unsupported(MSG_PROC_STAT, evidence)
     return R.supported(evidence)
 
 
@@ -480,8 +488,7 @@ def fdinfo_lock(ctx):
     try:
         fd = os.open('/proc/locks', os.O_RDONLY)
     except OSError as exc:
-        return R.unknown(R.perror("Can't open locks on procfs", exc.errno),
-                         R.errno_evidence(exc.errno, **_KERNDAT_FATAL))
+        return R.unknown(open_proc_error(PROC_GEN, 'locks', exc.errno), R.errno_evidence(exc.errno, **_KERNDAT_FATAL))
     try:
         try:
             fcntl_module.flock(fd, fcntl_module.LOCK_SH)
@@ -489,10 +496,16 @@ def fdinfo_lock(ctx):
             return R.unknown(R.perror("Can't take a lock", exc.errno),
                              R.errno_evidence(exc.errno, **_KERNDAT_FATAL))
         try:
-            text = read_proc('/proc/self/fdinfo/%d' % fd, limit=4095)
+            pfd = os.open('/proc/self/fdinfo/%d' % fd, os.O_RDONLY)
         except OSError as exc:
-            return R.unknown(R.perror('Unable to read', exc.errno),
+            return R.unknown(open_proc_error(PROC_SELF, 'fdinfo/%d' % fd, exc.errno),
                              R.errno_evidence(exc.errno, **_KERNDAT_FATAL))
+        try:
+            text = read_fd(pfd, limit=4095)      # criu reads one page less its NUL
+        except OSError as exc:
+            return R.unknown(R.perror('Unable to read', exc.errno), R.errno_evidence(exc.errno, **_KERNDAT_FATAL))
+        finally:
+            os.close(pfd)
         parsed = parse_fdinfo(fd, FD_TYPES_UND)   # for the evidence: the lock as criu parses it
     finally:
         os.close(fd)
@@ -701,10 +714,17 @@ def ns_pid(ctx):
     when it is missing.  When the file cannot be read, kerndat_has_nspid()
     returns -1 and criu's kerndat_init() fails: criu does not start."""
     try:
-        lines = read_proc('/proc/self/status').splitlines()
+        fd = os.open('/proc/self/status', os.O_RDONLY)
     except OSError as exc:
         return R.unknown(R.perror("Can't open /proc/self/status", exc.errno),
                          R.errno_evidence(exc.errno, **_KERNDAT_FATAL))
+    try:
+        lines = read_fd(fd).splitlines()
+    except OSError as exc:
+        # criu's bfd reader (brefill()) says it
+        return R.unknown(R.perror('Error reading file', exc.errno), R.errno_evidence(exc.errno, **_KERNDAT_FATAL))
+    finally:
+        os.close(fd)
     for line in lines:
         if line.startswith('NSpid:'):
             return R.supported({'NSpid': line.split(':', 1)[1].split()})

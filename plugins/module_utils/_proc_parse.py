@@ -28,23 +28,38 @@ FD_TYPES_EVENTFD = 6
 FD_TYPES_EVENTPOLL = 7
 FD_TYPES_INOTIFY = 8
 FD_TYPES_SIGNALFD = 9
+# criu's PROC_SELF and PROC_GEN (criu/include/util.h), as its open_proc() lines print them
+PROC_SELF = 0
+PROC_GEN = -1
 
 
 def read_proc(path, limit=None):
     """Read a /proc file in one go (they are generated per read)."""
     fd = os.open(path, os.O_RDONLY)
     try:
-        chunks = []
-        size = 0
-        while limit is None or size < limit:
-            chunk = os.read(fd, 65536 if limit is None else limit - size)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-        return b''.join(chunks).decode('utf-8', 'replace')
+        return read_fd(fd, limit)
     finally:
         os.close(fd)
+
+
+def read_fd(fd, limit=None):
+    """Read an open /proc file to its end, or ``limit`` bytes of it."""
+    chunks = []
+    size = 0
+    while limit is None or size < limit:
+        chunk = os.read(fd, 65536 if limit is None else limit - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b''.join(chunks).decode('utf-8', 'replace')
+
+
+def open_proc_error(pid, name, err):
+    """The line of criu's open_proc() when it cannot open /proc/PID/NAME:
+    ``pid`` is 0 for /proc/self (PROC_SELF) and -1 for /proc itself
+    (PROC_GEN), as criu prints them."""
+    return R.perror("Can't open %d/%s on procfs" % (pid, name), err)
 
 
 _FMT_TOKEN = re.compile(r'%(\*?)(?:hh|h|ll|l|L|j|z|t)?([dixXusnc])|(\s+)|(.)', re.S)
@@ -171,11 +186,20 @@ def parse_fdinfo(fd, fd_type):
     """criu's ``parse_fdinfo(fd, type, obj)`` on /proc/self/fdinfo/<fd>: see
     parse_fdinfo_text(); an fdinfo file that cannot be read is an error too."""
     try:
-        text = read_proc('/proc/self/fdinfo/%d' % fd)
+        pfd = os.open('/proc/self/fdinfo/%d' % fd, os.O_RDONLY)
     except OSError as exc:
-        return {'ok': False, 'common': {'mnt_id': -1}, 'locks': [], 'entries': [], 'errno': exc.errno,
-                'error': R.perror("Can't open self/fdinfo/%d on procfs" % fd, exc.errno)}
+        return _unread(exc.errno, open_proc_error(PROC_SELF, 'fdinfo/%d' % fd, exc.errno))
+    try:
+        text = read_fd(pfd)
+    except OSError as exc:
+        return _unread(exc.errno, R.perror('Error reading file', exc.errno))   # criu's brefill()
+    finally:
+        os.close(pfd)
     return parse_fdinfo_text(text, fd_type)
+
+
+def _unread(err, error):
+    return {'ok': False, 'common': {'mnt_id': -1}, 'locks': [], 'entries': [], 'errno': err, 'error': error}
 
 
 def parse_fdinfo_text(text, fd_type):

@@ -382,7 +382,7 @@ def test_proc_file_refused(probe_id, criu_cannot_start):
     assert bool(result['evidence'].get(_decide.KERNDAT_FLAG)) is criu_cannot_start, result
     assert bool(_decide.kerndat_blockers({probe_id: result})) is criu_cannot_start
     if probe_id == 'fdinfo_lock':   # kerndat_fdinfo_has_lock() returns -1 when it cannot open /proc/locks
-        assert result['message'] == "Can't open locks on procfs: Operation not permitted", result
+        assert result['message'] == "Can't open -1/locks on procfs: Operation not permitted", result
     if probe_id == 'proc_stat':   # criu's last word, as when the fields do not match; the open error is evidence
         assert result['message'] == 'procfs: stat extension is not supported', result
         assert re.match(r"Can't open \d+/stat on procfs: ", result['evidence']['error']), result

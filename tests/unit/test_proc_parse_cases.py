@@ -121,7 +121,7 @@ def test_reading_a_closed_fd_says_what_criu_says():
     os.close(fd)
     parsed = PP.parse_fdinfo(fd, PP.FD_TYPES_UND)
     assert not parsed['ok'] and parsed['errno'] == errno.ENOENT
-    assert parsed['error'] == "Can't open self/fdinfo/%d on procfs: No such file or directory" % fd
+    assert parsed['error'] == "Can't open 0/fdinfo/%d on procfs: No such file or directory" % fd
 
 
 def test_read_proc_reads_at_most_its_limit():
