@@ -43,7 +43,8 @@ pytestmark = conftest.requires_root
 
 @pytest.fixture(scope='module')
 def run():
-    """Run play.yml once between the two hosts; return (results, {'src': ..., 'dst': ...}, report)."""
+    """Run play.yml once between the two hosts; return (results, {'src': ..., 'dst': ...}, report, said):
+    the report is the play's rc and the end of its output, said the role's closing sentences."""
     conftest.criu_root_or_skip()
     token = 'mrl' + uuid.uuid4().hex[:12]
     try:
@@ -65,7 +66,8 @@ def run():
         parts[head.split()[0]] = (head, body.strip())
     assert 'result' in parts and parts['result'][1], out + proc.stderr.decode('utf-8', 'replace')[-3000:]
     hosts = {name: json.loads(parts[name][1]) for name in ('src', 'dst')}
-    return json.loads(parts['result'][1]), hosts, parts['rc'][0] + '\n' + parts['play'][1]
+    report = parts['rc'][0] + '\n' + parts['play'][1]
+    return json.loads(parts['result'][1]), hosts, report, parts['said'][1].splitlines()
 
 
 def _commands(host):
@@ -73,7 +75,7 @@ def _commands(host):
 
 
 def test_stop_and_copy_moves_the_tree(run):
-    results, hosts, play = run
+    results, hosts, play, said = run
     moved = results['moved']
     assert 'failed' not in moved, moved
     assert moved['mode'] == 'stop-and-copy' and moved['iterations'] == [] and moved['source_pid'] > 1
@@ -88,12 +90,21 @@ def test_stop_and_copy_moves_the_tree(run):
     assert moved['dump_ms'] + moved['restore_ms'] <= moved['downtime_ms'] < moved['total_ms'], moved
 
 
+def test_the_role_says_how_the_migration_went(run):
+    # one sentence, the stop-and-copy's: the other migrations fail or only decide
+    results, hosts, play, said = run
+    sentence = ('Migrated process {source_pid} from src to dst (pid {destination_pid}) by stop-and-copy: 0 pre-copy '
+                'iterations, {final_pages_written} pages in the final dump, frozen {frozen_ms} ms by criu, downtime '
+                '{downtime_ms} ms, total {total_ms} ms.').format(**results['moved'])
+    assert said == [sentence], (said, play)
+
+
 def test_a_rollback_after_the_restore_ends_the_whole_tree_on_the_destination(run):
     """criu restored the root and its child; the root ended on the destination.  The
     rollback ended only the root's pid there, and the child ran on beside the tree
     resumed on the source.  The root ends 2 s after the restore: a check made without
     the settle time found it running and called the migration a success."""
-    results, hosts, play = run
+    results, hosts, play, said = run
     msg = results['rollback'].get('failed', '')
     assert 'failed at "Check that the tree runs on the destination"' in msg, results['rollback']
     # criu's reason ends with a full stop before the sentence that follows it
@@ -104,7 +115,7 @@ def test_a_rollback_after_the_restore_ends_the_whole_tree_on_the_destination(run
 
 
 def test_an_unreachable_destination_leaves_the_tree_running(run):
-    results, hosts, play = run
+    results, hosts, play, said = run
     msg = results['unreachable'].get('failed', '')
     assert "Can't connect to server 10.77.0.9:27100" in msg, results['unreachable']
     assert 'failed at "Dump the tree' in msg
@@ -114,7 +125,7 @@ def test_an_unreachable_destination_leaves_the_tree_running(run):
 
 def test_a_pid_that_does_not_exist_is_not_said_to_be_resumed(run):
     """The failure said "The tree was resumed on src." after "no process 4194000 to dump"."""
-    results, hosts, play = run
+    results, hosts, play, said = run
     msg = results['no_such_pid'].get('failed', '')
     assert 'no process 4194000 to dump (it does not exist or has exited).' in msg, results['no_such_pid']
     assert 'resumed' not in msg, msg
@@ -123,7 +134,7 @@ def test_a_pid_that_does_not_exist_is_not_said_to_be_resumed(run):
 def test_a_failure_before_the_freeze_resumes_nothing(run):
     """The page server cannot start: the rollback resumed this tree, never frozen, after
     a failed migration before it had left its record of a frozen tree, and said so."""
-    results, hosts, play = run
+    results, hosts, play, said = run
     msg = results['port_taken'].get('failed', '')
     assert 'failed at "Start a page server on the destination' in msg and 'Address already in use' in msg, msg
     assert 'resumed' not in msg, msg
@@ -134,7 +145,7 @@ def test_a_failure_before_the_freeze_resumes_nothing(run):
 def test_a_file_in_the_work_directorys_path_is_named_before_anything_starts(run):
     """The stat of the path's chain failed on the destination ("Not a directory"), and
     the role stopped with the loop's "One or more items failed"."""
-    results, hosts, play = run
+    results, hosts, play, said = run
     msg = results['notadir'].get('failed', '')
     assert 'criu_migrate_workdir /var/tmp/notadir/sub cannot hold the images' in msg, results['notadir']
     assert '/var/tmp/notadir/sub on dst: Not a directory' in msg and 'on src' not in msg, msg
@@ -148,14 +159,14 @@ def test_check_mode_from_a_block_or_apply_only_decides(run, case):
     """check_mode on a block or in include_role's apply runs the role's tasks in check mode
     but leaves ansible_check_mode false: the role went on to "migrate" in check mode and
     failed, the workload it should not have started being said to be started."""
-    results, hosts, play = run
+    results, hosts, play, said = run
     assert results[case] == {'mode': 'stop-and-copy', 'migrated': False}, results[case]
     for name in ('src', 'dst'):
         assert not [cmd for cmd in _commands(hosts[name]) if 'check-' in cmd], hosts[name]
 
 
 def test_nothing_is_left(run):
-    results, hosts, play = run
+    results, hosts, play, said = run
     assert play.startswith('rc 0'), play
     for name in ('src', 'dst'):
         # no page server, no criu; the images removed, and the work directories the role created

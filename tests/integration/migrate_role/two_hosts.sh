@@ -10,7 +10,8 @@
 # Both share /tmp (Ansible's temporary files).  The root's /var/tmp is a tmpfs of
 # this mount namespace too, so everything vanishes with the command.  Prints
 # sections: === rc, === result (the play's JSON), === src / === dst (the
-# processes holding TOKEN in their command line, and what is under /var/tmp).
+# processes holding TOKEN in their command line, and what is under /var/tmp),
+# === said (the role's closing sentences), === play (the end of its output).
 set -u
 token=$1
 here=/src/tests/integration/migrate_role
@@ -78,6 +79,8 @@ echo '=== src'
 python3 "$here/marked.py" "$token"
 echo '=== dst'
 nsenter -t "$dst" -p -m -- python3 "$here/marked.py" "$token"
+echo "=== said (what the role said after each migration)"
+grep -o 'Migrated process [^"]*' "$d/play.log"
 echo '=== play'
 tail -c 6000 "$d/play.log"
 kill -9 "$dst"
