@@ -17,13 +17,25 @@ __metaclass__ = type
 
 from ansible_collections.criu.check.plugins.module_utils import _decide
 from ansible_collections.criu.check.plugins.module_utils import _environment_fix
+from ansible_collections.criu.check.plugins.module_utils import _kernel_config
 from ansible_collections.criu.check.plugins.module_utils import _registry as REG
 
 
-def probe_entry(probe, result, environment=None, config_values=None):
+def probe_entry(probe, result, environment=None, config_values=None, kernel=None):
     """One ``criu_facts.probes`` entry: the result plus the registry's row.
     The fix is the one that fits: where the environment (a container, WSL)
-    is the cause, its fix; else the probe's own; else the registry's."""
+    is the cause, its fix; else the probe's own (a cause it saw); else the
+    registry's, led by the options the kernel is built without when its
+    config shows them."""
+    kernel = kernel or {}
+    config_values = config_values if config_values is not None else {}
+    fix = _environment_fix.environment_fix(probe.id, result, environment) or result.get('fix')
+    if not fix:
+        fix = probe.fix
+        off = _kernel_config.built_without(probe, result, config_values, kernel.get('config'), kernel.get('release'),
+                                           kernel.get('arch'))
+        if off:
+            fix = _kernel_config.built_without_fix(off, fix)
     return {
         'category': probe.category,
         'criu_feature': probe.criu_name,
@@ -32,9 +44,8 @@ def probe_entry(probe, result, environment=None, config_values=None):
         'evidence': result.get('evidence', {}),
         'kernel_min': probe.kernel_min or None,
         'config': list(probe.config),
-        'config_values': config_values if config_values is not None else {},
-        'fix': (_environment_fix.environment_fix(probe.id, result, environment)
-                or result.get('fix') or probe.fix),
+        'config_values': config_values,
+        'fix': fix,
         'duration_ms': result.get('duration_ms'),
     }
 
@@ -56,7 +67,7 @@ def facts(results, environment, kernel, criu, config_values=None):
         'feature_only': maps[REG.FEATURE_ONLY],
         'missing': missing,
         'unknown': unknown,
-        'probes': dict((p.id, probe_entry(p, results[p.id], environment, (config_values or {}).get(p.id)))
+        'probes': dict((p.id, probe_entry(p, results[p.id], environment, (config_values or {}).get(p.id), kernel))
                        for p in REG.PROBES if p.id in results),
         'kernel': kernel,
         'environment': environment,

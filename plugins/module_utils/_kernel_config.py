@@ -158,6 +158,25 @@ def _answered(row, result, option):
     return TRUTH.get(row.id, lambda r, o: True)(result, option)
 
 
+def built_without(row, result, values, config, release, machine=None):
+    """The options an unsupported probe needs on this kernel that the
+    kernel's config has off (n, or unset): then no module, sysctl or
+    privilege can bring the feature, only another kernel.  ``config`` is the
+    ``kernel.config`` facts: nothing unless it was read and is not of another
+    version.  Never for the probes whose options do not decide their answer
+    (TRUTH): their failure may have another cause."""
+    if (result.get('status') != 'unsupported' or row.id in TRUTH or not config or not config.get('readable')
+            or config.get('version_matches') is False):
+        return []
+    running = _version(release or '')
+    return [opt for opt in row.config if values.get(opt) in ('n', UNSET) and _needed(row.id, opt, running, machine)]
+
+
+def built_without_fix(options, fix):
+    """``fix`` led by the cause built_without() found."""
+    return "this kernel's config has %s off: %s" % (' and '.join(options), fix)
+
+
 _HEADER = re.compile(r'^# Linux/\S+ (\d+)\.(\d+)(?:\.(\d+))?\S* Kernel Configuration')
 
 

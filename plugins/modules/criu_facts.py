@@ -285,7 +285,12 @@ ansible_facts:
               sample: {CONFIG_MEM_SOFT_DIRTY: y}
               version_added: 0.2.0
             fix:
-              description: One actionable sentence that makes the probe pass (the feature's general fix when the probe has none of its own).
+              description:
+                - One actionable sentence that makes the probe pass (the feature's general fix when the probe has none of its own).
+                - Where the environment is the cause (a container's confinement, WSL, gVisor, arm64), that environment's fix.
+                - Else the probe's own fix, when it saw the cause; else, when the running kernel's config shows it is built
+                  without an option the probe needs, the feature's fix begins with
+                  C(this kernel's config has CONFIG_X off:).
               type: str
               returned: always
               sample: boot a kernel built with CONFIG_MEM_SOFT_DIRTY=y

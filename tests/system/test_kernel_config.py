@@ -24,8 +24,10 @@ import pytest
 
 from conftest import NOBODY, REPO, become_user, in_child, requires_root, run_probe
 
+from ansible_collections.criu.check.plugins.module_utils import _aggregate
 from ansible_collections.criu.check.plugins.module_utils import _context
 from ansible_collections.criu.check.plugins.module_utils import _engine
+from ansible_collections.criu.check.plugins.module_utils import _environment
 from ansible_collections.criu.check.plugins.module_utils import _kernel_config as K
 from ansible_collections.criu.check.plugins.module_utils import _registry as REG
 
@@ -69,6 +71,26 @@ def test_host_values_match_zcat_grep():
                             universal_newlines=True, check=True).stdout
     assert ' %s Kernel Configuration' % info['version'] in header
     assert RELEASE.startswith('.'.join(info['version'].split('.')[:2]))
+
+
+@needs_proc_config
+def test_a_probe_that_fails_for_an_option_this_kernel_is_built_without_says_so_first(host_results):
+    """The facts' fix of every unsupported probe with an option off in this
+    kernel's own config (zcat | grep) leads with that option; the others do
+    not (here: mem_dirty_track and autofs, CONFIG_MEM_SOFT_DIRTY and
+    CONFIG_AUTOFS_FS are not set)."""
+    kernel = {'release': RELEASE, 'arch': os.uname().machine}
+    kernel['config'], values = K.gather(RELEASE, REG.PROBES, host_results)
+    facts = _aggregate.facts(host_results, _environment.gather(_context.ProbeContext()), kernel, None, values)
+    for row in REG.PROBES:
+        fix = facts['probes'][row.id]['fix']
+        off = [o for o in row.config if grep_config('zcat /proc/config.gz', o) in ('n', 'unset')
+               and K._needed(row.id, o, K._version(RELEASE), kernel['arch'])]
+        if (host_results[row.id]['status'] == 'unsupported' and off and row.id not in K.TRUTH
+                and not host_results[row.id].get('fix')):
+            assert fix == "this kernel's config has %s off: %s" % (' and '.join(off), row.fix), (row.id, fix)
+        else:
+            assert not (fix or '').startswith("this kernel's config"), (row.id, fix)
 
 
 @needs_proc_config

@@ -11,6 +11,7 @@ import conftest
 
 from ansible_collections.criu.check.plugins.module_utils import _aggregate as A
 from ansible_collections.criu.check.plugins.module_utils import _decide as D
+from ansible_collections.criu.check.plugins.module_utils import _environment_fix
 from ansible_collections.criu.check.plugins.module_utils import _kerndat
 from ansible_collections.criu.check.plugins.module_utils import _registry as REG
 from ansible_collections.criu.check.plugins.module_utils import _result as R
@@ -108,6 +109,30 @@ def test_probe_entry_carries_the_registry_row_and_a_result_fix_wins():
     assert entry['config'] == ['CONFIG_CHECKPOINT_RESTORE'] and entry['kernel_min'] == '3.3'
     assert entry['criu_feature'] is None and entry['category'] == 'required'
     assert facts['probes']['mem_dirty_track']['fix'] == REG.BY_ID['mem_dirty_track'].fix
+
+
+CONFIG_READ = {'readable': True, 'version_matches': True}
+
+
+def test_a_kernel_built_without_the_option_leads_the_fix_unless_the_environment_is_the_cause():
+    res = results(mem_dirty_track=R.UNSUPPORTED, autofs=R.UNSUPPORTED)
+    res['autofs']['fix'] = 'the probe\'s own fix'
+    kernel = dict(KERNEL, config=CONFIG_READ)
+    values = {'mem_dirty_track': {'CONFIG_MEM_SOFT_DIRTY': 'n'},
+              'autofs': {'CONFIG_AUTOFS_FS': 'unset', 'CONFIG_AUTOFS4_FS': 'unset'}}
+    probes = A.facts(res, ENV_OK, kernel, None, values)['probes']
+    assert probes['mem_dirty_track']['fix'] == ("this kernel's config has CONFIG_MEM_SOFT_DIRTY off: "
+                                                + REG.BY_ID['mem_dirty_track'].fix)
+    assert probes['autofs']['fix'] == "the probe's own fix"      # a cause the probe saw comes first
+    res['autofs']['fix'] = None
+    probes = A.facts(res, ENV_OK, kernel, None, values)['probes']
+    assert probes['autofs']['fix'] == "this kernel's config has CONFIG_AUTOFS_FS off: " + REG.BY_ID['autofs'].fix
+    # arm64 has no soft-dirty at all: the environment's fix says so, not "boot a kernel built with it"
+    probes = A.facts(res, dict(ENV_OK, arch='aarch64'), dict(kernel, arch='aarch64'), None, values)['probes']
+    assert probes['mem_dirty_track']['fix'] == _environment_fix.ARM64_SOFT_DIRTY_FIX
+    # a config that was not read says nothing
+    probes = A.facts(res, ENV_OK, dict(KERNEL, config={'readable': False}), None, values)['probes']
+    assert probes['mem_dirty_track']['fix'] == REG.BY_ID['mem_dirty_track'].fix
 
 
 def test_only_the_probes_run_appear():

@@ -218,3 +218,36 @@ def test_a_modprobe_file_that_cannot_be_read_is_skipped(tmp_path):
     write(tmp_path, '/etc/modprobe.d/10-tun.conf', 'install tun /bin/false\n')
     mods = K.Modules(REL, str(tmp_path))
     assert mods.state('tun') == 'blocked' and mods.state('inet_diag') == 'loadable'
+
+
+UNSUPPORTED = {'status': 'unsupported', 'message': 'no', 'evidence': {}}
+READ = {'readable': True, 'version_matches': True}
+
+
+@pytest.mark.parametrize('row, result, values, config, release, machine, off', [
+    # the options the kernel needs that are off, n or unset
+    (Row('autofs', ['CONFIG_AUTOFS_FS', 'CONFIG_AUTOFS4_FS']), UNSUPPORTED,
+     {'CONFIG_AUTOFS_FS': 'n', 'CONFIG_AUTOFS4_FS': 'unset'}, READ, REL, 'x86_64', ['CONFIG_AUTOFS_FS']),
+    (Row('autofs', ['CONFIG_AUTOFS_FS', 'CONFIG_AUTOFS4_FS']), UNSUPPORTED,
+     {'CONFIG_AUTOFS_FS': 'unset', 'CONFIG_AUTOFS4_FS': 'n'}, READ, '4.9.0-8-amd64', 'x86_64', ['CONFIG_AUTOFS4_FS']),
+    (Row('x', ['CONFIG_A', 'CONFIG_B', 'CONFIG_C']), UNSUPPORTED,
+     {'CONFIG_A': 'n', 'CONFIG_B': 'm', 'CONFIG_C': 'unset'}, READ, REL, 'x86_64', ['CONFIG_A', 'CONFIG_C']),
+    # a config of unknown version still counts; nothing off, nothing to say
+    (Row('x', ['CONFIG_A']), UNSUPPORTED, {'CONFIG_A': 'n'}, {'readable': True, 'version_matches': None}, REL,
+     'x86_64', ['CONFIG_A']),
+    (Row('x', ['CONFIG_A']), UNSUPPORTED, {'CONFIG_A': 'y'}, READ, REL, 'x86_64', []),
+    # not a failure, or not one the config can explain
+    (Row('x', ['CONFIG_A']), SUPPORTED, {'CONFIG_A': 'n'}, READ, REL, 'x86_64', []),
+    (Row('x', ['CONFIG_A']), {'status': 'unknown'}, {'CONFIG_A': 'n'}, READ, REL, 'x86_64', []),
+    (Row('net_diag_raw', ['CONFIG_INET_RAW_DIAG']), UNSUPPORTED, {'CONFIG_INET_RAW_DIAG': 'n'}, READ, REL, 'x86_64',
+     []),
+    (Row('can_map_vdso', ['CONFIG_CHECKPOINT_RESTORE']), UNSUPPORTED, {'CONFIG_CHECKPOINT_RESTORE': 'n'}, READ, REL,
+     'aarch64', []),
+    # a config that was not read, or is another version's
+    (Row('x', ['CONFIG_A']), UNSUPPORTED, {'CONFIG_A': 'unreadable'}, {'readable': False}, REL, 'x86_64', []),
+    (Row('x', ['CONFIG_A']), UNSUPPORTED, {'CONFIG_A': 'n'}, {'readable': True, 'version_matches': False}, REL,
+     'x86_64', []),
+    (Row('x', ['CONFIG_A']), UNSUPPORTED, {'CONFIG_A': 'n'}, None, REL, 'x86_64', []),
+])
+def test_built_without_names_only_what_the_running_kernel_lacks(row, result, values, config, release, machine, off):
+    assert K.built_without(row, result, values, config, release, machine) == off
