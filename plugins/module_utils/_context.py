@@ -64,7 +64,10 @@ def proc_status(pid='self'):
                 if sep:
                     fields[key] = value.strip()
     except OSError as exc:
-        raise EngineError('cannot read %s: %s' % (path, os.strerror(exc.errno) if exc.errno else exc))
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        if not os.path.exists('/proc/self'):
+            reason += '; procfs is not mounted on /proc here, and criu cannot run without it: mount -t proc proc /proc'
+        raise EngineError('cannot read %s: %s' % (path, reason))
     return fields
 
 

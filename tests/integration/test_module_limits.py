@@ -6,7 +6,8 @@ ignores RLIMIT_NPROC), both directly and through Ansible (the limit applies
 to the module's interpreter only, through an interpreter wrapper).  The
 result is JSON every time: facts whose probes carry the reason as ``error``,
 or failed=true with a clear message.  With over a thousand files inherited
-from its caller it answers as it does without them."""
+from its caller it answers as it does without them.  Without procfs it fails,
+saying how to mount it."""
 
 import json
 import os
@@ -58,6 +59,20 @@ def test_criu_check_fails_when_no_probe_can_run(tmp_path):
     proc, result = _run_directly(tmp_path, ['--refuse-fork'], {'feature': ['kcmp'], 'fail_on': 'never'}, 'criu_check')
     assert proc.returncode != 0 and result.get('failed') is True, result
     assert result['msg'].startswith(REFUSED) and 'verdict' not in result, result
+
+
+def test_without_procfs_the_module_fails_saying_how_to_mount_it(tmp_path):
+    # a chroot or a mount namespace without /proc: criu cannot run there either
+    (tmp_path / 'args.json').write_text(json.dumps({'ANSIBLE_MODULE_ARGS': {}}))
+    proc = subprocess.run(['unshare', '-m', '--propagation', 'private', 'sh', '-c', 'umount -l /proc && exec "$@"', 'sh',
+                           sys.executable, '-m', 'ansible_collections.criu.check.plugins.modules.criu_facts',
+                           str(tmp_path / 'args.json')], env=dict(os.environ, PYTHONPATH=conftest.COLLECTIONS),
+                          cwd=str(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120,
+                          check=False)
+    result = json.loads(proc.stdout)
+    assert proc.returncode == 1 and result['failed'] is True, (proc.stdout, proc.stderr)
+    assert result['msg'] == ('cannot read /proc/self/status: No such file or directory; procfs is not mounted on /proc '
+                             'here, and criu cannot run without it: mount -t proc proc /proc'), result
 
 
 def _run_directly(tmp_path, limits, args, module='criu_facts'):
