@@ -29,6 +29,7 @@ import tempfile
 from ansible_collections.criu.check.plugins.module_utils import _child
 from ansible_collections.criu.check.plugins.module_utils import _result as R
 from ansible_collections.criu.check.plugins.module_utils import _syscall
+from ansible_collections.criu.check.plugins.module_utils._proc_parse import PROC_SELF, open_proc_error
 from ansible_collections.criu.check.plugins.module_utils._syscall import (
     AT_FDCWD, CLONE_NEWNS, CLONE_NEWUSER, MS_PRIVATE, MS_REC, NS_GET_USERNS, WALL)
 
@@ -232,6 +233,21 @@ def _set_group_evidence(res, **extra):
     return evidence
 
 
+# criu's kerndat (move_mount_set_group) and check_autofs() make a directory under /tmp first.
+TMP_FIX = ('criu makes its test mounts under /tmp, which it cannot write here: make /tmp writable, for example with '
+           'a tmpfs on it (a container run read-only: --tmpfs /tmp; Kubernetes: an emptyDir volume on /tmp)')
+
+
+def _host_tmp_error():
+    """The errno criu's mkdtemp() under /tmp of this mount namespace fails
+    with, before criu mounts anything there (a read-only /tmp, as in a
+    container run read-only without a tmpfs on /tmp; no /tmp), or 0.  The
+    probes mount in a private namespace over a /tmp of their own, which hides
+    that; access() asks without creating anything."""
+    rc, err = _syscall.libc_call(_syscall.LIBC.access, b'/tmp', os.W_OK | os.X_OK)
+    return err if rc < 0 else 0
+
+
 def move_mount_set_group(ctx):
     """criu: kerndat_has_move_mount_set_group() (root-only) + check_move_mount_set_group().
 
@@ -249,6 +265,12 @@ def move_mount_set_group(ctx):
         live = _child.run_in_child(lambda: _set_group_child(True), ctx.left(), evidence_only=True)
         return R.unsupported('criu does not probe MOVE_MOUNT_SET_GROUP in --unprivileged mode (root-only kerndat)',
                              evidence=_set_group_evidence(live, criu_probes=False))
+    err = _host_tmp_error()
+    if err:
+        # criu's first step, mkdtemp(), fails, and with it kerndat
+        return R.unsupported(R.perror('Fail to make dir %s' % SET_GROUP_TMPDIR, err),
+                             evidence=R.errno_evidence(err, failed_step='mkdtemp(%s)' % SET_GROUP_TMPDIR,
+                                                       criu_kerndat_fails=True), fix=TMP_FIX)
     if mount_ns_owner_is_own_userns() is False:
         # criu's own first mount fails whatever the private copy says: that is evidence only.
         res = _child.run_in_child(lambda: _set_group_child(False), ctx.left(), evidence_only=True)
@@ -496,9 +518,12 @@ def autofs(ctx):
     try:
         ret, line = _autofs_pipe_ino()
     except OSError as exc:
-        return R.unsupported(R.perror("Can't open /proc/self/mountinfo", exc.errno),
-                             evidence=R.errno_evidence(exc.errno))
+        return R.unsupported(open_proc_error(PROC_SELF, 'mountinfo', exc.errno), evidence=R.errno_evidence(exc.errno))
     evidence = {'existing_autofs_mount': line}
+    err = _host_tmp_error() if ret == -errno.ENOENT else 0
+    if err:
+        evidence.update(R.errno_evidence(err, failed_step='mkdtemp(/tmp/.criu.mnt.XXXXXX)'))
+        return R.unsupported(R.perror('failed to construct temporary name', err), evidence=evidence, fix=TMP_FIX)
     if ret == -errno.ENOENT:
         res = _child.run_in_child(lambda: _autofs_child(ctx.pgrp), ctx.left())
         ret, line = res['ret'], res.get('line')

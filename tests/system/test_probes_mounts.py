@@ -382,7 +382,7 @@ def test_autofs_reads_mountinfo_in_criu_s_1023_byte_pieces():
 
 
 def test_autofs_without_mountinfo():
-    """No /proc/self/mountinfo to read (a tmpfs over /proc here): criu's check fails with its perror."""
+    """No /proc/self/mountinfo to read (a tmpfs over /proc here): criu's check fails with open_proc()'s line."""
     def body():
         ctx = _context.ProbeContext()   # reads /proc/self/status: before /proc goes
         _private_scratch()
@@ -390,7 +390,7 @@ def test_autofs_without_mountinfo():
         return M.autofs(ctx)
     res = in_child(body)
     assert (res['status'], res['message']) == (
-        'unsupported', "Can't open /proc/self/mountinfo: No such file or directory"), res
+        'unsupported', "Can't open 0/mountinfo on procfs: No such file or directory"), res
     assert res['evidence']['errno_name'] == 'ENOENT', res
 
 

@@ -240,3 +240,13 @@ def test_an_lxc_container_with_a_read_only_proc_sys_is_told_to_mount_it_read_wri
     fix = F.environment_fix('ns_last_pid', failed(errno_name='EROFS'), env(container='lxc'))
     assert fix == ("this lxc container is the cause, not the kernel: /proc/sys is read-only; change the container's "
                    "configuration: lxc.mount.auto = proc:rw sys:rw")
+
+
+@pytest.mark.parametrize('probe_id', ['move_mount_set_group', 'autofs'])
+def test_a_tmp_criu_cannot_write_is_not_the_container_s_confinement(probe_id):
+    """A read-only /tmp (a container run read-only) gives EROFS at criu's mkdtemp(): the probe's own fix (a
+    tmpfs on /tmp) stands, not "--privileged", which would not make /tmp writable."""
+    result = failed(errno_name='EROFS', failed_step='mkdtemp(/tmp/.criu.mnt.XXXXXX)')
+    assert F.environment_fix(probe_id, result, env(capabilities=['sys_admin'])) is None
+    # the same errno at a mount is the confinement's
+    assert F.environment_fix(probe_id, failed(errno_name='EROFS'), env(capabilities=['sys_admin'])) is not None
