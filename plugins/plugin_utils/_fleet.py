@@ -58,6 +58,9 @@ NO_PYTHON_FIX = ('install Python 3.9 or newer on the host (the modules run there
 INTERPRETER_DENIED_FIX = ('set ansible_python_interpreter to a Python that the user the module runs as (the become user) '
                           'may execute: the one set lies in a directory that user cannot enter or read')
 FAILED_FIX = 'run the probe task alone on the host and read its output: ansible HOST -m criu.check.criu_facts -vvv'
+# The controller cannot load the connection plugin the inventory names for a host (its collection is not installed
+# there, or the name is wrong): Ansible's words, in every release since 2.10.
+_MISSING_CONNECTION = re.compile(r"the connection plugin '([^']+)' was not found")
 # Ansible's own words when a module gave no result (ansible-core before 2.19, and since): the module's standard
 # error holds the reason, its last line the error itself (a shell's, or a Python traceback's exception).
 NO_RESULT = ('MODULE FAILURE', 'Module result deserialization failed', 'The module failed to execute correctly')
@@ -129,6 +132,19 @@ def _interpreter_fix(probe):
     return None
 
 
+def _connection_fix(probe):
+    """The fix when the controller could not load the host's connection plugin, or None."""
+    match = _MISSING_CONNECTION.search(str(probe.get('msg') or ''))
+    if not match:
+        return None
+    name = match.group(1)
+    if name.count('.') == 2:
+        return ('install the collection %s on the controller (ansible-galaxy collection install %s), '
+                'or correct the host\'s ansible_connection' % ((name.rsplit('.', 1)[0],) * 2))
+    return ('correct the host\'s ansible_connection: the controller has no connection plugin %s '
+            '(ansible-doc -t connection -l lists those it has)' % name)
+
+
 def _failure_reason(probe, facts):
     """The first line of why the probe task failed: Ansible's message, unless it only says that the module
     gave no result, where the module's last line of standard error says why."""
@@ -170,7 +186,7 @@ def host_entry(name, facts=None, probe=None, previous=None, address=None, previo
         return entry
     if probe.get('failed') or not isinstance(facts, dict):
         reason = _failure_reason(probe, facts)
-        entry.update(outcome='failed', reason=reason, fix=_interpreter_fix(probe) or FAILED_FIX,
+        entry.update(outcome='failed', reason=reason, fix=_interpreter_fix(probe) or _connection_fix(probe) or FAILED_FIX,
                      cause=_without_host(reason, (name, address)))
         return entry
 

@@ -665,6 +665,26 @@ def test_check_says_why_a_host_s_interpreter_could_not_run(tmp_path):
     assert host['fix'] == _fleet.INTERPRETER_DENIED_FIX, host['fix']
 
 
+def test_check_reports_every_host_when_the_first_one_s_connection_plugin_cannot_be_loaded(tmp_path):
+    """The report runs once, on the controller: run on the play's first host, whose connection plugin the
+    controller lacks (a collection not installed there), it failed too and there was no report at all."""
+    inventory = tmp_path / 'hosts.ini'
+    inventory.write_text('broken ansible_connection=nosuch.collection.conn\n'
+                         'good ansible_connection=local ansible_python_interpreter=%s\n' % sys.executable)
+    cmd = [PLAYBOOK, '-i', str(inventory), os.path.join(conftest.REPO, 'playbooks', 'check.yml'),
+           '-e', json.dumps({'criu_report_dir': str(tmp_path / 'report'), 'criu_report_formats': ['json']})]
+    proc = subprocess.run(cmd, env=_env(), cwd=str(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stdout[-6000:]
+    with open(str(tmp_path / 'report' / 'criu-report.json')) as f:
+        hosts = json.load(f)['hosts']
+    assert hosts['good']['outcome'] != 'failed', hosts['good']
+    assert hosts['broken']['outcome'] == 'failed', hosts['broken']
+    assert "the connection plugin 'nosuch.collection.conn' was not found" in hosts['broken']['reason']
+    assert 'ansible-galaxy collection install nosuch.collection' in hosts['broken']['fix']
+    assert 'broken' in proc.stdout.split('CRIU fleet report')[1], proc.stdout[-4000:]
+
+
 # A play after check.yml, on the controller: the groups check.yml made, as the next play sees them.
 NEXT_PLAY = """
 - name: What the next play sees

@@ -381,6 +381,17 @@ def test_an_interpreter_the_user_may_not_run_gets_the_interpreter_fix():
     assert other['fix'] == _fleet.FAILED_FIX
 
 
+@pytest.mark.parametrize('plugin, fix', [
+    ('containers.podman.podman', 'install the collection containers.podman on the controller (ansible-galaxy '
+                                 'collection install containers.podman), or correct the host\'s ansible_connection'),
+    ('podmn', 'correct the host\'s ansible_connection: the controller has no connection plugin podmn (ansible-doc -t '
+              'connection -l lists those it has)')])
+def test_a_connection_plugin_the_controller_lacks_gets_its_fix(plugin, fix):
+    msg = "Task failed: the connection plugin '%s' was not found" % plugin
+    entry = _fleet.host_entry('h', None, {'failed': True, 'msg': msg})
+    assert (entry['outcome'], entry['reason'], entry['fix']) == ('failed', msg, fix)
+
+
 def test_a_failed_probe_task_is_no_answer_whatever_facts_the_host_has(here):
     """The probe task failed: facts from the fact cache (an earlier run) are not this run's answer."""
     entry = _fleet.host_entry('h', here, {'failed': True, 'msg': 'Timeout (12s) waiting for privilege escalation prompt'})
