@@ -34,7 +34,7 @@ import struct
 from ansible_collections.criu.check.plugins.module_utils import _child
 from ansible_collections.criu.check.plugins.module_utils import _result as R
 from ansible_collections.criu.check.plugins.module_utils import _syscall
-from ansible_collections.criu.check.plugins.module_utils._proc_parse import PROC_SELF, open_proc_error, read_fd
+from ansible_collections.criu.check.plugins.module_utils._proc_parse import PROC_SELF, ReadError, open_proc_error, read_proc
 from ansible_collections.criu.check.plugins.module_utils._syscall import MADV_GUARD_INSTALL
 
 PAGE_SIZE = mmap.PAGESIZE
@@ -160,13 +160,10 @@ def _read_maps():
     criu's ``sscanf("%lx-%lx %*s %*s %*s %*s %n")`` skips.  (criu reads lines
     with a 256-byte buffer and would choke on longer ones; this does not.)
     Raises OSError when the file cannot be opened."""
-    fd = os.open('/proc/self/maps', os.O_RDONLY)
     try:
-        text = read_fd(fd)
-    except OSError:
+        text = read_proc('/proc/self/maps')
+    except ReadError:
         text = ''                                   # criu's fgets() loop ends at a read error
-    finally:
-        os.close(fd)
     maps = []
     for line in text.split('\n'):               # as fgets(): a file name may hold other line breaks
         match = re.match(r'([0-9a-f]+)-([0-9a-f]+)\s+\S+\s+\S+\s+\S+\s+\S+\s*(.*?)$', line)

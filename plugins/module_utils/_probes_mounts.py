@@ -244,8 +244,7 @@ def _host_tmp_error():
     container run read-only without a tmpfs on /tmp; no /tmp), or 0.  The
     probes mount in a private namespace over a /tmp of their own, which hides
     that; access() asks without creating anything."""
-    rc, err = _syscall.libc_call(_syscall.LIBC.access, b'/tmp', os.W_OK | os.X_OK)
-    return err if rc < 0 else 0
+    return _syscall.access('/tmp', os.W_OK | os.X_OK)
 
 
 def move_mount_set_group(ctx):

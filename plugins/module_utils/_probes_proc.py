@@ -33,7 +33,7 @@ import struct
 from ansible_collections.criu.check.plugins.module_utils import _child
 from ansible_collections.criu.check.plugins.module_utils._proc_parse import (
     FD_TYPES_EVENTFD, FD_TYPES_EVENTPOLL, FD_TYPES_INOTIFY, FD_TYPES_SIGNALFD, FD_TYPES_UND, PROC_GEN, PROC_SELF,
-    open_proc_error, parse_fdinfo, read_fd, read_proc, sscanf)
+    ReadError, open_proc_error, parse_fdinfo, read_proc, sscanf)
 from ansible_collections.criu.check.plugins.module_utils import _result as R
 from ansible_collections.criu.check.plugins.module_utils import _syscall
 from ansible_collections.criu.check.plugins.module_utils._syscall import AT_FDCWD, WALL
@@ -70,13 +70,6 @@ _KERNDAT_FATAL = {'criu_kerndat_fails': True}
 
 
 # ---------------------------------------------------------------- helpers
-
-def _access(path, mode):
-    """access(2), as criu calls it (with the real uid); 0 or the errno.
-    os.access() would hide the errno that criu prints."""
-    return _syscall.libc_call(_syscall.libc_function('access', ctypes.c_int, ctypes.c_char_p, ctypes.c_int),
-                              path.encode(), mode)[1]
-
 
 class _EpollEvent(ctypes.Structure):
     """struct epoll_event: glibc packs it on x86_64 only (__EPOLL_PACKED)."""
@@ -130,7 +123,7 @@ def map_files(ctx):
     The directory exists on every kernel >= 4.3 (earlier only with
     CONFIG_CHECKPOINT_RESTORE); criu dumps mappings through it.
     """
-    err = _access('/proc/self/map_files', os.R_OK)
+    err = _syscall.access('/proc/self/map_files', os.R_OK)
     if err:
         return R.unsupported(R.perror('/proc/<pid>/map_files is inaccessible', err), R.errno_evidence(err))
     return R.supported({'path': '/proc/self/map_files'})
@@ -143,7 +136,7 @@ def ns_last_pid(ctx):
     file is 0666, so this tests that it exists (CONFIG_CHECKPOINT_RESTORE)
     and that /proc/sys is not mounted read-only (EROFS, typical of containers).
     """
-    err = _access('/proc/' + LAST_PID_PATH, os.W_OK)
+    err = _syscall.access('/proc/' + LAST_PID_PATH, os.W_OK)
     if not err:
         return R.supported({'path': '/proc/' + LAST_PID_PATH})
     return R.unsupported(R.perror('%s sysctl is inaccessible' % LAST_PID_PATH, err),
@@ -247,15 +240,11 @@ def proc_stat(ctx):
     # Whatever fails, parse_pid_stat() says why and check_proc_stat() says MSG_PROC_STAT last.
     pid = os.getpid()
     try:
-        fd = os.open('/proc/%d/stat' % pid, os.O_RDONLY)
+        text = read_proc('/proc/%d/stat' % pid, limit=4096)   # criu reads one page
+    except ReadError as exc:
+        return R.unsupported(MSG_PROC_STAT, R.errno_evidence(exc.errno, error='stat for %d is corrupted' % pid))
     except OSError as exc:
         return R.unsupported(MSG_PROC_STAT, R.errno_evidence(exc.errno, error=open_proc_error(pid, 'stat', exc.errno)))
-    try:
-        text = read_fd(fd, limit=4096)   # criu reads one page
-    except OSError as exc:
-        return R.unsupported(MSG_PROC_STAT, R.errno_evidence(exc.errno, error='stat for %d is corrupted' % pid))
-    finally:
-        os.close(fd)
     if not text:
         return R.unsupported(MSG_PROC_STAT, {'fields': 0, 'error': 'stat for %d is corrupted' % pid})
     fields = _stat_fields(text)
@@ -405,7 +394,7 @@ def ipc(ctx):
     user namespace without CAP_CHECKPOINT_RESTORE over the IPC namespace, and
     gives EROFS where /proc/sys is mounted read-only.
     """
-    err = _access(SEM_NEXT_ID, os.R_OK | os.W_OK)
+    err = _syscall.access(SEM_NEXT_ID, os.R_OK | os.W_OK)
     live = R.errno_name(err) if err else 'accessible'
     if ctx.euid != 0:
         return R.supported({'skipped': 'criu does not check sem_next_id for non-root', 'live': live})
@@ -433,7 +422,7 @@ def prctl_cat2(ctx):
 def posix_timers(ctx):
     """criu: check_posix_timers(): access("/proc/self/timers", R_OK), where
     criu reads the POSIX timers it dumps (CONFIG_CHECKPOINT_RESTORE)."""
-    err = _access('/proc/self/timers', os.R_OK)
+    err = _syscall.access('/proc/self/timers', os.R_OK)
     if err:
         return R.unsupported('/proc/<pid>/timers file is missing.', R.errno_evidence(err))
     return R.supported({'path': '/proc/self/timers'})
@@ -496,16 +485,12 @@ def fdinfo_lock(ctx):
             return R.unknown(R.perror("Can't take a lock", exc.errno),
                              R.errno_evidence(exc.errno, **_KERNDAT_FATAL))
         try:
-            pfd = os.open('/proc/self/fdinfo/%d' % fd, os.O_RDONLY)
+            text = read_proc('/proc/self/fdinfo/%d' % fd, limit=4095)      # criu reads one page less its NUL
+        except ReadError as exc:
+            return R.unknown(R.perror('Unable to read', exc.errno), R.errno_evidence(exc.errno, **_KERNDAT_FATAL))
         except OSError as exc:
             return R.unknown(open_proc_error(PROC_SELF, 'fdinfo/%d' % fd, exc.errno),
                              R.errno_evidence(exc.errno, **_KERNDAT_FATAL))
-        try:
-            text = read_fd(pfd, limit=4095)      # criu reads one page less its NUL
-        except OSError as exc:
-            return R.unknown(R.perror('Unable to read', exc.errno), R.errno_evidence(exc.errno, **_KERNDAT_FATAL))
-        finally:
-            os.close(pfd)
         parsed = parse_fdinfo(fd, FD_TYPES_UND)   # for the evidence: the lock as criu parses it
     finally:
         os.close(fd)
@@ -518,7 +503,7 @@ def fdinfo_lock(ctx):
 
 def cgroupns(ctx):
     """criu: check_cgroupns(): access("/proc/self/ns/cgroup", F_OK) (4.6+)."""
-    err = _access('/proc/self/ns/cgroup', os.F_OK)
+    err = _syscall.access('/proc/self/ns/cgroup', os.F_OK)
     if err:
         return R.unsupported('cgroupns not supported. This is not fatal.', R.errno_evidence(err))
     return R.supported({'path': '/proc/self/ns/cgroup'})
@@ -527,7 +512,7 @@ def cgroupns(ctx):
 def userns(ctx):
     """criu: check_userns(): /proc/self/ns/user exists and
     PR_SET_MM_MAP_SIZE works, both needed to restore user namespaces."""
-    err = _access('/proc/self/ns/user', os.F_OK)
+    err = _syscall.access('/proc/self/ns/user', os.F_OK)
     if err:
         return R.unsupported(R.perror('No userns proc file', err), R.errno_evidence(err))
     size = ctypes.c_ulong(0)
@@ -645,7 +630,7 @@ def clone3_set_tid(ctx):
 def timens(ctx):
     """criu: check_time_namespace() on kdat.has_timens (has_time_namespace()):
     access("/proc/self/timens_offsets", F_OK); ENOENT means no CONFIG_TIME_NS."""
-    err = _access('/proc/self/timens_offsets', os.F_OK)
+    err = _syscall.access('/proc/self/timens_offsets', os.F_OK)
     if not err:
         return R.supported({'path': '/proc/self/timens_offsets'})
     if err == errno.ENOENT:
@@ -714,17 +699,13 @@ def ns_pid(ctx):
     when it is missing.  When the file cannot be read, kerndat_has_nspid()
     returns -1 and criu's kerndat_init() fails: criu does not start."""
     try:
-        fd = os.open('/proc/self/status', os.O_RDONLY)
+        lines = read_proc('/proc/self/status').splitlines()
+    except ReadError as exc:
+        # criu's bfd reader (brefill()) says it
+        return R.unknown(R.perror('Error reading file', exc.errno), R.errno_evidence(exc.errno, **_KERNDAT_FATAL))
     except OSError as exc:
         return R.unknown(R.perror("Can't open /proc/self/status", exc.errno),
                          R.errno_evidence(exc.errno, **_KERNDAT_FATAL))
-    try:
-        lines = read_fd(fd).splitlines()
-    except OSError as exc:
-        # criu's bfd reader (brefill()) says it
-        return R.unknown(R.perror('Error reading file', exc.errno), R.errno_evidence(exc.errno, **_KERNDAT_FATAL))
-    finally:
-        os.close(fd)
     for line in lines:
         if line.startswith('NSpid:'):
             return R.supported({'NSpid': line.split(':', 1)[1].split()})

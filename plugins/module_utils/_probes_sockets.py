@@ -668,8 +668,8 @@ def ipv6_freebind(ctx):
     IPv6 must exist (access("/proc/sys/net/ipv6", F_OK), through libc to get
     the errno), then setsockopt(SOL_IPV6, IPV6_FREEBIND, 1) on a UDP socket;
     ENOPROTOOPT means unsupported, other errors abort kerndat."""
-    rc, err = _syscall.libc_call(_syscall.LIBC.access, b'/proc/sys/net/ipv6', os.F_OK)
-    if rc != 0:
+    err = _syscall.access('/proc/sys/net/ipv6', os.F_OK)
+    if err:
         if err == errno.ENOENT:
             return R.unsupported('IPv6 is disabled (/proc/sys/net/ipv6 is missing)',
                                  evidence=R.errno_evidence(err, ipv6=False),

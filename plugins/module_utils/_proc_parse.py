@@ -33,25 +33,29 @@ PROC_SELF = 0
 PROC_GEN = -1
 
 
+class ReadError(OSError):
+    """read_proc(): the file opened, but a read failed (criu says that
+    otherwise than a failed open).  An OSError, with the read's errno."""
+
+
 def read_proc(path, limit=None):
-    """Read a /proc file in one go (they are generated per read)."""
+    """Read a /proc file in one go (they are generated per read), to its end
+    or ``limit`` bytes of it.  OSError when it cannot be opened, ReadError
+    when it cannot be read."""
     fd = os.open(path, os.O_RDONLY)
     try:
-        return read_fd(fd, limit)
+        chunks = []
+        size = 0
+        while limit is None or size < limit:
+            chunk = os.read(fd, 65536 if limit is None else limit - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise ReadError(exc.errno, exc.strerror)
     finally:
         os.close(fd)
-
-
-def read_fd(fd, limit=None):
-    """Read an open /proc file to its end, or ``limit`` bytes of it."""
-    chunks = []
-    size = 0
-    while limit is None or size < limit:
-        chunk = os.read(fd, 65536 if limit is None else limit - size)
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
     return b''.join(chunks).decode('utf-8', 'replace')
 
 
@@ -186,15 +190,11 @@ def parse_fdinfo(fd, fd_type):
     """criu's ``parse_fdinfo(fd, type, obj)`` on /proc/self/fdinfo/<fd>: see
     parse_fdinfo_text(); an fdinfo file that cannot be read is an error too."""
     try:
-        pfd = os.open('/proc/self/fdinfo/%d' % fd, os.O_RDONLY)
+        text = read_proc('/proc/self/fdinfo/%d' % fd)
+    except ReadError as exc:
+        return _unread(exc.errno, R.perror('Error reading file', exc.errno))   # criu's brefill()
     except OSError as exc:
         return _unread(exc.errno, open_proc_error(PROC_SELF, 'fdinfo/%d' % fd, exc.errno))
-    try:
-        text = read_fd(pfd)
-    except OSError as exc:
-        return _unread(exc.errno, R.perror('Error reading file', exc.errno))   # criu's brefill()
-    finally:
-        os.close(pfd)
     return parse_fdinfo_text(text, fd_type)
 
 

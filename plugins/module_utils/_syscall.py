@@ -132,6 +132,12 @@ def libc_call(func, *args):
     return rc, (ctypes.get_errno() if rc == -1 else 0)
 
 
+def access(path, mode):
+    """access(2), as criu calls it (with the real uid); 0 or the errno.
+    os.access() would hide the errno that criu prints."""
+    return libc_call(libc_function('access', ctypes.c_int, ctypes.c_char_p, ctypes.c_int), path.encode(), mode)[1]
+
+
 # The namespaces the collection unshares: the flag, its name, its /proc/PID/ns
 # entry and what a person calls it.
 _NAMESPACES = ((CLONE_NEWUSER, 'CLONE_NEWUSER', 'user', 'user'),
