@@ -160,6 +160,8 @@ def run(probes, run_command=None, unprivileged=False, timeout=_engine.DEFAULT_TI
         engine.stop()
         raise
     every, job_results = engine.wait()
+    # criu's start-up runs every kerndat step, whichever checks are asked for: the blockers come from
+    # every probe that ran, not only the ones reported (facts() below keeps them and finds no more).
     environment['criu_start_blockers'] = _decide.start_blockers(environment, every)
     results = dict((p.id, every[p.id]) for p in probes)
     kernel['config'], config_values = _kernel_config.gather(kernel['release'], probes, results, machine=kernel['arch'])

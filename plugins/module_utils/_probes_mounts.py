@@ -92,14 +92,9 @@ def _private_mount_ns():
     """In a child: a mount namespace of its own whose mounts propagate to no
     one (rprivate), with a scratch tmpfs over its ``/tmp``.  Return
     (step, errno) of the first failure, or (None, 0)."""
-    err = _syscall.unshare(CLONE_NEWNS)
-    if err:
-        return 'unshare(CLONE_NEWNS)', err
-    # After unshare the copied mounts still share peer groups with the
-    # host: without this, a mount made here would propagate to the host.
-    err = _mount(None, '/', None, MS_REC | MS_PRIVATE)
-    if err:
-        return 'mount(/, MS_REC|MS_PRIVATE)', err
+    step, err = _syscall.make_mounts_private()
+    if step:
+        return step, err
     err = _mount('criu-check', '/tmp', 'tmpfs', 0)
     if err:
         return 'mount(tmpfs, /tmp)', err

@@ -196,21 +196,29 @@ def unshare(flags):
     return 0
 
 
+def make_mounts_private():
+    """unshare(CLONE_NEWNS), then make / rprivate: after unshare() the copied
+    mounts still share peer groups with the caller's namespace, and a mount
+    made next would propagate there.  Return (step, errno) of the first
+    failure, or (None, 0); NamespaceUnchanged propagates (see unshare())."""
+    err = unshare(CLONE_NEWNS)
+    if err:
+        return 'unshare(CLONE_NEWNS)', err
+    rc, err = libc_call(LIBC.mount, b'none', b'/', None, ctypes.c_ulong(MS_REC | MS_PRIVATE), None)
+    if rc != 0:
+        return 'mount --make-rprivate /', err
+    return None, 0
+
+
 def private_mount_namespace():
-    """unshare(CLONE_NEWNS), then make / rprivate, so that what this process
-    mounts next stays in its own mount namespace: None, or why not (nothing
-    outside this process changed then)."""
+    """make_mounts_private() for callers that only report: None, or why not
+    (nothing outside this process changed then)."""
     try:
-        err = unshare(CLONE_NEWNS)
+        step, err = make_mounts_private()
     except NamespaceUnchanged as exc:
         # What the caller would mount next would go to the namespace it had.
         return str(exc)
-    if err:
-        return 'unshare(CLONE_NEWNS): %s' % os.strerror(err)
-    rc, err = libc_call(LIBC.mount, b'none', b'/', None, ctypes.c_ulong(MS_REC | MS_PRIVATE), None)
-    if rc != 0:
-        return 'mount --make-rprivate /: %s' % os.strerror(err)
-    return None
+    return '%s: %s' % (step, os.strerror(err)) if step else None
 
 
 def prctl(option, arg2=0, arg3=0, arg4=0, arg5=0):
