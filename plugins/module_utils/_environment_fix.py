@@ -201,7 +201,7 @@ def environment_fix(probe_id, result, environment):
     if env.get('wsl') == 1:
         return WSL1_FIX
     if str(evidence.get('failed_step') or '').startswith('mkdtemp(/tmp/'):
-        return None   # a /tmp criu cannot write (EROFS), not a confinement: the probe's own fix, for containers too
+        return None   # a /tmp criu cannot write (EROFS, ENOSPC), not a confinement: the probe's own fix, for containers too
     err = _errno_of(evidence)
     if probe_id == 'mem_dirty_track' and env.get('arch') in ('aarch64', 'arm64'):
         return ARM64_SOFT_DIRTY_FIX

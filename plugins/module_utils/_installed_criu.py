@@ -686,7 +686,7 @@ def describe(raw, probe_facts=None):
         why = first.get('not_executable') or not_executable(first['path'])
         facts['reason'] = ('criu is installed at %s but cannot be executed: %s, so runtimes, which run the first '
                            'executable criu on PATH, find none.' % (first['path'], why['why']))
-        facts['fix'] = '%s%s.' % (why['fix'][0].upper(), why['fix'][1:])
+        facts['fix'] = _sentence(why['fix'])
         return facts
     check_ = raw.get('check') or parse(None, '', '', error='criu check was not run')
     verdict = check_['verdict']
@@ -715,9 +715,12 @@ def describe(raw, probe_facts=None):
         facts['fix'] = "Reinstall criu's package: shared libraries it needs are missing."
     elif verdict == CANNOT_START:
         facts['reason'] = ('%s stops in its start-up here, before any check: "%s".' % (who, quote or 'no message'))
-        facts['fix'] = ('Run criu where it may do what its start-up needs (root with CAP_SYS_ADMIN, outside a '
-                        'user namespace or restricted container), or with --unprivileged.'
-                        if _environmental(messages) else None)
+        fix = _fix_of_probe_that_says(quote, probe_facts)
+        if fix:
+            facts['fix'] = _sentence(fix)
+        elif _environmental(messages):
+            facts['fix'] = ('Run criu where it may do what its start-up needs (root with CAP_SYS_ADMIN, outside a '
+                            'user namespace or restricted container), or with --unprivileged.')
     elif verdict == BLOCKED:
         facts['reason'] = '%s refuses to run in this context: "%s".' % (who, quote)
         facts['fix'] = ('Run criu as root, or give it CAP_CHECKPOINT_RESTORE (setcap cap_checkpoint_restore+eip %s) '
@@ -739,6 +742,26 @@ def describe(raw, probe_facts=None):
         return facts
     _agreement(facts, verdict, probe_verdict, probe_facts, cause, broken, messages, quote, check_)
     return facts
+
+
+def _sentence(text):
+    return '%s%s.' % (text[0].upper(), text[1:])
+
+
+# The six characters mkdtemp() picks in criu's directory names; the probes
+# write criu's template (XXXXXX) in their place.
+_MKDTEMP_NAME = re.compile(r'(/\.criu\.[\w.-]+\.)[A-Za-z0-9]{6}\b')
+
+
+def _fix_of_probe_that_says(quote, probe_facts):
+    """The fix of the probe whose message is criu's own stop, or None: a probe
+    that made the same call as criu's start-up and failed the same way (a
+    /tmp criu cannot write) knows the cause better than the general advice."""
+    said = _MKDTEMP_NAME.sub(r'\1XXXXXX', quote or '')
+    for entry in (probe_facts.get('probes') or {}).values():
+        if isinstance(entry, dict) and entry.get('fix') and entry.get('message') == said:
+            return entry['fix']
+    return None
 
 
 def _environmental(messages):

@@ -231,15 +231,35 @@ def _set_group_evidence(res, **extra):
 # criu's kerndat (move_mount_set_group) and check_autofs() make a directory under /tmp first.
 TMP_FIX = ('criu makes its test mounts under /tmp, which it cannot write here: make /tmp writable, for example with '
            'a tmpfs on it (a container run read-only: --tmpfs /tmp; Kubernetes: an emptyDir volume on /tmp)')
+TMP_NO_INODE_FIX = ('criu makes its test mounts under /tmp, whose filesystem has no inode left for their directory: '
+                    'remove files from it (df -i /tmp shows its inodes), or, for a tmpfs, remount it with more: '
+                    'mount -o remount,nr_inodes=N /tmp')
 
 
 def _host_tmp_error():
     """The errno criu's mkdtemp() under /tmp of this mount namespace fails
-    with, before criu mounts anything there (a read-only /tmp, as in a
-    container run read-only without a tmpfs on /tmp; no /tmp), or 0.  The
-    probes mount in a private namespace over a /tmp of their own, which hides
-    that; access() asks without creating anything."""
-    return _syscall.access('/tmp', os.W_OK | os.X_OK)
+    with, before criu mounts anything there, or 0: a /tmp it cannot write
+    (read-only, as in a container run read-only without a tmpfs on /tmp; no
+    /tmp), or one whose filesystem has no inode left.  The probes mount in a
+    private namespace over a /tmp of their own, which hides that;
+    access() and statvfs() ask without creating anything."""
+    err = _syscall.access('/tmp', os.W_OK | os.X_OK)
+    if err:
+        return err
+    try:
+        st = os.statvfs('/tmp')
+    except OSError:
+        return 0   # access() found it writable; nothing more is known
+    # A directory needs an inode, which no one gets when none is free (f_files 0: a filesystem
+    # that does not count them, btrfs).  Free blocks do not decide it: a directory on tmpfs
+    # takes none, and ext4 keeps blocks back that mkdir() by root may still use.
+    if st.f_files and not st.f_ffree:
+        return errno.ENOSPC
+    return 0
+
+
+def _tmp_fix(err):
+    return TMP_NO_INODE_FIX if err == errno.ENOSPC else TMP_FIX
 
 
 def move_mount_set_group(ctx):
@@ -264,7 +284,7 @@ def move_mount_set_group(ctx):
         # criu's first step, mkdtemp(), fails, and with it kerndat
         return R.unsupported(R.perror('Fail to make dir %s' % SET_GROUP_TMPDIR, err),
                              evidence=R.errno_evidence(err, failed_step='mkdtemp(%s)' % SET_GROUP_TMPDIR,
-                                                       criu_kerndat_fails=True), fix=TMP_FIX)
+                                                       criu_kerndat_fails=True), fix=_tmp_fix(err))
     if mount_ns_owner_is_own_userns() is False:
         # criu's own first mount fails whatever the private copy says: that is evidence only.
         res = _child.run_in_child(lambda: _set_group_child(False), ctx.left(), evidence_only=True)
@@ -517,7 +537,7 @@ def autofs(ctx):
     err = _host_tmp_error() if ret == -errno.ENOENT else 0
     if err:
         evidence.update(R.errno_evidence(err, failed_step='mkdtemp(/tmp/.criu.mnt.XXXXXX)'))
-        return R.unsupported(R.perror('failed to construct temporary name', err), evidence=evidence, fix=TMP_FIX)
+        return R.unsupported(R.perror('failed to construct temporary name', err), evidence=evidence, fix=_tmp_fix(err))
     if ret == -errno.ENOENT:
         res = _child.run_in_child(lambda: _autofs_child(ctx.pgrp), ctx.left())
         ret, line = res['ret'], res.get('line')
