@@ -336,3 +336,22 @@ def criu_root_or_skip():
     if build.returncode != 0:
         pytest.skip('the criu root cannot be built: %s' % build.stderr.decode('utf-8', 'replace')[-600:])
     return build.stdout.decode().strip()
+
+
+def criu_and_facts_in_root(prepare='true', run_in=''):
+    """``criu check`` (with no kdat cache) and the criu_facts module, both run
+    as ``run_in CMD`` in the Debian 13 root after the shell command
+    ``prepare``: (what criu printed, with "criu rc N" last; the facts)."""
+    criu_root_or_skip()
+    script = ('cd / && {prepare} && rm -f /run/criu.kdat && {run_in} criu check >&2; echo "criu rc $?" >&2; '
+              'mkdir -p /run/c/ansible_collections/criu && ln -s /src /run/c/ansible_collections/criu/check && '
+              'echo \'{{"ANSIBLE_MODULE_ARGS": {{}}}}\' > /run/args.json && cd /run && PYTHONPATH=/run/c {run_in} '
+              'python3 -m ansible_collections.criu.check.plugins.modules.criu_facts /run/args.json'
+              ).format(prepare=prepare, run_in=run_in)
+    proc = subprocess.run([CRIU_ROOT, 'run', '--', 'sh', '-c', script], stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300, check=False)
+    err = proc.stderr.decode('utf-8', 'replace')
+    try:
+        return err, json.loads(proc.stdout.decode())['ansible_facts']['criu_facts']
+    except ValueError:
+        raise AssertionError('criu_facts printed no JSON: %r %r' % (proc.stdout[-2000:], err[-2000:]))

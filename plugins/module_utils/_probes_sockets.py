@@ -178,13 +178,14 @@ def _errno_of(exc):
     return exc.errno if getattr(exc, 'errno', None) else errno.ETIMEDOUT
 
 
-def _kerndat_abort(text, err, **extra):
+def _kerndat_abort(text, err, fix=None, **extra):
     """A kerndat step failed the way that makes criu refuse to start at all:
     criu prints ``text: strerror`` and then KERNDAT_ABORTS, and every check
-    (this one included) fails."""
+    (this one included) fails.  ``fix``: the cause's, where the step's
+    failure names it better than the probe's row."""
     extra['criu_kerndat_fails'] = True
     extra['criu_then_prints'] = KERNDAT_ABORTS
-    return R.unsupported(R.perror(text, err), evidence=R.errno_evidence(err, **extra))
+    return R.unsupported(R.perror(text, err), evidence=R.errno_evidence(err, **extra), fix=fix)
 
 
 def _inet_stream_socket(protocol):
@@ -585,6 +586,13 @@ def _tcp_window_on(sock, family):
     return R.supported(base)
 
 
+# No route to the loopback address: lo is down in this network namespace (unshare -n, or ip netns
+# add without "ip link set lo up"); criu's start-up connects over it in every mode.
+LOOPBACK_DOWN_FIX = ('criu connects a TCP socket over the loopback interface in its start-up, and this network '
+                     'namespace has no route to it: bring the loopback up (ip link set lo up; for a namespace '
+                     'made with ip netns add: ip netns exec NAME ip link set lo up)')
+
+
 def tcp_half_closed(ctx):
     """criu: check_tcp_halt_closed() -> kerndat_tcp_repair(): a loopback
     listener (127.0.0.1:0, or [::1]:0 without IPv4), a client that connects
@@ -631,7 +639,9 @@ def _half_closed_client(listener, family, ctx):
         step = 'Unable to shutdown a socket'
         client.shutdown(socket.SHUT_WR)
     except OSError as exc:
-        return client, _kerndat_abort(step, _errno_of(exc), **evidence)
+        err = _errno_of(exc)
+        fix = LOOPBACK_DOWN_FIX if err == errno.ENETUNREACH and step == 'Unable to connect a socket' else None
+        return client, _kerndat_abort(step, err, fix=fix, **evidence)
     try:
         client.setsockopt(SOL_TCP, TCP_REPAIR, 1)
     except OSError as exc:

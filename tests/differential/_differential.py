@@ -58,6 +58,8 @@ A_CASES = {
     # Beyond the brief, free or nearly (the contexts run for issue B anyway).
     'no-sys-admin': ('no-sys-admin', True),
     'no-sys-admin-without-unprivileged': ('no-sys-admin', False),
+    'no-loopback': ('no-loopback', False),
+    'no-loopback-unprivileged': ('no-loopback', True),
     'podman': ('podman', True),
     'podman-without-unprivileged': ('podman', False),
     'podman-rw': ('podman-rw', True),
@@ -68,6 +70,7 @@ B_CASES = {
     'root': ('root', False),
     'no-sys-admin': ('no-sys-admin', True),
     'ro-proc-sys': ('ro-proc-sys', False),
+    'no-loopback': ('no-loopback', False),
     'podman': ('podman', True),
     'nonroot-cr': ('nonroot-cr', True),
 }

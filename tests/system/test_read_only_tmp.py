@@ -13,13 +13,11 @@ a tmpfs /tmp whose blocks are all used it starts, and so must the facts say.
 """
 
 import ctypes
-import json
 import os
-import subprocess
 
 import pytest
 
-from conftest import CRIU_ROOT, criu_root_or_skip, in_child, requires_root
+from conftest import criu_and_facts_in_root, in_child, requires_root
 
 from ansible_collections.criu.check.plugins.module_utils import _context
 from ansible_collections.criu.check.plugins.module_utils import _decide
@@ -113,19 +111,6 @@ def test_a_tmp_without_inodes_stops_criu_at_its_mkdtemp():
 def test_a_usable_tmp_changes_nothing(setup):
     result = probe('move_mount_set_group', setup)
     assert result['status'] == 'supported', result
-
-
-def criu_and_facts_in_root(prepare_tmp):
-    """criu check and criu_facts in the Debian 13 root, after ``prepare_tmp`` (shell) there."""
-    criu_root_or_skip()
-    script = ('cd / && %s && rm -f /run/criu.kdat && criu check >&2; echo "criu rc $?" >&2; '
-              'mkdir -p /run/c/ansible_collections/criu && ln -s /src /run/c/ansible_collections/criu/check && '
-              'echo \'{"ANSIBLE_MODULE_ARGS": {}}\' > /run/args.json && cd /run && PYTHONPATH=/run/c python3 -m '
-              'ansible_collections.criu.check.plugins.modules.criu_facts /run/args.json' % prepare_tmp)
-    proc = subprocess.run([CRIU_ROOT, 'run', '--', 'sh', '-c', script], stdin=subprocess.DEVNULL,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300, check=False)
-    err = proc.stderr.decode('utf-8', 'replace')
-    return err, json.loads(proc.stdout.decode())['ansible_facts']['criu_facts']
 
 
 @pytest.fixture(scope='module', params=[('mount -o remount,ro /tmp', EROFS, _probes_mounts.TMP_FIX),

@@ -29,6 +29,9 @@
 #   ro-proc-sys   root, /proc/sys read-only
 #   no-sys-admin [u] root without CAP_SYS_ADMIN (setpriv drops it from the
 #                 bounding, permitted and effective sets)
+#   no-loopback   root in a network namespace of its own whose loopback is
+#                 down, as after unshare -n or ip netns add without
+#                 "ip link set lo up"
 #   podman    [u] an unprivileged podman container of the root (rootful
 #                 podman, every capability dropped except
 #                 CAP_CHECKPOINT_RESTORE, podman's default seccomp profile,
@@ -56,7 +59,7 @@ ROOT="$CACHE/trixie"
 REPO=${CRIU_CHECK_REPO:-$(dirname "$(dirname "$(dirname "$SELF")")")}
 IMAGE=localhost/criu-check-trixie:latest
 PACKAGES=criu,python3,python3-pyroute2,python3-ptrace,python3-cffi-backend,ansible-core,libcap2-bin,iptables,nftables
-CONTEXTS="root nonroot nonroot-cr userns ro-proc-sys no-sys-admin podman podman-rw"
+CONTEXTS="root nonroot nonroot-cr userns ro-proc-sys no-sys-admin no-loopback podman podman-rw"
 PATH_IN_ROOT=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 log() { printf '[criu_root] %s\n' "$*" >&2; }
@@ -209,6 +212,8 @@ cmd_enter() {
         no-sys-admin)
             exec "${env[@]}" HOME=/root \
                 setpriv --inh-caps=-sys_admin --bounding-set=-sys_admin -- "$@" ;;
+        no-loopback)
+            exec "${env[@]}" HOME=/root unshare -n -- "$@" ;;
         *)
             die "unknown context $context" ;;
     esac
