@@ -71,6 +71,8 @@ MOUNT_TEST = ('Without --unprivileged criu mounts a test tmpfs in its own mount 
 YAMA_3 = 'kernel.yama.ptrace_scope is 3: criu cannot ptrace its own test children'
 YAMA_2 = 'kernel.yama.ptrace_scope is 2 and criu has no CAP_SYS_PTRACE: it cannot ptrace its own test children'
 TOO_MANY_CAPS = 'Kernel reports more capabilities than this CRIU supports'
+# What criu's get_last_cap() reads in its start-up (_kerndat mirrors the step).
+LAST_CAP = '/proc/sys/kernel/cap_last_cap'
 # How a start-up step of _kerndat that failed names its source: _kerndat.describe() writes it after the call and
 # its error, start_blocker_fix() recognises it.
 KERNDAT_STEP_SOURCE = '(criu/kerndat.c '
@@ -165,6 +167,9 @@ START_BLOCKER_FIXES = (
     (YAMA_2, 'run criu as root (with CAP_SYS_PTRACE), or lower Yama: sysctl -w kernel.yama.ptrace_scope=1'),
     (TOO_MANY_CAPS, 'criu knows at most 64 capabilities (criu/kerndat.c kerndat_get_last_cap()): use a criu '
                     'release that knows more, or a kernel with fewer'),
+    (LAST_CAP, 'criu reads /proc/sys/kernel/cap_last_cap in its start-up, which this /proc does not show (a proc '
+               'mounted with subset=pid, as systemd\'s ProcSubset=pid makes, has no /proc/sys): run criu where /proc '
+               'is whole (systemd: ProcSubset=all)'),
     (KERNDAT_STEP_SOURCE, 'a seccomp filter or an old kernel refuses a call criu makes at start-up: run criu '
                           'without that filter (in a container: --security-opt seccomp=unconfined), or on a '
                           'kernel that has the call'),

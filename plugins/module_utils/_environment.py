@@ -333,7 +333,7 @@ def gather(ctx):
     status = _status_fields()
     cap_eff = ctx.cap_eff
     yama = C.read_int('/proc/sys/kernel/yama/ptrace_scope')
-    cap_last_cap = C.read_int('/proc/sys/kernel/cap_last_cap')
+    cap_last_cap = C.read_int(_decide.LAST_CAP)
     can_mount = _owns_mount_namespace(cap_eff)
     blockers = _decide.environment_blockers(ctx.euid, ctx.unprivileged, cap_eff, yama, cap_last_cap, can_mount,
                                             [_kerndat.describe(f) for f in _kerndat.failures()])

@@ -78,6 +78,7 @@ _NOISE = (re.compile(r'\$XDG_RUNTIME_DIR not set'), re.compile(r"Can't load /run
 # specific line exists (criu/kerndat.c kerndat_init(), criu/util.c cr_system_userns()).
 _GENERIC = re.compile(r'^(Could not initialize kernel features detection|.* failed when initializing kerndat'
                       r'|exited, status=\d+|Can\'t wait or bad status|Does not look good)')
+_KERNDAT_STEP_FAILED = re.compile(r'^\S+ failed when initializing kerndat')
 
 # criu releases too old for the kernel (or libc) they run on: the message
 # they stop with, what triggers it, and the first release with the fix.
@@ -612,6 +613,14 @@ def _quote(raw_messages, first=False):
     specific = [(is_error, text) for is_error, text in texts if not _GENERIC.match(text)]
     if first and specific:
         return specific[0][1]
+    for index, (dummy, text) in enumerate(texts):
+        if _KERNDAT_STEP_FAILED.match(text):
+            # kerndat_init() names the failed step right after the step's own error; what it
+            # logs after that (its steps that never fail, on a /proc without /proc/sys) is not why.
+            before = [t for is_error, t in texts[:index] if is_error and not _GENERIC.match(t)]
+            if before:
+                return before[-1]
+            break
     errors = [text for is_error, text in specific if is_error]
     if errors:
         return errors[-1]

@@ -4,7 +4,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The steps of criu's start-up (criu/kerndat.c kerndat_init()) that no probe
 mirrors, because they have no feature of their own, yet abort criu when the
-kernel answers them with an error criu does not expect.
+kernel answers them with an error criu does not expect (for the /proc/sys
+file get_last_cap() reads, with any error).
 
 PRIVATE to the criu.check collection: not a public API.
 
@@ -65,8 +66,20 @@ def _madv_guard():
         S.syscall('munmap', addr, PAGE)
 
 
+def _last_cap():
+    # criu's sysctl_op() opens the file under /proc/sys, which a proc mounted
+    # with subset=pid (systemd's ProcSubset=pid) does not have.
+    try:
+        with open(_decide.LAST_CAP, 'rb') as sysctl:
+            sysctl.read()
+    except OSError as exc:
+        return exc.errno or errno.EIO
+    return 0
+
+
 # (criu's function, the call as criu logs it, what it calls, the errnos criu accepts besides success)
 STEPS = (
+    ('get_last_cap', 'reading %s' % _decide.LAST_CAP, _last_cap, ()),
     ('kerndat_has_thp_disable', 'prctl PR_SET_THP_DISABLE', _thp_disable, (errno.EINVAL,)),
     ('kerndat_has_membarrier_get_registrations', 'membarrier(MEMBARRIER_CMD_GET_REGISTRATIONS)', _membarrier,
      (errno.EINVAL,)),

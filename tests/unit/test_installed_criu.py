@@ -54,6 +54,9 @@ EXPECTED = {
     'criu41_userns_check_unpriv': ('bad', "Can't turn TCP repair mode ON: Operation not permitted"),
     'criu41_ro_proc_sys_check': ('bad', 'sys/kernel/ns_last_pid sysctl is inaccessible: Read-only file system'),
     'criu41_no_sys_admin_check': ('cannot_start', 'Unable create a network namespace: Operation not permitted'),
+    'criu41_no_loopback_check': ('cannot_start', 'Unable to connect a socket: Network is unreachable'),
+    # the step that failed, not the errors of the steps kerndat_init() runs after it (fs/nr_open)
+    'criu41_proc_subset_pid_check': ('cannot_start', "Can't open sysctl kernel/cap_last_cap: No such file or directory"),
     'criu41_podman_check': ('cannot_start', 'Unable create a network namespace: Operation not permitted'),
     'criu41_podman_check_unpriv': ('bad', 'sys/kernel/ns_last_pid sysctl is inaccessible: Read-only file system'),
     'criu41_podman_rw_check_unpriv': ('bad', "Unaligned vmsplice doesn't work: Operation not permitted"),
