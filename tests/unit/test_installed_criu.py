@@ -251,6 +251,21 @@ def test_environment_stops_criu():
     assert I.describe(raw_for('criu41_userns_check', '4.1.1'), {'verdict': 'bad'})['agrees'] is True
 
 
+def test_a_probe_that_stopped_where_criu_stops_gives_the_fix():
+    """criu's own line, quote for quote (mkdtemp()'s random name read as criu's template), is a probe's message:
+    that probe's fix is criu's; with no such probe, the general advice or none."""
+    said = 'Unable to connect a socket: Network is unreachable'
+    probes = {'tcp_half_closed': {'message': said, 'fix': 'bring the loopback up'},
+              'tcp': {'message': 'other', 'fix': 'other fix'}}
+    facts = I.describe(raw_for('criu41_no_loopback_check', '4.1.1'), {'verdict': 'bad', 'probes': probes})
+    assert facts['starts'] is False and facts['fix'] == 'Bring the loopback up.', facts
+    assert I.describe(raw_for('criu41_no_loopback_check', '4.1.1'), {'verdict': 'bad'})['fix'] is None
+    stop = 'Fail to make dir /tmp/.criu.move_mount_set_group.a1B2c3: Read-only file system'
+    probe = {'message': 'Fail to make dir /tmp/.criu.move_mount_set_group.XXXXXX: Read-only file system', 'fix': 'f'}
+    assert I._fix_of_probe_that_says(stop, {'probes': {'move_mount_set_group': probe}}) == 'f'
+    assert I._fix_of_probe_that_says(stop.replace('a1B2c3', 'a1B2'), {'probes': {'move_mount_set_group': probe}}) is None
+
+
 def test_broken_install():
     raw = raw_for('criu317_no_libs_check', None)
     facts = I.describe(raw, {'verdict': 'good'})
