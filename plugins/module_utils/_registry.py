@@ -298,8 +298,8 @@ PROBES = (
     # ---- Category 3: --experimental
     Probe(id='autofs', category=EXPERIMENTAL, probe='mounts.autofs',
           kernel_min='4.6', config=('CONFIG_AUTOFS_FS', 'CONFIG_AUTOFS4_FS'),
-          fix='enable CONFIG_AUTOFS_FS (CONFIG_AUTOFS4_FS before 4.18; or modprobe autofs4, autofs on newer kernels) on a '
-              'kernel >= 4.6 and run criu with CAP_SYS_ADMIN'),
+          fix='enable CONFIG_AUTOFS_FS (CONFIG_AUTOFS4_FS before 4.18) on a kernel >= 4.6, load it where it is a module '
+              '(modprobe autofs4; autofs on newer kernels), and run criu with CAP_SYS_ADMIN'),
     Probe(id='compat_cr', category=EXPERIMENTAL, probe='memory.compat_cr',
           kernel_min='4.12', config=('CONFIG_IA32_EMULATION', _CR),
           fix='on x86_64 use a kernel >= 4.12 with CONFIG_IA32_EMULATION=y and CONFIG_CHECKPOINT_RESTORE=y'),
