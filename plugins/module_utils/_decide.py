@@ -71,6 +71,8 @@ MOUNT_TEST = ('Without --unprivileged criu mounts a test tmpfs in its own mount 
 YAMA_3 = 'kernel.yama.ptrace_scope is 3: criu cannot ptrace its own test children'
 YAMA_2 = 'kernel.yama.ptrace_scope is 2 and criu has no CAP_SYS_PTRACE: it cannot ptrace its own test children'
 TOO_MANY_CAPS = 'Kernel reports more capabilities than this CRIU supports'
+# criu builds the tree of its mounts before any check, dump or restore (criu/mount.c mnt_build_ids_tree()).
+NO_MOUNT_TREE = 'criu cannot build its mount tree: its root directory is not a mount point (a chroot)'
 # What criu's get_last_cap() reads in its start-up (_kerndat mirrors the step).
 LAST_CAP = '/proc/sys/kernel/cap_last_cap'
 # How a start-up step of _kerndat that failed names its source: _kerndat.describe() writes it after the call and
@@ -78,10 +80,13 @@ LAST_CAP = '/proc/sys/kernel/cap_last_cap'
 KERNDAT_STEP_SOURCE = '(criu/kerndat.c '
 
 
-def environment_blockers(euid, unprivileged, cap_eff, yama, cap_last_cap, can_mount, kerndat_failures=()):
+def environment_blockers(euid, unprivileged, cap_eff, yama, cap_last_cap, can_mount, kerndat_failures=(),
+                         mount_tree_error=None):
     """Why real criu would refuse to start here, in the order it checks,
     from what the environment says (see _environment.gather); kerndat_failures
-    are the descriptions of the start-up steps that failed (_kerndat)."""
+    are the descriptions of the start-up steps that failed (_kerndat);
+    mount_tree_error is criu's line when it cannot build its mount tree
+    (_proc_parse.mount_tree_error())."""
     blockers = []
     if not (_caps.has(cap_eff, _caps.CAP_SYS_ADMIN) or _caps.has(cap_eff, _caps.CAP_CHECKPOINT_RESTORE)):
         blockers.append(NO_CAPS)
@@ -102,6 +107,8 @@ def environment_blockers(euid, unprivileged, cap_eff, yama, cap_last_cap, can_mo
     if cap_last_cap is not None and cap_last_cap >= 64:
         blockers.append('%s %s' % (KERNDAT_FAILED, TOO_MANY_CAPS))
     blockers.extend('%s %s' % (KERNDAT_FAILED, failure) for failure in kerndat_failures)
+    if mount_tree_error:
+        blockers.append('%s (%s)' % (NO_MOUNT_TREE, mount_tree_error))
     return blockers
 
 
@@ -167,6 +174,9 @@ START_BLOCKER_FIXES = (
     (YAMA_2, 'run criu as root (with CAP_SYS_PTRACE), or lower Yama: sysctl -w kernel.yama.ptrace_scope=1'),
     (TOO_MANY_CAPS, 'criu knows at most 64 capabilities (criu/kerndat.c kerndat_get_last_cap()): use a criu '
                     'release that knows more, or a kernel with fewer'),
+    (NO_MOUNT_TREE, 'run criu where its root directory is a mount point: outside the chroot, in a container (its '
+                    'runtime makes the root one), or bind-mount the chroot\'s directory onto itself before entering it '
+                    '(mount --bind DIR DIR)'),
     (LAST_CAP, 'criu reads /proc/sys/kernel/cap_last_cap in its start-up, which this /proc does not show (a proc '
                'mounted with subset=pid, as systemd\'s ProcSubset=pid makes, has no /proc/sys): run criu where /proc '
                'is whole (systemd: ProcSubset=all)'),

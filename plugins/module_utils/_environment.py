@@ -25,6 +25,7 @@ from ansible_collections.criu.check.plugins.module_utils import _caps
 from ansible_collections.criu.check.plugins.module_utils import _context as C
 from ansible_collections.criu.check.plugins.module_utils import _decide
 from ansible_collections.criu.check.plugins.module_utils import _kerndat
+from ansible_collections.criu.check.plugins.module_utils._proc_parse import mount_tree_error, read_proc
 
 
 def _read(path):
@@ -52,6 +53,13 @@ def _in_user_namespace():
     if uid_map is None:
         return None
     return uid_map.split() != ['0', '0', '4294967295']
+
+
+def _mount_tree_error():
+    try:
+        return mount_tree_error(read_proc('/proc/self/mountinfo'))
+    except OSError:
+        return None   # criu cannot read it either; the probes that read it say so
 
 
 def _owns_mount_namespace(cap_eff):
@@ -336,7 +344,8 @@ def gather(ctx):
     cap_last_cap = C.read_int(_decide.LAST_CAP)
     can_mount = _owns_mount_namespace(cap_eff)
     blockers = _decide.environment_blockers(ctx.euid, ctx.unprivileged, cap_eff, yama, cap_last_cap, can_mount,
-                                            [_kerndat.describe(f) for f in _kerndat.failures()])
+                                            [_kerndat.describe(f) for f in _kerndat.failures()],
+                                            _mount_tree_error())
     seccomp = C.int_or_none(status.get('Seccomp'))
     user_namespace = _in_user_namespace()
     proc_sys_writable = _proc_sys_writable()

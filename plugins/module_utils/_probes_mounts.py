@@ -101,6 +101,16 @@ def _private_mount_ns():
     return None, 0
 
 
+# The private copy cannot be made private where / is not a mount point: in a plain chroot, where criu
+# itself stops before any check (_decide.NO_MOUNT_TREE), so a test mount could reach the host's namespace.
+MSG_NO_ISOLATION = ('not tested: / is not a mount point here (a chroot), so the test mounts could not be kept out '
+                    'of the host\'s mount namespace')
+
+
+def _cannot_isolate(step, err):
+    return step == _syscall.MAKE_ROOT_PRIVATE and err == errno.EINVAL
+
+
 def mount_ns_owner_is_own_userns():
     """Whether the caller's mount namespace belongs to its own user namespace.
 
@@ -208,7 +218,7 @@ def _set_group_child(userns):
     if step:
         # Untested: without the privilege for this, criu's own first mount
         # fails the same way.
-        return {'ok': None, 'errno': err, 'step': step,
+        return {'ok': None, 'errno': err, 'step': step, 'cannot_isolate': _cannot_isolate(step, err),
                 'message': R.perror('Fail to mount tmfps to %s' % SET_GROUP_TMPDIR, err)}
     return _set_group_steps()
 
@@ -294,6 +304,8 @@ def move_mount_set_group(ctx):
     res = _child.run_in_child(lambda: _set_group_child(False), ctx.left())
     if res['ok']:
         return R.supported(evidence=_set_group_evidence(res))
+    if res.get('cannot_isolate'):
+        return R.unknown(MSG_NO_ISOLATION, evidence=_set_group_evidence(res))
     aborts = not res.get('feature_absent', False)
     return R.unsupported(res['message'], evidence=_set_group_evidence(
         res, criu_kerndat_fails=aborts))
@@ -502,7 +514,8 @@ def _autofs_child(pgrp):
     if step:
         # criu would try the autofs mount itself; without the privilege to
         # unshare a mount namespace that mount fails the same way.
-        return {'ret': -1, 'message': R.perror('failed to mount autofs', err), 'errno': err, 'step': step}
+        return {'ret': -1, 'message': R.perror('failed to mount autofs', err), 'errno': err, 'step': step,
+                'cannot_isolate': _cannot_isolate(step, err)}
     rfd, wfd = os.pipe()
     try:
         options = 'fd=%d,pgrp=%d,minproto=5,maxproto=5,direct' % (wfd, pgrp)
@@ -545,6 +558,8 @@ def autofs(ctx):
         if res.get('errno'):
             evidence.update(R.errno_evidence(res['errno']))
             evidence['failed_step'] = res.get('step', 'mount(autofs)')
+        if res.get('cannot_isolate'):
+            return R.unknown(MSG_NO_ISOLATION, evidence=evidence)
         if ret == -1:
             return R.unsupported(res['message'], evidence=evidence)
     if ret == 0:

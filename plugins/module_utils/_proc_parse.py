@@ -66,6 +66,31 @@ def open_proc_error(pid, name, err):
     return R.perror("Can't open %d/%s on procfs" % (pid, name), err)
 
 
+def mount_tree_error(mountinfo):
+    """criu's complaint when it builds the tree of its mounts from
+    /proc/self/mountinfo text (criu/mount.c mnt_build_ids_tree(), before any
+    check, dump or restore), or None: a mount whose parent is not listed must
+    be the root mount, at "/", and only one may be.  In a plain chroot the
+    mounts below the process's root hang from a mount it cannot see."""
+    entries = []
+    for line in mountinfo.splitlines():
+        fields = line.split(None, 5)
+        if len(fields) >= 5 and fields[0].isdigit() and fields[1].isdigit():
+            entries.append((int(fields[0]), int(fields[1]), fields[4]))
+    listed = set(entry[0] for entry in entries)
+    root = None
+    # criu's parse_mountinfo() puts each new mount at the head of its list: the last line comes first
+    for mnt_id, parent_id, mountpoint in reversed(entries):
+        if parent_id in listed:
+            continue
+        if root is None and mountpoint == '/':
+            root = mnt_id
+            continue
+        # criu keeps mount points with a leading "." (./sys) and its mount log prefix is "mnt: "
+        return 'mnt: No parent found for mountpoint %d (@.%s)' % (mnt_id, mountpoint)
+    return None
+
+
 _FMT_TOKEN = re.compile(r'%(\*?)(?:hh|h|ll|l|L|j|z|t)?([dixXusnc])|(\s+)|(.)', re.S)
 _NUMBER = {
     'd': re.compile(r'[+-]?\d+'),

@@ -196,6 +196,10 @@ def unshare(flags):
     return 0
 
 
+# make_mounts_private()'s second step; EINVAL there: / is not a mount point (a chroot).
+MAKE_ROOT_PRIVATE = 'mount --make-rprivate /'
+
+
 def make_mounts_private():
     """unshare(CLONE_NEWNS), then make / rprivate: after unshare() the copied
     mounts still share peer groups with the caller's namespace, and a mount
@@ -206,7 +210,7 @@ def make_mounts_private():
         return 'unshare(CLONE_NEWNS)', err
     rc, err = libc_call(LIBC.mount, b'none', b'/', None, ctypes.c_ulong(MS_REC | MS_PRIVATE), None)
     if rc != 0:
-        return 'mount --make-rprivate /', err
+        return MAKE_ROOT_PRIVATE, err
     return None, 0
 
 
