@@ -23,6 +23,12 @@ from ansible_collections.criu.check.plugins.module_utils import _registry as REG
 from ansible_collections.criu.check.plugins.module_utils import _result as R
 
 
+# criu opens /proc/PID by the pids of its own namespace (its children's, its own); a /proc of another pid
+# namespace has none of them (criu 4.1.1 under unshare -pf: "Can't open 10/maps on procfs").
+PROC_OF_OTHER_PID_NAMESPACE_FIX = ('this /proc shows another pid namespace than the one criu runs in (a new pid '
+                                   'namespace without a /proc of its own), so criu finds no /proc/PID for its own '
+                                   'processes: mount a /proc for it (unshare --pid --fork --mount-proc, or mount -t '
+                                   'proc proc /proc in a new mount namespace)')
 GVISOR_FIX = ('this is gVisor (runsc), a kernel in user space that criu cannot checkpoint: use gVisor\'s own '
               '"runsc checkpoint", or run criu on a Linux host or virtual machine (containerd\'s runsc shim '
               'does not implement the CRI checkpoint call either)')
@@ -200,6 +206,8 @@ def environment_fix(probe_id, result, environment):
         return GVISOR_FIX
     if env.get('wsl') == 1:
         return WSL1_FIX
+    if env.get('proc_of_other_pid_namespace') and _errno_of(evidence) == 'ENOENT':
+        return PROC_OF_OTHER_PID_NAMESPACE_FIX
     if str(evidence.get('failed_step') or '').startswith('mkdtemp(/tmp/'):
         return None   # a /tmp criu cannot write (EROFS, ENOSPC), not a confinement: the probe's own fix, for containers too
     err = _errno_of(evidence)

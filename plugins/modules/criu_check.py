@@ -307,6 +307,14 @@ environment:
       type: bool
       returned: always
       sample: true
+    proc_of_other_pid_namespace:
+      description:
+        - Whether C(/proc) shows another pid namespace than the process's (a new pid namespace without a C(/proc)
+          of its own, as after C(unshare --pid --fork) without C(--mount-proc)), where criu opens C(/proc/PID) of the wrong
+          process or none; null if unknown.
+      type: bool
+      returned: always
+      sample: false
     can_mount:
       description:
         - Whether the process holds C(CAP_SYS_ADMIN) in the user namespace that owns its mount namespace, so

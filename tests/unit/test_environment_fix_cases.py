@@ -250,3 +250,15 @@ def test_a_tmp_criu_cannot_write_is_not_the_container_s_confinement(probe_id):
     assert F.environment_fix(probe_id, result, env(capabilities=['sys_admin'])) is None
     # the same errno at a mount is the confinement's
     assert F.environment_fix(probe_id, failed(errno_name='EROFS'), env(capabilities=['sys_admin'])) is not None
+
+
+@pytest.mark.parametrize('other_pid_namespace, err, named', [
+    (True, 'ENOENT', True),      # a /proc/PID criu looks for is not in this /proc
+    (True, 'EPERM', False),      # another cause: the /proc is not why
+    (False, 'ENOENT', False),
+    (None, 'ENOENT', False),     # not known
+])
+def test_a_proc_of_another_pid_namespace_is_named_for_a_missing_proc_file(other_pid_namespace, err, named):
+    fix = F.environment_fix('proc_stat', failed(errno_name=err),
+                            env(container=None, proc_of_other_pid_namespace=other_pid_namespace))
+    assert (fix == F.PROC_OF_OTHER_PID_NAMESPACE_FIX) is named, fix
