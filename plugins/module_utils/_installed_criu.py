@@ -757,18 +757,25 @@ def _sentence(text):
     return '%s%s.' % (text[0].upper(), text[1:])
 
 
-# The six characters mkdtemp() picks in criu's directory names; the probes
-# write criu's template (XXXXXX) in their place.
-_MKDTEMP_NAME = re.compile(r'(/\.criu\.[\w.-]+\.)[A-Za-z0-9]{6}\b')
+# What differs between criu's line and a probe's for the same failure: the six characters mkdtemp() picks in
+# criu's directory names (the probes write criu's template, XXXXXX), and the pid in a /proc path.
+_RUN_SPECIFIC = ((re.compile(r'(/\.criu\.[\w.-]+\.)[A-Za-z0-9]{6}\b'), r'\1XXXXXX'),
+                 (re.compile(r"(Can't open )-?\d+/"), r'\1PID/'))
+
+
+def _same_failure(text):
+    for pattern, replacement in _RUN_SPECIFIC:
+        text = pattern.sub(replacement, text)
+    return text
 
 
 def _fix_of_probe_that_says(quote, probe_facts):
     """The fix of the probe whose message is criu's own stop, or None: a probe
     that made the same call as criu's start-up and failed the same way (a
     /tmp criu cannot write) knows the cause better than the general advice."""
-    said = _MKDTEMP_NAME.sub(r'\1XXXXXX', quote or '')
+    said = _same_failure(quote or '')
     for entry in (probe_facts.get('probes') or {}).values():
-        if isinstance(entry, dict) and entry.get('fix') and entry.get('message') == said:
+        if isinstance(entry, dict) and entry.get('fix') and _same_failure(entry.get('message') or '') == said:
             return entry['fix']
     return None
 

@@ -360,6 +360,11 @@ def special_mapping_mremap(ctx, method=None):
 
 # -------------------------------------------------------- mem_dirty_track
 
+# criu opens its own clear_refs read-write in its start-up: a /proc mounted read-only stops it there.
+PROC_READ_ONLY_FIX = ('criu writes /proc/self/clear_refs in its start-up, and /proc is mounted read-only here: '
+                      'mount it read-write (mount -o remount,rw /proc)')
+
+
 def _reset_dirty_track():
     """criu: do_task_reset_dirty_track(getpid()): write "4" to the
     process's clear_refs.  Returns (0, 0, None) reset, (1, errno, None) no
@@ -446,7 +451,8 @@ def _dirty_track(addr):
             evidence['kernel_soft_dirty'] = _soft_dirty_write_only(addr)
         return R.unsupported(MSG_DIRTY_TRACK, evidence=evidence)
     if reset < 0:
-        return R.unsupported(error, evidence=R.errno_evidence(err, criu_kerndat_fails=True))
+        return R.unsupported(error, evidence=R.errno_evidence(err, criu_kerndat_fails=True),
+                             fix=PROC_READ_ONLY_FIX if err == errno.EROFS else None)
     try:
         fd = os.open('/proc/self/pagemap', os.O_RDONLY)
     except OSError as exc:

@@ -264,6 +264,12 @@ def test_a_probe_that_stopped_where_criu_stops_gives_the_fix():
     probe = {'message': 'Fail to make dir /tmp/.criu.move_mount_set_group.XXXXXX: Read-only file system', 'fix': 'f'}
     assert I._fix_of_probe_that_says(stop, {'probes': {'move_mount_set_group': probe}}) == 'f'
     assert I._fix_of_probe_that_says(stop.replace('a1B2c3', 'a1B2'), {'probes': {'move_mount_set_group': probe}}) is None
+    # criu's pid in a /proc path, the probe's own in its message
+    probe = {'message': "Can't open 4321/clear_refs on procfs: Read-only file system", 'fix': 'rw'}
+    assert I._fix_of_probe_that_says("Can't open 23365/clear_refs on procfs: Read-only file system",
+                                     {'probes': {'mem_dirty_track': probe}}) == 'rw'
+    assert I._fix_of_probe_that_says("Can't open 23365/pagemap on procfs: Read-only file system",
+                                     {'probes': {'mem_dirty_track': probe}}) is None
 
 
 def test_broken_install():
