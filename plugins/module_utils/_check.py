@@ -167,7 +167,8 @@ def run(probes, run_command=None, unprivileged=False, timeout=_engine.DEFAULT_TI
     kernel['config'], config_values = _kernel_config.gather(kernel['release'], probes, results, machine=kernel['arch'])
     facts = _aggregate.facts(results, environment, kernel, None, config_values)
     if installed_criu:
-        facts['criu'] = _installed_criu.describe(_installed_criu_raw(job_results['installed_criu']), facts)
+        facts['criu'] = _installed_criu.describe(_installed_criu_raw(job_results['installed_criu']), facts,
+                                                 _decide.start_blocker_fix)
         facts['usable'] = _decide.is_usable(facts['ready'], facts['criu'])
         recorded = job_results['runtimes']
         run_tool = _not_run(recorded['error']) if 'error' in recorded else _replay(recorded, ctx)

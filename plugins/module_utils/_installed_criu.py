@@ -78,7 +78,9 @@ _NOISE = (re.compile(r'\$XDG_RUNTIME_DIR not set'), re.compile(r"Can't load /run
 # specific line exists (criu/kerndat.c kerndat_init(), criu/util.c cr_system_userns()).
 _GENERIC = re.compile(r'^(Could not initialize kernel features detection|.* failed when initializing kerndat'
                       r'|exited, status=\d+|Can\'t wait or bad status|Does not look good)')
-_KERNDAT_STEP_FAILED = re.compile(r'^\S+ failed when initializing kerndat')
+_KERNDAT_STEP_FAILED = re.compile(r'^(\S+) failed when initializing kerndat')
+# How _decide names a kerndat step that _kerndat mirrors in a start blocker (_decide.KERNDAT_STEP_SOURCE).
+_KERNDAT_STEP_SOURCE = '(criu/kerndat.c '
 
 # criu releases too old for the kernel (or libc) they run on: the message
 # they stop with, what triggers it, and the first release with the fix.
@@ -648,12 +650,14 @@ def _newer_criu_fix(raw, cause):
         want, UPSTREAM, raw.get('version') or 'as installed')
 
 
-def describe(raw, probe_facts=None):
+def describe(raw, probe_facts=None, blocker_fix=None):
     """The ``criu_facts.criu`` facts from ``check()``'s dict and the probes' facts.
 
     ``probe_facts``: at least ``{'verdict': good | good_but | bad | undecided}``;
     ``missing.required`` (probe ids) sharpens the classification of a
-    disagreement.  None or {} when the probes did not run.
+    disagreement.  None or {} when the probes did not run.  ``blocker_fix``:
+    _decide.start_blocker_fix(), for the fix of the start blocker found at
+    the kerndat step where criu stopped (passed in: see the verdict names).
 
     Returns::
 
@@ -724,7 +728,8 @@ def describe(raw, probe_facts=None):
         facts['fix'] = "Reinstall criu's package: shared libraries it needs are missing."
     elif verdict == CANNOT_START:
         facts['reason'] = ('%s stops in its start-up here, before any check: "%s".' % (who, quote or 'no message'))
-        fix = _fix_of_probe_that_says(quote, probe_facts)
+        fix = (_fix_of_probe_that_says(quote, probe_facts)
+               or _fix_of_blocker_at_step(check_.get('raw_messages') or messages, probe_facts, blocker_fix))
         if fix:
             facts['fix'] = _sentence(fix)
         elif _environmental(messages):
@@ -777,6 +782,21 @@ def _fix_of_probe_that_says(quote, probe_facts):
     for entry in (probe_facts.get('probes') or {}).values():
         if isinstance(entry, dict) and entry.get('fix') and _same_failure(entry.get('message') or '') == said:
             return entry['fix']
+    return None
+
+
+def _fix_of_blocker_at_step(raw_messages, probe_facts, blocker_fix):
+    """The fix of the start blocker that the environment found at the kerndat
+    step criu names as the one that stopped it ("X failed when initializing
+    kerndat."), or None: a step _kerndat mirrors says its criu function."""
+    if blocker_fix is None:
+        return None
+    steps = [match.group(1) for match in (_KERNDAT_STEP_FAILED.match(_PREFIX.sub('', line)) for line in raw_messages)
+             if match]
+    blockers = (probe_facts.get('environment') or {}).get('criu_start_blockers') or []
+    for blocker in blockers:
+        if steps and '%s%s())' % (_KERNDAT_STEP_SOURCE, steps[0]) in blocker:
+            return blocker_fix(blocker, probe_facts.get('probes'))
     return None
 
 

@@ -34,6 +34,7 @@ def test_real_criu_and_the_facts_agree_on_why_criu_cannot_start():
     assert _decide.LAST_CAP in first and 'No such file or directory' in first, environment['criu_start_blockers']
     assert 'ProcSubset=all' in _decide.start_blocker_fix(first, facts['probes'])
     assert facts['criu']['starts'] is False and CRIU_SAYS in facts['criu']['reason'], facts['criu']
+    assert 'ProcSubset=all' in facts['criu']['fix'], facts['criu']
     assert facts['criu']['disagreements'] == [], facts['criu']
 
 

@@ -32,6 +32,7 @@ def test_criu_words_are_decides():
     assert I.PROBE_VERDICTS == _decide.VERDICTS
     assert I._BLOCKERS == (_decide.NO_CAPS, _decide.NEEDS_UNPRIVILEGED)
     assert I._NOT_GOOD + '.' == _decide.DOES_NOT_LOOK_GOOD
+    assert I._KERNDAT_STEP_SOURCE == _decide.KERNDAT_STEP_SOURCE
     assert I._LOOKS_GOOD.match(_decide.LOOKS_GOOD) and I._LOOKS_GOOD_BUT.match(_decide.LOOKS_GOOD_BUT)
     assert not I._LOOKS_GOOD.search(_decide.LOOKS_GOOD_BUT)
 
@@ -270,6 +271,20 @@ def test_a_probe_that_stopped_where_criu_stops_gives_the_fix():
                                      {'probes': {'mem_dirty_track': probe}}) == 'rw'
     assert I._fix_of_probe_that_says("Can't open 23365/pagemap on procfs: Read-only file system",
                                      {'probes': {'mem_dirty_track': probe}}) is None
+
+
+def test_a_start_blocker_at_the_step_criu_names_gives_the_fix():
+    """criu names the kerndat step that stopped it; the environment's blocker for the step _kerndat mirrors
+    (its own wording, not criu's line) gives criu.fix, through _decide's start_blocker_fix()."""
+    blocker = '%s reading %s failed: No such file or directory %sget_last_cap())' % (
+        _decide.KERNDAT_FAILED, _decide.LAST_CAP, _decide.KERNDAT_STEP_SOURCE)
+    probe_facts = {'verdict': 'bad', 'environment': {'criu_start_blockers': [blocker]}, 'probes': {}}
+    raw = raw_for('criu41_proc_subset_pid_check', '4.1.1')
+    facts = I.describe(raw, probe_facts, _decide.start_blocker_fix)
+    assert 'ProcSubset=all' in facts['fix'] and facts['fix'].endswith('.'), facts
+    assert I.describe(raw, probe_facts)['fix'] is None            # no way to tell the fix: none
+    other = dict(probe_facts, environment={'criu_start_blockers': [blocker.replace('get_last_cap', 'other')]})
+    assert I.describe(raw, other, _decide.start_blocker_fix)['fix'] is None
 
 
 def test_broken_install():
