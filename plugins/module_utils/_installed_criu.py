@@ -789,13 +789,13 @@ def _fix_of_blocker_at_step(raw_messages, probe_facts, blocker_fix):
     """The fix of the start blocker that the environment found at the kerndat
     step criu names as the one that stopped it ("X failed when initializing
     kerndat."), or None: a step _kerndat mirrors says its criu function."""
-    if blocker_fix is None:
+    matches = (_KERNDAT_STEP_FAILED.match(_PREFIX.sub('', line)) for line in raw_messages)
+    step = next((match.group(1) for match in matches if match), None)
+    if blocker_fix is None or step is None:
         return None
-    steps = [match.group(1) for match in (_KERNDAT_STEP_FAILED.match(_PREFIX.sub('', line)) for line in raw_messages)
-             if match]
-    blockers = (probe_facts.get('environment') or {}).get('criu_start_blockers') or []
-    for blocker in blockers:
-        if steps and '%s%s())' % (_KERNDAT_STEP_SOURCE, steps[0]) in blocker:
+    source = '%s%s())' % (_KERNDAT_STEP_SOURCE, step)
+    for blocker in (probe_facts.get('environment') or {}).get('criu_start_blockers') or []:
+        if source in blocker:
             return blocker_fix(blocker, probe_facts.get('probes'))
     return None
 

@@ -27,6 +27,7 @@ import os
 
 from ansible_collections.criu.check.plugins.module_utils import _decide
 from ansible_collections.criu.check.plugins.module_utils import _syscall as S
+from ansible_collections.criu.check.plugins.module_utils._proc_parse import read_proc
 
 MEMBARRIER_CMD_GET_REGISTRATIONS = 1 << 9
 PR_SET_THP_DISABLE, PR_GET_THP_DISABLE = 41, 42
@@ -70,8 +71,7 @@ def _last_cap():
     # criu's sysctl_op() opens the file under /proc/sys, which a proc mounted
     # with subset=pid (systemd's ProcSubset=pid) does not have.
     try:
-        with open(_decide.LAST_CAP, 'rb') as sysctl:
-            sysctl.read()
+        read_proc(_decide.LAST_CAP)
     except OSError as exc:
         return exc.errno or errno.EIO
     return 0
