@@ -37,6 +37,7 @@ from collections.abc import Mapping
 from ansible_collections.criu.check.plugins.module_utils import _caps
 from ansible_collections.criu.check.plugins.module_utils import _registry as REG
 from ansible_collections.criu.check.plugins.module_utils import _result as R
+from ansible_collections.criu.check.plugins.module_utils._environment_fix import PROC_OF_OTHER_PID_NAMESPACE_FIX
 from ansible_collections.criu.check.plugins.module_utils._workloads import BUILTIN as BUILTIN_WORKLOADS
 
 # ---------------------------------------------------------------- statuses
@@ -78,6 +79,12 @@ LAST_CAP = '/proc/sys/kernel/cap_last_cap'
 # How a start-up step of _kerndat that failed names its source: _kerndat.describe() writes it after the call and
 # its error, start_blocker_fix() recognises it.
 KERNDAT_STEP_SOURCE = '(criu/kerndat.c '
+# criu built with CONFIG_COMPAT (x86_64) forks a helper in kerndat_vdso_fill_symtable() when the kernel can
+# restore 32-bit tasks (kdat.compat_cr, the compat_cr probe) and reads /proc/PID/maps by the helper's pid in
+# criu's pid namespace (criu/vdso.c vdso_fill_compat_symtable()).  A /proc of another pid namespace has no such
+# pid (criu 4.1.1: "Can't open 10/maps on procfs"), or another process's ("Can't find rt vDSO"): criu stops.
+FOREIGN_PROC = ("/proc shows another pid namespace than criu's, where criu looks up its compat vDSO helper by the "
+                "helper's pid %skerndat_vdso_fill_symtable())" % KERNDAT_STEP_SOURCE)
 
 
 def environment_blockers(euid, unprivileged, cap_eff, yama, cap_last_cap, can_mount, kerndat_failures=(),
@@ -155,6 +162,10 @@ def start_blockers(environment, results):
         # Facts that say criu would not start without saying why (not this
         # collection's; another task's or a hand-made criu_facts): still no.
         blockers.append(CRIU_START_DEFAULT_BLOCKER)
+    foreign_proc = '%s %s' % (KERNDAT_FAILED, FOREIGN_PROC)
+    if (environment.get('proc_of_other_pid_namespace') and foreign_proc not in blockers
+            and (results.get('compat_cr') or {}).get('status') == R.SUPPORTED):
+        blockers.append(foreign_proc)
     without_privilege = any(b in PRIVILEGE_BLOCKERS for b in blockers)
     blockers.extend(b for b in kerndat_blockers(results, without_privilege, blockers) if b not in blockers)
     return blockers
@@ -180,6 +191,7 @@ START_BLOCKER_FIXES = (
     (LAST_CAP, 'criu reads /proc/sys/kernel/cap_last_cap in its start-up, which this /proc does not show (a proc '
                'mounted with subset=pid, as systemd\'s ProcSubset=pid makes, has no /proc/sys): run criu where /proc '
                'is whole (systemd: ProcSubset=all)'),
+    (FOREIGN_PROC, PROC_OF_OTHER_PID_NAMESPACE_FIX),
     (KERNDAT_STEP_SOURCE, 'a seccomp filter or an old kernel refuses a call criu makes at start-up: run criu '
                           'without that filter (in a container: --security-opt seccomp=unconfined), or on a '
                           'kernel that has the call'),

@@ -24,11 +24,13 @@ from ansible_collections.criu.check.plugins.module_utils import _result as R
 
 
 # criu opens /proc/PID by the pids of its own namespace (its children's, its own); a /proc of another pid
-# namespace has none of them (criu 4.1.1 under unshare -pf: "Can't open 10/maps on procfs").
+# namespace has none of them, or another process's (criu 4.1.1 under unshare -pf: "Can't open 10/maps on
+# procfs", or "Can't find rt vDSO" where pid 10 is a kernel thread outside).  The start blocker's fix too
+# (_decide.FOREIGN_PROC).
 PROC_OF_OTHER_PID_NAMESPACE_FIX = ('this /proc shows another pid namespace than the one criu runs in (a new pid '
-                                   'namespace without a /proc of its own), so criu finds no /proc/PID for its own '
-                                   'processes: mount a /proc for it (unshare --pid --fork --mount-proc, or mount -t '
-                                   'proc proc /proc in a new mount namespace)')
+                                   'namespace without a /proc of its own), so /proc/PID of criu\'s own processes '
+                                   'is missing or another process\'s: mount a /proc for it (unshare --pid --fork '
+                                   '--mount-proc, or mount -t proc proc /proc in a new mount namespace)')
 GVISOR_FIX = ('this is gVisor (runsc), a kernel in user space that criu cannot checkpoint: use gVisor\'s own '
               '"runsc checkpoint", or run criu on a Linux host or virtual machine (containerd\'s runsc shim '
               'does not implement the CRI checkpoint call either)')

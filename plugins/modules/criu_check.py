@@ -311,7 +311,8 @@ environment:
       description:
         - Whether C(/proc) shows another pid namespace than the process's (a new pid namespace without a C(/proc)
           of its own, as after C(unshare --pid --fork) without C(--mount-proc)), where criu opens C(/proc/PID) of the wrong
-          process or none; null if unknown.
+          process or none; null if unknown. Where the kernel can restore 32-bit tasks (x86_64, compat_cr) criu
+          then stops in its start-up (a start blocker).
       type: bool
       returned: always
       sample: false

@@ -50,6 +50,23 @@ def test_a_kerndat_step_the_probes_saw_fail_is_a_start_blocker_in_the_environmen
     assert [(i['id'], i['message']) for i in items] == [(D.CRIU_START, D.KERNDAT_FAILED + ' (uffd: uffd: ENOSYS)')]
 
 
+@pytest.mark.parametrize('compat_cr, foreign, blocked', [
+    (R.SUPPORTED, True, True), (R.UNSUPPORTED, True, False), (R.SUPPORTED, False, False), (R.SUPPORTED, None, False)])
+def test_a_proc_of_another_pid_namespace_blocks_criu_where_it_forks_its_compat_vdso_helper(compat_cr, foreign, blocked):
+    """criu looks its compat vDSO helper up in /proc by pid only where the kernel can restore 32-bit tasks
+    (compat_cr); elsewhere a foreign /proc stops nothing of its start-up.  start_blockers() runs twice on
+    the same environment (_check.run, then _aggregate.facts): one line, not two."""
+    res = results()
+    res['compat_cr'] = {'status': compat_cr, 'message': '', 'evidence': {}}
+    env = dict(ENV_OK, proc_of_other_pid_namespace=foreign)
+    env['criu_start_blockers'] = D.start_blockers(env, res)
+    facts = A.facts(res, env, KERNEL, None)
+    blocker = '%s %s' % (D.KERNDAT_FAILED, D.FOREIGN_PROC)
+    assert facts['environment']['criu_start_blockers'] == ([blocker] if blocked else [])
+    assert (facts['verdict'] == D.BAD) is blocked, facts['summary']
+    assert D.start_blocker_fix(blocker) == _environment_fix.PROC_OF_OTHER_PID_NAMESPACE_FIX
+
+
 def test_the_config_values_of_each_probe_are_in_its_entry():
     values = {'mem_dirty_track': {'CONFIG_MEM_SOFT_DIRTY': 'n'}}
     facts = A.facts(results(), ENV_OK, KERNEL, None, config_values=values)
