@@ -71,6 +71,17 @@ def proc_status(pid='self'):
     return fields
 
 
+def proc_of_other_pid_namespace():
+    """Whether /proc shows another pid namespace than this process's (unshare
+    --pid --fork without --mount-proc): /proc/self names another pid than
+    getpid(), and /proc/PID is another process's, or none.  None when
+    /proc/self cannot be read."""
+    try:
+        return int(os.readlink('/proc/self')) != os.getpid()
+    except (OSError, ValueError):
+        return None
+
+
 def owns_mount_namespace():
     """Whether this process's user namespace owns its mount namespace, the
     condition (with CAP_SYS_ADMIN) to mount there.  Not so in a user

@@ -62,16 +62,6 @@ def _mount_tree_error():
         return None   # criu cannot read it either; the probes that read it say so
 
 
-def _proc_of_other_pid_namespace():
-    """Whether /proc shows another pid namespace than this process's (unshare
-    --pid --fork without --mount-proc): /proc/self names another pid than
-    getpid().  None when /proc/self cannot be read."""
-    try:
-        return int(os.readlink('/proc/self')) != os.getpid()
-    except (OSError, ValueError):
-        return None
-
-
 def _owns_mount_namespace(cap_eff):
     """Whether this process could mount in its current mount namespace:
     CAP_SYS_ADMIN in the user namespace that owns it."""
@@ -373,7 +363,7 @@ def gather(ctx):
         'no_new_privs': C.int_or_none(status.get('NoNewPrivs')),
         'user_namespace': user_namespace,
         'proc_sys_writable': proc_sys_writable,
-        'proc_of_other_pid_namespace': _proc_of_other_pid_namespace(),
+        'proc_of_other_pid_namespace': C.proc_of_other_pid_namespace(),
         'can_mount': can_mount,
         'container': container,
         'container_evidence': container_evidence,

@@ -43,7 +43,8 @@ import re
 import time
 
 from ansible_collections.criu.check.plugins.module_utils import _caps, _deps, _syscall
-from ansible_collections.criu.check.plugins.module_utils._context import SBIN_DIRS, effective_caps, owns_mount_namespace
+from ansible_collections.criu.check.plugins.module_utils._context import (
+    SBIN_DIRS, effective_caps, owns_mount_namespace, proc_of_other_pid_namespace)
 from ansible_collections.criu.check.plugins.module_utils._engine import DEFAULT_TIMEOUT, EngineError
 
 # criu's three verdicts are named as _decide names the probes' verdicts, and
@@ -261,12 +262,16 @@ DRAIN_SECONDS = 0.1
 
 def _pipe_holders(proc):
     """The processes, other than this one, that hold ``proc``'s stdout or
-    stderr pipe: only what argv started can (the read ends are close-on-exec)."""
+    stderr pipe: only what argv started can (the read ends are close-on-exec).
+    None found where /proc does not show this pid namespace."""
     pipes = set()
     for stream in (proc.stdout, proc.stderr):
         if stream is not None and not stream.closed:
             pipes.add('pipe:[%d]' % os.fstat(stream.fileno()).st_ino)
     holders = []
+    if proc_of_other_pid_namespace() is not False:
+        # /proc's pids are not this namespace's (or unknown): kill() by them could reach another process.
+        return holders
     for pid in os.listdir('/proc'):
         if not pid.isdigit() or int(pid) == os.getpid():
             continue

@@ -462,7 +462,7 @@ def criu_problem(criu_path):
     if criu is None:
         where = criu_path or 'PATH, %s' % ', '.join(_smoke.SBIN_DIRS)
         return None, 'criu is not installed (looked for %s)' % where
-    problem = _smoke.privilege_problem()
+    problem = _smoke.privilege_problem() or _smoke.proc_problem()
     if problem:
         return criu, problem
     return criu, None

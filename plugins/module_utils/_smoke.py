@@ -48,9 +48,11 @@ import time
 
 from ansible_collections.criu.check.plugins.module_utils import _caps
 from ansible_collections.criu.check.plugins.module_utils import _child
+from ansible_collections.criu.check.plugins.module_utils import _environment_fix
 from ansible_collections.criu.check.plugins.module_utils import _installed_criu
 from ansible_collections.criu.check.plugins.module_utils import _syscall
-from ansible_collections.criu.check.plugins.module_utils._context import SBIN_DIRS, effective_caps
+from ansible_collections.criu.check.plugins.module_utils._context import (
+    SBIN_DIRS, effective_caps, proc_of_other_pid_namespace)
 from ansible_collections.criu.check.plugins.module_utils._engine import EngineError
 
 PR_SET_CHILD_SUBREAPER = 36
@@ -155,6 +157,15 @@ def privilege_problem():
         return None
     return ('criu needs root, or the CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE capability, to checkpoint and '
             'restore; this process (uid %d) has neither: run the task with become: true' % os.geteuid())
+
+
+def proc_problem(who='criu'):
+    """Why ``who`` cannot find its processes in /proc here (a /proc of
+    another pid namespace: kill() by the pids it shows would reach other
+    processes, or none), or None."""
+    if proc_of_other_pid_namespace():
+        return '%s cannot run here: %s' % (who, _environment_fix.PROC_OF_OTHER_PID_NAMESPACE_FIX)
+    return None
 
 
 def explain_log(text, limit=LOG_MAX):
@@ -694,7 +705,7 @@ def run(criu_path=None, tmpdir=None, timeout=DEFAULT_TIMEOUT, python=None):
         return {'ok': False, 'stage': 'setup', 'criu': {'path': None, 'version': None}, 'msg': msg, 'log': []}
     deadline = time.monotonic() + timeout   # one timeout for criu --version and the smoke
     version = criu_version(criu, timeout)
-    problem = privilege_problem()
+    problem = privilege_problem() or proc_problem()
     if problem:
         return {'ok': False, 'stage': 'setup', 'criu': {'path': criu, 'version': version}, 'msg': problem,
                 'log': []}

@@ -129,6 +129,7 @@ from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
 from ansible_collections.criu.check.plugins.module_utils import _engine  # noqa: E402
 from ansible_collections.criu.check.plugins.module_utils import _phaul  # noqa: E402
+from ansible_collections.criu.check.plugins.module_utils import _smoke  # noqa: E402
 
 SETTLE = 0.2      # seconds a started command must stay up to count as started
 
@@ -187,6 +188,10 @@ def main():
     )
     p = module.params
     _engine.require_positive_timeout(module)
+    # Processes are found, and killed, by their /proc/PID: here that is another namespace's pid.
+    problem = _smoke.proc_problem('criu_process')
+    if problem:
+        module.fail_json(msg=problem)
     if p['state'] == 'started':
         start(module, p)
     pids = [p['pid']] if p['state'] == 'running' else p['pids']

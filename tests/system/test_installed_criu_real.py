@@ -533,6 +533,26 @@ def test_the_processes_holding_criu_s_output_are_never_this_one():
     assert got['holders'] == [got['criu']], got
 
 
+def test_under_a_proc_of_another_pid_namespace_no_process_is_taken_for_a_holder():
+    """unshare --pid --fork without --mount-proc: /proc's pids are the parent namespace's, so neither this
+    process nor criu is found under its own pid there, and kill() by a pid read there would reach another
+    process of this namespace, or none.  No holder is named; the pipes are closed after DRAIN_SECONDS."""
+    script = ('import os, subprocess, json\n'
+              'from ansible_collections.criu.check.plugins.module_utils import _installed_criu as I\n'
+              'proc = subprocess.Popen(["sleep", "30"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)\n'
+              'try:\n'
+              '    print(json.dumps({"holders": I._pipe_holders(proc), "self": os.readlink("/proc/self"),\n'
+              '                      "pid": os.getpid()}))\n'
+              'finally:\n'
+              '    proc.kill()\n'
+              '    proc.wait()\n')
+    out = subprocess.run(['unshare', '--pid', '--fork', sys.executable, '-c', script], capture_output=True,
+                         env=dict(os.environ, PYTHONPATH=COLLECTIONS), timeout=60, check=True).stdout
+    got = json.loads(out)
+    assert got['self'] != str(got['pid']), got   # /proc really is the parent namespace's
+    assert got['holders'] == [], got
+
+
 @pytest.mark.parametrize('script, expected', [
     ('echo "Version: 4.2"; echo "GitID: v4.2"', ('4.2', 'v4.2', None)),
     ('echo "criu: unknown option" >&2; exit 1', (None, None, 'criu: unknown option')),

@@ -15,9 +15,14 @@ outside, so their probes may pass), and must not blame the kernel
 both work.
 """
 
+import json
+import os
+import subprocess
+import sys
+
 import pytest
 
-from conftest import criu_and_facts_in_root, requires_root
+from conftest import COLLECTIONS, criu_and_facts_in_root, requires_root
 
 from ansible_collections.criu.check.plugins.module_utils import _decide, _environment_fix
 
@@ -45,3 +50,30 @@ def test_real_criu_and_the_facts(run_in, criu_works):
     failed = [p for p in facts['probes'].values() if p['status'] in ('unsupported', 'unknown')
               and p['evidence'].get('errno_name') == 'ENOENT']
     assert all(p['fix'] == _environment_fix.PROC_OF_OTHER_PID_NAMESPACE_FIX for p in failed), failed
+
+
+def test_the_modules_that_run_criu_stop_at_setup_and_say_why(tmp_path):
+    """criu_smoke, criu_dump, criu_restore and criu_page_server (_phaul.criu_problem()), and criu_process,
+    find their processes in /proc and kill them by the pids it shows: here those pids are another
+    namespace's (pid 1 below would be the host's init).  They stop before starting or killing anything,
+    with the fix.  The criu given is a stand-in: nothing gets to run it."""
+    script = ('import json\n'
+              'from ansible_collections.criu.check.plugins.module_utils import _phaul, _smoke\n'
+              'print(json.dumps({"smoke": _smoke.run("/bin/true", timeout=10),\n'
+              '                  "phaul": _phaul.criu_problem("/bin/true")}))\n')
+    out = subprocess.run(['unshare', '--pid', '--fork', sys.executable, '-c', script], capture_output=True,
+                         env=dict(os.environ, PYTHONPATH=COLLECTIONS), timeout=60, check=True).stdout
+    got = json.loads(out)
+    said = 'criu cannot run here: %s' % _environment_fix.PROC_OF_OTHER_PID_NAMESPACE_FIX
+    assert (got['smoke']['ok'], got['smoke']['stage'], got['smoke']['msg']) == (False, 'setup', said), got['smoke']
+    assert got['phaul'] == ['/bin/true', said], got['phaul']
+    # criu_process finds a process's tree, and kills it, by /proc/PID too.
+    args = os.path.join(str(tmp_path), 'args.json')
+    with open(args, 'w') as f:
+        json.dump({'ANSIBLE_MODULE_ARGS': {'state': 'killed', 'pids': [1]}}, f)
+    out = subprocess.run(['unshare', '--pid', '--fork', sys.executable, '-m',
+                          'ansible_collections.criu.check.plugins.modules.criu_process', args], capture_output=True,
+                         env=dict(os.environ, PYTHONPATH=COLLECTIONS), timeout=60, check=False).stdout
+    got = json.loads(out)
+    assert got.get('failed') and got['msg'] == 'criu_process cannot run here: %s' % (
+        _environment_fix.PROC_OF_OTHER_PID_NAMESPACE_FIX), got
