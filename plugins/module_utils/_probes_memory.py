@@ -200,24 +200,51 @@ def _criu_dumpable(ctx):
 
 
 class _Code:
-    """A few bytes of machine code in an anonymous page, mapped read-write,
-    filled, then made read+exec (never writable and executable at once)."""
+    """A few bytes of machine code in a page mapped read+exec, never writable
+    and executable at once: from a memfd that holds them, which a process
+    whose memory may not turn executable once writable can still map (prctl
+    PR_SET_MDWE, systemd's MemoryDenyWriteExecute=), criu's own compiled
+    code being unaffected; else an anonymous page filled, then made
+    read+exec."""
 
     def __init__(self, code):
-        self.addr, err = _mmap(PAGE_SIZE, mmap.PROT_READ | mmap.PROT_WRITE)
+        self.addr = _map_code_from_memfd(code)
         if self.addr is None:
-            raise OSError(err, 'mmap')
-        ctypes.memmove(self.addr, code, len(code))
-        rc, err = _syscall.syscall('mprotect', self.addr, PAGE_SIZE, mmap.PROT_READ | mmap.PROT_EXEC)
-        if rc:
-            self.close()
-            raise OSError(err, 'mprotect(PROT_EXEC)')
+            self.addr, err = _mmap(PAGE_SIZE, mmap.PROT_READ | mmap.PROT_WRITE)
+            if self.addr is None:
+                raise OSError(err, 'mmap')
+            ctypes.memmove(self.addr, code, len(code))
+            rc, err = _syscall.syscall('mprotect', self.addr, PAGE_SIZE, mmap.PROT_READ | mmap.PROT_EXEC)
+            if rc:
+                self.close()
+                raise OSError(err, 'mprotect(PROT_EXEC)')
         _flush_icache(self.addr, len(code))
 
     def close(self):
         if self.addr is not None:
             _munmap(self.addr, PAGE_SIZE)
             self.addr = None
+
+
+def _map_code_from_memfd(code):
+    """``code`` in a private read+exec mapping of a memfd (gone with the
+    mapping), or None where there is no memfd or it may not be executed
+    (vm.memfd_noexec)."""
+    if not hasattr(os, 'memfd_create'):   # Python < 3.8
+        return None
+    try:
+        fd = os.memfd_create('criu-check-code', os.MFD_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        os.write(fd, code)
+        os.ftruncate(fd, PAGE_SIZE)
+        addr, err = _syscall.syscall('mmap', 0, PAGE_SIZE, mmap.PROT_READ | mmap.PROT_EXEC, mmap.MAP_PRIVATE, fd, 0)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return None if err else addr
 
 
 def _flush_icache(addr, length):

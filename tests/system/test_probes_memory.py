@@ -321,6 +321,13 @@ READ_EXEC = M.mmap.PROT_READ | M.mmap.PROT_EXEC      # the machine-code page's m
 needs_x86_64_filter = pytest.mark.skipif(not X86_64, reason='seccomp_deny.py knows x86_64 system calls only')
 
 
+def _no_executable_memory():
+    """In the child: no memfd for the machine code (a filter that refuses memfd_create), and no anonymous page
+    made executable (refused as under PR_SET_MDWE): no way left to run it."""
+    seccomp_deny.call_fails('memfd_create', 1, os.MFD_CLOEXEC, errno.EPERM)()
+    seccomp_deny.call_fails('mprotect', 2, READ_EXEC, errno.EACCES)()
+
+
 @needs_x86_64_filter
 @pytest.mark.parametrize('method', [None, 'ctypes'], ids=['machine-code', 'ctypes'])
 def test_special_mapping_mremap_refused_or_killed(method):
@@ -333,7 +340,7 @@ def test_special_mapping_mremap_refused_or_killed(method):
 
 @needs_x86_64_filter
 def test_special_mapping_mremap_without_executable_memory_uses_ctypes():
-    result = _probe_under('special_mapping_mremap', seccomp_deny.call_fails('mprotect', 2, READ_EXEC, errno.EACCES))
+    result = _probe_under('special_mapping_mremap', _no_executable_memory)
     assert result['status'] == 'supported', result
     assert (result['evidence']['machine_code_refused'], result['evidence']['method']) == ('EACCES', 'ctypes')
 
@@ -370,7 +377,7 @@ def test_can_map_vdso_and_compat_cr_when_arch_prctl_is_refused_or_kills():
 def test_compat_cr_without_executable_memory_is_unknown():
     if not kernelinfo.config_on('CONFIG_IA32_EMULATION'):
         pytest.skip('no ia32 emulation: can_map_vdso is false first')
-    result = _probe_under('compat_cr', seccomp_deny.call_fails('mprotect', 2, READ_EXEC, errno.EACCES))
+    result = _probe_under('compat_cr', _no_executable_memory)
     assert result['status'] == 'unknown', result
     assert result['evidence']['machine_code_refused'] == 'EACCES'
 
