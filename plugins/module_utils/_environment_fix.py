@@ -31,6 +31,14 @@ PROC_OF_OTHER_PID_NAMESPACE_FIX = ('this /proc shows another pid namespace than 
                                    'namespace without a /proc of its own), so /proc/PID of criu\'s own processes '
                                    'is missing or another process\'s: mount a /proc for it (unshare --pid --fork '
                                    '--mount-proc, or mount -t proc proc /proc in a new mount namespace)')
+# socket() answers EAFNOSUPPORT for a family the kernel has not got; the families criu's start-up and checks
+# create (AF_NETLINK, AF_UNIX, AF_INET, and AF_INET6 where /proc/sys/net/ipv6 shows it) a kernel with networking
+# has, so a filter refuses them: systemd's RestrictAddressFamilies= answers so (seccomp), as criu 4.1.1 showed
+# under one without AF_NETLINK ("net: Unable to create a netlink socket: Address family not supported by protocol").
+SOCKET_FAMILY_REFUSED_FIX = ('a filter refuses the socket family this needs (EAFNOSUPPORT, which the kernel answers '
+                             'only for a family it has not got, and it has this one): most often a seccomp filter '
+                             'such as systemd\'s RestrictAddressFamilies=; allow criu AF_UNIX, AF_INET, AF_INET6 '
+                             'and AF_NETLINK (and AF_PACKET to restore packet sockets), or run it without that filter')
 GVISOR_FIX = ('this is gVisor (runsc), a kernel in user space that criu cannot checkpoint: use gVisor\'s own '
               '"runsc checkpoint", or run criu on a Linux host or virtual machine (containerd\'s runsc shim '
               'does not implement the CRI checkpoint call either)')
@@ -213,6 +221,8 @@ def environment_fix(probe_id, result, environment):
     if str(evidence.get('failed_step') or '').startswith('mkdtemp(/tmp/'):
         return None   # a /tmp criu cannot write (EROFS, ENOSPC), not a confinement: the probe's own fix, for containers too
     err = _errno_of(evidence)
+    if err == 'EAFNOSUPPORT':
+        return SOCKET_FAMILY_REFUSED_FIX
     if probe_id == 'mem_dirty_track' and env.get('arch') in ('aarch64', 'arm64'):
         return ARM64_SOFT_DIRTY_FIX
     if env.get('yama_ptrace_scope') == 3 and probe_id in _PTRACE_PROBES and err in _PERMISSION:

@@ -768,9 +768,11 @@ def _sentence(text):
 
 
 # What differs between criu's line and a probe's for the same failure: the six characters mkdtemp() picks in
-# criu's directory names (the probes write criu's template, XXXXXX), and the pid in a /proc path.
+# criu's directory names (the probes write criu's template, XXXXXX), the pid in a /proc path, and the LOG_PREFIX
+# of criu's source file ("net: ", "vdso: "), which the probes' messages leave out.
 _RUN_SPECIFIC = ((re.compile(r'(/\.criu\.[\w.-]+\.)[A-Za-z0-9]{6}\b'), r'\1XXXXXX'),
-                 (re.compile(r"(Can't open )-?\d+/"), r'\1PID/'))
+                 (re.compile(r"(Can't open )-?\d+/"), r'\1PID/'),
+                 (re.compile(r'^[a-z]+: (?=[A-Z])'), ''))
 
 
 def _same_failure(text):

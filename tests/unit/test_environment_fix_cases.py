@@ -262,3 +262,13 @@ def test_a_proc_of_another_pid_namespace_is_named_for_a_missing_proc_file(other_
     fix = F.environment_fix('proc_stat', failed(errno_name=err),
                             env(container=None, proc_of_other_pid_namespace=other_pid_namespace))
     assert (fix == F.PROC_OF_OTHER_PID_NAMESPACE_FIX) is named, fix
+
+
+@pytest.mark.parametrize('container', [None, 'podman'])
+@pytest.mark.parametrize('probe_id', ['sock_diag', 'newifindex', 'tcp'])
+def test_a_refused_socket_family_names_the_filter_not_the_kernel(container, probe_id):
+    """EAFNOSUPPORT from socket() for a family the kernel has (RestrictAddressFamilies=): the filter's fix, in a
+    container too (a podman container's default confinement refuses no family: its options would not help)."""
+    fix = F.environment_fix(probe_id, failed(errno_name='EAFNOSUPPORT'), env(container=container))
+    assert fix == F.SOCKET_FAMILY_REFUSED_FIX
+    assert F.environment_fix(probe_id, failed(errno_name='EPROTONOSUPPORT'), env(container=None)) is None
