@@ -29,13 +29,14 @@ def probe_entry(probe, result, environment=None, config_values=None, kernel=None
     config shows them."""
     kernel = kernel or {}
     config_values = config_values if config_values is not None else {}
-    fix = _environment_fix.environment_fix(probe.id, result, environment) or result.get('fix')
+    off = _kernel_config.built_without(probe, result, config_values, kernel.get('config'), kernel.get('release'),
+                                       kernel.get('arch'))
+    fix = _environment_fix.environment_fix(probe.id, result, environment)
+    if fix == _environment_fix.SECCOMP_FILTER_FIX and off:
+        fix = None   # the filter refused a feature this kernel is built without: lifting it would not help
+    fix = fix or result.get('fix')
     if not fix:
-        fix = probe.fix
-        off = _kernel_config.built_without(probe, result, config_values, kernel.get('config'), kernel.get('release'),
-                                           kernel.get('arch'))
-        if off:
-            fix = _kernel_config.built_without_fix(off, fix)
+        fix = _kernel_config.built_without_fix(off, probe.fix) if off else probe.fix
     return {
         'category': probe.category,
         'criu_feature': probe.criu_name,

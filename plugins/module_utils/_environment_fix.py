@@ -39,6 +39,14 @@ SOCKET_FAMILY_REFUSED_FIX = ('a filter refuses the socket family this needs (EAF
                              'only for a family it has not got, and it has this one): most often a seccomp filter '
                              'such as systemd\'s RestrictAddressFamilies=; allow criu AF_UNIX, AF_INET, AF_INET6 '
                              'and AF_NETLINK (and AF_PACKET to restore packet sockets), or run it without that filter')
+# A process under a seccomp filter outside any container: systemd's SystemCallFilter=, RestrictNamespaces= (EPERM
+# for unshare() and clone() of namespaces), a sandbox, or a container runtime not recognised.  With root's every
+# capability and no user namespace the kernel does not answer EPERM to what criu asks (criu 4.1.1 under a
+# RestrictNamespaces=-like filter: "Unable create a network namespace: Operation not permitted"), and it refuses
+# PTRACE_O_SUSPEND_SECCOMP and PTRACE_SECCOMP_GET_FILTER to any tracer that is itself filtered.
+SECCOMP_FILTER_FIX = ('this process runs under a seccomp filter (Seccomp: 2 in /proc/self/status) that refuses it, '
+                      'not the kernel: run criu without that filter (a systemd unit: no SystemCallFilter= or '
+                      'RestrictNamespaces=; a container: --security-opt seccomp=unconfined)')
 GVISOR_FIX = ('this is gVisor (runsc), a kernel in user space that criu cannot checkpoint: use gVisor\'s own '
               '"runsc checkpoint", or run criu on a Linux host or virtual machine (containerd\'s runsc shim '
               'does not implement the CRI checkpoint call either)')
@@ -121,6 +129,21 @@ def _what_confines(probe_id, err, env):
             and probe_id not in _CONFINED_BY:
         seccomp = True   # a call the seccomp profile refuses (EPERM is its default answer)
     return caps, proc_sys, seccomp, apparmor, tun
+
+
+# The capabilities whose want makes the kernel answer EPERM to criu's calls.
+_ROOT_CAPS = ('sys_admin', 'net_admin', 'sys_ptrace')
+_FILTERED_TRACER = ('seccomp_suspend', 'seccomp_filters')
+
+
+def _seccomp_refused(probe_id, err, env):
+    """Whether a seccomp filter on this process, not the kernel or a want
+    of privilege, refused what the probe asked (outside a container)."""
+    if env.get('seccomp') != 2 or env.get('user_namespace') or env.get('euid') != 0:
+        return False
+    if not set(_ROOT_CAPS) <= set(env.get('capabilities') or ()):
+        return False
+    return err == 'EPERM' or (probe_id in _FILTERED_TRACER and err == 'EACCES')
 
 
 _PRIVILEGED = {
@@ -232,6 +255,8 @@ def environment_fix(probe_id, result, environment):
         fix = _container_fix(probe_id, err, env)
         if fix:
             return fix
+    elif not env.get('container') and not result.get('fix') and _seccomp_refused(probe_id, err, env):
+        return SECCOMP_FILTER_FIX   # a probe's own fix knows more (autofs: not in this kernel's config at all)
     row = REG.BY_ID.get(probe_id)
     # Only a kernel feature the probe found missing: a userland probe (criu's build, a tool) or one with its
     # own fix, or one that could not decide, keeps its fix; a kernel rebuilt would not change it.

@@ -313,6 +313,34 @@ def argument_program(name, arg, value, err, kill=False):
             (BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW)]
 
 
+# linux/sched.h: every CLONE_NEW* flag (CLONE_NEWTIME, CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS,
+# CLONE_NEWIPC, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET).
+CLONE_NEW_ANY = 0x00000080 | 0x00020000 | 0x02000000 | 0x04000000 | 0x08000000 | 0x10000000 | 0x20000000 | 0x40000000
+BPF_JSET_K = 0x45
+
+
+def restrict_namespaces_program():
+    """What systemd's RestrictNamespaces=yes installs, on x86_64: clone() and
+    unshare() with any CLONE_NEW* flag, and setns(), fail with EPERM;
+    clone3(), whose flags a filter cannot read, with ENOSYS (libc then falls
+    back to clone()).  Every other call, and other architectures, allowed."""
+    eperm, enosys = SECCOMP_RET_ERRNO | errno_mod.EPERM, SECCOMP_RET_ERRNO | errno_mod.ENOSYS
+    return [(BPF_LD_W_ABS, 0, 0, SECCOMP_DATA_ARCH),
+            (BPF_JEQ_K, 1, 0, AUDIT_ARCH_X86_64),
+            (BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW),
+            (BPF_LD_W_ABS, 0, 0, SECCOMP_DATA_NR),
+            (BPF_JEQ_K, 0, 1, SYSCALLS_X86_64['clone3']),
+            (BPF_RET_K, 0, 0, enosys),
+            (BPF_JEQ_K, 0, 1, SYSCALLS_X86_64['setns']),
+            (BPF_RET_K, 0, 0, eperm),
+            (BPF_JEQ_K, 1, 0, SYSCALLS_X86_64['clone']),
+            (BPF_JEQ_K, 0, 3, SYSCALLS_X86_64['unshare']),
+            (BPF_LD_W_ABS, 0, 0, SECCOMP_DATA_ARGS),      # the flags' low 32 bits, where CLONE_NEW* are
+            (BPF_JSET_K, 0, 1, CLONE_NEW_ANY),
+            (BPF_RET_K, 0, 0, eperm),
+            (BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW)]
+
+
 def call_fails(name, arg, value, err, kill=False):
     """For a child's set-up: install argument_program(name, arg, value, err, kill)."""
     return lambda: install(argument_program(name, arg, value, err, kill))

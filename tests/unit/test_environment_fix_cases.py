@@ -272,3 +272,30 @@ def test_a_refused_socket_family_names_the_filter_not_the_kernel(container, prob
     fix = F.environment_fix(probe_id, failed(errno_name='EAFNOSUPPORT'), env(container=container))
     assert fix == F.SOCKET_FAMILY_REFUSED_FIX
     assert F.environment_fix(probe_id, failed(errno_name='EPROTONOSUPPORT'), env(container=None)) is None
+
+
+ROOT = ['sys_admin', 'net_admin', 'sys_ptrace', 'chown']
+
+
+@pytest.mark.parametrize('changes, err, named', [
+    ({}, 'EPERM', True),                                     # root with every capability: the filter refused it
+    ({'seccomp': 0}, 'EPERM', False),                        # no filter: another cause
+    ({'euid': 1000}, 'EPERM', False),                        # not root: the want of privilege may be the cause
+    ({'user_namespace': True}, 'EPERM', False),              # capabilities that do not reach the kernel's objects
+    ({'capabilities': ['sys_admin', 'chown']}, 'EPERM', False),
+    ({}, 'ENOENT', False),                                   # the kernel's answer
+    ({}, 'EACCES', False),                                   # an LSM's answer more often than a filter's
+])
+def test_a_seccomp_filter_outside_a_container_is_named_only_where_nothing_else_refuses(changes, err, named):
+    fix = F.environment_fix('network_lock_nftables', failed(errno_name=err),
+                            env(**dict({'container': None, 'euid': 0, 'capabilities': ROOT}, **changes)))
+    assert (fix == F.SECCOMP_FILTER_FIX) is named, fix
+
+
+def test_the_kernel_refuses_the_seccomp_checks_to_any_filtered_tracer():
+    root = env(container=None, euid=0, capabilities=ROOT)
+    assert F.environment_fix('seccomp_filters', failed(errno_name='EACCES'), root) == F.SECCOMP_FILTER_FIX
+    assert F.environment_fix('seccomp_suspend', failed(errno_name='EPERM'), root) == F.SECCOMP_FILTER_FIX
+    # a probe's own fix (a cause it saw) stands
+    own = dict(failed(errno_name='EPERM'), fix='the probe\'s own')
+    assert F.environment_fix('network_lock_nftables', own, root) is None

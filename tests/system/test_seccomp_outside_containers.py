@@ -1,0 +1,50 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""criu as root under a seccomp filter, outside any container: what
+systemd's RestrictNamespaces=yes installs (clone() and unshare() of a
+namespace, and setns(), refused with EPERM; clone3() with ENOSYS).
+
+criu 4.1.1 stops in its start-up ("Unable create a network namespace:
+Operation not permitted"), and the facts said so, but their fixes asked for
+kernel options and versions (network_lock_nftables' CONFIG_NF_TABLES,
+move_mount_set_group's 5.15), and for the two checks the kernel refuses to
+any filtered tracer (seccomp_suspend, seccomp_filters) a kernel >= 4.3: as
+root with every capability and no user namespace, EPERM is the filter's.
+Real criu in the Debian 13 root is the oracle.
+"""
+
+import platform
+
+import pytest
+
+from conftest import criu_and_facts_in_root, requires_root
+
+from ansible_collections.criu.check.plugins.module_utils import _decide
+from ansible_collections.criu.check.plugins.module_utils import _environment_fix
+
+pytestmark = [requires_root, pytest.mark.skipif(platform.machine() != 'x86_64',
+                                                reason='seccomp_deny.py knows x86_64 system calls only')]
+
+RESTRICT_NAMESPACES = ("python3 -c 'import os, sys; sys.path.insert(0, \"/src/tests/tools\"); import seccomp_deny as S; "
+                       "S.install(S.restrict_namespaces_program()); os.execvp(sys.argv[1], sys.argv[1:])'")
+
+
+def test_restricted_namespaces_stop_criu_and_the_fix_names_the_filter():
+    criu_says, facts = criu_and_facts_in_root(run_in=RESTRICT_NAMESPACES)
+    assert 'criu rc 1' in criu_says and 'Unable create a network namespace: Operation not permitted' in criu_says
+    environment = facts['environment']
+    assert (environment['seccomp'], environment['container'], environment['euid']) == (2, None, 0), environment
+    assert facts['verdict'] == 'bad', facts['summary']
+    fix = _environment_fix.SECCOMP_FILTER_FIX
+    probes = facts['probes']
+    for probe_id in ('network_lock_nftables', 'move_mount_set_group', 'seccomp_suspend', 'seccomp_filters'):
+        assert probes[probe_id]['status'] == 'unsupported' and probes[probe_id]['fix'] == fix, probes[probe_id]
+    blockers = environment['criu_start_blockers']
+    assert blockers and all(_decide.start_blocker_fix(b, probes) == fix for b in blockers), blockers
+    # autofs is refused by the filter too (its test mount is in a new mount namespace); where this kernel is
+    # built without it, lifting the filter would not bring it: the kernel's fix stays.
+    autofs = probes['autofs']
+    assert autofs['status'] == 'unsupported' and autofs['evidence'].get('errno_name') == 'EPERM', autofs
+    built_without = autofs['config_values'].get('CONFIG_AUTOFS_FS') in ('n', 'unset')
+    assert autofs['fix'].startswith("this kernel's config has ") is built_without, autofs
+    assert (autofs['fix'] == fix) is not built_without, autofs
