@@ -31,7 +31,7 @@ def probe_entry(probe, result, environment=None, config_values=None, kernel=None
     config_values = config_values if config_values is not None else {}
     off = _kernel_config.built_without(probe, result, config_values, kernel.get('config'), kernel.get('release'),
                                        kernel.get('arch'))
-    fix = _environment_fix.environment_fix(probe.id, result, environment)
+    fix = _environment_fix.environment_fix(probe.id, result, environment, kernel.get('release'))
     if fix == _environment_fix.SECCOMP_FILTER_FIX and off:
         fix = None   # the filter refused a feature this kernel is built without: lifting it would not help
     fix = fix or result.get('fix')

@@ -19,6 +19,7 @@ __metaclass__ = type
 
 import errno
 
+from ansible_collections.criu.check.plugins.module_utils import _kernel_config
 from ansible_collections.criu.check.plugins.module_utils import _registry as REG
 from ansible_collections.criu.check.plugins.module_utils import _result as R
 
@@ -136,10 +137,17 @@ _ROOT_CAPS = ('sys_admin', 'net_admin', 'sys_ptrace')
 _FILTERED_TRACER = ('seccomp_suspend', 'seccomp_filters')
 
 
-def _seccomp_refused(probe_id, err, env):
+def _seccomp_refused(probe_id, err, env, release):
     """Whether a seccomp filter on this process, not the kernel or a want
     of privilege, refused what the probe asked (outside a container)."""
-    if env.get('seccomp') != 2 or env.get('user_namespace') or env.get('euid') != 0:
+    if env.get('seccomp') != 2:
+        return False
+    if err == 'ENOSYS':
+        # A filter's answer for a call it refuses whole (systemd's for clone3(), whose flags it cannot read), on
+        # a kernel that has the call; a kernel built without it is told by its config (_aggregate.probe_entry).
+        row = REG.BY_ID.get(probe_id)
+        return bool(row and row.kernel_min and _kernel_config.at_least(release, row.kernel_min))
+    if env.get('user_namespace') or env.get('euid') != 0:
         return False
     if not set(_ROOT_CAPS) <= set(env.get('capabilities') or ()):
         return False
@@ -217,12 +225,12 @@ def _container_fix(probe_id, err, env):
         container, ', '.join(why), _container_options(container, caps, proc_sys, seccomp, apparmor, tun))
 
 
-def environment_fix(probe_id, result, environment):
+def environment_fix(probe_id, result, environment, release=None):
     """A fix for a probe that failed because of where it ran rather than the
     kernel, or None when the registry's (or the probe's own) fix stands.
 
     ``result`` is the probe's result, ``environment`` the facts of
-    ``gather()``.  Follows real reports: WSL 1 has no Linux kernel
+    ``gather()``, ``release`` the running kernel's.  Follows real reports: WSL 1 has no Linux kernel
     (microsoft/WSL#2833); gVisor is not Linux either (containerd#12280);
     arm64 has no soft-dirty (criu#1729); an unprivileged container lacks
     capabilities, has a read-only /proc/sys and a seccomp filter (criu#1307,
@@ -255,7 +263,7 @@ def environment_fix(probe_id, result, environment):
         fix = _container_fix(probe_id, err, env)
         if fix:
             return fix
-    elif not env.get('container') and not result.get('fix') and _seccomp_refused(probe_id, err, env):
+    elif not env.get('container') and not result.get('fix') and _seccomp_refused(probe_id, err, env, release):
         return SECCOMP_FILTER_FIX   # a probe's own fix knows more (autofs: not in this kernel's config at all)
     row = REG.BY_ID.get(probe_id)
     # Only a kernel feature the probe found missing: a userland probe (criu's build, a tool) or one with its

@@ -190,6 +190,13 @@ def _version(text):
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 
+def at_least(release, minimum):
+    """Whether the kernel ``release`` is ``minimum`` (a row's kernel_min,
+    "5.5") or newer; False when either cannot be read."""
+    have, need = _version(release), _version(minimum)
+    return bool(have and need) and have >= need
+
+
 def candidates(release, root='/'):
     """Where the running kernel's config may be, in the order tried."""
     return [

@@ -7,7 +7,8 @@ namespace, and setns(), refused with EPERM; clone3() with ENOSYS).
 criu 4.1.1 stops in its start-up ("Unable create a network namespace:
 Operation not permitted"), and the facts said so, but their fixes asked for
 kernel options and versions (network_lock_nftables' CONFIG_NF_TABLES,
-move_mount_set_group's 5.15), and for the two checks the kernel refuses to
+move_mount_set_group's 5.15, clone3_set_tid's 5.5 for clone3()'s ENOSYS
+on a 6.x kernel), and for the two checks the kernel refuses to
 any filtered tracer (seccomp_suspend, seccomp_filters) a kernel >= 4.3: as
 root with every capability and no user namespace, EPERM is the filter's.
 Real criu in the Debian 13 root is the oracle.
@@ -39,6 +40,9 @@ def test_restricted_namespaces_stop_criu_and_the_fix_names_the_filter():
     probes = facts['probes']
     for probe_id in ('network_lock_nftables', 'move_mount_set_group', 'seccomp_suspend', 'seccomp_filters'):
         assert probes[probe_id]['status'] == 'unsupported' and probes[probe_id]['fix'] == fix, probes[probe_id]
+    # clone3() answers ENOSYS, on a kernel that has it: not "upgrade to a kernel >= 5.5"
+    clone3 = probes['clone3_set_tid']
+    assert clone3['evidence'].get('errno_name') == 'ENOSYS' and clone3['fix'] == fix, clone3
     blockers = environment['criu_start_blockers']
     assert blockers and all(_decide.start_blocker_fix(b, probes) == fix for b in blockers), blockers
     # autofs is refused by the filter too (its test mount is in a new mount namespace); where this kernel is

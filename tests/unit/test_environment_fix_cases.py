@@ -299,3 +299,15 @@ def test_the_kernel_refuses_the_seccomp_checks_to_any_filtered_tracer():
     # a probe's own fix (a cause it saw) stands
     own = dict(failed(errno_name='EPERM'), fix='the probe\'s own')
     assert F.environment_fix('network_lock_nftables', own, root) is None
+
+
+@pytest.mark.parametrize('release, seccomp, named', [
+    ('6.1.0-40-amd64', 2, True),      # clone3() is 5.3, set_tid 5.5: ENOSYS is the filter's
+    ('5.4.0', 2, False),              # older than the feature: the kernel's own answer
+    (None, 2, False),                 # the release unknown
+    ('6.1.0-40-amd64', 0, False),     # no filter
+])
+def test_enosys_is_a_filter_s_only_on_a_kernel_that_has_the_call(release, seccomp, named):
+    fix = F.environment_fix('clone3_set_tid', failed(errno_name='ENOSYS'),
+                            env(container=None, euid=0, capabilities=ROOT, seccomp=seccomp), release)
+    assert (fix == F.SECCOMP_FILTER_FIX) is named, fix
