@@ -338,6 +338,20 @@ def criu_root_or_skip():
     return build.stdout.decode().strip()
 
 
+def python_in_new_pid_namespace(*args):
+    """``python ARGS`` (this interpreter, the collection on its path) in a new
+    pid namespace without a /proc of its own (unshare --pid --fork, no
+    --mount-proc): what it printed, read as JSON."""
+    proc = subprocess.run(['unshare', '--pid', '--fork', sys.executable] + list(args), stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ, PYTHONPATH=COLLECTIONS),
+                          timeout=60, check=False)
+    try:
+        return json.loads(proc.stdout.decode())
+    except ValueError:
+        raise AssertionError('no JSON from python %s: %r %r'
+                             % (' '.join(args), proc.stdout[-2000:], proc.stderr[-2000:]))
+
+
 def criu_and_facts_in_root(prepare='true', run_in='', check='check'):
     """``criu CHECK`` (``check``: criu's arguments; with no kdat cache) and the
     criu_facts module, both run as ``run_in CMD`` in the Debian 13 root after

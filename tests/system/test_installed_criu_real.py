@@ -26,7 +26,7 @@ import time
 import pytest
 
 import process_list
-from conftest import COLLECTIONS, debian12_criu, in_child, requires_root
+from conftest import COLLECTIONS, debian12_criu, in_child, python_in_new_pid_namespace, requires_root
 from leftovers import children, mounts, quiet_scratch
 from ansible_collections.criu.check.plugins.module_utils import _context
 from ansible_collections.criu.check.plugins.module_utils import _installed_criu as I
@@ -546,9 +546,7 @@ def test_under_a_proc_of_another_pid_namespace_no_process_is_taken_for_a_holder(
               'finally:\n'
               '    proc.kill()\n'
               '    proc.wait()\n')
-    out = subprocess.run(['unshare', '--pid', '--fork', sys.executable, '-c', script], capture_output=True,
-                         env=dict(os.environ, PYTHONPATH=COLLECTIONS), timeout=60, check=True).stdout
-    got = json.loads(out)
+    got = python_in_new_pid_namespace('-c', script)
     assert got['self'] != str(got['pid']), got   # /proc really is the parent namespace's
     assert got['holders'] == [], got
 

@@ -17,12 +17,10 @@ both work.
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
-from conftest import COLLECTIONS, criu_and_facts_in_root, requires_root
+from conftest import criu_and_facts_in_root, python_in_new_pid_namespace, requires_root
 
 from ansible_collections.criu.check.plugins.module_utils import _decide, _environment_fix
 
@@ -61,9 +59,7 @@ def test_the_modules_that_run_criu_stop_at_setup_and_say_why(tmp_path):
               'from ansible_collections.criu.check.plugins.module_utils import _phaul, _smoke\n'
               'print(json.dumps({"smoke": _smoke.run("/bin/true", timeout=10),\n'
               '                  "phaul": _phaul.criu_problem("/bin/true")}))\n')
-    out = subprocess.run(['unshare', '--pid', '--fork', sys.executable, '-c', script], capture_output=True,
-                         env=dict(os.environ, PYTHONPATH=COLLECTIONS), timeout=60, check=True).stdout
-    got = json.loads(out)
+    got = python_in_new_pid_namespace('-c', script)
     said = 'criu cannot run here: %s' % _environment_fix.PROC_OF_OTHER_PID_NAMESPACE_FIX
     assert (got['smoke']['ok'], got['smoke']['stage'], got['smoke']['msg']) == (False, 'setup', said), got['smoke']
     assert got['phaul'] == ['/bin/true', said], got['phaul']
@@ -71,9 +67,6 @@ def test_the_modules_that_run_criu_stop_at_setup_and_say_why(tmp_path):
     args = os.path.join(str(tmp_path), 'args.json')
     with open(args, 'w') as f:
         json.dump({'ANSIBLE_MODULE_ARGS': {'state': 'killed', 'pids': [1]}}, f)
-    out = subprocess.run(['unshare', '--pid', '--fork', sys.executable, '-m',
-                          'ansible_collections.criu.check.plugins.modules.criu_process', args], capture_output=True,
-                         env=dict(os.environ, PYTHONPATH=COLLECTIONS), timeout=60, check=False).stdout
-    got = json.loads(out)
+    got = python_in_new_pid_namespace('-m', 'ansible_collections.criu.check.plugins.modules.criu_process', args)
     assert got.get('failed') and got['msg'] == 'criu_process cannot run here: %s' % (
         _environment_fix.PROC_OF_OTHER_PID_NAMESPACE_FIX), got
