@@ -24,17 +24,16 @@ from ansible_collections.criu.check.plugins.module_utils import _registry as REG
 def probe_entry(probe, result, environment=None, config_values=None, kernel=None):
     """One ``criu_facts.probes`` entry: the result plus the registry's row.
     The fix is the one that fits: where the environment (a container, WSL)
-    is the cause, its fix; else the probe's own (a cause it saw); else the
-    registry's, led by the options the kernel is built without when its
-    config shows them."""
+    is the cause, its fix, unless the kernel's config shows the feature
+    built without (no confinement lifted would bring it); else the probe's
+    own (a cause it saw); else the registry's, led by the options the
+    kernel is built without when its config shows them."""
     kernel = kernel or {}
     config_values = config_values if config_values is not None else {}
     off = _kernel_config.built_without(probe, result, config_values, kernel.get('config'), kernel.get('release'),
                                        kernel.get('arch'))
-    fix = _environment_fix.environment_fix(probe.id, result, environment, kernel.get('release'))
-    if fix == _environment_fix.SECCOMP_FILTER_FIX and off:
-        fix = None   # the filter refused a feature this kernel is built without: lifting it would not help
-    fix = fix or result.get('fix')
+    fix = (_environment_fix.environment_fix(probe.id, result, environment, kernel.get('release'), bool(off))
+           or result.get('fix'))
     if not fix:
         fix = _kernel_config.built_without_fix(off, probe.fix) if off else probe.fix
     return {

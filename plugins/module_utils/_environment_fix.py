@@ -225,12 +225,13 @@ def _container_fix(probe_id, err, env):
         container, ', '.join(why), _container_options(container, caps, proc_sys, seccomp, apparmor, tun))
 
 
-def environment_fix(probe_id, result, environment, release=None):
+def environment_fix(probe_id, result, environment, release=None, kernel_lacks=False):
     """A fix for a probe that failed because of where it ran rather than the
     kernel, or None when the registry's (or the probe's own) fix stands.
 
     ``result`` is the probe's result, ``environment`` the facts of
-    ``gather()``, ``release`` the running kernel's.  Follows real reports: WSL 1 has no Linux kernel
+    ``gather()``, ``release`` the running kernel's; ``kernel_lacks``: its
+    config has the probe's options off (_kernel_config.built_without()).  Follows real reports: WSL 1 has no Linux kernel
     (microsoft/WSL#2833); gVisor is not Linux either (containerd#12280);
     arm64 has no soft-dirty (criu#1729); an unprivileged container lacks
     capabilities, has a read-only /proc/sys and a seccomp filter (criu#1307,
@@ -252,10 +253,14 @@ def environment_fix(probe_id, result, environment, release=None):
     if str(evidence.get('failed_step') or '').startswith('mkdtemp(/tmp/'):
         return None   # a /tmp criu cannot write (EROFS, ENOSPC), not a confinement: the probe's own fix, for containers too
     err = _errno_of(evidence)
-    if err == 'EAFNOSUPPORT':
-        return SOCKET_FAMILY_REFUSED_FIX
     if probe_id == 'mem_dirty_track' and env.get('arch') in ('aarch64', 'arm64'):
         return ARM64_SOFT_DIRTY_FIX
+    if kernel_lacks and env.get('wsl') != 2:
+        # Built without the feature: no filter lifted, capability granted or sysctl changed brings it (a container
+        # or a filter may refuse it too); the kernel's fix.  WSL 2's below says how to build its kernel.
+        return None
+    if err == 'EAFNOSUPPORT':
+        return SOCKET_FAMILY_REFUSED_FIX
     if env.get('yama_ptrace_scope') == 3 and probe_id in _PTRACE_PROBES and err in _PERMISSION:
         return ('kernel.yama.ptrace_scope is 3, which no capability overrides and only a reboot undoes: set '
                 'kernel.yama.ptrace_scope = 1 in /etc/sysctl.d/ and reboot')
@@ -264,7 +269,7 @@ def environment_fix(probe_id, result, environment, release=None):
         if fix:
             return fix
     elif not env.get('container') and not result.get('fix') and _seccomp_refused(probe_id, err, env, release):
-        return SECCOMP_FILTER_FIX   # a probe's own fix knows more (autofs: not in this kernel's config at all)
+        return SECCOMP_FILTER_FIX   # unless the probe's own fix names a cause it saw
     row = REG.BY_ID.get(probe_id)
     # Only a kernel feature the probe found missing: a userland probe (criu's build, a tool) or one with its
     # own fix, or one that could not decide, keeps its fix; a kernel rebuilt would not change it.

@@ -135,6 +135,26 @@ def test_a_kernel_built_without_the_option_leads_the_fix_unless_the_environment_
     assert probes['mem_dirty_track']['fix'] == REG.BY_ID['mem_dirty_track'].fix
 
 
+@pytest.mark.parametrize('environment', [
+    dict(ENV_OK, container='podman', container_privileged=False, capabilities=['chown'], seccomp=2),
+    dict(ENV_OK, container=None, euid=0, seccomp=2, user_namespace=False,
+         capabilities=['sys_admin', 'net_admin', 'sys_ptrace']),
+], ids=['unprivileged-container', 'seccomp-filter'])
+def test_a_confinement_does_not_hide_that_the_kernel_is_built_without_the_feature(environment):
+    """autofs refused (EPERM) by a container's or a filter's confinement: where the kernel's config has it off,
+    lifting the confinement would not bring it, and the kernel's fix is the one; where it has it, the
+    confinement's."""
+    res = results(autofs=R.UNSUPPORTED)
+    res['autofs']['evidence'] = {'errno_name': 'EPERM'}
+    kernel = dict(KERNEL, config=CONFIG_READ)
+    off = {'autofs': {'CONFIG_AUTOFS_FS': 'n', 'CONFIG_AUTOFS4_FS': 'unset'}}
+    fix = A.facts(res, environment, kernel, None, off)['probes']['autofs']['fix']
+    assert fix == "this kernel's config has CONFIG_AUTOFS_FS off: " + REG.BY_ID['autofs'].fix
+    on = {'autofs': {'CONFIG_AUTOFS_FS': 'y', 'CONFIG_AUTOFS4_FS': 'unset'}}
+    fix = A.facts(res, environment, kernel, None, on)['probes']['autofs']['fix']
+    assert fix != REG.BY_ID['autofs'].fix and not fix.startswith("this kernel's config"), fix
+
+
 def test_only_the_probes_run_appear():
     res = dict((k, v) for k, v in results().items() if REG.BY_ID[k].category == REG.EXTRA)
     facts = A.facts(res, ENV_OK, KERNEL, None)
