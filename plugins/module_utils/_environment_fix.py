@@ -231,13 +231,15 @@ def environment_fix(probe_id, result, environment, release=None, kernel_lacks=Fa
 
     ``result`` is the probe's result, ``environment`` the facts of
     ``gather()``, ``release`` the running kernel's; ``kernel_lacks``: its
-    config has the probe's options off (_kernel_config.built_without()).  Follows real reports: WSL 1 has no Linux kernel
-    (microsoft/WSL#2833); gVisor is not Linux either (containerd#12280);
-    arm64 has no soft-dirty (criu#1729); an unprivileged container lacks
-    capabilities, has a read-only /proc/sys and a seccomp filter (criu#1307,
-    moby#30684), and its kernel fixes belong to the host; WSL 2 runs
-    Microsoft's kernel build (CRaC openjdk-builds#4); Yama's ptrace_scope
-    (criu#2495); vm.unprivileged_userfaultfd (criu PR #3035)."""
+    config has the probe's options off (_kernel_config.built_without()).
+    Follows real reports: WSL 1 has no Linux kernel (microsoft/WSL#2833);
+    gVisor is not Linux either (containerd#12280); arm64 has no soft-dirty
+    (criu#1729); an unprivileged container lacks capabilities, has a
+    read-only /proc/sys and a seccomp filter (criu#1307, moby#30684), and
+    its kernel fixes belong to the host; WSL 2 runs Microsoft's kernel build
+    (CRaC openjdk-builds#4); Yama's ptrace_scope (criu#2495);
+    vm.unprivileged_userfaultfd (criu PR #3035); systemd's
+    RestrictAddressFamilies= and RestrictNamespaces= (seccomp filters)."""
     if not result or result.get('status') not in (R.UNSUPPORTED, R.UNKNOWN):
         return None
     evidence = result.get('evidence') or {}
