@@ -145,9 +145,9 @@ _INT80_CODE = bytes.fromhex('53554154415541564157578b078b5f048b4f088b570c8b77108
 
 # ---------------------------------------------------------------- helpers
 
-def _mmap(length, prot, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS):
-    """Raw mmap(NULL, length, prot, flags, -1, 0): (address, errno)."""
-    addr, err = _syscall.syscall('mmap', 0, length, prot, flags, -1, 0)
+def _mmap(length, prot, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, fd=-1):
+    """Raw mmap(NULL, length, prot, flags, fd, 0): (address, errno)."""
+    addr, err = _syscall.syscall('mmap', 0, length, prot, flags, fd, 0)
     return (None, err) if addr == -1 else (addr, 0)
 
 
@@ -208,16 +208,7 @@ class _Code:
     read+exec."""
 
     def __init__(self, code):
-        self.addr = _map_code_from_memfd(code)
-        if self.addr is None:
-            self.addr, err = _mmap(PAGE_SIZE, mmap.PROT_READ | mmap.PROT_WRITE)
-            if self.addr is None:
-                raise OSError(err, 'mmap')
-            ctypes.memmove(self.addr, code, len(code))
-            rc, err = _syscall.syscall('mprotect', self.addr, PAGE_SIZE, mmap.PROT_READ | mmap.PROT_EXEC)
-            if rc:
-                self.close()
-                raise OSError(err, 'mprotect(PROT_EXEC)')
+        self.addr = _map_code_from_memfd(code) or _map_code_written(code)
         _flush_icache(self.addr, len(code))
 
     def close(self):
@@ -239,12 +230,25 @@ def _map_code_from_memfd(code):
     try:
         os.write(fd, code)
         os.ftruncate(fd, PAGE_SIZE)
-        addr, err = _syscall.syscall('mmap', 0, PAGE_SIZE, mmap.PROT_READ | mmap.PROT_EXEC, mmap.MAP_PRIVATE, fd, 0)
+        return _mmap(PAGE_SIZE, mmap.PROT_READ | mmap.PROT_EXEC, mmap.MAP_PRIVATE, fd)[0]
     except OSError:
         return None
     finally:
         os.close(fd)
-    return None if err else addr
+
+
+def _map_code_written(code):
+    """``code`` in an anonymous page written, then made read+exec; OSError
+    when either step is refused (the mprotect() under PR_SET_MDWE)."""
+    addr, err = _mmap(PAGE_SIZE, mmap.PROT_READ | mmap.PROT_WRITE)
+    if addr is None:
+        raise OSError(err, 'mmap')
+    ctypes.memmove(addr, code, len(code))
+    rc, err = _syscall.syscall('mprotect', addr, PAGE_SIZE, mmap.PROT_READ | mmap.PROT_EXEC)
+    if rc:
+        _munmap(addr, PAGE_SIZE)
+        raise OSError(err, 'mprotect(PROT_EXEC)')
+    return addr
 
 
 def _flush_icache(addr, length):
