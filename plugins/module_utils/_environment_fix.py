@@ -146,7 +146,7 @@ def _seccomp_refused(probe_id, err, env, release):
         # A filter's answer for a call it refuses whole (systemd's for clone3(), whose flags it cannot read), on
         # a kernel that has the call; a kernel built without it is told by its config (_aggregate.probe_entry).
         row = REG.BY_ID.get(probe_id)
-        return bool(row and row.kernel_min and _kernel_config.at_least(release, row.kernel_min))
+        return bool(row and _kernel_config.has_kernel_min(row, release))
     if env.get('user_namespace') or env.get('euid') != 0:
         return False
     if not set(_ROOT_CAPS) <= set(env.get('capabilities') or ()):

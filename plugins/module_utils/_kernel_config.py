@@ -190,13 +190,6 @@ def _version(text):
     return (int(match.group(1)), int(match.group(2))) if match else None
 
 
-def at_least(release, minimum):
-    """Whether the kernel ``release`` is ``minimum`` (a row's kernel_min,
-    "5.5") or newer; False when either cannot be read."""
-    have, need = _version(release), _version(minimum)
-    return bool(have and need) and have >= need
-
-
 def candidates(release, root='/'):
     """Where the running kernel's config may be, in the order tried."""
     return [
@@ -484,6 +477,13 @@ def _errno_name(result):
 
 def _kernel_min(row):
     return _version(getattr(row, 'kernel_min', '') or '')
+
+
+def has_kernel_min(row, release):
+    """Whether the kernel ``release`` is the row's kernel_min or newer; False
+    when either cannot be read."""
+    minimum, running = _kernel_min(row), _version(release)
+    return bool(minimum and running) and running >= minimum
 
 
 def _unblock(block):
