@@ -656,7 +656,67 @@ def compat_cr(ctx):
                          evidence=evidence)
     if os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
         return R.supported(evidence=evidence)
-    return R.unsupported(MSG_COMPAT_CR, evidence=evidence)
+    fix = _int80_refused_fix(status, evidence)
+    return R.unsupported(MSG_COMPAT_CR, evidence=evidence, fix=fix)
+
+
+# Why int $0x80 killed the test child where the kernel has the 32-bit ABI (can_map_vdso passed, and
+# ARCH_MAP_VDSO_32 exists only with CONFIG_IA32_EMULATION): not the kernel's build, so not the registry's fix.
+# SIGSYS is a seccomp filter's answer to an architecture it does not list (libseccomp's default for one;
+# systemd's SystemCallArchitectures=native installs such a filter).  SIGSEGV, from 6.7 on, is a kernel with
+# 32-bit system calls off (__ia32_enabled: CONFIG_IA32_EMULATION_DEFAULT_DISABLED, or ia32_emulation= on the
+# command line, arch/x86/entry/common.c): int $0x80 then has no gate and faults (seen on Debian's 7.2 booted
+# with ia32_emulation=0).
+IA32_FILTERED_FIX = ('a seccomp filter kills this process\'s 32-bit system calls (int $0x80 got SIGSYS), not the '
+                     'kernel: systemd\'s SystemCallArchitectures=native, or a seccomp profile without the x86 '
+                     'architecture; run criu without that filter to restore 32-bit tasks')
+IA32_OFF_AT_BOOT_FIX = ('this kernel was booted with %s, which turns 32-bit system calls off (int $0x80 faults): '
+                        'boot it with ia32_emulation=1 (or without that argument) to restore 32-bit tasks')
+IA32_OFF_BY_DEFAULT_FIX = ('this kernel has 32-bit system calls off (int $0x80 faults): built with '
+                           'CONFIG_IA32_EMULATION_DEFAULT_DISABLED=y, or a TDX or SEV guest, which turns them off: '
+                           'boot it with ia32_emulation=1 to restore 32-bit tasks')
+IA32_EMULATION_SWITCH = (6, 7)
+
+
+def _ia32_emulation_word(cmdline):
+    """The ``ia32_emulation=`` word of a kernel command line that left 32-bit
+    system calls off, or None.  As the kernel parses it: each such word in
+    turn through kstrtobool() (n, f, 0, off: false; y, t, 1, on: true; any
+    other value changes nothing)."""
+    word = None
+    for item in cmdline.split():
+        key, equals, value = item.partition('=')
+        value = value.lower()
+        if key != 'ia32_emulation' or not equals:
+            continue
+        if value[:1] in ('n', 'f', '0') or value[:2] == 'of':
+            word = item
+        elif value[:1] in ('y', 't', '1') or value[:2] == 'on':
+            word = None
+    return word
+
+
+def _int80_refused_fix(status, evidence):
+    """The fix for a test child that int $0x80 killed, where the kernel's
+    build is not the cause, or None (the registry's fix).  A command line
+    that turned 32-bit calls off goes into ``evidence`` as ``cmdline``."""
+    if not os.WIFSIGNALED(status):
+        return None
+    if os.WTERMSIG(status) == signal.SIGSYS:
+        return IA32_FILTERED_FIX
+    release = re.match(r'(\d+)\.(\d+)', os.uname().release)
+    if os.WTERMSIG(status) != signal.SIGSEGV or not release \
+            or (int(release.group(1)), int(release.group(2))) < IA32_EMULATION_SWITCH:
+        return None
+    try:
+        with open('/proc/cmdline') as handle:
+            word = _ia32_emulation_word(handle.read())
+    except OSError:
+        word = None
+    if word:
+        evidence['cmdline'] = word
+        return IA32_OFF_AT_BOOT_FIX % word
+    return IA32_OFF_BY_DEFAULT_FIX
 
 
 # ---------------------------------------------------------------- userfaultfd

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """criu as root under a seccomp filter, outside any container: what
 systemd's RestrictNamespaces=yes installs (clone() and unshare() of a
-namespace, and setns(), refused with EPERM; clone3() with ENOSYS).
+namespace, and setns(), refused with EPERM; clone3() with ENOSYS), and what
+its SystemCallArchitectures=native installs (32-bit calls killed).
 
 criu 4.1.1 stops in its start-up ("Unable create a network namespace:
 Operation not permitted"), and the facts said so, but their fixes asked for
@@ -15,6 +16,7 @@ Real criu in the Debian 13 root is the oracle.
 """
 
 import platform
+import signal
 
 import pytest
 
@@ -22,12 +24,19 @@ from conftest import criu_and_facts_in_root, requires_root
 
 from ansible_collections.criu.check.plugins.module_utils import _decide
 from ansible_collections.criu.check.plugins.module_utils import _environment_fix
+from ansible_collections.criu.check.plugins.module_utils import _probes_memory
 
 pytestmark = [requires_root, pytest.mark.skipif(platform.machine() != 'x86_64',
                                                 reason='seccomp_deny.py knows x86_64 system calls only')]
 
-RESTRICT_NAMESPACES = ("python3 -c 'import os, sys; sys.path.insert(0, \"/src/tests/tools\"); import seccomp_deny as S; "
-                       "S.install(S.restrict_namespaces_program()); os.execvp(sys.argv[1], sys.argv[1:])'")
+
+def _under(program):
+    """A run_in prefix: install seccomp_deny.PROGRAM(), then exec the command."""
+    return ("python3 -c 'import os, sys; sys.path.insert(0, \"/src/tests/tools\"); import seccomp_deny as S; "
+            "S.install(S.%s()); os.execvp(sys.argv[1], sys.argv[1:])'" % program)
+
+
+RESTRICT_NAMESPACES = _under('restrict_namespaces_program')
 
 
 def test_restricted_namespaces_stop_criu_and_the_fix_names_the_filter():
@@ -52,3 +61,21 @@ def test_restricted_namespaces_stop_criu_and_the_fix_names_the_filter():
     built_without = autofs['config_values'].get('CONFIG_AUTOFS_FS') in ('n', 'unset')
     assert autofs['fix'].startswith("this kernel's config has ") is built_without, autofs
     assert (autofs['fix'] == fix) is not built_without, autofs
+
+
+def test_native_architecture_only_takes_32_bit_tasks_and_the_fix_names_the_filter():
+    """SystemCallArchitectures=native kills int $0x80 with SIGSYS: criu says
+    compat_cr is not supported (its one message, "Requires kernel >=
+    v4.12"), and so do the facts, but their fix names the filter, not a
+    kernel this one already is."""
+    criu_says, facts = criu_and_facts_in_root(run_in=_under('native_only_program'), check='check --all')
+    assert 'compat_cr is not supported' in criu_says and 'criu rc 1' in criu_says, criu_says
+    compat = facts['probes']['compat_cr']
+    assert compat['status'] == 'unsupported', compat
+    if not compat['evidence']['can_map_vdso']:
+        pytest.skip('this kernel cannot map the 32-bit vDSO: compat_cr fails before its int $0x80 test')
+    assert compat['evidence']['child_signal'] == signal.SIGSYS, compat
+    assert compat['fix'] == _probes_memory.IA32_FILTERED_FIX, compat
+    # only the 32-bit calls are refused: the verdict is criu's, and nothing else is missing for it
+    assert facts['verdict'] == 'good_but' and 'Looks good but' in criu_says, (facts['summary'], criu_says)
+    assert facts['environment']['criu_can_start'], facts['environment']

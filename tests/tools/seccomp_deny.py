@@ -214,6 +214,7 @@ AUDIT_ARCH_I386 = 0x40000003
 SECCOMP_SET_MODE_FILTER = 1
 SECCOMP_MODE_FILTER = 2
 SECCOMP_RET_KILL_PROCESS = 0x80000000
+SECCOMP_RET_KILL_THREAD = 0
 SECCOMP_RET_ERRNO = 0x00050000
 SECCOMP_RET_ALLOW = 0x7FFF0000
 SECCOMP_DATA_NR = 0        # offsetof(struct seccomp_data, nr)
@@ -338,6 +339,17 @@ def restrict_namespaces_program():
             (BPF_LD_W_ABS, 0, 0, SECCOMP_DATA_ARGS),      # the flags' low 32 bits, where CLONE_NEW* are
             (BPF_JSET_K, 0, 1, CLONE_NEW_ANY),
             (BPF_RET_K, 0, 0, eperm),
+            (BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW)]
+
+
+def native_only_program():
+    """What systemd's SystemCallArchitectures=native installs on x86_64: a
+    filter of no rules but its architecture, whose default for any other
+    (here i386, int $0x80) is libseccomp's SCMP_ACT_KILL, which kills the
+    thread with SIGSYS."""
+    return [(BPF_LD_W_ABS, 0, 0, SECCOMP_DATA_ARCH),
+            (BPF_JEQ_K, 1, 0, AUDIT_ARCH_X86_64),
+            (BPF_RET_K, 0, 0, SECCOMP_RET_KILL_THREAD),
             (BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW)]
 
 

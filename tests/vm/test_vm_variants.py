@@ -3,6 +3,7 @@
 """The variants really take the feature away, and what the issue asks of
 them beyond agreeing with criu (test_vm_differential.py does that part)."""
 
+import signal
 
 import pytest
 
@@ -10,6 +11,8 @@ import _vm as V
 from _vm import report_of
 
 import _differential as D
+
+from ansible_collections.criu.check.plugins.module_utils import _probes_memory
 
 vms = V.vms
 
@@ -94,12 +97,19 @@ def test_sockdiag_blocked_names_the_modules(vms, boot):
 
 @pytest.mark.parametrize('boot', [b for b in V.boots() if 'ia32_emulation=0' in b])
 def test_ia32_emulation_off(vms, boot):
-    """ia32_emulation=0 takes 32-bit tasks away: compat_cr is gone on both sides."""
+    """ia32_emulation=0 takes 32-bit tasks away: compat_cr is gone on both
+    sides.  The kernel has everything the registry's fix asks for (4.12,
+    CONFIG_IA32_EMULATION: the 32-bit vDSO maps), so the fix is the boot
+    argument: int $0x80 faults."""
     case = '%s/base/root/4.2.1' % boot
     criu = report_of(vms, case)['features']['compat_cr']
     results, facts = V.ours(vms, case, 'all')
     assert criu['rc'] != 0, D.short(criu)
-    assert results['compat_cr']['status'] in ('unsupported', 'not_applicable'), results['compat_cr']
+    compat = facts['probes']['compat_cr']
+    assert compat['status'] == 'unsupported' and compat['evidence']['can_map_vdso'], compat
+    assert compat['evidence']['child_signal'] == signal.SIGSEGV, compat
+    assert compat['evidence']['cmdline'] == 'ia32_emulation=0', compat
+    assert compat['fix'] == _probes_memory.IA32_OFF_AT_BOOT_FIX % 'ia32_emulation=0', compat
 
 
 SECURITYFS_CASES = [c for c in V.cases() if c.split('/')[1] == 'securityfs' and c.endswith('/root/4.2.1')]
