@@ -72,6 +72,35 @@ def die_with_parent(parent):
         os._exit(1)
 
 
+def null_fd():
+    """A new descriptor that reads nothing and takes any write: /dev/null,
+    or, where /dev has none (a chroot whose /dev was not mounted), an
+    anonymous file in memory, so that a process still starts there (its
+    writes are the module's own strays and tools' stdin, never their output,
+    which comes through pipes)."""
+    try:
+        return os.open(os.devnull, os.O_RDWR)
+    except OSError:
+        if not hasattr(os, 'memfd_create'):
+            raise
+        return os.memfd_create('criu-check-null', 0)
+
+
+def null_stdio():
+    """Point descriptors 0, 1 and 2 at a null_fd()."""
+    fd = null_fd()
+    for target in (0, 1, 2):
+        os.dup2(fd, target)
+    if fd > 2:
+        os.close(fd)
+
+
+def null_stdin():
+    """subprocess's ``stdin=`` for a tool: /dev/null, or, where there is
+    none, descriptor 0, which a worker (null_stdio()) has already empty."""
+    return subprocess.DEVNULL if os.path.exists(os.devnull) else 0
+
+
 def run_tool(argv, environ_update=None):
     """Run a userland tool to its end: ``(rc, stdout, stderr)``, the output
     decoded as UTF-8 (undecodable bytes replaced), OSError when it cannot be
@@ -95,7 +124,7 @@ def run_tool(argv, environ_update=None):
             del env['PYTHONPATH']
     try:
         # pylint: disable-next=ansible-bad-function
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        proc = subprocess.Popen(argv, stdin=null_stdin(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 env=env, close_fds=True)
     except OSError as exc:
         _count_refusal(exc, 'starting %s' % argv[0])

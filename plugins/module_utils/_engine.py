@@ -200,11 +200,8 @@ def _worker(work, ctx, wfd, other_fds, parent):
         wfd = fcntl.fcntl(wfd, fcntl.F_DUPFD_CLOEXEC, 3)
     # The module's stdout carries its JSON result: nothing a probe or a
     # library prints may reach it.
-    devnull = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(devnull, fd)
-    os.close(devnull)
-    sys.stdout = sys.stderr = open(os.devnull, 'w')
+    _child.null_stdio()
+    sys.stdout = sys.stderr = open(1, 'w', closefd=False)
     if 'faulthandler' in sys.modules:
         # A crash is reported through the wait status, not a dump to a
         # file descriptor the caller may still be using.

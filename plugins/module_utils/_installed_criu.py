@@ -339,7 +339,7 @@ def _run(argv, env, timeout, preexec=None, cwd='/'):
         # AnsibleModule.run_command has no timeout, no process group and no
         # pre-exec hook, and this runs in a forked worker without a module.
         # pylint: disable-next=ansible-bad-function
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        proc = subprocess.Popen(argv, stdin=_child.null_stdin(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 cwd=cwd, env=env, close_fds=True, start_new_session=own_session,
                                 preexec_fn=child_setup)
     except (OSError, subprocess.SubprocessError) as exc:

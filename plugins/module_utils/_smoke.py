@@ -315,14 +315,6 @@ def clean_up(workdir, sessions, exclude=(), exited=None, seconds=CLEANUP_SECONDS
     return killed
 
 
-def _devnull_stdio():
-    fd = os.open(os.devnull, os.O_RDWR)
-    for target in (0, 1, 2):
-        os.dup2(fd, target)
-    if fd > 2:
-        os.close(fd)
-
-
 def _close_fds_except(keep):
     for name in os.listdir('/proc/self/fd'):
         fd = int(name)
@@ -357,7 +349,7 @@ def start_watchdog(workdir, deadline_seconds):
         os.setsid()
         for sig in (signal.SIGHUP, signal.SIGINT, signal.SIGPIPE):
             signal.signal(sig, signal.SIG_IGN)
-        _devnull_stdio()
+        _child.null_stdio()
         _close_fds_except((rfd,))
         sessions = set()
         kdat = False

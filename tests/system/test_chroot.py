@@ -32,10 +32,13 @@ INSIDE = ('cd / && rm -f /run/criu.kdat && criu check >&2; echo "criu rc $?" >&2
           'PYTHONPATH=/run/c python3 -m ansible_collections.criu.check.plugins.modules.criu_facts /run/args.json')
 
 
-def in_chroot(root_is_a_mount_point):
+def in_chroot(root_is_a_mount_point, dev='mount --rbind /dev "$R/dev"'):
+    """criu check, then criu_facts, chrooted into the Debian 13 root with
+    /proc, /sys and ``dev`` (a shell command: the host's /dev by default)
+    mounted: (what criu printed, "criu rc N" last; the facts)."""
     root = criu_root_or_skip()
     setup = 'mount --bind "$R" "$R" && ' if root_is_a_mount_point else ''
-    script = (setup + 'mount -t proc proc "$R/proc" && mount -t sysfs sysfs "$R/sys" && mount --rbind /dev "$R/dev" && '
+    script = (setup + 'mount -t proc proc "$R/proc" && mount -t sysfs sysfs "$R/sys" && ' + dev + ' && '
               'mount -t tmpfs tmpfs "$R/run" && mount -t tmpfs tmpfs "$R/tmp" && mount --bind -o ro "$SRC" "$R/src" && '
               'exec chroot "$R" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin sh -c "$INSIDE"')
     proc = subprocess.run(['unshare', '-m', '--propagation', 'private', '--', 'sh', '-c', script],
@@ -73,6 +76,23 @@ def test_with_the_chroot_a_mount_point_criu_and_the_facts_say_it_works():
     assert facts['environment']['criu_can_start'] is True, facts['environment']
     assert facts['probes']['move_mount_set_group']['status'] == 'supported', facts['probes']['move_mount_set_group']
     assert facts['criu']['agrees'] is True, facts['criu']
+
+
+def test_a_chroot_whose_dev_is_empty_runs_every_probe_as_criu_runs_every_check():
+    """/dev not mounted in the chroot (an empty directory, no /dev/null):
+    criu starts and says "Does not look good." at tty (no /dev/ptmx).  The
+    facts say the same, each probe run: none is an error for want of
+    /dev/null, where the module's workers point their standard streams."""
+    criu_says, facts = in_chroot(True, dev='mount -t tmpfs tmpfs "$R/dev"')
+    assert "Can't open /dev/ptmx: No such file or directory" in criu_says and 'criu rc 1' in criu_says, criu_says
+    assert facts['verdict'] == 'bad' and facts['missing']['required'] == ['tty'], (facts['verdict'], facts['missing'])
+    assert facts['environment']['criu_can_start'] is True, facts['environment']
+    errors = dict((k, p['message']) for k, p in facts['probes'].items() if p['status'] in ('error', 'unknown'))
+    assert not errors, errors
+    assert facts['probes']['tun']['status'] == 'unsupported', facts['probes']['tun']
+    # the installed criu ran too (its stdin is the worker's), and said what criu says
+    check = facts['criu']['check']
+    assert (check['verdict'], check['rc']) == ('bad', 1) and facts['criu']['agrees'] is True, facts['criu']
 
 
 MOUNTINFO_HOST = ('22 1 0:21 / / rw - ext4 /dev/vda1 rw\n'
