@@ -8,6 +8,7 @@ import ctypes
 import hashlib
 import json
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -352,17 +353,18 @@ def python_in_new_pid_namespace(*args):
                              % (' '.join(args), proc.stdout[-2000:], proc.stderr[-2000:]))
 
 
-def criu_and_facts_in_root(prepare='true', run_in='', check='check'):
+def criu_and_facts_in_root(prepare='true', run_in='', check='check', module_args=None):
     """``criu CHECK`` (``check``: criu's arguments; with no kdat cache) and the
-    criu_facts module, both run as ``run_in CMD`` in the Debian 13 root after
-    the shell command ``prepare``: (what criu printed, with "criu rc N" last;
-    the facts)."""
+    criu_facts module (with ``module_args``), both run as ``run_in CMD`` in
+    the Debian 13 root after the shell command ``prepare``: (what criu
+    printed, with "criu rc N" last; the facts)."""
     criu_root_or_skip()
+    args = json.dumps({'ANSIBLE_MODULE_ARGS': module_args or {}})
     script = ('cd / && {prepare} && rm -f /run/criu.kdat && {run_in} criu {check} >&2; echo "criu rc $?" >&2; '
               'mkdir -p /run/c/ansible_collections/criu && ln -s /src /run/c/ansible_collections/criu/check && '
-              'echo \'{{"ANSIBLE_MODULE_ARGS": {{}}}}\' > /run/args.json && cd /run && PYTHONPATH=/run/c {run_in} '
+              'echo {args} > /run/args.json && cd /run && PYTHONPATH=/run/c {run_in} '
               'python3 -m ansible_collections.criu.check.plugins.modules.criu_facts /run/args.json'
-              ).format(prepare=prepare, run_in=run_in, check=check)
+              ).format(prepare=prepare, run_in=run_in, check=check, args=shlex.quote(args))
     proc = subprocess.run([CRIU_ROOT, 'run', '--', 'sh', '-c', script], stdin=subprocess.DEVNULL,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300, check=False)
     err = proc.stderr.decode('utf-8', 'replace')

@@ -46,3 +46,55 @@ def names(cap_eff):
     """The capabilities in the mask ``cap_eff`` by name, sorted; a number
     this table does not know stands as its digits."""
     return sorted(NAMES.get(bit, str(bit)) for bit in range(64) if has(cap_eff, bit))
+
+
+# The security.capability extended attribute (include/uapi/linux/capability.h
+# struct vfs_cap_data, vfs_ns_cap_data): a little-endian u32 magic, then
+# (permitted, inheritable) u32 pairs, and in revision 3 the root uid the
+# attribute belongs to.  Revision -> (pairs, size the kernel accepts).
+VFS_CAP_REVISION_MASK = 0xFF000000
+VFS_CAP_FLAGS_EFFECTIVE = 0x000001
+_VFS_CAP_REVISIONS = {0x01000000: (1, 12), 0x02000000: (2, 20), 0x03000000: (2, 24)}
+
+
+def file_caps(data):
+    """A security.capability value as ``(permitted, inheritable, effective,
+    rootid)`` (masks, the effective flag, and the root uid of revision 3, else
+    None), or None where the kernel would not read it as one
+    (security/commoncap.c get_vfs_caps_from_disk())."""
+    if len(data) < 4:
+        return None
+    magic = int.from_bytes(data[:4], 'little')
+    pairs, size = _VFS_CAP_REVISIONS.get(magic & VFS_CAP_REVISION_MASK, (0, None))
+    if len(data) != size:
+        return None
+    permitted = inheritable = 0
+    for i in range(pairs):
+        permitted |= int.from_bytes(data[4 + 8 * i:8 + 8 * i], 'little') << (32 * i)
+        inheritable |= int.from_bytes(data[8 + 8 * i:12 + 8 * i], 'little') << (32 * i)
+    rootid = int.from_bytes(data[20:24], 'little') if size == 24 else None
+    return permitted, inheritable, bool(magic & VFS_CAP_FLAGS_EFFECTIVE), rootid
+
+
+def after_exec(inheritable, permitted, bounding, ambient, no_new_privs, program=None):
+    """The effective set a process that is not root has once it execve()s a
+    program (neither setuid nor setgid): its own sets (masks), its
+    no_new_privs flag, and ``program``, the file_caps() of the program where
+    the kernel applies them (None: it has none, or they do not count, e.g. on
+    a nosuid mount).  As security/commoncap.c cap_bprm_creds_from_file():
+
+      pA' = 0 for a program with file capabilities, else pA
+      pP' = (pI & fI) | (fP & pB) | pA'   (no more than pP under no_new_privs)
+      pE' = fE ? pP' : pA'
+
+    A program whose effective flag is set and whose fP the bounding set cuts
+    is not run at all (EPERM): it has nothing, 0."""
+    if program is None:
+        return ambient
+    f_permitted, f_inheritable, f_effective, dummy = program
+    new = (inheritable & f_inheritable) | (f_permitted & bounding)
+    if f_effective and f_permitted & ~new:
+        return 0
+    if no_new_privs:
+        new &= permitted
+    return new if f_effective else 0

@@ -55,6 +55,45 @@ def _in_user_namespace():
     return uid_map.split() != ['0', '0', '4294967295']
 
 
+def _program_caps(path):
+    """The file capabilities execve() applies to the program at ``path``
+    (_caps.file_caps()), or None where it has none or they do not count: a
+    nosuid mount, or a revision 3 attribute whose root uid is not this user
+    namespace's root (security/commoncap.c rootid_owns_currentns(); only
+    this namespace's map is visible here, its parents' are not)."""
+    try:
+        if os.statvfs(path).f_flag & os.ST_NOSUID:
+            return None
+        caps = _caps.file_caps(os.getxattr(path, 'security.capability'))
+    except (OSError, AttributeError):
+        return None   # ENODATA: no file capabilities; AttributeError: no getxattr() here
+    if caps is None or not caps[3]:
+        return caps
+    uid_map = (_read('/proc/self/uid_map') or '').split()
+    return caps if uid_map[:2] == ['0', str(caps[3])] else None
+
+
+def criu_capabilities(euid, cap_eff, status):
+    """The effective capabilities (a mask) criu has when this process runs
+    the criu it would run (_installed_criu.find()): for root, this
+    process's own; for any other user, what execve() leaves of this
+    process's sets (``status``: /proc/self/status) with that criu's file
+    capabilities, which criu's documentation has non-root users set
+    (setcap cap_checkpoint_restore+eip) for --unprivileged.  None for a user
+    when /proc/self/status could not be read."""
+    if euid == 0:
+        return cap_eff
+    try:
+        sets = [int(status[key], 16) for key in ('CapInh', 'CapPrm', 'CapBnd', 'CapAmb')]
+    except (KeyError, ValueError):
+        return None
+    # Imported here: only a user other than root needs the criu on PATH.
+    from ansible_collections.criu.check.plugins.module_utils import _installed_criu
+    selected = [b['path'] for b in _installed_criu.find() if b['selected']]
+    program = _program_caps(selected[0]) if selected else None
+    return _caps.after_exec(*sets, no_new_privs=status.get('NoNewPrivs') == '1', program=program)
+
+
 def _mount_tree_error():
     try:
         return mount_tree_error(read_proc('/proc/self/mountinfo'))
@@ -343,7 +382,10 @@ def gather(ctx):
     yama = C.read_int('/proc/sys/kernel/yama/ptrace_scope')
     cap_last_cap = C.read_int(_decide.LAST_CAP)
     can_mount = _owns_mount_namespace(cap_eff)
-    blockers = _decide.environment_blockers(ctx.euid, ctx.unprivileged, cap_eff, yama, cap_last_cap, can_mount,
+    criu_caps = criu_capabilities(ctx.euid, cap_eff, status)
+    # criu checks its own capabilities (criu/crtools.c check_caps()), which its file capabilities may give it.
+    blockers = _decide.environment_blockers(ctx.euid, ctx.unprivileged, cap_eff if criu_caps is None else criu_caps,
+                                            yama, cap_last_cap, can_mount,
                                             [_kerndat.describe(f) for f in _kerndat.failures()],
                                             _mount_tree_error())
     seccomp = C.int_or_none(status.get('Seccomp'))
@@ -356,6 +398,7 @@ def gather(ctx):
         'unprivileged': ctx.unprivileged,
         'capabilities': _caps.names(cap_eff),
         'cap_eff': '%016x' % cap_eff,
+        'criu_capabilities': None if criu_caps is None else _caps.names(criu_caps),
         'yama_ptrace_scope': yama,
         'cap_last_cap': cap_last_cap,
         'seccomp': seccomp,

@@ -445,6 +445,18 @@ ansible_facts:
               type: str
               returned: always
               sample: 000001ffffffffff
+            criu_capabilities:
+              description:
+                - The effective capabilities criu has when this user runs it, named as in C(capabilities). For root the
+                  same; for another user what C(execve) leaves of the process's own with the file capabilities of the
+                  criu it would run (C(setcap cap_checkpoint_restore+eip), which criu's documentation advises for
+                  C(--unprivileged); not on a C(nosuid) mount, nor beyond the permitted set under C(no_new_privs)).
+                  criu checks these, not the module's, before it starts. Null when they cannot be read.
+              type: list
+              elements: str
+              returned: always
+              sample: [checkpoint_restore]
+              version_added: 0.3.0
             yama_ptrace_scope:
               description: C(kernel.yama.ptrace_scope), or null without Yama; criu cannot start at 3, nor at 2 without C(CAP_SYS_PTRACE).
               type: int

@@ -1,0 +1,61 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""criu run by a user other than root with file capabilities: what criu's
+documentation has such users do for --unprivileged (setcap
+cap_checkpoint_restore+eip on the criu binary), and what the installed
+criu's fix (_installed_criu) tells them to do.
+
+The module runs without the capability; the criu it runs gets it from the
+file when it is executed.  criu 4.1.1 says "Looks good."; the facts said criu
+could not start ("CRIU needs to have the CAP_SYS_ADMIN or the
+CAP_CHECKPOINT_RESTORE capability": the module's own capabilities).  Where
+the kernel does not apply the file's capabilities (a nosuid mount,
+no_new_privs), criu says exactly that, and so must the facts.  Real criu in
+the Debian 13 root is the oracle; the copy of criu with the capability lives
+in that root's private /run, gone with it.
+"""
+
+import pytest
+
+from conftest import criu_and_facts_in_root, requires_root
+
+from ansible_collections.criu.check.plugins.module_utils import _decide
+
+pytestmark = requires_root
+
+# criu on the user's PATH with the capability (on a nosuid mount when asked), /run readable to the user.
+SETCAP = ('mkdir -p /run/b && {mount}cp /usr/sbin/criu /run/b/criu && setcap cap_checkpoint_restore+eip /run/b/criu '
+          '&& chmod 755 /run /run/b')
+AS_NOBODY = ('setpriv --reuid=65534 --regid=65534 --clear-groups {extra} '
+             'env PATH=/run/b:/usr/sbin:/usr/bin:/sbin:/bin HOME=/run')
+
+
+def _run(mount='', extra=''):
+    return criu_and_facts_in_root(prepare=SETCAP.format(mount=mount), run_in=AS_NOBODY.format(extra=extra),
+                                  check='check --unprivileged', module_args={'unprivileged': True})
+
+
+def test_criu_with_the_capability_in_its_file_starts_and_the_facts_say_so():
+    criu_says, facts = _run()
+    assert 'Looks good.' in criu_says and 'criu rc 0' in criu_says, criu_says
+    environment = facts['environment']
+    assert (environment['euid'], environment['capabilities']) == (65534, []), environment
+    assert environment['criu_capabilities'] == ['checkpoint_restore'], environment
+    assert environment['criu_can_start'] is True and environment['criu_start_blockers'] == [], environment
+    assert facts['verdict'] in ('good', 'good_but') and facts['ready'] is True, facts['summary']
+    criu = facts['criu']
+    assert criu['path'] == '/run/b/criu' and criu['check']['verdict'] == 'good', criu
+    assert criu['agrees'] is True and criu['disagreements'] == [], criu
+
+
+@pytest.mark.parametrize('mount, extra', [
+    ('mount -t tmpfs -o nosuid tmpfs /run/b && ', ''),   # the kernel ignores file capabilities on a nosuid mount
+    ('', '--no-new-privs'),                               # and grants none beyond the permitted set under no_new_privs
+])
+def test_where_the_kernel_does_not_grant_them_criu_and_the_facts_say_it_cannot_start(mount, extra):
+    criu_says, facts = _run(mount, extra)
+    assert _decide.NO_CAPS in criu_says and 'criu rc 1' in criu_says, criu_says
+    environment = facts['environment']
+    assert environment['criu_capabilities'] == [], environment
+    assert environment['criu_start_blockers'] == [_decide.NO_CAPS], environment
+    assert facts['verdict'] == 'bad' and facts['criu']['check']['verdict'] == 'blocked', facts['criu']
