@@ -160,11 +160,19 @@ def run(probes, run_command=None, unprivileged=False, timeout=_engine.DEFAULT_TI
         engine.stop()
         raise
     every, job_results = engine.wait()
+    kernel['config'], config_values = _kernel_config.gather(kernel['release'], probes,
+                                                            dict((p.id, every[p.id]) for p in probes),
+                                                            machine=kernel['arch'])
+
+    def kernel_lacks(row, result):
+        return _kernel_config.built_without(row, result, config_values.get(row.id) or {}, kernel['config'],
+                                            kernel['release'], kernel['arch'])
+
+    every = _decide.as_criu_runs(every, environment, kernel_lacks)
     # criu's start-up runs every kerndat step, whichever checks are asked for: the blockers come from
     # every probe that ran, not only the ones reported (facts() below keeps them and finds no more).
     environment['criu_start_blockers'] = _decide.start_blockers(environment, every)
     results = dict((p.id, every[p.id]) for p in probes)
-    kernel['config'], config_values = _kernel_config.gather(kernel['release'], probes, results, machine=kernel['arch'])
     facts = _aggregate.facts(results, environment, kernel, None, config_values)
     if installed_criu:
         facts['criu'] = _installed_criu.describe(_installed_criu_raw(job_results['installed_criu']), facts,

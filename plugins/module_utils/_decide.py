@@ -37,7 +37,8 @@ from collections.abc import Mapping
 from ansible_collections.criu.check.plugins.module_utils import _caps
 from ansible_collections.criu.check.plugins.module_utils import _registry as REG
 from ansible_collections.criu.check.plugins.module_utils import _result as R
-from ansible_collections.criu.check.plugins.module_utils._environment_fix import PROC_OF_OTHER_PID_NAMESPACE_FIX
+from ansible_collections.criu.check.plugins.module_utils._environment_fix import (
+    PROC_OF_OTHER_PID_NAMESPACE_FIX, criu_caps_not_held)
 from ansible_collections.criu.check.plugins.module_utils._workloads import BUILTIN as BUILTIN_WORKLOADS
 
 # ---------------------------------------------------------------- statuses
@@ -152,6 +153,32 @@ def kerndat_blockers(results, without_privilege=False, said=()):
         if result and evidence.get(KERNDAT_FLAG):
             blockers.append('%s%s)' % (_kerndat_probe_prefix(probe.id), result.get('message') or result.get('status')))
     return blockers
+
+
+def as_criu_runs(results, environment, kernel_lacks=None):
+    """``results``, with each probe this process could not make as criu
+    makes it here unknown: one that failed needing capabilities criu has
+    from its file and this process has not (criu_caps_not_held()), unless
+    ``kernel_lacks(row, result)`` (the kernel's config has the feature off:
+    no capability would bring it).  The probe's own answer stays in the
+    evidence."""
+    out = dict(results)
+    for probe_id, result in results.items():
+        caps = criu_caps_not_held(probe_id, result, environment)
+        if caps and not (kernel_lacks and probe_id in REG.BY_ID and kernel_lacks(REG.BY_ID[probe_id], result)):
+            names = ' and '.join('CAP_%s' % c.upper() for c in caps)
+            evidence = dict(result.get('evidence') or {}, criu_has=caps,
+                            without_them={'status': result['status'], 'message': result.get('message', '')})
+            # nor is it known that criu's start-up step fails, with them
+            if evidence.pop(KERNDAT_FLAG, False):
+                evidence['without_them'][KERNDAT_FLAG] = True
+            out[probe_id] = R.unknown(
+                'criu has %s here (its file capabilities), which this check needs and this module\'s process has '
+                'not: it cannot make the check as criu does' % names, evidence=evidence,
+                fix='run the module as root (become: true) to probe it with every capability criu may have')
+            if 'duration_ms' in result:
+                out[probe_id]['duration_ms'] = result['duration_ms']
+    return out
 
 
 def start_blockers(environment, results):

@@ -24,15 +24,15 @@ from ansible_collections.criu.check.plugins.module_utils import _decide
 pytestmark = requires_root
 
 # criu on the user's PATH with the capability (on a nosuid mount when asked), /run readable to the user.
-SETCAP = ('mkdir -p /run/b && {mount}cp /usr/sbin/criu /run/b/criu && setcap cap_checkpoint_restore+eip /run/b/criu '
+SETCAP = ('mkdir -p /run/b && {mount}cp /usr/sbin/criu /run/b/criu && setcap {caps}+eip /run/b/criu '
           '&& chmod 755 /run /run/b')
 AS_NOBODY = ('setpriv --reuid=65534 --regid=65534 --clear-groups {extra} '
              'env PATH=/run/b:/usr/sbin:/usr/bin:/sbin:/bin HOME=/run')
 
 
-def _run(mount='', extra=''):
-    return criu_and_facts_in_root(prepare=SETCAP.format(mount=mount), run_in=AS_NOBODY.format(extra=extra),
-                                  check='check --unprivileged', module_args={'unprivileged': True})
+def _run(mount='', extra='', caps='cap_checkpoint_restore', check='check --unprivileged'):
+    return criu_and_facts_in_root(prepare=SETCAP.format(mount=mount, caps=caps), run_in=AS_NOBODY.format(extra=extra),
+                                  check=check, module_args={'unprivileged': True})
 
 
 def test_criu_with_the_capability_in_its_file_starts_and_the_facts_say_so():
@@ -59,3 +59,33 @@ def test_where_the_kernel_does_not_grant_them_criu_and_the_facts_say_it_cannot_s
     assert environment['criu_capabilities'] == [], environment
     assert environment['criu_start_blockers'] == [_decide.NO_CAPS], environment
     assert facts['verdict'] == 'bad' and facts['criu']['check']['verdict'] == 'blocked', facts['criu']
+
+
+# What criu 4.1.1 prints when each check that needs CAP_SYS_ADMIN or CAP_NET_ADMIN fails (criu/cr-check.c).
+CRIU_FAILS_WITH = {
+    'seccomp_suspend': ("couldn't suspend seccomp",),
+    'seccomp_filters': ('Dumping seccomp filters not supported',),
+    'clone_parent_vs_pid': ("CLONE_PARENT | CLONE_NEWPID don't work together",),
+    'tcp_window': ("The TCP_REPAIR_WINDOW option isn't supported", "TCP_REPAIR isn't available to unprivileged users"),
+    'tcp_half_closed': ("TCP_REPAIR can't be enabled for half-closed sockets",),
+    'newifindex': ("IFLA_NEW_IFINDEX isn't supported",),
+}
+
+
+def test_checks_criu_makes_with_capabilities_the_module_has_not_are_unknown_not_missing():
+    """criu given CAP_SYS_ADMIN and CAP_NET_ADMIN too makes checks the
+    module's process (no capability) cannot: criu passes them, and the facts
+    must not call them missing.  They are unknown, saying which capability,
+    with the module's own answer in the evidence; the rest still agree."""
+    criu_says, facts = _run(caps='cap_checkpoint_restore,cap_sys_admin,cap_net_admin', check='check --unprivileged --all')
+    assert 'Looks good but some kernel features are missing' in criu_says, criu_says
+    assert facts['environment']['criu_capabilities'] == ['checkpoint_restore', 'net_admin', 'sys_admin']
+    unknown = facts['unknown']
+    assert {'seccomp_suspend', 'seccomp_filters'} <= set(unknown), unknown
+    for probe_id in unknown:
+        probe = facts['probes'][probe_id]
+        assert probe['evidence']['criu_has'] and probe['evidence']['without_them']['status'] == 'unsupported', probe
+        assert not any(text in criu_says for text in CRIU_FAILS_WITH[probe_id]), (probe_id, criu_says)  # passed
+    missing = [p for ids in facts['missing'].values() for p in ids]
+    assert not set(CRIU_FAILS_WITH) & set(missing), missing
+    assert facts['verdict'] == 'good_but' and facts['criu']['agrees'] is True, (facts['summary'], facts['criu'])

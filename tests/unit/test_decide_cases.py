@@ -263,3 +263,42 @@ def test_an_undecided_probe_without_words_is_named_by_its_status():
 
 def test_a_kerndat_step_without_words_is_named_by_its_status():
     assert D.kerndat_blockers({'uffd': kerndat_step(message='')}) == [D.KERNDAT_FAILED + ' (uffd: unsupported)']
+
+
+# ---------------------------------------------------------------- criu's own capabilities
+
+NOBODY_CRIU_ADMIN = {'euid': 65534, 'capabilities': [], 'criu_capabilities': ['checkpoint_restore', 'sys_admin']}
+EPERM = R.unsupported("couldn't suspend seccomp: Operation not permitted", {'errno_name': 'EPERM'})
+
+
+def test_a_check_criu_makes_with_a_capability_the_module_lacks_is_unknown_with_the_modules_answer_kept():
+    res = D.as_criu_runs({'seccomp_suspend': dict(EPERM, duration_ms=3.0), 'sk_ns': R.unsupported('skipped'),
+                          'map_files': R.supported()}, NOBODY_CRIU_ADMIN)
+    probe = res['seccomp_suspend']
+    assert probe['status'] == R.UNKNOWN and 'CAP_SYS_ADMIN' in probe['message'] and probe['duration_ms'] == 3.0
+    assert probe['evidence']['criu_has'] == ['sys_admin'] and probe['evidence']['errno_name'] == 'EPERM'
+    assert probe['evidence']['without_them'] == {'status': R.UNSUPPORTED, 'message': EPERM['message']}
+    # a start-up step that failed without them is not known to fail with them
+    flagged = D.as_criu_runs({'seccomp_suspend': kerndat_step(errno_name='EPERM')}, NOBODY_CRIU_ADMIN)
+    assert D.kerndat_blockers(flagged) == [], flagged
+    assert flagged['seccomp_suspend']['evidence']['without_them'][D.KERNDAT_FLAG] is True
+    # criu --unprivileged never probes sk_ns (root_only_init), whatever it has; a supported probe stays
+    assert res['sk_ns']['status'] == R.UNSUPPORTED and res['map_files']['status'] == R.SUPPORTED
+
+
+@pytest.mark.parametrize('environment', [
+    dict(NOBODY_CRIU_ADMIN, euid=0),                                   # root: criu has what the module has
+    dict(NOBODY_CRIU_ADMIN, capabilities=['sys_admin']),               # the module has it too: its answer is criu's
+    dict(NOBODY_CRIU_ADMIN, criu_capabilities=['checkpoint_restore']),  # criu lacks it as well
+    dict(NOBODY_CRIU_ADMIN, criu_capabilities=None),                   # not known
+])
+def test_the_modules_answer_stands_where_criu_has_no_capability_more_that_the_check_needs(environment):
+    assert D.as_criu_runs({'seccomp_suspend': EPERM}, environment)['seccomp_suspend'] == EPERM
+
+
+def test_a_kernel_built_without_the_feature_keeps_its_answer_whatever_criu_has():
+    autofs = R.unsupported('failed to mount autofs: Operation not permitted', {'errno_name': 'EPERM'})
+    res = D.as_criu_runs({'autofs': autofs}, NOBODY_CRIU_ADMIN, kernel_lacks=lambda row, result: ['CONFIG_AUTOFS_FS'])
+    assert res['autofs'] == autofs
+    lifted = D.as_criu_runs({'autofs': autofs}, NOBODY_CRIU_ADMIN, kernel_lacks=lambda row, result: [])
+    assert lifted['autofs']['status'] == R.UNKNOWN
