@@ -97,7 +97,7 @@ def null_stdio():
 
 def null_stdin():
     """subprocess's ``stdin=`` for a tool: /dev/null, or, where there is
-    none, descriptor 0, which a worker (null_stdio()) has already empty."""
+    none, descriptor 0, which a worker has already pointed at a null_fd()."""
     return subprocess.DEVNULL if os.path.exists(os.devnull) else 0
 
 

@@ -705,8 +705,8 @@ def _int80_refused_fix(status, evidence):
     if os.WTERMSIG(status) == signal.SIGSYS:
         return IA32_FILTERED_FIX
     release = re.match(r'(\d+)\.(\d+)', os.uname().release)
-    if os.WTERMSIG(status) != signal.SIGSEGV or not release \
-            or (int(release.group(1)), int(release.group(2))) < IA32_EMULATION_SWITCH:
+    running = (int(release.group(1)), int(release.group(2))) if release else (0, 0)
+    if os.WTERMSIG(status) != signal.SIGSEGV or running < IA32_EMULATION_SWITCH:
         return None
     try:
         with open('/proc/cmdline') as handle:
