@@ -38,7 +38,7 @@ from ansible_collections.criu.check.plugins.module_utils import _caps
 from ansible_collections.criu.check.plugins.module_utils import _registry as REG
 from ansible_collections.criu.check.plugins.module_utils import _result as R
 from ansible_collections.criu.check.plugins.module_utils._environment_fix import (
-    PROC_OF_OTHER_PID_NAMESPACE_FIX, criu_caps_not_held)
+    PROC_OF_OTHER_PID_NAMESPACE_FIX, SKIPPED_UNPRIVILEGED, criu_caps_not_held)
 from ansible_collections.criu.check.plugins.module_utils._workloads import BUILTIN as BUILTIN_WORKLOADS
 
 # ---------------------------------------------------------------- statuses
@@ -225,16 +225,24 @@ START_BLOCKER_FIXES = (
 )
 
 
+# Said after the fix of a start-up step that criu --unprivileged skips (SKIPPED_UNPRIVILEGED).
+SKIPS_STEP = ('; or run criu with --unprivileged, which skips this root-only start-up step (it then checkpoints '
+              'only what needs no root)')
+
+
 def start_blocker_fix(blocker, probes=None):
     """How to remove ``blocker``, one of start_blockers()'s reasons: the
     fix for its kind, or for a probe's kerndat step that probe's ``fix``
     (from ``probes``, criu_facts.probes, else the registry's: the probe
     may have run only to tell whether criu starts); CRIU_START_FIX when
-    neither says."""
+    neither says.  A step criu --unprivileged never makes says so too
+    (SKIPS_STEP): a way past it where the filter or the kernel cannot be
+    changed (criu 4.1.1 under RestrictNamespaces= says "Looks good." so)."""
     for probe in REG.PROBES:
         if blocker.startswith(_kerndat_probe_prefix(probe.id)):
             entry = (probes or {}).get(probe.id)
-            return (entry.get('fix') if isinstance(entry, Mapping) else probe.fix) or CRIU_START_FIX
+            fix = (entry.get('fix') if isinstance(entry, Mapping) else probe.fix) or CRIU_START_FIX
+            return '%s%s' % (fix, SKIPS_STEP if probe.id in SKIPPED_UNPRIVILEGED else '')
     for says, fix in START_BLOCKER_FIXES:
         if says in blocker:
             return fix

@@ -97,8 +97,8 @@ _CONFINED_BY = {
 _PTRACE_PROBES = ('ptrace_peeksiginfo', 'seccomp_suspend', 'seccomp_filters', 'get_rseq_conf', 'breakpoints')
 # What criu run by a user other than root (--unprivileged) never probes, whatever capabilities it has
 # (criu/kerndat.c: root_only_init() and kerndat_uffd() are skipped): their answer does not depend on them.
-_SKIPPED_UNPRIVILEGED = ('loginuid', 'tun_ns', 'sk_unix_file', 'link_nsid', 'sk_ns', 'network_lock_nftables',
-                         'move_mount_set_group', 'uffd', 'uffd-noncoop')
+SKIPPED_UNPRIVILEGED = ('loginuid', 'tun_ns', 'sk_unix_file', 'link_nsid', 'sk_ns', 'network_lock_nftables',
+                        'move_mount_set_group', 'uffd', 'uffd-noncoop')
 
 
 def criu_caps_not_held(probe_id, result, environment):
@@ -112,7 +112,7 @@ def criu_caps_not_held(probe_id, result, environment):
     clone_parent_vs_pid pass for criu).  Sorted names; [] otherwise."""
     env = environment or {}
     if (not result or result.get('status') != R.UNSUPPORTED or env.get('euid') in (0, None)
-            or probe_id in _SKIPPED_UNPRIVILEGED):
+            or probe_id in SKIPPED_UNPRIVILEGED):
         return []
     criu, have = set(env.get('criu_capabilities') or ()), set(env.get('capabilities') or ())
     return sorted(set(cap for alternatives in _CONFINED_BY.get(probe_id, {}).get('caps', ())

@@ -52,8 +52,9 @@ def test_restricted_namespaces_stop_criu_and_the_fix_names_the_filter():
     # clone3() answers ENOSYS, on a kernel that has it: not "upgrade to a kernel >= 5.5"
     clone3 = probes['clone3_set_tid']
     assert clone3['evidence'].get('errno_name') == 'ENOSYS' and clone3['fix'] == fix, clone3
+    # criu's steps that the filter stops are root-only ones: --unprivileged is the other way past them
     blockers = environment['criu_start_blockers']
-    assert blockers and all(_decide.start_blocker_fix(b, probes) == fix for b in blockers), blockers
+    assert blockers and all(_decide.start_blocker_fix(b, probes) == fix + _decide.SKIPS_STEP for b in blockers), blockers
     # autofs is refused by the filter too (its test mount is in a new mount namespace); where this kernel is
     # built without it, lifting the filter would not bring it: the kernel's fix stays.
     autofs = probes['autofs']
@@ -79,3 +80,14 @@ def test_native_architecture_only_takes_32_bit_tasks_and_the_fix_names_the_filte
     # only the 32-bit calls are refused: the verdict is criu's, and nothing else is missing for it
     assert facts['verdict'] == 'good_but' and 'Looks good but' in criu_says, (facts['summary'], criu_says)
     assert facts['environment']['criu_can_start'], facts['environment']
+
+
+def test_under_restricted_namespaces_criu_unprivileged_starts_as_the_blockers_fix_says():
+    """The other way the start blockers' fix names: criu --unprivileged
+    skips the root-only steps the filter stops, and says "Looks good." (or
+    "Looks good but") under it; so do the facts, with no start blocker."""
+    criu_says, facts = criu_and_facts_in_root(run_in=RESTRICT_NAMESPACES, check='check --unprivileged',
+                                              module_args={'unprivileged': True})
+    assert 'Looks good' in criu_says and 'criu rc 0' in criu_says, criu_says
+    assert facts['environment']['criu_start_blockers'] == [] and facts['ready'] is True, facts['environment']
+    assert facts['criu']['check']['verdict'] == 'good' and facts['criu']['agrees'] is True, facts['criu']

@@ -200,11 +200,16 @@ def test_each_start_blocker_has_its_own_fix():
         assert fix in D.start_blocker_fix(blockers[0]), (blockers, D.start_blocker_fix(blockers[0]))
     kerndat = D.kerndat_blockers({'uffd': {'status': 'unsupported', 'message': 'uffd: EPERM',
                                            'evidence': {D.KERNDAT_FLAG: True}}})
+    # criu --unprivileged skips kerndat_uffd(): that way past it is said after the probe's fix
     assert D.start_blocker_fix(kerndat[0], {'uffd': {'fix': 'sysctl vm.unprivileged_userfaultfd=1'}}) == \
-        'sysctl vm.unprivileged_userfaultfd=1'
+        'sysctl vm.unprivileged_userfaultfd=1' + D.SKIPS_STEP
     # A probe that ran only to tell whether criu starts (criu_check, criu_facts of some categories) is not in
     # the facts' probes: its own fix still, from the registry, not the generic one (which is about privileges).
-    assert D.start_blocker_fix(kerndat[0], {}) == REG.BY_ID['uffd'].fix
+    assert D.start_blocker_fix(kerndat[0], {}) == REG.BY_ID['uffd'].fix + D.SKIPS_STEP
+    # a step criu makes with --unprivileged too gets no such words
+    close_range = D.kerndat_blockers({'timens': {'status': 'unsupported', 'message': 'timens: EPERM',
+                                                 'evidence': {D.KERNDAT_FLAG: True}}})
+    assert D.start_blocker_fix(close_range[0], {}) == REG.BY_ID['timens'].fix
 
 
 def test_a_kerndat_step_refused_for_want_of_privilege_is_not_another_blocker():
