@@ -96,9 +96,10 @@ def null_stdio():
 
 
 def null_stdin():
-    """subprocess's ``stdin=`` for a tool: /dev/null, or, where there is
-    none, descriptor 0, which a worker has already pointed at a null_fd()."""
-    return subprocess.DEVNULL if os.path.exists(os.devnull) else 0
+    """subprocess's ``stdin=`` for a tool: /dev/null, or, in a worker where
+    there is none, descriptor 0, which the worker has pointed at a
+    null_fd() (elsewhere descriptor 0 is the caller's: DEVNULL, as before)."""
+    return 0 if in_worker and not os.path.exists(os.devnull) else subprocess.DEVNULL
 
 
 def run_tool(argv, environ_update=None):

@@ -168,7 +168,7 @@ def built_without(row, result, values, config, release, machine=None):
     if (result.get('status') != 'unsupported' or row.id in TRUTH or not config or not config.get('readable')
             or config.get('version_matches') is False):
         return []
-    running = _version(release or '')
+    running = major_minor(release or '')
     return [opt for opt in row.config if values.get(opt) in ('n', UNSET) and _needed(row.id, opt, running, machine)]
 
 
@@ -184,7 +184,7 @@ def _path(root, path):
     return os.path.join(root, path.lstrip('/')) if root and root != '/' else path
 
 
-def _version(text):
+def major_minor(text):
     """(major, minor) from a release or version string, or None."""
     match = re.match(r'(\d+)\.(\d+)', text or '')
     return (int(match.group(1)), int(match.group(2))) if match else None
@@ -476,13 +476,13 @@ def _errno_name(result):
 
 
 def _kernel_min(row):
-    return _version(getattr(row, 'kernel_min', '') or '')
+    return major_minor(getattr(row, 'kernel_min', '') or '')
 
 
 def has_kernel_min(row, release):
     """Whether the kernel ``release`` is the row's kernel_min or newer; False
     when either cannot be read."""
-    minimum, running = _kernel_min(row), _version(release)
+    minimum, running = _kernel_min(row), major_minor(release)
     return bool(minimum and running) and running >= minimum
 
 
@@ -590,7 +590,7 @@ def _config_off_probe_passes(row, result, values, info, running, machine):
     version = info.get('version')
     where = '%s%s' % (source, ' (built as %s)' % version if version else '')
     why = 'that file is not the running kernel\'s config'
-    if version and _version(version) == running:
+    if version and major_minor(version) == running:
         why = 'that file is another build\'s config of the same version, or the probe does not need %s here' % ' or '.join(off)
     return {'kind': CONFIG_NOT_RUNNING, 'config': off,
             'detail': '%s in %s, yet the probe passes: %s' % (shown, where, why),
@@ -611,7 +611,7 @@ def annotate(rows, results, info, modules=None, release=None, machine=None):
     """
     release = release or os.uname().release
     machine = machine or os.uname().machine
-    running = _version(release)
+    running = major_minor(release)
     values = info.get('values') or {}
     modules = modules or {}
     config_values = {}
@@ -664,7 +664,7 @@ def gather(release, rows, results, root='/', machine=None):
                 name, state = mods.resolve(opt)
                 modules[opt] = (name, state, mods.block(name)) if state == BLOCKED else (name, state)
     config_values, conflicts = annotate(rows, results, info, modules, release, machine)
-    running, built = _version(release), _version(info['version'])
+    running, built = major_minor(release), major_minor(info['version'])
     facts = {
         'source': info['source'],
         'readable': info['readable'],

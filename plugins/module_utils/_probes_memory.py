@@ -32,6 +32,7 @@ import signal
 import struct
 
 from ansible_collections.criu.check.plugins.module_utils import _child
+from ansible_collections.criu.check.plugins.module_utils import _kernel_config
 from ansible_collections.criu.check.plugins.module_utils import _result as R
 from ansible_collections.criu.check.plugins.module_utils import _syscall
 from ansible_collections.criu.check.plugins.module_utils._proc_parse import PROC_SELF, ReadError, open_proc_error, read_proc
@@ -704,9 +705,8 @@ def _int80_refused_fix(status, evidence):
         return None
     if os.WTERMSIG(status) == signal.SIGSYS:
         return IA32_FILTERED_FIX
-    release = re.match(r'(\d+)\.(\d+)', os.uname().release)
-    running = (int(release.group(1)), int(release.group(2))) if release else (0, 0)
-    if os.WTERMSIG(status) != signal.SIGSEGV or running < IA32_EMULATION_SWITCH:
+    running = _kernel_config.major_minor(os.uname().release)
+    if os.WTERMSIG(status) != signal.SIGSEGV or not running or running < IA32_EMULATION_SWITCH:
         return None
     try:
         with open('/proc/cmdline') as handle:

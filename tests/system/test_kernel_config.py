@@ -85,7 +85,7 @@ def test_a_probe_that_fails_for_an_option_this_kernel_is_built_without_says_so_f
     for row in REG.PROBES:
         fix = facts['probes'][row.id]['fix']
         off = [o for o in row.config if grep_config('zcat /proc/config.gz', o) in ('n', 'unset')
-               and K._needed(row.id, o, K._version(RELEASE), kernel['arch'])]
+               and K._needed(row.id, o, K.major_minor(RELEASE), kernel['arch'])]
         if (host_results[row.id]['status'] == 'unsupported' and off and row.id not in K.TRUTH
                 and not host_results[row.id].get('fix')):
             assert fix == "this kernel's config has %s off: %s" % (' and '.join(off), row.fix), (row.id, fix)
@@ -296,7 +296,7 @@ def test_another_builds_config_against_passing_probes(host_results):
     passing = set(p for p, r in host_results.items() if r['status'] == 'supported')
     with_cr = set(row.id for row in REG.PROBES if 'CONFIG_CHECKPOINT_RESTORE' in row.config)
     # map_files needs it only before 4.3, kcmp and kcmp_epoll only before 5.12
-    not_needed = set(['map_files']) | (set(['kcmp', 'kcmp_epoll']) if K._version(RELEASE) >= (5, 12) else set())
+    not_needed = set(['map_files']) | (set(['kcmp', 'kcmp_epoll']) if K.major_minor(RELEASE) >= (5, 12) else set())
     assert 'ns_last_pid' in passing
     assert flagged == (with_cr & passing) - not_needed
     for conflict in facts['conflicts']:
