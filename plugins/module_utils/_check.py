@@ -169,6 +169,7 @@ def run(probes, run_command=None, unprivileged=False, timeout=_engine.DEFAULT_TI
                                             kernel['release'], kernel['arch'])
 
     every = _decide.as_criu_runs(every, environment, kernel_lacks)
+    kernel['config']['conflicts'] = _kernel_config.of_verdicts(kernel['config']['conflicts'], every)
     # criu's start-up runs every kerndat step, whichever checks are asked for: the blockers come from
     # every probe that ran, not only the ones reported (facts() below keeps them and finds no more).
     environment['criu_start_blockers'] = _decide.start_blockers(environment, every)

@@ -33,6 +33,8 @@ import os
 import re
 import time
 
+from ansible_collections.criu.check.plugins.module_utils import _result as R
+
 ON = ('y', 'm')
 UNSET = 'unset'
 UNREADABLE = 'unreadable'
@@ -165,7 +167,7 @@ def built_without(row, result, values, config, release, machine=None):
     ``kernel.config`` facts: nothing unless it was read and is not of another
     version.  Never for the probes whose options do not decide their answer
     (TRUTH): their failure may have another cause."""
-    if (result.get('status') != 'unsupported' or row.id in TRUTH or not config or not config.get('readable')
+    if (result.get('status') != R.UNSUPPORTED or row.id in TRUTH or not config or not config.get('readable')
             or config.get('version_matches') is False):
         return []
     running = major_minor(release or '')
@@ -620,13 +622,14 @@ def annotate(rows, results, info, modules=None, release=None, machine=None):
         mine = dict((opt, values.get(opt, UNREADABLE if not info.get('readable') else UNSET)) for opt in row.config)
         config_values[row.id] = mine
         result = results.get(row.id)
-        if not result or not row.config or not info.get('readable'):
+        # A check criu does not make here (R.not_probed()) says nothing of the kernel: nothing to compare.
+        if not result or not row.config or not info.get('readable') or R.is_not_probed(result):
             continue
         status = result.get('status')
         conflict = None
-        if status == 'unsupported':
+        if status == R.UNSUPPORTED:
             conflict = _config_on_probe_fails(row, result, mine, modules, running, release, machine, info.get('source'))
-        elif status == 'supported':
+        elif status == R.SUPPORTED:
             conflict = _config_off_probe_passes(row, result, mine, info, running, machine)
             unanswered = [opt for opt in row.config if not _answered(row, result, opt)]
             if not conflict and unanswered:
@@ -638,6 +641,13 @@ def annotate(rows, results, info, modules=None, release=None, machine=None):
             entry.update(conflict)
             conflicts.append(entry)
     return config_values, conflicts
+
+
+def of_verdicts(conflicts, results):
+    """annotate()'s ``conflicts`` without those of probes whose result in
+    ``results`` is no longer a verdict: _decide.as_criu_runs() made it
+    unknown, and annotate() finds no conflict for an unknown result."""
+    return [c for c in conflicts if (results.get(c['probe']) or {}).get('status') in (R.SUPPORTED, R.UNSUPPORTED)]
 
 
 def gather(release, rows, results, root='/', machine=None):

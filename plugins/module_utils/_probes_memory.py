@@ -769,8 +769,7 @@ def _uffd_result(ctx):
     if ctx.unprivileged:
         # kerndat_uffd() returns at once under --unprivileged: has_uffd stays
         # false whatever the kernel says (the live answer is in evidence).
-        return R.unsupported('%s (%s)' % (MSG_UFFD, NOT_PROBED_UNPRIVILEGED),
-                             evidence=dict(live=evidence, criu_probes=False)), info
+        return R.not_probed('%s (%s)' % (MSG_UFFD, NOT_PROBED_UNPRIVILEGED), evidence={'live': evidence}), info
     if not info['has_uffd']:
         return R.unsupported(info['message'], evidence=evidence), info
     return None, info

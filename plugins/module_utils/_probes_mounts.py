@@ -226,8 +226,7 @@ def _set_group_child(userns):
 def _set_group_evidence(res, **extra):
     # kernel_answer: what MOVE_MOUNT_SET_GROUP did in the private copy
     # (None: not reached).
-    evidence = {'kernel_answer': res.get('ok'),
-                'tested_in': 'user namespace' if extra.get('criu_probes') is False else 'private mount namespace'}
+    evidence = {'kernel_answer': res.get('ok'), 'tested_in': 'private mount namespace'}
     if res.get('errno'):
         evidence.update(R.errno_evidence(res['errno']))
     if res.get('step'):
@@ -287,8 +286,8 @@ def move_mount_set_group(ctx):
     """
     if ctx.unprivileged:
         live = _child.run_in_child(lambda: _set_group_child(True), ctx.left(), evidence_only=True)
-        return R.unsupported('criu does not probe MOVE_MOUNT_SET_GROUP in --unprivileged mode (root-only kerndat)',
-                             evidence=_set_group_evidence(live, criu_probes=False))
+        return R.not_probed('criu does not probe MOVE_MOUNT_SET_GROUP in --unprivileged mode (root-only kerndat)',
+                            evidence=_set_group_evidence(live, tested_in='user namespace'))
     err = _host_tmp_error()
     if err:
         # criu's first step, mkdtemp(), fails, and with it kerndat

@@ -322,8 +322,8 @@ def newifindex(ctx):
     if ctx.unprivileged and not ctx.has_cap(_caps.CAP_NET_ADMIN):
         live = _child.run_in_child(lambda: _newifindex_in_userns(rt, ctx), ctx.left(), evidence_only=True)
         live['kernel_answer'] = live.get('netlink_error') == -errno.ERANGE if 'netlink_error' in live else None
-        return R.unsupported(MSG_NEWIFINDEX + ' (criu does not probe it in --unprivileged mode without '
-                             'CAP_NET_ADMIN)', evidence=dict(live, criu_probes=False))
+        return R.not_probed(MSG_NEWIFINDEX + ' (criu does not probe it in --unprivileged mode without '
+                            'CAP_NET_ADMIN)', evidence=live)
     try:
         err = _newifindex_request(rt, ctx.left())
     except socket.timeout:
@@ -415,8 +415,8 @@ def link_nsid(ctx):
         res = {'exit': 1, 'log': [res['namespace_unchanged']]}
     evidence = {'child_exit': res['exit'], 'links': res.get('links'), 'criu_log': res.get('log', [])}
     if ctx.unprivileged:
-        evidence.update({'criu_probes': False, 'kernel_answer': res['exit'] == 0 if res['exit'] != 1 else None})
-        return R.unsupported(MSG_NSID + NOT_PROBED, evidence=evidence)
+        evidence['kernel_answer'] = res['exit'] == 0 if res['exit'] != 1 else None
+        return R.not_probed(MSG_NSID + NOT_PROBED, evidence=evidence)
     if res['exit'] != 0:
         evidence['criu_log'].append("net: NSID isn't reported for network links")
         return R.unsupported(MSG_NSID, evidence=evidence)
@@ -505,7 +505,7 @@ def network_lock_nftables(ctx):
     backend, nft = nft_backend()
     evidence = {'backend': backend, 'nft': nft}
     if ctx.unprivileged and backend is None:
-        return R.unsupported(MSG_NFT + NOT_PROBED, evidence=evidence)
+        return R.not_probed(MSG_NFT + NOT_PROBED, evidence=evidence)
     if backend is None:
         # criu links libnftables itself; we need a userland to drive the
         # kernel with, and without one cannot tell: undecided, not missing.
@@ -521,8 +521,8 @@ def network_lock_nftables(ctx):
         if res.get(key):
             evidence[key] = res[key]
     if ctx.unprivileged:
-        evidence.update({'criu_probes': False, 'kernel_answer': res.get('has')})
-        return R.unsupported(MSG_NFT + NOT_PROBED, evidence=evidence)
+        evidence['kernel_answer'] = res.get('has')
+        return R.not_probed(MSG_NFT + NOT_PROBED, evidence=evidence)
     if 'unshare_errno' in res:
         # criu: the child fails, and with it kerndat and the whole criu check
         # (criu/net.c kerndat_has_nftables_concat()); criu_kerndat_fails is

@@ -536,8 +536,8 @@ def loginuid(ctx):
     """
     live = _child.run_in_child(_loginuid_roundtrip, ctx.left())
     if ctx.unprivileged:
-        return R.unsupported('Loginuid restore is OFF. (criu does not probe it in --unprivileged mode)',
-                             {'skipped': 'criu does not probe loginuid in --unprivileged mode', 'live': live})
+        return R.not_probed('Loginuid restore is OFF. (criu does not probe it in --unprivileged mode)',
+                            {'skipped': 'criu does not probe loginuid in --unprivileged mode', 'live': live})
     if live['luid'] != 'full':
         return R.unsupported('Loginuid restore is OFF.', live)
     return R.supported(live)

@@ -734,7 +734,7 @@ def sk_ns(ctx):
         evidence.update({'netns_inode': inode} if inode is not None else R.errno_evidence(err))
     if ctx.unprivileged:
         evidence['live'] = inode is not None
-        return R.unsupported(UNPRIVILEGED_SKIP % 'sk_ns', evidence=evidence)
+        return R.not_probed(UNPRIVILEGED_SKIP % 'sk_ns', evidence=evidence)
     if sock_err:
         return _kerndat_abort('net: Unable to create socket', sock_err)
     if inode is None:
@@ -761,7 +761,7 @@ def sk_unix_file(ctx):
         evidence.update({'file_inode': inode} if inode is not None else R.errno_evidence(err))
     if ctx.unprivileged:
         evidence['live'] = works
-        return R.unsupported(UNPRIVILEGED_SKIP % 'sk_unix_file', evidence=evidence)
+        return R.not_probed(UNPRIVILEGED_SKIP % 'sk_unix_file', evidence=evidence)
     if sock_err:
         return _kerndat_abort('unix: Unable to create socket', sock_err)
     if not works:

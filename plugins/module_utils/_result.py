@@ -30,6 +30,9 @@ ERROR = 'error'
 
 STATUSES = (SUPPORTED, UNSUPPORTED, UNKNOWN, NOT_APPLICABLE, ERROR)
 
+# The evidence key not_probed() sets to False: criu does not make this check here.
+CRIU_PROBES = 'criu_probes'
+
 
 def _result(status, message, evidence, fix):
     result = {'status': status, 'message': message or '', 'evidence': evidence or {}}
@@ -44,6 +47,15 @@ def supported(evidence=None, message=None):
 
 def unsupported(message, evidence=None, fix=None):
     return _result(UNSUPPORTED, message, evidence, fix)
+
+
+def not_probed(message, evidence=None, fix=None):
+    """Unsupported as criu reads a check it does not make here (--unprivileged
+    skips its kerndat step: the feature reads false whatever the kernel
+    says).  ``criu_probes: False`` in the evidence tells the readers of a
+    verdict (the kernel config's conflicts) that the kernel was not asked;
+    its answer, when the probe found it another way, is evidence only."""
+    return unsupported(message, dict(evidence or {}, **{CRIU_PROBES: False}), fix)
 
 
 def unknown(message, evidence=None, fix=None):
@@ -73,3 +85,8 @@ def errno_evidence(err, **extra):
     evidence = {'errno': err, 'errno_name': errno_name(err)}
     evidence.update(extra)
     return evidence
+
+
+def is_not_probed(result):
+    """Whether ``result`` is criu's reading of a check it does not make (not_probed())."""
+    return (result.get('evidence') or {}).get(CRIU_PROBES) is False

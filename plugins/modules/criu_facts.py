@@ -376,6 +376,8 @@ ansible_facts:
                     - C(sock_diag) passes as criu's does when some socket families cannot be collected (criu fails
                       later, at dump); a C(*_diag) module not loaded, blocked or not installed for such a family is
                       still a conflict.
+                    - A check that criu does not make here (with C(--unprivileged), its root-only start-up steps;
+                      C(criu_probes=false) in the probe's evidence) has none, nor has a probe that is C(unknown).
                   type: list
                   elements: dict
                   returned: always

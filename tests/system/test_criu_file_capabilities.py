@@ -89,3 +89,9 @@ def test_checks_criu_makes_with_capabilities_the_module_has_not_are_unknown_not_
     missing = [p for ids in facts['missing'].values() for p in ids]
     assert not set(CRIU_FAILS_WITH) & set(missing), missing
     assert facts['verdict'] == 'good_but' and facts['criu']['agrees'] is True, (facts['summary'], facts['criu'])
+    # Nor do the kernel config's conflicts say that the kernel refused them, or the checks criu
+    # --unprivileged does not make (its root-only kerndat steps), whose failure says nothing of the kernel.
+    not_probed = set(p for p, probe in facts['probes'].items() if probe['evidence'].get('criu_probes') is False)
+    assert {'sk_ns', 'sk_unix_file', 'loginuid', 'uffd'} <= not_probed, not_probed
+    conflicted = [c['probe'] for c in facts['kernel']['config']['conflicts']]
+    assert not (set(unknown) | not_probed) & set(conflicted), conflicted

@@ -12,6 +12,7 @@ import pytest
 import conftest  # noqa: F401  # pylint: disable=unused-import
 
 from ansible_collections.criu.check.plugins.module_utils import _kernel_config as K
+from ansible_collections.criu.check.plugins.module_utils import _result as R
 
 REL = '6.1.0-57-amd64'
 
@@ -251,3 +252,24 @@ READ = {'readable': True, 'version_matches': True}
 ])
 def test_built_without_names_only_what_the_running_kernel_lacks(row, result, values, config, release, machine, off):
     assert K.built_without(row, result, values, config, release, machine) == off
+
+
+def test_a_check_criu_does_not_make_here_has_no_conflict():
+    """criu --unprivileged skips sk_ns's kerndat step (R.not_probed()): it reads as unsupported whatever the
+    kernel says, so CONFIG_NET_NS=y is not contradicted; the same failure, probed, is."""
+    refused = R.errno_evidence(1)
+    rows, values = [Row('sk_ns', ['CONFIG_NET_NS'])], info({'CONFIG_NET_NS': 'y'})
+    assert conflicts(rows, {'sk_ns': R.not_probed('not probed', refused)}, values) == []
+    assert [c['kind'] for c in conflicts(rows, {'sk_ns': R.unsupported('refused', refused)}, values)] == ['permission']
+
+
+def test_a_probe_made_unknown_afterwards_loses_its_conflict():
+    """_decide.as_criu_runs() makes a probe that failed without criu's file capabilities unknown: the conflict
+    annotate() found on its failure goes with it; the others stay."""
+    refused = R.unsupported("couldn't suspend seccomp", R.errno_evidence(1))
+    rows = [Row('seccomp_suspend', ['CONFIG_SECCOMP']), Row('ns_last_pid', ['CONFIG_CHECKPOINT_RESTORE'])]
+    found = conflicts(rows, {'seccomp_suspend': refused, 'ns_last_pid': refused},
+                      info({'CONFIG_SECCOMP': 'y', 'CONFIG_CHECKPOINT_RESTORE': 'y'}))
+    assert [c['probe'] for c in found] == ['seccomp_suspend', 'ns_last_pid']
+    later = {'seccomp_suspend': R.unknown('criu has CAP_SYS_ADMIN'), 'ns_last_pid': refused}
+    assert [c['probe'] for c in K.of_verdicts(found, later)] == ['ns_last_pid']
