@@ -48,6 +48,13 @@ SOCKET_FAMILY_REFUSED_FIX = ('a filter refuses the socket family this needs (EAF
 SECCOMP_FILTER_FIX = ('this process runs under a seccomp filter (Seccomp: 2 in /proc/self/status) that refuses it, '
                       'not the kernel: run criu without that filter (a systemd unit: no SystemCallFilter= or '
                       'RestrictNamespaces=; a container: --security-opt seccomp=unconfined)')
+# A kernel with CONFIG_TUN whose /dev has no net/tun (criu 4.1.1: "tun: Unable to create tun: No such file or
+# directory"): a /dev made by hand (a chroot's, systemd's PrivateDevices=yes, a container not given the device),
+# or CONFIG_TUN=m with the module not loaded and no static node for it (kernel.config.conflicts then says so).
+TUN_NODE_MISSING_FIX = ('this /dev has no net/tun, which criu opens: load the module where CONFIG_TUN=m (modprobe '
+                        'tun), or make the node (mkdir -p /dev/net && mknod -m 666 /dev/net/tun c 10 200); a systemd '
+                        'unit with PrivateDevices=yes has none (PrivateDevices=no, with DeviceAllow=/dev/net/tun rw '
+                        'under a strict DevicePolicy=); a container: --device /dev/net/tun')
 GVISOR_FIX = ('this is gVisor (runsc), a kernel in user space that criu cannot checkpoint: use gVisor\'s own '
               '"runsc checkpoint", or run criu on a Linux host or virtual machine (containerd\'s runsc shim '
               'does not implement the CRI checkpoint call either)')
@@ -312,4 +319,6 @@ def environment_fix(probe_id, result, environment, release=None, kernel_lacks=Fa
     if probe_id in ('uffd', 'uffd-noncoop') and err == 'EPERM' and (env.get('user_namespace') or 'sys_ptrace' not in have):
         return ('userfaultfd needs CAP_SYS_PTRACE in the initial user namespace here: sysctl -w '
                 'vm.unprivileged_userfaultfd=1, or run criu as root outside a user namespace')
+    if _CONFINED_BY.get(probe_id, {}).get('tun') and err == 'ENOENT':
+        return TUN_NODE_MISSING_FIX
     return None

@@ -311,3 +311,15 @@ def test_enosys_is_a_filter_s_only_on_a_kernel_that_has_the_call(release, seccom
     fix = F.environment_fix('clone3_set_tid', failed(errno_name='ENOSYS'),
                             env(container=None, euid=0, capabilities=ROOT, seccomp=seccomp), release)
     assert (fix == F.SECCOMP_FILTER_FIX) is named, fix
+
+
+@pytest.mark.parametrize('probe_id', ['tun', 'tun_ns'])
+def test_a_missing_tun_node_outside_a_container_is_named_unless_the_kernel_lacks_tun(probe_id):
+    """Outside a container (a /dev made by hand, systemd's PrivateDevices=yes) the node is missing, not the option
+    (tests/system/test_private_devices.py); a kernel built without CONFIG_TUN keeps the kernel's fix, and a container
+    its own."""
+    host = env(container=None, capabilities=['sys_admin', 'net_admin'], seccomp=0, proc_sys_writable=True)
+    assert F.environment_fix(probe_id, failed(errno_name='ENOENT'), host) == F.TUN_NODE_MISSING_FIX
+    assert F.environment_fix(probe_id, failed(errno_name='ENOENT'), host, kernel_lacks=True) is None
+    assert F.environment_fix(probe_id, failed(errno_name='EPERM'), host) is None
+    assert '--device /dev/net/tun' in F.environment_fix(probe_id, failed(errno_name='ENOENT'), env(container='podman'))
