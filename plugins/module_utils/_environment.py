@@ -73,24 +73,27 @@ def _program_caps(path):
     return caps if uid_map[:2] == ['0', str(caps[3])] else None
 
 
-def criu_capabilities(euid, cap_eff, status):
+def criu_capabilities(euid, cap_eff, status, path=None):
     """The effective capabilities (a mask) criu has when this process runs
-    the criu it would run (_installed_criu.find()): for root, this
-    process's own; for any other user, what execve() leaves of this
-    process's sets (``status``: /proc/self/status) with that criu's file
-    capabilities, which criu's documentation has non-root users set
-    (setcap cap_checkpoint_restore+eip) for --unprivileged.  None for a user
-    when /proc/self/status could not be read."""
+    the criu at ``path`` (by default the one it would run,
+    _installed_criu.find()): for root, this process's own; for any other
+    user, what execve() leaves of this process's sets (``status``:
+    /proc/self/status) with that criu's file capabilities, which criu's
+    documentation has non-root users set (setcap cap_checkpoint_restore+eip)
+    for --unprivileged.  None for a user when /proc/self/status could not be
+    read."""
     if euid == 0:
         return cap_eff
     try:
         sets = [int(status[key], 16) for key in ('CapInh', 'CapPrm', 'CapBnd', 'CapAmb')]
     except (KeyError, ValueError):
         return None
-    # Imported here: only a user other than root needs the criu on PATH.
-    from ansible_collections.criu.check.plugins.module_utils import _installed_criu
-    selected = [b['path'] for b in _installed_criu.find() if b['selected']]
-    program = _program_caps(selected[0]) if selected else None
+    if path is None:
+        # Imported here: only a user other than root needs the criu on PATH.
+        from ansible_collections.criu.check.plugins.module_utils import _installed_criu
+        selected = [b['path'] for b in _installed_criu.find() if b['selected']]
+        path = selected[0] if selected else None
+    program = _program_caps(path) if path else None
     return _caps.after_exec(*sets, no_new_privs=status.get('NoNewPrivs') == '1', program=program)
 
 

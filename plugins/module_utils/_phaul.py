@@ -462,7 +462,7 @@ def criu_problem(criu_path):
     if criu is None:
         where = criu_path or 'PATH, %s' % ', '.join(_smoke.SBIN_DIRS)
         return None, 'criu is not installed (looked for %s)' % where
-    problem = _smoke.privilege_problem() or _smoke.proc_problem()
+    problem = _smoke.privilege_problem(criu) or _smoke.proc_problem()
     if problem:
         return criu, problem
     return criu, None
@@ -605,7 +605,8 @@ def failure_message(action, res, timeout):
         return 'criu %s did not finish within the timeout of %ss and was killed' % (action, timeout)
     rc = res['rc']
     how = 'exit %d' % rc if rc >= 0 else 'killed by signal %d' % -rc
-    return 'criu %s failed (%s): %s' % (action, how, res['reason'] or 'no message')
+    hint = _smoke.advice(res['reason'])
+    return 'criu %s failed (%s): %s%s' % (action, how, res['reason'] or 'no message', '; ' + hint if hint else '')
 
 
 # ---------------------------------------------------------------- images

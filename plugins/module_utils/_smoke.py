@@ -48,11 +48,12 @@ import time
 
 from ansible_collections.criu.check.plugins.module_utils import _caps
 from ansible_collections.criu.check.plugins.module_utils import _child
+from ansible_collections.criu.check.plugins.module_utils import _environment
 from ansible_collections.criu.check.plugins.module_utils import _environment_fix
 from ansible_collections.criu.check.plugins.module_utils import _installed_criu
 from ansible_collections.criu.check.plugins.module_utils import _syscall
 from ansible_collections.criu.check.plugins.module_utils._context import (
-    SBIN_DIRS, effective_caps, proc_of_other_pid_namespace)
+    SBIN_DIRS, proc_of_other_pid_namespace, proc_status)
 from ansible_collections.criu.check.plugins.module_utils._engine import EngineError
 
 PR_SET_CHILD_SUBREAPER = 36
@@ -146,17 +147,30 @@ def criu_version(path, timeout):
     return _installed_criu.read_version(path, _installed_criu.environ(None), min(timeout, 10.0))[0]
 
 
-def privilege_problem():
-    """Why criu cannot dump or restore as this process (criu/crtools.c: it
-    refuses without CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE), or None."""
+def privilege_problem(criu=None):
+    """Why ``criu`` (a path; by default the one _installed_criu.find()
+    selects) cannot dump or restore when this process runs it
+    (criu/crtools.c: it refuses without CAP_SYS_ADMIN or
+    CAP_CHECKPOINT_RESTORE), or None.  Run by a user other than root, criu
+    has what its file capabilities give it (the way criu's documentation
+    gives a user --unprivileged), not this process's."""
     try:
-        cap_eff = effective_caps()
-    except EngineError as exc:
+        status = proc_status()
+        cap_eff = int(status.get('CapEff', '0'), 16)
+    except (EngineError, ValueError) as exc:
         return 'cannot read this process\'s capabilities: %s' % exc
-    if _caps.has(cap_eff, _caps.CAP_SYS_ADMIN) or _caps.has(cap_eff, _caps.CAP_CHECKPOINT_RESTORE):
+    euid = os.geteuid()
+    criu_eff = _environment.criu_capabilities(euid, cap_eff, status, criu)
+    if any(_caps.has(cap_eff if criu_eff is None else criu_eff, cap)
+           for cap in (_caps.CAP_SYS_ADMIN, _caps.CAP_CHECKPOINT_RESTORE)):
         return None
+    if euid == 0 or not criu:
+        return ('criu needs root, or the CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE capability, to checkpoint and '
+                'restore; this process (uid %d) has neither: run the task with become: true' % euid)
     return ('criu needs root, or the CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE capability, to checkpoint and '
-            'restore; this process (uid %d) has neither: run the task with become: true' % os.geteuid())
+            'restore; this user (uid %d) has neither, and %s gets neither from file capabilities here: run the '
+            'task with become: true, or give criu the capability for --unprivileged (setcap '
+            'cap_checkpoint_restore+eip %s, on a file system not mounted nosuid)' % (euid, criu, criu))
 
 
 def proc_problem(who='criu'):
@@ -205,6 +219,26 @@ def reason(lines):
     if errors:
         return errors[0]
     return lines[-1].strip() if lines else None
+
+
+# criu/pie/restorer.c restore_creds(): every capability outside the dumped task's bounding set is dropped
+# (PR_CAPBSET_DROP) whether or not it is still there, which the kernel allows only with CAP_SETPCAP; a task with
+# no_new_privs is let through ("but NO_NEW_PRIVS will drop it").  Seen with criu 4.1.1 given only
+# CAP_CHECKPOINT_RESTORE on a host whose every bounding set lacks CAP_SYS_RESOURCE.
+_DROP_CAPABILITY = re.compile(r'Unable to drop capability (\d+): ')
+
+
+def advice(text, criu='criu'):
+    """What to do about the failure criu explained with ``text`` (reason()),
+    where the cause is known and criu does not say it; else None."""
+    match = _DROP_CAPABILITY.search(text or '')
+    if match:
+        name = 'CAP_%s' % _caps.NAMES.get(int(match.group(1)), match.group(1)).upper()
+        return ('the dumped task\'s capability bounding set lacked %s, and criu restores that set by dropping it '
+                '(PR_CAPBSET_DROP), which needs CAP_SETPCAP, which criu has not here: restore as root, or give '
+                'criu CAP_SETPCAP too (a user\'s criu: setcap cap_checkpoint_restore,cap_setpcap+eip %s); a task '
+                'with no_new_privs set is restored without it' % (name, criu))
+    return None
 
 
 # ---------------------------------------------------------------- processes
@@ -535,7 +569,9 @@ class Smoke:
         if rc != 0:
             self._collect_log(action, log_name, out_path)
             why = reason(self.result['log']) or (self.result['log'][-1] if self.result['log'] else '')
-            raise SmokeFailure(action, 'criu %s failed (exit %s): %s' % (action, rc, why or 'no message'))
+            hint = advice(why, self.criu)
+            raise SmokeFailure(action, 'criu %s failed (exit %s): %s%s'
+                               % (action, rc, why or 'no message', '; ' + hint if hint else ''))
         return ms
 
     def _collect_log(self, action, log_name, out_path):
@@ -697,7 +733,7 @@ def run(criu_path=None, tmpdir=None, timeout=DEFAULT_TIMEOUT, python=None):
         return {'ok': False, 'stage': 'setup', 'criu': {'path': None, 'version': None}, 'msg': msg, 'log': []}
     deadline = time.monotonic() + timeout   # one timeout for criu --version and the smoke
     version = criu_version(criu, timeout)
-    problem = privilege_problem() or proc_problem()
+    problem = privilege_problem(criu) or proc_problem()
     if problem:
         return {'ok': False, 'stage': 'setup', 'criu': {'path': criu, 'version': version}, 'msg': problem,
                 'log': []}

@@ -34,7 +34,8 @@ author:
   - criu.check contributors (@criu-check)
 requirements:
   - Linux, Python 3.9 or newer on the managed node.
-  - criu, run as root (or with C(CAP_CHECKPOINT_RESTORE)).
+  - criu, run as root, or as a user for whom criu has C(CAP_CHECKPOINT_RESTORE), its own or from criu's file
+    capabilities (C(setcap cap_checkpoint_restore+eip)); criu then runs with C(--unprivileged).
 options:
   state:
     description: Start a page server, or stop one.

@@ -33,8 +33,11 @@ author:
   - criu.check contributors (@criu-check)
 requirements:
   - Linux, Python 3.9 or newer on the managed node.
-  - criu, run as root, or as a user with C(CAP_CHECKPOINT_RESTORE) (criu then runs with C(--unprivileged)).
-    Without either capability the smoke fails and the message says so.
+  - criu, run as root, or as a user for whom criu has C(CAP_CHECKPOINT_RESTORE), its own or from criu's file
+    capabilities (C(setcap cap_checkpoint_restore+eip)); criu then runs with C(--unprivileged). Restoring a task
+    whose capability bounding set lacks a capability needs C(CAP_SETPCAP) as well (C(setcap
+    cap_checkpoint_restore,cap_setpcap+eip)); the failure says so. Without either capability the smoke fails and the
+    message says so.
 options:
   tmpdir:
     description:

@@ -13,13 +13,22 @@ the kernel does not apply the file's capabilities (a nosuid mount,
 no_new_privs), criu says exactly that, and so must the facts.  Real criu in
 the Debian 13 root is the oracle; the copy of criu with the capability lives
 in that root's private /run, gone with it.
+
+criu_smoke, run by that user, must run that criu too (it refused, from the
+module's own capabilities), and say what the restore then lacks.
 """
+
+import json
+import shlex
+import subprocess
 
 import pytest
 
-from conftest import criu_and_facts_in_root, requires_root
+from conftest import CRIU_ROOT, criu_and_facts_in_root, requires_root
 
+from ansible_collections.criu.check.plugins.module_utils import _caps
 from ansible_collections.criu.check.plugins.module_utils import _decide
+from ansible_collections.criu.check.plugins.module_utils import _smoke as _smoke_utils
 
 pytestmark = requires_root
 
@@ -95,3 +104,58 @@ def test_checks_criu_makes_with_capabilities_the_module_has_not_are_unknown_not_
     assert {'sk_ns', 'sk_unix_file', 'loginuid', 'uffd'} <= not_probed, not_probed
     conflicted = [c['probe'] for c in facts['kernel']['config']['conflicts']]
     assert not (set(unknown) | not_probed) & set(conflicted), conflicted
+
+
+# ---------------------------------------------------------------- criu_smoke run by that user
+
+def _run_smoke(prepare):
+    """criu_smoke run as nobody with /run/b first on PATH after ``prepare``: its result."""
+    args = json.dumps({'ANSIBLE_MODULE_ARGS': {'tmpdir': '/run/s', 'fail_on_error': False, 'timeout': 30}})
+    script = ('{prepare} && mkdir -p /run/s && chmod 777 /run/s && '
+              'mkdir -p /run/c/ansible_collections/criu && ln -s /src /run/c/ansible_collections/criu/check && '
+              'echo {args} > /run/args.json && cd /run && PYTHONPATH=/run/c {run_in} '
+              'python3 -m ansible_collections.criu.check.plugins.modules.criu_smoke /run/args.json'
+              ).format(prepare=prepare, args=shlex.quote(args), run_in=AS_NOBODY.format(extra=''))
+    proc = subprocess.run([CRIU_ROOT, 'run', '--', 'sh', '-c', script], stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120, check=False)
+    try:
+        return json.loads(proc.stdout.decode())
+    except ValueError:
+        raise AssertionError('criu_smoke printed no JSON: %r %r' % (proc.stdout[-2000:], proc.stderr[-2000:]))
+
+
+def _bounding_set_lacks():
+    with open('/proc/self/status') as status:
+        bnd = int(dict(line.split(':\t', 1) for line in status if ':\t' in line)['CapBnd'], 16)
+    return [bit for bit in range(_caps.CAP_CHECKPOINT_RESTORE + 1) if not _caps.has(bnd, bit)]
+
+
+def test_smoke_runs_the_users_criu_with_its_file_capabilities():
+    """The smoke refused to start ("this process (uid 65534) has neither") where criu, with the capability from its
+    file, dumps.  It now runs criu, which dumps; the restore needs CAP_SETPCAP as well where the bounding set lacks
+    a capability (it is dropped again: criu/pie/restorer.c), and the smoke's message says so."""
+    result = _run_smoke(SETCAP.format(mount='', caps='cap_checkpoint_restore'))
+    assert result['stage'] != 'setup' and result['dump_ms'] is not None, result
+    lacks = _bounding_set_lacks()
+    if not lacks:
+        assert result['ok'] is True, result
+        return
+    assert (result['ok'], result['stage']) == (False, 'restore'), result
+    assert 'Unable to drop capability' in result['msg'], result
+    assert _smoke_utils.advice('Unable to drop capability %d: -1' % lacks[0], '/run/b/criu') in result['msg'], result
+
+
+def test_smoke_passes_with_the_capability_its_advice_adds():
+    result = _run_smoke(SETCAP.format(mount='', caps='cap_checkpoint_restore,cap_setpcap'))
+    assert result['ok'] is True and result['stage'] == 'done', result
+    assert result['counter']['after'] > result['counter']['before'], result
+
+
+@pytest.mark.parametrize('prepare', [
+    'mkdir -p /run/b && cp /usr/sbin/criu /run/b/criu && chmod 755 /run /run/b',   # no file capabilities
+    SETCAP.format(mount='mount -t tmpfs -o nosuid tmpfs /run/b && ', caps='cap_checkpoint_restore'),
+])
+def test_smoke_without_criu_having_the_capability_stops_before_starting_anything(prepare):
+    result = _run_smoke(prepare)
+    assert (result['ok'], result['stage'], result['dump_ms']) == (False, 'setup', None), result
+    assert 'setcap cap_checkpoint_restore+eip /run/b/criu' in result['msg'], result

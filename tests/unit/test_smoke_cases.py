@@ -10,6 +10,7 @@ import time
 
 from conftest import NOBODY, become_user, drop_effective_caps, in_child, requires_root
 
+from ansible_collections.criu.check.plugins.module_utils import _phaul
 from ansible_collections.criu.check.plugins.module_utils import _smoke
 from ansible_collections.criu.check.plugins.module_utils._caps import CAP_CHECKPOINT_RESTORE, CAP_SYS_ADMIN
 
@@ -171,3 +172,21 @@ def test_reap_collects_every_dead_child():
         return sorted((pid, os.waitstatus_to_exitcode(status)) for pid, status in exited.items()) == sorted(
             zip(pids, (3, 4)))
     assert in_child(body) is True
+
+
+# ---------------------------------------------------------------- advice on a known cause
+
+def test_a_bounding_set_criu_cannot_drop_is_explained_wherever_criu_fails_so():
+    """criu_smoke's message and criu_dump/criu_restore's (_phaul.failure_message()) both add what to do
+    (tests/system/test_criu_file_capabilities.py meets the cause for real); a number the table does not name stands
+    as its digits, and a failure of another cause gets no advice."""
+    why = 'Unable to drop capability 24: -1'
+    assert _smoke.advice(why, '/run/b/criu').startswith(
+        "the dumped task's capability bounding set lacked CAP_SYS_RESOURCE, and criu restores that set")
+    assert 'setcap cap_checkpoint_restore,cap_setpcap+eip /run/b/criu' in _smoke.advice(why, '/run/b/criu')
+    assert 'lacked CAP_63,' in _smoke.advice('Unable to drop capability 63: -1')
+    assert _smoke.advice("Can't dump page with parasite") is None and _smoke.advice(None) is None
+    res = {'rc': 1, 'timed_out': False, 'reason': why}
+    assert _phaul.failure_message('restore', res, 10) == 'criu restore failed (exit 1): %s; %s' % (
+        why, _smoke.advice(why))
+    assert _phaul.failure_message('restore', dict(res, reason='other'), 10) == 'criu restore failed (exit 1): other'
