@@ -95,11 +95,21 @@ def null_stdio():
         os.close(fd)
 
 
+# The null_fd() that null_stdin() gives where there is no /dev/null, made once and kept for the process's life.
+_kept_null = []
+
+
 def null_stdin():
-    """subprocess's ``stdin=`` for a tool: /dev/null, or, in a worker where
-    there is none, descriptor 0, which the worker has pointed at a
-    null_fd() (elsewhere descriptor 0 is the caller's: DEVNULL, as before)."""
-    return 0 if in_worker and not os.path.exists(os.devnull) else subprocess.DEVNULL
+    """subprocess's ``stdin=`` for a tool or a detached process: /dev/null,
+    or, where there is none, one null_fd() kept for this process's life
+    (close-on-exec: only the child's descriptor 0 is a copy of it)."""
+    if os.path.exists(os.devnull):
+        return subprocess.DEVNULL
+    if not _kept_null:
+        fd = null_fd()
+        os.set_inheritable(fd, False)
+        _kept_null.append(fd)
+    return _kept_null[0]
 
 
 def run_tool(argv, environ_update=None):

@@ -37,6 +37,7 @@ import tarfile
 import tempfile
 import time
 
+from ansible_collections.criu.check.plugins.module_utils import _child
 from ansible_collections.criu.check.plugins.module_utils import _smoke
 
 # criu/include/magic.h: every image but the inventory starts with the service
@@ -421,13 +422,13 @@ def parent_problem(images_dir, parent):
 
 def spawn_detached(command, output, cwd='/', env=None):
     """Start ``command`` (a list, or a string run by /bin/sh -c) in a session
-    of its own, stdin /dev/null, stdout and stderr appended to ``output``, no
-    other inherited fd.  Returns the Popen object."""
+    of its own, stdin null (_child.null_stdin()), stdout and stderr appended
+    to ``output``, no other inherited fd.  Returns the Popen object."""
     argv = ['/bin/sh', '-c', command] if isinstance(command, str) else list(command)
     with open(output, 'ab') as out:
         # The workload must outlive the module, which run_command cannot do.
         # pylint: disable-next=ansible-bad-function
-        return subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=out, close_fds=True,
+        return subprocess.Popen(argv, cwd=cwd, stdin=_child.null_stdin(), stdout=out, stderr=out, close_fds=True,
                                 start_new_session=True, env=env)
 
 
@@ -531,7 +532,7 @@ def run_criu(criu, action, args, images_dir, log_name, timeout, private_run=Fals
         try:
             # criu's daemons (page-server --daemon) outlive the call, which run_command cannot do.
             # pylint: disable-next=ansible-bad-function
-            proc = subprocess.Popen(argv, cwd=images_dir, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+            proc = subprocess.Popen(argv, cwd=images_dir, stdin=_child.null_stdin(), stdout=out, stderr=out,
                                     close_fds=True, env=env, preexec_fn=preexec)
         except OSError as exc:
             res['error'] = 'cannot run %s: %s' % (criu, exc)

@@ -512,12 +512,13 @@ class Smoke:
                 pass
 
     def _spawn(self, argv, cwd, out_path, env=None):
-        """Start argv detached: its own session, /dev/null for stdin, a file in
-        the working directory for stdout and stderr, no inherited fd."""
+        """Start argv detached: its own session, a null stdin
+        (_child.null_stdin()), a file in the working directory for stdout and
+        stderr, no inherited fd."""
         with open(out_path, 'ab') as out:
             # run_command waits for its child; these must run on detached, in a session of their own.
             # pylint: disable-next=ansible-bad-function
-            proc = subprocess.Popen(argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+            proc = subprocess.Popen(argv, cwd=cwd, stdin=_child.null_stdin(), stdout=out, stderr=out,
                                     close_fds=True, start_new_session=True, env=env)
         self._tell_watchdog(proc.pid)
         # Reaped by reap(), not by Popen: keep it from waiting or warning later.

@@ -31,25 +31,37 @@ INSIDE = ('cd / && rm -f /run/criu.kdat && criu check >&2; echo "criu rc $?" >&2
           'echo \'{"ANSIBLE_MODULE_ARGS": {}}\' > /run/args.json && cd /run && '
           'PYTHONPATH=/run/c python3 -m ansible_collections.criu.check.plugins.modules.criu_facts /run/args.json')
 
+SMOKE = ('mkdir -p /run/c/ansible_collections/criu && ln -s /src /run/c/ansible_collections/criu/check && '
+         "echo 'ARGS' > /run/args.json && cd /run && PYTHONPATH=/run/c "
+         'python3 -m ansible_collections.criu.check.plugins.modules.criu_smoke /run/args.json; '
+         'printf "left in /tmp: %s\\n" "$(ls -A /tmp)" >&2')
 
-def in_chroot(root_is_a_mount_point, dev='mount --rbind /dev "$R/dev"'):
-    """criu check, then criu_facts, chrooted into the Debian 13 root with
-    /proc, /sys and ``dev`` (a shell command: the host's /dev by default)
-    mounted: (what criu printed, "criu rc N" last; the facts)."""
+
+def _chrooted(root_is_a_mount_point, dev, inside):
+    """The shell command ``inside`` chrooted into the Debian 13 root with
+    /proc, /sys and ``dev`` mounted: (its stderr, the JSON it printed)."""
     root = criu_root_or_skip()
     setup = 'mount --bind "$R" "$R" && ' if root_is_a_mount_point else ''
     script = (setup + 'mount -t proc proc "$R/proc" && mount -t sysfs sysfs "$R/sys" && ' + dev + ' && '
               'mount -t tmpfs tmpfs "$R/run" && mount -t tmpfs tmpfs "$R/tmp" && mount --bind -o ro "$SRC" "$R/src" && '
               'exec chroot "$R" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin sh -c "$INSIDE"')
     proc = subprocess.run(['unshare', '-m', '--propagation', 'private', '--', 'sh', '-c', script],
-                          env={'R': root, 'SRC': REPO, 'INSIDE': INSIDE, 'PATH': '/usr/sbin:/usr/bin:/sbin:/bin'},
+                          env={'R': root, 'SRC': REPO, 'INSIDE': inside, 'PATH': '/usr/sbin:/usr/bin:/sbin:/bin'},
                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300,
                           check=False)
     err = proc.stderr.decode('utf-8', 'replace')
     try:
-        return err, json.loads(proc.stdout.decode())['ansible_facts']['criu_facts']
+        return err, json.loads(proc.stdout.decode())
     except ValueError:
-        raise AssertionError('criu_facts printed no JSON: %r %r' % (proc.stdout[-2000:], err[-2000:]))
+        raise AssertionError('the module printed no JSON: %r %r' % (proc.stdout[-2000:], err[-2000:]))
+
+
+def in_chroot(root_is_a_mount_point, dev='mount --rbind /dev "$R/dev"'):
+    """criu check, then criu_facts, chrooted into the Debian 13 root with
+    /proc, /sys and ``dev`` (a shell command: the host's /dev by default)
+    mounted: (what criu printed, "criu rc N" last; the facts)."""
+    err, printed = _chrooted(root_is_a_mount_point, dev, INSIDE)
+    return err, printed['ansible_facts']['criu_facts']
 
 
 def test_real_criu_and_the_facts_agree_that_criu_cannot_work_in_a_plain_chroot():
@@ -93,6 +105,16 @@ def test_a_chroot_whose_dev_is_empty_runs_every_probe_as_criu_runs_every_check()
     # the installed criu ran too (its stdin is the worker's), and said what criu says
     check = facts['criu']['check']
     assert (check['verdict'], check['rc']) == ('bad', 1) and facts['criu']['agrees'] is True, facts['criu']
+
+
+def test_in_a_chroot_whose_dev_is_empty_the_smoke_checkpoints_and_restores():
+    """criu dumps and restores a tree without a terminal there; the smoke could not start it ("No such file or
+    directory: '/dev/null'", its stdin), nor read criu's version.  Nothing of it is left in the chroot's /tmp."""
+    inside = SMOKE.replace('ARGS', json.dumps({'ANSIBLE_MODULE_ARGS': {'fail_on_error': False, 'timeout': 30}}))
+    err, result = _chrooted(True, 'mount -t tmpfs tmpfs "$R/dev"', inside)
+    assert result['ok'] is True and result['stage'] == 'done', (result, err)
+    assert result['criu']['version'] and result['cleanup'] == {'killed': 2, 'removed': True}, result
+    assert 'left in /tmp: \n' in err, err
 
 
 MOUNTINFO_HOST = ('22 1 0:21 / / rw - ext4 /dev/vda1 rw\n'
