@@ -372,3 +372,24 @@ def criu_and_facts_in_root(prepare='true', run_in='', check='check', module_args
         return err, json.loads(proc.stdout.decode())['ansible_facts']['criu_facts']
     except ValueError:
         raise AssertionError('criu_facts printed no JSON: %r %r' % (proc.stdout[-2000:], err[-2000:]))
+
+
+def smoke_in_root(prepare='true', run_in='', module_args=None):
+    """criu_smoke (with ``module_args``; fail_on_error false, timeout 30 by
+    default) run as ``run_in CMD`` in the Debian 13 root after the shell
+    command ``prepare``, its working directories in /run/s (writable by
+    anyone): its result."""
+    criu_root_or_skip()
+    args = json.dumps({'ANSIBLE_MODULE_ARGS': dict({'tmpdir': '/run/s', 'fail_on_error': False, 'timeout': 30},
+                                                   **(module_args or {}))})
+    script = ('cd / && {prepare} && mkdir -p /run/s && chmod 777 /run/s && '
+              'mkdir -p /run/c/ansible_collections/criu && ln -s /src /run/c/ansible_collections/criu/check && '
+              'echo {args} > /run/args.json && cd /run && PYTHONPATH=/run/c {run_in} '
+              'python3 -m ansible_collections.criu.check.plugins.modules.criu_smoke /run/args.json'
+              ).format(prepare=prepare, args=shlex.quote(args), run_in=run_in)
+    proc = subprocess.run([CRIU_ROOT, 'run', '--', 'sh', '-c', script], stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120, check=False)
+    try:
+        return json.loads(proc.stdout.decode())
+    except ValueError:
+        raise AssertionError('criu_smoke printed no JSON: %r %r' % (proc.stdout[-2000:], proc.stderr[-2000:]))

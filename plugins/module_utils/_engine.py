@@ -264,16 +264,20 @@ def _exit_on_signal(signum, frame):
     raise SystemExit(128 + signum)
 
 
+def signal_name(sig):
+    """``SIGSEGV`` for 11; the number as text for one Python does not name."""
+    try:
+        return signal.Signals(sig).name
+    except ValueError:
+        return str(sig)
+
+
 def _describe_status(status):
     if status is None:
         return 'ended (its wait status was lost)'
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
-        try:
-            name = signal.Signals(sig).name
-        except ValueError:
-            name = str(sig)
-        return 'killed by signal %d (%s)' % (sig, name)
+        return 'killed by signal %d (%s)' % (sig, signal_name(sig))
     if os.WIFEXITED(status):
         return 'exited with status %d' % os.WEXITSTATUS(status)
     return 'ended with wait status %d' % status

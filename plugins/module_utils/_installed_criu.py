@@ -40,12 +40,13 @@ __metaclass__ = type
 
 import os
 import re
+import signal
 import time
 
 from ansible_collections.criu.check.plugins.module_utils import _caps, _deps, _syscall
 from ansible_collections.criu.check.plugins.module_utils._context import (
     SBIN_DIRS, effective_caps, owns_mount_namespace, proc_of_other_pid_namespace)
-from ansible_collections.criu.check.plugins.module_utils._engine import DEFAULT_TIMEOUT, EngineError
+from ansible_collections.criu.check.plugins.module_utils._engine import DEFAULT_TIMEOUT, EngineError, signal_name
 
 # criu's three verdicts are named as _decide names the probes' verdicts, and
 # criu's sentences below are _decide's; tests/unit/test_installed_criu.py
@@ -75,6 +76,11 @@ _PREFIX = re.compile(r'^(Error|Warn) +\(([^():]+):(\d+)\): ')
 # place (its fresh /run is empty on purpose).
 _NOISE = (re.compile(r'\$XDG_RUNTIME_DIR not set'), re.compile(r"Can't load /run/criu\.kdat"),
           re.compile(r'criu\.kdat does not exist'))
+# criu killed when it writes past its file size limit: its first file is its kdat cache (about 1 KiB from criu 4.1.1,
+# written whenever it has no valid one: always in the fresh /run it runs with here), then, at dump, every image.
+KILLED_BY_FILE_SIZE = 'criu was killed by signal %d (SIGXFSZ)' % signal.SIGXFSZ
+FILE_SIZE_FIX = ('raise the file size limit criu runs with: ulimit -f unlimited (a systemd unit: LimitFSIZE=infinity; '
+                 'podman and docker: --ulimit fsize=-1)')
 # Wrappers around the real cause: never quoted as the reason when a more
 # specific line exists (criu/kerndat.c kerndat_init(), criu/util.c cr_system_userns()).
 _GENERIC = re.compile(r'^(Could not initialize kernel features detection|.* failed when initializing kerndat'
@@ -227,7 +233,7 @@ def parse(rc, stdout, stderr, timed_out=False, error=None):
     else:
         verdict = CANNOT_START
         if rc is not None and rc < 0:
-            line = 'criu was killed by signal %d' % -rc
+            line = 'criu was killed by signal %d (%s)' % (-rc, signal_name(-rc))
             clean.append(line)
             raw.append(line)
     return {'verdict': verdict, 'rc': rc, 'messages': clean, 'raw_messages': raw}
@@ -731,6 +737,11 @@ def describe(raw, probe_facts=None, blocker_fix=None):
     elif broken:
         facts['reason'] = '%s cannot run: "%s".' % (who, quote)
         facts['fix'] = "Reinstall criu's package: shared libraries it needs are missing."
+    elif verdict == CANNOT_START and KILLED_BY_FILE_SIZE in messages:
+        facts['reason'] = ('%s was killed by SIGXFSZ in its start-up: the file size limit it runs with (RLIMIT_FSIZE, '
+                           '%s) is below the size of a file it writes (its kdat cache; at dump, every image).'
+                           % (who, file_size_limit()))
+        facts['fix'] = _sentence(FILE_SIZE_FIX)
     elif verdict == CANNOT_START:
         facts['reason'] = ('%s stops in its start-up here, before any check: "%s".' % (who, quote or 'no message'))
         fix = (_fix_of_probe_that_says(quote, probe_facts)
@@ -808,8 +819,15 @@ def _fix_of_blocker_at_step(raw_messages, probe_facts, blocker_fix):
 
 
 def _environmental(messages):
-    return any(('Operation not permitted' in m or 'Permission denied' in m or 'Read-only file system' in m)
-               for m in messages)
+    return any(('Operation not permitted' in m or 'Permission denied' in m or 'Read-only file system' in m
+                or m == KILLED_BY_FILE_SIZE) for m in messages)
+
+
+def file_size_limit():
+    """This process's soft RLIMIT_FSIZE, which the criu it runs inherits, as text."""
+    import resource
+    soft = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    return 'unlimited' if soft == resource.RLIM_INFINITY else '%d bytes' % soft
 
 
 def _passes(verdict):

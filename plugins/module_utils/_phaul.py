@@ -556,7 +556,7 @@ def run_criu(criu, action, args, images_dir, log_name, timeout, private_run=Fals
         res['log_tail'] = (log or printed).splitlines()[-LOG_TAIL:]
         if res['rc'] != 0:
             res['log'] = lines[-_smoke.LOG_MAX:]
-            res['reason'] = reason(res['log'])
+            res['reason'] = reason(res['log'], res['rc'])
             if private and res['rc'] == PRIVATE_FAILED and not log.strip():
                 res['reason'] = 'criu could not be given a private mount namespace with its own /run (unshare, mount)'
         return res
@@ -606,7 +606,7 @@ def failure_message(action, res, timeout):
         return 'criu %s did not finish within the timeout of %ss and was killed' % (action, timeout)
     rc = res['rc']
     how = 'exit %d' % rc if rc >= 0 else 'killed by signal %d' % -rc
-    hint = _smoke.advice(res['reason'])
+    hint = _smoke.advice(res['reason'], rc=rc)
     return 'criu %s failed (%s): %s%s' % (action, how, res['reason'] or 'no message', '; ' + hint if hint else '')
 
 

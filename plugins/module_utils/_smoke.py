@@ -54,7 +54,7 @@ from ansible_collections.criu.check.plugins.module_utils import _installed_criu
 from ansible_collections.criu.check.plugins.module_utils import _syscall
 from ansible_collections.criu.check.plugins.module_utils._context import (
     SBIN_DIRS, proc_of_other_pid_namespace, proc_status)
-from ansible_collections.criu.check.plugins.module_utils._engine import EngineError
+from ansible_collections.criu.check.plugins.module_utils._engine import EngineError, signal_name
 
 PR_SET_CHILD_SUBREAPER = 36
 KDAT_CACHE = '/run/criu.kdat'     # criu/include/kerndat.h KERNDAT_CACHE_FILE
@@ -208,14 +208,18 @@ NON_FATAL = ("rlimit: Can't setup RLIMIT_NOFILE",)
 _SUMMARY = re.compile(r'(Dumping|Pre-dumping|Restoring|Pre-dump|Dump|Restore)\s+FAILED', re.I)
 
 
-def reason(lines):
+def reason(lines, rc=None):
     """criu's first error that explains the failure, without its log
     prefix: not one it logs and goes on after, not its final summary; a
-    known cause logged without ``Error (`` counts, as it comes first."""
+    known cause logged without ``Error (`` counts, as it comes first.  For
+    a criu killed by a signal (``rc`` -N), None rather than an error it went
+    on after: the signal ended it."""
     errors = [_text(line) for line in lines if _explains(line)]
     for text in errors:
         if not text.startswith(NON_FATAL) and not _SUMMARY.search(text):
             return text
+    if rc is not None and rc < 0:
+        return None
     if errors:
         return errors[0]
     return lines[-1].strip() if lines else None
@@ -228,9 +232,13 @@ def reason(lines):
 _DROP_CAPABILITY = re.compile(r'Unable to drop capability (\d+): ')
 
 
-def advice(text, criu='criu'):
-    """What to do about the failure criu explained with ``text`` (reason()),
-    where the cause is known and criu does not say it; else None."""
+def advice(text, criu='criu', rc=None):
+    """What to do about the failure criu explained with ``text`` (reason())
+    or its exit code ``rc`` (-N: killed by signal N), where the cause is
+    known and criu does not say it; else None."""
+    if rc == -signal.SIGXFSZ:
+        return 'it wrote past its file size limit (RLIMIT_FSIZE, %s): %s' % (
+            _installed_criu.file_size_limit(), _installed_criu.FILE_SIZE_FIX)
     match = _DROP_CAPABILITY.search(text or '')
     if match:
         name = 'CAP_%s' % _caps.NAMES.get(int(match.group(1)), match.group(1)).upper()
@@ -569,8 +577,10 @@ class Smoke:
         ms = round((time.monotonic() - start) * 1000, 1)
         if rc != 0:
             self._collect_log(action, log_name, out_path)
-            why = reason(self.result['log']) or (self.result['log'][-1] if self.result['log'] else '')
-            hint = advice(why, self.criu)
+            why = reason(self.result['log'], rc) or (
+                'killed by signal %d (%s)' % (-rc, signal_name(-rc)) if rc < 0
+                else self.result['log'][-1] if self.result['log'] else '')
+            hint = advice(why, self.criu, rc)
             raise SmokeFailure(action, 'criu %s failed (exit %s): %s%s'
                                % (action, rc, why or 'no message', '; ' + hint if hint else ''))
         return ms

@@ -18,13 +18,9 @@ criu_smoke, run by that user, must run that criu too (it refused, from the
 module's own capabilities), and say what the restore then lacks.
 """
 
-import json
-import shlex
-import subprocess
-
 import pytest
 
-from conftest import CRIU_ROOT, criu_and_facts_in_root, requires_root
+from conftest import criu_and_facts_in_root, requires_root, smoke_in_root
 
 from ansible_collections.criu.check.plugins.module_utils import _caps
 from ansible_collections.criu.check.plugins.module_utils import _decide
@@ -109,19 +105,7 @@ def test_checks_criu_makes_with_capabilities_the_module_has_not_are_unknown_not_
 # ---------------------------------------------------------------- criu_smoke run by that user
 
 def _run_smoke(prepare):
-    """criu_smoke run as nobody with /run/b first on PATH after ``prepare``: its result."""
-    args = json.dumps({'ANSIBLE_MODULE_ARGS': {'tmpdir': '/run/s', 'fail_on_error': False, 'timeout': 30}})
-    script = ('{prepare} && mkdir -p /run/s && chmod 777 /run/s && '
-              'mkdir -p /run/c/ansible_collections/criu && ln -s /src /run/c/ansible_collections/criu/check && '
-              'echo {args} > /run/args.json && cd /run && PYTHONPATH=/run/c {run_in} '
-              'python3 -m ansible_collections.criu.check.plugins.modules.criu_smoke /run/args.json'
-              ).format(prepare=prepare, args=shlex.quote(args), run_in=AS_NOBODY.format(extra=''))
-    proc = subprocess.run([CRIU_ROOT, 'run', '--', 'sh', '-c', script], stdin=subprocess.DEVNULL,
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120, check=False)
-    try:
-        return json.loads(proc.stdout.decode())
-    except ValueError:
-        raise AssertionError('criu_smoke printed no JSON: %r %r' % (proc.stdout[-2000:], proc.stderr[-2000:]))
+    return smoke_in_root(prepare, AS_NOBODY.format(extra=''))
 
 
 def _bounding_set_lacks():

@@ -121,7 +121,7 @@ def test_versions():
 def test_timeout_signal_and_not_run():
     assert I.parse(None, '', '', timed_out=True)['verdict'] == 'timeout'
     p = I.parse(-11, '', '')
-    assert p['verdict'] == 'cannot_start' and p['messages'] == ['criu was killed by signal 11']
+    assert p['verdict'] == 'cannot_start' and p['messages'] == ['criu was killed by signal 11 (SIGSEGV)']
     p = I.parse(None, '', '', error='cannot run /x/criu: [Errno 13] Permission denied')
     assert p['verdict'] == 'not_run' and 'Permission denied' in p['messages'][0]
 

@@ -37,7 +37,7 @@ def test_parse_takes_no_output_as_empty():
     assert p['verdict'] == 'not_run'
     assert p['messages'] == p['raw_messages'] == ['cannot run /usr/sbin/criu: [Errno 8] Exec format error']
     p = I.parse(-9, None, None)
-    assert p['verdict'] == 'cannot_start' and p['messages'] == p['raw_messages'] == ['criu was killed by signal 9']
+    assert p['verdict'] == 'cannot_start' and p['messages'] == p['raw_messages'] == ['criu was killed by signal 9 (SIGKILL)']
     # an exit code is no signal, 0 included (criu that printed nothing)
     for rc in (0, 1):
         assert I.parse(rc, '', '') == {'verdict': 'cannot_start', 'rc': rc, 'messages': [], 'raw_messages': []}

@@ -190,3 +190,15 @@ def test_a_bounding_set_criu_cannot_drop_is_explained_wherever_criu_fails_so():
     assert _phaul.failure_message('restore', res, 10) == 'criu restore failed (exit 1): %s; %s' % (
         why, _smoke.advice(why))
     assert _phaul.failure_message('restore', dict(res, reason='other'), 10) == 'criu restore failed (exit 1): other'
+
+
+def test_a_criu_killed_by_a_signal_is_not_explained_by_a_warning_it_went_on_after():
+    """criu warns when it cannot raise its own RLIMIT_NOFILE and goes on: that line is the reason only of a criu
+    that ended by itself, never of one a signal ended (tests/system/test_file_size_limit.py)."""
+    lines = ["(00.001) Error (criu/util.c:1): rlimit: Can't setup RLIMIT_NOFILE for self: Operation not permitted"]
+    assert _smoke.reason(lines, rc=1) == "rlimit: Can't setup RLIMIT_NOFILE for self: Operation not permitted"
+    assert _smoke.reason(lines, rc=-25) is None
+    assert _smoke.reason(lines + ['(00.002) Error (criu/mem.c:2): real cause'], rc=-25) == 'real cause'
+    res = {'rc': -25, 'timed_out': False, 'reason': None}
+    assert _phaul.failure_message('dump', res, 10).startswith(
+        'criu dump failed (killed by signal 25): no message; it wrote past its file size limit (RLIMIT_FSIZE, ')

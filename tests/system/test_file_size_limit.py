@@ -1,0 +1,46 @@
+# -*- coding: utf-8 -*-
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""criu under a small file size limit (RLIMIT_FSIZE: ulimit -f, systemd's
+LimitFSIZE=, a container's --ulimit fsize=).
+
+criu 4.1.1 without a kdat cache writes one (904 bytes) at the end of its
+start-up: under a limit smaller than that the kernel kills it with SIGXFSZ,
+before any check, and the facts called that a failure the probes do not
+model ("criu was killed by signal 25").  Above it criu checks, but a dump
+writes images far larger, and is killed the same way; criu_smoke quoted a
+warning criu goes on after ("Can't setup RLIMIT_NOFILE") as the reason.
+Real criu in the Debian 13 root is the oracle.
+"""
+
+from conftest import criu_and_facts_in_root, requires_root, smoke_in_root
+
+from ansible_collections.criu.check.plugins.module_utils import _installed_criu
+
+pytestmark = requires_root
+
+SIGXFSZ_EXIT = 128 + 25   # the shell's status for a command killed by SIGXFSZ
+
+
+def test_under_a_limit_below_its_cache_criu_is_killed_and_the_facts_say_why():
+    criu_says, facts = criu_and_facts_in_root(run_in='prlimit --fsize=0 --', check='check')
+    assert 'criu rc %d' % SIGXFSZ_EXIT in criu_says, criu_says
+    criu = facts['criu']
+    assert criu['check']['messages'] == [_installed_criu.KILLED_BY_FILE_SIZE], criu['check']
+    assert 'killed by SIGXFSZ' in criu['reason'] and '(RLIMIT_FSIZE, 0 bytes)' in criu['reason'], criu['reason']
+    assert criu['fix'].startswith('Raise the file size limit criu runs with: ulimit -f unlimited'), criu['fix']
+    assert [d['kind'] for d in criu['disagreements']] == ['environment'], criu['disagreements']
+
+
+def test_under_a_limit_above_its_cache_criu_checks_and_the_facts_agree():
+    criu_says, facts = criu_and_facts_in_root(run_in='prlimit --fsize=16384 --', check='check')
+    assert 'Looks good.' in criu_says and 'criu rc 0' in criu_says, criu_says
+    assert facts['criu']['agrees'] is True and facts['criu']['check']['verdict'] == 'good', facts['criu']
+
+
+def test_the_smoke_under_a_limit_below_its_images_names_the_signal_and_the_limit():
+    result = smoke_in_root(run_in='prlimit --fsize=65536 --')
+    assert (result['ok'], result['stage']) == (False, 'dump'), result
+    assert result['msg'].startswith('criu dump failed (exit -25): killed by signal 25 (SIGXFSZ); it wrote past its '
+                                    'file size limit (RLIMIT_FSIZE, 65536 bytes): '), result['msg']
+    assert result['msg'].endswith(_installed_criu.FILE_SIZE_FIX) and 'RLIMIT_NOFILE' not in result['msg'], result
+    assert result['cleanup']['removed'] is True, result
