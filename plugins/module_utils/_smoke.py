@@ -665,6 +665,16 @@ class Smoke:
                       % (self.version or '(unknown version)', before, res['counter']['after']))
 
     def run(self):
+        # Its own files (the working directory, the counters, criu's images and logs) are this process's to use and
+        # remove whatever umask it was given: under umask 0777 a user could not enter the directory it had made,
+        # nor remove it.  criu, started from here, inherits 077 too: its images are the user's alone.
+        umask = os.umask(0o077)
+        try:
+            return self._run()
+        finally:
+            os.umask(umask)
+
+    def _run(self):
         res = self.result
         self.deadline = time.monotonic() + self.timeout
         try:

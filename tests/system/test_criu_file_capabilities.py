@@ -129,10 +129,15 @@ def test_smoke_runs_the_users_criu_with_its_file_capabilities():
     assert _smoke_utils.advice('Unable to drop capability %d: -1' % lacks[0], '/run/b/criu') in result['msg'], result
 
 
-def test_smoke_passes_with_the_capability_its_advice_adds():
-    result = _run_smoke(SETCAP.format(mount='', caps='cap_checkpoint_restore,cap_setpcap'))
+@pytest.mark.parametrize('umask', ['0022', '0777'])
+def test_smoke_passes_with_the_capability_its_advice_adds(umask):
+    """Under umask 0777 the smoke could not enter the working directory it had made ("Permission denied"), nor
+    remove it: it left it behind."""
+    result = smoke_in_root(SETCAP.format(mount='', caps='cap_checkpoint_restore,cap_setpcap'),
+                           "sh -c 'umask %s; exec \"$0\" \"$@\"' %s" % (umask, AS_NOBODY.format(extra='')))
     assert result['ok'] is True and result['stage'] == 'done', result
     assert result['counter']['after'] > result['counter']['before'], result
+    assert result['cleanup'] == {'killed': 2, 'removed': True}, result
 
 
 @pytest.mark.parametrize('prepare', [
