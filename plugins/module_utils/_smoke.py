@@ -230,6 +230,10 @@ def reason(lines, rc=None):
 # no_new_privs is let through ("but NO_NEW_PRIVS will drop it").  Seen with criu 4.1.1 given only
 # CAP_CHECKPOINT_RESTORE on a host whose every bounding set lacks CAP_SYS_RESOURCE.
 _DROP_CAPABILITY = re.compile(r'Unable to drop capability (\d+): ')
+# criu/servicefd.c: criu keeps its own descriptors at the top of RLIMIT_NOFILE's soft limit, above the task's
+# (criu's own spelling).  criu/util.c raises the limit first, which needs CAP_SYS_RESOURCE above the hard limit.
+# Seen with criu 4.1.1 restoring under a limit of 64 on a host whose bounding sets lack CAP_SYS_RESOURCE.
+_SERVICE_FD_BASE = "Can't chose service_fd_base"
 
 
 def advice(text, criu='criu', rc=None):
@@ -239,6 +243,13 @@ def advice(text, criu='criu', rc=None):
     if rc == -signal.SIGXFSZ:
         return 'it wrote past its file size limit (RLIMIT_FSIZE, %s): %s' % (
             _installed_criu.file_size_limit(), _installed_criu.FILE_SIZE_FIX)
+    if _SERVICE_FD_BASE in (text or ''):
+        import resource
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        return ('criu keeps its own descriptors below the file descriptor limit (RLIMIT_NOFILE, %d; hard limit %s), '
+                'above the task\'s, and found no room: raise it (ulimit -n; a systemd unit: LimitNOFILE=; podman and '
+                'docker: --ulimit nofile=N:N), or give criu CAP_SYS_RESOURCE, with which it raises its own'
+                % (soft, 'unlimited' if hard == resource.RLIM_INFINITY else hard))
     match = _DROP_CAPABILITY.search(text or '')
     if match:
         name = 'CAP_%s' % _caps.NAMES.get(int(match.group(1)), match.group(1)).upper()

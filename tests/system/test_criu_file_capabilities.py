@@ -25,6 +25,7 @@ from conftest import criu_and_facts_in_root, requires_root, smoke_in_root
 from ansible_collections.criu.check.plugins.module_utils import _caps
 from ansible_collections.criu.check.plugins.module_utils import _decide
 from ansible_collections.criu.check.plugins.module_utils import _smoke as _smoke_utils
+from ansible_collections.criu.check.plugins.module_utils._context import proc_status
 
 pytestmark = requires_root
 
@@ -109,8 +110,7 @@ def _run_smoke(prepare):
 
 
 def _bounding_set_lacks():
-    with open('/proc/self/status') as status:
-        bnd = int(dict(line.split(':\t', 1) for line in status if ':\t' in line)['CapBnd'], 16)
+    bnd = int(proc_status()['CapBnd'], 16)
     return [bit for bit in range(_caps.CAP_CHECKPOINT_RESTORE + 1) if not _caps.has(bnd, bit)]
 
 

@@ -202,3 +202,11 @@ def test_a_criu_killed_by_a_signal_is_not_explained_by_a_warning_it_went_on_afte
     res = {'rc': -25, 'timed_out': False, 'reason': None}
     assert _phaul.failure_message('dump', res, 10).startswith(
         'criu dump failed (killed by signal 25): no message; it wrote past its file size limit (RLIMIT_FSIZE, ')
+
+
+def test_no_room_for_crius_own_descriptors_names_the_limit_this_process_has():
+    import resource
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    text = _smoke.advice("sfd: Can't chose service_fd_base: 0 34")
+    assert text.startswith('criu keeps its own descriptors below the file descriptor limit (RLIMIT_NOFILE, %d; ' % soft)
+    assert text.endswith('or give criu CAP_SYS_RESOURCE, with which it raises its own')

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
 """criu under a small file size limit (RLIMIT_FSIZE: ulimit -f, systemd's
-LimitFSIZE=, a container's --ulimit fsize=).
+LimitFSIZE=, a container's --ulimit fsize=), and the smoke under a small
+descriptor limit.
 
 criu 4.1.1 without a kdat cache writes one (904 bytes) at the end of its
 start-up: under a limit smaller than that the kernel kills it with SIGXFSZ,
@@ -12,9 +13,13 @@ warning criu goes on after ("Can't setup RLIMIT_NOFILE") as the reason.
 Real criu in the Debian 13 root is the oracle.
 """
 
+import pytest
+
 from conftest import criu_and_facts_in_root, requires_root, smoke_in_root
 
+from ansible_collections.criu.check.plugins.module_utils import _caps
 from ansible_collections.criu.check.plugins.module_utils import _installed_criu
+from ansible_collections.criu.check.plugins.module_utils._context import proc_status
 
 pytestmark = requires_root
 
@@ -44,3 +49,15 @@ def test_the_smoke_under_a_limit_below_its_images_names_the_signal_and_the_limit
                                     'file size limit (RLIMIT_FSIZE, 65536 bytes): '), result['msg']
     assert result['msg'].endswith(_installed_criu.FILE_SIZE_FIX) and 'RLIMIT_NOFILE' not in result['msg'], result
     assert result['cleanup']['removed'] is True, result
+
+
+def test_the_smoke_under_a_small_descriptor_limit_says_what_criu_lacks():
+    """criu keeps its own descriptors at the top of RLIMIT_NOFILE and raises the limit first, which needs
+    CAP_SYS_RESOURCE; where it has not got it (this kind of host: no process has it) a restore under 64 fails with
+    "Can't chose service_fd_base", and the smoke says what to raise."""
+    if _caps.has(int(proc_status()['CapBnd'], 16), _caps.NUMBERS['sys_resource']):
+        pytest.skip('criu raises its own RLIMIT_NOFILE here (CAP_SYS_RESOURCE): nothing fails')
+    result = smoke_in_root(run_in='prlimit --nofile=64 --')
+    assert (result['ok'], result['stage']) == (False, 'restore'), result
+    assert "Can't chose service_fd_base" in result['msg'], result
+    assert 'below the file descriptor limit (RLIMIT_NOFILE, 64; hard limit 64)' in result['msg'], result
