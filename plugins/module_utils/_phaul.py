@@ -480,7 +480,8 @@ def run_criu(criu, action, args, images_dir, log_name, timeout, private_run=Fals
     the host's mounts (the page server: a dumped or restored tree must stay
     in its own mount namespace, or criu would dump that namespace and the
     restored tree would live in another).  Otherwise a cache criu created is
-    removed afterwards.  As non-root criu runs with --unprivileged and keeps
+    removed afterwards.  As non-root, or as root without CAP_SYS_ADMIN
+    (_smoke.unprivileged_mode()), criu runs with --unprivileged and keeps
     its cache in a private XDG_RUNTIME_DIR, removed afterwards.
 
     criu runs in a process group of its own.  At the timeout, or on SIGTERM
@@ -507,12 +508,13 @@ def run_criu(criu, action, args, images_dir, log_name, timeout, private_run=Fals
     env = dict(os.environ)
     env.pop('LISTEN_FDS', None)
     runtime = None
-    if os.geteuid() != 0:
+    unprivileged = _smoke.unprivileged_mode()
+    if unprivileged:
         argv.append('--unprivileged')
         runtime = tempfile.mkdtemp(prefix='criu-run-')
         env['XDG_RUNTIME_DIR'] = runtime
-    # Only root can unshare the mount namespace; a tmpfs on /run would hide what criu needs under it.
-    private = private_run and os.geteuid() == 0 and not _smoke._needs_run(images_dir, criu)
+    # Only root with CAP_SYS_ADMIN can unshare the mount namespace; a tmpfs on /run would hide what criu needs.
+    private = private_run and not unprivileged and not _smoke._needs_run(images_dir, criu)
     kdat_existed = os.path.exists(_smoke.KDAT_CACHE)
     out = tempfile.TemporaryFile()
     previous = signal.signal(signal.SIGTERM, _terminated)

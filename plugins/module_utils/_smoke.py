@@ -173,6 +173,21 @@ def privilege_problem(criu=None):
             'cap_checkpoint_restore+eip %s, on a file system not mounted nosuid)' % (euid, criu, criu))
 
 
+def unprivileged_mode():
+    """Whether criu must run with --unprivileged here: always for a user
+    other than root (criu/crtools.c refuses without it), and for root
+    without CAP_SYS_ADMIN too (a container given only
+    CAP_CHECKPOINT_RESTORE), whose root-only start-up steps (a network
+    namespace, test mounts) criu could not make: it stops with "Unable
+    create a network namespace", and --unprivileged skips them."""
+    if os.geteuid() != 0:
+        return True
+    try:
+        return not _caps.has(int(proc_status().get('CapEff', '0'), 16), _caps.CAP_SYS_ADMIN)
+    except (EngineError, ValueError):
+        return False
+
+
 def proc_problem(who='criu'):
     """Why ``who`` cannot find its processes in /proc here (a /proc of
     another pid namespace: kill() by the pids it shows would reach other
@@ -576,7 +591,7 @@ class Smoke:
 
     def _criu(self, action, args, log_name):
         argv = [self.criu, action] + args + ['-o', log_name, '-v4']
-        if os.geteuid() != 0:
+        if unprivileged_mode():
             argv.append('--unprivileged')
         out_path = os.path.join(self.workdir, 'criu-%s.out' % action)
         start = time.monotonic()

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """criu under a small file size limit (RLIMIT_FSIZE: ulimit -f, systemd's
 LimitFSIZE=, a container's --ulimit fsize=), and the smoke under a small
-descriptor limit.
+descriptor limit, or without CAP_SYS_ADMIN.
 
 criu 4.1.1 without a kdat cache writes one (904 bytes) at the end of its
 start-up: under a limit smaller than that the kernel kills it with SIGXFSZ,
@@ -61,3 +61,11 @@ def test_the_smoke_under_a_small_descriptor_limit_says_what_criu_lacks():
     assert (result['ok'], result['stage']) == (False, 'restore'), result
     assert "Can't chose service_fd_base" in result['msg'], result
     assert 'below the file descriptor limit (RLIMIT_NOFILE, 64; hard limit 64)' in result['msg'], result
+
+
+def test_the_smoke_as_root_without_cap_sys_admin_runs_criu_unprivileged():
+    """Root given CAP_CHECKPOINT_RESTORE but not CAP_SYS_ADMIN (criu_root.sh's no-sys-admin; a container granted
+    only that capability): criu without --unprivileged stops in its start-up ("net: Unable create a network
+    namespace"), which the smoke reported; with it criu dumps and restores."""
+    result = smoke_in_root(run_in='setpriv --inh-caps=-sys_admin --bounding-set=-sys_admin --')
+    assert result['ok'] is True and result['stage'] == 'done', result

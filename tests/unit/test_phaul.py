@@ -15,14 +15,17 @@ import struct
 import subprocess
 import sys
 import tarfile
+import tempfile
 import time
 
 import pytest
 
 import conftest
+from conftest import drop_effective_caps, in_child, requires_root
 
 from ansible_collections.criu.check.plugins.module_utils import _phaul
 from ansible_collections.criu.check.plugins.module_utils import _smoke
+from ansible_collections.criu.check.plugins.module_utils._caps import CAP_SYS_ADMIN
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'fixtures')
 # Written by criu 4.1.1 (Debian 13) dumping a shell counter to a page server
@@ -667,3 +670,20 @@ def test_criu_is_not_run_when_its_log_is_a_symbolic_link(tmp_path):
     assert res['rc'] is None and 'is a symbolic link' in res['error'] and str(victim) in res['error']
     assert not ran.exists() and victim.read_text() == 'keep me\n'
     assert _phaul.failure_message('restore', res, 5) == res['error']
+
+
+@requires_root
+def test_root_without_cap_sys_admin_runs_criu_unprivileged(tmp_path):
+    """criu as root without CAP_SYS_ADMIN cannot make its root-only start-up steps: --unprivileged skips them
+    (tests/system/test_criu_under_limits.py proves it with real criu), with its cache in a private directory, and
+    no private mount namespace is tried (it would fail)."""
+    criu = _fake_criu(tmp_path, 'echo "$XDG_RUNTIME_DIR" > runtime\n')
+
+    def body():
+        drop_effective_caps([CAP_SYS_ADMIN])
+        return _phaul.run_criu(criu, 'dump', [], str(tmp_path), 'dump.log', 10, private_run=True)
+    res = in_child(body)
+    assert res['argv'][-1] == '--unprivileged' and res['rc'] == 0, res
+    runtime = (tmp_path / 'runtime').read_text().strip()
+    assert runtime.startswith(tempfile.gettempdir()) and not os.path.exists(runtime), runtime
+    assert _phaul.run_criu(criu, 'dump', [], str(tmp_path), 'dump.log', 10)['argv'][-1] == '-v4'
