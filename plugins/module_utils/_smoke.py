@@ -53,7 +53,7 @@ from ansible_collections.criu.check.plugins.module_utils import _environment_fix
 from ansible_collections.criu.check.plugins.module_utils import _installed_criu
 from ansible_collections.criu.check.plugins.module_utils import _syscall
 from ansible_collections.criu.check.plugins.module_utils._context import (
-    SBIN_DIRS, proc_of_other_pid_namespace, proc_status)
+    SBIN_DIRS, effective_caps, proc_of_other_pid_namespace, proc_status)
 from ansible_collections.criu.check.plugins.module_utils._engine import EngineError, signal_name
 
 PR_SET_CHILD_SUBREAPER = 36
@@ -183,7 +183,7 @@ def unprivileged_mode():
     if os.geteuid() != 0:
         return True
     try:
-        return not _caps.has(int(proc_status().get('CapEff', '0'), 16), _caps.CAP_SYS_ADMIN)
+        return not _caps.has(effective_caps(), _caps.CAP_SYS_ADMIN)
     except (EngineError, ValueError):
         return False
 
