@@ -103,6 +103,36 @@ def test_checks_criu_makes_with_capabilities_the_module_has_not_are_unknown_not_
     assert not (set(unknown) | not_probed) & set(conflicted), conflicted
 
 
+# /dev/net/tun open to anyone (0666, udev's mode for it; a node of the root's own, this host's is 0600).
+TUN_FOR_ALL = ('mkdir -p /run/d && mount -t tmpfs tmpfs /run/d && mknod -m 666 /run/d/tun c 10 200 '
+               '&& mount --bind /run/d/tun /dev/net/tun && ')
+
+
+@pytest.mark.parametrize('caps, criu_passes', [
+    ('cap_checkpoint_restore,cap_net_admin', True),
+    ('cap_checkpoint_restore', False),
+])
+def test_tun_ns_is_asked_of_the_kernel_with_criu_s_capabilities_in_unprivileged_mode_too(caps, criu_passes):
+    """criu --unprivileged skips the root-only start-up step that fills
+    kdat.tun_ns, but its check_tun_netns() makes the SIOCGSKNS call itself,
+    which criu's CAP_NET_ADMIN from its file allows: "tun_ns is supported"
+    where the module (no capability) is refused.  The facts said missing."""
+    criu_says, facts = criu_and_facts_in_root(prepare=TUN_FOR_ALL + SETCAP.format(mount='', caps=caps),
+                                              run_in=AS_NOBODY.format(extra=''),
+                                              check='check --unprivileged --feature tun_ns',
+                                              module_args={'unprivileged': True})
+    probe = facts['probes']['tun_ns']
+    if criu_passes:
+        assert 'tun_ns is supported' in criu_says and 'criu rc 0' in criu_says, criu_says
+        assert probe['status'] == 'unknown' and probe['evidence']['criu_has'] == ['net_admin'], probe
+        assert probe['evidence']['without_them']['status'] == 'unsupported', probe
+        assert 'tun_ns' in facts['unknown'], facts['unknown']
+    else:
+        assert 'Unable to get tun network namespace' in criu_says and 'criu rc 1' in criu_says, criu_says
+        assert probe['status'] == 'unsupported' and probe['message'] == 'net: Unable to get tun network namespace', probe
+        assert facts['feature_only']['tun_ns'] is False, facts['feature_only']
+
+
 # ---------------------------------------------------------------- criu_smoke run by that user
 
 def _run_smoke(prepare):
