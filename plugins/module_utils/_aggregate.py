@@ -56,6 +56,11 @@ def facts(results, environment, kernel, criu, config_values=None):
     environment = dict(environment, criu_can_start=not blockers, criu_start_blockers=blockers)
     maps, missing, unknown = _decide.category_maps(results)
     level, summary = _decide.verdict(results, blockers)
+    probes = dict((p.id, probe_entry(p, results[p.id], environment, (config_values or {}).get(p.id), kernel))
+                  for p in REG.PROBES if p.id in results)
+    if (kernel.get('config') or {}).get('conflicts'):
+        config = dict(kernel['config'], conflicts=_kernel_config.with_probe_fixes(kernel['config']['conflicts'], probes))
+        kernel = dict(kernel, config=config)
     return {
         'ready': _decide.is_ready(results, blockers),
         'verdict': level,
@@ -67,8 +72,7 @@ def facts(results, environment, kernel, criu, config_values=None):
         'feature_only': maps[REG.FEATURE_ONLY],
         'missing': missing,
         'unknown': unknown,
-        'probes': dict((p.id, probe_entry(p, results[p.id], environment, (config_values or {}).get(p.id), kernel))
-                       for p in REG.PROBES if p.id in results),
+        'probes': probes,
         'kernel': kernel,
         'environment': environment,
         'criu': criu,

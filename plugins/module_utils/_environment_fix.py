@@ -55,6 +55,9 @@ TUN_NODE_MISSING_FIX = ('this /dev has no net/tun, which criu opens: load the mo
                         'tun), or make the node (mkdir -p /dev/net && mknod -m 666 /dev/net/tun c 10 200); a systemd '
                         'unit with PrivateDevices=yes has none (PrivateDevices=no, with DeviceAllow=/dev/net/tun rw '
                         'under a strict DevicePolicy=); a container: --device /dev/net/tun')
+# /dev/net/tun whose mode keeps criu's user out (node_mode and node_uid: the tun probes' evidence).
+TUN_NODE_CLOSED_FIX = ('uid %s may not open /dev/net/tun (mode %s, owned by uid %s): run criu as root, or open the '
+                       'node to that user (chmod 0666 /dev/net/tun, the mode udev\'s default rules give it)%s')
 GVISOR_FIX = ('this is gVisor (runsc), a kernel in user space that criu cannot checkpoint: use gVisor\'s own '
               '"runsc checkpoint", or run criu on a Linux host or virtual machine (containerd\'s runsc shim '
               'does not implement the CRI checkpoint call either)')
@@ -124,9 +127,21 @@ def criu_caps_not_held(probe_id, result, environment):
     if (not result or result.get('status') != R.UNSUPPORTED or env.get('euid') in (0, None)
             or probe_id in _READ_FROM_SKIPPED_STEP):
         return []
+    if 'node_mode' in (result.get('evidence') or {}):
+        return []   # the device node's mode refused the open (EACCES): criu is refused too
     criu, have = set(env.get('criu_capabilities') or ()), set(env.get('capabilities') or ())
     return sorted(set(cap for alternatives in _CONFINED_BY.get(probe_id, {}).get('caps', ())
                       if not have.intersection(alternatives) for cap in criu.intersection(alternatives)))
+
+
+def _criu_lacks(probe_id, environment):
+    """The capabilities (one of each of _CONFINED_BY's alternatives) that
+    this probe needs and criu has not here: its file's when run by a user
+    other than root (environment.criu_capabilities), else this process's."""
+    criu = environment.get('criu_capabilities')
+    have = set(criu if criu is not None else environment.get('capabilities') or ())
+    return [alternatives[0] for alternatives in _CONFINED_BY.get(probe_id, {}).get('caps', ())
+            if not have.intersection(alternatives)]
 
 
 def _errno_of(evidence):
@@ -324,4 +339,9 @@ def environment_fix(probe_id, result, environment, release=None, kernel_lacks=Fa
                 'vm.unprivileged_userfaultfd=1, or run criu as root outside a user namespace')
     if _CONFINED_BY.get(probe_id, {}).get('tun') and err == 'ENOENT':
         return TUN_NODE_MISSING_FIX
+    if (_CONFINED_BY.get(probe_id, {}).get('tun') and err == 'EACCES' and 'node_mode' in evidence
+            and env.get('euid') not in (0, None)):
+        lacks = _criu_lacks(probe_id, env)
+        then = ', and give criu %s, which %s needs then' % (' and '.join('CAP_' + c.upper() for c in lacks), probe_id)
+        return TUN_NODE_CLOSED_FIX % (env['euid'], evidence['node_mode'], evidence['node_uid'], then if lacks else '')
     return None

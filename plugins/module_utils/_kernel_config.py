@@ -534,8 +534,8 @@ def _config_on_probe_fails(row, result, values, modules, running, release, machi
                 'fix': fix}
     if err in ('EPERM', 'EACCES'):
         return {'kind': PERMISSION, 'config': on,
-                'detail': '%s, but the kernel refused the probe (%s; a capability, a sysctl, seccomp or an LSM): %s%s'
-                          % (shown, err, message, later),
+                'detail': '%s, but the kernel refused the probe (%s; %sa capability, a sysctl, seccomp or an LSM): %s%s'
+                          % (shown, err, 'a file\'s mode, ' if err == 'EACCES' else '', message, later),
                 'fix': fix}
     if blocked:
         rules = [rule for dummy, dummy, rule in blocked]
@@ -648,6 +648,16 @@ def of_verdicts(conflicts, results):
     ``results`` is no longer a verdict: _decide.as_criu_runs() made it
     unknown, and annotate() finds no conflict for an unknown result."""
     return [c for c in conflicts if (results.get(c['probe']) or {}).get('status') in (R.SUPPORTED, R.UNSUPPORTED)]
+
+
+def with_probe_fixes(conflicts, probes):
+    """``conflicts`` where each refusal (its options on, the probe refused:
+    PERMISSION, READ_ONLY_PROC_SYS) carries its probe's fix from ``probes``
+    (criu_facts.probes): where the container or the node is the cause, that
+    fix says so (_environment_fix), and it is what the probe's entry says."""
+    refusals = (PERMISSION, READ_ONLY_PROC_SYS)
+    return [dict(c, fix=probes[c['probe']]['fix']) if c['kind'] in refusals and c['probe'] in probes else c
+            for c in conflicts]
 
 
 def gather(release, rows, results, root='/', machine=None):

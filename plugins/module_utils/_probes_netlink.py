@@ -33,6 +33,7 @@ import fcntl
 import importlib.util
 import os
 import socket
+import stat
 import struct
 
 from ansible_collections.criu.check.plugins.module_utils import _caps
@@ -86,11 +87,24 @@ def _tun_setifindex():
         os.close(fd)
 
 
+def _open_failed(err, **extra):
+    """The evidence of an open of /dev/net/tun that failed with ``err``;
+    where the node's permissions refused it (EACCES), its mode and owner."""
+    evidence = R.errno_evidence(err, **extra)
+    if err == errno.EACCES:
+        try:
+            node = os.stat(TUN_PATH)
+        except OSError:
+            return evidence
+        evidence.update(node_mode='%04o' % stat.S_IMODE(node.st_mode), node_uid=node.st_uid, node_gid=node.st_gid)
+    return evidence
+
+
 def _tun_check(no_tun_ok):
     """criu: check_tun_cr(no_tun_err)."""
     open_err, ioctl_err = _tun_setifindex()
     if open_err:
-        evidence = R.errno_evidence(open_err, device_exists=os.path.exists(TUN_PATH), tun_usable=False)
+        evidence = _open_failed(open_err, device_exists=os.path.exists(TUN_PATH), tun_usable=False)
         message = R.perror(MSG_TUN_OPEN, open_err)
         if no_tun_ok:
             evidence['criu_quirk'] = ('criu --extra counts a /dev/net/tun it cannot open as success '
@@ -128,7 +142,7 @@ def tun_ns(ctx):
     try:
         fd = os.open(TUN_PATH, os.O_RDONLY)
     except OSError as exc:
-        return R.unsupported(R.perror(MSG_TUN_NS_OPEN, exc.errno), evidence=R.errno_evidence(exc.errno))
+        return R.unsupported(R.perror(MSG_TUN_NS_OPEN, exc.errno), evidence=_open_failed(exc.errno))
     try:
         ns_fd = fcntl.ioctl(fd, SIOCGSKNS)
     except OSError as exc:

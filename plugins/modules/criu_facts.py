@@ -406,7 +406,11 @@ ansible_facts:
                       type: str
                       returned: always
                     fix:
-                      description: The exact action (for example C(modprobe unix_diag)), or null when nothing is to be done.
+                      description:
+                        - The exact action (for example C(modprobe unix_diag)), or null when nothing is to be done.
+                        - For a refusal (V(read_only_proc_sys), V(permission)) it is the probe's own C(fix) in
+                          C(criu_facts.probes), which names the container or the device node where
+                          that is the cause.
                       type: str
                       returned: always
                       sample: modprobe unix_diag

@@ -24,6 +24,7 @@ from conftest import criu_and_facts_in_root, requires_root, smoke_in_root
 
 from ansible_collections.criu.check.plugins.module_utils import _caps
 from ansible_collections.criu.check.plugins.module_utils import _decide
+from ansible_collections.criu.check.plugins.module_utils import _environment_fix
 from ansible_collections.criu.check.plugins.module_utils import _smoke as _smoke_utils
 from ansible_collections.criu.check.plugins.module_utils._context import proc_status
 
@@ -75,6 +76,7 @@ CRIU_FAILS_WITH = {
     'tcp_window': ("The TCP_REPAIR_WINDOW option isn't supported", "TCP_REPAIR isn't available to unprivileged users"),
     'tcp_half_closed': ("TCP_REPAIR can't be enabled for half-closed sockets",),
     'newifindex': ("IFLA_NEW_IFINDEX isn't supported",),
+    'tun_ns': ('Unable to get tun network namespace',),   # where /dev/net/tun is open to the user (not --all's)
 }
 
 
@@ -103,9 +105,10 @@ def test_checks_criu_makes_with_capabilities_the_module_has_not_are_unknown_not_
     assert not (set(unknown) | not_probed) & set(conflicted), conflicted
 
 
-# /dev/net/tun open to anyone (0666, udev's mode for it; a node of the root's own, this host's is 0600).
-TUN_FOR_ALL = ('mkdir -p /run/d && mount -t tmpfs tmpfs /run/d && mknod -m 666 /run/d/tun c 10 200 '
-               '&& mount --bind /run/d/tun /dev/net/tun && ')
+# A /dev/net/tun of the root's own with this mode (hosts differ: udev makes it 0666, this one has 0600).
+TUN_NODE = ('mkdir -p /run/d && mount -t tmpfs tmpfs /run/d && mknod -m {mode} /run/d/tun c 10 200 '
+            '&& mount --bind /run/d/tun /dev/net/tun && ')
+TUN_FOR_ALL = TUN_NODE.format(mode='666')
 
 
 @pytest.mark.parametrize('caps, criu_passes', [
@@ -131,6 +134,38 @@ def test_tun_ns_is_asked_of_the_kernel_with_criu_s_capabilities_in_unprivileged_
         assert 'Unable to get tun network namespace' in criu_says and 'criu rc 1' in criu_says, criu_says
         assert probe['status'] == 'unsupported' and probe['message'] == 'net: Unable to get tun network namespace', probe
         assert facts['feature_only']['tun_ns'] is False, facts['feature_only']
+
+
+@pytest.mark.parametrize('caps', ['cap_checkpoint_restore', 'cap_checkpoint_restore,cap_net_admin'])
+def test_a_tun_node_closed_to_criu_s_user_is_named_with_its_mode_and_opening_it_as_the_fix_says_works(caps):
+    """A 0600 /dev/net/tun: criu run by that user fails to open it, as the
+    facts do, whose fix asked for CONFIG_TUN (on) and CAP_NET_ADMIN (no help
+    to open a file: criu with it fails the same, and tun_ns is missing, not
+    unknown).  The fix names the node's mode now, and what tun_ns needs
+    next; made 0666 as it says, tun passes for criu and the facts alike."""
+    closed = TUN_NODE.format(mode='600') + SETCAP.format(mount='', caps=caps)
+    net_admin = 'cap_net_admin' in caps
+    check = 'check --unprivileged --feature ' + ('tun_ns' if net_admin else 'tun')
+    criu_says, facts = criu_and_facts_in_root(prepare=closed, run_in=AS_NOBODY.format(extra=''), check=check,
+                                              module_args={'unprivileged': True})
+    failed = 'tun: Unable to create tun: Permission denied' if net_admin else "tun: Can't check tun support: Permission denied"
+    assert failed in criu_says and 'criu rc 1' in criu_says, criu_says
+    tun, tun_ns = facts['probes']['tun'], facts['probes']['tun_ns']
+    assert tun['status'] == 'unsupported' and tun['message'] == "tun: Can't check tun support: Permission denied"
+    assert tun['fix'] == _environment_fix.TUN_NODE_CLOSED_FIX % (65534, '0600', 0, ''), tun
+    assert tun_ns['status'] == 'unsupported' and tun_ns['message'] == 'tun: Unable to create tun: Permission denied'
+    assert tun_ns['fix'] == _environment_fix.TUN_NODE_CLOSED_FIX % (
+        65534, '0600', 0, '' if net_admin else ', and give criu CAP_NET_ADMIN, which tun_ns needs then'), tun_ns
+    if facts['kernel']['config']['readable']:   # CONFIG_TUN on, yet refused: the conflict's fix is the probe's
+        conflict = [c for c in facts['kernel']['config']['conflicts'] if c['probe'] == 'tun']
+        assert [(c['kind'], c['fix']) for c in conflict] == [('permission', tun['fix'])], conflict
+        assert "a file's mode" in conflict[0]['detail'], conflict
+    criu_says, facts = criu_and_facts_in_root(prepare=closed + ' && chmod 0666 /dev/net/tun',
+                                              run_in=AS_NOBODY.format(extra=''), check=check,
+                                              module_args={'unprivileged': True})
+    assert '%s is supported' % check.split()[-1] in criu_says and 'criu rc 0' in criu_says, criu_says
+    assert facts['probes']['tun']['status'] == 'supported', facts['probes']['tun']
+    assert facts['probes']['tun_ns']['status'] == ('unknown' if net_admin else 'unsupported'), facts['probes']['tun_ns']
 
 
 # ---------------------------------------------------------------- criu_smoke run by that user

@@ -273,3 +273,16 @@ def test_a_probe_made_unknown_afterwards_loses_its_conflict():
     assert [c['probe'] for c in found] == ['seccomp_suspend', 'ns_last_pid']
     later = {'seccomp_suspend': R.unknown('criu has CAP_SYS_ADMIN'), 'ns_last_pid': refused}
     assert [c['probe'] for c in K.of_verdicts(found, later)] == ['ns_last_pid']
+
+
+def test_a_refusal_carries_its_probe_s_fix_and_the_other_conflicts_keep_their_own():
+    """The fix criu_facts.probes gives a refused probe is the environment's where it is the cause (a container,
+    the node's mode): its conflict says the same, not the registry's.  A module to load keeps its own fix."""
+    found = [{'probe': 'ns_last_pid', 'kind': K.READ_ONLY_PROC_SYS, 'fix': 'the row fix'},
+             {'probe': 'tun', 'kind': K.PERMISSION, 'fix': 'the row fix'},
+             {'probe': 'autofs', 'kind': K.MODULE_NOT_LOADED, 'fix': 'modprobe autofs4'},
+             {'probe': 'sk_ns', 'kind': K.PERMISSION, 'fix': 'the row fix'}]
+    probes = {'ns_last_pid': {'fix': 'remount /proc/sys'}, 'tun': {'fix': 'chmod 0666 /dev/net/tun'},
+              'autofs': {'fix': 'the row fix'}}
+    assert [c['fix'] for c in K.with_probe_fixes(found, probes)] == [
+        'remount /proc/sys', 'chmod 0666 /dev/net/tun', 'modprobe autofs4', 'the row fix']
