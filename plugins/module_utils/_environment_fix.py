@@ -58,6 +58,10 @@ TUN_NODE_MISSING_FIX = ('this /dev has no net/tun, which criu opens: load the mo
 # /dev/net/tun whose mode keeps criu's user out (node_mode and node_uid: the tun probes' evidence).
 TUN_NODE_CLOSED_FIX = ('uid %s may not open /dev/net/tun (mode %s, owned by uid %s): run criu as root, or open the '
                        'node to that user (chmod 0666 /dev/net/tun, the mode udev\'s default rules give it)%s')
+# A device cgroup that does not allow /dev/net/tun (device_cgroup: the tun probes' evidence).
+TUN_DEVICE_CGROUP_FIX = ('the device cgroup of this process (%s) refuses /dev/net/tun (c 10:200), which criu opens: '
+                         'allow the device there (a systemd unit: DeviceAllow=/dev/net/tun rw; cgroup v1: echo '
+                         '"c 10:200 rwm" into its devices.allow; a container: --device /dev/net/tun)')
 GVISOR_FIX = ('this is gVisor (runsc), a kernel in user space that criu cannot checkpoint: use gVisor\'s own '
               '"runsc checkpoint", or run criu on a Linux host or virtual machine (containerd\'s runsc shim '
               'does not implement the CRI checkpoint call either)')
@@ -67,6 +71,8 @@ ARM64_SOFT_DIRTY_FIX = ('arm64 kernels have no soft-dirty tracking (no HAVE_ARCH
                         'adds it; dump without pre-dump and --track-mem (no iterative pre-copy migration)')
 
 _PERMISSION = ('EPERM', 'EACCES', 'EROFS')
+# The evidence keys of a device node's open that no capability would let through: its mode, the device cgroup.
+_NODE_REFUSED = ('node_mode', 'device_cgroup')
 _SYS_ADMIN_OR_CR = ('sys_admin', 'checkpoint_restore')
 
 # What a container's default confinement (podman's and Docker's: their
@@ -127,8 +133,8 @@ def criu_caps_not_held(probe_id, result, environment):
     if (not result or result.get('status') != R.UNSUPPORTED or env.get('euid') in (0, None)
             or probe_id in _READ_FROM_SKIPPED_STEP):
         return []
-    if 'node_mode' in (result.get('evidence') or {}):
-        return []   # the device node's mode refused the open (EACCES): criu is refused too
+    if set(_NODE_REFUSED).intersection(result.get('evidence') or {}):
+        return []   # the device node's mode or the device cgroup refused the open: criu is refused too
     criu, have = set(env.get('criu_capabilities') or ()), set(env.get('capabilities') or ())
     return sorted(set(cap for alternatives in _CONFINED_BY.get(probe_id, {}).get('caps', ())
                       if not have.intersection(alternatives) for cap in criu.intersection(alternatives)))
@@ -339,6 +345,8 @@ def environment_fix(probe_id, result, environment, release=None, kernel_lacks=Fa
                 'vm.unprivileged_userfaultfd=1, or run criu as root outside a user namespace')
     if _CONFINED_BY.get(probe_id, {}).get('tun') and err == 'ENOENT':
         return TUN_NODE_MISSING_FIX
+    if _CONFINED_BY.get(probe_id, {}).get('tun') and err == 'EPERM' and evidence.get('device_cgroup'):
+        return TUN_DEVICE_CGROUP_FIX % evidence['device_cgroup']
     if (_CONFINED_BY.get(probe_id, {}).get('tun') and err == 'EACCES' and 'node_mode' in evidence
             and env.get('euid') not in (0, None)):
         lacks = _criu_lacks(probe_id, env)

@@ -87,10 +87,29 @@ def _tun_setifindex():
         os.close(fd)
 
 
+def _device_cgroup():
+    """This process's cgroup that rules its devices: the v1 ``devices``
+    controller's (``devices:/PATH``), else the v2 one (its BPF programs)."""
+    try:
+        with open('/proc/self/cgroup') as f:
+            lines = [line.rstrip('\n').split(':', 2) for line in f if line.count(':') >= 2]
+    except OSError:
+        return None
+    for dummy, controllers, path in lines:
+        if 'devices' in controllers.split(','):
+            return 'devices:' + path
+    unified = [path for dummy, controllers, path in lines if not controllers]
+    return unified[0] if unified else None
+
+
 def _open_failed(err, **extra):
-    """The evidence of an open of /dev/net/tun that failed with ``err``;
-    where the node's permissions refused it (EACCES), its mode and owner."""
+    """The evidence of an open of /dev/net/tun that failed with ``err``:
+    where the node's permissions refused it (EACCES), its mode and owner;
+    where the device cgroup did (EPERM, its answer for a node it does not
+    allow; a file's mode or an LSM says EACCES), that cgroup."""
     evidence = R.errno_evidence(err, **extra)
+    if err == errno.EPERM:
+        evidence['device_cgroup'] = _device_cgroup()
     if err == errno.EACCES:
         try:
             node = os.stat(TUN_PATH)
