@@ -32,6 +32,10 @@ Why this shape (costs measured on these machines are in docs/architecture.md):
 * A shortage is an answer, never a traceback: a worker the system refuses
   (no file descriptor, no process) waits for another to end; when none can
   start at all, ``run()`` raises EngineError with the reason.
+* Work refused a process while the others ran (a probe's fork, a tool, criu's
+  own) is run again once they are done, one worker at a time: criu, one
+  process and its children, may have room where all the workers had not
+  (a small RLIMIT_NPROC or pids.max).  What it answers then is its answer.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -55,6 +59,9 @@ from ansible_collections.criu.check.plugins.module_utils import _syscall
 
 # Seconds each probe may take: the modules' and roles' default ``timeout``.
 DEFAULT_TIMEOUT = 5.0
+# The evidence key of a probe's error, and the key of a job's result, that
+# says the system refused it a process: wait() runs that work again, alone.
+SHORT_OF_PROCESSES = 'short_of_processes'
 # Workers for the probes that import no heavy library (see _groups()).  Two
 # measured best on two cores (docs/benchmarks.md): every worker is a fork of
 # a process that has imported Ansible, and they compete for the same cores.
@@ -154,10 +161,11 @@ def _run_one(probe, ctx, timeout):
     except Exception as exc:
         result = R.error('probe raised %s: %s' % (type(exc).__name__, exc),
                          evidence={'traceback': traceback.format_exc().splitlines()[-6:]})
+    refusals = _child.refusals()[refused:]
     if result['status'] != R.SUPPORTED:
-        reason = _shortage(result, (_child.refusals()[refused:] or [None])[-1])
+        reason = _shortage(result, (refusals or [None])[-1])
         if reason:
-            result = R.error(reason, evidence={'probe_result': result})
+            result = R.error(reason, evidence=dict({'probe_result': result}, **{SHORT_OF_PROCESSES: bool(refusals)}))
     result['duration_ms'] = round((time.monotonic() - start) * 1000.0, 3)
     return result
 
@@ -165,12 +173,15 @@ def _run_one(probe, ctx, timeout):
 def _run_job(name, func, ctx, timeout):
     """Run one job in its worker; always return a JSON-able dict."""
     ctx.begin(timeout)
+    refused = len(_child.refusals())
     try:
         result = func(ctx)
     except Exception as exc:
-        return {'error': 'job %s raised %s: %s' % (name, type(exc).__name__, exc)}
+        result = {'error': 'job %s raised %s: %s' % (name, type(exc).__name__, exc)}
     if not isinstance(result, dict):
-        return {'error': 'job %s returned %r instead of a dict' % (name, result)}
+        result = {'error': 'job %s returned %r instead of a dict' % (name, result)}
+    if _child.refusals()[refused:]:
+        result[SHORT_OF_PROCESSES] = True
     return result
 
 
@@ -312,6 +323,7 @@ class Engine:
         self.frozen = False
         self.trapped = None
         self.scratch = None
+        self.one_at_a_time = False
 
     def _spawn(self, work):
         """Start a worker for ``work``; return None, or why it could not start."""
@@ -337,7 +349,7 @@ class Engine:
         descriptor, no process left) and others still run, wait for one of
         them to end and try again; when none runs, the waiting work fails
         with the reason."""
-        while self.queue:
+        while self.queue and not (self.one_at_a_time and self.workers):
             reason = self._spawn(self.queue[0])
             if reason is None:
                 self.queue.pop(0)
@@ -444,28 +456,50 @@ class Engine:
 
     def wait(self):
         """Wait for every worker started by ``start()``, killing those that
-        overrun; return ``({probe_id: result}, {job_name: dict})``."""
+        overrun, then for the work run again alone (SHORT_OF_PROCESSES);
+        return ``({probe_id: result}, {job_name: dict})``."""
         try:
-            while self.workers:
-                for worker in list(self.workers):
-                    if self._overran(worker):
-                        what = 'job' if isinstance(worker.work, _Job) else 'probe'
-                        self._finish(worker, 'the %s did not finish within %s s and was killed'
-                                     % (what, worker.work.timeout))
-                if not self.workers:
-                    break
-                deadline = min(w.since + w.work.timeout for w in self.workers)
-                wait = max(0.0, deadline - time.monotonic())
-                readable = _child.readable([w.rfd for w in self.workers], wait)
-                for worker in list(self.workers):
-                    if worker.rfd in readable and worker in self.workers:
-                        self._read(worker)
+            self._wait_workers()
+            again = self._short_of_processes()
+            if again:
+                self.one_at_a_time = True
+                self._enqueue(again)
+                self._wait_workers()
         finally:
             self._stop_all()
         if self.probes and not self.probes_started:
             raise EngineError('cannot run the probes: %s' % self.start_failure)
+        for result in self.job_results.values():
+            result.pop(SHORT_OF_PROCESSES, None)
         return (dict((p.id, self.results[p.id]) for p in self.probes),
                 dict((name, self.job_results[name]) for name in sorted(self.jobs)))
+
+    def _short_of_processes(self):
+        """The work to run again: the probes and jobs the system refused a
+        process (SHORT_OF_PROCESSES), in their groups, with one worker for
+        every probe that needs no process of its own."""
+        probes = [p for p in self.probes if (self.results.get(p.id) or {}).get('evidence', {}).get(SHORT_OF_PROCESSES)]
+        jobs = [name for name in sorted(self.jobs) if (self.job_results.get(name) or {}).get(SHORT_OF_PROCESSES)]
+        return ([_Job(name, self.jobs[name], self.job_timeout) for name in jobs]
+                + [_Probes(group, self.timeout) for group in _groups(probes, 1)])
+
+    def _wait_workers(self):
+        """Read the workers' results until every worker has ended, killing
+        those that overrun."""
+        while self.workers:
+            for worker in list(self.workers):
+                if self._overran(worker):
+                    what = 'job' if isinstance(worker.work, _Job) else 'probe'
+                    self._finish(worker, 'the %s did not finish within %s s and was killed'
+                                 % (what, worker.work.timeout))
+            if not self.workers:
+                break
+            deadline = min(w.since + w.work.timeout for w in self.workers)
+            wait = max(0.0, deadline - time.monotonic())
+            readable = _child.readable([w.rfd for w in self.workers], wait)
+            for worker in list(self.workers):
+                if worker.rfd in readable and worker in self.workers:
+                    self._read(worker)
 
     def _overran(self, worker):
         """Whether the worker's running probe (or job) has overrun its time,

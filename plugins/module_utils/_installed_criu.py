@@ -38,6 +38,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import errno
 import os
 import re
 import signal
@@ -46,7 +47,8 @@ import time
 from ansible_collections.criu.check.plugins.module_utils import _caps, _deps, _syscall
 from ansible_collections.criu.check.plugins.module_utils._context import (
     SBIN_DIRS, effective_caps, owns_mount_namespace, proc_of_other_pid_namespace)
-from ansible_collections.criu.check.plugins.module_utils._engine import DEFAULT_TIMEOUT, EngineError, signal_name
+from ansible_collections.criu.check.plugins.module_utils._engine import (
+    DEFAULT_TIMEOUT, SHORT_OF_PROCESSES, EngineError, signal_name)
 
 # criu's three verdicts are named as _decide names the probes' verdicts, and
 # criu's sentences below are _decide's; tests/unit/test_installed_criu.py
@@ -81,6 +83,10 @@ _NOISE = (re.compile(r'\$XDG_RUNTIME_DIR not set'), re.compile(r"Can't load /run
 KILLED_BY_FILE_SIZE = 'criu was killed by signal %d (SIGXFSZ)' % signal.SIGXFSZ
 FILE_SIZE_FIX = ('raise the file size limit criu runs with: ulimit -f unlimited (a systemd unit: LimitFSIZE=infinity; '
                  'podman and docker: --ulimit fsize=-1)')
+# How criu's errors end where the kernel refused it a process (fork(), clone(): EAGAIN, RLIMIT_NPROC or pids.max).
+_NO_PROCESS = os.strerror(errno.EAGAIN)
+PROCESS_LIMIT_FIX = ('raise the process limit criu runs under: ulimit -u for its user (a systemd unit: LimitNPROC=), '
+                     'or the pids cgroup\'s pids.max (a systemd unit: TasksMax=; podman and docker: --pids-limit)')
 # Wrappers around the real cause: never quoted as the reason when a more
 # specific line exists (criu/kerndat.c kerndat_init(), criu/util.c cr_system_userns()).
 _GENERIC = re.compile(r'^(Could not initialize kernel features detection|.* failed when initializing kerndat'
@@ -578,8 +584,19 @@ def _run_unprivileged(argv, env, deadline, tmpdir=None):
 
 
 def job(ctx):
-    """The engine job: ``check(ctx)``, JSON-able, run in a forked worker."""
-    return check(ctx)
+    """The engine job: ``check(ctx)``, JSON-able, run in a forked worker.
+    A criu refused a process (EAGAIN: "fork: Resource temporarily
+    unavailable") may have been short of the ones the probes' workers held:
+    the engine runs it again alone (SHORT_OF_PROCESSES)."""
+    raw = check(ctx)
+    if refused_a_process((raw['check'] or {}).get('messages') or ()):
+        raw[SHORT_OF_PROCESSES] = True
+    return raw
+
+
+def refused_a_process(messages):
+    """Whether criu's ``messages`` say the kernel refused it a process."""
+    return any(m.endswith(_NO_PROCESS) for m in messages)
 
 
 # --------------------------------------------------------------------------
@@ -742,6 +759,12 @@ def describe(raw, probe_facts=None, blocker_fix=None):
                            '%s) is below the size of a file it writes (its kdat cache; at dump, every image).'
                            % (who, file_size_limit()))
         facts['fix'] = _sentence(FILE_SIZE_FIX)
+    elif verdict in (CANNOT_START, BAD) and refused_a_process(messages):
+        facts['reason'] = ('%s was refused a process %s: "%s"; the process limit it runs under (RLIMIT_NPROC %s, '
+                           'or a pids cgroup\'s pids.max) leaves it none.'
+                           % (who, 'in its start-up' if verdict == CANNOT_START else 'by its check',
+                              [m for m in messages if m.endswith(_NO_PROCESS)][-1], process_limit()))
+        facts['fix'] = _sentence(PROCESS_LIMIT_FIX)
     elif verdict == CANNOT_START:
         facts['reason'] = ('%s stops in its start-up here, before any check: "%s".' % (who, quote or 'no message'))
         fix = (_fix_of_probe_that_says(quote, probe_facts)
@@ -819,8 +842,16 @@ def _fix_of_blocker_at_step(raw_messages, probe_facts, blocker_fix):
 
 
 def _environmental(messages):
-    return any(('Operation not permitted' in m or 'Permission denied' in m or 'Read-only file system' in m
-                or m == KILLED_BY_FILE_SIZE) for m in messages)
+    return refused_a_process(messages) or any(
+        ('Operation not permitted' in m or 'Permission denied' in m or 'Read-only file system' in m
+         or m == KILLED_BY_FILE_SIZE) for m in messages)
+
+
+def process_limit():
+    """This process's soft RLIMIT_NPROC, which the criu it runs inherits, as text (root is not held to it)."""
+    import resource
+    soft = resource.getrlimit(resource.RLIMIT_NPROC)[0]
+    return 'unlimited' if soft == resource.RLIM_INFINITY else str(soft)
 
 
 def file_size_limit():
@@ -865,6 +896,12 @@ def _agreement(facts, verdict, probe_verdict, probe_facts, cause, broken, messag
                                   '"%s", a failure the probes do not model' % quote)
         facts['agrees'] = False
         facts['disagreements'].append({'criu': verdict, 'probes': probe_verdict, 'kind': kind, 'explanation': text})
+        return
+    if verdict == BAD and refused_a_process(messages) and _passes(probe_verdict):
+        facts['agrees'] = False
+        facts['disagreements'].append({'criu': verdict, 'probes': probe_verdict, 'kind': 'environment',
+                                       'explanation': 'every required probe passes, but criu was refused a process '
+                                                      'by its check: "%s"' % quote})
         return
     same = verdict == probe_verdict if whole else _passes(verdict) == _passes(probe_verdict)
     facts['agrees'] = same

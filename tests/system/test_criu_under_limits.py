@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
 """criu under a small file size limit (RLIMIT_FSIZE: ulimit -f, systemd's
-LimitFSIZE=, a container's --ulimit fsize=), and the smoke under a small
+LimitFSIZE=, a container's --ulimit fsize=), under a small process limit
+(RLIMIT_NPROC: ulimit -u, LimitNPROC=), and the smoke under a small
 descriptor limit, or without CAP_SYS_ADMIN.
 
 criu 4.1.1 without a kdat cache writes one (904 bytes) at the end of its
@@ -10,12 +11,18 @@ before any check, and the facts called that a failure the probes do not
 model ("criu was killed by signal 25").  Above it criu checks, but a dump
 writes images far larger, and is killed the same way; criu_smoke quoted a
 warning criu goes on after ("Can't setup RLIMIT_NOFILE") as the reason.
+
+A user allowed 8 processes: criu alone (and its children) says "Looks
+good."; the module's workers, all at once, were refused processes, and its
+facts said undecided, and that criu failed its own check ("fork: Resource
+temporarily unavailable").  What was refused a process now runs again, alone.
 Real criu in the Debian 13 root is the oracle.
 """
 
 import pytest
 
 from conftest import criu_and_facts_in_root, requires_root, smoke_in_root
+from test_criu_file_capabilities import AS_NOBODY, SETCAP
 
 from ansible_collections.criu.check.plugins.module_utils import _caps
 from ansible_collections.criu.check.plugins.module_utils import _installed_criu
@@ -69,3 +76,32 @@ def test_the_smoke_as_root_without_cap_sys_admin_runs_criu_unprivileged():
     namespace"), which the smoke reported; with it criu dumps and restores."""
     result = smoke_in_root(run_in='setpriv --inh-caps=-sys_admin --bounding-set=-sys_admin --')
     assert result['ok'] is True and result['stage'] == 'done', result
+
+
+def _as_user_allowed(processes):
+    """criu and the facts run by uid 65534 (criu with cap_checkpoint_restore in its file) allowed ``processes``."""
+    return criu_and_facts_in_root(prepare=SETCAP.format(mount='', caps='cap_checkpoint_restore'),
+                                  run_in='prlimit --nproc=%d %s' % (processes, AS_NOBODY.format(extra='')),
+                                  check='check --unprivileged', module_args={'unprivileged': True})
+
+
+def test_under_a_process_limit_criu_alone_passes_and_so_do_the_facts_run_again_alone():
+    criu_says, facts = _as_user_allowed(8)
+    assert 'Looks good.' in criu_says and 'criu rc 0' in criu_says, criu_says
+    assert facts['verdict'] in ('good', 'good_but'), facts['summary']
+    assert not [p for p, probe in facts['probes'].items() if probe['status'] == 'error'], facts['unknown']
+    assert facts['criu']['check']['verdict'] == 'good' and facts['criu']['agrees'] is True, facts['criu']
+
+
+def test_where_even_alone_criu_is_refused_a_process_the_facts_name_the_limit():
+    """Allowed 3: criu run by hand (two processes with its child) still
+    passes, but the module holds two of its own (itself and the worker that
+    runs criu), and criu is refused its child.  A disagreement of the
+    environment's, whose fix is the limit."""
+    criu_says, facts = _as_user_allowed(3)
+    assert 'Looks good.' in criu_says, criu_says
+    criu = facts['criu']
+    assert criu['check']['verdict'] in ('cannot_start', 'bad'), criu['check']
+    assert 'was refused a process' in criu['reason'] and '(RLIMIT_NPROC 3,' in criu['reason'], criu['reason']
+    assert criu['fix'] == 'R' + _installed_criu.PROCESS_LIMIT_FIX[1:] + '.', criu['fix']
+    assert [d['kind'] for d in criu['disagreements']] == ['environment'], criu['disagreements']

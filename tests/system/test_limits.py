@@ -188,6 +188,34 @@ def test_fork_refused_inside_a_probe_is_that_probes_error():
     assert 'Resource temporarily unavailable' in results['refused']['message']
 
 
+def test_work_refused_a_process_runs_again_alone_and_its_second_answer_stands(tmp_path):
+    """A probe and a job refused a process the first time (the others' workers held them) run again once the
+    others are done: their answers are the second run's; a probe refused again keeps its error."""
+    def refused_once(name):
+        if not (tmp_path / name).exists():
+            (tmp_path / name).write_text('refused')
+            limits.refuse_fork()
+
+    def probe(ctx):
+        refused_once('probe')
+        return R.supported(evidence=_child.run_in_child(lambda: 1, ctx.left()))
+
+    def job(ctx):
+        refused_once('job')
+        return {'ran': ctx.run(['true'])[0]}
+
+    def always(ctx):
+        limits.refuse_fork()
+        return R.supported(evidence=_child.run_in_child(lambda: 1, ctx.left()))
+    results, jobs = _engine.run([_row('once', probe, own_process=True), _row('always', always, own_process=True),
+                                 _row('fine', ok)], _context.ProbeContext(), timeout=3.0, jobs={'job': job})
+    assert (tmp_path / 'probe').exists() and (tmp_path / 'job').exists()
+    assert results['once']['status'] == R.SUPPORTED and results['fine']['status'] == R.SUPPORTED, results
+    assert results['always']['status'] == R.ERROR, results['always']
+    assert results['always']['evidence'][_engine.SHORT_OF_PROCESSES] is True, results['always']
+    assert jobs == {'job': {'ran': 0}}, jobs
+
+
 def test_no_usable_temporary_directory_is_no_error(tmp_path):
     def body():
         import tempfile

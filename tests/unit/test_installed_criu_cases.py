@@ -232,3 +232,23 @@ def test_version_tuple_reads_what_criu_prints():
     # criu 4.1.0 has the vDSO fix of 4.1
     facts = I.describe(raw_for('criu317_root_check', version='4.1.0'), {'verdict': 'good'})
     assert facts['disagreements'][0]['kind'] == 'ours'
+
+
+@pytest.mark.parametrize('name, stderr, verdict, where', [
+    # The stderr criu 4.1.1 printed as uid 65534 allowed 8 processes, beside the module's workers.
+    ('criu41_ro_proc_sys_check', 'Error (criu/util.c:722): fork: Resource temporarily unavailable\n'
+                                 'Warn  (criu/cr-check.c:1661): Does not look good.\n', 'bad', 'by its check'),
+    ('criu41_no_sys_admin_check', 'Error (criu/arch/x86/kerndat.c:33): kdat_can_map_vdso(): failed to fork(): '
+                                  'Resource temporarily unavailable\nError (criu/kerndat.c:782): kdat_can_map_vdso '
+                                  'failed\n', 'cannot_start', 'in its start-up'),
+])
+def test_a_criu_refused_a_process_names_the_limit_and_is_the_environment_s_disagreement(name, stderr, verdict, where):
+    """A criu the kernel refused a process (EAGAIN) fails for the limit it runs under, not for the kernel: the
+    reason quotes the refusal and the limit, the fix raises it, and the disagreement with passing probes is the
+    environment's (tests/system/test_criu_under_limits.py meets it for real in the start-up)."""
+    facts = I.describe(raw_for(name, stderr=stderr), {'verdict': 'good'})
+    assert facts['check']['verdict'] == verdict and I.refused_a_process(facts['check']['messages'])
+    assert facts['reason'].startswith('criu 4.1.1 (/usr/sbin/criu) was refused a process %s: "' % where)
+    assert 'Resource temporarily unavailable"; the process limit it runs under (RLIMIT_NPROC ' in facts['reason']
+    assert facts['fix'] == 'R%s.' % I.PROCESS_LIMIT_FIX[1:]
+    assert [d['kind'] for d in facts['disagreements']] == ['environment'] and facts['agrees'] is False
