@@ -258,6 +258,9 @@ def advice(text, criu='criu', rc=None):
     if rc == -signal.SIGXFSZ:
         return 'it wrote past its file size limit (RLIMIT_FSIZE, %s): %s' % (
             _installed_criu.file_size_limit(), _installed_criu.FILE_SIZE_FIX)
+    if _installed_criu.refused_a_process([text or '']):
+        return 'the kernel refused a process (RLIMIT_NPROC %s, or a pids cgroup\'s pids.max): %s' % (
+            _installed_criu.process_limit(), _installed_criu.PROCESS_LIMIT_FIX)
     if _SERVICE_FD_BASE in (text or ''):
         import resource
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -598,7 +601,8 @@ class Smoke:
         try:
             pid = self._spawn(argv, self.workdir, out_path, env=self._criu_env())
         except OSError as exc:
-            raise SmokeFailure(action, 'cannot run %s: %s' % (self.criu, exc))
+            hint = advice(str(exc), self.criu)
+            raise SmokeFailure(action, 'cannot run %s: %s%s' % (self.criu, exc, '; ' + hint if hint else ''))
         rc = self._wait_exit(pid, 'criu %s' % action)
         ms = round((time.monotonic() - start) * 1000, 1)
         if rc != 0:
@@ -645,13 +649,17 @@ class Smoke:
             leader = self._spawn([self.python, '-I', '-S', '-c', COUNTER, tree], tree,
                                  os.path.join(self.workdir, 'tree.log'))
         except OSError as exc:
-            raise SmokeFailure('start', 'cannot start the counter tree with %s: %s' % (self.python, exc))
+            hint = advice(str(exc))
+            raise SmokeFailure('start', 'cannot start the counter tree with %s: %s%s'
+                               % (self.python, exc, '; ' + hint if hint else ''))
 
         def running():
             leader_n, child_n = self._counters()
             if leader in self.exited:
-                raise SmokeFailure('start', 'the counter tree exited at once: %s' % (
-                    read_text(os.path.join(self.workdir, 'tree.log'))[-300:]))
+                said = read_text(os.path.join(self.workdir, 'tree.log')).strip()
+                hint = advice(said.splitlines()[-1] if said else '')
+                raise SmokeFailure('start', 'the counter tree exited at once: %s%s'
+                                   % (said[-300:], '; ' + hint if hint else ''))
             return leader_n is not None and child_n is not None and leader_n >= 3 and child_n >= 3
         self._wait_until(running, 'the counter tree did not start counting')
         child = [int(p) for p in (read_file('/proc/%d/task/%d/children' % (leader, leader)) or b'').split()]

@@ -105,3 +105,19 @@ def test_where_even_alone_criu_is_refused_a_process_the_facts_name_the_limit():
     assert 'was refused a process' in criu['reason'] and '(RLIMIT_NPROC 3,' in criu['reason'], criu['reason']
     assert criu['fix'] == 'R' + _installed_criu.PROCESS_LIMIT_FIX[1:] + '.', criu['fix']
     assert [d['kind'] for d in criu['disagreements']] == ['environment'], criu['disagreements']
+
+
+@pytest.mark.parametrize('processes, says', [
+    (3, 'the counter tree exited at once: '),                           # the tree's own fork refused
+    (4, 'cannot run /run/b/criu: [Errno 11] Resource temporarily unavailable; '),
+    (5, 'criu dump failed (exit 1): fork() failed: Resource temporarily unavailable; '),
+])
+def test_the_smoke_under_a_process_limit_says_which_limit_and_how_to_raise_it(processes, says):
+    result = smoke_in_root(SETCAP.format(mount='', caps='cap_checkpoint_restore,cap_setpcap'),
+                           'prlimit --nproc=%d %s' % (processes, AS_NOBODY.format(extra='')))
+    assert result['ok'] is False and says in result['msg'], result['msg']
+    assert result['msg'].endswith('the kernel refused a process (RLIMIT_NPROC %d, or a pids cgroup\'s pids.max): %s'
+                                  % (processes, _installed_criu.PROCESS_LIMIT_FIX)), result['msg']
+    raised = smoke_in_root(SETCAP.format(mount='', caps='cap_checkpoint_restore,cap_setpcap'),
+                           'prlimit --nproc=%d %s' % (processes + 5, AS_NOBODY.format(extra='')))
+    assert raised['ok'] is True, raised['msg']
