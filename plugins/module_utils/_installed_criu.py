@@ -757,13 +757,13 @@ def describe(raw, probe_facts=None, blocker_fix=None):
     elif verdict == CANNOT_START and KILLED_BY_FILE_SIZE in messages:
         facts['reason'] = ('%s was killed by SIGXFSZ in its start-up: the file size limit it runs with (RLIMIT_FSIZE, '
                            '%s) is below the size of a file it writes (its kdat cache; at dump, every image).'
-                           % (who, file_size_limit()))
+                           % (who, soft_limit('FSIZE', ' bytes')))
         facts['fix'] = _sentence(FILE_SIZE_FIX)
     elif verdict in (CANNOT_START, BAD) and refused_a_process(messages):
         facts['reason'] = ('%s was refused a process %s: "%s"; the process limit it runs under (RLIMIT_NPROC %s, '
                            'or a pids cgroup\'s pids.max) leaves it none.'
                            % (who, 'in its start-up' if verdict == CANNOT_START else 'by its check',
-                              [m for m in messages if m.endswith(_NO_PROCESS)][-1], process_limit()))
+                              [m for m in messages if m.endswith(_NO_PROCESS)][-1], soft_limit('NPROC')))
         facts['fix'] = _sentence(PROCESS_LIMIT_FIX)
     elif verdict == CANNOT_START:
         facts['reason'] = ('%s stops in its start-up here, before any check: "%s".' % (who, quote or 'no message'))
@@ -847,18 +847,13 @@ def _environmental(messages):
          or m == KILLED_BY_FILE_SIZE) for m in messages)
 
 
-def process_limit():
-    """This process's soft RLIMIT_NPROC, which the criu it runs inherits, as text (root is not held to it)."""
+def soft_limit(name, unit=''):
+    """This process's soft resource limit ``name`` (``'FSIZE'``: RLIMIT_FSIZE),
+    which the criu it runs inherits, as text: ``unlimited``, or the number
+    followed by ``unit``.  (Root is not held to RLIMIT_NPROC.)"""
     import resource
-    soft = resource.getrlimit(resource.RLIMIT_NPROC)[0]
-    return 'unlimited' if soft == resource.RLIM_INFINITY else str(soft)
-
-
-def file_size_limit():
-    """This process's soft RLIMIT_FSIZE, which the criu it runs inherits, as text."""
-    import resource
-    soft = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
-    return 'unlimited' if soft == resource.RLIM_INFINITY else '%d bytes' % soft
+    soft = resource.getrlimit(getattr(resource, 'RLIMIT_' + name))[0]
+    return 'unlimited' if soft == resource.RLIM_INFINITY else '%d%s' % (soft, unit)
 
 
 def _passes(verdict):

@@ -257,10 +257,10 @@ def advice(text, criu='criu', rc=None):
     known and criu does not say it; else None."""
     if rc == -signal.SIGXFSZ:
         return 'it wrote past its file size limit (RLIMIT_FSIZE, %s): %s' % (
-            _installed_criu.file_size_limit(), _installed_criu.FILE_SIZE_FIX)
+            _installed_criu.soft_limit('FSIZE', ' bytes'), _installed_criu.FILE_SIZE_FIX)
     if _installed_criu.refused_a_process([text or '']):
         return 'the kernel refused a process (RLIMIT_NPROC %s, or a pids cgroup\'s pids.max): %s' % (
-            _installed_criu.process_limit(), _installed_criu.PROCESS_LIMIT_FIX)
+            _installed_criu.soft_limit('NPROC'), _installed_criu.PROCESS_LIMIT_FIX)
     if _SERVICE_FD_BASE in (text or ''):
         import resource
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)

@@ -194,7 +194,7 @@ def test_a_bounding_set_criu_cannot_drop_is_explained_wherever_criu_fails_so():
 
 def test_a_criu_killed_by_a_signal_is_not_explained_by_a_warning_it_went_on_after():
     """criu warns when it cannot raise its own RLIMIT_NOFILE and goes on: that line is the reason only of a criu
-    that ended by itself, never of one a signal ended (tests/system/test_file_size_limit.py)."""
+    that ended by itself, never of one a signal ended (tests/system/test_criu_under_limits.py)."""
     lines = ["(00.001) Error (criu/util.c:1): rlimit: Can't setup RLIMIT_NOFILE for self: Operation not permitted"]
     assert _smoke.reason(lines, rc=1) == "rlimit: Can't setup RLIMIT_NOFILE for self: Operation not permitted"
     assert _smoke.reason(lines, rc=-25) is None
