@@ -173,19 +173,26 @@ def privilege_problem(criu=None):
             'cap_checkpoint_restore+eip %s, on a file system not mounted nosuid)' % (euid, criu, criu))
 
 
+# What criu run by root without --unprivileged needs and --unprivileged does without (criu 4.1.1, measured):
+# CAP_SYS_ADMIN for its start-up's network namespace and test mounts ("Unable create a network namespace"),
+# CAP_NET_ADMIN for restore's SO_SNDBUFFORCE (--unprivileged falls back to SO_SNDBUF), and CAP_SYS_CHROOT for
+# restore's "Can't change root".
+_ROOT_MODE_NEEDS = (_caps.CAP_SYS_ADMIN, _caps.CAP_NET_ADMIN, _caps.NUMBERS['sys_chroot'])
+
+
 def unprivileged_mode():
     """Whether criu must run with --unprivileged here: always for a user
     other than root (criu/crtools.c refuses without it), and for root
-    without CAP_SYS_ADMIN too (a container given only
-    CAP_CHECKPOINT_RESTORE), whose root-only start-up steps (a network
-    namespace, test mounts) criu could not make: it stops with "Unable
-    create a network namespace", and --unprivileged skips them."""
+    without one of _ROOT_MODE_NEEDS too (a container given only some
+    capabilities), with which criu would stop (in its start-up, or in the
+    restore) where with --unprivileged it dumps and restores."""
     if os.geteuid() != 0:
         return True
     try:
-        return not _caps.has(effective_caps(), _caps.CAP_SYS_ADMIN)
+        cap_eff = effective_caps()
     except (EngineError, ValueError):
         return False
+    return not all(_caps.has(cap_eff, cap) for cap in _ROOT_MODE_NEEDS)
 
 
 def proc_problem(who='criu'):

@@ -33,7 +33,7 @@ requirements:
   - Linux, Python 3.9 or newer on the managed node.
   - criu, run as root, or as a user for whom criu has C(CAP_CHECKPOINT_RESTORE), its own or from criu's file
     capabilities (C(setcap cap_checkpoint_restore+eip)); criu then runs with C(--unprivileged), as it does for root
-    without C(CAP_SYS_ADMIN).
+    without one of C(CAP_SYS_ADMIN), C(CAP_NET_ADMIN) and C(CAP_SYS_CHROOT).
   - For O(pre_dump=true), a kernel with soft-dirty memory tracking (C(CONFIG_MEM_SOFT_DIRTY)).
 options:
   pid:

@@ -35,7 +35,8 @@ requirements:
   - Linux, Python 3.9 or newer on the managed node.
   - criu, run as root, or as a user for whom criu has C(CAP_CHECKPOINT_RESTORE), its own or from criu's file
     capabilities (C(setcap cap_checkpoint_restore+eip)); criu then runs with C(--unprivileged), as it does for root
-    without C(CAP_SYS_ADMIN). Restoring a task whose capability bounding set lacks a capability needs C(CAP_SETPCAP)
+    without one of C(CAP_SYS_ADMIN), C(CAP_NET_ADMIN) and C(CAP_SYS_CHROOT).
+    Restoring a task whose capability bounding set lacks a capability needs C(CAP_SETPCAP)
     as well (C(setcap cap_checkpoint_restore,cap_setpcap+eip)); the failure says so. Without either capability the
     smoke fails and the message says so.
 options:
