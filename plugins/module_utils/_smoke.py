@@ -278,10 +278,12 @@ def advice(text, criu='criu', rc=None):
     match = _DROP_CAPABILITY.search(text or '')
     if match:
         name = 'CAP_%s' % _caps.NAMES.get(int(match.group(1)), match.group(1)).upper()
+        how = ('give this root CAP_SETPCAP (a container: --cap-add=SETPCAP)' if os.geteuid() == 0 else
+               'restore as root, or give criu CAP_SETPCAP too (a user\'s criu: setcap '
+               'cap_checkpoint_restore,cap_setpcap+eip %s)' % criu)
         return ('the dumped task\'s capability bounding set lacked %s, and criu restores that set by dropping it '
-                '(PR_CAPBSET_DROP), which needs CAP_SETPCAP, which criu has not here: restore as root, or give '
-                'criu CAP_SETPCAP too (a user\'s criu: setcap cap_checkpoint_restore,cap_setpcap+eip %s); a task '
-                'with no_new_privs set is restored without it' % (name, criu))
+                '(PR_CAPBSET_DROP), which needs CAP_SETPCAP, which criu has not here: %s; a task with no_new_privs '
+                'set is restored without it' % (name, how))
     return None
 
 

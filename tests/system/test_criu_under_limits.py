@@ -123,3 +123,12 @@ def test_the_smoke_under_a_process_limit_says_which_limit_and_how_to_raise_it(pr
     raised = smoke_in_root(SETCAP.format(mount='', caps='cap_checkpoint_restore,cap_setpcap'),
                            'prlimit --nproc=%d %s' % (processes + 5, AS_NOBODY.format(extra='')))
     assert raised['ok'] is True, raised['msg']
+
+
+def test_the_smoke_as_root_without_cap_setpcap_says_to_grant_it():
+    """Root without CAP_SETPCAP: criu dumps, and its restore cannot drop from the restored task's bounding set
+    what the dumped one lacked (CAP_SETPCAP itself), with or without --unprivileged: the advice is root's."""
+    result = smoke_in_root(run_in='setpriv --inh-caps=-setpcap --bounding-set=-setpcap --')
+    assert result['ok'] is False and result['stage'] == 'restore', result
+    assert 'Unable to drop capability 8' in result['msg'], result['msg']
+    assert 'give this root CAP_SETPCAP (a container: --cap-add=SETPCAP)' in result['msg'], result['msg']

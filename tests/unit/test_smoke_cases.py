@@ -176,13 +176,15 @@ def test_reap_collects_every_dead_child():
 
 # ---------------------------------------------------------------- advice on a known cause
 
-def test_a_bounding_set_criu_cannot_drop_is_explained_wherever_criu_fails_so():
+def test_a_bounding_set_criu_cannot_drop_is_explained_wherever_criu_fails_so(monkeypatch):
     """criu_smoke's message and criu_dump/criu_restore's (_phaul.failure_message()) both add what to do
-    (tests/system/test_criu_file_capabilities.py meets the cause for real); a number the table does not name stands
-    as its digits, and a failure of another cause gets no advice."""
+    (tests/system/test_criu_file_capabilities.py meets the cause for real, and test_criu_under_limits.py for root);
+    a number the table does not name stands as its digits, and a failure of another cause gets no advice."""
     why = 'Unable to drop capability 24: -1'
     assert _smoke.advice(why, '/run/b/criu').startswith(
         "the dumped task's capability bounding set lacked CAP_SYS_RESOURCE, and criu restores that set")
+    assert 'give this root CAP_SETPCAP (a container: --cap-add=SETPCAP)' in _smoke.advice(why, '/run/b/criu')
+    monkeypatch.setattr(_smoke.os, 'geteuid', lambda: 65534)
     assert 'setcap cap_checkpoint_restore,cap_setpcap+eip /run/b/criu' in _smoke.advice(why, '/run/b/criu')
     assert 'lacked CAP_63,' in _smoke.advice('Unable to drop capability 63: -1')
     assert _smoke.advice("Can't dump page with parasite") is None and _smoke.advice(None) is None
