@@ -256,6 +256,10 @@ _DROP_CAPABILITY = re.compile(r'Unable to drop capability (\d+): ')
 # (criu's own spelling).  criu/util.c raises the limit first, which needs CAP_SYS_RESOURCE above the hard limit.
 # Seen with criu 4.1.1 restoring under a limit of 64 on a host whose bounding sets lack CAP_SYS_RESOURCE.
 _SERVICE_FD_BASE = "Can't chose service_fd_base"
+# criu/seccomp.c: PTRACE_O_SUSPEND_SECCOMP refused at dump, for a tree under a seccomp filter, which the kernel
+# allows only a tracer with CAP_SYS_ADMIN that is under no filter itself.  Seen with criu 4.1.1 in an unprivileged
+# podman container (its default seccomp profile, CAP_CHECKPOINT_RESTORE only).
+_SUSPEND_SECCOMP = 'suspending seccomp failed: '
 
 
 def advice(text, criu='criu', rc=None):
@@ -275,6 +279,11 @@ def advice(text, criu='criu', rc=None):
                 'above the task\'s, and found no room: raise it (ulimit -n; a systemd unit: LimitNOFILE=; podman and '
                 'docker: --ulimit nofile=N:N), or give criu CAP_SYS_RESOURCE, with which it raises its own'
                 % (soft, 'unlimited' if hard == resource.RLIM_INFINITY else hard))
+    if _SUSPEND_SECCOMP in (text or ''):
+        # Only on this path: the registry's import is not free.
+        from ansible_collections.criu.check.plugins.module_utils import _registry
+        return ('the dumped tree runs under a seccomp filter, which criu suspends while it dumps '
+                '(PTRACE_O_SUSPEND_SECCOMP, its seccomp_suspend check): %s' % _registry.BY_ID['seccomp_suspend'].fix)
     match = _DROP_CAPABILITY.search(text or '')
     if match:
         name = 'CAP_%s' % _caps.NAMES.get(int(match.group(1)), match.group(1)).upper()

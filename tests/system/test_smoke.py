@@ -19,6 +19,8 @@ import pytest
 import conftest
 import return_doc
 
+from ansible_collections.criu.check.plugins.module_utils import _registry as REG
+
 REPO = conftest.REPO
 CRIU_ROOT = conftest.CRIU_ROOT
 INSIDE = os.path.join(REPO, 'tests', 'system', 'smoke_inside.py')
@@ -133,6 +135,19 @@ def test_without_capabilities_the_failure_names_them(criu_root):
     res = report['runs'][0]
     assert res['ok'] is False and res['failed'] is True and res['stage'] == 'setup'
     assert 'CAP_CHECKPOINT_RESTORE' in res['msg'] and 'CAP_SYS_ADMIN' in res['msg'] and 'uid 65534' in res['msg']
+    assert _left(report) == NOTHING_LEFT
+
+
+def test_in_an_unprivileged_container_the_failure_says_what_the_seccomp_filter_needs(criu_root):
+    """criu_root.sh's podman context (CAP_CHECKPOINT_RESTORE only, podman's default seccomp profile): the counter
+    tree runs under the container's filter, and criu 4.1.1 cannot suspend it ("suspending seccomp failed"): the
+    message says why, with the seccomp_suspend check's fix."""
+    report = in_root('once', {'timeout': 30}, context='podman')
+    res = report['runs'][0]
+    assert res['ok'] is False and res['stage'] == 'dump', res
+    assert res['msg'].startswith('criu dump failed (exit 1): suspending seccomp failed: Operation not permitted; '
+                                 'the dumped tree runs under a seccomp filter, which criu suspends'), res['msg']
+    assert res['msg'].endswith(REG.BY_ID['seccomp_suspend'].fix), res['msg']
     assert _left(report) == NOTHING_LEFT
 
 
