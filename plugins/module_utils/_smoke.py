@@ -261,6 +261,11 @@ _SERVICE_FD_BASE = "Can't chose service_fd_base"
 # podman container (its default seccomp profile, CAP_CHECKPOINT_RESTORE only).
 _SUSPEND_SECCOMP = 'suspending seccomp failed: '
 
+# criu/sockets.c: root's criu restores socket buffer sizes with SO_SNDBUFFORCE, which the kernel allows only
+# with CAP_NET_ADMIN in the initial user namespace (--unprivileged falls back to SO_SNDBUF).  Seen with criu 4.1.1
+# as root of a user namespace (criu_root.sh's userns), in the host's network namespace and in one of its own.
+_BUFFORCE_REFUSED = 'Unable to set socket SO_SNDBUFFORCE/SO_RCVBUFFORCE: Operation not permitted'
+
 
 def advice(text, criu='criu', rc=None):
     """What to do about the failure criu explained with ``text`` (reason())
@@ -284,6 +289,10 @@ def advice(text, criu='criu', rc=None):
         from ansible_collections.criu.check.plugins.module_utils import _registry
         return ('the dumped tree runs under a seccomp filter, which criu suspends while it dumps '
                 '(PTRACE_O_SUSPEND_SECCOMP, its seccomp_suspend check): %s' % _registry.BY_ID['seccomp_suspend'].fix)
+    if _BUFFORCE_REFUSED in (text or ''):
+        return ('criu restores socket buffer sizes with SO_SNDBUFFORCE, which the kernel allows only with '
+                'CAP_NET_ADMIN in the initial user namespace, and root of another user namespace has none there: '
+                'run criu as the host\'s root')
     match = _DROP_CAPABILITY.search(text or '')
     if match:
         name = 'CAP_%s' % _caps.NAMES.get(int(match.group(1)), match.group(1)).upper()

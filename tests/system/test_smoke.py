@@ -151,6 +151,18 @@ def test_in_an_unprivileged_container_the_failure_says_what_the_seccomp_filter_n
     assert _left(report) == NOTHING_LEFT
 
 
+def test_as_root_of_a_user_namespace_the_failure_says_whose_root_criu_needs(criu_root):
+    """criu_root.sh's userns context: criu 4.1.1 dumps, and its restore is refused SO_SNDBUFFORCE, which needs
+    CAP_NET_ADMIN in the initial user namespace: the message says so."""
+    report = in_root('once', {'timeout': 30}, context='userns')
+    res = report['runs'][0]
+    assert res['ok'] is False and res['stage'] == 'restore', res
+    assert 'Unable to set socket SO_SNDBUFFORCE/SO_RCVBUFFORCE: Operation not permitted; ' in res['msg'], res['msg']
+    assert res['msg'].endswith('CAP_NET_ADMIN in the initial user namespace, and root of another user namespace has '
+                               'none there: run criu as the host\'s root'), res['msg']
+    assert _left(report) == NOTHING_LEFT
+
+
 def test_criu_3171_fails_with_its_own_reason():
     """Debian 12's criu on this kernel: the dump fails in criu's vDSO set-up,
     and the result quotes criu, not a guess."""
