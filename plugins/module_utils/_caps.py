@@ -76,6 +76,18 @@ def file_caps(data):
     return permitted, inheritable, bool(magic & VFS_CAP_FLAGS_EFFECTIVE), rootid
 
 
+def cut_by_bounding(inheritable, bounding, program):
+    """The capabilities (a mask) of ``program``'s permitted set
+    (file_caps()) that execve() would not grant, where its effective flag is
+    set: the kernel then refuses to run it (EPERM; security/commoncap.c, a
+    program unaware of capabilities gets all it asks for or does not run).
+    0 where it would run."""
+    f_permitted, f_inheritable, f_effective, dummy = program
+    if not f_effective:
+        return 0
+    return f_permitted & ~((inheritable & f_inheritable) | (f_permitted & bounding))
+
+
 def after_exec(inheritable, permitted, bounding, ambient, no_new_privs, program=None):
     """The effective set a process that is not root has once it execve()s a
     program (neither setuid nor setgid): its own sets (masks), its
@@ -88,13 +100,13 @@ def after_exec(inheritable, permitted, bounding, ambient, no_new_privs, program=
       pE' = fE ? pP' : pA'
 
     A program whose effective flag is set and whose fP the bounding set cuts
-    is not run at all (EPERM): it has nothing, 0."""
+    is not run at all (EPERM, cut_by_bounding()): it has nothing, 0."""
     if program is None:
         return ambient
+    if cut_by_bounding(inheritable, bounding, program):
+        return 0
     f_permitted, f_inheritable, f_effective, dummy = program
     new = (inheritable & f_inheritable) | (f_permitted & bounding)
-    if f_effective and f_permitted & ~new:
-        return 0
     if no_new_privs:
         new &= permitted
     return new if f_effective else 0

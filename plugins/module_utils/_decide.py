@@ -59,6 +59,10 @@ def is_undecided(status):
 # ---------------------------------------------------------------- criu start-up
 
 NO_CAPS = 'CRIU needs to have the CAP_SYS_ADMIN or the CAP_CHECKPOINT_RESTORE capability'
+# Before criu runs at all: execve() refuses a program whose file capabilities the bounding set cuts.
+EXEC_REFUSED = ('The kernel refuses to run criu (execve(): Operation not permitted): its file capabilities include '
+                '%s, which this process\'s capability bounding set lacks')
+EXEC_REFUSED_SAYS = EXEC_REFUSED.split(':', maxsplit=1)[0]
 NEEDS_UNPRIVILEGED = "Running as non-root requires '--unprivileged'"
 KERNDAT_FAILED = 'Could not initialize kernel features detection.'
 # The evidence flag a probe sets when the kerndat step it mirrors would make
@@ -89,12 +93,16 @@ FOREIGN_PROC = ("/proc shows another pid namespace than criu's, where criu looks
 
 
 def environment_blockers(euid, unprivileged, cap_eff, yama, cap_last_cap, can_mount, kerndat_failures=(),
-                         mount_tree_error=None):
+                         mount_tree_error=None, exec_refused=()):
     """Why real criu would refuse to start here, in the order it checks,
     from what the environment says (see _environment.gather); kerndat_failures
     are the descriptions of the start-up steps that failed (_kerndat);
     mount_tree_error is criu's line when it cannot build its mount tree
-    (_proc_parse.mount_tree_error())."""
+    (_proc_parse.mount_tree_error()); exec_refused the capabilities whose
+    want makes the kernel refuse to run criu at all
+    (_environment.criu_exec_refused()): then that is the only reason."""
+    if exec_refused:
+        return [EXEC_REFUSED % ', '.join('CAP_' + c.upper() for c in exec_refused)]
     blockers = []
     if not (_caps.has(cap_eff, _caps.CAP_SYS_ADMIN) or _caps.has(cap_eff, _caps.CAP_CHECKPOINT_RESTORE)):
         blockers.append(NO_CAPS)
@@ -185,6 +193,8 @@ def start_blockers(environment, results):
     """Every reason criu would not start: the environment's, then kerndat's
     as the probes that ran observed it."""
     blockers = list(environment.get('criu_start_blockers') or [])
+    if any(b.startswith(EXEC_REFUSED_SAYS) for b in blockers):
+        return blockers   # criu does not run at all: nothing it would meet later counts
     if environment.get('criu_can_start') is False and not blockers:
         # Facts that say criu would not start without saying why (not this
         # collection's; another task's or a hand-made criu_facts): still no.
@@ -202,6 +212,8 @@ def start_blockers(environment, results):
 CRIU_START_FIX = ('run criu as root with CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE '
                   '(on the host or in a privileged container)')
 START_BLOCKER_FIXES = (
+    (EXEC_REFUSED_SAYS, 'set on criu only capabilities this bounding set has (setcap cap_checkpoint_restore+eip '
+                        'on it; getcap shows what it has), or run it where the bounding set has them all'),
     (NO_CAPS, CRIU_START_FIX),
     (NEEDS_UNPRIVILEGED, 'run criu as root, or with --unprivileged (the modules\' unprivileged: true) as a user '
                          'with CAP_CHECKPOINT_RESTORE'),

@@ -785,6 +785,10 @@ def describe(raw, probe_facts=None, blocker_fix=None):
         facts['reason'] = '%s did not finish its check in time.' % who
     elif verdict == NOT_RUN:
         facts['reason'] = '%s could not be run: %s.' % (who, (quote or 'no reason given').rstrip('.'))
+        blockers = (probe_facts.get('environment') or {}).get('criu_start_blockers') or []
+        if blocker_fix is not None and blockers and os.strerror(errno.EPERM) in (quote or ''):
+            # The kernel refused to run it (execve()): the environment's reason, first, says why.
+            facts['fix'] = _sentence(blocker_fix(blockers[0], probe_facts.get('probes')))
     probes_unprivileged = (probe_facts.get('environment') or {}).get('unprivileged')
     if probe_facts and probes_unprivileged is not None and bool(check_.get('unprivileged')) != probes_unprivileged:
         # criu ran in the other mode (--unprivileged where it could not run as

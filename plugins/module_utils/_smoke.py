@@ -48,6 +48,7 @@ import time
 
 from ansible_collections.criu.check.plugins.module_utils import _caps
 from ansible_collections.criu.check.plugins.module_utils import _child
+from ansible_collections.criu.check.plugins.module_utils import _decide
 from ansible_collections.criu.check.plugins.module_utils import _environment
 from ansible_collections.criu.check.plugins.module_utils import _environment_fix
 from ansible_collections.criu.check.plugins.module_utils import _installed_criu
@@ -160,6 +161,10 @@ def privilege_problem(criu=None):
     except (EngineError, ValueError) as exc:
         return 'cannot read this process\'s capabilities: %s' % exc
     euid = os.geteuid()
+    refused = _environment.criu_exec_refused(euid, status, criu)
+    if refused:
+        why = _decide.EXEC_REFUSED % ', '.join('CAP_' + c.upper() for c in refused)
+        return 'cannot run %s. %s: %s' % (criu or 'criu', why, _decide.start_blocker_fix(_decide.EXEC_REFUSED_SAYS))
     criu_eff = _environment.criu_capabilities(euid, cap_eff, status, criu)
     if any(_caps.has(cap_eff if criu_eff is None else criu_eff, cap)
            for cap in (_caps.CAP_SYS_ADMIN, _caps.CAP_CHECKPOINT_RESTORE)):

@@ -453,6 +453,8 @@ environment:
         - Why real criu would refuse to start here, in its own words where it has them, in the order it checks.
         - When criu lacks its privileges (it stops there first), a start-up step that the probes saw refused for
           want of permission (C(EPERM), C(EACCES)) is that same cause and is not listed again.
+        - When the kernel would not run criu at all (a user's criu whose file capabilities, with the effective
+          flag, include one the capability bounding set lacks), that is the only reason.
       type: list
       elements: str
       returned: always

@@ -194,6 +194,28 @@ def test_smoke_runs_the_users_criu_with_its_file_capabilities():
     assert 'setcap cap_checkpoint_restore,cap_setpcap+eip /run/b/criu' in result['msg'], result   # a user's advice
 
 
+def test_a_criu_whose_file_capabilities_the_bounding_set_cuts_is_not_run_and_everything_says_why():
+    """setcap of a capability this host's bounding sets lack (here CAP_SYS_RESOURCE), with +e: the kernel
+    refuses to execute criu at all (env: "Operation not permitted").  The facts said criu had no
+    capability ("CRIU needs to have the CAP_SYS_ADMIN..."), and the smoke that the user had neither."""
+    lacks = _bounding_set_lacks()
+    if not lacks:
+        pytest.skip('the bounding set here has every capability')
+    caps = 'cap_checkpoint_restore,cap_%s' % _caps.NAMES[lacks[0]]
+    blocker = _decide.EXEC_REFUSED % ('CAP_' + _caps.NAMES[lacks[0]].upper())
+    criu_says, facts = criu_and_facts_in_root(prepare=SETCAP.format(mount='', caps=caps),
+                                              run_in=AS_NOBODY.format(extra=''), check='check --unprivileged',
+                                              module_args={'unprivileged': True})
+    assert 'Operation not permitted' in criu_says and 'criu rc 126' in criu_says, criu_says   # env's execvp()
+    assert facts['environment']['criu_start_blockers'] == [blocker], facts['environment']
+    assert facts['verdict'] == 'bad' and facts['ready'] is False, facts['summary']
+    fix = _decide.start_blocker_fix(blocker)
+    assert facts['criu']['check']['verdict'] == 'not_run' and facts['criu']['fix'] == fix[0].upper() + fix[1:] + '.'
+    result = _run_smoke(SETCAP.format(mount='', caps=caps))
+    assert (result['ok'], result['stage']) == (False, 'setup'), result
+    assert result['msg'] == 'cannot run /run/b/criu. %s: %s' % (blocker, fix), result['msg']
+
+
 @pytest.mark.parametrize('umask', ['0022', '0777'])
 def test_smoke_passes_with_the_capability_its_advice_adds(umask):
     """Under umask 0777 the smoke could not enter the working directory it had made ("Permission denied"), nor

@@ -53,3 +53,13 @@ def test_file_caps_reads_the_attribute_as_the_kernel(hexdata, parsed):
 def test_after_exec_follows_cap_bprm_creds_from_file(sets, program, effective):
     inheritable, permitted, bounding, ambient, no_new_privs = sets
     assert _caps.after_exec(inheritable, permitted, bounding, ambient, no_new_privs, program) == effective
+
+
+@pytest.mark.parametrize('inheritable, bounding, program, cut', [
+    (0, ALL & ~ADMIN, (CR | ADMIN, 0, True, None), ADMIN),     # forced, and the bounding set lacks one: not run
+    (ADMIN, ALL & ~ADMIN, (CR | ADMIN, ADMIN, True, None), 0),  # ... unless the inheritable sets carry it
+    (0, ALL & ~ADMIN, (CR | ADMIN, 0, False, None), 0),        # not forced: it runs, without it
+    (0, ALL, (CR | ADMIN, 0, True, None), 0),                  # nothing cut
+])
+def test_cut_by_bounding_names_what_makes_the_kernel_refuse_the_program(inheritable, bounding, program, cut):
+    assert _caps.cut_by_bounding(inheritable, bounding, program) == cut

@@ -302,3 +302,15 @@ def test_a_kernel_built_without_the_feature_keeps_its_answer_whatever_criu_has()
     assert res['autofs'] == autofs
     lifted = D.as_criu_runs({'autofs': autofs}, NOBODY_CRIU_ADMIN, kernel_lacks=lambda row, result: [])
     assert lifted['autofs']['status'] == R.UNKNOWN
+
+
+def test_a_criu_the_kernel_will_not_run_is_the_only_start_blocker_and_its_fix_says_which_capabilities():
+    """criu's file capabilities forced (+e) beyond the bounding set: execve() fails, so nothing criu would meet
+    later (its privileges, Yama, kerndat's steps) is a reason (tests/system/test_criu_file_capabilities.py)."""
+    blockers = D.environment_blockers(65534, True, 0, 3, 40, True, exec_refused=['sys_resource'])
+    assert blockers == [D.EXEC_REFUSED % 'CAP_SYS_RESOURCE'], blockers
+    assert blockers[0].startswith(D.EXEC_REFUSED_SAYS)
+    env = {'criu_start_blockers': blockers, 'criu_can_start': False}
+    assert D.start_blockers(env, {'uffd': kerndat_step()}) == blockers
+    assert D.start_blocker_fix(blockers[0]).startswith('set on criu only capabilities this bounding set has')
+    assert D.environment_blockers(65534, True, 0, 0, 40, True) == [D.NO_CAPS]
