@@ -20,6 +20,7 @@ import conftest
 import return_doc
 
 from ansible_collections.criu.check.plugins.module_utils import _registry as REG
+from ansible_collections.criu.check.plugins.module_utils._probes_sockets import LOOPBACK_DOWN_FIX
 
 REPO = conftest.REPO
 CRIU_ROOT = conftest.CRIU_ROOT
@@ -160,6 +161,17 @@ def test_as_root_of_a_user_namespace_the_failure_says_whose_root_criu_needs(criu
     assert 'Unable to set socket SO_SNDBUFFORCE/SO_RCVBUFFORCE: Operation not permitted; ' in res['msg'], res['msg']
     assert res['msg'].endswith('CAP_NET_ADMIN in the initial user namespace, and root of another user namespace has '
                                'none there: run criu as the host\'s root'), res['msg']
+    assert _left(report) == NOTHING_LEFT
+
+
+def test_without_a_loopback_the_failure_says_to_bring_it_up(criu_root):
+    """criu_root.sh's no-loopback context: criu 4.1.1's start-up connects over the loopback, which is down; the
+    message says so, as the tcp_half_closed probe's fix does."""
+    report = in_root('once', {'timeout': 30}, context='no-loopback')
+    res = report['runs'][0]
+    assert res['ok'] is False and res['stage'] == 'dump', res
+    assert res['msg'] == 'criu dump failed (exit 1): Unable to connect a socket: Network is unreachable; %s' % (
+        LOOPBACK_DOWN_FIX), res['msg']
     assert _left(report) == NOTHING_LEFT
 
 
