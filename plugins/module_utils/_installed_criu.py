@@ -84,7 +84,7 @@ KILLED_BY_FILE_SIZE = 'criu was killed by signal %d (SIGXFSZ)' % signal.SIGXFSZ
 FILE_SIZE_FIX = ('raise the file size limit criu runs with: ulimit -f unlimited (a systemd unit: LimitFSIZE=infinity; '
                  'podman and docker: --ulimit fsize=-1)')
 # How criu's errors end where the kernel refused it a process (fork(), clone(): EAGAIN, RLIMIT_NPROC or pids.max).
-_NO_PROCESS = os.strerror(errno.EAGAIN)
+NO_PROCESS_LINE = re.compile(re.escape(os.strerror(errno.EAGAIN)) + '$')
 PROCESS_LIMIT_FIX = ('raise the process limit criu runs under: ulimit -u for its user (a systemd unit: LimitNPROC=), '
                      'or the pids cgroup\'s pids.max (a systemd unit: TasksMax=; podman and docker: --pids-limit)')
 # Wrappers around the real cause: never quoted as the reason when a more
@@ -596,7 +596,7 @@ def job(ctx):
 
 def refused_a_process(messages):
     """Whether criu's ``messages`` say the kernel refused it a process."""
-    return any(m.endswith(_NO_PROCESS) for m in messages)
+    return any(NO_PROCESS_LINE.search(m) for m in messages)
 
 
 # --------------------------------------------------------------------------
@@ -763,7 +763,7 @@ def describe(raw, probe_facts=None, blocker_fix=None):
         facts['reason'] = ('%s was refused a process %s: "%s"; the process limit it runs under (RLIMIT_NPROC %s, '
                            'or a pids cgroup\'s pids.max) leaves it none.'
                            % (who, 'in its start-up' if verdict == CANNOT_START else 'by its check',
-                              [m for m in messages if m.endswith(_NO_PROCESS)][-1], soft_limit('NPROC')))
+                              [m for m in messages if NO_PROCESS_LINE.search(m)][-1], soft_limit('NPROC')))
         facts['fix'] = _sentence(PROCESS_LIMIT_FIX)
     elif verdict == CANNOT_START:
         facts['reason'] = ('%s stops in its start-up here, before any check: "%s".' % (who, quote or 'no message'))

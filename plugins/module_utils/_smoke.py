@@ -252,69 +252,88 @@ def reason(lines, rc=None):
     return lines[-1].strip() if lines else None
 
 
-# criu/pie/restorer.c restore_creds(): every capability outside the dumped task's bounding set is dropped
-# (PR_CAPBSET_DROP) whether or not it is still there, which the kernel allows only with CAP_SETPCAP; a task with
-# no_new_privs is let through ("but NO_NEW_PRIVS will drop it").  Seen with criu 4.1.1 given only
-# CAP_CHECKPOINT_RESTORE on a host whose every bounding set lacks CAP_SYS_RESOURCE.
-_DROP_CAPABILITY = re.compile(r'Unable to drop capability (\d+): ')
-# criu/servicefd.c: criu keeps its own descriptors at the top of RLIMIT_NOFILE's soft limit, above the task's
-# (criu's own spelling).  criu/util.c raises the limit first, which needs CAP_SYS_RESOURCE above the hard limit.
-# Seen with criu 4.1.1 restoring under a limit of 64 on a host whose bounding sets lack CAP_SYS_RESOURCE.
-_SERVICE_FD_BASE = "Can't chose service_fd_base"
-# criu/seccomp.c: PTRACE_O_SUSPEND_SECCOMP refused at dump, for a tree under a seccomp filter, which the kernel
-# allows only a tracer with CAP_SYS_ADMIN that is under no filter itself.  Seen with criu 4.1.1 in an unprivileged
-# podman container (its default seccomp profile, CAP_CHECKPOINT_RESTORE only).
-_SUSPEND_SECCOMP = 'suspending seccomp failed: '
+# ---------------------------------------------------------------- advice: causes criu does not name
 
-# criu/sockets.c: root's criu restores socket buffer sizes with SO_SNDBUFFORCE, which the kernel allows only
-# with CAP_NET_ADMIN in the initial user namespace (--unprivileged falls back to SO_SNDBUF).  Seen with criu 4.1.1
-# as root of a user namespace (criu_root.sh's userns), in the host's network namespace and in one of its own.
-_BUFFORCE_REFUSED = 'Unable to set socket SO_SNDBUFFORCE/SO_RCVBUFFORCE: Operation not permitted'
+def _process_limit(match, criu):
+    return 'the kernel refused a process (RLIMIT_NPROC %s, or a pids cgroup\'s pids.max): %s' % (
+        _installed_criu.soft_limit('NPROC'), _installed_criu.PROCESS_LIMIT_FIX)
 
-# criu/kerndat.c kerndat_tcp_repair() in every criu's start-up, with the loopback down (unshare -n): as the
-# tcp_half_closed probe finds it.  Seen with criu 4.1.1 in criu_root.sh's no-loopback context.
-_LOOPBACK_UNREACHABLE = 'Unable to connect a socket: %s' % os.strerror(errno.ENETUNREACH)
+
+def _descriptor_limit(match, criu):
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return ('criu keeps its own descriptors below the file descriptor limit (RLIMIT_NOFILE, %d; hard limit %s), '
+            'above the task\'s, and found no room: raise it (ulimit -n; a systemd unit: LimitNOFILE=; podman and '
+            'docker: --ulimit nofile=N:N), or give criu CAP_SYS_RESOURCE, with which it raises its own'
+            % (soft, 'unlimited' if hard == resource.RLIM_INFINITY else hard))
+
+
+def _seccomp_suspend(match, criu):
+    # Only on this path: the registry's import is not free.
+    from ansible_collections.criu.check.plugins.module_utils import _registry
+    return ('the dumped tree runs under a seccomp filter, which criu suspends while it dumps '
+            '(PTRACE_O_SUSPEND_SECCOMP, its seccomp_suspend check): %s' % _registry.BY_ID['seccomp_suspend'].fix)
+
+
+def _loopback_down(match, criu):
+    # Only on this path: the probe family that says it is not imported otherwise.
+    from ansible_collections.criu.check.plugins.module_utils import _probes_sockets
+    return _probes_sockets.LOOPBACK_DOWN_FIX
+
+
+def _buffers_forced(match, criu):
+    return ('criu restores socket buffer sizes with SO_SNDBUFFORCE, which the kernel allows only with CAP_NET_ADMIN '
+            'in the initial user namespace, and root of another user namespace has none there: run criu as the '
+            'host\'s root')
+
+
+def _bounding_set(match, criu):
+    name = 'CAP_%s' % _caps.NAMES.get(int(match.group(1)), match.group(1)).upper()
+    how = ('give this root CAP_SETPCAP (a container: --cap-add=SETPCAP)' if os.geteuid() == 0 else
+           'restore as root, or give criu CAP_SETPCAP too (a user\'s criu: setcap '
+           'cap_checkpoint_restore,cap_setpcap+eip %s)' % criu)
+    return ('the dumped task\'s capability bounding set lacked %s, and criu restores that set by dropping it '
+            '(PR_CAPBSET_DROP), which needs CAP_SETPCAP, which criu has not here: %s; a task with no_new_privs '
+            'set is restored without it' % (name, how))
+
+
+# What criu's (or the smoke's own) failure says -> what to do about it; the first that matches.  Each seen
+# with criu 4.1.1 in the context named.
+_ADVICE = (
+    # fork() or clone() refused (EAGAIN): RLIMIT_NPROC or pids.max (a user allowed 3 to 5 processes).
+    (_installed_criu.NO_PROCESS_LINE, _process_limit),
+    # criu/servicefd.c: criu keeps its own descriptors at the top of RLIMIT_NOFILE's soft limit, above the task's
+    # (criu's own spelling); criu/util.c raises the limit first, which needs CAP_SYS_RESOURCE above the hard limit
+    # (restoring under a limit of 64 on a host whose bounding sets lack CAP_SYS_RESOURCE).
+    (re.compile(r"Can't chose service_fd_base"), _descriptor_limit),
+    # criu/seccomp.c: PTRACE_O_SUSPEND_SECCOMP refused at dump for a tree under a seccomp filter, which the kernel
+    # allows only a tracer with CAP_SYS_ADMIN under no filter itself (an unprivileged podman container).
+    (re.compile(r'suspending seccomp failed: '), _seccomp_suspend),
+    # criu/kerndat.c kerndat_tcp_repair(), in every criu's start-up, with the loopback down (unshare -n), as the
+    # tcp_half_closed probe finds it (criu_root.sh's no-loopback).
+    (re.compile(re.escape('Unable to connect a socket: %s' % os.strerror(errno.ENETUNREACH))), _loopback_down),
+    # criu/sockets.c: root's criu restores socket buffer sizes with SO_SNDBUFFORCE, which needs CAP_NET_ADMIN in
+    # the initial user namespace (--unprivileged falls back to SO_SNDBUF): root of a user namespace (userns).
+    (re.compile(r'Unable to set socket SO_SNDBUFFORCE/SO_RCVBUFFORCE: Operation not permitted'), _buffers_forced),
+    # criu/pie/restorer.c restore_creds(): every capability outside the dumped task's bounding set is dropped
+    # (PR_CAPBSET_DROP) whether or not it is still there, which needs CAP_SETPCAP; a task with no_new_privs is
+    # let through (a user's criu with only CAP_CHECKPOINT_RESTORE where every bounding set lacks
+    # CAP_SYS_RESOURCE; root without CAP_SETPCAP).
+    (re.compile(r'Unable to drop capability (\d+): '), _bounding_set),
+)
 
 
 def advice(text, criu='criu', rc=None):
     """What to do about the failure criu explained with ``text`` (reason())
     or its exit code ``rc`` (-N: killed by signal N), where the cause is
-    known and criu does not say it; else None."""
+    known and criu does not say it (_ADVICE); else None."""
     if rc == -signal.SIGXFSZ:
         return 'it wrote past its file size limit (RLIMIT_FSIZE, %s): %s' % (
             _installed_criu.soft_limit('FSIZE', ' bytes'), _installed_criu.FILE_SIZE_FIX)
-    if _installed_criu.refused_a_process([text or '']):
-        return 'the kernel refused a process (RLIMIT_NPROC %s, or a pids cgroup\'s pids.max): %s' % (
-            _installed_criu.soft_limit('NPROC'), _installed_criu.PROCESS_LIMIT_FIX)
-    if _SERVICE_FD_BASE in (text or ''):
-        import resource
-        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-        return ('criu keeps its own descriptors below the file descriptor limit (RLIMIT_NOFILE, %d; hard limit %s), '
-                'above the task\'s, and found no room: raise it (ulimit -n; a systemd unit: LimitNOFILE=; podman and '
-                'docker: --ulimit nofile=N:N), or give criu CAP_SYS_RESOURCE, with which it raises its own'
-                % (soft, 'unlimited' if hard == resource.RLIM_INFINITY else hard))
-    if _SUSPEND_SECCOMP in (text or ''):
-        # Only on this path: the registry's import is not free.
-        from ansible_collections.criu.check.plugins.module_utils import _registry
-        return ('the dumped tree runs under a seccomp filter, which criu suspends while it dumps '
-                '(PTRACE_O_SUSPEND_SECCOMP, its seccomp_suspend check): %s' % _registry.BY_ID['seccomp_suspend'].fix)
-    if _LOOPBACK_UNREACHABLE in (text or ''):
-        # Only on this path: the probe family that says it is not imported otherwise.
-        from ansible_collections.criu.check.plugins.module_utils import _probes_sockets
-        return _probes_sockets.LOOPBACK_DOWN_FIX
-    if _BUFFORCE_REFUSED in (text or ''):
-        return ('criu restores socket buffer sizes with SO_SNDBUFFORCE, which the kernel allows only with '
-                'CAP_NET_ADMIN in the initial user namespace, and root of another user namespace has none there: '
-                'run criu as the host\'s root')
-    match = _DROP_CAPABILITY.search(text or '')
-    if match:
-        name = 'CAP_%s' % _caps.NAMES.get(int(match.group(1)), match.group(1)).upper()
-        how = ('give this root CAP_SETPCAP (a container: --cap-add=SETPCAP)' if os.geteuid() == 0 else
-               'restore as root, or give criu CAP_SETPCAP too (a user\'s criu: setcap '
-               'cap_checkpoint_restore,cap_setpcap+eip %s)' % criu)
-        return ('the dumped task\'s capability bounding set lacked %s, and criu restores that set by dropping it '
-                '(PR_CAPBSET_DROP), which needs CAP_SETPCAP, which criu has not here: %s; a task with no_new_privs '
-                'set is restored without it' % (name, how))
+    for pattern, what_to_do in _ADVICE:
+        match = pattern.search(text or '')
+        if match:
+            return what_to_do(match, criu)
     return None
 
 
