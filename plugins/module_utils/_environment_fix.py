@@ -71,8 +71,6 @@ ARM64_SOFT_DIRTY_FIX = ('arm64 kernels have no soft-dirty tracking (no HAVE_ARCH
                         'adds it; dump without pre-dump and --track-mem (no iterative pre-copy migration)')
 
 _PERMISSION = ('EPERM', 'EACCES', 'EROFS')
-# The evidence keys of a device node's open that no capability would let through: its mode, the device cgroup.
-_NODE_REFUSED = ('node_mode', 'device_cgroup')
 _SYS_ADMIN_OR_CR = ('sys_admin', 'checkpoint_restore')
 
 # What a container's default confinement (podman's and Docker's: their
@@ -133,9 +131,13 @@ def criu_caps_not_held(probe_id, result, environment):
     if (not result or result.get('status') != R.UNSUPPORTED or env.get('euid') in (0, None)
             or probe_id in _READ_FROM_SKIPPED_STEP):
         return []
-    if set(_NODE_REFUSED).intersection(result.get('evidence') or {}):
-        return []   # the device node's mode or the device cgroup refused the open: criu is refused too
     criu, have = set(env.get('criu_capabilities') or ()), set(env.get('capabilities') or ())
+    evidence = result.get('evidence') or {}
+    if 'node_mode' in evidence:
+        # The device node's mode refused the open (EACCES): only CAP_DAC_OVERRIDE lets criu through.
+        return ['dac_override'] if 'dac_override' in criu - have else []
+    if 'device_cgroup' in evidence:
+        return []   # the device cgroup refused the open: no capability lets criu through
     return sorted(set(cap for alternatives in _CONFINED_BY.get(probe_id, {}).get('caps', ())
                       if not have.intersection(alternatives) for cap in criu.intersection(alternatives)))
 

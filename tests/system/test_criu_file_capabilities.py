@@ -167,6 +167,18 @@ def test_a_tun_node_closed_to_criu_s_user_is_named_with_its_mode_and_opening_it_
     assert facts['probes']['tun_ns']['status'] == ('unknown' if net_admin else 'unsupported'), facts['probes']['tun_ns']
 
 
+def test_a_tun_node_closed_to_criu_s_user_is_unknown_where_criu_has_cap_dac_override():
+    """criu with CAP_DAC_OVERRIDE in its file opens a 0600 /dev/net/tun ("tun is supported"), which the module's
+    process (no capability) cannot: unknown, as the other checks criu makes with a capability the module has not."""
+    criu_says, facts = criu_and_facts_in_root(
+        prepare=TUN_NODE.format(mode='600') + SETCAP.format(mount='', caps='cap_checkpoint_restore,cap_dac_override'),
+        run_in=AS_NOBODY.format(extra=''), check='check --unprivileged --feature tun', module_args={'unprivileged': True})
+    assert 'tun is supported' in criu_says and 'criu rc 0' in criu_says, criu_says
+    tun = facts['probes']['tun']
+    assert tun['status'] == 'unknown' and tun['evidence']['criu_has'] == ['dac_override'], tun
+    assert tun['evidence']['without_them']['status'] == 'unsupported' and tun['evidence']['node_mode'] == '0600', tun
+
+
 # ---------------------------------------------------------------- criu_smoke run by that user
 
 def _run_smoke(prepare):
