@@ -92,6 +92,11 @@ FOREIGN_PROC = ("/proc shows another pid namespace than criu's, where criu looks
                 "helper's pid %skerndat_vdso_fill_symtable())" % KERNDAT_STEP_SOURCE)
 
 
+def exec_refused_blocker(names):
+    """EXEC_REFUSED for the capabilities ``names`` (_caps.names()) that make the kernel refuse to run criu."""
+    return EXEC_REFUSED % ', '.join('CAP_' + name.upper() for name in names)
+
+
 def environment_blockers(euid, unprivileged, cap_eff, yama, cap_last_cap, can_mount, kerndat_failures=(),
                          mount_tree_error=None, exec_refused=()):
     """Why real criu would refuse to start here, in the order it checks,
@@ -100,9 +105,9 @@ def environment_blockers(euid, unprivileged, cap_eff, yama, cap_last_cap, can_mo
     mount_tree_error is criu's line when it cannot build its mount tree
     (_proc_parse.mount_tree_error()); exec_refused the capabilities whose
     want makes the kernel refuse to run criu at all
-    (_environment.criu_exec_refused()): then that is the only reason."""
+    (_environment.criu_exec()): then that is the only reason."""
     if exec_refused:
-        return [EXEC_REFUSED % ', '.join('CAP_' + c.upper() for c in exec_refused)]
+        return [exec_refused_blocker(exec_refused)]
     blockers = []
     if not (_caps.has(cap_eff, _caps.CAP_SYS_ADMIN) or _caps.has(cap_eff, _caps.CAP_CHECKPOINT_RESTORE)):
         blockers.append(NO_CAPS)

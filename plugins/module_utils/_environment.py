@@ -73,53 +73,39 @@ def _program_caps(path):
     return caps if uid_map[:2] == ['0', str(caps[3])] else None
 
 
-def criu_capabilities(euid, cap_eff, status, path=None):
-    """The effective capabilities (a mask) criu has when this process runs
-    the criu at ``path`` (by default the one it would run,
-    _installed_criu.find()): for root, this process's own; for any other
-    user, what execve() leaves of this process's sets (``status``:
-    /proc/self/status) with that criu's file capabilities, which criu's
-    documentation has non-root users set (setcap cap_checkpoint_restore+eip)
-    for --unprivileged.  None for a user when /proc/self/status could not be
-    read."""
+def criu_exec(euid, cap_eff, status, path=None):
+    """What running the criu at ``path`` (by default the one a user would
+    run, _installed_criu.find()'s selected one) gives it: ``(capabilities,
+    refused)``.
+
+    capabilities  its effective set (a mask): for root, this process's own;
+                  for any other user, what execve() leaves of this
+                  process's sets (``status``: /proc/self/status) with that
+                  criu's file capabilities, which criu's documentation has
+                  non-root users set (setcap cap_checkpoint_restore+eip) for
+                  --unprivileged; None when /proc/self/status could not be
+                  read.
+    refused       the capabilities (names) of those file capabilities that
+                  this process's bounding set lacks, the file's effective
+                  flag set: the kernel refuses to run that criu at all
+                  (_caps.cut_by_bounding()); [] for root and otherwise.
+    """
     if euid == 0:
-        return cap_eff
+        return cap_eff, []
     try:
-        sets = [int(status[key], 16) for key in ('CapInh', 'CapPrm', 'CapBnd', 'CapAmb')]
+        inheritable, permitted, bounding, ambient = [int(status[key], 16)
+                                                     for key in ('CapInh', 'CapPrm', 'CapBnd', 'CapAmb')]
     except (KeyError, ValueError):
-        return None
-    return _caps.after_exec(*sets, no_new_privs=status.get('NoNewPrivs') == '1', program=_criu_program(path))
-
-
-def criu_exec_refused(euid, status, path=None):
-    """For a user other than root, the capabilities (names) of the criu at
-    ``path``'s (as criu_capabilities()) file capabilities that this
-    process's bounding set lacks, the file's effective flag set: the kernel
-    refuses to run that criu at all (_caps.cut_by_bounding()).  []
-    otherwise, and where /proc/self/status could not be read."""
-    if euid == 0:
-        return []
-    program = _criu_program(path)
-    try:
-        cut = _caps.cut_by_bounding(int(status['CapInh'], 16), int(status['CapBnd'], 16), program) if program else 0
-    except (KeyError, ValueError):
-        return []
-    return _caps.names(cut)
-
-
-def _criu_program(path):
-    """The file capabilities execve() applies to the criu at ``path``
-    (default: selected_criu()), or None."""
-    path = path or selected_criu()
-    return _program_caps(path) if path else None
-
-
-def selected_criu():
-    """The criu a user would run (_installed_criu.find()'s selected one), or None."""
-    # Imported here: only a user other than root needs the criu on PATH.
-    from ansible_collections.criu.check.plugins.module_utils import _installed_criu
-    selected = [b['path'] for b in _installed_criu.find() if b['selected']]
-    return selected[0] if selected else None
+        return None, []
+    if path is None:
+        # Imported here: only a user other than root needs the criu on PATH.
+        from ansible_collections.criu.check.plugins.module_utils import _installed_criu
+        selected = [b['path'] for b in _installed_criu.find() if b['selected']]
+        path = selected[0] if selected else None
+    program = _program_caps(path) if path else None
+    refused = _caps.cut_by_bounding(inheritable, bounding, program) if program else 0
+    return (_caps.after_exec(inheritable, permitted, bounding, ambient, status.get('NoNewPrivs') == '1', program),
+            _caps.names(refused))
 
 
 def _mount_tree_error():
@@ -410,14 +396,12 @@ def gather(ctx):
     yama = C.read_int('/proc/sys/kernel/yama/ptrace_scope')
     cap_last_cap = C.read_int(_decide.LAST_CAP)
     can_mount = _owns_mount_namespace(cap_eff)
-    # The criu a user would run, looked up once (root's criu has root's capabilities, whichever it is).
-    criu_path = selected_criu() if ctx.euid != 0 else None
-    criu_caps = criu_capabilities(ctx.euid, cap_eff, status, criu_path)
+    criu_caps, exec_refused = criu_exec(ctx.euid, cap_eff, status)
     # criu checks its own capabilities (criu/crtools.c check_caps()), which its file capabilities may give it.
     blockers = _decide.environment_blockers(ctx.euid, ctx.unprivileged, cap_eff if criu_caps is None else criu_caps,
                                             yama, cap_last_cap, can_mount,
                                             [_kerndat.describe(f) for f in _kerndat.failures()],
-                                            _mount_tree_error(), criu_exec_refused(ctx.euid, status, criu_path))
+                                            _mount_tree_error(), exec_refused)
     seccomp = C.int_or_none(status.get('Seccomp'))
     user_namespace = _in_user_namespace()
     proc_sys_writable = _proc_sys_writable()

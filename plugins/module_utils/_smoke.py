@@ -161,11 +161,10 @@ def privilege_problem(criu=None):
     except (EngineError, ValueError) as exc:
         return 'cannot read this process\'s capabilities: %s' % exc
     euid = os.geteuid()
-    refused = _environment.criu_exec_refused(euid, status, criu)
+    criu_eff, refused = _environment.criu_exec(euid, cap_eff, status, criu)
     if refused:
-        why = _decide.EXEC_REFUSED % ', '.join('CAP_' + c.upper() for c in refused)
-        return 'cannot run %s. %s: %s' % (criu or 'criu', why, _decide.start_blocker_fix(_decide.EXEC_REFUSED_SAYS))
-    criu_eff = _environment.criu_capabilities(euid, cap_eff, status, criu)
+        return 'cannot run %s. %s: %s' % (criu or 'criu', _decide.exec_refused_blocker(refused),
+                                          _decide.start_blocker_fix(_decide.EXEC_REFUSED_SAYS))
     if any(_caps.has(cap_eff if criu_eff is None else criu_eff, cap)
            for cap in (_caps.CAP_SYS_ADMIN, _caps.CAP_CHECKPOINT_RESTORE)):
         return None
