@@ -480,9 +480,10 @@ def run_criu(criu, action, args, images_dir, log_name, timeout, private_run=Fals
     the host's mounts (the page server: a dumped or restored tree must stay
     in its own mount namespace, or criu would dump that namespace and the
     restored tree would live in another).  Otherwise a cache criu created is
-    removed afterwards.  As non-root, or as root without CAP_SYS_ADMIN
-    (_smoke.unprivileged_mode()), criu runs with --unprivileged and keeps
-    its cache in a private XDG_RUNTIME_DIR, removed afterwards.
+    removed afterwards.  As non-root, or as root without a capability its
+    root mode needs (_smoke.unprivileged_mode()), criu runs with
+    --unprivileged and keeps its cache in a private XDG_RUNTIME_DIR, removed
+    afterwards.
 
     criu runs in a process group of its own.  At the timeout, or on SIGTERM
     (Ansible's task timeout, which would otherwise end this module and
@@ -513,7 +514,7 @@ def run_criu(criu, action, args, images_dir, log_name, timeout, private_run=Fals
         argv.append('--unprivileged')
         runtime = tempfile.mkdtemp(prefix='criu-run-')
         env['XDG_RUNTIME_DIR'] = runtime
-    # Only root with CAP_SYS_ADMIN can unshare the mount namespace; a tmpfs on /run would hide what criu needs.
+    # Unsharing the mount namespace needs CAP_SYS_ADMIN (criu's root mode); a tmpfs on /run would hide what criu needs.
     private = private_run and not unprivileged and not _smoke._needs_run(images_dir, criu)
     kdat_existed = os.path.exists(_smoke.KDAT_CACHE)
     out = tempfile.TemporaryFile()
@@ -608,8 +609,8 @@ def failure_message(action, res, timeout):
         return 'criu %s did not finish within the timeout of %ss and was killed' % (action, timeout)
     rc = res['rc']
     how = 'exit %d' % rc if rc >= 0 else 'killed by signal %d' % -rc
-    hint = _smoke.advice(res['reason'], rc=rc)
-    return 'criu %s failed (%s): %s%s' % (action, how, res['reason'] or 'no message', '; ' + hint if hint else '')
+    return _smoke.with_advice('criu %s failed (%s): %s' % (action, how, res['reason'] or 'no message'), res['reason'],
+                              rc=rc)
 
 
 # ---------------------------------------------------------------- images

@@ -336,6 +336,12 @@ def advice(text, criu='criu', rc=None):
     return None
 
 
+def with_advice(message, text, criu='criu', rc=None):
+    """``message``, followed by advice(text, criu, rc) where there is one."""
+    hint = advice(text, criu, rc)
+    return '%s; %s' % (message, hint) if hint else message
+
+
 # ---------------------------------------------------------------- processes
 
 
@@ -659,8 +665,7 @@ class Smoke:
         try:
             pid = self._spawn(argv, self.workdir, out_path, env=self._criu_env())
         except OSError as exc:
-            hint = advice(str(exc), self.criu)
-            raise SmokeFailure(action, 'cannot run %s: %s%s' % (self.criu, exc, '; ' + hint if hint else ''))
+            raise SmokeFailure(action, with_advice('cannot run %s: %s' % (self.criu, exc), str(exc), self.criu))
         rc = self._wait_exit(pid, 'criu %s' % action)
         ms = round((time.monotonic() - start) * 1000, 1)
         if rc != 0:
@@ -668,9 +673,8 @@ class Smoke:
             why = reason(self.result['log'], rc) or (
                 'killed by signal %d (%s)' % (-rc, signal_name(-rc)) if rc < 0
                 else self.result['log'][-1] if self.result['log'] else '')
-            hint = advice(why, self.criu, rc)
-            raise SmokeFailure(action, 'criu %s failed (exit %s): %s%s'
-                               % (action, rc, why or 'no message', '; ' + hint if hint else ''))
+            raise SmokeFailure(action, with_advice('criu %s failed (exit %s): %s' % (action, rc, why or 'no message'),
+                                                   why, self.criu, rc))
         return ms
 
     def _collect_log(self, action, log_name, out_path):
@@ -707,17 +711,15 @@ class Smoke:
             leader = self._spawn([self.python, '-I', '-S', '-c', COUNTER, tree], tree,
                                  os.path.join(self.workdir, 'tree.log'))
         except OSError as exc:
-            hint = advice(str(exc))
-            raise SmokeFailure('start', 'cannot start the counter tree with %s: %s%s'
-                               % (self.python, exc, '; ' + hint if hint else ''))
+            raise SmokeFailure('start', with_advice('cannot start the counter tree with %s: %s' % (self.python, exc),
+                                                    str(exc)))
 
         def running():
             leader_n, child_n = self._counters()
             if leader in self.exited:
                 said = read_text(os.path.join(self.workdir, 'tree.log')).strip()
-                hint = advice(said.splitlines()[-1] if said else '')
-                raise SmokeFailure('start', 'the counter tree exited at once: %s%s'
-                                   % (said[-300:], '; ' + hint if hint else ''))
+                raise SmokeFailure('start', with_advice('the counter tree exited at once: %s' % said[-300:],
+                                                        said.splitlines()[-1] if said else ''))
             return leader_n is not None and child_n is not None and leader_n >= 3 and child_n >= 3
         self._wait_until(running, 'the counter tree did not start counting')
         child = [int(p) for p in (read_file('/proc/%d/task/%d/children' % (leader, leader)) or b'').split()]
