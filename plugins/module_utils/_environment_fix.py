@@ -345,12 +345,20 @@ def environment_fix(probe_id, result, environment, release=None, kernel_lacks=Fa
     if probe_id in ('uffd', 'uffd-noncoop') and err == 'EPERM' and (env.get('user_namespace') or 'sys_ptrace' not in have):
         return ('userfaultfd needs CAP_SYS_PTRACE in the initial user namespace here: sysctl -w '
                 'vm.unprivileged_userfaultfd=1, or run criu as root outside a user namespace')
-    if _CONFINED_BY.get(probe_id, {}).get('tun') and err == 'ENOENT':
+    if _CONFINED_BY.get(probe_id, {}).get('tun'):
+        return _tun_node_fix(probe_id, err, evidence, env)
+    return None
+
+
+def _tun_node_fix(probe_id, err, evidence, env):
+    """Where /dev/net/tun itself stands in the way of a tun probe: missing
+    (ENOENT), refused by the device cgroup (EPERM), or by its mode (EACCES);
+    else None."""
+    if err == 'ENOENT':
         return TUN_NODE_MISSING_FIX
-    if _CONFINED_BY.get(probe_id, {}).get('tun') and err == 'EPERM' and evidence.get('device_cgroup'):
+    if err == 'EPERM' and evidence.get('device_cgroup'):
         return TUN_DEVICE_CGROUP_FIX % evidence['device_cgroup']
-    if (_CONFINED_BY.get(probe_id, {}).get('tun') and err == 'EACCES' and 'node_mode' in evidence
-            and env.get('euid') not in (0, None)):
+    if err == 'EACCES' and 'node_mode' in evidence and env.get('euid') not in (0, None):
         lacks = _criu_lacks(probe_id, env)
         then = ', and give criu %s, which %s needs then' % (' and '.join('CAP_' + c.upper() for c in lacks), probe_id)
         return TUN_NODE_CLOSED_FIX % (env['euid'], evidence['node_mode'], evidence['node_uid'], then if lacks else '')
