@@ -492,14 +492,16 @@ def run_criu(criu, action, args, images_dir, log_name, timeout, private_run=Fals
     No parent-death signal is set: a page server (page-server --daemon)
     must outlive the module.
 
-    Returns {'argv', 'rc' (negative: killed by that signal), 'timed_out',
-    'terminated', 'duration_ms', 'started_at', 'ended_at', 'log' (criu's
-    lines explaining a failure), 'log_tail', 'reason' (criu's first error),
-    'error' (when criu could not be started, or was ended by SIGTERM)}.
+    Returns {'argv', 'images_dir', 'rc' (negative: killed by that signal),
+    'timed_out', 'terminated', 'duration_ms', 'started_at', 'ended_at',
+    'log' (criu's lines explaining a failure), 'log_tail', 'reason' (criu's
+    first error), 'error' (when criu could not be started, or was ended by
+    SIGTERM)}.
     """
     argv = [criu, action] + list(args) + ['-o', log_name, '-v4']
-    res = {'argv': argv, 'rc': None, 'timed_out': False, 'terminated': False, 'duration_ms': None,
-           'started_at': None, 'ended_at': None, 'log': [], 'log_tail': [], 'reason': None, 'error': None}
+    res = {'argv': argv, 'images_dir': images_dir, 'rc': None, 'timed_out': False, 'terminated': False,
+           'duration_ms': None, 'started_at': None, 'ended_at': None, 'log': [], 'log_tail': [], 'reason': None,
+           'error': None}
     log_path = os.path.join(images_dir, log_name)
     if os.path.islink(log_path):
         # criu opens its log by name: as root it would write wherever the link points.
@@ -610,7 +612,7 @@ def failure_message(action, res, timeout):
     rc = res['rc']
     how = 'exit %d' % rc if rc >= 0 else 'killed by signal %d' % -rc
     return _smoke.with_advice('criu %s failed (%s): %s' % (action, how, res['reason'] or 'no message'), res['reason'],
-                              rc=rc)
+                              rc=rc, images_dir=res.get('images_dir'))
 
 
 # ---------------------------------------------------------------- images

@@ -35,6 +35,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import collections
 import ctypes
 import errno
 import os
@@ -253,12 +254,17 @@ def reason(lines, rc=None):
 
 # ---------------------------------------------------------------- advice: causes criu does not name
 
-def _process_limit(match, criu):
+# What the advice may name besides criu's words: the criu that failed, and the directory it wrote its images to
+# (None where there is none).
+FailedRun = collections.namedtuple('FailedRun', 'criu images_dir')
+
+
+def _process_limit(match, run):
     return 'the kernel refused a process (RLIMIT_NPROC %s, or a pids cgroup\'s pids.max): %s' % (
         _installed_criu.soft_limit('NPROC'), _installed_criu.PROCESS_LIMIT_FIX)
 
 
-def _descriptor_limit(match, criu):
+def _descriptor_limit(match, run):
     import resource
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     return ('criu keeps its own descriptors below the file descriptor limit (RLIMIT_NOFILE, %d; hard limit %s), '
@@ -267,33 +273,76 @@ def _descriptor_limit(match, criu):
             % (soft, 'unlimited' if hard == resource.RLIM_INFINITY else hard))
 
 
-def _seccomp_suspend(match, criu):
+def _seccomp_suspend(match, run):
     # Only on this path: the registry's import is not free.
     from ansible_collections.criu.check.plugins.module_utils import _registry
     return ('the dumped tree runs under a seccomp filter, which criu suspends while it dumps '
             '(PTRACE_O_SUSPEND_SECCOMP, its seccomp_suspend check): %s' % _registry.BY_ID['seccomp_suspend'].fix)
 
 
-def _loopback_down(match, criu):
+def _loopback_down(match, run):
     # Only on this path: the probe family that says it is not imported otherwise.
     from ansible_collections.criu.check.plugins.module_utils import _probes_sockets
     return _probes_sockets.LOOPBACK_DOWN_FIX
 
 
-def _buffers_forced(match, criu):
+def _buffers_forced(match, run):
     return ('criu restores socket buffer sizes with SO_SNDBUFFORCE, which the kernel allows only with CAP_NET_ADMIN '
             'in the initial user namespace, and root of another user namespace has none there: run criu as the '
             'host\'s root')
 
 
-def _bounding_set(match, criu):
+def _bounding_set(match, run):
     name = 'CAP_%s' % _caps.NAMES.get(int(match.group(1)), match.group(1)).upper()
     how = ('give this root CAP_SETPCAP (a container: --cap-add=SETPCAP)' if os.geteuid() == 0 else
            'restore as root, or give criu CAP_SETPCAP too (a user\'s criu: setcap '
-           'cap_checkpoint_restore,cap_setpcap+eip %s)' % criu)
+           'cap_checkpoint_restore,cap_setpcap+eip %s)' % run.criu)
     return ('the dumped task\'s capability bounding set lacked %s, and criu restores that set by dropping it '
             '(PR_CAPBSET_DROP), which needs CAP_SETPCAP, which criu has not here: %s; a task with no_new_privs '
             'set is restored without it' % (name, how))
+
+
+def _size(nbytes):
+    """``nbytes`` as people read it: 512 bytes, 60.0 KiB, 1.5 GiB."""
+    value, unit = float(nbytes), 'bytes'
+    for bigger in ('KiB', 'MiB', 'GiB'):
+        if value < 1024:
+            break
+        value, unit = value / 1024, bigger
+    return '%d bytes' % nbytes if unit == 'bytes' else '%.1f %s' % (value, unit)
+
+
+def _room(images_dir):
+    """(Whether the file system of ``images_dir`` has no block or no inode
+    left for this user, its free room in words), or (None, None) when it
+    cannot be read."""
+    try:
+        fs = os.statvfs(images_dir)
+    except (OSError, TypeError):
+        return None, None
+    # Root may use the blocks reserved for it (ext4's 5 %); a file system that counts no inodes (btrfs) has none
+    # to run out of.
+    no_block = fs.f_blocks > 0 and fs.f_bavail == 0 and (os.geteuid() != 0 or fs.f_bfree == 0)
+    no_inode = fs.f_files > 0 and fs.f_favail == 0
+    if no_inode and not no_block:
+        return True, 'no inode free of %d' % fs.f_files
+    return no_block, '%s free of %s' % (_size(fs.f_bavail * fs.f_frsize), _size(fs.f_blocks * fs.f_frsize))
+
+
+def _no_room(match, run):
+    words = _room(run.images_dir)[1] if run.images_dir else None
+    where = ' (the images directory %s: %s)' % (run.images_dir, words) if words else ''
+    if match is None:
+        # Found full after criu failed, its words cut short: its log is written there too.
+        full, free = ('a file system criu writes to is full%s, and criu\'s log, written there too, may end before '
+                      'its reason' % where, 'free space there')
+    elif match.group(0) == os.strerror(errno.EDQUOT):
+        full, free = ('criu\'s user has used up its disk quota on a file system criu writes to%s' % where,
+                      'raise the quota (setquota, edquota)')
+    else:
+        full, free = 'a file system criu writes to is full%s' % where, 'free space there'
+    return ('%s: a dump writes about as much as the memory of the tree it dumps; %s, or put the images on a file '
+            'system with room (criu_smoke: tmpdir; criu_dump: images_dir)' % (full, free))
 
 
 # What criu's (or the smoke's own) failure says -> what to do about it; the first that matches.  Each seen
@@ -319,26 +368,34 @@ _ADVICE = (
     # let through (a user's criu with only CAP_CHECKPOINT_RESTORE where every bounding set lacks
     # CAP_SYS_RESOURCE; root without CAP_SETPCAP).
     (re.compile(r'Unable to drop capability (\d+): '), _bounding_set),
+    # ENOSPC or EDQUOT writing images, criu's strerror() whatever the call ("page-xfer: Unable to spice data: No
+    # space left on device" dumping to a full tmpfs); criu does not say which file system, nor that the images are
+    # what filled it.
+    (re.compile('|'.join(re.escape(os.strerror(e)) for e in (errno.ENOSPC, errno.EDQUOT))), _no_room),
 )
 
 
-def advice(text, criu='criu', rc=None):
+def advice(text, criu='criu', rc=None, images_dir=None):
     """What to do about the failure criu explained with ``text`` (reason())
     or its exit code ``rc`` (-N: killed by signal N), where the cause is
-    known and criu does not say it (_ADVICE); else None."""
+    known and criu does not say it (_ADVICE), or the file system of
+    ``images_dir`` (where criu wrote its images and its log) is full; else
+    None.  ``criu`` is the criu that failed."""
     if rc == -signal.SIGXFSZ:
         return 'it wrote past its file size limit (RLIMIT_FSIZE, %s): %s' % (
             _installed_criu.soft_limit('FSIZE', ' bytes'), _installed_criu.FILE_SIZE_FIX)
     for pattern, what_to_do in _ADVICE:
         match = pattern.search(text or '')
         if match:
-            return what_to_do(match, criu)
+            return what_to_do(match, FailedRun(criu, images_dir))
+    if images_dir and _room(images_dir)[0]:
+        return _no_room(None, FailedRun(criu, images_dir))
     return None
 
 
-def with_advice(message, text, criu='criu', rc=None):
-    """``message``, followed by advice(text, criu, rc) where there is one."""
-    hint = advice(text, criu, rc)
+def with_advice(message, text, criu='criu', rc=None, images_dir=None):
+    """``message``, followed by advice(text, criu, rc, images_dir) where there is one."""
+    hint = advice(text, criu, rc, images_dir)
     return '%s; %s' % (message, hint) if hint else message
 
 
@@ -674,7 +731,7 @@ class Smoke:
                 'killed by signal %d (%s)' % (-rc, signal_name(-rc)) if rc < 0
                 else self.result['log'][-1] if self.result['log'] else '')
             raise SmokeFailure(action, with_advice('criu %s failed (exit %s): %s' % (action, rc, why or 'no message'),
-                                                   why, self.criu, rc))
+                                                   why, self.criu, rc, os.path.join(self.workdir, 'images')))
         return ms
 
     def _collect_log(self, action, log_name, out_path):

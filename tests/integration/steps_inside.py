@@ -25,6 +25,7 @@ script's command line, which its callers carry), and only those are ended.
 Only the standard library (and the collection) is used.
 """
 
+import ctypes
 import functools
 import json
 import os
@@ -38,6 +39,8 @@ import uuid
 from inside_modules import import_root, run_module  # beside this script
 
 TOKEN = 'stepsin' + uuid.uuid4().hex[:12]
+# mount(2) itself: mount(8) would record the mount in /run/mount, which must be left as it was found.
+LIBC = ctypes.CDLL(None, use_errno=True)
 
 
 def workload(run):
@@ -145,13 +148,18 @@ def scenario_unreachable(run):
 def scenario_more(run):
     """What the play and the scenarios above leave out, against real processes and criu: dumps with
     --track-mem and with a parent, pid files an earlier attempt left, check mode of the page server's stop and
-    of the restore, criu_process's other cases, bad input."""
+    of the restore, criu_process's other cases, bad input, images on a full file system."""
     base = '/tmp/%s-more' % TOKEN
     os.makedirs(base)
     out = {}
     try:
-        # criu --track-mem needs soft-dirty tracking too, which this kernel lacks.
         pid = workload(run)
+        # Images on a file system with no room (a 64 KiB tmpfs): criu says only ENOSPC; the tree runs on.
+        os.makedirs(base + '/full')
+        if LIBC.mount(b'tmpfs', (base + '/full').encode(), b'tmpfs', 0, b'size=64k') != 0:
+            raise OSError(ctypes.get_errno(), 'mount tmpfs on %s/full' % base)
+        out['full'] = run('criu_dump', {'pid': pid, 'images_dir': base + '/full/images'})
+        # criu --track-mem needs soft-dirty tracking too, which this kernel lacks.
         out['track_mem'] = run('criu_dump', {'pid': pid, 'images_dir': base + '/tm', 'track_mem': True})
         # A dump on top of an earlier one: criu links the parent given.
         out['first'] = run('criu_dump', {'pid': pid, 'images_dir': base + '/1', 'leave_stopped': True})
@@ -213,6 +221,8 @@ def scenario_more(run):
             run('criu_images', {'path': ''})]
     finally:
         kill_marked()
+        if os.path.ismount(base + '/full'):
+            LIBC.umount2((base + '/full').encode(), 0)
         shutil.rmtree(base, ignore_errors=True)
     return out
 

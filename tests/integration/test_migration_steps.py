@@ -367,6 +367,17 @@ def test_a_dump_with_track_mem_or_a_parent_passes_them_to_criu(edges):
     assert more['second_link'] == '../1'
 
 
+def test_a_dump_to_a_full_file_system_says_where_and_what_to_do(edges):
+    """criu says only "No space left on device", or less where its log (there too) is cut short; the module adds
+    which directory, how full, and what to do."""
+    full = edges['more']['full']
+    assert full['failed'] is True and full['rc'] == 1, full
+    assert full['msg'].startswith('criu dump failed (exit 1): '), full
+    assert ('; a file system criu writes to is full (the images directory %s: 0 bytes free of 64.0 KiB)'
+            % full['images_dir']) in full['msg'], full['msg']
+    assert full['msg'].endswith('(criu_smoke: tmpdir; criu_dump: images_dir)'), full['msg']
+
+
 def test_pid_files_of_an_earlier_attempt_are_no_failure(edges):
     """criu opens its --pidfile O_EXCL: the page server and the restore remove the old ones first."""
     more = edges['more']

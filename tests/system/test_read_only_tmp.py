@@ -10,6 +10,8 @@ private namespace over a /tmp of their own, which must not hide that.  Real
 criu 4.1.1 in the Debian 13 root, with the root's /tmp read-only or out of
 inodes, is the oracle: it stops at that step, and so must the facts say; with
 a tmpfs /tmp whose blocks are all used it starts, and so must the facts say.
+Its dump then cannot write its images, and says only ENOSPC: the smoke says
+where, how full, and what to do.
 """
 
 import ctypes
@@ -17,7 +19,7 @@ import os
 
 import pytest
 
-from conftest import criu_and_facts_in_root, in_child, requires_root
+from conftest import criu_and_facts_in_root, in_child, requires_root, smoke_in_root
 
 from ansible_collections.criu.check.plugins.module_utils import _context
 from ansible_collections.criu.check.plugins.module_utils import _decide
@@ -145,3 +147,15 @@ def test_real_criu_and_the_facts_agree_that_full_tmpfs_blocks_do_not_matter():
     assert CRIU_SAYS not in criu_says and 'criu rc 0' in criu_says, criu_says
     assert not [b for b in facts['environment']['criu_start_blockers'] if CRIU_SAYS in b], facts['environment']
     assert facts['criu']['disagreements'] == [], facts['criu']
+
+
+def test_the_smoke_on_a_full_file_system_says_where_and_what_to_do():
+    result = smoke_in_root(prepare='mkdir -p /run/t && mount -t tmpfs -o size=64k tmpfs /run/t',
+                           module_args={'tmpdir': '/run/t'})
+    assert (result['ok'], result['stage']) == (False, 'dump'), result
+    # criu's log is on the same file system: whether its reason fits in is chance (its last page-xfer line is
+    # seen both whole and cut short), the advice is not.
+    assert result['msg'].startswith('criu dump failed (exit 1): '), result['msg']
+    assert '; a file system criu writes to is full (the images directory /run/t/criu-smoke-' in result['msg']
+    assert '/images: 0 bytes free of 64.0 KiB)' in result['msg'], result['msg']
+    assert result['cleanup']['removed'] is True, result

@@ -185,7 +185,7 @@ def test_criu_not_installed_names_where_it_was_looked_for(monkeypatch):
 
 # ---------------------------------------------------------------- running criu (a script in its place)
 
-RESULT_KEYS = {'argv', 'rc', 'timed_out', 'terminated', 'duration_ms', 'started_at', 'ended_at', 'log', 'log_tail',
+RESULT_KEYS = {'argv', 'images_dir', 'rc', 'timed_out', 'terminated', 'duration_ms', 'started_at', 'ended_at', 'log', 'log_tail',
                'reason', 'error'}
 
 

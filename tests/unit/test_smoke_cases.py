@@ -3,10 +3,13 @@
 """What criu_smoke answers that no test held, found by mutating _smoke: which criu it runs, and how it reads
 criu's log into the reason it reports."""
 
+import collections
 import os
 import signal
 import subprocess
 import time
+
+import pytest
 
 from conftest import NOBODY, become_user, drop_effective_caps, in_child, requires_root
 
@@ -204,6 +207,47 @@ def test_a_criu_killed_by_a_signal_is_not_explained_by_a_warning_it_went_on_afte
     res = {'rc': -25, 'timed_out': False, 'reason': None}
     assert _phaul.failure_message('dump', res, 10).startswith(
         'criu dump failed (killed by signal 25): no message; it wrote past its file size limit (RLIMIT_FSIZE, ')
+
+
+def test_a_full_file_system_or_quota_says_which_directory_and_what_to_do(tmp_path):
+    """ENOSPC is met for real (tests/system/test_read_only_tmp.py, tests/integration/test_migration_steps.py);
+    EDQUOT cannot be here (this kernel's tmpfs has no quotas): the same advice, with the quota to raise.  A
+    directory that is gone leaves out the figures, never the advice."""
+    full = _smoke.advice('page-xfer: Unable to spice data: No space left on device', images_dir=str(tmp_path))
+    assert full.startswith('a file system criu writes to is full (the images directory %s: ' % tmp_path), full
+    assert 'free space there, or put the images on a file system with room' in full
+    quota = _smoke.advice("Can't write: Disk quota exceeded", images_dir=str(tmp_path / 'gone'))
+    assert quota.startswith("criu's user has used up its disk quota on a file system criu writes to: "), quota
+    assert 'raise the quota (setquota, edquota), or put the images' in quota
+    assert [_smoke._size(n) for n in (0, 1023, 65536, 3 << 20, 5 << 40)] == [
+        '0 bytes', '1023 bytes', '64.0 KiB', '3.0 MiB', '5120.0 GiB']
+    res = {'rc': 1, 'timed_out': False, 'reason': 'No space left on device', 'images_dir': str(tmp_path)}
+    assert '(the images directory %s: ' % tmp_path in _phaul.failure_message('dump', res, 10)
+
+
+@pytest.mark.parametrize('euid, room, expected', [
+    (0, dict(f_bavail=0, f_bfree=0), '0 bytes free of 64.0 KiB'),
+    (65534, dict(f_bavail=0, f_bfree=3), '0 bytes free of 64.0 KiB'),
+    (0, dict(f_bavail=0, f_bfree=3), None),                 # root has the reserved blocks left
+    (0, dict(f_favail=0), 'no inode free of 50'),
+    (0, dict(f_files=0, f_favail=0), None),                 # counts no inodes (btrfs)
+    (0, dict(f_blocks=0, f_bavail=0, f_bfree=0), None),     # counts no blocks
+])
+def test_criu_s_words_cut_short_on_a_full_file_system_still_get_the_advice(monkeypatch, euid, room, expected):
+    """criu's log is in the images directory: on a full file system it may end before its reason (seen with a
+    64 KiB tmpfs), so a full file system there is advice of itself.  Which statvfs() figures are full cannot be
+    chosen on one kernel (blocks reserved for root, inodes), hence a fake."""
+    fs = dict(f_frsize=4096, f_blocks=16, f_bavail=5, f_bfree=5, f_files=50, f_favail=7)
+    fs.update(room)
+    monkeypatch.setattr(_smoke.os, 'statvfs', lambda path: collections.namedtuple('statvfs', fs)(**fs))
+    monkeypatch.setattr(_smoke.os, 'geteuid', lambda: euid)
+    text = _smoke.advice('page-xfer: Unable to spice da', images_dir='/run/s/images')
+    if expected is None:
+        assert text is None
+    else:
+        assert text.startswith('a file system criu writes to is full (the images directory /run/s/images: %s), and '
+                               "criu's log, written there too, may end before its reason: " % expected), text
+    assert _smoke.advice('page-xfer: Unable to spice da') is None
 
 
 def test_no_room_for_crius_own_descriptors_names_the_limit_this_process_has():
