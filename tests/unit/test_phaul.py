@@ -465,9 +465,10 @@ def test_a_page_server_is_recognised_by_its_argument_and_program(tmp_path, argv0
 
 
 def test_check_pids_refuses_init_and_this_process_with_all_it_runs_under():
-    """Under Ansible the module's grandparent is its worker (or sshd): ending it ends the task."""
+    """Under Ansible the module's grandparent is its worker (or sshd): ending it ends the task.  Here the chain
+    may be as short as this test and init (pytest started by a shell that exec()s it, under setsid nohup)."""
     chain = _phaul.ancestors()
-    assert chain[:2] == [os.getpid(), os.getppid()] and chain[-1] == 1 and len(chain) >= 3
+    assert chain[:2] == [os.getpid(), os.getppid()] and chain[-1] == 1 and len(chain) >= 2
     assert 'greater than 1' in _phaul.check_pids([5000, 1])
     for pid in chain[:-1]:
         problem = _phaul.check_pids([pid])
