@@ -302,6 +302,17 @@ def _bounding_set(match, run):
             'set is restored without it' % (name, how))
 
 
+def _pid_taken(match, run):
+    pid = match.group(1) or match.group(2)
+    comm = read_text('/proc/%s/comm' % pid).strip()
+    state = stat_field(pid, 3)
+    holder = (' (by %s%s)' % (comm or 'a process', ', a zombie its parent has not reaped' if state == b'Z' else '')
+              if comm or state else '')
+    return ('pid %s, which the dumped tree had, is taken here%s: criu gives every process it restores the pid it had; '
+            'end what holds it and restore again, or checkpoint a tree that runs in a pid namespace of its own (as a '
+            'container does), whose pids cannot collide with this host\'s' % (pid, holder))
+
+
 def _size(nbytes):
     """``nbytes`` as people read it: 512 bytes, 60.0 KiB, 1.5 GiB."""
     value, unit = float(nbytes), 'bytes'
@@ -368,6 +379,11 @@ _ADVICE = (
     # let through (a user's criu with only CAP_CHECKPOINT_RESTORE where every bounding set lacks
     # CAP_SYS_RESOURCE; root without CAP_SETPCAP).
     (re.compile(r'Unable to drop capability (\d+): '), _bounding_set),
+    # criu/cr-restore.c: every process is restored with its pid, by clone3() with set_tid ("Can't fork for N: File
+    # exists", EEXIST: criu 4.1.1 restoring where a process holds that pid) or, before Linux 5.5, through
+    # ns_last_pid ("Pid M do not match expected N").
+    (re.compile(r"Can't fork for (\d+): %s|Pid \d+ do not match expected (\d+)" % re.escape(os.strerror(errno.EEXIST))),
+     _pid_taken),
     # ENOSPC or EDQUOT writing images, criu's strerror() whatever the call ("page-xfer: Unable to spice data: No
     # space left on device" dumping to a full tmpfs); criu does not say which file system, nor that the images are
     # what filled it.

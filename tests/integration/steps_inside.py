@@ -50,6 +50,25 @@ def workload(run):
     return started['pid']
 
 
+def hold_pid(pid):
+    """A child of this script holding ``pid`` (forked after ns_last_pid is set below it; tried until it lands),
+    or None where ``pid`` is held already (the ended tree's zombie, not reaped yet) or could not be had."""
+    for dummy in range(50):
+        if os.path.exists('/proc/%d' % pid):
+            return None
+        with open('/proc/sys/kernel/ns_last_pid', 'w') as f:
+            f.write(str(pid - 1))
+        child = os.fork()
+        if child == 0:
+            signal.pause()
+            os._exit(0)
+        if child == pid:
+            return child
+        os.kill(child, signal.SIGKILL)
+        os.waitpid(child, 0)
+    return None
+
+
 def marked():
     found = []
     for name in os.listdir('/proc'):
@@ -148,7 +167,8 @@ def scenario_unreachable(run):
 def scenario_more(run):
     """What the play and the scenarios above leave out, against real processes and criu: dumps with
     --track-mem and with a parent, pid files an earlier attempt left, check mode of the page server's stop and
-    of the restore, criu_process's other cases, bad input, images on a full file system."""
+    of the restore, criu_process's other cases, bad input, images on a full file system, a restore whose pid is
+    taken."""
     base = '/tmp/%s-more' % TOKEN
     os.makedirs(base)
     out = {}
@@ -159,6 +179,14 @@ def scenario_more(run):
         if LIBC.mount(b'tmpfs', (base + '/full').encode(), b'tmpfs', 0, b'size=64k') != 0:
             raise OSError(ctypes.get_errno(), 'mount tmpfs on %s/full' % base)
         out['full'] = run('criu_dump', {'pid': pid, 'images_dir': base + '/full/images'})
+        # A restore where a process holds the pid the tree had (restoring where another process got it since).
+        out['taken_pid'] = taken = workload(run)
+        out['taken_dump'] = run('criu_dump', {'pid': taken, 'images_dir': base + '/taken'})
+        holder = hold_pid(taken)
+        out['taken'] = run('criu_restore', {'images_dir': base + '/taken'})
+        if holder:
+            os.kill(holder, signal.SIGKILL)
+            os.waitpid(holder, 0)
         # criu --track-mem needs soft-dirty tracking too, which this kernel lacks.
         out['track_mem'] = run('criu_dump', {'pid': pid, 'images_dir': base + '/tm', 'track_mem': True})
         # A dump on top of an earlier one: criu links the parent given.

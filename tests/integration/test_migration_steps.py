@@ -378,6 +378,18 @@ def test_a_dump_to_a_full_file_system_says_where_and_what_to_do(edges):
     assert full['msg'].endswith('(criu_smoke: tmpdir; criu_dump: images_dir)'), full['msg']
 
 
+def test_a_restore_whose_pid_is_taken_says_so_and_what_to_do(edges):
+    """criu says "Can't fork for N: File exists"; the module adds that the pid is taken, and how to restore."""
+    more = edges['more']
+    assert more['taken_dump'].get('failed') is not True, more['taken_dump']
+    taken = more['taken']
+    assert taken['failed'] is True and taken['rc'] == 1, taken
+    assert taken['msg'].startswith("criu restore failed (exit 1): Can't fork for %d: File exists; pid %d, which the "
+                                   'dumped tree had, is taken here (by ' % (more['taken_pid'], more['taken_pid'])), taken
+    assert taken['msg'].endswith('or checkpoint a tree that runs in a pid namespace of its own (as a container does), '
+                                 "whose pids cannot collide with this host's"), taken['msg']
+
+
 def test_pid_files_of_an_earlier_attempt_are_no_failure(edges):
     """criu opens its --pidfile O_EXCL: the page server and the restore remove the old ones first."""
     more = edges['more']

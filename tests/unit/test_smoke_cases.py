@@ -250,6 +250,29 @@ def test_criu_s_words_cut_short_on_a_full_file_system_still_get_the_advice(monke
     assert _smoke.advice('page-xfer: Unable to spice da') is None
 
 
+def test_a_taken_pid_names_what_holds_it_a_live_process_or_a_zombie():
+    """tests/integration/test_migration_steps.py meets it for real with criu (its holder there is the ended tree's
+    zombie); here the holder is this process, then a zombie of it, and the older kernels' words (ns_last_pid)."""
+    me = os.getpid()
+    comm = open('/proc/self/comm').read().strip()
+    text = _smoke.advice("Can't fork for %d: File exists" % me)
+    assert text.startswith('pid %d, which the dumped tree had, is taken here (by %s): criu gives every ' % (me, comm))
+    assert _smoke.advice('Pid 7 do not match expected %d' % me) == text
+    child = os.fork()
+    if child == 0:
+        os._exit(0)
+    try:
+        for dummy in range(200):
+            if _smoke.stat_field(child, 3) == b'Z':
+                break
+            time.sleep(0.01)
+        zombie = _smoke.advice("Can't fork for %d: File exists" % child)
+        assert '(by %s, a zombie its parent has not reaped)' % comm in zombie, zombie
+    finally:
+        os.waitpid(child, 0)
+    assert _smoke.advice("Can't fork for %d: Operation not permitted" % me) is None
+
+
 def test_no_room_for_crius_own_descriptors_names_the_limit_this_process_has():
     import resource
     soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
