@@ -38,7 +38,7 @@ from ansible_collections.criu.check.plugins.module_utils import _caps
 from ansible_collections.criu.check.plugins.module_utils import _registry as REG
 from ansible_collections.criu.check.plugins.module_utils import _result as R
 from ansible_collections.criu.check.plugins.module_utils._environment_fix import (
-    PROC_OF_OTHER_PID_NAMESPACE_FIX, SKIPPED_UNPRIVILEGED, criu_caps_not_held)
+    PROC_OF_OTHER_PID_NAMESPACE_FIX, SKIPPED_UNPRIVILEGED, container_start_fix, criu_caps_not_held)
 from ansible_collections.criu.check.plugins.module_utils._workloads import BUILTIN as BUILTIN_WORKLOADS
 
 # ---------------------------------------------------------------- statuses
@@ -216,10 +216,14 @@ def start_blockers(environment, results):
 # How to remove each kind of start blocker: (what the blocker says, the fix), first match wins.
 CRIU_START_FIX = ('run criu as root with CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE '
                   '(on the host or in a privileged container)')
+# Where a fix names the criu binary; _installed_criu puts the installed one's path in its place.
+CRIU_BINARY = '$(command -v criu)'
+NO_CAPS_FIX = (CRIU_START_FIX + ', or as a user give criu CAP_CHECKPOINT_RESTORE (setcap cap_checkpoint_restore+eip '
+               '%s) and run it with --unprivileged (the modules\' unprivileged: true)' % CRIU_BINARY)
 START_BLOCKER_FIXES = (
     (EXEC_REFUSED_SAYS, 'set on criu only capabilities this bounding set has (setcap cap_checkpoint_restore+eip '
                         'on it; getcap shows what it has), or run it where the bounding set has them all'),
-    (NO_CAPS, CRIU_START_FIX),
+    (NO_CAPS, NO_CAPS_FIX),
     (NEEDS_UNPRIVILEGED, 'run criu as root, or with --unprivileged (the modules\' unprivileged: true) as a user '
                          'with CAP_CHECKPOINT_RESTORE'),
     (MOUNT_TEST, 'run criu with --unprivileged (the modules\' unprivileged: true) in this namespace, or as root '
@@ -247,14 +251,17 @@ SKIPS_STEP = ('; or run criu with --unprivileged, which skips this root-only sta
               'only what needs no root)')
 
 
-def start_blocker_fix(blocker, probes=None):
+def start_blocker_fix(blocker, probes=None, environment=None):
     """How to remove ``blocker``, one of start_blockers()'s reasons: the
     fix for its kind, or for a probe's kerndat step that probe's ``fix``
     (from ``probes``, criu_facts.probes, else the registry's: the probe
     may have run only to tell whether criu starts); CRIU_START_FIX when
     neither says.  A step criu --unprivileged never makes says so too
     (SKIPS_STEP): a way past it where the filter or the kernel cannot be
-    changed (criu 4.1.1 under RestrictNamespaces= says "Looks good." so)."""
+    changed (criu 4.1.1 under RestrictNamespaces= says "Looks good." so).
+    Root in a container without the capabilities criu asks for first is
+    told what to change in the container (``environment``:
+    criu_facts.environment)."""
     for probe in REG.PROBES:
         if blocker.startswith(_kerndat_probe_prefix(probe.id)):
             entry = (probes or {}).get(probe.id)
@@ -262,7 +269,7 @@ def start_blocker_fix(blocker, probes=None):
             return '%s%s' % (fix, SKIPS_STEP if probe.id in SKIPPED_UNPRIVILEGED else '')
     for says, fix in START_BLOCKER_FIXES:
         if says in blocker:
-            return fix
+            return (says == NO_CAPS and container_start_fix(environment)) or fix
     return CRIU_START_FIX
 
 
@@ -511,7 +518,7 @@ def unmet(facts, require_ready=True, require_can_start=True, features=(), worklo
     if require_can_start and not environment.get('criu_can_start', True):
         for blocker in environment.get('criu_start_blockers') or [CRIU_START_DEFAULT_BLOCKER]:
             items.append({'id': CRIU_START, 'why': CRIU_START_WHY, 'status': CRIU_START_STATUS,
-                          'message': blocker, 'fix': start_blocker_fix(blocker, probes)})
+                          'message': blocker, 'fix': start_blocker_fix(blocker, probes, environment)})
 
     # Every (probe id, reason) pair asked for, in order; a probe may come more than once.
     wanted = []

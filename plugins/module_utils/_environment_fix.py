@@ -280,6 +280,24 @@ def _container_fix(probe_id, err, env):
         container, ', '.join(why), _container_options(container, caps, proc_sys, seccomp, apparmor, tun))
 
 
+def container_start_fix(environment):
+    """For root in a container that grants neither CAP_SYS_ADMIN nor
+    CAP_CHECKPOINT_RESTORE (criu's first start-up check fails): the least
+    to change in the container, in its manager's terms; None elsewhere.
+    CAP_SYS_ADMIN: with CAP_CHECKPOINT_RESTORE alone root's criu stops later
+    in its start-up (criu 4.1.1 in a podman container: kerndat's nftables
+    step), and a container's root runs criu without --unprivileged.  Not in
+    a user namespace of its own (rootless), whose capabilities do not reach
+    the host's."""
+    env = environment or {}
+    container = env.get('container')
+    if not container or env.get('euid') != 0 or env.get('user_namespace') is not False:
+        return None
+    options = _container_options(container, ['sys_admin'], False, False, False, False)
+    return ('this %s container is the cause, not the kernel: it grants criu neither CAP_SYS_ADMIN nor '
+            'CAP_CHECKPOINT_RESTORE; %s' % (container, options))
+
+
 def environment_fix(probe_id, result, environment, release=None, kernel_lacks=False):
     """A fix for a probe that failed because of where it ran rather than the
     kernel, or None when the registry's (or the probe's own) fix stands.

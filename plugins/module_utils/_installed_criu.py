@@ -72,6 +72,7 @@ _NOT_GOOD = 'Does not look good'
 _BLOCKERS = ('CRIU needs to have the CAP_SYS_ADMIN or the CAP_CHECKPOINT_RESTORE capability',
              "Running as non-root requires '--unprivileged'")
 _SUMMARY = re.compile(r'^(Looks good|which, depending on your process tree|dump or restore failure)')
+CRIU_BINARY = '$(command -v criu)'   # _decide.CRIU_BINARY (a test keeps them equal)
 # pr_err / pr_warn prefixes (criu/include/log.h): "Error (criu/vdso.c:381): ".
 _PREFIX = re.compile(r'^(Error|Warn) +\(([^():]+):(\d+)\): ')
 # Lines that say nothing about this host: the cache criu could not read or
@@ -776,8 +777,13 @@ def describe(raw, probe_facts=None, blocker_fix=None):
                             'user namespace or restricted container), or with --unprivileged.')
     elif verdict == BLOCKED:
         facts['reason'] = '%s refuses to run in this context: "%s".' % (who, quote)
-        facts['fix'] = ('Run criu as root, or give it CAP_CHECKPOINT_RESTORE (setcap cap_checkpoint_restore+eip %s) '
-                        'and run it with --unprivileged.' % raw.get('path'))
+        if blocker_fix is not None:
+            # The same words as the start blocker the facts find (criu stops there), with this criu's path.
+            facts['fix'] = _sentence(blocker_fix(quote, probe_facts.get('probes'), probe_facts.get('environment'))
+                                     .replace(CRIU_BINARY, raw.get('path') or 'criu'))
+        else:
+            facts['fix'] = ('Run criu as root, or give it CAP_CHECKPOINT_RESTORE (setcap cap_checkpoint_restore+eip '
+                            '%s) and run it with --unprivileged.' % raw.get('path'))
     elif verdict == BAD:
         facts['reason'] = '%s fails its own check here: "%s" (Does not look good.).' % (who, quote)
         facts['fix'] = 'See the missing required features of the probes (criu_facts.missing.required) and their fixes.'
@@ -788,7 +794,7 @@ def describe(raw, probe_facts=None, blocker_fix=None):
         blockers = (probe_facts.get('environment') or {}).get('criu_start_blockers') or []
         if blocker_fix is not None and blockers and os.strerror(errno.EPERM) in (quote or ''):
             # The kernel refused to run it (execve()): the environment's reason, first, says why.
-            facts['fix'] = _sentence(blocker_fix(blockers[0], probe_facts.get('probes')))
+            facts['fix'] = _sentence(blocker_fix(blockers[0], probe_facts.get('probes'), probe_facts.get('environment')))
     probes_unprivileged = (probe_facts.get('environment') or {}).get('unprivileged')
     if probe_facts and probes_unprivileged is not None and bool(check_.get('unprivileged')) != probes_unprivileged:
         # criu ran in the other mode (--unprivileged where it could not run as
@@ -841,7 +847,7 @@ def _fix_of_blocker_at_step(raw_messages, probe_facts, blocker_fix):
     source = '%s%s())' % (_KERNDAT_STEP_SOURCE, step)
     for blocker in (probe_facts.get('environment') or {}).get('criu_start_blockers') or []:
         if source in blocker:
-            return blocker_fix(blocker, probe_facts.get('probes'))
+            return blocker_fix(blocker, probe_facts.get('probes'), probe_facts.get('environment'))
     return None
 
 

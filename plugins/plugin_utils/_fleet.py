@@ -373,9 +373,11 @@ def causes(entries):
             add((e['outcome'], cause), e['outcome'], cause, e.get('fix'), host)
             continue
         probes = _dict(e['facts'].get('probes'))
+        environment = _dict(e['facts'].get('environment'))
+        starts = {}
         for blocker in e['start_blockers']:
-            add(('start', blocker), 'required', 'criu cannot start: ' + blocker, _decide.start_blocker_fix(blocker, probes),
-                host, 'criu_start')
+            starts[blocker] = add(('start', blocker), 'required', 'criu cannot start: ' + blocker,
+                                  _decide.start_blocker_fix(blocker, probes, environment), host, 'criu_start')
         for severity, ids in (('required', e['missing_required']), ('undecided', e['unknown']),
                               ('extra', e['missing_extra']), ('experimental', e['missing_experimental'])):
             for probe_id in ids:
@@ -401,7 +403,12 @@ def causes(entries):
             add(('facts', 'malformed'), 'undecided', MALFORMED_TITLE, MALFORMED_FIX, host)
         criu = e['criu']
         criu_cause = None
-        if criu['installed'] and criu['usable'] is False:
+        stopped_at = [cause for blocker, cause in starts.items() if blocker in (criu['reason'] or '')]
+        if criu['installed'] and criu['usable'] is False and stopped_at:
+            # The installed criu stops where the facts say criu cannot start (a user without CAP_CHECKPOINT_RESTORE):
+            # one cause, not a second line in criu's words.
+            criu_cause = stopped_at[0]
+        elif criu['installed'] and criu['usable'] is False:
             criu_cause = add(('criu', criu['reason'] or 'unusable'), 'criu', 'installed criu %s is not usable: %s' % (
                 criu['version'] or '', criu['reason'] or 'no reason given'), criu['fix'], host)
         elif criu['usable'] is False:

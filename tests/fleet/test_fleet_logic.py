@@ -19,6 +19,7 @@ import tempfile
 
 import conftest
 import return_doc
+from ansible_collections.criu.check.plugins.module_utils import _decide
 from ansible_collections.criu.check.plugins.plugin_utils import _fleet
 from ansible_collections.criu.check.plugins.plugin_utils._fleet_html import render_html
 
@@ -120,6 +121,25 @@ def test_runtimes_stopped_only_by_the_missing_criu_are_named_on_its_cause_not_re
     assert table[at + 1:at + 3] == ['      so podman, runc cannot checkpoint', '      fix: Install criu.']
     assert '<br><small>so podman, runc cannot checkpoint</small>' in render_html(report)
     assert json.loads(_fleet.render_json(report))['causes'][0]['runtimes'] == ['podman', 'runc']
+
+
+def test_an_installed_criu_that_stops_where_criu_cannot_start_is_that_cause_not_a_second_line():
+    """A user without CAP_CHECKPOINT_RESTORE: the facts' start blocker and the installed criu's refusal are one
+    cause (tests/system/test_criu_file_capabilities.py has real facts of it); the runtimes it stops are named on
+    it.  An installed criu unusable for another reason keeps its own line."""
+    blocker = _decide.NO_CAPS
+    refused = {'installed': True, 'version': '4.1.1', 'usable': False,
+               'reason': 'criu 4.1.1 (/usr/sbin/criu) refuses to run in this context: "%s".' % blocker,
+               'fix': 'Run criu as root.'}
+    podman = {'version': '4.3.1', 'checkpoint': 'not_ready', 'reasons': ['criu is not usable'], 'fix': 'Run criu as root.'}
+    a = _fleet.host_entry('a', facts(ready=False, blockers=[blocker], criu=refused, runtimes={'podman': podman}))
+    b = _fleet.host_entry('b', facts(ready=False, blockers=[blocker], criu=dict(refused, reason='vdso.')))
+    causes = _fleet.causes([a, b])
+    start = [c for c in causes if c['kind'] == 'start']
+    assert len(start) == 1 and start[0]['hosts'] == ['a', 'b'] and start[0]['runtimes'] == ['podman'], causes
+    assert start[0]['fix'] == _decide.start_blocker_fix(blocker)
+    assert [(c['name'], c['hosts']) for c in causes if c['kind'] == 'criu'] == [('vdso.', ['b'])]
+    assert not [c for c in causes if c['kind'] == 'runtime'], causes
 
 
 def test_a_missing_library_is_one_cause_for_all_its_probes_and_hosts():

@@ -27,6 +27,7 @@ import pytest
 from ansible.plugins.loader import cache_loader
 
 import return_doc
+from ansible_collections.criu.check.plugins.module_utils import _decide
 from podman_fleet import REPO, Fleet
 
 pytestmark = [
@@ -176,6 +177,21 @@ def test_the_contexts_really_differ(fleet_runs):
     assert run1.json['hosts']['unpriv']['outcome'] == 'not_ready'
     assert 'criu_start' in run1.json['hosts']['unpriv']['missing_required']
     assert run1.facts('bare')['criu'] in (None, {}) or not run1.facts('bare')['criu'].get('installed', True)
+
+
+def test_a_container_granting_criu_no_capability_is_one_cause_naming_the_option_to_add(run):
+    """unpriv (podman's default capabilities): criu stops at its first start-up check.  The cause names the
+    container and the option; rosys, the same container with every capability (--cap-add ALL), has criu start,
+    so the option suffices for this blocker.  The installed criu, which stops there too, is that cause (its fix the
+    same), not a line of its own."""
+    start = [c for c in run.json['causes'] if c['kind'] == 'start' and 'unpriv' in c['hosts']]
+    assert [c['name'] for c in start] == [_decide.NO_CAPS], start
+    fix = start[0]['fix']
+    assert fix == ('this podman container is the cause, not the kernel: it grants criu neither CAP_SYS_ADMIN nor '
+                   'CAP_CHECKPOINT_RESTORE; run the container with --privileged, or at least with --cap-add SYS_ADMIN')
+    assert not run.facts('rosys')['environment']['criu_start_blockers']
+    assert run.facts('unpriv')['criu']['fix'] == fix[0].upper() + fix[1:] + '.'
+    assert not [c for c in run.json['causes'] if c['kind'] == 'criu' and 'unpriv' in c['hosts']], run.json['causes']
 
 
 def test_json_holds_each_hosts_facts(run):

@@ -26,6 +26,7 @@ from ansible_collections.criu.check.plugins.module_utils import _caps
 from ansible_collections.criu.check.plugins.module_utils import _decide
 from ansible_collections.criu.check.plugins.module_utils import _environment_fix
 from ansible_collections.criu.check.plugins.module_utils._context import proc_status
+from ansible_collections.criu.check.plugins.plugin_utils import _fleet
 
 pytestmark = requires_root
 
@@ -65,6 +66,11 @@ def test_where_the_kernel_does_not_grant_them_criu_and_the_facts_say_it_cannot_s
     assert environment['criu_capabilities'] == [], environment
     assert environment['criu_start_blockers'] == [_decide.NO_CAPS], environment
     assert facts['verdict'] == 'bad' and facts['criu']['check']['verdict'] == 'blocked', facts['criu']
+    # criu stops where the facts say it cannot start: the same fix (with its path), and one line in a fleet report
+    blocker_fix = _decide.start_blocker_fix(_decide.NO_CAPS, facts['probes'])
+    assert facts['criu']['fix'].rstrip('.').lower() == blocker_fix.replace(_decide.CRIU_BINARY, '/run/b/criu').lower()
+    causes = _fleet.causes([_fleet.host_entry('h', facts)])
+    assert [c['title'] for c in causes if c['kind'] in ('start', 'criu')] == ['criu cannot start: ' + _decide.NO_CAPS]
 
 
 # What criu 4.1.1 prints when each check that needs CAP_SYS_ADMIN or CAP_NET_ADMIN fails (criu/cr-check.c).

@@ -253,6 +253,24 @@ def test_a_kerndat_step_of_a_probe_without_a_fix_gets_the_generic_one():
     assert D.start_blocker_fix(blocker, {'uffd': {'status': R.UNSUPPORTED, 'fix': ''}}) == D.CRIU_START_FIX + D.SKIPS_STEP
 
 
+@pytest.mark.parametrize('environment, expected', [
+    ({'container': 'kubernetes', 'euid': 0, 'user_namespace': False},
+     'this kubernetes container is the cause, not the kernel: it grants criu neither CAP_SYS_ADMIN nor '
+     'CAP_CHECKPOINT_RESTORE; set securityContext.privileged: true on the container, or at least securityContext '
+     'capabilities.add: [SYS_ADMIN]'),
+    ({'container': 'podman', 'euid': 0, 'user_namespace': True}, D.NO_CAPS_FIX),     # rootless: not the option
+    ({'container': 'podman', 'euid': 0, 'user_namespace': None}, D.NO_CAPS_FIX),     # not known
+    ({'container': 'podman', 'euid': 1000, 'user_namespace': False}, D.NO_CAPS_FIX),  # a user: setcap, not the box
+    ({'container': None, 'euid': 0, 'user_namespace': False}, D.NO_CAPS_FIX),
+    (None, D.NO_CAPS_FIX),
+])
+def test_root_in_a_container_without_criu_s_capabilities_is_told_what_to_change_in_it(environment, expected):
+    """tests/fleet/test_fleet_report.py meets podman's for real; the other managers and the contexts where the
+    container's option is not the way are the cases here."""
+    assert D.start_blocker_fix(D.NO_CAPS, {}, environment) == expected
+    assert D.start_blocker_fix(D.NEEDS_UNPRIVILEGED, {}, environment).startswith('run criu as root, or with ')
+
+
 def test_an_undecided_probe_without_words_is_named_by_its_status():
     res = results()
     res['sock_diag'] = {'status': R.UNKNOWN, 'message': '', 'evidence': {}}

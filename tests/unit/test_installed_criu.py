@@ -33,6 +33,7 @@ def test_criu_words_are_decides():
     assert I._BLOCKERS == (_decide.NO_CAPS, _decide.NEEDS_UNPRIVILEGED)
     assert I._NOT_GOOD + '.' == _decide.DOES_NOT_LOOK_GOOD
     assert I._KERNDAT_STEP_SOURCE == _decide.KERNDAT_STEP_SOURCE
+    assert I.CRIU_BINARY == _decide.CRIU_BINARY
     assert I._LOOKS_GOOD.match(_decide.LOOKS_GOOD) and I._LOOKS_GOOD_BUT.match(_decide.LOOKS_GOOD_BUT)
     assert not I._LOOKS_GOOD.search(_decide.LOOKS_GOOD_BUT)
 
