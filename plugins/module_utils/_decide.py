@@ -38,7 +38,8 @@ from ansible_collections.criu.check.plugins.module_utils import _caps
 from ansible_collections.criu.check.plugins.module_utils import _registry as REG
 from ansible_collections.criu.check.plugins.module_utils import _result as R
 from ansible_collections.criu.check.plugins.module_utils._environment_fix import (
-    PROC_OF_OTHER_PID_NAMESPACE_FIX, SKIPPED_UNPRIVILEGED, container_start_fix, criu_caps_not_held)
+    PROC_OF_OTHER_PID_NAMESPACE_FIX, SKIPPED_UNPRIVILEGED, container_start_fix, criu_caps_not_held,
+    no_new_privs_start_fix)
 from ansible_collections.criu.check.plugins.module_utils._workloads import BUILTIN as BUILTIN_WORKLOADS
 
 # ---------------------------------------------------------------- statuses
@@ -219,7 +220,8 @@ CRIU_START_FIX = ('run criu as root with CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE
 # Where a fix names the criu binary; _installed_criu puts the installed one's path in its place.
 CRIU_BINARY = '$(command -v criu)'
 NO_CAPS_FIX = (CRIU_START_FIX + ', or as a user give criu CAP_CHECKPOINT_RESTORE (setcap cap_checkpoint_restore+eip '
-               '%s) and run it with --unprivileged (the modules\' unprivileged: true)' % CRIU_BINARY)
+               '%s, not on a nosuid mount) and run it with --unprivileged (the modules\' unprivileged: true)'
+               % CRIU_BINARY)
 START_BLOCKER_FIXES = (
     (EXEC_REFUSED_SAYS, 'set on criu only capabilities this bounding set has (setcap cap_checkpoint_restore+eip '
                         'on it; getcap shows what it has), or run it where the bounding set has them all'),
@@ -269,7 +271,8 @@ def start_blocker_fix(blocker, probes=None, environment=None):
             return '%s%s' % (fix, SKIPS_STEP if probe.id in SKIPPED_UNPRIVILEGED else '')
     for says, fix in START_BLOCKER_FIXES:
         if says in blocker:
-            return (says == NO_CAPS and container_start_fix(environment)) or fix
+            return (says == NO_CAPS and (container_start_fix(environment) or no_new_privs_start_fix(environment))
+                    or fix)
     return CRIU_START_FIX
 
 

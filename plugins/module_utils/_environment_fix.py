@@ -298,6 +298,20 @@ def container_start_fix(environment):
             'CAP_CHECKPOINT_RESTORE; %s' % (container, options))
 
 
+def no_new_privs_start_fix(environment):
+    """For a user under no_new_privs, where execve() grants no file
+    capability (security/commoncap.c): criu's own (setcap) cannot help
+    until the flag is gone, and it is inherited, never cleared; None
+    elsewhere."""
+    env = environment or {}
+    if env.get('euid') in (None, 0) or env.get('no_new_privs') != 1:
+        return None
+    return ('this process runs with no_new_privs, under which the kernel gives criu no file capability (setcap '
+            'cap_checkpoint_restore+eip on it does nothing): run criu as root, or from a session without it (it is '
+            'inherited from what started this one: systemd\'s NoNewPrivileges=, a container\'s no-new-privileges, '
+            'setpriv --no-new-privs)')
+
+
 def environment_fix(probe_id, result, environment, release=None, kernel_lacks=False):
     """A fix for a probe that failed because of where it ran rather than the
     kernel, or None when the registry's (or the probe's own) fix stands.

@@ -66,8 +66,12 @@ def test_where_the_kernel_does_not_grant_them_criu_and_the_facts_say_it_cannot_s
     assert environment['criu_capabilities'] == [], environment
     assert environment['criu_start_blockers'] == [_decide.NO_CAPS], environment
     assert facts['verdict'] == 'bad' and facts['criu']['check']['verdict'] == 'blocked', facts['criu']
-    # criu stops where the facts say it cannot start: the same fix (with its path), and one line in a fleet report
-    blocker_fix = _decide.start_blocker_fix(_decide.NO_CAPS, facts['probes'])
+    # criu stops where the facts say it cannot start: the same fix (with its path), and one line in a fleet report;
+    # under no_new_privs setcap does nothing, and the fix says so
+    blocker_fix = _decide.start_blocker_fix(_decide.NO_CAPS, facts['probes'], environment)
+    assert blocker_fix.startswith('this process runs with no_new_privs, under which the kernel gives criu no file '
+                                  'capability') is bool(extra), blocker_fix
+    assert ('not on a nosuid mount' in blocker_fix) is bool(mount), blocker_fix
     assert facts['criu']['fix'].rstrip('.').lower() == blocker_fix.replace(_decide.CRIU_BINARY, '/run/b/criu').lower()
     causes = _fleet.causes([_fleet.host_entry('h', facts)])
     assert [c['title'] for c in causes if c['kind'] in ('start', 'criu')] == ['criu cannot start: ' + _decide.NO_CAPS]

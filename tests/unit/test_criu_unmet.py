@@ -161,7 +161,8 @@ def test_criu_start_blockers_come_first_one_item_each():
     start_fix = ('run criu as root with CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE '
                  '(on the host or in a privileged container)')
     cap_fix = start_fix + (', or as a user give criu CAP_CHECKPOINT_RESTORE (setcap cap_checkpoint_restore+eip '
-                           "$(command -v criu)) and run it with --unprivileged (the modules' unprivileged: true)")
+                           '$(command -v criu), not on a nosuid mount) and run it with --unprivileged '
+                           "(the modules' unprivileged: true)")
     assert items[:2] == [
         {'id': 'criu_start', 'why': 'criu start-up', 'status': 'blocked', 'message': CAP_BLOCKER, 'fix': cap_fix,
          'line': 'criu_start (criu start-up): blocked: ' + CAP_BLOCKER + '; fix: ' + cap_fix},
@@ -261,7 +262,7 @@ def test_the_lines_of_the_readme_example():
         'criu_start (criu start-up): blocked: CRIU needs to have the CAP_SYS_ADMIN or the CAP_CHECKPOINT_RESTORE '
         'capability; fix: run criu as root with CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE (on the host or in a '
         'privileged container), or as a user give criu CAP_CHECKPOINT_RESTORE (setcap cap_checkpoint_restore+eip '
-        "$(command -v criu)) and run it with --unprivileged (the modules' unprivileged: true)",
+        "$(command -v criu), not on a nosuid mount) and run it with --unprivileged (the modules' unprivileged: true)",
         'ns_last_pid (required by criu): unsupported: sys/kernel/ns_last_pid sysctl is inaccessible: Read-only file '
         'system; fix: /proc/sys is mounted read-only here (typical in containers): run criu on the host or in a '
         'privileged container, or bind-mount that sysctl read-write into it',

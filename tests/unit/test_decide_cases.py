@@ -263,11 +263,14 @@ def test_a_kerndat_step_of_a_probe_without_a_fix_gets_the_generic_one():
     ({'container': 'podman', 'euid': 1000, 'user_namespace': False}, D.NO_CAPS_FIX),  # a user: setcap, not the box
     ({'container': None, 'euid': 0, 'user_namespace': False}, D.NO_CAPS_FIX),
     (None, D.NO_CAPS_FIX),
+    ({'euid': 1000, 'no_new_privs': 1}, _environment_fix.no_new_privs_start_fix({'euid': 1000, 'no_new_privs': 1})),
+    ({'euid': 1000, 'no_new_privs': 0}, D.NO_CAPS_FIX),
+    ({'euid': 0, 'no_new_privs': 1}, D.NO_CAPS_FIX),          # root's criu needs no file capability
 ])
 def test_root_in_a_container_without_criu_s_capabilities_is_told_what_to_change_in_it(environment, expected):
     """tests/fleet/test_fleet_report.py meets podman's for real; the other managers and the contexts where the
     container's option is not the way are the cases here."""
-    assert D.start_blocker_fix(D.NO_CAPS, {}, environment) == expected
+    assert D.start_blocker_fix(D.NO_CAPS, {}, environment) == expected and expected
     assert D.start_blocker_fix(D.NEEDS_UNPRIVILEGED, {}, environment).startswith('run criu as root, or with ')
 
 

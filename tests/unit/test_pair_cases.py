@@ -158,8 +158,8 @@ def test_criu_that_cannot_start_is_why_the_kernel_is_not_ready(src, dst):
         'the kernel of destination is not ready for criu: criu_start (criu start-up): blocked: CRIU needs to have the '
         'CAP_SYS_ADMIN or the CAP_CHECKPOINT_RESTORE capability; fix: run criu as root with CAP_SYS_ADMIN or '
         'CAP_CHECKPOINT_RESTORE (on the host or in a privileged container), or as a user give criu '
-        'CAP_CHECKPOINT_RESTORE (setcap cap_checkpoint_restore+eip $(command -v criu)) and run it with --unprivileged '
-        "(the modules' unprivileged: true)"]
+        'CAP_CHECKPOINT_RESTORE (setcap cap_checkpoint_restore+eip $(command -v criu), not on a nosuid mount) and '
+        "run it with --unprivileged (the modules' unprivileged: true)"]
 
 
 def test_a_page_size_that_is_not_known_is_not_checked(src, dst):
