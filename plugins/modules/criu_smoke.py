@@ -118,6 +118,11 @@ msg:
     - 'One sentence. On failure it names the step and quotes criu''s first error, for example
       "criu dump failed (exit 1): vdso: Unexpected rt vDSO area bounds" (Debian 12''s criu 3.17.1 on a kernel
       6.13 or newer).'
+    - Where criu does not name the cause, the sentence adds it and what to do, for the causes seen on real hosts
+      (the same in M(criu.check.criu_dump), M(criu.check.criu_restore) and M(criu.check.criu_page_server)) -
+      a full file system or disk quota where the images go (criu's log, there too, may then end before its
+      reason), a pid of the dumped tree that another process holds, a process or file descriptor limit, a
+      capability criu lacks, a seccomp filter on the tree, a loopback that is down.
   returned: always
   type: str
 stage:
