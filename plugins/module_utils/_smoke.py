@@ -97,8 +97,13 @@ _PREFIX = re.compile(r'^.*?Error \([^)]*\):\s*')
 # for logs "Can't connect to server ADDRESS:PORT", then "Unable to detach
 # from PID: No such process" while it unfreezes the tree.
 NO_PAGE_SERVER = "Can't connect to server"
-_CAUSE = re.compile(re.escape(NO_PAGE_SERVER) + r' \S+')
+# compel warns that it could not seize a task, then criu fails with "Unable to detach from PID: No such process" as
+# it lets the tree go.  EPERM only, the errno of every cause known (a tracer already on it, seen here; Yama and
+# a want of CAP_SYS_PTRACE, the spec's criu#103 and criu#2495).
+NOT_SEIZED = re.compile(r'Unable to interrupt task: (\d+) \(%s\)' % re.escape(os.strerror(errno.EPERM)))
+_CAUSE = re.compile(re.escape(NO_PAGE_SERVER) + r' \S+|' + NOT_SEIZED.pattern)
 _TIME = re.compile(r'^\(\s*[\d.]+\)\s*')
+_WARN = re.compile(r'^Warn +\([^)]*\):\s*')
 
 
 def _explains(line):
@@ -108,7 +113,7 @@ def _explains(line):
 
 def _text(line):
     """An explaining line without its time and ``Error (FILE:LINE):`` prefix."""
-    return (_PREFIX.sub('', line) if _ERROR.search(line) else _TIME.sub('', line)).strip()
+    return (_PREFIX.sub('', line) if _ERROR.search(line) else _WARN.sub('', _TIME.sub('', line))).strip()
 
 
 class SmokeTimeout(Exception):
@@ -313,6 +318,18 @@ def _pid_taken(match, run):
             'container does), whose pids cannot collide with this host\'s' % (pid, holder))
 
 
+def _not_seized(match, run):
+    pid = match.group(1)
+    status = read_text('/proc/%s/status' % pid)
+    tracer = re.search(r'^TracerPid:\s*(\d+)', status, re.M)
+    if tracer and tracer.group(1) != '0':
+        comm = read_text('/proc/%s/comm' % tracer.group(1)).strip() or 'a process'
+        return ('process %s is traced already, by %s (pid %s): a process has one tracer, and criu must be it; '
+                'detach that one (a debugger, strace) and dump again' % (pid, comm, tracer.group(1)))
+    return ('criu could not trace process %s (PTRACE_SEIZE): it needs CAP_SYS_PTRACE (root has it), or '
+            'kernel.yama.ptrace_scope 0 for a process of its own user, and no other tracer on it' % pid)
+
+
 def _size(nbytes):
     """``nbytes`` as people read it: 512 bytes, 60.0 KiB, 1.5 GiB."""
     value, unit = float(nbytes), 'bytes'
@@ -379,6 +396,9 @@ _ADVICE = (
     # let through (a user's criu with only CAP_CHECKPOINT_RESTORE where every bounding set lacks
     # CAP_SYS_RESOURCE; root without CAP_SETPCAP).
     (re.compile(r'Unable to drop capability (\d+): '), _bounding_set),
+    # compel/src/lib/infect.c: the tree could not be seized (a tracer holds it already: gdb, strace; tried with a
+    # process of this script's attached by PTRACE_ATTACH; the spec's criu#103 and criu#2495 for the others).
+    (NOT_SEIZED, _not_seized),
     # criu/cr-restore.c: every process is restored with its pid, by clone3() with set_tid ("Can't fork for N: File
     # exists", EEXIST: criu 4.1.1 restoring where a process holds that pid) or, before Linux 5.5, through
     # ns_last_pid ("Pid M do not match expected N").

@@ -121,8 +121,9 @@ msg:
     - Where criu does not name the cause, the sentence adds it and what to do, for the causes seen on real hosts
       (the same in M(criu.check.criu_dump), M(criu.check.criu_restore) and M(criu.check.criu_page_server)) -
       a full file system or disk quota where the images go (criu's log, there too, may then end before its
-      reason), a pid of the dumped tree that another process holds, a process or file descriptor limit, a
-      capability criu lacks, a seccomp filter on the tree, a loopback that is down.
+      reason), a pid of the dumped tree that another process holds, a tracer (a debugger, strace) already on the
+      tree, a process or file descriptor limit, a capability criu lacks, a seccomp filter on the tree, a loopback
+      that is down.
   returned: always
   type: str
 stage:

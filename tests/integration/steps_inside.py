@@ -41,6 +41,7 @@ from inside_modules import import_root, run_module  # beside this script
 TOKEN = 'stepsin' + uuid.uuid4().hex[:12]
 # mount(2) itself: mount(8) would record the mount in /run/mount, which must be left as it was found.
 LIBC = ctypes.CDLL(None, use_errno=True)
+PTRACE_CONT, PTRACE_ATTACH = 7, 16
 
 
 def workload(run):
@@ -48,6 +49,25 @@ def workload(run):
     script's child, and its pid is free again once a dump ends it)."""
     started = run('criu_process', {'state': 'started', 'command': 'while :; do sleep 1; done # %s' % TOKEN})
     return started['pid']
+
+
+def trace(pid):
+    """A child of this script that has attached to ``pid`` as its tracer (PTRACE_ATTACH, as gdb and strace do)
+    and let it run on; its pid."""
+    ready_r, ready_w = os.pipe()
+    tracer = os.fork()
+    if tracer == 0:
+        os.close(ready_r)
+        if LIBC.ptrace(PTRACE_ATTACH, pid, None, None) == 0:
+            os.waitpid(pid, 0)
+            LIBC.ptrace(PTRACE_CONT, pid, None, None)
+        os.write(ready_w, b'1')
+        signal.pause()
+        os._exit(0)
+    os.close(ready_w)
+    os.read(ready_r, 1)
+    os.close(ready_r)
+    return tracer
 
 
 def hold_pid(pid):
@@ -167,8 +187,8 @@ def scenario_unreachable(run):
 def scenario_more(run):
     """What the play and the scenarios above leave out, against real processes and criu: dumps with
     --track-mem and with a parent, pid files an earlier attempt left, check mode of the page server's stop and
-    of the restore, criu_process's other cases, bad input, images on a full file system, a restore whose pid is
-    taken."""
+    of the restore, criu_process's other cases, bad input, images on a full file system, a traced tree, a restore
+    whose pid is taken."""
     base = '/tmp/%s-more' % TOKEN
     os.makedirs(base)
     out = {}
@@ -179,6 +199,14 @@ def scenario_more(run):
         if LIBC.mount(b'tmpfs', (base + '/full').encode(), b'tmpfs', 0, b'size=64k') != 0:
             raise OSError(ctypes.get_errno(), 'mount tmpfs on %s/full' % base)
         out['full'] = run('criu_dump', {'pid': pid, 'images_dir': base + '/full/images'})
+        # A tree one of whose processes has a tracer already (gdb, strace): criu cannot seize it.
+        out['traced_pid'] = traced = workload(run)
+        tracer = trace(traced)
+        out['traced'] = run('criu_dump', {'pid': traced, 'images_dir': base + '/traced'})
+        out['tracer'] = tracer
+        os.kill(tracer, signal.SIGKILL)
+        os.waitpid(tracer, 0)
+        run('criu_process', {'state': 'killed', 'pids': out['traced'].get('tree') or [traced]})
         # A restore where a process holds the pid the tree had (restoring where another process got it since).
         out['taken_pid'] = taken = workload(run)
         out['taken_dump'] = run('criu_dump', {'pid': taken, 'images_dir': base + '/taken'})

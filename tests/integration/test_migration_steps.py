@@ -378,6 +378,18 @@ def test_a_dump_to_a_full_file_system_says_where_and_what_to_do(edges):
     assert full['msg'].endswith('(criu_smoke: tmpdir; criu_dump: images_dir)'), full['msg']
 
 
+def test_a_dump_of_a_traced_tree_names_the_tracer_not_criu_s_last_error(edges):
+    """compel warns "Unable to interrupt task: N (Operation not permitted)", then criu fails with "Unable to detach
+    from N: No such process", which the module quoted; it now quotes the first and names the tracer."""
+    more = edges['more']
+    traced = more['traced']
+    assert traced['failed'] is True and traced['rc'] == 1, traced
+    assert traced['msg'] == (
+        'criu dump failed (exit 1): Unable to interrupt task: %d (Operation not permitted); process %d is traced '
+        'already, by python3 (pid %d): a process has one tracer, and criu must be it; detach that one (a debugger, '
+        'strace) and dump again' % (more['traced_pid'], more['traced_pid'], more['tracer'])), traced['msg']
+
+
 def test_a_restore_whose_pid_is_taken_says_so_and_what_to_do(edges):
     """criu says "Can't fork for N: File exists"; the module adds that the pid is taken, and how to restore."""
     more = edges['more']

@@ -250,6 +250,20 @@ def test_criu_s_words_cut_short_on_a_full_file_system_still_get_the_advice(monke
     assert _smoke.advice('page-xfer: Unable to spice da') is None
 
 
+def test_a_task_criu_could_not_seize_without_a_tracer_gets_what_criu_needs():
+    """tests/integration/test_migration_steps.py meets a traced tree for real; a task without a tracer (this one)
+    gets the other causes, and compel's warning, without its prefix, is the reason before criu's last error."""
+    me = os.getpid()
+    assert _smoke.advice('Unable to interrupt task: %d (Operation not permitted)' % me).startswith(
+        'criu could not trace process %d (PTRACE_SEIZE): it needs CAP_SYS_PTRACE' % me)
+    lines = ['(00.034487) Warn  (compel/src/lib/infect.c:133): Unable to interrupt task: 7 (Operation not permitted)',
+             '(00.034501) Unfreezing tasks into 1',
+             '(00.034503) Error (compel/src/lib/infect.c:418): Unable to detach from 7: No such process']
+    assert _smoke.reason(lines, rc=1) == 'Unable to interrupt task: 7 (Operation not permitted)'
+    assert _smoke.explain_log('\n'.join(lines))[0] == lines[0]
+    assert _smoke.advice('Unable to interrupt task: %d (No such process)' % me) is None
+
+
 def test_a_taken_pid_names_what_holds_it_a_live_process_or_a_zombie():
     """tests/integration/test_migration_steps.py meets it for real with criu (its holder there is the ended tree's
     zombie); here the holder is this process, then a zombie of it, and the older kernels' words (ns_last_pid)."""
