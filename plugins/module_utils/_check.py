@@ -17,6 +17,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import functools
+
 from ansible_collections.criu.check.plugins.module_utils import _context
 from ansible_collections.criu.check.plugins.module_utils import _engine
 from ansible_collections.criu.check.plugins.module_utils import _registry as REG
@@ -176,8 +178,9 @@ def run(probes, run_command=None, unprivileged=False, timeout=_engine.DEFAULT_TI
     results = dict((p.id, every[p.id]) for p in probes)
     facts = _aggregate.facts(results, environment, kernel, None, config_values)
     if installed_criu:
-        facts['criu'] = _installed_criu.describe(_installed_criu_raw(job_results['installed_criu']), facts,
-                                                 _decide.start_blocker_fix)
+        facts['criu'] = _installed_criu.describe(
+            _installed_criu_raw(job_results['installed_criu']), facts,
+            functools.partial(_decide.start_blocker_fix, probes=facts['probes'], environment=facts['environment']))
         facts['usable'] = _decide.is_usable(facts['ready'], facts['criu'])
         recorded = job_results['runtimes']
         run_tool = _not_run(recorded['error']) if 'error' in recorded else _replay(recorded, ctx)

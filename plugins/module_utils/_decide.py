@@ -222,10 +222,18 @@ CRIU_BINARY = '$(command -v criu)'
 NO_CAPS_FIX = (CRIU_START_FIX + ', or as a user give criu CAP_CHECKPOINT_RESTORE (setcap cap_checkpoint_restore+eip '
                '%s, not on a nosuid mount) and run it with --unprivileged (the modules\' unprivileged: true)'
                % CRIU_BINARY)
+
+
+def _no_caps_fix(environment):
+    """NO_CAPS's fix where it is: root in a container, a user under no_new_privs, else NO_CAPS_FIX."""
+    return container_start_fix(environment) or no_new_privs_start_fix(environment) or NO_CAPS_FIX
+
+
+# A fix is its words, or a function of the environment (criu_facts.environment) that gives them.
 START_BLOCKER_FIXES = (
     (EXEC_REFUSED_SAYS, 'set on criu only capabilities this bounding set has (setcap cap_checkpoint_restore+eip '
                         'on it; getcap shows what it has), or run it where the bounding set has them all'),
-    (NO_CAPS, NO_CAPS_FIX),
+    (NO_CAPS, _no_caps_fix),
     (NEEDS_UNPRIVILEGED, 'run criu as root, or with --unprivileged (the modules\' unprivileged: true) as a user '
                          'with CAP_CHECKPOINT_RESTORE'),
     (MOUNT_TEST, 'run criu with --unprivileged (the modules\' unprivileged: true) in this namespace, or as root '
@@ -271,8 +279,7 @@ def start_blocker_fix(blocker, probes=None, environment=None):
             return '%s%s' % (fix, SKIPS_STEP if probe.id in SKIPPED_UNPRIVILEGED else '')
     for says, fix in START_BLOCKER_FIXES:
         if says in blocker:
-            return (says == NO_CAPS and (container_start_fix(environment) or no_new_privs_start_fix(environment))
-                    or fix)
+            return fix(environment) if callable(fix) else fix
     return CRIU_START_FIX
 
 

@@ -685,8 +685,9 @@ def describe(raw, probe_facts=None, blocker_fix=None):
     ``probe_facts``: at least ``{'verdict': good | good_but | bad | undecided}``;
     ``missing.required`` (probe ids) sharpens the classification of a
     disagreement.  None or {} when the probes did not run.  ``blocker_fix``:
-    _decide.start_blocker_fix(), for the fix of the start blocker found at
-    the kerndat step where criu stopped (passed in: see the verdict names).
+    the fix of a start blocker of these facts (_decide.start_blocker_fix()
+    with their probes and environment), for the one criu stopped at; passed
+    in (see the verdict names); without it such a fix is None.
 
     Returns::
 
@@ -779,11 +780,7 @@ def describe(raw, probe_facts=None, blocker_fix=None):
         facts['reason'] = '%s refuses to run in this context: "%s".' % (who, quote)
         if blocker_fix is not None:
             # The same words as the start blocker the facts find (criu stops there), with this criu's path.
-            facts['fix'] = _sentence(blocker_fix(quote, probe_facts.get('probes'), probe_facts.get('environment'))
-                                     .replace(CRIU_BINARY, raw.get('path') or 'criu'))
-        else:
-            facts['fix'] = ('Run criu as root, or give it CAP_CHECKPOINT_RESTORE (setcap cap_checkpoint_restore+eip '
-                            '%s) and run it with --unprivileged.' % raw.get('path'))
+            facts['fix'] = _sentence(blocker_fix(quote).replace(CRIU_BINARY, raw.get('path') or 'criu'))
     elif verdict == BAD:
         facts['reason'] = '%s fails its own check here: "%s" (Does not look good.).' % (who, quote)
         facts['fix'] = 'See the missing required features of the probes (criu_facts.missing.required) and their fixes.'
@@ -794,7 +791,7 @@ def describe(raw, probe_facts=None, blocker_fix=None):
         blockers = (probe_facts.get('environment') or {}).get('criu_start_blockers') or []
         if blocker_fix is not None and blockers and os.strerror(errno.EPERM) in (quote or ''):
             # The kernel refused to run it (execve()): the environment's reason, first, says why.
-            facts['fix'] = _sentence(blocker_fix(blockers[0], probe_facts.get('probes'), probe_facts.get('environment')))
+            facts['fix'] = _sentence(blocker_fix(blockers[0]))
     probes_unprivileged = (probe_facts.get('environment') or {}).get('unprivileged')
     if probe_facts and probes_unprivileged is not None and bool(check_.get('unprivileged')) != probes_unprivileged:
         # criu ran in the other mode (--unprivileged where it could not run as
@@ -847,7 +844,7 @@ def _fix_of_blocker_at_step(raw_messages, probe_facts, blocker_fix):
     source = '%s%s())' % (_KERNDAT_STEP_SOURCE, step)
     for blocker in (probe_facts.get('environment') or {}).get('criu_start_blockers') or []:
         if source in blocker:
-            return blocker_fix(blocker, probe_facts.get('probes'), probe_facts.get('environment'))
+            return blocker_fix(blocker)
     return None
 
 

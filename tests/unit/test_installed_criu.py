@@ -238,7 +238,7 @@ def test_no_probe_facts():
 
 
 def test_blocked():
-    facts = I.describe(raw_for('criu41_nonroot_check', '4.1.1'), {'verdict': 'good'})
+    facts = I.describe(raw_for('criu41_nonroot_check', '4.1.1'), {'verdict': 'good'}, _decide.start_blocker_fix)
     assert facts['starts'] is False and facts['usable'] is False and facts['agrees'] is None
     assert 'CAP_CHECKPOINT_RESTORE capability' in facts['reason']
     assert 'setcap cap_checkpoint_restore+eip /usr/sbin/criu' in facts['fix']
