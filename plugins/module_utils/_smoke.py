@@ -320,12 +320,14 @@ def _pid_taken(match, run):
 
 def _not_seized(match, run):
     pid = match.group(1)
-    status = read_text('/proc/%s/status' % pid)
-    tracer = re.search(r'^TracerPid:\s*(\d+)', status, re.M)
-    if tracer and tracer.group(1) != '0':
-        comm = read_text('/proc/%s/comm' % tracer.group(1)).strip() or 'a process'
+    try:
+        tracer = proc_status(pid).get('TracerPid', '0')
+    except EngineError:
+        tracer = '0'   # ended since: what criu needs is all that can be said
+    if tracer != '0':
+        comm = read_text('/proc/%s/comm' % tracer).strip() or 'a process'
         return ('process %s is traced already, by %s (pid %s): a process has one tracer, and criu must be it; '
-                'detach that one (a debugger, strace) and dump again' % (pid, comm, tracer.group(1)))
+                'detach that one (a debugger, strace) and dump again' % (pid, comm, tracer))
     return ('criu could not trace process %s (PTRACE_SEIZE): it needs CAP_SYS_PTRACE (root has it), or '
             'kernel.yama.ptrace_scope 0 for a process of its own user, and no other tracer on it' % pid)
 
