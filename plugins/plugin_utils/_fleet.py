@@ -403,14 +403,13 @@ def causes(entries):
             add(('facts', 'malformed'), 'undecided', MALFORMED_TITLE, MALFORMED_FIX, host)
         criu = e['criu']
         criu_cause = None
-        stopped_at = [cause for blocker, cause in starts.items() if blocker in (criu['reason'] or '')]
-        if criu['installed'] and criu['usable'] is False and stopped_at:
-            # The installed criu stops where the facts say criu cannot start (a user without CAP_CHECKPOINT_RESTORE):
-            # one cause, not a second line in criu's words.
-            criu_cause = stopped_at[0]
-        elif criu['installed'] and criu['usable'] is False:
-            criu_cause = add(('criu', criu['reason'] or 'unusable'), 'criu', 'installed criu %s is not usable: %s' % (
-                criu['version'] or '', criu['reason'] or 'no reason given'), criu['fix'], host)
+        if criu['installed'] and criu['usable'] is False:
+            # Where it stops at a start blocker of the facts (a user without CAP_CHECKPOINT_RESTORE), that is its
+            # cause: one line, not a second in criu's words.
+            stopped_at = [cause for blocker, cause in starts.items() if blocker in (criu['reason'] or '')]
+            criu_cause = stopped_at[0] if stopped_at else add(
+                ('criu', criu['reason'] or 'unusable'), 'criu', 'installed criu %s is not usable: %s' % (
+                    criu['version'] or '', criu['reason'] or 'no reason given'), criu['fix'], host)
         elif criu['usable'] is False:
             # No criu: nothing can checkpoint there, whatever the kernel has (None: facts too old to say).
             criu_cause = add(('criu', criu['reason']), 'criu', criu['reason'], criu['fix'], host)
