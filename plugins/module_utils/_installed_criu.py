@@ -110,6 +110,18 @@ TOO_OLD = (
      'ref': 'https://github.com/checkpoint-restore/criu/issues/1916'},
 )
 
+# criu releases that start, and pass their own check, on a kernel that then refuses them something at dump time:
+# what the kernel does (``kernel``: a function of KERNEL_BEHAVIOUR, which check() observes), what they cannot dump
+# there, what their dump stops with, and the first release with the fix.
+CANNOT_DUMP = (
+    {'id': 'inet_sockets', 'kernel': 'inet_passcred_refused', 'fixed_in': '4.2', 'kernel_before': '6.16',
+     'what': 'a process with an IPv4, IPv6 or packet socket (a network server or client)',
+     'says': "sockets: Can't get 1:16 opt: %s" % os.strerror(errno.EOPNOTSUPP),
+     'why': ('Linux 6.16 and newer refuse SO_PASSCRED and SO_PASSSEC on sockets other than unix and netlink '
+             '(kernel commit 7d8d93fdde50), and criu before 4.2 reads both from every socket it dumps'),
+     'ref': 'https://github.com/checkpoint-restore/criu/issues/2718'},
+)
+
 # Where a newer criu comes from, per distribution release: the suite the
 # install role pins criu from (its criu_install_apt_suite).  The one table:
 # the role's failure message quotes the fix made from it.
@@ -123,6 +135,36 @@ UPSTREAM = 'https://github.com/checkpoint-restore/criu/releases'
 # collect_sockets(), check_ipc passes for every non-root euid, check_tcp skips
 # TCP_REPAIR under --unprivileged without CAP_NET_ADMIN.
 CRIU_LENIENT = ('sock_diag', 'ipc', 'tcp')
+
+
+# --------------------------------------------------------------------------
+# what the kernel does that an older criu does not expect (CANNOT_DUMP)
+
+def inet_passcred_refused():
+    """Whether this kernel refuses SO_PASSCRED on an IPv4 socket, as Linux
+    6.16 and newer do (net/core/sock.c sk_getsockopt(): EOPNOTSUPP outside
+    AF_UNIX, AF_NETLINK and AF_BLUETOOTH); None when it cannot be told (no
+    such socket may be made here)."""
+    import socket
+    try:
+        sk = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    except OSError:
+        return None
+    try:
+        sk.getsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED)
+        return False
+    except OSError as exc:
+        return True if exc.errno == errno.EOPNOTSUPP else None
+    finally:
+        sk.close()
+
+
+KERNEL_BEHAVIOUR = {'inet_passcred_refused': inet_passcred_refused}
+
+
+def kernel_behaviour():
+    """{name: True | False | None} for each behaviour CANNOT_DUMP names."""
+    return dict((name, observe()) for name, observe in sorted(KERNEL_BEHAVIOUR.items()))
 
 
 # --------------------------------------------------------------------------
@@ -449,7 +491,8 @@ def check(ctx=None, timeout=None, path=None, binaries=None):
 
         {'binaries': [{'path', 'realpath', 'from', 'selected', 'executable', 'version', 'gitid', 'error'}],
          'path': '/usr/sbin/criu' or None, 'version': '3.17.1' or None, 'gitid': None,
-         'kernel': {'release', 'arch'}, 'os': {'id', 'version_id', 'name'},
+         'kernel': {'release', 'arch', and each KERNEL_BEHAVIOUR: True | False | None},
+         'os': {'id', 'version_id', 'name'},
          'check': None when there is no criu, else
                   {'argv': [...], 'rc', 'verdict', 'messages', 'raw_messages', 'stdout', 'stderr',
                    'duration_ms', 'unprivileged': bool, 'isolation': 'mount_namespace' | 'xdg_runtime_dir' | 'none',
@@ -462,7 +505,8 @@ def check(ctx=None, timeout=None, path=None, binaries=None):
     deadline = start + float(timeout)
     uname = platform.uname()
     raw = {'binaries': [], 'path': None, 'version': None, 'gitid': None,
-           'kernel': {'release': uname.release, 'arch': uname.machine}, 'os': _os_release(), 'check': None}
+           'kernel': dict(kernel_behaviour(), release=uname.release, arch=uname.machine), 'os': _os_release(),
+           'check': None}
     if binaries is None:
         binaries = find(path)
     env = environ(path)
@@ -675,8 +719,44 @@ def _newer_criu_fix(raw, cause):
         return ('install criu %s or newer: %s, with the criu.check.install role and '
                 'criu_install_apt_suite: %s (it takes criu and only what criu needs from %s, pinned), '
                 'or from %s' % (want, newer['what'], newer['suite'], newer['suite'], UPSTREAM))
-    return 'install criu %s or newer (%s), or boot a kernel that criu %s supports' % (
-        want, UPSTREAM, raw.get('version') or 'as installed')
+    kernel = ('a kernel older than %s' % cause['kernel_before'] if cause.get('kernel_before') else
+              'a kernel that criu %s supports' % (raw.get('version') or 'as installed'))
+    return 'install criu %s or newer (%s), or boot %s' % (want, UPSTREAM, kernel)
+
+
+def cannot_dump(raw):
+    """What the installed criu of ``raw`` (check()'s dict) cannot dump on
+    this kernel, though it starts and passes its check (CANNOT_DUMP): a
+    list of ``{'id', 'what', 'why', 'reason', 'fix', 'ref'}``, empty where
+    nothing is known (a criu of unknown version, a behaviour not told)."""
+    kernel = raw.get('kernel') or {}
+    who = 'criu %s (%s)' % (raw.get('version'), raw.get('path'))
+    out = []
+    for limit in CANNOT_DUMP:
+        if kernel.get(limit['kernel']) and _older(raw.get('version'), limit['fixed_in']):
+            fix = _newer_criu_fix(raw, limit)
+            out.append({'id': limit['id'], 'what': limit['what'], 'why': limit['why'], 'ref': limit['ref'],
+                        'reason': '%s cannot dump %s on kernel %s: %s; its dump stops with "%s".' % (
+                            who, limit['what'], kernel.get('release') or 'here', limit['why'], limit['says']),
+                        'fix': '%s%s; see %s.' % (fix[0].upper(), fix[1:], limit['ref'])})
+    return out
+
+
+# What the dumps of CANNOT_DUMP stop with, without criu's prefix: _smoke's advice on a failed dump.
+CANNOT_DUMP_SAYS = re.compile('|'.join(re.escape(limit['says'].split(': ', 1)[1]) for limit in CANNOT_DUMP))
+
+
+def cannot_dump_advice(said, criu):
+    """What to do about a dump by ``criu`` that stopped with ``said`` (what
+    CANNOT_DUMP_SAYS matched); None when that criu has the fix (it stopped
+    so for another reason)."""
+    limit = [entry for entry in CANNOT_DUMP if said in entry['says']][0]
+    version = read_version(criu, environ(None), DEFAULT_TIMEOUT)[0]
+    if version is not None and not _older(version, limit['fixed_in']):
+        return None
+    fix = _newer_criu_fix({'version': version, 'os': _os_release()}, limit)
+    return 'criu %s cannot dump %s on this kernel: %s; %s (%s)' % (
+        version or 'of unknown version', limit['what'], limit['why'], fix, limit['ref'])
 
 
 def describe(raw, probe_facts=None, blocker_fix=None):
@@ -697,7 +777,8 @@ def describe(raw, probe_facts=None, blocker_fix=None):
          'check': {'verdict', 'rc', 'messages', 'unprivileged', 'isolation'} or None,
          'usable': bool, 'reason': one sentence or None, 'fix': one sentence or None,
          'agrees': True | False | None (nothing to compare),
-         'disagreements': [{'criu', 'probes', 'kind', 'explanation'}]}
+         'disagreements': [{'criu', 'probes', 'kind', 'explanation'}],
+         'cannot_dump': cannot_dump() where criu starts, else []}
 
     ``kind`` is criu_too_old (criu stops on this kernel; a newer criu fixes it),
     criu_bug (criu passes a check it is known to pass wrongly), ours (the
@@ -717,7 +798,7 @@ def describe(raw, probe_facts=None, blocker_fix=None):
     facts = {'installed': bool(binaries), 'executable': any(b['selected'] for b in binaries),
              'path': raw.get('path'), 'version': raw.get('version'),
              'gitid': raw.get('gitid'), 'binaries': binaries, 'starts': None, 'check': None, 'usable': False,
-             'reason': None, 'fix': None, 'agrees': None, 'disagreements': []}
+             'reason': None, 'fix': None, 'agrees': None, 'disagreements': [], 'cannot_dump': []}
     if not binaries:
         facts['reason'] = ('criu is not installed: no criu on PATH nor in %s.' % ', '.join(SBIN_DIRS))
         facts['fix'] = 'Install criu, for example with the criu.check.install role.'
@@ -741,6 +822,8 @@ def describe(raw, probe_facts=None, blocker_fix=None):
                       'unprivileged': check_.get('unprivileged'), 'isolation': check_.get('isolation')}
     facts['starts'] = {GOOD: True, GOOD_BUT: True, BAD: True, BLOCKED: False, CANNOT_START: False}.get(verdict)
     facts['usable'] = verdict in (GOOD, GOOD_BUT)
+    if facts['starts']:
+        facts['cannot_dump'] = cannot_dump(raw)
 
     who = 'criu %s (%s)' % (raw.get('version') or 'of unknown version', raw.get('path'))
     kernel = (raw.get('kernel') or {}).get('release') or 'this kernel'

@@ -332,6 +332,10 @@ def _not_seized(match, run):
             'kernel.yama.ptrace_scope 0 for a process of its own user, and no other tracer on it' % pid)
 
 
+def _cannot_dump(match, run):
+    return _installed_criu.cannot_dump_advice(match.group(0), run.criu)
+
+
 def _size(nbytes):
     """``nbytes`` as people read it: 512 bytes, 60.0 KiB, 1.5 GiB."""
     value, unit = float(nbytes), 'bytes'
@@ -406,6 +410,9 @@ _ADVICE = (
     # ns_last_pid ("Pid M do not match expected N").
     (re.compile(r"Can't fork for (\d+): %s|Pid \d+ do not match expected (\d+)" % re.escape(os.strerror(errno.EEXIST))),
      _pid_taken),
+    # criu before 4.2 on Linux 6.16 and newer, dumping a process with an IPv4, IPv6 or packet socket
+    # (_installed_criu.CANNOT_DUMP; criu 4.1.1 on this host's 6.18 dumping a UDP socket's process).
+    (_installed_criu.CANNOT_DUMP_SAYS, _cannot_dump),
     # ENOSPC or EDQUOT writing images, criu's strerror() whatever the call ("page-xfer: Unable to spice data: No
     # space left on device" dumping to a full tmpfs); criu does not say which file system, nor that the images are
     # what filled it.

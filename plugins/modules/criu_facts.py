@@ -809,6 +809,49 @@ ansible_facts:
                   description: The disagreement in one sentence.
                   type: str
                   returned: always
+            cannot_dump:
+              description:
+                - What it cannot dump on this kernel although it starts and passes its own check - a criu release
+                  older than the kernel's behaviour, found from its version and that behaviour, observed here (Linux
+                  6.16 and newer refuse C(SO_PASSCRED) on an IPv4 socket, which criu before 4.2 reads from every
+                  socket it dumps). Empty when nothing is known, and where it does not start.
+                - It stays C(usable) (it dumps other processes); plays that checkpoint such processes can test the
+                  C(id) of each entry, or require a workload that needs it (the C(criu.check.require) role's
+                  C(tcp_established)).
+              type: list
+              elements: dict
+              returned: always
+              version_added: 0.3.0
+              sample: []
+              contains:
+                id:
+                  description: What cannot be dumped, as an id - V(inet_sockets).
+                  type: str
+                  returned: always
+                  choices: [inet_sockets]
+                  sample: inet_sockets
+                what:
+                  description: The processes it cannot dump, in words.
+                  type: str
+                  returned: always
+                  sample: a process with an IPv4, IPv6 or packet socket (a network server or client)
+                why:
+                  description: What the kernel does and what that criu does not expect.
+                  type: str
+                  returned: always
+                reason:
+                  description: The limit on this host in one sentence, with the message criu's dump stops with.
+                  type: str
+                  returned: always
+                fix:
+                  description: Which criu release has the fix and where to get it, or which kernels the installed one can dump on.
+                  type: str
+                  returned: always
+                ref:
+                  description: Where the fix is described.
+                  type: str
+                  returned: always
+                  sample: https://github.com/checkpoint-restore/criu/issues/2718
         runtimes:
           description:
             - The container runtimes installed here, by name (V(podman), V(runc), V(crun), V(youki), V(containerd),

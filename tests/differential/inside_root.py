@@ -14,6 +14,8 @@ The single argument is a JSON plan:
               for each, one after the other (the batch of issue B)
     feature_args  arguments added before --feature (e.g. ["--unprivileged"])
     probes    {key: argument list}: each runs as ``python3 run_probes.py ARGS``
+    scripts   {key: argument list}: each runs as ``python3 ARGS`` and prints one JSON
+              object (tests/tools/dump_sockets.py: a real dump beside our prediction)
     wrap      argument list put before every criu and run_probes.py command
               (e.g. tests/tools/seccomp_deny.py's, so that a seccomp filter
               applies to both sides while this script itself runs unfiltered
@@ -78,14 +80,18 @@ def main():
         report['features'][name] = run(wrap + ['criu', 'check'] + list(plan.get('feature_args', []))
                                        + ['--feature', name])
     report['features_ms'] = round((time.monotonic() - t0) * 1000, 1)
-    for key, args in sorted(plan.get('probes', {}).items()):
-        out = run(wrap + [sys.executable, RUN_PROBES] + list(args))
-        try:
-            out['json'] = json.loads(out['stdout'])
-            out['stdout'] = ''
-        except ValueError:
-            out['json'] = None
-        report['probes'][key] = out
+    for section, runs in (('probes', dict((key, [RUN_PROBES] + list(args))
+                                          for key, args in plan.get('probes', {}).items())),
+                          ('scripts', plan.get('scripts', {}))):
+        report[section] = {}
+        for key, args in sorted(runs.items()):
+            out = run(wrap + [sys.executable] + list(args))
+            try:
+                out['json'] = json.loads(out['stdout'])
+                out['stdout'] = ''
+            except ValueError:
+                out['json'] = None
+            report[section][key] = out
     report['ms'] = round((time.monotonic() - start) * 1000, 1)
     json.dump(report, sys.stdout)
     sys.stdout.write('\n')

@@ -188,7 +188,7 @@ def scenario_more(run):
     """What the play and the scenarios above leave out, against real processes and criu: dumps with
     --track-mem and with a parent, pid files an earlier attempt left, check mode of the page server's stop and
     of the restore, criu_process's other cases, bad input, images on a full file system, a traced tree, a restore
-    whose pid is taken."""
+    whose pid is taken, a process with network sockets."""
     base = '/tmp/%s-more' % TOKEN
     os.makedirs(base)
     out = {}
@@ -215,6 +215,13 @@ def scenario_more(run):
         if holder:
             os.kill(holder, signal.SIGKILL)
             os.waitpid(holder, 0)
+        # A process with network sockets: criu before 4.2 cannot dump it on Linux 6.16 and newer.
+        out['sockets_pid'] = sockets = run('criu_process', {'state': 'started', 'command': [
+            'python3', '-c', 'import socket, sys, time; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); '
+            'time.sleep(600)', TOKEN]})['pid']
+        time.sleep(0.5)                 # the socket made
+        out['sockets'] = run('criu_dump', {'pid': sockets, 'images_dir': base + '/sockets'})
+        run('criu_process', {'state': 'killed', 'pids': [sockets]})
         # criu --track-mem needs soft-dirty tracking too, which this kernel lacks.
         out['track_mem'] = run('criu_dump', {'pid': pid, 'images_dir': base + '/tm', 'track_mem': True})
         # A dump on top of an earlier one: criu links the parent given.

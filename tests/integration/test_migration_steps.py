@@ -40,7 +40,7 @@ import conftest
 import return_doc
 from process_list import processes
 
-from ansible_collections.criu.check.plugins.module_utils import _phaul
+from ansible_collections.criu.check.plugins.module_utils import _installed_criu, _phaul
 
 REPO = conftest.REPO
 CRIU_ROOT = conftest.CRIU_ROOT
@@ -400,6 +400,22 @@ def test_a_restore_whose_pid_is_taken_says_so_and_what_to_do(edges):
                                    'dumped tree had, is taken here (by ' % (more['taken_pid'], more['taken_pid'])), taken
     assert taken['msg'].endswith('or checkpoint a tree that runs in a pid namespace of its own (as a container does), '
                                  "whose pids cannot collide with this host's"), taken['msg']
+
+
+def test_a_dump_this_criu_cannot_do_on_this_kernel_says_which_criu_can(edges):
+    """criu 4.1.1 says only "Can't get 1:16 opt: Operation not supported" for a process with a UDP socket on Linux
+    6.16 and newer; the module adds that this criu cannot dump such a process on this kernel, and which can."""
+    sockets = edges['more']['sockets']
+    if not _installed_criu.inet_passcred_refused():
+        assert sockets.get('failed') is not True, sockets       # a kernel before 6.16: criu 4.1.1 dumps it
+        return
+    assert sockets['failed'] is True and sockets['rc'] == 1, sockets
+    assert sockets['msg'] == (
+        "criu dump failed (exit 1): sockets: Can't get 1:16 opt: Operation not supported; criu 4.1.1 cannot dump a "
+        'process with an IPv4, IPv6 or packet socket (a network server or client) on this kernel: %s; install criu '
+        '4.2 or newer (%s), or boot a kernel older than 6.16 (%s)' % (
+            _installed_criu.CANNOT_DUMP[0]['why'], _installed_criu.UPSTREAM, _installed_criu.CANNOT_DUMP[0]['ref'])
+    ), sockets['msg']
 
 
 def test_pid_files_of_an_earlier_attempt_are_no_failure(edges):

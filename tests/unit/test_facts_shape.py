@@ -64,9 +64,12 @@ def _documented(shape, doc, path):
                 yield '%s.%s: dict, documented %s' % (path, key, entry.get('type'))
             yield from _documented(item, entry.get('contains') or {}, '%s.%s' % (path, key))
         elif isinstance(item, list):
-            if (entry.get('type'), entry.get('elements')) != ('list', item[0].__name__):
+            element = type(item[0]).__name__ if isinstance(item[0], dict) else item[0].__name__
+            if (entry.get('type'), entry.get('elements')) != ('list', element):
                 yield '%s.%s: list of %s, documented %s of %s' % (
-                    path, key, item[0].__name__, entry.get('type'), entry.get('elements'))
+                    path, key, element, entry.get('type'), entry.get('elements'))
+            if isinstance(item[0], dict):
+                yield from _documented(item[0], entry.get('contains') or {}, '%s.%s[]' % (path, key))
         elif entry.get('type') != item.__name__:
             yield '%s.%s: %s, documented %s' % (path, key, item.__name__, entry.get('type'))
 

@@ -252,3 +252,52 @@ def test_a_criu_refused_a_process_names_the_limit_and_is_the_environment_s_disag
     assert 'Resource temporarily unavailable"; the process limit it runs under (RLIMIT_NPROC ' in facts['reason']
     assert facts['fix'] == 'R%s.' % I.PROCESS_LIMIT_FIX[1:]
     assert [d['kind'] for d in facts['disagreements']] == ['environment'] and facts['agrees'] is False
+
+
+@pytest.mark.parametrize('version, refused, limits', [
+    ('4.1.1', True, ['inet_sockets']), ('4.1.99', True, ['inet_sockets']), ('4.2', True, []), ('4.2.1', True, []),
+    ('4.1.1', False, []), ('4.1.1', None, []), (None, True, [])])
+def test_what_a_criu_that_starts_cannot_dump(version, refused, limits):
+    """criu before 4.2 on a kernel that refuses SO_PASSCRED on an IPv4 socket (6.16 and newer) cannot dump a process
+    with such a socket; it stays usable (it dumps others).  A criu of unknown version, or a kernel whose answer is
+    not known, is not said to be limited."""
+    raw = raw_for('criu41_root_check', version=version)
+    raw['kernel']['inet_passcred_refused'] = refused
+    facts = I.describe(raw, {'verdict': 'good'})
+    assert facts['usable'] is True and facts['reason'] is None, facts
+    assert [limit['id'] for limit in facts['cannot_dump']] == limits
+
+
+def test_a_criu_that_does_not_start_has_no_dump_limits():
+    raw = raw_for('criu317_root_check', version='3.17.1')
+    raw['kernel']['inet_passcred_refused'] = True
+    assert I.describe(raw, {'verdict': 'good'})['cannot_dump'] == []
+
+
+def test_a_dump_limit_offers_a_suite_only_where_its_criu_has_the_fix():
+    """Debian 12's install role suite is trixie, whose criu 4.1.1 predates the fix: the fix names upstream and the
+    kernels before 6.16, not that suite."""
+    raw = raw_for('criu41_root_check')
+    raw['kernel']['inet_passcred_refused'] = True
+    raw['os'] = {'id': 'debian', 'version_id': '12'}
+    limit, = I.describe(raw, {'verdict': 'good'})['cannot_dump']
+    assert limit['fix'] == ('Install criu 4.2 or newer (%s), or boot a kernel older than 6.16; see %s.'
+                            % (I.UPSTREAM, limit['ref']))
+    assert limit['reason'] == (
+        'criu 4.1.1 (/usr/sbin/criu) cannot dump a process with an IPv4, IPv6 or packet socket (a network server or '
+        'client) on kernel 6.18.44: %s; its dump stops with "sockets: Can\'t get 1:16 opt: Operation not supported".'
+        % limit['why'])
+
+
+@pytest.mark.parametrize('version, says', [
+    ('4.1.1', 'criu 4.1.1 cannot dump a process with an IPv4'), (None, 'criu of unknown version cannot dump a'),
+    ('4.2.1', None)])
+def test_the_advice_on_a_dump_that_stopped_so(monkeypatch, version, says):
+    """What the dump modules add to criu's line: by the criu that failed; none from a criu that has the fix."""
+    from ansible_collections.criu.check.plugins.module_utils import _smoke
+    monkeypatch.setattr(I, 'read_version', lambda criu, env, timeout: (version, None, None))
+    hint = _smoke.advice("sockets: Can't get 1:16 opt: Operation not supported", criu='/opt/criu')
+    if says is None:
+        assert hint is None
+    else:
+        assert hint.startswith(says) and hint.endswith('(%s)' % I.CANNOT_DUMP[0]['ref']), hint

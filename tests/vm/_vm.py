@@ -43,6 +43,7 @@ SUITES = ('bullseye', 'bookworm', 'trixie', 'sid')
 SUITE_KERNEL = {'bullseye': '5.10', 'bookworm': '6.1', 'trixie': '6.12', 'sid': '7.2'}
 VERSIONS = ('4.2.1', '4.1.1')
 OUR_RUN_BESIDE = '4.2.1'
+DUMP_SOCKETS = '/src/tests/tools/dump_sockets.py'
 # Seconds per probe: TCG runs 20 to 50 times slower than the hardware the
 # default (5 s) is made for.
 PROBE_TIMEOUT = 120
@@ -238,9 +239,14 @@ def run_plan(ctx, version, step):
     # --extra, --experimental and --all are cut from that one run (ours()).
     probes = {'all': unpriv + ['--timeout', str(PROBE_TIMEOUT)]} if version == OUR_RUN_BESIDE else {}
     features = list(ALL_FEATURES if version == '4.2.1' else FEATURES_411)
-    if version == '4.1.1' and ctx == 'root' and step == 'base':
-        features += list(D.CRIU_411_LACKS)
-    return {'criu': criu, 'probes': probes, 'features': features, 'feature_args': unpriv}
+    scripts = {}
+    if ctx == 'root' and step == 'base':
+        if version == '4.1.1':
+            features += list(D.CRIU_411_LACKS)
+        # A real dump of a process with network sockets beside what we predict of this criu on this kernel
+        # (tests/vm/test_vm_cannot_dump.py).
+        scripts['dump_sockets'] = [DUMP_SOCKETS]
+    return {'criu': criu, 'probes': probes, 'features': features, 'feature_args': unpriv, 'scripts': scripts}
 
 
 def run_key(step, ctx, version):
