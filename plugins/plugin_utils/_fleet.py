@@ -83,19 +83,21 @@ def _list(value):
 
 
 def criu_answer(facts):
-    """The installed criu, as the report shows it: installed, version, usable (True, False or None: not said), reason, fix.
+    """The installed criu, as the report shows it: installed, version, usable (True, False or None: not said),
+    reason, fix, cannot_dump (what it cannot dump on this kernel, though usable).
 
     Facts without a criu section (an older release, or gathered without the installed criu's check) say nothing of
     it: installed is None (not known), never False, which the report would show as a host without criu."""
     criu = facts.get('criu')
     if not isinstance(criu, dict):
-        return {'installed': None, 'version': None, 'usable': None, 'reason': None, 'fix': None}
+        return {'installed': None, 'version': None, 'usable': None, 'reason': None, 'fix': None, 'cannot_dump': []}
     installed = criu.get('installed', bool(criu.get('path') or criu.get('version')))
     usable = criu.get('usable')
     if usable is None and not installed:
         usable = False
     return {'installed': bool(installed), 'version': criu.get('version'), 'usable': usable,
-            'reason': criu.get('reason') or (None if installed else 'criu is not installed'), 'fix': criu.get('fix')}
+            'reason': criu.get('reason') or (None if installed else 'criu is not installed'), 'fix': criu.get('fix'),
+            'cannot_dump': [_dict(limit) for limit in _list(criu.get('cannot_dump'))]}
 
 
 def runtimes_answer(facts):
@@ -413,6 +415,10 @@ def causes(entries):
         elif criu['usable'] is False:
             # No criu: nothing can checkpoint there, whatever the kernel has (None: facts too old to say).
             criu_cause = add(('criu', criu['reason']), 'criu', criu['reason'], criu['fix'], host)
+        for limit in criu['cannot_dump']:
+            # Per release and limit, not per host: the kernel release in each host's reason would split the line.
+            add(('cannot_dump', '%s %s' % (criu['version'], limit.get('id'))), 'workload', 'criu %s cannot dump %s: %s'
+                % (criu['version'], limit.get('what'), limit.get('why')), limit.get('fix'), host)
         for name, runtime in (e['runtimes'] or {}).items():
             if runtime['checkpoint'] == 'ready':
                 continue
@@ -428,7 +434,7 @@ def causes(entries):
     return sorted(found.values(), key=lambda c: (CAUSE_ORDER.index(c['severity']), -len(c['hosts']), c['title']))
 
 
-CAUSE_ORDER = ('unreachable', 'failed', 'required', 'criu', 'undecided', 'runtime', 'extra', 'experimental')
+CAUSE_ORDER = ('unreachable', 'failed', 'required', 'criu', 'undecided', 'runtime', 'workload', 'extra', 'experimental')
 
 
 # The cell of a pair in the migration matrix: the best mode, or why there is none.

@@ -67,7 +67,8 @@ def test_facts_of_an_older_module_without_criu_runtimes_or_undecided():
     # before 0.2.0 called an undecided host "bad".
     assert entry['outcome'] == 'not_ready'
     # Facts that say nothing of the installed criu and the runtimes: not known, not "none installed".
-    assert entry['criu'] == {'installed': None, 'version': None, 'usable': None, 'reason': None, 'fix': None}
+    assert entry['criu'] == {'installed': None, 'version': None, 'usable': None, 'reason': None, 'fix': None,
+                             'cannot_dump': []}
     assert entry['runtimes'] is None
     assert _fleet.table_rows(_fleet.build([entry], 't', []))[0][1:4] == ('no', '?', '?')
 
@@ -699,6 +700,28 @@ def test_a_host_without_criu_is_a_cause_with_its_fix():
     assert [(c['severity'], c['title'], c['fix'], c['hosts']) for c in report['causes'] if c['kind'] == 'criu'] == [
         ('criu', reason, fix, ['web1', 'web2'])]
     assert '  [criu] %s\n      fix: %s\n      2 hosts: web1, web2' % (reason, fix) in _fleet.render_table(report)
+
+
+def test_what_a_usable_criu_cannot_dump_is_one_cause_per_release():
+    """criu 4.1.1 on two hosts whose kernels (6.16 and newer) it cannot dump network sockets on: one line, below the
+    runtimes, whatever each host's kernel release; the hosts stay ready and their criu usable."""
+    from ansible_collections.criu.check.plugins.module_utils import _installed_criu
+    entries = []
+    for host, release in (('web1', '6.18.44'), ('web2', '6.16.1'), ('old', '6.12.57')):
+        raw = {'path': '/usr/sbin/criu', 'version': '4.1.1', 'os': {'id': 'debian', 'version_id': '13'},
+               'kernel': {'release': release, 'inet_passcred_refused': release != '6.12.57'}}
+        limits = _installed_criu.cannot_dump(raw)
+        entries.append(_fleet.host_entry(host, facts(criu={'installed': True, 'version': '4.1.1', 'usable': True,
+                                                           'cannot_dump': limits})))
+    report = _fleet.build(entries, 't', [])
+    assert [e['outcome'] for e in report['hosts']] == ['ready'] * 3
+    cause, = [c for c in report['causes'] if c['kind'] == 'cannot_dump']
+    limit = _installed_criu.CANNOT_DUMP[0]
+    assert (cause['severity'], cause['hosts']) == ('workload', ['web1', 'web2'])
+    assert cause['title'] == 'criu 4.1.1 cannot dump %s: %s' % (limit['what'], limit['why'])
+    assert cause['fix'].startswith('Install criu 4.2 or newer (')
+    assert '  [workload] %s\n      fix: %s\n      2 hosts: web1, web2' % (cause['title'], cause['fix']) in \
+        _fleet.render_table(report)
 
 
 def test_the_report_task_s_formats_table_and_facts_as_the_action_reads_them():

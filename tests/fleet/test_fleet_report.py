@@ -27,7 +27,7 @@ import pytest
 from ansible.plugins.loader import cache_loader
 
 import return_doc
-from ansible_collections.criu.check.plugins.module_utils import _decide
+from ansible_collections.criu.check.plugins.module_utils import _decide, _installed_criu
 from podman_fleet import REPO, Fleet
 
 pytestmark = [
@@ -192,6 +192,20 @@ def test_a_container_granting_criu_no_capability_is_one_cause_naming_the_option_
     assert not run.facts('rosys')['environment']['criu_start_blockers']
     assert run.facts('unpriv')['criu']['fix'] == fix[0].upper() + fix[1:] + '.'
     assert not [c for c in run.json['causes'] if c['kind'] == 'criu' and 'unpriv' in c['hosts']], run.json['causes']
+
+
+def test_what_a_usable_criu_cannot_dump_is_one_cause_for_its_hosts(run):
+    """criu 4.1.1 of the image, usable on ready-1 (every capability) on this host's kernel: where that kernel refuses
+    SO_PASSCRED on an IPv4 socket (6.16 and newer) it cannot dump a process with one, which the facts say and the
+    report gives one line, for the hosts whose facts say it."""
+    limited = [name for name, dummy in HOSTS if run.facts(name).get('criu', {}).get('cannot_dump')]
+    expected = _installed_criu.inet_passcred_refused() and run.facts('ready-1')['criu']['version'] == '4.1.1'
+    assert ('ready-1' in limited) == bool(expected), [run.facts(n)['criu'] for n, dummy in HOSTS]
+    causes = [c for c in run.json['causes'] if c['kind'] == 'cannot_dump']
+    assert [(c['severity'], c['hosts']) for c in causes] == ([('workload', limited)] if limited else []), causes
+    for cause in causes:
+        limit = run.facts(limited[0])['criu']['cannot_dump'][0]
+        assert cause['fix'] == limit['fix'] and cause['title'].endswith(limit['why']), cause
 
 
 def test_json_holds_each_hosts_facts(run):
