@@ -19,7 +19,10 @@ description:
     with the RV(_value[].line) of these items.
   - The order is the start-up blockers of real criu first (O(require_can_start)), then the probes that are not
     supported, in the order they were asked for - the required probes (O(require_ready)), O(features), then the
-    probes of each of O(workloads). A probe asked for more than once is one item, with every reason.
+    probes of each of O(workloads). A probe asked for more than once is one item, with every reason. Last, what a
+    workload needs the installed criu to dump and it cannot on this kernel (C(criu_facts.criu.cannot_dump)), as an
+    item with id C(criu_dump:ID) and status C(cannot_dump) (the workload V(tcp_established) needs
+    C(criu_dump:inet_sockets), since criu before 4.2 dumps no IPv4 or IPv6 socket on Linux 6.16 and newer).
   - A probe is met when its status is C(supported) or C(not_applicable), and also when it is C(unknown) if
     O(unknown_is_unmet=false). A probe asked for but absent from C(criu_facts.probes) (not gathered) is unmet,
     with status C(not_gathered).
@@ -67,7 +70,9 @@ options:
     default: {}
     version_added: 0.2.0
   ignore:
-    description: Probe ids waived, whatever asked for them (a required probe, a feature, a workload).
+    description:
+      - Probe ids waived, whatever asked for them (a required probe, a feature, a workload), and C(criu_dump:ID) items
+        (what the installed criu cannot dump).
     type: list
     elements: str
     default: []

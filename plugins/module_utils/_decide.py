@@ -41,6 +41,7 @@ from ansible_collections.criu.check.plugins.module_utils._environment_fix import
     PROC_OF_OTHER_PID_NAMESPACE_FIX, SKIPPED_UNPRIVILEGED, container_start_fix, criu_caps_not_held,
     no_new_privs_start_fix)
 from ansible_collections.criu.check.plugins.module_utils._workloads import BUILTIN as BUILTIN_WORKLOADS
+from ansible_collections.criu.check.plugins.module_utils._workloads import DUMPS as WORKLOAD_DUMPS
 
 # ---------------------------------------------------------------- statuses
 
@@ -464,6 +465,12 @@ WHY_REQUIRED = 'required by criu'
 WHY_FEATURE = 'in criu_require_features'
 WHY_WORKLOAD = 'needed for workload %s'
 
+# An unmet item for what the installed criu cannot dump on its kernel (criu_facts.criu.cannot_dump), which a
+# workload needs (WORKLOAD_DUMPS): its id, waivable in ``ignore`` like a probe's.
+CRIU_DUMP = 'criu_dump:%s'
+CRIU_DUMP_IDS = sorted(set(CRIU_DUMP % limit for limits in WORKLOAD_DUMPS.values() for limit in limits))
+CRIU_DUMP_STATUS = 'cannot_dump'
+
 NOT_GATHERED = 'not_gathered'
 NOT_GATHERED_MESSAGE = 'criu_facts has no result for this probe'
 NOT_GATHERED_FIX = 'gather with categories that include it (criu_require_categories: [all])'
@@ -484,7 +491,8 @@ def check_names(features=(), ignore=(), workloads=(), definitions=None):
     for name, ids in definitions.items():
         if isinstance(ids, (str, Mapping)) or not hasattr(ids, '__iter__'):
             raise DecisionError('the probe ids of workload %s must be a list, not %r' % (name, ids))
-    asked = list(features) + list(ignore) + [i for ids in definitions.values() for i in ids]
+    waivable = [i for i in ignore if i not in CRIU_DUMP_IDS]
+    asked = list(features) + waivable + [i for ids in definitions.values() for i in ids]
     unknown_ids = [i for i in asked if i not in REG.BY_ID]
     if CRIU_START in unknown_ids:
         # It is in the unmet items' ids, but it is criu's start-up, not a probe: its own switch waives it.
@@ -518,7 +526,9 @@ def unmet(facts, require_ready=True, require_can_start=True, features=(), worklo
           ignore=(), unknown_is_unmet=True):
     """What a host lacks, from its ``criu_facts``: a list of items (id, why,
     status, message, fix, line), criu's start-up blockers first, then each
-    probe asked for that is not met, once, with every reason it was asked for.
+    probe asked for that is not met, once, with every reason it was asked for,
+    then what a workload asked for needs the installed criu to dump and it
+    cannot on this kernel (CRIU_DUMP ids, from criu_facts.criu.cannot_dump).
     """
     definitions = BUILTIN_WORKLOADS if definitions is None else definitions
     check_names(features, ignore, workloads, definitions)
@@ -552,6 +562,16 @@ def unmet(facts, require_ready=True, require_can_start=True, features=(), worklo
         elif not is_met(probe.get('status'), unknown_is_met=not unknown_is_unmet):
             items.append({'id': probe_id, 'why': _reasons(wanted, probe_id), 'status': probe.get('status'),
                           'message': probe.get('message') or '', 'fix': probe.get('fix') or ''})
+
+    # What the installed criu cannot dump here, where a workload asked for needs it.
+    limits = dict((limit.get('id'), limit) for limit in (facts.get('criu') or {}).get('cannot_dump') or ())
+    dumps = [(CRIU_DUMP % limit, WHY_WORKLOAD % (name,))
+             for name in workloads for limit in WORKLOAD_DUMPS.get(name, ()) if limit in limits]
+    for item_id, why in dumps:
+        if item_id not in ignore and item_id not in [i['id'] for i in items]:
+            limit = limits[item_id.split(':', 1)[1]]
+            items.append({'id': item_id, 'why': _reasons(dumps, item_id), 'status': CRIU_DUMP_STATUS,
+                          'message': limit.get('reason') or '', 'fix': limit.get('fix') or ''})
     for item in items:
         item['line'] = _line(item)
     return items

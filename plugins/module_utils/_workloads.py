@@ -37,3 +37,11 @@ BUILTIN = {
     # the network lock with nftables (--network-lock nftables)
     'nftables_network_lock': ['network_lock_nftables'],
 }
+
+# What the installed criu must be able to dump for a workload besides its probes: ids of
+# criu_facts.criu.cannot_dump (_installed_criu.CANNOT_DUMP, which a test keeps these in), listed there for a criu
+# too old for its kernel.  Keyed by name: a workload redefined with criu_require_custom_workloads keeps them.
+DUMPS = {
+    # established TCP connections are IPv4 or IPv6 sockets
+    'tcp_established': ['inet_sockets'],
+}

@@ -23,6 +23,7 @@ import conftest
 
 from ansible_collections.criu.check.plugins.module_utils import _aggregate
 from ansible_collections.criu.check.plugins.module_utils import _deps
+from ansible_collections.criu.check.plugins.module_utils import _installed_criu
 from ansible_collections.criu.check.plugins.module_utils import _registry
 from ansible_collections.criu.check.plugins.module_utils import _result
 from ansible_collections.criu.check.plugins.plugin_utils import _fleet
@@ -500,6 +501,27 @@ def test_require_decides_on_the_facts_it_is_given(tmp_path, facts, extra, unmet_
     assert result['failed']['msg'] == 'localhost cannot run CRIU as required (1 unmet; kernel %s):\n- %s\n' % (
         GIVEN_RELEASE, res['lines'][0]), result['failed']
     assert res['lines'][0].startswith(unmet_ids[0] + ' ('), res
+
+
+def test_require_holds_up_a_workload_the_installed_criu_cannot_dump(tmp_path):
+    """The real facts of the Debian 13 root (criu 4.1.1 on this host's kernel, 6.16 or newer: it cannot dump an
+    IPv4 socket there): tcp_established is unmet with that criu's reason and fix, though every probe it names is
+    supported; criu_ignore_features waives it by its id."""
+    dummy, facts = conftest.criu_and_facts_in_root()
+    limits = facts['criu']['cannot_dump']
+    assert [limit['id'] for limit in limits] == (['inet_sockets'] if facts['criu']['version'] == '4.1.1' and
+                                                 _installed_criu.inet_passcred_refused() else []), limits
+    result, output = _require_given(tmp_path, facts, 'criu_require_workloads=tcp_established')
+    res = result['criu_require_result']
+    assert res['unmet_ids'] == ['criu_dump:inet_sockets' for limit in limits], res
+    if limits:
+        assert result['failed']['msg'] == (
+            'localhost cannot run CRIU as required (1 unmet; kernel %s):\n- criu_dump:inet_sockets (needed for '
+            'workload tcp_established): cannot_dump: %s; fix: %s\n'
+            % (platform.release(), limits[0]['reason'], limits[0]['fix'])), output[-3000:]
+    result, output = _require_given(tmp_path, facts, 'criu_require_workloads=tcp_established',
+                                    'criu_ignore_features=criu_dump:inet_sockets')
+    assert result['criu_require_result']['unmet_ids'] == [] and result['failed'] is None, output[-3000:]
 
 
 def test_require_report_only_records_and_never_fails(tmp_path):

@@ -337,3 +337,40 @@ def test_facts_of_unexpected_types_are_refused_with_their_paths():
         'criu_unmet: the input (criu_facts) holds values of an unexpected type (criu_facts.probes.tcp.status: int, '
         'expected str; criu_facts.environment.criu_start_blockers: str, expected list): pass the '
         'criu_facts of a host as criu.check.criu_facts returns them, gathered again with this release of the collection')
+
+
+def _with_criu(f, version='4.1.1', refused=True):
+    """``f`` with the installed criu's facts as _installed_criu.describe() makes them for ``version`` on a kernel
+    that refuses SO_PASSCRED on an IPv4 socket (``refused``) or not."""
+    from ansible_collections.criu.check.plugins.module_utils import _installed_criu as I
+    raw = {'path': '/usr/sbin/criu', 'version': version, 'os': {'id': 'debian', 'version_id': '13'},
+           'kernel': {'release': '6.18.44', 'inet_passcred_refused': refused}}
+    f['criu'] = {'installed': True, 'version': version, 'usable': True, 'cannot_dump': I.cannot_dump(raw)}
+    return f
+
+
+def test_a_workload_the_installed_criu_cannot_dump_here_is_unmet():
+    """tcp_established with every probe supported, but criu 4.1.1 on a 6.16+ kernel: it cannot dump the sockets of
+    such a process, which the item says with criu's facts; criu 4.2.1, or a kernel before 6.16, meets it; a
+    workload without sockets is not held up; the item is waived by its id."""
+    items = unmet(_with_criu(facts()), workloads=['tcp_established', 'user_namespaces'])
+    item, = items
+    limit = _with_criu(facts())['criu']['cannot_dump'][0]
+    assert (item['id'], item['why'], item['status']) == (
+        'criu_dump:inet_sockets', 'needed for workload tcp_established', 'cannot_dump')
+    assert (item['message'], item['fix']) == (limit['reason'], limit['fix'])
+    assert item['line'].startswith('criu_dump:inet_sockets (needed for workload tcp_established): cannot_dump: '
+                                   'criu 4.1.1 (/usr/sbin/criu) cannot dump a process with an IPv4')
+    assert unmet(_with_criu(facts(), version='4.2.1'), workloads=['tcp_established']) == []
+    assert unmet(_with_criu(facts(), refused=False), workloads=['tcp_established']) == []
+    assert unmet(_with_criu(facts()), workloads=['user_namespaces']) == []
+    assert unmet(_with_criu(facts()), workloads=['tcp_established'], ignore=['criu_dump:inet_sockets']) == []
+    # Facts without the installed criu (an older module, or none installed) hold nothing up.
+    assert unmet(facts(), workloads=['tcp_established']) == []
+
+
+def test_the_workloads_ask_only_what_the_installed_criu_can_lack():
+    from ansible_collections.criu.check.plugins.module_utils import _installed_criu as I
+    known = [limit['id'] for limit in I.CANNOT_DUMP]
+    assert sorted(set(i for ids in W.DUMPS.values() for i in ids)) == sorted(known)
+    assert set(W.DUMPS) <= set(W.BUILTIN)
