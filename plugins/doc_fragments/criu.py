@@ -66,6 +66,55 @@ options:
     type: path
 '''
 
+    # criu_dump and criu_restore: made from module_utils/_criu_options.py (a test keeps them equal).
+    CRIU_OPTIONS = r'''
+options:
+  criu_options:
+    description:
+      - criu's options for what the tree holds, each off by default. criu records none of them in the images, so
+        the restore must be given the same (those that apply to it); the migrate role passes its
+        C(criu_migrate_criu_options) to both.
+      - A dump that needs one fails with criu's words and the option to set.
+    type: dict
+    default: {}
+    suboptions:
+      tcp_established:
+        description: Dump and restore established TCP connections (C(--tcp-established); TCP repair mode).
+        type: bool
+        default: false
+      tcp_close:
+        description: Dump established TCP connections, and restore them closed (C(--tcp-close)).
+        type: bool
+        default: false
+      skip_in_flight:
+        description: Leave out connections not yet accepted by a listening socket (C(--skip-in-flight); dump only).
+        type: bool
+        default: false
+      file_locks:
+        description:
+          - Dump and restore the tree's file locks (C(--file-locks)). criu restores images that hold file locks
+            without it as if there were none, so M(criu.check.criu_restore) refuses them without it.
+        type: bool
+        default: false
+      shell_job:
+        description:
+          - The tree was started from a shell or another program's session, not as a session of its own
+            (C(--shell-job)); it is restored into the session and terminal of criu's caller.
+        type: bool
+        default: false
+      ext_unix_sk:
+        description:
+          - Dump unix sockets whose peer is outside the tree, and connect them back on restore (C(--ext-unix-sk)).
+        type: bool
+        default: false
+      link_remap:
+        description:
+          - Dump open files whose name was removed while other links remain, through a temporary link
+            (C(--link-remap); dump only).
+        type: bool
+        default: false
+'''
+
     LINUX = r'''
 attributes:
   diff_mode:

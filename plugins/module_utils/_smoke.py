@@ -49,6 +49,7 @@ import time
 
 from ansible_collections.criu.check.plugins.module_utils import _caps
 from ansible_collections.criu.check.plugins.module_utils import _child
+from ansible_collections.criu.check.plugins.module_utils import _criu_options
 from ansible_collections.criu.check.plugins.module_utils import _decide
 from ansible_collections.criu.check.plugins.module_utils import _environment
 from ansible_collections.criu.check.plugins.module_utils import _environment_fix
@@ -336,6 +337,10 @@ def _cannot_dump(match, run):
     return _installed_criu.cannot_dump_advice(match.group(0), run.criu)
 
 
+def _needs_option(match, run):
+    return _criu_options.advice(match.group(0))
+
+
 def _size(nbytes):
     """``nbytes`` as people read it: 512 bytes, 60.0 KiB, 1.5 GiB."""
     value, unit = float(nbytes), 'bytes'
@@ -410,6 +415,8 @@ _ADVICE = (
     # ns_last_pid ("Pid M do not match expected N").
     (re.compile(r"Can't fork for (\d+): %s|Pid \d+ do not match expected (\d+)" % re.escape(os.strerror(errno.EEXIST))),
      _pid_taken),
+    # criu asks for an option for what the tree holds (_criu_options.OPTIONS: criu_dump's criu_options).
+    (_criu_options.ASKS, _needs_option),
     # criu before 4.2 on Linux 6.16 and newer, dumping a process with an IPv4, IPv6 or packet socket
     # (_installed_criu.CANNOT_DUMP; criu 4.1.1 on this host's 6.18 dumping a UDP socket's process).
     (_installed_criu.CANNOT_DUMP_SAYS, _cannot_dump),

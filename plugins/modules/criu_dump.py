@@ -114,6 +114,7 @@ attributes:
     description: In check mode criu does not run; the result says what would have run.
 extends_documentation_fragment:
   - criu.check.criu.criu_path
+  - criu.check.criu.criu_options
   - criu.check.criu.linux
 seealso:
   - module: criu.check.criu_page_server
@@ -148,6 +149,15 @@ EXAMPLES = r'''
     page_server:
       address: 10.77.0.2
       port: 27001
+  become: true
+
+- name: Checkpoint a server with established TCP connections and a lock file, into local images
+  criu.check.criu_dump:
+    pid: "{{ server_pid }}"
+    images_dir: /var/tmp/checkpoint/server
+    criu_options:
+      tcp_established: true
+      file_locks: true
   become: true
 '''
 
@@ -287,6 +297,7 @@ import os  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
+from ansible_collections.criu.check.plugins.module_utils import _criu_options  # noqa: E402
 from ansible_collections.criu.check.plugins.module_utils import _engine  # noqa: E402
 from ansible_collections.criu.check.plugins.module_utils import _phaul  # noqa: E402
 from ansible_collections.criu.check.plugins.module_utils import _smoke  # noqa: E402
@@ -308,6 +319,7 @@ def main():
             converged_pages=dict(type='int', default=_phaul.DEFAULT_CONVERGED_PAGES),
             growth_pages=dict(type='int', default=_phaul.DEFAULT_GROWTH_PAGES),
             criu_path=dict(type='path'),
+            criu_options=_criu_options.argument_spec(),
             timeout=dict(type='float', default=_phaul.DEFAULT_CRIU_TIMEOUT),
         ),
         supports_check_mode=True,
@@ -344,6 +356,7 @@ def main():
         args += ['--page-server', '--address', ps['address'], '--port', str(ps['port'])]
     if p['leave_stopped'] and not p['pre_dump']:
         args.append('--leave-stopped')
+    args += _criu_options.flags(p['criu_options'], action)
 
     pids = _phaul.tree(p['pid'])
     if not _phaul.alive(p['pid']):

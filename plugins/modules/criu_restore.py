@@ -46,6 +46,7 @@ attributes:
     description: In check mode criu does not run; the result says what would have run.
 extends_documentation_fragment:
   - criu.check.criu.criu_path
+  - criu.check.criu.criu_options
   - criu.check.criu.linux
 seealso:
   - module: criu.check.criu_dump
@@ -63,6 +64,14 @@ EXAMPLES = r'''
   criu.check.criu_process:
     state: running
     pid: "{{ restored.pid }}"
+
+- name: Restore a server dumped with criu_options, given the same options
+  criu.check.criu_restore:
+    images_dir: /var/tmp/checkpoint/server
+    criu_options:
+      tcp_established: true
+      file_locks: true
+  become: true
 '''
 
 RETURN = r'''
@@ -145,6 +154,7 @@ import os  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
+from ansible_collections.criu.check.plugins.module_utils import _criu_options  # noqa: E402
 from ansible_collections.criu.check.plugins.module_utils import _engine  # noqa: E402
 from ansible_collections.criu.check.plugins.module_utils import _phaul  # noqa: E402
 
@@ -157,6 +167,7 @@ def main():
         argument_spec=dict(
             images_dir=dict(type='path', required=True),
             criu_path=dict(type='path'),
+            criu_options=_criu_options.argument_spec(),
             timeout=dict(type='float', default=_phaul.DEFAULT_CRIU_TIMEOUT),
         ),
         supports_check_mode=True,
@@ -168,12 +179,16 @@ def main():
         module.fail_json(msg=problem)
     pidfile = os.path.join(images, PIDFILE)
     args = ['-D', images, '--restore-detached', '--pidfile', pidfile]
+    args += _criu_options.flags(p['criu_options'], 'restore')
     criu, problem = _phaul.criu_problem(p['criu_path'])
     cmd = [criu or 'criu', 'restore'] + args + ['-o', LOG, '-v4']
     if problem:
         module.fail_json(msg=problem, cmd=cmd, images_dir=images, log=[])
     if not os.path.isdir(images):
         module.fail_json(msg='images_dir %s is not a directory' % images, cmd=cmd, images_dir=images, log=[])
+    problem = _criu_options.restore_problem(images, p['criu_options'])
+    if problem:
+        module.fail_json(msg=problem, cmd=cmd, images_dir=images, log=[])
     if module.check_mode:
         module.exit_json(changed=True, cmd=cmd, images_dir=images, log=[], msg='check mode: criu did not run')
     try:

@@ -16,6 +16,7 @@ file), in the cases steps.yml does not cover, and prints one JSON object:
   ``criu-4.1.1`` and ``ckpt``, then stopped without and with that criu_path;
 - ``unreachable``: a dump to a page server nobody listens for;
 - ``more``: what the play and the scenarios above leave out (scenario_more());
+- ``options``: criu_options against trees that need them (scenario_options());
 - ``left``: what /tmp and /run hold after, and the processes still marked.
 
 The root has no pid namespace of its own: every process and directory of
@@ -103,18 +104,24 @@ def marked():
     return found
 
 
-def kill_marked():
-    for line in marked():
-        try:
-            os.kill(int(line.split(':')[0]), signal.SIGKILL)
-        except OSError:
-            pass
+def reap():
+    """Reap what has ended of this script's children (the processes criu_process started and criu restored end up
+    here): a zombie would keep its pid from a restore."""
     while True:
         try:
             if os.waitpid(-1, os.WNOHANG)[0] == 0:
                 break
         except ChildProcessError:
             break
+
+
+def kill_marked():
+    for line in marked():
+        try:
+            os.kill(int(line.split(':')[0]), signal.SIGKILL)
+        except OSError:
+            pass
+    reap()
     time.sleep(0.2)
 
 
@@ -290,6 +297,87 @@ def scenario_more(run):
     return out
 
 
+def _locks_of(pid):
+    """The lines of /proc/locks held by ``pid``."""
+    with open('/proc/locks') as f:
+        return [line.strip() for line in f if line.split()[4:5] == [str(pid)]]
+
+
+def _gone(pid, seconds=10):
+    """Wait until ``pid`` is no more, not even a zombie: its parent may be this host's init, which reaps late (a
+    restore needs the pid)."""
+    reap()
+    deadline = time.monotonic() + seconds
+    while os.path.exists('/proc/%d' % pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+        reap()
+
+
+def _restore_and_end(run, images, dumped, options, read):
+    """criu_restore of ``images`` (of the tree of ``dumped``, once that is gone) with ``options``; ``read(pid)`` of
+    the restored tree before it is killed."""
+    _gone(dumped)
+    restored = run('criu_restore', {'images_dir': images, 'criu_options': options})
+    pid = restored.get('pid')
+    seen = read(pid) if pid else None
+    if pid:
+        run('criu_process', {'state': 'killed', 'pids': restored.get('tree') or [pid]})
+    return restored, seen
+
+
+def scenario_options(run):
+    """criu_options (criu's flags for what the tree holds), against real criu: a tree that is not its session's
+    leader (--shell-job) and one holding a file lock (--file-locks), each dumped without and with its option, and
+    restored; the lock restored without --file-locks and with it."""
+    base = '/tmp/%s-opt' % TOKEN
+    os.makedirs(base)
+    out = {}
+    try:
+        # Forked and exec'd here without setsid(): in this script's session, which it does not lead.
+        child = os.fork()
+        if child == 0:
+            null = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):        # not this script's output pipe
+                os.dup2(null, fd)
+            os.closerange(3, 65536)     # nor its other files (a /dev/null of a mount criu does not see)
+            os.execvp('python3', ['python3', '-c', 'import time; time.sleep(600)', TOKEN])
+        time.sleep(0.5)
+        out['shell_pid'] = child
+        out['shell_without'] = run('criu_dump', {'pid': child, 'images_dir': base + '/shell0'})
+        out['shell'] = run('criu_dump', {'pid': child, 'images_dir': base + '/shell',
+                                         'criu_options': {'shell_job': True}})
+        os.kill(child, signal.SIGKILL)  # criu ended it, unless the dump failed
+        os.waitpid(child, 0)
+        out['shell_restored'], out['shell_restored_sid'] = _restore_and_end(
+            run, base + '/shell', child, {'shell_job': True}, os.getsid)
+        out['sid'] = os.getsid(0)
+        # A process of its own session holding an exclusive flock() on a file.
+        lock = base + '/lock'
+        out['locked_pid'] = locked = run('criu_process', {'state': 'started', 'command': [
+            'python3', '-c', 'import fcntl, sys, time; f = open(sys.argv[1], "w"); fcntl.flock(f, fcntl.LOCK_EX); '
+            'time.sleep(600)', lock, TOKEN]})['pid']
+        time.sleep(0.5)
+        out['locks_before'] = _locks_of(locked)
+        out['lock_without'] = run('criu_dump', {'pid': locked, 'images_dir': base + '/lock0'})
+        out['lock'] = run('criu_dump', {'pid': locked, 'images_dir': base + '/locked',
+                                        'criu_options': {'file_locks': True}})
+        out['lock_restored_bare'], out['locks_bare'] = _restore_and_end(run, base + '/locked', locked, {}, _locks_of)
+        out['lock_restored'], out['locks_restored'] = _restore_and_end(
+            run, base + '/locked', locked, {'file_locks': True}, _locks_of)
+        # Options the tree does not need change nothing but criu's command line.
+        pid = workload(run)
+        out['all'] = run('criu_dump', {'pid': pid, 'images_dir': base + '/all', 'criu_options': {
+            'tcp_established': True, 'file_locks': True, 'skip_in_flight': True, 'link_remap': True}})
+        out['all_restored'] = _restore_and_end(run, base + '/all', pid, {
+            'tcp_established': True, 'file_locks': True, 'skip_in_flight': True, 'link_remap': True}, str)[0]
+        out['bad_option'] = run('criu_dump', {'pid': pid, 'images_dir': base + '/bad', 'criu_options': {
+            'tcp_establish': True}})
+    finally:
+        kill_marked()
+        shutil.rmtree(base, ignore_errors=True)
+    return out
+
+
 def main():
     repo = sys.argv[1]
     before = {'tmp': sorted(os.listdir('/tmp')), 'run': sorted(os.listdir('/run'))}
@@ -298,7 +386,8 @@ def main():
     try:
         run = functools.partial(run_module, coll)   # run(module, args, cwd='/')
         for name, scenario in (('relative', scenario_relative), ('criu_path', scenario_criu_path),
-                               ('unreachable', scenario_unreachable), ('more', scenario_more)):
+                               ('unreachable', scenario_unreachable), ('more', scenario_more),
+                               ('options', scenario_options)):
             report[name] = scenario(run)
     finally:
         shutil.rmtree(coll, ignore_errors=True)

@@ -470,3 +470,42 @@ def test_steps_inside_leave_nothing(edges):
     left = edges['left']
     assert left['tmp'] == left['before']['tmp'] and left['run'] == left['before']['run'] == []
     assert left['processes'] == [] and _marked(edges['token']) == []
+
+
+def test_criu_options_are_what_the_tree_needs_and_restore_needs_them_too(edges):
+    """A tree that does not lead its session (--shell-job) and one holding a flock() (--file-locks): without the
+    option criu refuses and the module names it; with it, the dump and the restore work, into criu's caller's
+    session and with the lock taken again.  criu restores such images without --file-locks as if there were no
+    lock, so criu_restore refuses to; options the tree does not need go to criu (the restore's only) and change
+    nothing; an unknown one is refused with the valid names."""
+    opt = edges['options']
+    advice = ("criu needs --%s for what this tree holds: set criu_options.%s: true on criu_dump and criu_restore "
+              "alike (criu does not record it in the images), or %s: true in the migrate role's "
+              'criu_migrate_criu_options')
+    without = opt['shell_without']
+    assert without['failed'] is True and without['msg'] == (
+        'criu dump failed (exit 1): The root process %d is not a session leader. Consider using --shell-job option; '
+        % opt['shell_pid'] + advice % ('shell-job', 'shell_job', 'shell_job')), without
+    assert opt['shell']['rc'] == 0 and '--shell-job' in opt['shell']['cmd'], opt['shell']
+    restored = opt['shell_restored']
+    assert restored['pid'] == opt['shell_pid'] and '--shell-job' in restored['cmd'], restored
+    assert opt['shell_restored_sid'] == opt['sid'], opt
+    without = opt['lock_without']
+    assert without['failed'] is True and without['msg'] == (
+        'criu dump failed (exit 1): Some file locks are hold by dumping tasks! You can try --file-locks to dump them.; '
+        + advice % ('file-locks', 'file_locks', 'file_locks')), without
+    lock = 'FLOCK  ADVISORY  WRITE %d ' % opt['locked_pid']
+    assert [line.split(': ', 1)[1][:len(lock)] for line in opt['locks_before']] == [lock], opt['locks_before']
+    assert opt['lock']['rc'] == 0 and '--file-locks' in opt['lock']['cmd'], opt['lock']
+    bare = opt['lock_restored_bare']
+    assert bare['failed'] is True and 'rc' not in bare and opt['locks_bare'] is None, bare
+    assert bare['msg'] == ('the images hold what criu dumps only with --file-locks (filelocks.img), and criu restore '
+                           'without it leaves that out silently: set criu_options.file_locks: true, as on criu_dump')
+    assert opt['lock_restored']['pid'] == opt['locked_pid'], opt['lock_restored']
+    assert [line.split(': ', 1)[1][:len(lock)] for line in opt['locks_restored']] == [lock], opt['locks_restored']
+    assert opt['all']['cmd'][-7:-3] == ['--tcp-established', '--skip-in-flight', '--file-locks', '--link-remap']
+    assert opt['all_restored']['cmd'][-5:-3] == ['--tcp-established', '--file-locks'], opt['all_restored']
+    assert opt['all_restored']['pid'] > 1, opt['all_restored']
+    assert opt['bad_option']['failed'] is True and opt['bad_option']['msg'] == (
+        'Unsupported parameters for (basic.py) module: criu_options.tcp_establish. Supported parameters include: '
+        'ext_unix_sk, file_locks, link_remap, shell_job, skip_in_flight, tcp_close, tcp_established.')

@@ -1,0 +1,85 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) criu.check contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""criu's options for what a dumped tree holds (criu_options of criu_dump and criu_restore, and of the migrate
+role): the one table, which the modules' argument specs, the command lines and the advice on a dump that needs one
+are made from.
+
+PRIVATE to the criu.check collection: not a public API.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import collections
+import os
+import re
+
+# A row: name, the option's key in criu_options, whose flag is criu's long option of that name (tcp_established:
+# --tcp-established); asks, how criu's failed dump asks for it (criu 4.1.1's words, seen in the tests where marked,
+# else from criu's source); restore, whether criu restore must be given it too (criu records none of these in the
+# images); image, the image criu writes only with the option, whose restore without it criu lets pass silently
+# (the file locks are then not taken again: seen), else None.
+Option = collections.namedtuple('Option', 'name asks restore image')
+Option.__new__.__defaults__ = (True, None)
+
+OPTIONS = (
+    # criu/sk-inet.c dump_one_inet_fd() (the spec's and the fleet's most common refusal).
+    Option(name='tcp_established', asks='Connected TCP socket, consider using --tcp-established'),
+    # Established connections dumped and restored closed (criu/image.c asks at restore: "Need to set the
+    # --tcp-close options").
+    Option(name='tcp_close', asks='Need to set the --tcp-close options'),
+    # criu/sk-inet.c: a connection not yet accepted ("In-flight connection ... --skip-in-flight").
+    Option(name='skip_in_flight', asks='--skip-in-flight', restore=False),
+    # criu/file-lock.c (seen: a process holding flock()).
+    Option(name='file_locks', asks='You can try --file-locks to dump them', image='filelocks.img'),
+    # criu/pstree.c (seen: a process that is not its session's leader, started from a shell or a script).
+    Option(name='shell_job', asks='Consider using --shell-job option'),
+    # criu/sk-unix.c: a unix socket whose peer is outside the tree.
+    Option(name='ext_unix_sk', asks='Consider using --ext-unix-sk option'),
+    # criu/files-reg.c: an open file whose name has been removed but that still has links.
+    Option(name='link_remap', asks='Use link-remap option', restore=False),
+)
+
+
+def flag(option):
+    """criu's flag for ``option``."""
+    return '--' + option.name.replace('_', '-')
+
+
+# What a failed dump asks for, in criu's words: advice() below.
+ASKS = re.compile('|'.join(re.escape(option.asks) for option in OPTIONS))
+
+
+def argument_spec():
+    """The criu_options entry of an argument spec: every option a bool, false by default."""
+    return dict(type='dict', default={}, apply_defaults=True,
+                options=dict((option.name, dict(type='bool', default=False)) for option in OPTIONS))
+
+
+def flags(options, action):
+    """criu's flags for ``options`` (the module's criu_options) for ``action`` (dump, pre-dump, restore)."""
+    options = options or {}
+    return [flag(option) for option in OPTIONS if options.get(option.name) and (action != 'restore' or option.restore)]
+
+
+def restore_problem(images_dir, options):
+    """Why criu restore of ``images_dir`` must not run with ``options`` (the module's criu_options): images that
+    only an option writes, and that criu would restore without it silently, as if there were none; or None."""
+    options = options or {}
+    for option in OPTIONS:
+        if option.image and not options.get(option.name) and os.path.exists(os.path.join(images_dir, option.image)):
+            return ('the images hold what criu dumps only with %s (%s), and criu restore without it leaves that out '
+                    'silently: set criu_options.%s: true, as on criu_dump' % (flag(option), option.image, option.name))
+    return None
+
+
+def advice(said):
+    """What to set for the dump that failed with ``said`` (what ASKS matched)."""
+    option = [entry for entry in OPTIONS if entry.asks == said][0]
+    where = ('criu_dump and criu_restore alike (criu does not record it in the images)' if option.restore else
+             'criu_dump')
+    return ('criu needs %s for what this tree holds: set criu_options.%s: true on %s, or %s: true in the migrate '
+            "role's criu_migrate_criu_options" % (flag(option), option.name, where, option.name))
