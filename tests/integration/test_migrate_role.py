@@ -17,7 +17,9 @@ and runs migrate_role/play.yml there:
   nothing is said to be resumed and the tree runs on, on the source;
 - a file in the work directory's path on the destination: refused, naming it, before
   anything starts;
-- check mode from a block and from include_role's apply: the role decides, starts nothing.
+- check mode from a block and from include_role's apply: the role decides, starts nothing;
+- a tree holding a file lock, without criu_migrate_criu_options (the dump fails, naming the
+  option; the tree runs on, on the source) and with file_locks (it moves).
 
 On every path nothing is left but what should run: no page server, no images, no work
 directory the role created.
@@ -91,12 +93,29 @@ def test_stop_and_copy_moves_the_tree(run):
 
 
 def test_the_role_says_how_the_migration_went(run):
-    # one sentence, the stop-and-copy's: the other migrations fail or only decide
+    # one sentence each for the two that moved (the counter, the lock with its option): the others fail or decide
     results, hosts, play, said = run
     sentence = ('Migrated process {source_pid} from src to dst (pid {destination_pid}) by stop-and-copy: 0 pre-copy '
                 'iterations, {final_pages_written} pages in the final dump, frozen {frozen_ms} ms by criu, downtime '
-                '{downtime_ms} ms, total {total_ms} ms.').format(**results['moved'])
-    assert said == [sentence], (said, play)
+                '{downtime_ms} ms, total {total_ms} ms.')
+    assert said == [sentence.format(**results['moved']), sentence.format(**results['lock_with'])], (said, play)
+
+
+def test_a_tree_holding_a_file_lock_moves_with_the_option_only(run):
+    """Without criu_migrate_criu_options the dump fails with criu's words and the option to set, and the tree
+    runs on, on the source; with file_locks it moves (the dump and the restore given --file-locks) and runs on the
+    destination only."""
+    results, hosts, play, said = run
+    msg = results['lock_without'].get('failed', '')
+    assert 'failed at "Dump the tree' in msg and 'You can try --file-locks to dump them.' in msg, msg
+    assert ("file_locks: true in the migrate role's criu_migrate_criu_options" in msg and
+            re.search(r'[.!?] The tree was resumed on src\.$', msg)), msg
+    left = [state for dummy, state, cmd in hosts['src']['processes'] if 'lock0-' in cmd]
+    assert len(left) == 1 and left[0] in ('S', 'R'), hosts['src']
+    moved = results['lock_with']
+    assert 'failed' not in moved and moved['mode'] == 'stop-and-copy', moved
+    assert [cmd for cmd in _commands(hosts['dst']) if 'lock1-' in cmd] != [], hosts['dst']
+    assert not [cmd for cmd in _commands(hosts['src']) if 'lock1-' in cmd], hosts['src']
 
 
 def test_a_rollback_after_the_restore_ends_the_whole_tree_on_the_destination(run):
