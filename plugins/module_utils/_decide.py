@@ -564,14 +564,16 @@ def unmet(facts, require_ready=True, require_can_start=True, features=(), worklo
                           'message': probe.get('message') or '', 'fix': probe.get('fix') or ''})
 
     # What the installed criu cannot dump here, where a workload asked for needs it.
-    limits = dict((limit.get('id'), limit) for limit in (facts.get('criu') or {}).get('cannot_dump') or ())
+    limits = dict((CRIU_DUMP % limit.get('id'), limit)
+                  for limit in (facts.get('criu') or {}).get('cannot_dump') or ())
     dumps = [(CRIU_DUMP % limit, WHY_WORKLOAD % (name,))
-             for name in workloads for limit in WORKLOAD_DUMPS.get(name, ()) if limit in limits]
-    for item_id, why in dumps:
-        if item_id not in ignore and item_id not in [i['id'] for i in items]:
-            limit = limits[item_id.split(':', 1)[1]]
-            items.append({'id': item_id, 'why': _reasons(dumps, item_id), 'status': CRIU_DUMP_STATUS,
-                          'message': limit.get('reason') or '', 'fix': limit.get('fix') or ''})
+             for name in workloads for limit in WORKLOAD_DUMPS.get(name, ())]
+    for item_id, dummy in dumps:
+        if item_id in ignore or item_id in seen or item_id not in limits:
+            continue
+        seen.append(item_id)
+        items.append({'id': item_id, 'why': _reasons(dumps, item_id), 'status': CRIU_DUMP_STATUS,
+                      'message': limits[item_id].get('reason') or '', 'fix': limits[item_id].get('fix') or ''})
     for item in items:
         item['line'] = _line(item)
     return items

@@ -734,11 +734,10 @@ def cannot_dump(raw):
     out = []
     for limit in CANNOT_DUMP:
         if kernel.get(limit['kernel']) and _older(raw.get('version'), limit['fixed_in']):
-            fix = _newer_criu_fix(raw, limit)
             out.append({'id': limit['id'], 'what': limit['what'], 'why': limit['why'], 'ref': limit['ref'],
                         'reason': '%s cannot dump %s on kernel %s: %s; its dump stops with "%s".' % (
                             who, limit['what'], kernel.get('release') or 'here', limit['why'], limit['says']),
-                        'fix': '%s%s; see %s.' % (fix[0].upper(), fix[1:], limit['ref'])})
+                        'fix': _sentence('%s; see %s' % (_newer_criu_fix(raw, limit), limit['ref']))})
     return out
 
 
@@ -834,8 +833,7 @@ def describe(raw, probe_facts=None, blocker_fix=None):
     if verdict == CANNOT_START and cause:
         facts['reason'] = ('%s cannot start on kernel %s: it stops in its start-up with "%s" (%s).'
                            % (who, kernel, quote, cause['why']))
-        fix = _newer_criu_fix(raw, cause)
-        facts['fix'] = '%s%s; see %s.' % (fix[0].upper(), fix[1:], cause['ref'])
+        facts['fix'] = _sentence('%s; see %s' % (_newer_criu_fix(raw, cause), cause['ref']))
     elif broken:
         facts['reason'] = '%s cannot run: "%s".' % (who, quote)
         facts['fix'] = "Reinstall criu's package: shared libraries it needs are missing."
