@@ -333,6 +333,13 @@ def _not_seized(match, run):
             'kernel.yama.ptrace_scope 0 for a process of its own user, and no other tracer on it' % pid)
 
 
+def _leader_outside(match, run):
+    return ('process %s (%s in its pid namespace) is in a session whose leader is outside that pid namespace, and '
+            'criu dumps a tree with its session\'s leader, --shell-job or not: start the namespace\'s first process in a '
+            'session of its own (unshare -p -f setsid COMMAND; runc and crun do it for a detached container), '
+            'then dump it' % (match.group(1), match.group(2)))
+
+
 def _cannot_dump(match, run):
     return _installed_criu.cannot_dump_advice(match.group(0), run.criu)
 
@@ -415,6 +422,10 @@ _ADVICE = (
     # ns_last_pid ("Pid M do not match expected N").
     (re.compile(r"Can't fork for (\d+): %s|Pid \d+ do not match expected (\d+)" % re.escape(os.strerror(errno.EEXIST))),
      _pid_taken),
+    # criu/cr-dump.c dump_one_task(): the tree's session id, read inside its pid namespace, is 0 (the first process
+    # of unshare -p -f started without setsid; any process of CI's, whose jobs run in a pid namespace from a session
+    # led outside it).
+    (re.compile(r'A session leader of (\d+)\((\d+)\) is outside of its pid namespace'), _leader_outside),
     # criu asks for an option for what the tree holds (_criu_options.OPTIONS: criu_dump's criu_options).
     (_criu_options.ASKS, _needs_option),
     # criu before 4.2 on Linux 6.16 and newer, dumping a process with an IPv4, IPv6 or packet socket

@@ -33,6 +33,7 @@ import os
 import shutil
 import signal
 import stat
+import subprocess
 import sys
 import time
 import uuid
@@ -325,32 +326,75 @@ def _restore_and_end(run, images, dumped, options, read):
     return restored, seen
 
 
+def _in_own_session(what, *args):
+    """``what(*args)`` (a dict) in a child of this script that leads a session of its own (setsid()): what criu
+    makes of sessions cannot depend on the one this script was started in, whose leader may be outside this pid
+    namespace (CI's is)."""
+    read, write = os.pipe()
+    child = os.fork()
+    if child == 0:
+        os.close(read)
+        try:
+            os.setsid()
+            out = what(*args)
+        except BaseException as e:  # whatever happens, reported and not raised in the forked copy of this script
+            out = {'error': repr(e)}
+        with os.fdopen(write, 'w') as f:
+            json.dump(out, f, default=str)
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as f:
+        out = json.load(f)
+    os.waitpid(child, 0)
+    return out
+
+
+def _sessions(run, base):
+    """The session cases, run by a session leader: a child of it that does not lead its session (dumped without
+    and with --shell-job, and restored), and the first process of a pid namespace whose session's leader is that
+    leader, outside the namespace (unshare -p -f, no setsid), which criu cannot dump, --shell-job or not."""
+    out = {'sid': os.getsid(0)}
+    # Forked and exec'd here without setsid(): in this leader's session.
+    child = os.fork()
+    if child == 0:
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):        # not this script's output pipe
+            os.dup2(null, fd)
+        os.closerange(3, 65536)     # nor its other files (a /dev/null of a mount criu does not see)
+        os.execvp('python3', ['python3', '-c', 'import time; time.sleep(600)', TOKEN])
+    time.sleep(0.5)
+    out['shell_pid'] = child
+    out['shell_without'] = run('criu_dump', {'pid': child, 'images_dir': base + '/shell0'})
+    out['shell'] = run('criu_dump', {'pid': child, 'images_dir': base + '/shell',
+                                     'criu_options': {'shell_job': True}})
+    os.kill(child, signal.SIGKILL)  # criu ended it, unless the dump failed
+    os.waitpid(child, 0)
+    out['shell_restored'], out['shell_restored_sid'] = _restore_and_end(
+        run, base + '/shell', child, {'shell_job': True}, os.getsid)
+    with open(os.devnull, 'r+b') as null:
+        unshare = subprocess.Popen(['unshare', '-p', '-f', '--kill-child', 'python3', '-c',
+                                    'import time; time.sleep(600)', TOKEN], stdin=null, stdout=null, stderr=null)
+    try:
+        time.sleep(0.5)
+        with open('/proc/%d/task/%d/children' % (unshare.pid, unshare.pid)) as f:
+            out['outside_pid'] = first = int(f.read().split()[0])
+        out['outside'] = run('criu_dump', {'pid': first, 'images_dir': base + '/outside'})
+        out['outside_shell'] = run('criu_dump', {'pid': first, 'images_dir': base + '/outside1',
+                                                 'criu_options': {'shell_job': True}})
+    finally:
+        unshare.kill()  # and with it, its child (--kill-child)
+        unshare.wait()
+    return out
+
+
 def scenario_options(run):
-    """criu_options (criu's flags for what the tree holds), against real criu: a tree that is not its session's
-    leader (--shell-job) and one holding a file lock (--file-locks), each dumped without and with its option, and
-    restored; the lock restored without --file-locks and with it."""
+    """criu_options (criu's flags for what the tree holds), against real criu: the session cases (_sessions()), and
+    a tree holding a file lock (--file-locks) dumped without and with its option, and restored without it and with
+    it."""
     base = '/tmp/%s-opt' % TOKEN
     os.makedirs(base)
-    out = {}
     try:
-        # Forked and exec'd here without setsid(): in this script's session, which it does not lead.
-        child = os.fork()
-        if child == 0:
-            null = os.open(os.devnull, os.O_RDWR)
-            for fd in (0, 1, 2):        # not this script's output pipe
-                os.dup2(null, fd)
-            os.closerange(3, 65536)     # nor its other files (a /dev/null of a mount criu does not see)
-            os.execvp('python3', ['python3', '-c', 'import time; time.sleep(600)', TOKEN])
-        time.sleep(0.5)
-        out['shell_pid'] = child
-        out['shell_without'] = run('criu_dump', {'pid': child, 'images_dir': base + '/shell0'})
-        out['shell'] = run('criu_dump', {'pid': child, 'images_dir': base + '/shell',
-                                         'criu_options': {'shell_job': True}})
-        os.kill(child, signal.SIGKILL)  # criu ended it, unless the dump failed
-        os.waitpid(child, 0)
-        out['shell_restored'], out['shell_restored_sid'] = _restore_and_end(
-            run, base + '/shell', child, {'shell_job': True}, os.getsid)
-        out['sid'] = os.getsid(0)
+        out = _in_own_session(_sessions, run, base)
         # A process of its own session holding an exclusive flock() on a file.
         lock = base + '/lock'
         out['locked_pid'] = locked = run('criu_process', {'state': 'started', 'command': [

@@ -475,10 +475,12 @@ def test_steps_inside_leave_nothing(edges):
 def test_criu_options_are_what_the_tree_needs_and_restore_needs_them_too(edges):
     """A tree that does not lead its session (--shell-job) and one holding a flock() (--file-locks): without the
     option criu refuses and the module names it; with it, the dump and the restore work, into criu's caller's
-    session and with the lock taken again.  criu restores such images without --file-locks as if there were no
+    session and with the lock taken again.  A tree whose session's leader is outside its pid namespace fails with
+    the option too, and the module says how to start one criu can dump.  criu restores such images without --file-locks as if there were no
     lock, so criu_restore refuses to; options the tree does not need go to criu (the restore's only) and change
     nothing; an unknown one is refused with the valid names."""
     opt = edges['options']
+    assert 'error' not in opt, opt
     advice = ("criu needs --%s for what this tree holds: set criu_options.%s: true on criu_dump and criu_restore "
               "alike (criu does not record it in the images), or %s: true in the migrate role's "
               'criu_migrate_criu_options')
@@ -490,6 +492,14 @@ def test_criu_options_are_what_the_tree_needs_and_restore_needs_them_too(edges):
     restored = opt['shell_restored']
     assert restored['pid'] == opt['shell_pid'] and '--shell-job' in restored['cmd'], restored
     assert opt['shell_restored_sid'] == opt['sid'], opt
+    # A session leader outside the tree's pid namespace: no option helps, and the module says what does.
+    leader = ('criu dump failed (exit 1): A session leader of {0}(1) is outside of its pid namespace; process {0} (1 '
+              'in its pid namespace) is in a session whose leader is outside that pid namespace, and criu dumps a tree '
+              "with its session's leader, --shell-job or not: start the namespace's first process in a session of "
+              'its own (unshare -p -f setsid COMMAND; runc and crun do it for a detached container), then dump it')
+    for outside in (opt['outside'], opt['outside_shell']):
+        assert outside['failed'] is True and outside['msg'] == leader.format(opt['outside_pid']), outside
+    assert '--shell-job' in opt['outside_shell']['cmd'], opt['outside_shell']
     without = opt['lock_without']
     assert without['failed'] is True and without['msg'] == (
         'criu dump failed (exit 1): Some file locks are hold by dumping tasks! You can try --file-locks to dump them.; '
