@@ -52,6 +52,24 @@ STEADY = ("python3 -c 'import time\nb = bytearray(4096 * 300)\nwhile True:\n"
 GROWING = ("python3 -c 'import mmap, time\nb = mmap.mmap(-1, 4096 * 20000, mmap.MAP_PRIVATE)\nt0 = time.monotonic()\n"
            "while True:\n    n = min(20000, int((time.monotonic() - t0) * 50) + 1)\n"
            "    for i in range(0, n * 4096, 4096):\n        b[i] = (b[i] + 1) & 255\n    time.sleep(0.05)'")
+# A counter whose numbers go through an established TCP connection on the loopback, both ends its own, before
+# they reach the log: criu dumps it only with --tcp-established, and the log goes on only if the connection came
+# through (the number in flight at the dump included).
+TCP_COUNTER = ("python3 -c 'import socket, time\n"
+               "server = socket.socket()\n"
+               "server.bind((\"127.0.0.1\", 0))\n"
+               "server.listen(1)\n"
+               "client = socket.create_connection(server.getsockname())\n"
+               "peer = server.accept()[0]\n"
+               "server.close()\n"
+               "i = 0\n"
+               "while True:\n"
+               "    i += 1\n"
+               "    client.sendall(str(i).encode() + bytes([10]))\n"
+               "    line = peer.recv(64)\n"
+               "    with open(\"%s\", \"ab\") as log:\n"
+               "        log.write(line)\n"
+               "    time.sleep(0.2)'" % COUNTER_LOG)
 ONLY_ON_SOURCE = '/var/tmp/criu-migrate-only-here.sh'
 # What the clean-up ends (pkill -f) and the leak checks look for (pgrep -f) on both VMs: a part of the
 # command line of every workload above (COUNTER's and ONLY_ON_SOURCE's files, STEADY's bytearray, GROWING's
@@ -368,6 +386,40 @@ def test_a_failed_restore_rolls_back_to_the_source(clean):
     assert ran.returncode != 0, 'the tree ran on the destination:\n%s\n%s' % (ran.stdout, _failure(proc.stdout))
     assert [x for x in pair.leftovers(pair.src) if 'only-here' not in x] == []
     assert pair.leftovers(pair.dst) == []
+
+
+def test_an_established_tcp_connection_moves_with_tcp_established(clean):
+    """A tree holding both ends of a TCP connection on the loopback: without criu_migrate_criu_options the dump
+    fails with criu's words and the option to set, and the tree goes on on the source; with tcp_established it
+    moves (criu 4.2.1 on both hosts), and the numbers go on through the connection on the destination."""
+    pair = clean
+    proc, result = pair.migrate('criu_migrate_command: %s\ncriu_migrate_mode: stop-and-copy' % json.dumps(TCP_COUNTER),
+                                'tcp-without')
+    assert proc.returncode != 0 and result is None, proc.stdout[-4000:]
+    failure = ' '.join(_failure(proc.stdout).split())
+    say('[migration tcp-without] %s' % failure[:600])
+    assert 'Connected TCP socket, consider using --tcp-established option' in failure, failure
+    assert "tcp_established: true in the migrate role's criu_migrate_criu_options" in failure, failure
+    assert 'The tree was resumed on %s.' % pair.src in failure, failure
+    before = pair.ssh(pair.src, 'wc -l < %s' % COUNTER_LOG).stdout.strip()
+    after = pair.ssh(pair.src, 'sleep 1.5; wc -l < %s' % COUNTER_LOG).stdout.strip()
+    assert int(after) > int(before), (before, after)
+    assert pair.ssh(pair.dst, 'test -e %s' % COUNTER_LOG).returncode != 0, 'the tree ran on the destination'
+    pair.end_workloads()
+    proc, result = pair.migrate('criu_migrate_command: %s\ncriu_migrate_mode: stop-and-copy\n'
+                                'criu_migrate_criu_options: {"tcp_established": true}' % json.dumps(TCP_COUNTER),
+                                'tcp-established')
+    _ok(proc)
+    assert result['mode'] == 'stop-and-copy', result
+    _counter_continued(pair, result)
+    assert pair.ssh(pair.src, 'kill -0 %d' % result['source_pid']).returncode != 0, 'the source tree still runs'
+    assert pair.leftovers(pair.src) == [], pair.leftovers(pair.src)
+    assert [x for x in pair.leftovers(pair.dst) if 'criu' in x and 'python3' not in x] == []
+    # criu locks the connection with the firewall while it dumps: nothing of that lock is left on either host.
+    for name in (pair.src, pair.dst):
+        rules = pair.ssh(name, 'iptables-save 2>/dev/null | grep -ci criu; nft list ruleset 2>/dev/null | '
+                               'grep -ci criu; true').stdout.split()
+        assert rules == ['0', '0'], (name, rules)
 
 
 def test_check_mode_decides_only(clean):
