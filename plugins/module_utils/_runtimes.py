@@ -413,6 +413,13 @@ class _Host:
                         criu.get('fix') or 'install a criu release that works on this kernel')
             elif usable is None:
                 v.unknown('whether the installed criu works on this host was not determined')
+            else:
+                # A criu that works but cannot dump some processes here (criu 4.1.1 and network sockets on Linux
+                # 6.16+) leaves the runtime ready for the containers that hold none.
+                for limit in criu.get('cannot_dump') or []:
+                    v.note('the installed criu %s cannot dump %s on this kernel, so %s cannot checkpoint a container '
+                           'whose processes hold one (criu_facts.criu.cannot_dump: why, and the fix)'
+                           % (criu.get('version') or '', limit['what'], name))
         if self.kernel_ready is False:
             v.block('the kernel lacks features criu requires (criu_facts.missing.required)',
                     'provide the kernel features listed in criu_facts.missing.required')

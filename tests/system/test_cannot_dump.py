@@ -10,8 +10,12 @@ import json
 import platform
 import subprocess
 
-from conftest import CRIU_ROOT, criu_and_facts_in_root, criu_root_or_skip, requires_root
+import pytest
+
+from conftest import CRIU_ROOT, criu_and_facts_in_root, criu_root_or_skip, requires_root, run_tool
 from ansible_collections.criu.check.plugins.module_utils import _installed_criu
+from ansible_collections.criu.check.plugins.module_utils import _runtimes
+from ansible_collections.criu.check.plugins.module_utils._context import which
 
 pytestmark = requires_root
 
@@ -27,7 +31,13 @@ def _dump_sockets():
         raise AssertionError('dump_sockets.py printed no JSON: %r %r' % (proc.stdout[-2000:], proc.stderr[-2000:]))
 
 
-def test_the_prediction_is_what_criu_does_and_the_facts_say_it():
+@pytest.fixture(scope='module')
+def root_criu():
+    """criu_facts.criu of the Debian 13 root's criu 4.1.1 on this host's kernel."""
+    return criu_and_facts_in_root()[1]['criu']
+
+
+def test_the_prediction_is_what_criu_does_and_the_facts_say_it(root_criu):
     out = _dump_sockets()
     assert out['version'] == '4.1.1', out
     assert out['kernel'] == {'inet_passcred_refused': _installed_criu.inet_passcred_refused(),
@@ -37,8 +47,7 @@ def test_the_prediction_is_what_criu_does_and_the_facts_say_it():
         # The kernel this suite is meant for (6.18): the case that can fail.
         assert out['predicted'] == ['inet_sockets'], out
         assert "Can't get 1:16 opt: Operation not supported" in out['error'], out
-    dummy, facts = criu_and_facts_in_root()
-    criu = facts['criu']
+    criu = root_criu
     assert criu['usable'] is True, criu
     assert [limit['id'] for limit in criu['cannot_dump']] == out['predicted'], criu['cannot_dump']
     for limit in criu['cannot_dump']:
@@ -46,3 +55,19 @@ def test_the_prediction_is_what_criu_does_and_the_facts_say_it():
                                           'packet socket (a network server or client) on kernel %s: '
                                           % platform.release()), limit
         assert limit['fix'].startswith('Install criu 4.2 or newer'), limit
+
+
+def test_the_runtimes_stay_ready_and_say_what_they_cannot_checkpoint(root_criu):
+    """podman and runc of this host (scripts/test installs them), judged with the root's criu: ready, since the
+    criu works, with a note for each limit, which names the runtime; none where there is no limit."""
+    if not (which('podman') and which('runc')):
+        pytest.skip('podman and runc are not installed (scripts/test installs them)')
+    assert root_criu['cannot_dump'] or not _installed_criu.inet_passcred_refused(), root_criu
+    facts = _runtimes.gather(run_tool, root_criu, True)
+    for name, label in (('runc', 'runc'), ('podman', 'Podman')):
+        fact = facts[name]
+        notes = [note for note in fact['notes'] if 'cannot dump' in note]
+        assert notes == ['The installed criu 4.1.1 cannot dump %s on this kernel, so %s cannot checkpoint a container '
+                         'whose processes hold one (criu_facts.criu.cannot_dump: why, and the fix).' % (limit['what'], label)
+                         for limit in root_criu['cannot_dump']], fact
+    assert facts['runc']['checkpoint'] == _runtimes.READY, facts['runc']
