@@ -72,8 +72,8 @@ options:
   criu_options:
     description:
       - criu's options for what the tree holds, each off by default. criu records none of them in the images, so
-        the restore must be given the same (those that apply to it); the migrate role passes its
-        C(criu_migrate_criu_options) to both.
+        the restore must be given the same (it takes those criu restore needs, and leaves out those marked dump
+        only); the migrate role passes its C(criu_migrate_criu_options) to both.
       - A dump that needs one fails with criu's words and the option to set.
     type: dict
     default: {}
@@ -106,13 +106,17 @@ options:
         default: false
       ext_unix_sk:
         description:
-          - Dump unix sockets whose peer is outside the tree, and connect them back on restore (C(--ext-unix-sk)).
+          - Dump datagram unix sockets whose peer is outside the tree (C(--ext-unix-sk); dump only). criu restores
+            them connected to the peer's name again, which must then be bound (criu does not dump half of a
+            stream connection).
         type: bool
         default: false
       link_remap:
         description:
           - Dump open files whose name was removed while other links remain, through a temporary link
             (C(--link-remap); dump only).
+          - criu leaves that link (C(link_remap.N) beside the file) until the images are restored on the same file
+            system, which removes it; on another host the restore finds no such file.
         type: bool
         default: false
 '''

@@ -20,7 +20,7 @@ import re
 # A row: name, the option's key in criu_options, whose flag is criu's long option of that name (tcp_established:
 # --tcp-established); asks, how criu's failed dump asks for it (criu 4.1.1's words, seen in the tests where marked,
 # else from criu's source); restore, whether criu restore must be given it too (criu records none of these in the
-# images); image, the image criu writes only with the option, whose restore without it criu lets pass silently
+# images; a dump-only option is one whose result the images carry); image, the image criu writes only with the option, whose restore without it criu lets pass silently
 # (the file locks are then not taken again: seen), else None.
 Option = collections.namedtuple('Option', 'name asks restore image')
 Option.__new__.__defaults__ = (True, None)
@@ -37,9 +37,11 @@ OPTIONS = (
     Option(name='file_locks', asks='You can try --file-locks to dump them', image='filelocks.img'),
     # criu/pstree.c (seen: a process that is not its session's leader, started from a shell or a script).
     Option(name='shell_job', asks='Consider using --shell-job option'),
-    # criu/sk-unix.c: a unix socket whose peer is outside the tree.
-    Option(name='ext_unix_sk', asks='Consider using --ext-unix-sk option'),
-    # criu/files-reg.c: an open file whose name has been removed but that still has links.
+    # criu/sk-unix.c (seen: a datagram socket connected to one bound outside the tree, which criu restores without
+    # the option, connected to that name again: the images mark the socket external).
+    Option(name='ext_unix_sk', asks='Consider using --ext-unix-sk option', restore=False),
+    # criu/files-reg.c (seen: a file open under a removed name, linked under another; criu links it as
+    # link_remap.N beside it, which the restore, without the option, removes).
     Option(name='link_remap', asks='Use link-remap option', restore=False),
 )
 

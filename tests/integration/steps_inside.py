@@ -32,6 +32,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -387,10 +388,80 @@ def _sessions(run, base):
     return out
 
 
+def _external_socket(run, base):
+    """A tree whose datagram unix socket is connected to one bound by this script (outside the tree): dumped
+    without and with --ext-unix-sk, restored without it, and what reaches this script's socket after."""
+    out = {}
+    sink = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sink.bind(base + '/sink.sock')
+    sink.settimeout(10)
+    try:
+        out['ext_pid'] = pid = run('criu_process', {'state': 'started', 'command': [
+            'python3', '-c', 'import socket, sys, time\ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)\n'
+            's.connect(sys.argv[1])\nwhile True:\n    s.send(b"here")\n    time.sleep(0.2)', base + '/sink.sock',
+            TOKEN]})['pid']
+        out['ext_before'] = sink.recv(64).decode()
+        out['ext_without'] = run('criu_dump', {'pid': pid, 'images_dir': base + '/ext0'})
+        out['ext'] = run('criu_dump', {'pid': pid, 'images_dir': base + '/ext',
+                                       'criu_options': {'ext_unix_sk': True}})
+
+        def after_restore(restored):
+            sink.settimeout(0)
+            while True:                 # what the tree sent before the dump ended it
+                try:
+                    sink.recv(64)
+                except OSError:
+                    break
+            sink.settimeout(10)
+            try:
+                return sink.recv(64).decode()
+            except OSError as exc:
+                return repr(exc)
+        out['ext_restored'], out['ext_after'] = _restore_and_end(run, base + '/ext', pid, {}, after_restore)
+    finally:
+        sink.close()
+    return out
+
+
+def _link_remap(run, base):
+    """A tree holding a file open whose name was removed while another link to it remains: dumped without and
+    with --link-remap, what criu leaves beside the file, restored (without it), and what the restored tree holds."""
+    out = {}
+    remap = base + '/remap'
+    os.makedirs(remap)
+    name, other = remap + '/opened', remap + '/other'
+    out['remap_pid'] = pid = run('criu_process', {'state': 'started', 'command': [
+        'python3', '-c', 'import os, sys, time\nfd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)\n'
+        'os.link(sys.argv[1], sys.argv[2])\nos.unlink(sys.argv[1])\nwhile True:\n'
+        '    time.sleep(1)', name, other, TOKEN]})['pid']
+    deadline = time.monotonic() + 10
+    while os.path.exists(name) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    out['remap_inode'] = os.stat(other).st_ino
+    out['remap_without'] = run('criu_dump', {'pid': pid, 'images_dir': base + '/remap0'})
+    out['remap'] = run('criu_dump', {'pid': pid, 'images_dir': base + '/remapped',
+                                     'criu_options': {'link_remap': True}})
+    out['remap_left'] = sorted(os.listdir(remap))
+
+    def held(restored):
+        found = []
+        for fd in os.listdir('/proc/%d/fd' % restored):
+            try:
+                if os.stat('/proc/%d/fd/%s' % (restored, fd)).st_ino == out['remap_inode']:
+                    found.append(os.readlink('/proc/%d/fd/%s' % (restored, fd)))
+            except OSError:
+                pass
+        return found
+    out['remap_restored'], out['remap_held'] = _restore_and_end(run, base + '/remapped', pid, {}, held)
+    out['remap_after'] = sorted(os.listdir(remap))
+    return out
+
+
 def scenario_options(run):
-    """criu_options (criu's flags for what the tree holds), against real criu: the session cases (_sessions()), and
-    a tree holding a file lock (--file-locks) dumped without and with its option, and restored without it and with
-    it."""
+    """criu_options (criu's flags for what the tree holds), against real criu: the session cases (_sessions()), a
+    tree holding a file lock (--file-locks) dumped without and with its option, and restored without it and with
+    it, a unix socket connected outside the tree (_external_socket()) and a file open under a removed name
+    (_link_remap())."""
     base = '/tmp/%s-opt' % TOKEN
     os.makedirs(base)
     try:
@@ -408,6 +479,8 @@ def scenario_options(run):
         out['lock_restored_bare'], out['locks_bare'] = _restore_and_end(run, base + '/locked', locked, {}, _locks_of)
         out['lock_restored'], out['locks_restored'] = _restore_and_end(
             run, base + '/locked', locked, {'file_locks': True}, _locks_of)
+        out.update(_external_socket(run, base))
+        out.update(_link_remap(run, base))
         # Options the tree does not need change nothing but criu's command line.
         pid = workload(run)
         out['all'] = run('criu_dump', {'pid': pid, 'images_dir': base + '/all', 'criu_options': {

@@ -476,7 +476,8 @@ def test_criu_options_are_what_the_tree_needs_and_restore_needs_them_too(edges):
     """A tree that does not lead its session (--shell-job) and one holding a flock() (--file-locks): without the
     option criu refuses and the module names it; with it, the dump and the restore work, into criu's caller's
     session and with the lock taken again.  A tree whose session's leader is outside its pid namespace fails with
-    the option too, and the module says how to start one criu can dump.  criu restores such images without --file-locks as if there were no
+    the option too, and the module says how to start one criu can dump.  --ext-unix-sk and --link-remap are the
+    dump's only: criu restores what they dumped without them.  criu restores such images without --file-locks as if there were no
     lock, so criu_restore refuses to; options the tree does not need go to criu (the restore's only) and change
     nothing; an unknown one is refused with the valid names."""
     opt = edges['options']
@@ -513,6 +514,29 @@ def test_criu_options_are_what_the_tree_needs_and_restore_needs_them_too(edges):
                            'without it leaves that out silently: set criu_options.file_locks: true, as on criu_dump')
     assert opt['lock_restored']['pid'] == opt['locked_pid'], opt['lock_restored']
     assert [line.split(': ', 1)[1][:len(lock)] for line in opt['locks_restored']] == [lock], opt['locks_restored']
+    # A datagram socket connected outside the tree: dumped with --ext-unix-sk only, restored without it (the
+    # images mark it external), and it reaches the peer again.
+    dump_only = "criu needs --%s for what this tree holds: set criu_options.%s: true on criu_dump, or %s: true in " \
+                "the migrate role's criu_migrate_criu_options"
+    without = opt['ext_without']
+    assert opt['ext_before'] == 'here' and without['failed'] is True, opt
+    assert without['msg'] == ('criu dump failed (exit 1): unix: External socket is used. Consider using '
+                              '--ext-unix-sk option.; ' + dump_only % ('ext-unix-sk', 'ext_unix_sk', 'ext_unix_sk'))
+    assert opt['ext']['rc'] == 0 and '--ext-unix-sk' in opt['ext']['cmd'], opt['ext']
+    assert opt['ext_restored']['pid'] == opt['ext_pid'] and '--ext-unix-sk' not in opt['ext_restored']['cmd'], opt
+    assert opt['ext_after'] == 'here', opt
+    # A file open under a removed name with another link: dumped with --link-remap only, through a link criu
+    # leaves beside it, which the restore (without the option) removes; the restored tree holds the same file.
+    without = opt['remap_without']
+    assert without['failed'] is True and without['msg'] == (
+        "criu dump failed (exit 1): Can't create link remap for /tmp/%s-opt/remap/opened. Use link-remap option.; "
+        % edges['token'] + dump_only % ('link-remap', 'link_remap', 'link_remap')), without
+    assert opt['remap']['rc'] == 0 and '--link-remap' in opt['remap']['cmd'], opt['remap']
+    assert len(opt['remap_left']) == 2 and opt['remap_left'][0].startswith('link_remap.'), opt['remap_left']
+    assert opt['remap_left'][1] == 'other', opt['remap_left']
+    assert opt['remap_restored']['pid'] == opt['remap_pid'], opt['remap_restored']
+    assert opt['remap_held'] == ['/tmp/%s-opt/remap/opened (deleted)' % edges['token']], opt
+    assert opt['remap_after'] == ['other'], opt['remap_after']
     assert opt['all']['cmd'][-7:-3] == ['--tcp-established', '--skip-in-flight', '--file-locks', '--link-remap']
     assert opt['all_restored']['cmd'][-5:-3] == ['--tcp-established', '--file-locks'], opt['all_restored']
     assert opt['all_restored']['pid'] > 1, opt['all_restored']
