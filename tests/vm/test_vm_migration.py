@@ -70,6 +70,48 @@ TCP_COUNTER = ("python3 -c 'import socket, time\n"
                "    with open(\"%s\", \"ab\") as log:\n"
                "        log.write(line)\n"
                "    time.sleep(0.2)'" % COUNTER_LOG)
+# A client of a server outside the tree (SINK, on the source), which counts in the log as COUNTER does and sends
+# each number to the server, connecting again whenever sending fails (and saying so in RECONNECTS): dumped with
+# --tcp-close, criu restores its connection closed, and on the destination it connects anew.
+RECONNECTS = '/var/tmp/criu-migrate-reconnects.log'
+SINK_LOG = '/var/tmp/criu-migrate-sink.log'
+SINK_PORT = 7077
+TCP_CLIENT = ("python3 -c 'import socket, sys, time\n"
+              "def connect():\n"
+              "    while True:\n"
+              "        try:\n"
+              "            return socket.create_connection((sys.argv[1], %d), timeout=5)\n"
+              "        except OSError:\n"
+              "            time.sleep(0.2)\n"
+              "s = connect()\n"
+              "i = 0\n"
+              "while True:\n"
+              "    i += 1\n"
+              "    try:\n"
+              "        s.sendall(str(i).encode() + bytes([10]))\n"
+              "    except OSError:\n"
+              "        s.close()\n"
+              "        s = connect()\n"
+              "        s.sendall(str(i).encode() + bytes([10]))\n"
+              "        open(\"%s\", \"a\").write(str(i) + chr(10))\n"
+              "    with open(\"%s\", \"a\") as log:\n"
+              "        log.write(str(i) + chr(10))\n"
+              "    time.sleep(0.2)' " % (SINK_PORT, RECONNECTS, COUNTER_LOG))
+# The server: each connection's bytes appended to SINK_LOG, one connection after another.
+SINK = ("python3 -c 'import socket\n"
+        "server = socket.socket()\n"
+        "server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+        "server.bind((\"0.0.0.0\", %d))\n"
+        "server.listen(4)\n"
+        "while True:\n"
+        "    peer = server.accept()[0]\n"
+        "    while True:\n"
+        "        data = peer.recv(4096)\n"
+        "        if not data:\n"
+        "            break\n"
+        "        with open(\"%s\", \"ab\") as log:\n"
+        "            log.write(data)\n"
+        "    peer.close()'" % (SINK_PORT, SINK_LOG))
 ONLY_ON_SOURCE = '/var/tmp/criu-migrate-only-here.sh'
 # What the clean-up ends (pkill -f) and the leak checks look for (pgrep -f) on both VMs: a part of the
 # command line of every workload above (COUNTER's and ONLY_ON_SOURCE's files, STEADY's bytearray, GROWING's
@@ -224,7 +266,8 @@ class Pair:
             # nothing else on its command line does: the files go in a command of their own
             # (a pkill that killed its own shell left the counter's log of one test to the next).
             self.ssh(name, 'pkill -KILL -f "%s"; true' % WORKLOADS)
-            assert self.ssh(name, 'rm -f %s %s' % (COUNTER_LOG, ONLY_ON_SOURCE)).returncode == 0
+            assert self.ssh(name, 'rm -f %s %s %s %s' % (COUNTER_LOG, ONLY_ON_SOURCE, RECONNECTS, SINK_LOG)
+                            ).returncode == 0
 
 
 def _failure(stdout):
@@ -420,6 +463,34 @@ def test_an_established_tcp_connection_moves_with_tcp_established(clean):
         rules = pair.ssh(name, 'iptables-save 2>/dev/null | grep -ci criu; nft list ruleset 2>/dev/null | '
                                'grep -ci criu; true').stdout.split()
         assert rules == ['0', '0'], (name, rules)
+
+
+def test_a_client_moves_with_tcp_close_and_connects_again(clean):
+    """A tree connected to a server outside it (on the source host): with tcp_close criu dumps the connection
+    closed and restores it so (criu records that in the images, and its restore asks for --tcp-close again), and
+    on the destination the client finds it closed, connects to the server again and goes on; the server receives
+    what it counts there."""
+    pair = clean
+    source = [h for h in pair.hosts if h['name'] == pair.src][0]['address']
+    started = pair.ssh(pair.src, 'setsid nohup %s > /dev/null 2>&1 < /dev/null & sleep 1; ss -Htln "sport = :%d"'
+                       % (SINK, SINK_PORT))
+    assert started.returncode == 0 and str(SINK_PORT) in started.stdout, started.stdout + started.stderr
+    proc, result = pair.migrate('criu_migrate_command: %s\ncriu_migrate_mode: stop-and-copy\n'
+                                'criu_migrate_criu_options: {"tcp_close": true}' % json.dumps(TCP_CLIENT + source),
+                                'tcp-close')
+    _ok(proc)
+    _counter_continued(pair, result)
+    src_log, dst_log = _counter_logs(pair)
+    reconnected = pair.ssh(pair.dst, 'cat %s' % RECONNECTS).stdout.split()
+    say('[migration tcp-close] the client connected again on the destination at %s' % reconnected)
+    # At the first number it sends there (the second, were it frozen between sending and logging one).
+    assert len(reconnected) == 1 and reconnected[0] in dst_log[:2], (reconnected, dst_log[:3])
+    assert pair.ssh(pair.src, 'test -e %s' % RECONNECTS).returncode != 0, 'the client lost its connection at home'
+    received = [int(n) for n in pair.ssh(pair.src, 'cat %s' % SINK_LOG).stdout.split()]
+    assert int(reconnected[0]) in received and max(received) > int(src_log[-1]), (received[-5:], src_log[-1])
+    pair.ssh(pair.src, 'pkill -KILL -f "criu-migrate-sin[k]"; true')
+    assert pair.leftovers(pair.src) == [], pair.leftovers(pair.src)
+    assert [x for x in pair.leftovers(pair.dst) if 'criu' in x and 'python3' not in x] == []
 
 
 def test_check_mode_decides_only(clean):
