@@ -18,15 +18,17 @@ import os
 import re
 
 # A row: name, the option's key in criu_options, whose flag is criu's long option of that name (tcp_established:
-# --tcp-established); asks, how criu's failed dump asks for it (criu 4.1.1's words, seen in the tests where marked,
-# else from criu's source); restore, whether criu restore must be given it too (criu records none of these in the
-# images; a dump-only option is one whose result the images carry); image, the image criu writes only with the option, whose restore without it criu lets pass silently
-# (the file locks are then not taken again: seen), else None.
+# --tcp-established); asks, how criu's failed dump asks for it (criu's words, seen in the tests where marked, else
+# from criu's source); restore, whether criu restore must be given it too (criu records none of these in the
+# images; a dump-only option is one whose result the images carry); image, the image criu writes only with the
+# option, whose restore without it criu lets pass silently (the file locks are then not taken again: seen), else
+# None.
 Option = collections.namedtuple('Option', 'name asks restore image')
 Option.__new__.__defaults__ = (True, None)
 
 OPTIONS = (
-    # criu/sk-inet.c dump_one_inet_fd() (the spec's and the fleet's most common refusal).
+    # criu/sk-inet.c dump_one_inet_fd() (the spec's and the fleet's most common refusal; seen with criu 4.2.1, in
+    # the VMs' migration test).
     Option(name='tcp_established', asks='Connected TCP socket, consider using --tcp-established'),
     # Established connections dumped and restored closed (criu/image.c asks at restore: "Need to set the
     # --tcp-close options").

@@ -1,8 +1,9 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
 """criu_options of criu_dump, criu_restore and the migrate role: the one table (module_utils/_criu_options.py), the
-docs and the role's argument spec that repeat it, the command lines and the advice.  Real criu meets each option
-in tests/integration/test_migration_steps.py."""
+docs and the role's argument spec that repeat it, the command lines and the advice.  Real criu meets shell_job,
+file_locks, ext_unix_sk and link_remap in tests/integration/test_migration_steps.py (criu 4.1.1), tcp_established
+and tcp_close in tests/vm/test_vm_migration.py (criu 4.2.1); skip_in_flight only here."""
 
 import os
 
@@ -55,7 +56,7 @@ def test_the_flags_for_each_command():
     ("Can't create link remap for /tmp/x. Use link-remap option.", 'link_remap'),
 ])
 def test_what_criu_asks_for_is_named_as_the_option_to_set(line, name):
-    """criu's own words for each option (the integration test meets shell_job and file_locks for real): the advice
+    """criu's own words for each option (the module docstring says where real criu meets them): the advice
     names the module's option, and says whether the restore needs it too."""
     hint = _smoke.advice(line)
     option = [o for o in O.OPTIONS if o.name == name][0]
