@@ -70,6 +70,16 @@ options:
           - Whether the source reached the destination's page server, C(reachable) (bool, required) and
             C(message) (what failed). Applies to pre-copy and stop-and-copy.
         type: dict
+  criu_options:
+    description:
+      - The criu options the tree is to be dumped with (M(criu.check.criu_dump)'s
+        O(criu.check.criu_dump#module:criu_options), the migrate role's C(criu_migrate_criu_options)).
+      - Those that say the tree holds network sockets (V(tcp_established), V(tcp_close), V(skip_in_flight)) are
+        checked against what the source's criu cannot dump on its kernel (C(criu_facts.criu.cannot_dump), such as
+        criu before 4.2 on Linux 6.16 and newer); every mode fails there, with criu's reason and fix (check
+        C(criu_dump)).
+    type: dict
+    version_added: 0.3.0
   source_name:
     description: How the reasons and fixes name the source, for example its C(inventory_hostname).
     type: str
@@ -169,8 +179,9 @@ _value:
     checked:
       description:
         - The checks that gave an answer (on at least one host), by id - C(criu_usable), C(kernel_ready),
-          C(arch), C(page_size), C(criu_version), C(criu_release), C(cgroup), C(cpuinfo), C(page_server), and the probe ids
-          C(mem_dirty_track), C(uffd) and C(uffd-noncoop).
+          C(arch), C(page_size), C(criu_version), C(criu_release), C(cgroup), C(cpuinfo), C(page_server),
+          C(criu_dump) (with O(criu_options) that say what the tree holds), and the probe ids C(mem_dirty_track),
+          C(uffd) and C(uffd-noncoop).
       type: list
       elements: str
     not_checked:
@@ -186,7 +197,8 @@ from ansible.errors import AnsibleFilterError  # noqa: E402
 from ansible_collections.criu.check.plugins.module_utils import _pair  # noqa: E402
 
 
-def criu_migration(source, destination=None, pair=None, source_name='source', destination_name='destination'):
+def criu_migration(source, destination=None, pair=None, source_name='source', destination_name='destination',
+                   criu_options=None):
     """Whether a process tree can migrate from ``source`` to ``destination``.
 
     Hands the facts to the collection's pair decision
@@ -199,7 +211,7 @@ def criu_migration(source, destination=None, pair=None, source_name='source', de
         for facts, what in ((source, _pair.SOURCE), (destination, _pair.DESTINATION)):
             _pair.check_shape(facts, what)
         return _pair.decide(source, destination, pair=pair, source_name=source_name,
-                            destination_name=destination_name)
+                            destination_name=destination_name, criu_options=criu_options)
     except _pair.PairError as exc:
         raise AnsibleFilterError('criu_migration: %s' % exc)
 

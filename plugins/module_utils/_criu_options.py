@@ -22,19 +22,22 @@ import re
 # from criu's source); restore, whether criu restore must be given it too (criu records none of these in the
 # images; a dump-only option is one whose result the images carry); image, the image criu writes only with the
 # option, whose restore without it criu lets pass silently (the file locks are then not taken again: seen), else
-# None.
-Option = collections.namedtuple('Option', 'name asks restore image')
-Option.__new__.__defaults__ = (True, None)
+# None; holds, what the option says the tree holds, as ids of criu_facts.criu.cannot_dump (_installed_criu.
+# CANNOT_DUMP, which a test keeps these in): a migration with it is refused where the source's criu cannot dump
+# that (_pair.decide()).
+Option = collections.namedtuple('Option', 'name asks restore image holds')
+Option.__new__.__defaults__ = (True, None, ())
 
 OPTIONS = (
     # criu/sk-inet.c dump_one_inet_fd() (the spec's and the fleet's most common refusal; seen with criu 4.2.1, in
     # the VMs' migration test).
-    Option(name='tcp_established', asks='Connected TCP socket, consider using --tcp-established'),
+    Option(name='tcp_established', asks='Connected TCP socket, consider using --tcp-established',
+           holds=('inet_sockets',)),
     # Established connections dumped and restored closed (criu/image.c asks at restore: "Need to set the
     # --tcp-close options").
-    Option(name='tcp_close', asks='Need to set the --tcp-close options'),
+    Option(name='tcp_close', asks='Need to set the --tcp-close options', holds=('inet_sockets',)),
     # criu/sk-inet.c: a connection not yet accepted ("In-flight connection ... --skip-in-flight").
-    Option(name='skip_in_flight', asks='--skip-in-flight', restore=False),
+    Option(name='skip_in_flight', asks='--skip-in-flight', restore=False, holds=('inet_sockets',)),
     # criu/file-lock.c (seen: a process holding flock()).
     Option(name='file_locks', asks='You can try --file-locks to dump them', image='filelocks.img'),
     # criu/pstree.c (seen: a process that is not its session's leader, started from a shell or a script).
@@ -46,6 +49,9 @@ OPTIONS = (
     # link_remap.N beside it, which the restore, without the option, removes).
     Option(name='link_remap', asks='Use link-remap option', restore=False),
 )
+
+
+NAMES = tuple(option.name for option in OPTIONS)
 
 
 def flag(option):
@@ -67,6 +73,33 @@ def flags(options, action):
     """criu's flags for ``options`` (the module's criu_options) for ``action`` (dump, pre-dump, restore)."""
     options = options or {}
     return [flag(option) for option in OPTIONS if options.get(option.name) and (action != 'restore' or option.restore)]
+
+
+def check(options):
+    """Why ``options`` (criu_options, as the migrate role passes them to a filter) are not valid, naming what is;
+    None when they are."""
+    if options is None:
+        return None
+    valid = ', '.join(option.name for option in OPTIONS)
+    if not isinstance(options, dict):
+        return 'criu_options must be a dictionary of %s (each true or false), not %s' % (valid, type(options).__name__)
+    unknown = sorted('%s' % (name,) for name in options if name not in NAMES)
+    if unknown:
+        return 'unknown criu_options: %s (valid: %s)' % (', '.join(unknown), valid)
+    wrong = sorted(name for name, value in options.items() if not isinstance(value, bool))
+    if wrong:
+        return 'criu_options.%s must be true or false' % wrong[0]
+    return None
+
+
+def held(options):
+    """{cannot_dump id: [the options of ``options`` that say the tree holds it]}."""
+    out = {}
+    for option in OPTIONS:
+        if (options or {}).get(option.name):
+            for limit in option.holds:
+                out.setdefault(limit, []).append(option.name)
+    return out
 
 
 def restore_problem(images_dir, options):

@@ -49,6 +49,7 @@ __metaclass__ = type
 
 from collections.abc import Mapping
 
+from ansible_collections.criu.check.plugins.module_utils import _criu_options
 from ansible_collections.criu.check.plugins.module_utils import _decide
 from ansible_collections.criu.check.plugins.module_utils import _facts_shape
 from ansible_collections.criu.check.plugins.module_utils import _registry as REG
@@ -285,6 +286,25 @@ def _page_server(checks, pair, names):
                % (names[1], names[0], names[1], names[0]))
 
 
+def _criu_dump(checks, facts, options, side):
+    """What ``options`` (criu_options) say the tree holds, against what the criu of ``facts`` cannot dump on its
+    kernel (criu_facts.criu.cannot_dump): every mode dumps on the source.  Nothing is checked when the options say
+    nothing of the kind."""
+    held = _criu_options.held(options)
+    if not held:
+        return
+    criu = facts.get('criu') if isinstance(facts.get('criu'), Mapping) else {}
+    if criu.get('usable') is not True:
+        return      # criu_usable answers for it
+    limits = [limit for limit in criu.get('cannot_dump') or [] if isinstance(limit, Mapping) and limit.get('id') in held]
+    if not limits:
+        return checks.add('criu_dump', True, MODES)
+    for limit in limits:
+        given = ', '.join('criu_options.%s' % name for name in held[limit['id']])
+        checks.add('criu_dump', False, MODES, 'with %s the tree holds what criu on %s cannot dump: %s'
+                   % (given, side, _sentence(limit.get('reason') or limit['id'])), _sentence(limit.get('fix')) or None)
+
+
 def _probes(checks, facts, ids, side, mode):
     probes = facts['probes']
     for probe_id in ids:
@@ -327,8 +347,9 @@ def _verdict(items):
 # ---------------------------------------------------------------- the decision
 
 
-def decide(source, destination, pair=None, source_name='source', destination_name='destination'):
-    """The migration verdict for one pair::
+def decide(source, destination, pair=None, source_name='source', destination_name='destination', criu_options=None):
+    """The migration verdict for one pair (of a tree to be dumped with ``criu_options``, the modules' and the
+    migrate role's)::
 
         {'possible': True | False | None, 'mode': 'pre-copy' | 'stop-and-copy' | None,
          'modes': {MODE: {'ok': True | False | None, 'reasons': [...], 'fixes': [...]}},
@@ -343,6 +364,9 @@ def decide(source, destination, pair=None, source_name='source', destination_nam
     check_facts(source, SOURCE)
     check_facts(destination, DESTINATION)
     evidence = check_pair(pair)
+    problem = _criu_options.check(criu_options)
+    if problem:
+        raise PairError(problem)
     names = ('%s' % (source_name,), '%s' % (destination_name,))
     checks = _Checks()
     for facts, side in ((source, names[0]), (destination, names[1])):
@@ -359,6 +383,7 @@ def decide(source, destination, pair=None, source_name='source', destination_nam
     else:
         checks.skip('page_size')
     _criu_version(checks, source, destination, names)
+    _criu_dump(checks, source, criu_options, names[0])
     _same(checks, 'cgroup', _environment(source, 'cgroup'), _environment(destination, 'cgroup'), names,
           'cgroup layout', 'criu restores cgroup properties only into the layout it dumped them from',
           'boot both hosts with the same cgroup layout (systemd.unified_cgroup_hierarchy)',

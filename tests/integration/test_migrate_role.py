@@ -19,7 +19,9 @@ and runs migrate_role/play.yml there:
   anything starts;
 - check mode from a block and from include_role's apply: the role decides, starts nothing;
 - a tree holding a file lock, without criu_migrate_criu_options (the dump fails, naming the
-  option; the tree runs on, on the source) and with file_locks (it moves).
+  option; the tree runs on, on the source) and with file_locks (it moves);
+- tcp_established where criu 4.1.1 cannot dump network sockets (Linux 6.16+): refused
+  before the tree starts.
 
 On every path nothing is left but what should run: no page server, no images, no work
 directory the role created.
@@ -37,6 +39,8 @@ import pytest
 
 import conftest
 from process_list import processes
+
+from ansible_collections.criu.check.plugins.module_utils import _installed_criu
 
 CRIU_ROOT = conftest.CRIU_ROOT
 
@@ -116,6 +120,25 @@ def test_a_tree_holding_a_file_lock_moves_with_the_option_only(run):
     assert 'failed' not in moved and moved['mode'] == 'stop-and-copy', moved
     assert [cmd for cmd in _commands(hosts['dst']) if 'lock1-' in cmd] != [], hosts['dst']
     assert not [cmd for cmd in _commands(hosts['src']) if 'lock1-' in cmd], hosts['src']
+
+
+def test_tcp_options_are_refused_before_anything_starts_where_criu_cannot_dump_sockets(run):
+    """criu_migrate_criu_options.tcp_established says the tree holds network sockets.  On a kernel that refuses
+    SO_PASSCRED on them (6.16 and newer, this host's 6.18), the root's criu 4.1.1 cannot dump them: the pair
+    decision fails every mode with criu's reason and fix, and the tree never starts.  On an older kernel nothing
+    stops the tree (which holds no socket) from moving."""
+    results, hosts, play, said = run
+    tcp = results['tcp']
+    if not _installed_criu.inet_passcred_refused():
+        assert 'failed' not in tcp and tcp['mode'] == 'stop-and-copy', tcp
+        return
+    msg = tcp.get('failed', '')
+    assert msg.startswith('src cannot migrate to dst (auto -> stop-and-copy):'), msg
+    assert ('- with criu_options.tcp_established the tree holds what criu on src cannot dump: criu 4.1.1 '
+            '(/usr/sbin/criu) cannot dump a process with an IPv4, IPv6 or packet socket' in msg), msg
+    assert 'fix: Install criu 4.2 or newer' in msg, msg
+    for name in ('src', 'dst'):
+        assert not [cmd for cmd in _commands(hosts[name]) if 'tcp-' in cmd], hosts[name]
 
 
 def test_a_rollback_after_the_restore_ends_the_whole_tree_on_the_destination(run):

@@ -70,3 +70,14 @@ def test_a_restore_without_the_option_its_images_need_is_refused(tmp_path):
     (tmp_path / 'filelocks.img').write_bytes(b'')
     assert 'set criu_options.file_locks: true' in O.restore_problem(str(tmp_path), {'file_locks': False})
     assert O.restore_problem(str(tmp_path), {'file_locks': True}) is None
+
+
+def test_what_an_option_says_the_tree_holds_is_something_criu_facts_name():
+    """holds names ids of _installed_criu.CANNOT_DUMP (what _pair.decide() looks for in criu_facts.criu.cannot_dump);
+    the TCP options say the tree holds network sockets."""
+    from ansible_collections.criu.check.plugins.module_utils import _installed_criu
+    known = set(limit['id'] for limit in _installed_criu.CANNOT_DUMP)
+    assert set(i for option in O.OPTIONS for i in option.holds) <= known
+    assert O.held({'tcp_established': True, 'tcp_close': True, 'file_locks': True}) == {
+        'inet_sockets': ['tcp_established', 'tcp_close']}
+    assert O.held(None) == O.held({'tcp_established': False}) == {}

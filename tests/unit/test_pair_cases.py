@@ -205,3 +205,47 @@ def test_a_probe_without_a_message_is_named_with_its_status_once(src, dst):
     src['probes']['mem_dirty_track'].update(status='unsupported', message='')
     v = _pair.decide(src, dst, source_name='web1', destination_name='web2')
     assert 'mem_dirty_track on web1: unsupported' in v['modes'][PRE]['reasons'], v['modes'][PRE]
+
+
+def _cannot_dump_sockets():
+    """criu_facts.criu.cannot_dump of criu 4.1.1 on a kernel that refuses SO_PASSCRED on IPv4 sockets (6.16+)."""
+    return _installed_criu.cannot_dump({'version': '4.1.1', 'path': '/usr/sbin/criu', 'os': {'id': 'debian', 'version_id': '13'},
+                                        'kernel': {'inet_passcred_refused': True, 'release': '6.18.1'}})
+
+
+def test_criu_options_that_say_the_tree_holds_sockets_meet_what_the_source_s_criu_cannot_dump(src, dst):
+    """tcp_established (or tcp_close, skip_in_flight) says the tree holds network sockets: a source whose criu
+    cannot dump those fails every mode, with criu's reason and fix; options that say nothing of sockets, or none,
+    check nothing; the destination's limits are not the dump's."""
+    src['criu']['cannot_dump'] = _cannot_dump_sockets()
+    limit = src['criu']['cannot_dump'][0]
+    v = _pair.decide(src, dst, source_name='web1', destination_name='web2',
+                     criu_options={'tcp_established': True, 'skip_in_flight': True, 'file_locks': True})
+    assert v['possible'] is False and v['mode'] is None
+    assert all(v['modes'][mode]['ok'] is False for mode in (PRE, STOP, POST)), v['modes']
+    reason = ('with criu_options.tcp_established, criu_options.skip_in_flight the tree holds what criu on web1 '
+              'cannot dump: %s' % limit['reason'].rstrip('.'))
+    assert reason in v['reasons'] and limit['fix'].rstrip('.') in v['fixes'], v
+    assert 'criu_dump' in v['checked']
+    for options in (None, {}, {'file_locks': True, 'tcp_established': False}):
+        v = _pair.decide(src, dst, criu_options=options)
+        assert v['mode'] == STOP and 'criu_dump' not in v['checked'] + v['not_checked'], v
+    del src['criu']['cannot_dump']
+    dst['criu']['cannot_dump'] = _cannot_dump_sockets()
+    v = _pair.decide(src, dst, criu_options={'tcp_close': True})
+    assert v['mode'] == STOP and 'criu_dump' in v['checked'], v
+
+
+@pytest.mark.parametrize('options, message', [
+    ({'tcp_establish': True}, 'unknown criu_options: tcp_establish (valid: tcp_established, tcp_close, '
+                              'skip_in_flight, file_locks, shell_job, ext_unix_sk, link_remap)'),
+    ({'tcp_close': 'yes'}, 'criu_options.tcp_close must be true or false'),
+    (['tcp_close'], 'criu_options must be a dictionary of tcp_established, tcp_close, skip_in_flight, file_locks, '
+                    'shell_job, ext_unix_sk, link_remap (each true or false), not list'),
+])
+def test_criu_options_that_are_not_valid_are_refused_naming_what_is(src, dst, options, message):
+    with pytest.raises(_pair.PairError) as raised:
+        _pair.decide(src, dst, criu_options=options)
+    assert str(raised.value) == message
+    with pytest.raises(F.AnsibleFilterError, match='criu_migration: ' + message.split(' (')[0]):
+        F.criu_migration(src, dst, criu_options=options)
