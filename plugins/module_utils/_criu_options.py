@@ -80,7 +80,7 @@ def check(options):
     None when they are."""
     if options is None:
         return None
-    valid = ', '.join(option.name for option in OPTIONS)
+    valid = ', '.join(NAMES)
     if not isinstance(options, dict):
         return 'criu_options must be a dictionary of %s (each true or false), not %s' % (valid, type(options).__name__)
     unknown = sorted('%s' % (name,) for name in options if name not in NAMES)

@@ -336,8 +336,7 @@ def _not_seized(match, run):
 def _leader_outside(match, run):
     return ('process %s (%s in its pid namespace) is in a session whose leader is outside that pid namespace, and '
             'criu dumps a tree with its session\'s leader, --shell-job or not: start the namespace\'s first process in a '
-            'session of its own (unshare -p -f setsid COMMAND; runc and crun do it for a detached container), '
-            'then dump it' % (match.group(1), match.group(2)))
+            'session of its own (setsid: unshare -p -f setsid COMMAND), then dump it' % (match.group(1), match.group(2)))
 
 
 def _cannot_dump(match, run):
