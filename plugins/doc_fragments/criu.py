@@ -100,8 +100,9 @@ options:
         description:
           - The tree was started from a shell or another program's session, not as a session of its own
             (C(--shell-job)); it is restored into the session and terminal of criu's caller.
-          - It does not help the first process of a pid namespace whose session's leader is outside that namespace
-            (C(unshare -p -f) without C(setsid)); criu cannot dump that one, and the module says so.
+          - It does not help a process in session 0 (started by an init that never called C(setsid)), nor the first
+            process of a pid namespace whose session's leader is outside that namespace (C(unshare -p -f) without
+            C(setsid)); criu cannot dump those, and the module says so.
         type: bool
         default: false
       ext_unix_sk:

@@ -334,9 +334,15 @@ def _not_seized(match, run):
 
 
 def _leader_outside(match, run):
+    pid = match.group(1)
+    dumps = 'criu dumps a tree with its session\'s leader, --shell-job or not'
+    if stat_field(pid, 6) == b'0':
+        return ('process %s is in session 0, which has no leader (it was started by an init or a supervisor that '
+                'never called setsid(), nor did its parents), and %s: start the tree\'s root in a session of its own '
+                '(setsid COMMAND), then dump it' % (pid, dumps))
     return ('process %s (%s in its pid namespace) is in a session whose leader is outside that pid namespace, and '
-            'criu dumps a tree with its session\'s leader, --shell-job or not: start the namespace\'s first process in a '
-            'session of its own (setsid: unshare -p -f setsid COMMAND), then dump it' % (match.group(1), match.group(2)))
+            '%s: start the namespace\'s first process in a session of its own (unshare -p -f setsid COMMAND), then '
+            'dump it' % (pid, match.group(2), dumps))
 
 
 def _cannot_dump(match, run):
@@ -421,9 +427,9 @@ _ADVICE = (
     # ns_last_pid ("Pid M do not match expected N").
     (re.compile(r"Can't fork for (\d+): %s|Pid \d+ do not match expected (\d+)" % re.escape(os.strerror(errno.EEXIST))),
      _pid_taken),
-    # criu/cr-dump.c dump_one_task(): the tree's session id, read inside its pid namespace, is 0 (the first process
-    # of unshare -p -f started without setsid; any process of CI's, whose jobs run in a pid namespace from a session
-    # led outside it).
+    # criu/cr-dump.c dump_one_task(): the tree's session id, read inside its pid namespace, is 0: the first process
+    # of unshare -p -f started without setsid (its leader outside the namespace), or a process in session 0 itself
+    # (CI's jobs, started by a PID 1 that never called setsid: criu 4.1.1 said so of a tree of this suite there).
     (re.compile(r'A session leader of (\d+)\((\d+)\) is outside of its pid namespace'), _leader_outside),
     # criu asks for an option for what the tree holds (_criu_options.OPTIONS: criu_dump's criu_options).
     (_criu_options.ASKS, _needs_option),

@@ -329,8 +329,8 @@ def _restore_and_end(run, images, dumped, options, read):
 
 def _in_own_session(what, *args):
     """``what(*args)`` (a dict) in a child of this script that leads a session of its own (setsid()): what criu
-    makes of sessions cannot depend on the one this script was started in, whose leader may be outside this pid
-    namespace (CI's is)."""
+    makes of sessions cannot depend on the one this script was started in, which may have no leader criu can see
+    (CI's jobs run in session 0, criu's "A session leader of N(N) is outside of its pid namespace")."""
     read, write = os.pipe()
     child = os.fork()
     if child == 0:

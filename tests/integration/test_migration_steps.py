@@ -497,7 +497,7 @@ def test_criu_options_are_what_the_tree_needs_and_restore_needs_them_too(edges):
     leader = ('criu dump failed (exit 1): A session leader of {0}(1) is outside of its pid namespace; process {0} (1 '
               'in its pid namespace) is in a session whose leader is outside that pid namespace, and criu dumps a tree '
               "with its session's leader, --shell-job or not: start the namespace's first process in a session of "
-              'its own (setsid: unshare -p -f setsid COMMAND), then dump it')
+              'its own (unshare -p -f setsid COMMAND), then dump it')
     for outside in (opt['outside'], opt['outside_shell']):
         assert outside['failed'] is True and outside['msg'] == leader.format(opt['outside_pid']), outside
     assert '--shell-job' in opt['outside_shell']['cmd'], opt['outside_shell']

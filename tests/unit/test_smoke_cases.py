@@ -293,3 +293,20 @@ def test_no_room_for_crius_own_descriptors_names_the_limit_this_process_has():
     text = _smoke.advice("sfd: Can't chose service_fd_base: 0 34")
     assert text.startswith('criu keeps its own descriptors below the file descriptor limit (RLIMIT_NOFILE, %d; ' % soft)
     assert text.endswith('or give criu CAP_SYS_RESOURCE, with which it raises its own')
+
+
+def test_a_tree_whose_session_criu_cannot_see_is_told_how_to_get_one():
+    """criu's "A session leader of N(M) is outside of its pid namespace" (tests/integration/test_migration_steps.py
+    meets it for real with unshare -p -f): a process in session 0 (here a kernel thread, kthreadd, as a tree's root
+    is in CI, where the jobs' PID 1 never calls setsid) is told to start in a session of its own; a process whose
+    session has a leader (this one) is told about its pid namespace."""
+    zero = [int(pid) for pid in os.listdir('/proc') if pid.isdigit() and _smoke.stat_field(pid, 6) == b'0']
+    if not zero:
+        pytest.skip('no process of session 0 is visible here (a pid namespace of its own)')
+    said = 'A session leader of %d(%d) is outside of its pid namespace'
+    assert _smoke.advice(said % (zero[0], zero[0])) == (
+        "process %d is in session 0, which has no leader (it was started by an init or a supervisor that never called "
+        "setsid(), nor did its parents), and criu dumps a tree with its session's leader, --shell-job or not: start "
+        "the tree's root in a session of its own (setsid COMMAND), then dump it" % zero[0])
+    assert _smoke.advice(said % (os.getpid(), 1)).startswith(
+        'process %d (1 in its pid namespace) is in a session whose leader is outside that pid namespace' % os.getpid())
