@@ -336,7 +336,7 @@ def _not_seized(match, run):
 def _leader_outside(match, run):
     pid = match.group(1)
     dumps = 'criu dumps a tree with its session\'s leader, --shell-job or not'
-    if stat_field(pid, 6) == b'0':
+    if session_of(pid) == 0:
         return ('process %s is in session 0, which has no leader (it was started by an init or a supervisor that '
                 'never called setsid(), nor did its parents), and %s: start the tree\'s root in a session of its own '
                 '(setsid COMMAND), then dump it' % (pid, dumps))

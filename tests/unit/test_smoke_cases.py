@@ -300,7 +300,7 @@ def test_a_tree_whose_session_criu_cannot_see_is_told_how_to_get_one():
     meets it for real with unshare -p -f): a process in session 0 (here a kernel thread, kthreadd, as a tree's root
     is in CI, where the jobs' PID 1 never calls setsid) is told to start in a session of its own; a process whose
     session has a leader (this one) is told about its pid namespace."""
-    zero = [int(pid) for pid in os.listdir('/proc') if pid.isdigit() and _smoke.stat_field(pid, 6) == b'0']
+    zero = [int(pid) for pid in os.listdir('/proc') if pid.isdigit() and _smoke.session_of(pid) == 0]
     if not zero:
         pytest.skip('no process of session 0 is visible here (a pid namespace of its own)')
     said = 'A session leader of %d(%d) is outside of its pid namespace'
