@@ -299,7 +299,7 @@ def test_a_tree_whose_session_criu_cannot_see_is_told_how_to_get_one():
     """criu's "A session leader of N(M) is outside of its pid namespace" (tests/integration/test_migration_steps.py
     meets it for real with unshare -p -f): a process in session 0 (here a kernel thread, kthreadd, as a tree's root
     is in CI, where the jobs' PID 1 never calls setsid) is told to start in a session of its own; a process whose
-    session has a leader (this one) is told about its pid namespace."""
+    session has a leader (a child started in a session of its own) is told about its pid namespace."""
     zero = [int(pid) for pid in os.listdir('/proc') if pid.isdigit() and _smoke.session_of(pid) == 0]
     if not zero:
         pytest.skip('no process of session 0 is visible here (a pid namespace of its own)')
@@ -308,5 +308,11 @@ def test_a_tree_whose_session_criu_cannot_see_is_told_how_to_get_one():
         "process %d is in session 0, which has no leader (it was started by an init or a supervisor that never called "
         "setsid(), nor did its parents), and criu dumps a tree with its session's leader, --shell-job or not: start "
         "the tree's root in a session of its own (setsid COMMAND), then dump it" % zero[0])
-    assert _smoke.advice(said % (os.getpid(), 1)).startswith(
-        'process %d (1 in its pid namespace) is in a session whose leader is outside that pid namespace' % os.getpid())
+    # A process in a session of its own, not this one: CI runs the suite in session 0.
+    led = subprocess.Popen(['sleep', '30'], start_new_session=True)
+    try:
+        assert _smoke.advice(said % (led.pid, 1)).startswith(
+            'process %d (1 in its pid namespace) is in a session whose leader is outside that pid namespace' % led.pid)
+    finally:
+        led.kill()
+        led.wait()
