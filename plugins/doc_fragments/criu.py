@@ -71,9 +71,10 @@ options:
 options:
   criu_options:
     description:
-      - criu's options for what the tree holds, each off by default. criu records none of them in the images, so
-        the restore must be given the same (it takes those criu restore needs, and leaves out those marked dump
-        only); the migrate role passes its C(criu_migrate_criu_options) to both.
+      - criu's options for what the tree holds, each off by default. The restore must be given the same (it takes
+        those criu restore needs, and leaves out those marked dump only); criu records only C(--tcp-close) in the
+        images, and refuses to restore them without it. The migrate role passes its C(criu_migrate_criu_options)
+        to both.
       - A dump that needs one fails with criu's words and the option to set.
     type: dict
     default: {}

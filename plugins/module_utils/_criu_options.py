@@ -19,8 +19,8 @@ import re
 
 # A row: name, the option's key in criu_options, whose flag is criu's long option of that name (tcp_established:
 # --tcp-established); asks, how criu's failed dump asks for it (criu's words, seen in the tests where marked, else
-# from criu's source); restore, whether criu restore must be given it too (criu records none of these in the
-# images; a dump-only option is one whose result the images carry); image, the image criu writes only with the
+# from criu's source); restore, whether criu restore must be given it too (criu records only --tcp-close in the
+# images, and then asks for it again; a dump-only option is one whose result the images carry); image, the image criu writes only with the
 # option, whose restore without it criu lets pass silently (the file locks are then not taken again: seen), else
 # None; holds, what the option says the tree holds, as ids of criu_facts.criu.cannot_dump (_installed_criu.
 # CANNOT_DUMP, which a test keeps these in): a migration with it is refused where the source's criu cannot dump
@@ -116,7 +116,7 @@ def restore_problem(images_dir, options):
 def advice(said):
     """What to set for the dump that failed with ``said`` (what ASKS matched)."""
     option = [entry for entry in OPTIONS if entry.asks == said][0]
-    where = ('criu_dump and criu_restore alike (criu does not record it in the images)' if option.restore else
+    where = ('criu_dump and criu_restore alike (criu restore needs it too)' if option.restore else
              'criu_dump')
     return ('criu needs %s for what this tree holds: set criu_options.%s: true on %s, or %s: true in the migrate '
             "role's criu_migrate_criu_options" % (flag(option), option.name, where, option.name))

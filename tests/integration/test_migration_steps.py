@@ -483,7 +483,7 @@ def test_criu_options_are_what_the_tree_needs_and_restore_needs_them_too(edges):
     opt = edges['options']
     assert 'error' not in opt, opt
     advice = ("criu needs --%s for what this tree holds: set criu_options.%s: true on criu_dump and criu_restore "
-              "alike (criu does not record it in the images), or %s: true in the migrate role's "
+              "alike (criu restore needs it too), or %s: true in the migrate role's "
               'criu_migrate_criu_options')
     without = opt['shell_without']
     assert without['failed'] is True and without['msg'] == (
