@@ -20,11 +20,11 @@ import re
 # A row: name, the option's key in criu_options, whose flag is criu's long option of that name (tcp_established:
 # --tcp-established); asks, how criu's failed dump asks for it (criu's words, seen in the tests where marked, else
 # from criu's source); restore, whether criu restore must be given it too (criu records only --tcp-close in the
-# images, and then asks for it again; a dump-only option is one whose result the images carry); image, the image criu writes only with the
-# option, whose restore without it criu lets pass silently (the file locks are then not taken again: seen), else
-# None; holds, what the option says the tree holds, as ids of criu_facts.criu.cannot_dump (_installed_criu.
-# CANNOT_DUMP, which a test keeps these in): a migration with it is refused where the source's criu cannot dump
-# that (_pair.decide()).
+# images, and then asks for it again; a dump-only option is one whose result the images carry); image, the image
+# criu writes only with the option, whose restore without it criu lets pass silently (the file locks are then not
+# taken again: seen), else None; holds, what the option says the tree holds, as ids of
+# criu_facts.criu.cannot_dump (_installed_criu.CANNOT_DUMP, which a test keeps these in): a migration with it is
+# refused where the source's criu cannot dump that (_pair.decide()).
 Option = collections.namedtuple('Option', 'name asks restore image holds')
 Option.__new__.__defaults__ = (True, None, ())
 

@@ -174,6 +174,12 @@ def _criu_usable(checks, facts, side):
                _sentence(criu.get('fix')) or None)
 
 
+def _section(facts, key):
+    """The facts' ``key`` section (criu, environment), or {} when they carry none."""
+    value = facts.get(key)
+    return value if isinstance(value, Mapping) else {}
+
+
 def _kernel_ready(checks, facts, side):
     probes = facts['probes']
     required = [p.id for p in REG.PROBES if p.category == REG.REQUIRED]
@@ -181,8 +187,7 @@ def _kernel_ready(checks, facts, side):
     if absent:
         return checks.add('kernel_ready', None, MODES, 'cannot tell whether the kernel of %s is ready: its facts '
                           'lack the required probe(s) %s' % (side, ', '.join(absent)), GATHER_FIX % side)
-    environment = facts.get('environment') if isinstance(facts.get('environment'), Mapping) else {}
-    if _decide.is_ready(probes, _decide.start_blockers(environment, probes)):
+    if _decide.is_ready(probes, _decide.start_blockers(_section(facts, 'environment'), probes)):
         return checks.add('kernel_ready', True, MODES)
     items = _decide.unmet(facts, require_ready=True, require_can_start=True)
     ok = None if items and all(_decide.is_undecided(i['status']) for i in items) else False
@@ -231,7 +236,7 @@ def _same(checks, check_id, src, dst, names, what, why, fix, unknown=None):
 def _criu_version(checks, src, dst, names):
     versions, installed = [], []
     for facts in (src, dst):
-        criu = facts.get('criu') if isinstance(facts.get('criu'), Mapping) else {}
+        criu = _section(facts, 'criu')
         versions.append(criu.get('version'))
         installed.append(criu.get('installed'))
     parsed = [version_tuple(v) for v in versions]
@@ -293,7 +298,7 @@ def _criu_dump(checks, facts, options, side):
     held = _criu_options.held(options)
     if not held:
         return
-    criu = facts.get('criu') if isinstance(facts.get('criu'), Mapping) else {}
+    criu = _section(facts, 'criu')
     if criu.get('usable') is not True:
         return      # criu_usable answers for it
     limits = [limit for limit in criu.get('cannot_dump') or [] if isinstance(limit, Mapping) and limit.get('id') in held]
