@@ -18,9 +18,9 @@ As a library: ``run(kernel, script, append='', timeout=600, files=None)``
 returns a dict (rc, stdout, stderr, boot_s, run_s, wall_s, share, kernel,
 console, error).  ``pair(kernel, count=2, timeout=600)`` is a context
 manager yielding VMs that stay up with sshd ([{name, ssh_port, address, key,
-kernel, ssh_s, console}, ...]; 10.77.0.N between them), ``inventory(hosts,
+kernel, ssh_s, console, qemu}, ...]; 10.77.0.N between them), ``inventory(hosts,
 path, extra_vars=None)`` writes their Ansible inventory, ``ssh(host, cmd)``
-runs a command in one.
+runs a command in one, ``gone(host)`` says why one stopped (None while it runs).
 
 How: ``qemu-system-x86_64 -accel tcg -cpu max`` (no KVM needed: this host's
 paravirtual KVM cannot boot stock kernels), the root image under
@@ -388,9 +388,10 @@ def pair(kernel='6.12', count=2, timeout=600, memory='1G', append='', directory=
     read-only at /src, and a network between them (10.77.0.1, 10.77.0.2, ...).
     Yields [{'name': 'vm1', 'ssh_port': N, 'address': '10.77.0.1', 'key':
     PATH, 'kernel': RELEASE, 'ssh_s': seconds from qemu's start to ssh's
-    answer, 'console': PATH}, ...] once ssh answers on every VM (VMError
-    with the console's tail when one does not within ``timeout`` s; a VM
-    that needed a second boot also has 'first_console').  On exit,
+    answer, 'console': PATH, 'qemu': its Popen}, ...] once ssh answers on
+    every VM (VMError with the console's tail when one does not within
+    ``timeout`` s; a VM that needed a second boot also has 'first_console').
+    gone(host) says why a VM stopped answering later.  On exit,
     also by an exception or Ctrl-C, every qemu is killed and its files are
     removed.
 
@@ -453,8 +454,9 @@ def pair(kernel='6.12', count=2, timeout=600, memory='1G', append='', directory=
         def restart(i):
             procs[i] = _start(hosts[i])
         _wait_for_ssh(hosts, procs, timeout, restart)
-        for host in hosts:
+        for host, proc in zip(hosts, procs):
             del host['_argv']
+            host['qemu'] = proc
         yield hosts
     finally:
         _kill_all(procs)
@@ -502,9 +504,7 @@ def _wait_for_ssh(hosts, procs, timeout, restart):
                     host['first_console'] = console
                     restart(i)
                     continue
-                raise VMError('%s: qemu exited (%s) before ssh answered: %s\nconsole:\n%s' % (
-                    host['name'], proc.returncode, _tail(os.path.join(os.path.dirname(host['console']), 'qemu.err'), 1000),
-                    console))
+                raise VMError(_exited(host, proc, 'before ssh answered'))
             try:
                 # ConnectTimeout bounds the wait for sshd's banner; the key
                 # exchange after it may take long on a loaded TCG guest.
@@ -523,6 +523,27 @@ def _wait_for_ssh(hosts, procs, timeout, restart):
                     host['name'], host['ssh_port'], timeout, last[host['name']][-500:], _tail(host['console'])))
         if pending:
             time.sleep(1)
+
+
+def _exited(host, proc, when):
+    """What an exited qemu of ``host`` leaves to go on: its exit status (a
+    signal's name when one killed it; 0 after a guest's panic, as the VMs
+    boot with panic=-1 and -no-reboot), qemu's stderr and the console's end."""
+    rc = proc.returncode
+    status = 'killed by %s' % signal.Signals(-rc).name if rc < 0 else 'status %d' % rc
+    qemu_err = _tail(os.path.join(os.path.dirname(host['console']), 'qemu.err'), 1000).strip()
+    return '%s: qemu exited (%s) %s: %s\nconsole:\n%s' % (
+        host['name'], status, when, qemu_err or 'nothing on its stderr', _tail(host['console']))
+
+
+def gone(host):
+    """None while the qemu of ``host`` (one of pair()'s) runs, else why it
+    stopped: its exit status, its stderr and the console's end.  For the
+    failure of a test whose VM died under it (ssh then only says that the
+    connection was refused)."""
+    if host['qemu'].poll() is None:
+        return None
+    return _exited(host, host['qemu'], 'while the pair was up')
 
 
 def inventory(hosts, path, extra_vars=None):

@@ -172,7 +172,18 @@ class Pair:
 
     def ssh(self, name, script, timeout=120):
         host = [h for h in self.hosts if h['name'] == name][0]
-        return vm.ssh(host, script, timeout=timeout)
+        proc = vm.ssh(host, script, timeout=timeout)
+        if proc.returncode == 255:  # ssh's own failure: is the VM still there?
+            self.fail_if_a_vm_died()
+        return proc
+
+    def fail_if_a_vm_died(self):
+        """Fail the test with the cause when a VM's qemu has exited: its exit
+        status and console's end (ssh and Ansible would only say that the
+        connection was refused, after their timeouts)."""
+        died = [why for why in map(vm.gone, self.hosts) if why]
+        if died:
+            pytest.fail('\n'.join(died), pytrace=False)
 
     def playbook(self, text, *args, timeout=1200):
         path = os.path.join(self.work, 'play-%d.yml' % time.monotonic_ns())
@@ -188,6 +199,8 @@ class Pair:
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, timeout=timeout,
                               check=False)
         proc.seconds = time.monotonic() - start
+        if proc.returncode != 0:
+            self.fail_if_a_vm_died()
         return proc
 
     def migrate(self, extra, name, src=None, dst=None):
@@ -292,6 +305,7 @@ def facts(pair):
 
 @pytest.fixture
 def clean(pair, facts):
+    pair.fail_if_a_vm_died()
     pair.end_workloads()
     yield pair
     pair.end_workloads()

@@ -159,6 +159,25 @@ def test_ansible_playbook_with_delegation(pair):
     assert re.search(r'(?m)^vm1 +: ok=2 +changed=0 +unreachable=0 +failed=0', proc.stdout), proc.stdout
 
 
+def test_a_vm_whose_qemu_died_says_how_and_shows_its_console(pair):
+    """(Next to last: it kills vm2's qemu; the last test stops the pair.)
+    gone() is None while a qemu runs, then names the VM, how its qemu ended
+    and the console's end: what a migration test prints when a VM dies
+    under it, where ssh would only say that the connection was refused."""
+    vm1, vm2 = pair['hosts']
+    assert vm.gone(vm1) is None and vm.gone(vm2) is None
+    vm2['qemu'].kill()
+    vm2['qemu'].wait(timeout=30)
+    assert vm.gone(vm1) is None
+    why = vm.gone(vm2)
+    assert re.match(r'vm2: qemu exited \(killed by SIGKILL\) while the pair was up: .*\nconsole:\n', why), why
+    # the console's end: what the guest printed last
+    shown = why.split('\nconsole:\n', 1)[1]
+    with open(vm2['console'], 'rb') as f:
+        assert shown.strip() and f.read().decode('utf-8', 'replace').endswith(shown), why
+    assert vm.ssh(vm2, 'true', timeout=60).returncode == 255
+
+
 def test_nothing_left_after_the_context(pair):
     """(Last: it stops the pair.)"""
     work = pair['work']
