@@ -37,6 +37,9 @@ from collections.abc import Mapping
 from ansible_collections.criu.check.plugins.module_utils import _caps
 from ansible_collections.criu.check.plugins.module_utils import _registry as REG
 from ansible_collections.criu.check.plugins.module_utils import _result as R
+from ansible_collections.criu.check.plugins.module_utils._criu_words import (
+    BAD, CRIU_BINARY, DOES_NOT_LOOK_GOOD, GOOD, GOOD_BUT, KERNDAT_STEP_SOURCE, LOOKS_GOOD, LOOKS_GOOD_BUT,
+    NEEDS_UNPRIVILEGED, NO_CAPS, UNDECIDED)
 from ansible_collections.criu.check.plugins.module_utils._environment_fix import (
     PROC_OF_OTHER_PID_NAMESPACE_FIX, SKIPPED_UNPRIVILEGED, container_start_fix, criu_caps_not_held,
     no_new_privs_start_fix)
@@ -60,12 +63,11 @@ def is_undecided(status):
 
 # ---------------------------------------------------------------- criu start-up
 
-NO_CAPS = 'CRIU needs to have the CAP_SYS_ADMIN or the CAP_CHECKPOINT_RESTORE capability'
+# criu's own refusals (NO_CAPS, NEEDS_UNPRIVILEGED) are _criu_words'.
 # Before criu runs at all: execve() refuses a program whose file capabilities the bounding set cuts.
 EXEC_REFUSED = ('The kernel refuses to run criu (execve(): Operation not permitted): its file capabilities include '
                 '%s, which this process\'s capability bounding set lacks')
 EXEC_REFUSED_SAYS = EXEC_REFUSED.split(':', maxsplit=1)[0]
-NEEDS_UNPRIVILEGED = "Running as non-root requires '--unprivileged'"
 KERNDAT_FAILED = 'Could not initialize kernel features detection.'
 # The evidence flag a probe sets when the kerndat step it mirrors would make
 # criu abort before any check (criu/kerndat.c kerndat_init()).
@@ -83,9 +85,6 @@ TOO_MANY_CAPS = 'Kernel reports more capabilities than this CRIU supports'
 NO_MOUNT_TREE = 'criu cannot build its mount tree: its root directory is not a mount point (a chroot)'
 # What criu's get_last_cap() reads in its start-up (_kerndat mirrors the step).
 LAST_CAP = '/proc/sys/kernel/cap_last_cap'
-# How a start-up step of _kerndat that failed names its source: _kerndat.describe() writes it after the call and
-# its error, start_blocker_fix() recognises it.
-KERNDAT_STEP_SOURCE = '(criu/kerndat.c '
 # criu built with CONFIG_COMPAT (x86_64) forks a helper in kerndat_vdso_fill_symtable() when the kernel can
 # restore 32-bit tasks (kdat.compat_cr, the compat_cr probe) and reads /proc/PID/maps by the helper's pid in
 # criu's pid namespace (criu/vdso.c vdso_fill_compat_symtable()).  A /proc of another pid namespace has no such
@@ -218,8 +217,6 @@ def start_blockers(environment, results):
 # How to remove each kind of start blocker: (what the blocker says, the fix), first match wins.
 CRIU_START_FIX = ('run criu as root with CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE '
                   '(on the host or in a privileged container)')
-# Where a fix names the criu binary; _installed_criu puts the installed one's path in its place.
-CRIU_BINARY = '$(command -v criu)'
 NO_CAPS_FIX = (CRIU_START_FIX + ', or as a user give criu CAP_CHECKPOINT_RESTORE (setcap cap_checkpoint_restore+eip '
                '%s, not on a nosuid mount) and run it with --unprivileged (the modules\' unprivileged: true)'
                % CRIU_BINARY)
@@ -286,18 +283,7 @@ def start_blocker_fix(blocker, probes=None, environment=None):
 
 # ---------------------------------------------------------------- verdicts
 
-GOOD = 'good'
-GOOD_BUT = 'good_but'
-BAD = 'bad'
-UNDECIDED = 'undecided'
-VERDICTS = (GOOD, GOOD_BUT, BAD, UNDECIDED)
-
-LOOKS_GOOD = 'Looks good.'
-DOES_NOT_LOOK_GOOD = 'Does not look good.'
-LOOKS_GOOD_BUT = ('Looks good but some kernel features are missing\n'
-                  'which, depending on your process tree, may cause\n'
-                  'dump or restore failure.')
-
+# The verdicts' names and criu's sentences are _criu_words' (_installed_criu reads the same in criu's output).
 # Categories whose failures give criu's "Looks good but ...".
 SOFT = (REG.EXTRA, REG.EXPERIMENTAL)
 # Categories whose probes are listed under ``missing``.

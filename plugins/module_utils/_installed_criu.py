@@ -45,34 +45,28 @@ import signal
 import time
 
 from ansible_collections.criu.check.plugins.module_utils import _caps, _deps, _syscall
+from ansible_collections.criu.check.plugins.module_utils._criu_words import (
+    BAD, CRIU_BINARY, DOES_NOT_LOOK_GOOD, GOOD, GOOD_BUT, KERNDAT_STEP_SOURCE, LOOKS_GOOD, LOOKS_GOOD_BUT,
+    NEEDS_UNPRIVILEGED, NO_CAPS, UNDECIDED)
+from ansible_collections.criu.check.plugins.module_utils._criu_words import VERDICTS as PROBE_VERDICTS
 from ansible_collections.criu.check.plugins.module_utils._context import (
     SBIN_DIRS, effective_caps, owns_mount_namespace, proc_of_other_pid_namespace)
 from ansible_collections.criu.check.plugins.module_utils._engine import (
     DEFAULT_TIMEOUT, SHORT_OF_PROCESSES, EngineError, signal_name)
 
-# criu's three verdicts are named as _decide names the probes' verdicts, and
-# criu's sentences below are _decide's; tests/unit/test_installed_criu.py
-# fails if they drift.  Not imported from _decide: that would pack the probe
-# registry and every probe family with criu_smoke and the migration steps
-# (criu_dump, criu_restore, criu_page_server), which run no probe.
-GOOD = 'good'
-GOOD_BUT = 'good_but'
-BAD = 'bad'
+# criu's verdicts: its three outcomes, named as the probes' (PROBE_VERDICTS), and why there is none.
 BLOCKED = 'blocked'
 CANNOT_START = 'cannot_start'
 TIMEOUT = 'timeout'
 NOT_RUN = 'not_run'
 VERDICTS = (GOOD, GOOD_BUT, BAD, BLOCKED, CANNOT_START, TIMEOUT, NOT_RUN)
-PROBE_VERDICTS = (GOOD, GOOD_BUT, BAD, 'undecided')
 
 # criu's final lines (criu/cr-check.c cr_check(), criu/crtools.c check_caps()).
-_LOOKS_GOOD = re.compile(r'^Looks good\.$', re.M)
-_LOOKS_GOOD_BUT = re.compile(r'^Looks good but', re.M)
-_NOT_GOOD = 'Does not look good'
-_BLOCKERS = ('CRIU needs to have the CAP_SYS_ADMIN or the CAP_CHECKPOINT_RESTORE capability',
-             "Running as non-root requires '--unprivileged'")
+_LOOKS_GOOD = re.compile('^%s$' % re.escape(LOOKS_GOOD), re.M)
+_LOOKS_GOOD_BUT = re.compile('^' + re.escape(LOOKS_GOOD_BUT.splitlines()[0]), re.M)
+_NOT_GOOD = DOES_NOT_LOOK_GOOD.rstrip('.')
+_BLOCKERS = (NO_CAPS, NEEDS_UNPRIVILEGED)
 _SUMMARY = re.compile(r'^(Looks good|which, depending on your process tree|dump or restore failure)')
-CRIU_BINARY = '$(command -v criu)'   # _decide.CRIU_BINARY (a test keeps them equal)
 # pr_err / pr_warn prefixes (criu/include/log.h): "Error (criu/vdso.c:381): ".
 _PREFIX = re.compile(r'^(Error|Warn) +\(([^():]+):(\d+)\): ')
 # Lines that say nothing about this host: the cache criu could not read or
@@ -93,8 +87,6 @@ PROCESS_LIMIT_FIX = ('raise the process limit criu runs under: ulimit -u for its
 _GENERIC = re.compile(r'^(Could not initialize kernel features detection|.* failed when initializing kerndat'
                       r'|exited, status=\d+|Can\'t wait or bad status|Does not look good)')
 _KERNDAT_STEP_FAILED = re.compile(r'^(\S+) failed when initializing kerndat')
-# How _decide names a kerndat step that _kerndat mirrors in a start blocker (_decide.KERNDAT_STEP_SOURCE).
-_KERNDAT_STEP_SOURCE = '(criu/kerndat.c '
 
 # criu releases too old for the kernel (or libc) they run on: the message
 # they stop with, what triggers it, and the first release with the fix.
@@ -922,7 +914,7 @@ def _fix_of_blocker_at_step(raw_messages, probe_facts, blocker_fix):
     step = next((match.group(1) for match in matches if match), None)
     if blocker_fix is None or step is None:
         return None
-    source = '%s%s())' % (_KERNDAT_STEP_SOURCE, step)
+    source = '%s%s())' % (KERNDAT_STEP_SOURCE, step)
     for blocker in (probe_facts.get('environment') or {}).get('criu_start_blockers') or []:
         if source in blocker:
             return blocker_fix(blocker)
@@ -957,7 +949,7 @@ def _agreement(facts, verdict, probe_verdict, probe_facts, cause, broken, messag
     criu that refused for privileges, timed out or was not run, give nothing
     to compare: agrees is None.
     """
-    if probe_verdict is None or probe_verdict == 'undecided' or verdict in (BLOCKED, TIMEOUT, NOT_RUN):
+    if probe_verdict is None or probe_verdict == UNDECIDED or verdict in (BLOCKED, TIMEOUT, NOT_RUN):
         return
     whole = '--extra' in (check_.get('argv') or []) or '--all' in (check_.get('argv') or [])
     if verdict == CANNOT_START:

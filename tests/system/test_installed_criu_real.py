@@ -606,12 +606,12 @@ def test_worker_killed_midway_takes_criu_with_it(scratch):
 
 def test_import_is_cheap():
     """Loaded in the job's worker, a fork of the module's process, which has
-    imported the engine and the probe context already: no subprocess,
+    imported the engine, the probe context and criu's words already: no subprocess,
     tempfile or platform at import time, and little work (compiling aside,
     which Ansible does for every module_utils file alike)."""
     code = (
         'import re, sys, time; sys.path.insert(0, %r)\n'
-        'from ansible_collections.criu.check.plugins.module_utils import _context, _engine\n'
+        'from ansible_collections.criu.check.plugins.module_utils import _context, _criu_words, _engine\n'
         'from ansible_collections.criu.check.plugins import module_utils\n'
         'path = module_utils.__path__[0] + "/_installed_criu.py"\n'
         'compiled = compile(open(path).read(), path, "exec")\n'
