@@ -64,6 +64,7 @@ def is_undecided(status):
 # ---------------------------------------------------------------- criu start-up
 
 # criu's own refusals (NO_CAPS, NEEDS_UNPRIVILEGED) are _criu_words'.
+
 # Before criu runs at all: execve() refuses a program whose file capabilities the bounding set cuts.
 EXEC_REFUSED = ('The kernel refuses to run criu (execve(): Operation not permitted): its file capabilities include '
                 '%s, which this process\'s capability bounding set lacks')
@@ -284,6 +285,7 @@ def start_blocker_fix(blocker, probes=None, environment=None):
 # ---------------------------------------------------------------- verdicts
 
 # The verdicts' names and criu's sentences are _criu_words' (_installed_criu reads the same in criu's output).
+
 # Categories whose failures give criu's "Looks good but ...".
 SOFT = (REG.EXTRA, REG.EXPERIMENTAL)
 # Categories whose probes are listed under ``missing``.

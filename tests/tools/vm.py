@@ -530,7 +530,12 @@ def _exited(host, proc, when):
     signal's name when one killed it; 0 after a guest's panic, as the VMs
     boot with panic=-1 and -no-reboot), qemu's stderr and the console's end."""
     rc = proc.returncode
-    status = 'killed by %s' % signal.Signals(-rc).name if rc < 0 else 'status %d' % rc
+    status = 'status %d' % rc
+    if rc < 0:
+        try:
+            status = 'killed by %s' % signal.Signals(-rc).name
+        except ValueError:   # a real-time signal: no name of its own
+            status = 'killed by signal %d' % -rc
     qemu_err = _tail(os.path.join(os.path.dirname(host['console']), 'qemu.err'), 1000).strip()
     return '%s: qemu exited (%s) %s: %s\nconsole:\n%s' % (
         host['name'], status, when, qemu_err or 'nothing on its stderr', _tail(host['console']))
