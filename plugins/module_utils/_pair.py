@@ -161,9 +161,15 @@ def _sentence(text):
     return text.rstrip('.') if text else text
 
 
+def _section(facts, key):
+    """The facts' ``key`` section (criu, environment, kernel), or {} when they carry none."""
+    value = facts.get(key)
+    return value if isinstance(value, Mapping) else {}
+
+
 def _criu_usable(checks, facts, side):
-    criu = facts.get('criu')
-    if not isinstance(criu, Mapping) or 'usable' not in criu:
+    criu = _section(facts, 'criu')
+    if 'usable' not in criu:
         return checks.add('criu_usable', None, MODES, 'cannot tell whether criu is usable on %s: its facts carry no '
                           'criu (gathered without the installed criu\'s check)' % side,
                           'gather criu_facts on %s with the installed criu\'s check' % side)
@@ -172,12 +178,6 @@ def _criu_usable(checks, facts, side):
     reason = _sentence(criu.get('reason') or 'its own check did not pass')
     checks.add('criu_usable', False, MODES, 'criu is not usable on %s: %s' % (side, reason),
                _sentence(criu.get('fix')) or None)
-
-
-def _section(facts, key):
-    """The facts' ``key`` section (criu, environment), or {} when they carry none."""
-    value = facts.get(key)
-    return value if isinstance(value, Mapping) else {}
 
 
 def _kernel_ready(checks, facts, side):
@@ -199,16 +199,16 @@ def _kernel_ready(checks, facts, side):
 
 def _arch(facts):
     for where in ('kernel', 'environment'):
-        value = facts.get(where)
-        if isinstance(value, Mapping) and value.get('arch'):
+        value = _section(facts, where)
+        if value.get('arch'):
             return True, value['arch']
     return False, None
 
 
 def _environment(facts, key):
     """(present, value) of an environment fact."""
-    environment = facts.get('environment')
-    if not isinstance(environment, Mapping) or key not in environment:
+    environment = _section(facts, 'environment')
+    if key not in environment:
         return False, None
     return True, environment[key]
 
