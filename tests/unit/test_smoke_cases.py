@@ -298,8 +298,9 @@ def test_no_room_for_crius_own_descriptors_names_the_limit_this_process_has():
 def test_a_tree_whose_session_criu_cannot_see_is_told_how_to_get_one():
     """criu's "A session leader of N(M) is outside of its pid namespace" (tests/integration/test_migration_steps.py
     meets it for real with unshare -p -f): a process in session 0 (a kernel thread, or a PID 1 that never calls
-    setsid, as this machine's does: a tree's root is in session 0 in CI) is told to start in a session of its own; a process whose
-    session has a leader (a child started in a session of its own) is told about its pid namespace."""
+    setsid, as this machine's does: a tree's root is in session 0 in CI) is told to start in a session of its own;
+    a process whose session has a leader (a child started in a session of its own) is told about its pid
+    namespace."""
     zero = [int(pid) for pid in os.listdir('/proc') if pid.isdigit() and _smoke.session_of(pid) == 0]
     if not zero:
         pytest.skip('no process of session 0 is visible here (a pid namespace of its own)')
