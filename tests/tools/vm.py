@@ -443,7 +443,7 @@ def pair(kernel='6.12', count=2, timeout=600, memory='1G', append='', directory=
             with open(os.path.join(vmdir, 'result.raw'), 'wb') as f:
                 f.truncate(1 << 20)
             argv = command(directory, release, vmdir, append, memory, 1, share) + [
-                '-netdev', 'user,id=ctl,hostfwd=tcp:127.0.0.1:%d-:22' % host['ssh_port'],
+                '-netdev', 'user,id=ctl,' + _hostfwd(host['ssh_port']),
                 '-device', 'virtio-net-pci,netdev=ctl,mac=' + ctl_mac,
                 '-netdev', 'socket,id=net,mcast=%s,localaddr=127.0.0.1' % mcast,
                 '-device', 'virtio-net-pci,netdev=net,mac=' + net_mac]
@@ -452,7 +452,7 @@ def pair(kernel='6.12', count=2, timeout=600, memory='1G', append='', directory=
             hosts.append(host)
 
         def restart(i):
-            procs[i] = _start(hosts[i])
+            procs[i] = _restart(hosts[i])
         _wait_for_ssh(hosts, procs, timeout, restart)
         for host, proc in zip(hosts, procs):
             del host['_argv']
@@ -487,11 +487,27 @@ def _start(host):
     return proc
 
 
+def _hostfwd(port):
+    """qemu's user-network option that forwards 127.0.0.1:``port`` to the guest's sshd."""
+    return 'hostfwd=tcp:127.0.0.1:%d-:22' % port
+
+
+def _restart(host):
+    """Start the qemu of ``host`` again, forwarding a port picked afresh:
+    the one it had may be why it exited (another process can bind it
+    between _free_port() and qemu's own bind, and would still hold it)."""
+    old = _hostfwd(host['ssh_port'])
+    host['ssh_port'] = _free_port()
+    host['_argv'] = [arg.replace(old, _hostfwd(host['ssh_port'])) for arg in host['_argv']]
+    return _start(host)
+
+
 def _wait_for_ssh(hosts, procs, timeout, restart):
     """Until ``ssh ... true`` answers on every VM (each tried in turn, so
     that ssh_s is each one's own time).  A VM whose qemu exits before (a
-    kernel panic at boot: seen once in TCG on a loaded machine) boots once
-    more; its first console is kept in host['first_console']."""
+    kernel panic at boot: seen once in TCG on a loaded machine; its ssh port
+    taken before qemu bound it) boots once more (``restart``); its first
+    console is kept in host['first_console']."""
     deadline = time.monotonic() + timeout
     last = {}
     pending = list(range(len(hosts)))
