@@ -381,8 +381,12 @@ def _room(images_dir):
 
 
 def _no_room(match, run):
-    words = _room(run.images_dir)[1] if run.images_dir else None
-    where = ' (the images directory %s: %s)' % (run.images_dir, words) if words else ''
+    return _room_advice(match, run.images_dir, _room(run.images_dir)[1] if run.images_dir else None)
+
+
+def _room_advice(match, images_dir, words):
+    """_no_room()'s advice, ``words`` what _room() said of ``images_dir``."""
+    where = ' (the images directory %s: %s)' % (images_dir, words) if words else ''
     if match is None:
         # Found full after criu failed, its words cut short: its log is written there too.
         full, free = ('a file system criu writes to is full%s, and criu\'s log, written there too, may end before '
@@ -456,8 +460,10 @@ def advice(text, criu='criu', rc=None, images_dir=None):
         match = pattern.search(text or '')
         if match:
             return what_to_do(match, FailedRun(criu, images_dir))
-    if images_dir and _room(images_dir)[0]:
-        return _no_room(None, FailedRun(criu, images_dir))
+    full, words = _room(images_dir) if images_dir else (None, None)
+    if full:
+        # The state found is the one told: one statvfs(), not a second that may see another.
+        return _room_advice(None, images_dir, words)
     return None
 
 
