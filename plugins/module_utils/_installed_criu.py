@@ -82,11 +82,13 @@ FILE_SIZE_FIX = ('raise the file size limit criu runs with: ulimit -f unlimited 
 NO_PROCESS_LINE = re.compile(re.escape(os.strerror(errno.EAGAIN)) + '$')
 PROCESS_LIMIT_FIX = ('raise the process limit criu runs under: ulimit -u for its user (a systemd unit: LimitNPROC=), '
                      'or the pids cgroup\'s pids.max (a systemd unit: TasksMax=; podman and docker: --pids-limit)')
+# kerndat_init()'s line after a step's own error, naming the step (a function of criu/kerndat.c).
+_KERNDAT_STEP = r'(\S+) failed when initializing kerndat'
+_KERNDAT_STEP_FAILED = re.compile('^' + _KERNDAT_STEP)
 # Wrappers around the real cause: never quoted as the reason when a more
 # specific line exists (criu/kerndat.c kerndat_init(), criu/util.c cr_system_userns()).
-_GENERIC = re.compile(r'^(Could not initialize kernel features detection|.* failed when initializing kerndat'
-                      r'|exited, status=\d+|Can\'t wait or bad status|Does not look good)')
-_KERNDAT_STEP_FAILED = re.compile(r'^(\S+) failed when initializing kerndat')
+_GENERIC = re.compile(r'^(Could not initialize kernel features detection|' + _KERNDAT_STEP
+                      + r'|exited, status=\d+|Can\'t wait or bad status|Does not look good)')
 
 # criu releases too old for the kernel (or libc) they run on: the message
 # they stop with, what triggers it, and the first release with the fix.
