@@ -106,6 +106,51 @@ def marked():
     return found
 
 
+def _until(condition, seconds=10):
+    """Until ``condition()`` is true (what a step waits for: a socket made, a line written), at most ``seconds``;
+    its last answer.  Not a fixed sleep: a loaded machine may start a process late."""
+    deadline = time.monotonic() + seconds
+    while True:
+        answer = condition()
+        if answer or time.monotonic() > deadline:
+            return answer
+        time.sleep(0.02)
+
+
+def _read(path):
+    """The text of ``path``, or '' while it is not there (a file a process has yet to write, a process gone)."""
+    try:
+        with open(path, 'rb') as f:
+            return f.read().decode('utf-8', 'replace')
+    except OSError:
+        return ''
+
+
+def _runs(pid, program='python3'):
+    """Whether ``pid`` has exec'd ``program`` with TOKEN among its arguments (a fork that has not shows its
+    parent's command line, which for unshare's holds TOKEN too)."""
+    argv = _read('/proc/%d/cmdline' % pid).split('\0')
+    return argv[0] == program and TOKEN in argv
+
+
+def _has_socket(pid):
+    def link(fd):
+        try:
+            return os.readlink('/proc/%d/fd/%s' % (pid, fd))
+        except OSError:
+            return ''
+    try:
+        return any(link(fd).startswith('socket:') for fd in os.listdir('/proc/%d/fd' % pid))
+    except OSError:
+        return False
+
+
+def _state(pid):
+    """The state letter of ``pid`` (R, S, Z, ...), '' when it is gone."""
+    fields = _read('/proc/%d/stat' % pid).rpartition(')')[2].split()
+    return fields[0] if fields else ''
+
+
 def reap():
     """Reap what has ended of this script's children (the processes criu_process started and criu restored end up
     here): a zombie would keep its pid from a restore."""
@@ -228,7 +273,7 @@ def scenario_more(run):
         out['sockets_pid'] = sockets = run('criu_process', {'state': 'started', 'command': [
             'python3', '-c', 'import socket, sys, time; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); '
             'time.sleep(600)', TOKEN]})['pid']
-        time.sleep(0.5)                 # the socket made
+        _until(lambda: _has_socket(sockets))
         out['sockets'] = run('criu_dump', {'pid': sockets, 'images_dir': base + '/sockets'})
         run('criu_process', {'state': 'killed', 'pids': [sockets]})
         # criu --track-mem needs soft-dirty tracking too, which this kernel lacks.
@@ -263,10 +308,7 @@ def scenario_more(run):
         os.makedirs(base + '/cwd')
         out['listed'] = listed = run('criu_process', {'state': 'started', 'cwd': base + '/cwd', 'output': base + '/out',
                                                       'command': ['sh', '-c', 'pwd; exec sleep "$0"', 300, TOKEN]})
-        time.sleep(0.3)
-        if os.path.exists(base + '/out'):
-            with open(base + '/out') as f:
-                out['listed_output'] = f.read()
+        out['listed_output'] = _until(lambda: _read(base + '/out'))    # what pwd wrote
         lpid = listed.get('pid', 0)
         if lpid <= 1:                   # os.kill(0, ...) would stop this script's own process group
             return out
@@ -282,7 +324,7 @@ def scenario_more(run):
         child = os.fork()
         if child == 0:
             os._exit(0)
-        time.sleep(0.3)                 # not reaped: a zombie
+        _until(lambda: _state(child) == 'Z')    # not reaped: a zombie
         out['zombie'] = run('criu_process', {'state': 'running', 'pid': child})
         os.waitpid(child, 0)
         # Bad input the play does not give.
@@ -363,7 +405,7 @@ def _sessions(run, base):
             os.dup2(null, fd)
         os.closerange(3, 65536)     # nor its other files (a /dev/null of a mount criu does not see)
         os.execvp('python3', ['python3', '-c', 'import time; time.sleep(600)', TOKEN])
-    time.sleep(0.5)
+    _until(lambda: _runs(child))
     out['shell_pid'] = child
     out['shell_without'] = run('criu_dump', {'pid': child, 'images_dir': base + '/shell0'})
     out['shell'] = run('criu_dump', {'pid': child, 'images_dir': base + '/shell',
@@ -376,9 +418,9 @@ def _sessions(run, base):
         unshare = subprocess.Popen(['unshare', '-p', '-f', '--kill-child', 'python3', '-c',
                                     'import time; time.sleep(600)', TOKEN], stdin=null, stdout=null, stderr=null)
     try:
-        time.sleep(0.5)
-        with open('/proc/%d/task/%d/children' % (unshare.pid, unshare.pid)) as f:
-            out['outside_pid'] = first = int(f.read().split()[0])
+        children = '/proc/%d/task/%d/children' % (unshare.pid, unshare.pid)
+        # unshare's child, once it has exec'd python3
+        out['outside_pid'] = first = int(_until(lambda: [c for c in _read(children).split() if _runs(int(c))])[0])
         out['outside'] = run('criu_dump', {'pid': first, 'images_dir': base + '/outside'})
         out['outside_shell'] = run('criu_dump', {'pid': first, 'images_dir': base + '/outside1',
                                                  'criu_options': {'shell_job': True}})
@@ -471,8 +513,7 @@ def scenario_options(run):
         out['locked_pid'] = locked = run('criu_process', {'state': 'started', 'command': [
             'python3', '-c', 'import fcntl, sys, time; f = open(sys.argv[1], "w"); fcntl.flock(f, fcntl.LOCK_EX); '
             'time.sleep(600)', lock, TOKEN]})['pid']
-        time.sleep(0.5)
-        out['locks_before'] = _locks_of(locked)
+        out['locks_before'] = _until(lambda: _locks_of(locked))
         out['lock_without'] = run('criu_dump', {'pid': locked, 'images_dir': base + '/lock0'})
         out['lock'] = run('criu_dump', {'pid': locked, 'images_dir': base + '/locked',
                                         'criu_options': {'file_locks': True}})
