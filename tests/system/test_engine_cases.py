@@ -345,7 +345,7 @@ def test_a_signal_to_the_caller_ends_its_wait_and_its_workers_then_exits(tmp_pat
             os._exit(0)
     try:
         _wait_for_file(ready)
-        time.sleep(0.1)   # in wait()
+        _wait_for_sleep(caller)   # in wait(), blocked on the worker's pipe
         os.kill(caller, sig)
     finally:
         status = _wait_for(caller)
@@ -356,6 +356,15 @@ def _wait_for_file(path, seconds=10):
     """Until ``path`` exists (a child's "I got there"), at most ``seconds``."""
     deadline = time.monotonic() + seconds
     while not path.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def _wait_for_sleep(pid, seconds=10):
+    """Until ``pid`` sleeps (state S) after a tenth of a second, at most ``seconds``: a caller that has written
+    its "I got there" and gone on into a blocking wait, not one that a loaded machine has yet to run."""
+    time.sleep(0.1)
+    deadline = time.monotonic() + seconds
+    while process_list.state(pid) != 'S' and time.monotonic() < deadline:
         time.sleep(0.01)
 
 
