@@ -23,7 +23,7 @@ The root has no pid namespace of its own: every process and directory of
 a run carries a token of its own (``token`` in the report; not on this
 script's command line, which its callers carry), and only those are ended.
 
-Only the standard library (and the collection) is used.
+Only the standard library, the collection and tests/tools/process_list.py are used.
 """
 
 import ctypes
@@ -40,6 +40,9 @@ import time
 import uuid
 
 from inside_modules import import_root, run_module  # beside this script
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'tools'))
+import process_list  # noqa: E402  (tests/tools: importable outside pytest)
 
 TOKEN = 'stepsin' + uuid.uuid4().hex[:12]
 # mount(2) itself: mount(8) would record the mount in /run/mount, which must be left as it was found.
@@ -93,17 +96,7 @@ def hold_pid(pid):
 
 
 def marked():
-    found = []
-    for name in os.listdir('/proc'):
-        if name.isdigit() and int(name) != os.getpid():
-            try:
-                with open('/proc/%s/cmdline' % name, 'rb') as f:
-                    cmd = f.read().replace(b'\0', b' ').decode('utf-8', 'replace')
-            except OSError:
-                continue
-            if TOKEN in cmd:
-                found.append('%s: %s' % (name, cmd[:200]))
-    return found
+    return process_list.processes(lambda cmd: TOKEN in cmd)
 
 
 def _until(condition, seconds=10):
@@ -143,12 +136,6 @@ def _has_socket(pid):
         return any(link(fd).startswith('socket:') for fd in os.listdir('/proc/%d/fd' % pid))
     except OSError:
         return False
-
-
-def _state(pid):
-    """The state letter of ``pid`` (R, S, Z, ...), '' when it is gone."""
-    fields = _read('/proc/%d/stat' % pid).rpartition(')')[2].split()
-    return fields[0] if fields else ''
 
 
 def reap():
@@ -324,7 +311,7 @@ def scenario_more(run):
         child = os.fork()
         if child == 0:
             os._exit(0)
-        _until(lambda: _state(child) == 'Z')    # not reaped: a zombie
+        _until(lambda: process_list.state(child) == 'Z')    # not reaped: a zombie
         out['zombie'] = run('criu_process', {'state': 'running', 'pid': child})
         os.waitpid(child, 0)
         # Bad input the play does not give.
@@ -350,11 +337,10 @@ def _locks_of(pid):
 def _gone(pid, seconds=10):
     """Wait until ``pid`` is no more, not even a zombie: its parent may be this host's init, which reaps late (a
     restore needs the pid)."""
-    reap()
-    deadline = time.monotonic() + seconds
-    while os.path.exists('/proc/%d' % pid) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    def ended():
         reap()
+        return not os.path.exists('/proc/%d' % pid)
+    _until(ended, seconds)
 
 
 def _restore_and_end(run, images, dumped, options, read):
@@ -476,9 +462,7 @@ def _link_remap(run, base):
         'python3', '-c', 'import os, sys, time\nfd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)\n'
         'os.link(sys.argv[1], sys.argv[2])\nos.unlink(sys.argv[1])\nwhile True:\n'
         '    time.sleep(1)', name, other, TOKEN]})['pid']
-    deadline = time.monotonic() + 10
-    while os.path.exists(name) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    _until(lambda: not os.path.exists(name))    # the tree has opened, linked and removed it
     out['remap_inode'] = os.stat(other).st_ino
     out['remap_without'] = run('criu_dump', {'pid': pid, 'images_dir': base + '/remap0'})
     out['remap'] = run('criu_dump', {'pid': pid, 'images_dir': base + '/remapped',
