@@ -475,11 +475,7 @@ def test_sigterm_ends_criu_and_fails_with_json(tmp_path, sleeper, module):
         assert result.get('failed') is True and proc.returncode == 1, (result, err)
         assert result['msg'].startswith('terminated (SIGTERM, as at the task\'s timeout) while criu '), result['msg']
         assert result['rc'] == -9
-        for dummy in range(200):
-            if all(process_list.state(p) in (None, 'Z') for p in pids):
-                break
-            time.sleep(0.02)
-        assert [p for p in pids if process_list.state(p) not in (None, 'Z')] == []
+        assert process_list.ended(pids, 4), [p for p in pids if process_list.running(p)]
     finally:
         proc.kill()
         proc.wait()

@@ -129,10 +129,6 @@ def test_a_probe_runs_with_the_default_signal_dispositions():
     assert signal.SIGTERM in masks['SigCgt'], masks
 
 
-def _alive(pid):
-    return process_list.state(pid) not in (None, 'Z')
-
-
 def test_a_killed_caller_takes_its_workers_their_tools_and_the_jobs_scratch_along(tmp_path):
     """A caller SIGKILLed (the module killed outright) cannot clean up: its workers' SIGTERM on the parent's
     death ends each worker's process group, the tools it started too, and removes the jobs' scratch directory."""
@@ -155,17 +151,18 @@ def test_a_killed_caller_takes_its_workers_their_tools_and_the_jobs_scratch_alon
     try:
         _wait_for_file(report)
         started = json.loads(report.read_text())
-        assert os.path.isdir(started['scratch']) and _alive(started['tool'])
+        assert os.path.isdir(started['scratch']) and process_list.running(started['tool'])
     finally:
         os.kill(caller, signal.SIGKILL)
         os.waitpid(caller, 0)
+    worker, tool, scratch = started['worker'], started['tool'], started['scratch']
     deadline = time.monotonic() + 5
-    while (_alive(started['worker']) or _alive(started['tool']) or os.path.exists(started['scratch'])) \
+    while (process_list.running(worker) or process_list.running(tool) or os.path.exists(scratch)) \
             and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert not _alive(started['worker'])
-    assert not _alive(started['tool'])
-    assert not os.path.exists(started['scratch'])
+    assert not process_list.running(worker)
+    assert not process_list.running(tool)
+    assert not os.path.exists(scratch)
 
 
 def test_what_a_probe_writes_to_fd_1_never_reaches_the_callers_stdout(capfd):
@@ -561,7 +558,7 @@ def test_a_failure_while_the_workers_run_stops_them_and_propagates(tmp_path):
             _check.run(_check.by_features(['kcmp']))
         except RuntimeError as exc:
             return {'raised': str(exc), 'workers': seen['workers'], 'left': _children(),
-                    'tool_alive': _alive(int(started.read_text()))}
+                    'tool_alive': process_list.running(int(started.read_text()))}
         return 'no exception'
     outcome = conftest.in_child(body)
     assert outcome['workers'], outcome   # they ran when gathering failed

@@ -133,17 +133,13 @@ def test_jobs_started_first_run_while_the_caller_loads_the_probes():
     # Its worker runs before start() is called: the caller may compile the
     # probes' families meanwhile (_check.run()).
     running = [w.pid for w in engine.workers]
-    assert len(running) == 1 and _alive(running[0])
+    assert len(running) == 1 and process_list.running(running[0])
     engine.start([_row('a', ok), _row('b', ok, lib='x')])
     results, jobs = engine.wait()
     assert jobs == {'job': {'pid': running[0]}}
     assert [r['status'] for r in results.values()] == [R.SUPPORTED, R.SUPPORTED]
     assert running[0] not in [r['evidence']['pid'] for r in results.values()]
-    assert not _alive(running[0])
-
-
-def _alive(pid):
-    return process_list.state(pid) not in (None, 'Z')
+    assert not process_list.running(running[0])
 
 
 def test_hung_probe_and_its_grandchildren_are_killed_and_reaped(tmp_path, monkeypatch):
@@ -155,10 +151,7 @@ def test_hung_probe_and_its_grandchildren_are_killed_and_reaped(tmp_path, monkey
     assert results['after']['status'] == R.SUPPORTED
     assert _children_of(os.getpid()) == before
     grandchild = int(pidfile.read_text())
-    deadline = time.monotonic() + 2
-    while _alive(grandchild) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert not _alive(grandchild)
+    assert process_list.ended([grandchild], 2)
 
 
 def test_no_fds_or_children_leak_from_the_caller():

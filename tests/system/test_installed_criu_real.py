@@ -344,7 +344,7 @@ def test_timeout_kills_the_whole_tree(scratch):
     assert raw['check']['verdict'] == 'timeout' and elapsed < 5
     facts = I.describe(raw, {'verdict': 'good'})
     assert facts['usable'] is False and 'did not finish' in facts['reason']
-    assert _ended(int(marker.read_text()), 0.1), 'the process criu started is still there'
+    assert process_list.ended([int(marker.read_text())], 0.1), 'the process criu started is still there'
     assert_nothing_left(raw)
 
 
@@ -368,7 +368,7 @@ def test_timeout_with_a_setsid_child_holding_the_output(scratch, in_worker):
         raw = in_child(body, prepare, timeout=20)
         assert raw['check']['verdict'] == 'timeout' and raw['elapsed'] < 4, raw['elapsed']
         assert 'criu-started' in raw['check']['stdout'] and 'criu-said' in raw['check']['stderr']
-        assert _ended(int(marker.read_text()), 2), 'the setsid process criu started is still there'
+        assert process_list.ended([int(marker.read_text())], 2), 'the setsid process criu started is still there'
     finally:
         if marker.exists() and marker.read_text().strip():
             try:
@@ -397,9 +397,9 @@ def test_timeout_kills_a_criu_that_closed_its_output(scratch, in_worker):
         assert raw['check']['verdict'] == 'timeout' and raw['check']['rc'] == -signal.SIGKILL, raw['check']
         # the whole call's bound: a tenth less than the context's 1.5 s
         assert raw['check']['messages'] == ['criu check did not finish within 1.4 s'], raw['check']
-        assert _zombie(criu), 'criu is still running'
+        assert not process_list.running(criu), 'criu is still running'
         if not in_worker:
-            assert _zombie(started), 'what criu started in its process group is still running'
+            assert not process_list.running(started), 'what criu started in its process group is still running'
     finally:
         for name in ('criu.pid', 'started'):
             if (scratch / name).exists() and (scratch / name).read_text().strip():
@@ -572,18 +572,6 @@ def test_read_version_of_a_file_that_does_not_run(scratch):
     assert (version, gitid) == (None, None) and error.startswith('cannot run %s: ' % fake), error
 
 
-def _zombie(pid):
-    return process_list.state(pid) in (None, 'Z')
-
-
-def _ended(pid, seconds):
-    """Whether ``pid`` is gone or a zombie within ``seconds``."""
-    deadline = time.monotonic() + seconds
-    while not _zombie(pid) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    return _zombie(pid)
-
-
 def test_worker_killed_midway_takes_criu_with_it(scratch):
     """PR_SET_PDEATHSIG: when the engine kills a worker, its criu dies too."""
     pidfile = scratch / 'pid'
@@ -600,7 +588,7 @@ def test_worker_killed_midway_takes_criu_with_it(scratch):
     criu_pid = int(pidfile.read_text())
     os.kill(pid, signal.SIGKILL)
     os.waitpid(pid, 0)
-    assert _ended(criu_pid, 5), 'criu is still running'
+    assert process_list.ended([criu_pid], 5), 'criu is still running'
 
 
 def test_import_is_cheap():

@@ -1,11 +1,13 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The processes on this host: those whose command line matches (what the leak
-tests look for once a run is over), and one process's state (importable outside
-pytest too: tests/vm/_vm.py imports test_seccomp for the early boots, and
-tests/tools/vm.py runs as a script)."""
+tests look for once a run is over), one process's state, and whether what a
+kill must have ended has (importable outside pytest too: tests/vm/_vm.py
+imports test_seccomp for the early boots, and tests/tools/vm.py runs as a
+script)."""
 
 import os
+import time
 
 
 def processes(matches):
@@ -41,3 +43,18 @@ def state(pid):
     """The state letter of a process (R, S, Z, X, ...), None when it is gone."""
     fields = stat_fields(pid)
     return fields[0] if fields else None
+
+
+def running(pid):
+    """Whether ``pid`` still runs: neither gone nor a zombie (or dead, X) that
+    waits for its parent to reap it. What a kill must have ended is not running."""
+    return state(pid) not in (None, 'Z', 'X')
+
+
+def ended(pids, seconds):
+    """Whether none of ``pids`` runs any more within ``seconds`` (polled every
+    20 ms): a killed process turns zombie soon after the kill, not at once."""
+    deadline = time.monotonic() + seconds
+    while any(running(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return not any(running(pid) for pid in pids)

@@ -22,6 +22,7 @@ import pytest
 
 import conftest
 from conftest import drop_effective_caps, in_child, requires_root
+import process_list
 
 from ansible_collections.criu.check.plugins.module_utils import _phaul
 from ansible_collections.criu.check.plugins.module_utils import _smoke
@@ -534,10 +535,6 @@ def _pids_of(criu, timeout=30):
     raise AssertionError('the fake criu did not start')
 
 
-def _gone(pid):
-    return _phaul.state(pid) in (None, 'Z', 'X')
-
-
 RUN_CRIU = """
 import json, sys
 sys.path.insert(0, sys.argv[1])
@@ -563,11 +560,7 @@ def test_sigterm_kills_criu_and_what_it_started_and_returns(tmp_path):
         assert res['terminated'] is True and res['rc'] == -9 and res['timed_out'] is False, res
         assert res['error'].startswith('terminated (SIGTERM, as at the task\'s timeout) while criu dump ran')
         assert _phaul.failure_message('dump', res, 60) == res['error']
-        for dummy in range(200):
-            if all(_gone(p) for p in pids):
-                break
-            time.sleep(0.02)
-        assert [p for p in pids if not _gone(p)] == [], 'criu or its helper still runs'
+        assert process_list.ended(pids, 4), 'criu or its helper still runs'
     finally:
         proc.kill()
         proc.wait()
@@ -597,7 +590,7 @@ def _running(path):
     for pid in os.listdir('/proc'):
         try:
             with open('/proc/%s/cmdline' % pid, 'rb') as f:
-                if path.encode() in f.read().split(b'\0') and not _gone(int(pid)):
+                if path.encode() in f.read().split(b'\0') and process_list.running(int(pid)):
                     found.append(int(pid))
         except (OSError, ValueError):
             pass
@@ -622,7 +615,7 @@ def test_sigterm_while_criu_is_being_started_still_kills_it(tmp_path):
         assert _running(criu) == [], 'criu still runs'
         if os.path.exists(criu + '.pids'):   # written, maybe in part, before criu was killed
             with open(criu + '.pids') as f:
-                assert [p for p in map(int, f.read().split()) if not _gone(p)] == [], 'its helper still runs'
+                assert [p for p in map(int, f.read().split()) if process_list.running(p)] == [], 'its helper still runs'
     finally:
         proc.kill()
         proc.wait()
@@ -644,11 +637,7 @@ def test_a_hung_criu_is_killed_with_its_helpers_at_the_timeout(tmp_path):
     pids = _pids_of(criu, 1)
     try:
         assert res['timed_out'] is True and res['rc'] == -9 and res['terminated'] is False
-        for dummy in range(200):
-            if _gone(pids[1]):
-                break
-            time.sleep(0.02)
-        assert _gone(pids[1]), 'its helper outlived it'
+        assert process_list.ended([pids[1]], 4), 'its helper outlived it'
     finally:
         _phaul.signal_pids(pids, signal.SIGKILL)
 
