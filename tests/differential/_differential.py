@@ -16,12 +16,11 @@ import re
 import shutil
 import signal
 import subprocess
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from background_runs import BackgroundRuns
 from ansible_collections.criu.check.plugins.module_utils import _registry
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -316,7 +315,7 @@ def run_context(ctx, plan):
     return report
 
 
-class Oracle:
+class Oracle(BackgroundRuns):
     """Runs every context once (two at a time: CI has two cores) and hands
     the reports to the tests."""
 
@@ -325,37 +324,15 @@ class Oracle:
         self.contexts = [c for c in self.plans if c in contexts]
         self.skipped = dict((c, contexts[c]) for c in self.plans if contexts.get(c) is not True
                             and c in contexts)
-        self.started = time.monotonic()
-        self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=2)
         # The slowest first, so that the pool stays busy.
         order = sorted((c for c in self.plans if contexts.get(c) is True),
                        key=lambda c: -len(self.plans[c]['features']) - (50 if c.startswith('podman') else 0))
-        self._futures = dict((c, self._pool.submit(run_context, c, self.plans[c])) for c in order)
-        self.finished = None
+        super().__init__((c, run_context, (c, self.plans[c])) for c in order)
 
     def report(self, ctx):
         if ctx in self.skipped:
             return None
-        return self._futures[ctx].result()
-
-    def wait_all(self):
-        for fut in self._futures.values():
-            try:
-                fut.result()
-            except Exception:  # reported by the tests of that context
-                pass
-        with self._lock:
-            if self.finished is None:
-                self.finished = time.monotonic()
-        self._pool.shutdown(wait=True)
-
-    def reports(self):
-        out = {}
-        for ctx, fut in self._futures.items():
-            if fut.done() and fut.exception() is None:
-                out[ctx] = fut.result()
-        return out
+        return self.result(ctx)
 
 
 # ---------------------------------------------------------------- our side
@@ -504,7 +481,7 @@ def _summary(terminalreporter):
     tr.write_line('set-up (root build check, snapshots): %s ms' % STATE['setup_ms'])
     if orc.finished:
         tr.write_line('all contexts collected in %.1f s (two at a time)' % (orc.finished - orc.started))
-    for ctx, rep in sorted(orc.reports().items()):
+    for ctx, rep in sorted(orc.results().items()):
         ident = rep.get('identity', {})
         tr.write_line('%-13s %7.0f ms wall (features %5.0f ms); uid %s CapEff %s; %s' % (
             ctx, rep['wall_ms'], rep.get('features_ms', 0), ident.get('uid'),

@@ -29,11 +29,11 @@ import os
 import signal
 import subprocess
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 import _differential as D
+from background_runs import BackgroundRuns
 from process_list import processes
 from test_differential_features import compare_feature
 from test_differential_required import compare_required
@@ -161,28 +161,18 @@ def run_case(case):
     return report
 
 
-class Runs:
+class Runs(BackgroundRuns):
     """Every case, two at a time (two cores), collected once per session."""
 
     def __init__(self):
         self.mounts_before = D._mounts()
-        self.started = time.monotonic()
-        self.finished = None
-        self._pool = ThreadPoolExecutor(max_workers=2)
-        self._futures = dict((c, self._pool.submit(run_case, c)) for c in ['unfiltered', 'control'] + CASES)
+        super().__init__((c, run_case, (c,)) for c in ['unfiltered', 'control'] + CASES)
 
     def report(self, case):
-        report = self._futures[case].result()
+        report = self.result(case)
         if 'error' in report:
             pytest.fail('%s: %s' % (case, report['error']), pytrace=False)
         return report
-
-    def close(self):
-        for fut in self._futures.values():
-            fut.exception()
-        if self.finished is None:
-            self.finished = time.monotonic()
-        self._pool.shutdown(wait=True)
 
 
 STATE = {'runs': None, 'rows': []}
@@ -209,7 +199,7 @@ def runs(request):
     if isinstance(STATE['runs'], str):
         pytest.skip(STATE['runs'])
     yield STATE['runs']
-    STATE['runs'].close()
+    STATE['runs'].wait_all()
 
 
 def ours(report):
@@ -512,7 +502,7 @@ def test_zz_nothing_left(runs):
     """Every case ran in the root's private mount namespace: no mount of the
     root or of criu's /tmp/.criu.* directories is left on the host, and no
     process of ours is left running."""
-    runs.close()
+    runs.wait_all()
     added = [m for m in D._mounts() if m not in set(runs.mounts_before)]
     ours_left = [m for m in added if D.ROOT_DIR in m or '/.criu.' in m]
     assert not ours_left, 'mounts left behind:\n' + '\n'.join(ours_left)
@@ -529,14 +519,14 @@ class _Summary:
             return
         tr = terminalreporter
         tr.section('seccomp: one system call denied, criu 4.1.1 vs criu.check')
-        if getattr(runs, 'finished', None):
+        if runs.finished:
             tr.write_line('all %d runs in %.1f s (two at a time)' % (len(CASES) + 2, runs.finished - runs.started))
+        done = runs.results()
         for case in CASES:
-            fut = runs._futures[case]
-            if not fut.done() or fut.exception() is not None:
+            if case not in done:
                 tr.write_line('%-24s no report' % case)
                 continue
-            report = fut.result()
+            report = done[case]
             if 'error' in report:
                 tr.write_line('%-24s %s' % (case, report['error'][:200]))
                 continue

@@ -21,9 +21,7 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -35,6 +33,7 @@ for _p in (os.path.join(REPO, 'tests', 'differential'), os.path.join(REPO, 'test
 
 import _differential as D  # noqa: E402  (criu's texts, the feature list, how to read criu)
 import vm  # noqa: E402
+from background_runs import BackgroundRuns  # noqa: E402
 
 # ---------------------------------------------------------------- what runs where
 
@@ -469,17 +468,14 @@ def stop_early(timeout=120):
     shutil.rmtree(early['dir'], ignore_errors=True)
 
 
-class Runner:
+class Runner(BackgroundRuns):
     """Boots every VM once, two at a time (2 cores: one vCPU each), or reads
     what the early boots made of them."""
 
     def __init__(self, directory):
         self.directory = directory
-        self.started = time.monotonic()
-        self.finished = None
-        self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=int(os.environ.get('CRIU_CHECK_VM_PARALLEL', '2')))
-        self._futures = dict((b, self._pool.submit(self._boot, b)) for b in boot_order())
+        super().__init__(((b, self._boot, (b,)) for b in boot_order()),
+                         workers=int(os.environ.get('CRIU_CHECK_VM_PARALLEL', '2')))
 
     def _boot(self, boot):
         # CRIU_CHECK_VM_REPLAY=DIR: judge the results a run saved with
@@ -499,26 +495,11 @@ class Runner:
         return res
 
     def boot(self, boot):
-        return self._futures[boot].result()
+        return self.result(boot)
 
     def wait_all(self):
-        for fut in self._futures.values():
-            try:
-                fut.result()
-            except Exception:  # reported by the tests of that boot
-                pass
-        with self._lock:
-            if self.finished is None:
-                self.finished = time.monotonic()
-        self._pool.shutdown(wait=True)
+        super().wait_all()
         stop_early()
-
-    def results(self):
-        out = {}
-        for b, fut in self._futures.items():
-            if fut.done() and fut.exception() is None:
-                out[b] = fut.result()
-        return out
 
 
 def _make_runner(request):
@@ -665,7 +646,7 @@ def summary(write, section=None):
         if early['proc'].returncode not in (0, None) or early.get('log'):
             write('early boots: exit %s; %s' % (early['proc'].returncode, early.get('log', '').strip()[-1500:]))
     if r.finished:
-        write('all VMs done %.1f s after this stage began (%s at a time)' % (r.finished - r.started, r._pool._max_workers))
+        write('all VMs done %.1f s after this stage began (%s at a time)' % (r.finished - r.started, r.workers))
     for boot, res in sorted(r.results().items()):
         rep = res.get('report') or {}
         write('VM %-28s kernel %s: userspace after %s s, job %s s, wall %s s%s' % (
