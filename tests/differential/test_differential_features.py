@@ -34,6 +34,20 @@ def compare_feature(criu, res, facts):
     return ''
 
 
+def compare_unnamed_extra(criu, probe_id, res):
+    """(what criu says, the disagreement or '') for an extra check that has no
+    --feature name: criu fails it when its --extra output has the line that
+    says so (ours must then not be supported), else it passes it."""
+    status = (res or {}).get('status')
+    line = D.unnamed_extra_failed(criu, probe_id)
+    if line:
+        problem = '' if status in ('unsupported', 'not_applicable') else 'criu: fails (%s), ours: %s' % (
+            line, status)
+    else:
+        problem = '' if status == 'supported' else 'criu: passes, ours: %s' % status
+    return line or 'passes', problem
+
+
 @pytest.mark.parametrize('feature', D.FEATURES)
 @pytest.mark.parametrize('case', list(D.B_CASES))
 def test_feature(oracle, case, feature):
@@ -90,11 +104,5 @@ def test_unnamed_extra(oracle, case, probe_id):
         pytest.skip('criu --extra stops before the extra checks here (%s)' % kind)
     results, facts = D.ours(report, 'B:%s:--extra' % case)
     res = results.get(probe_id)
-    status = (res or {}).get('status')
-    line = D.unnamed_extra_failed(criu, probe_id)
-    if line:
-        problem = '' if status in ('unsupported', 'not_applicable') else 'criu: fails (%s), ours: %s' % (
-            line, status)
-    else:
-        problem = '' if status == 'supported' else 'criu: passes, ours: %s' % status
-    judge(case, 'extra:' + probe_id, line or 'passes', D.describe(res), problem)
+    criu_says, problem = compare_unnamed_extra(criu, probe_id, res)
+    judge(case, 'extra:' + probe_id, criu_says, D.describe(res), problem)

@@ -27,7 +27,7 @@ import vm_arm64
 from process_list import processes
 
 import _differential as D
-from test_differential_features import compare_feature
+from test_differential_features import compare_feature, compare_unnamed_extra
 from test_differential_required import compare_required
 
 pytestmark = pytest.mark.arm64
@@ -200,13 +200,8 @@ def test_unnamed_extra(arm64, probe_id):
         pytest.skip('criu --extra stops before the extra checks here (%s)' % kind)
     results, facts = _ours(arm64, 'B:--extra')
     res = results.get(probe_id)
-    status = (res or {}).get('status')
-    line = D.unnamed_extra_failed(criu, probe_id)
-    if line:
-        problem = '' if status in ('unsupported', 'not_applicable') else 'criu: fails (%s), ours: %s' % (line, status)
-    else:
-        problem = '' if status == 'supported' else 'criu: passes, ours: %s' % status
-    judge('extra:' + probe_id, line or 'passes', D.describe(res), problem)
+    criu_says, problem = compare_unnamed_extra(criu, probe_id, res)
+    judge('extra:' + probe_id, criu_says, D.describe(res), problem)
 
 
 def test_special_mapping_mremap_ran_aarch64_code(arm64):

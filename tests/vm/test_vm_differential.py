@@ -14,7 +14,7 @@ import _vm as V
 from _vm import judge, report_of
 
 import _differential as D
-from test_differential_features import compare_feature
+from test_differential_features import compare_feature, compare_unnamed_extra
 from test_differential_required import compare_required
 
 # The session's fixture, defined in _vm (no conftest.py here).
@@ -76,13 +76,8 @@ def test_unnamed_extra(vms, case, probe_id):
         pytest.skip('criu --extra stops before the extra checks here (%s)' % kind)
     results, facts = V.ours(vms, case, 'B:--extra')
     res = results.get(probe_id)
-    status = (res or {}).get('status')
-    line = D.unnamed_extra_failed(criu, probe_id)
-    if line:
-        problem = '' if status in ('unsupported', 'not_applicable') else 'criu: fails (%s), ours: %s' % (line, status)
-    else:
-        problem = '' if status == 'supported' else 'criu: passes, ours: %s' % status
-    judge(case, 'extra:' + probe_id, line or 'passes', D.describe(res), problem)
+    criu_says, problem = compare_unnamed_extra(criu, probe_id, res)
+    judge(case, 'extra:' + probe_id, criu_says, D.describe(res), problem)
 
 
 @pytest.mark.parametrize('feature', D.CRIU_411_LACKS)
