@@ -99,17 +99,6 @@ def marked():
     return process_list.processes(lambda cmd: TOKEN in cmd)
 
 
-def _until(condition, seconds=10):
-    """Until ``condition()`` is true (what a step waits for: a socket made, a line written), at most ``seconds``;
-    its last answer.  Not a fixed sleep: a loaded machine may start a process late."""
-    deadline = time.monotonic() + seconds
-    while True:
-        answer = condition()
-        if answer or time.monotonic() > deadline:
-            return answer
-        time.sleep(0.02)
-
-
 def _read(path):
     """The text of ``path``, or '' while it is not there (a file a process has yet to write, a process gone)."""
     try:
@@ -260,7 +249,7 @@ def scenario_more(run):
         out['sockets_pid'] = sockets = run('criu_process', {'state': 'started', 'command': [
             'python3', '-c', 'import socket, sys, time; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); '
             'time.sleep(600)', TOKEN]})['pid']
-        _until(lambda: _has_socket(sockets))
+        process_list.until(lambda: _has_socket(sockets))
         out['sockets'] = run('criu_dump', {'pid': sockets, 'images_dir': base + '/sockets'})
         run('criu_process', {'state': 'killed', 'pids': [sockets]})
         # criu --track-mem needs soft-dirty tracking too, which this kernel lacks.
@@ -295,7 +284,7 @@ def scenario_more(run):
         os.makedirs(base + '/cwd')
         out['listed'] = listed = run('criu_process', {'state': 'started', 'cwd': base + '/cwd', 'output': base + '/out',
                                                       'command': ['sh', '-c', 'pwd; exec sleep "$0"', 300, TOKEN]})
-        out['listed_output'] = _until(lambda: _read(base + '/out'))    # what pwd wrote
+        out['listed_output'] = process_list.until(lambda: _read(base + '/out'))    # what pwd wrote
         lpid = listed.get('pid', 0)
         if lpid <= 1:                   # os.kill(0, ...) would stop this script's own process group
             return out
@@ -311,7 +300,7 @@ def scenario_more(run):
         child = os.fork()
         if child == 0:
             os._exit(0)
-        _until(lambda: process_list.state(child) == 'Z')    # not reaped: a zombie
+        process_list.until(lambda: process_list.state(child) == 'Z')    # not reaped: a zombie
         out['zombie'] = run('criu_process', {'state': 'running', 'pid': child})
         os.waitpid(child, 0)
         # Bad input the play does not give.
@@ -340,7 +329,7 @@ def _gone(pid, seconds=10):
     def ended():
         reap()
         return not os.path.exists('/proc/%d' % pid)
-    _until(ended, seconds)
+    process_list.until(ended, seconds)
 
 
 def _restore_and_end(run, images, dumped, options, read):
@@ -391,7 +380,7 @@ def _sessions(run, base):
             os.dup2(null, fd)
         os.closerange(3, 65536)     # nor its other files (a /dev/null of a mount criu does not see)
         os.execvp('python3', ['python3', '-c', 'import time; time.sleep(600)', TOKEN])
-    _until(lambda: _runs(child))
+    process_list.until(lambda: _runs(child))
     out['shell_pid'] = child
     out['shell_without'] = run('criu_dump', {'pid': child, 'images_dir': base + '/shell0'})
     out['shell'] = run('criu_dump', {'pid': child, 'images_dir': base + '/shell',
@@ -406,7 +395,8 @@ def _sessions(run, base):
     try:
         children = '/proc/%d/task/%d/children' % (unshare.pid, unshare.pid)
         # unshare's child, once it has exec'd python3
-        out['outside_pid'] = first = int(_until(lambda: [c for c in _read(children).split() if _runs(int(c))])[0])
+        started = process_list.until(lambda: [c for c in _read(children).split() if _runs(int(c))])
+        out['outside_pid'] = first = int(started[0])
         out['outside'] = run('criu_dump', {'pid': first, 'images_dir': base + '/outside'})
         out['outside_shell'] = run('criu_dump', {'pid': first, 'images_dir': base + '/outside1',
                                                  'criu_options': {'shell_job': True}})
@@ -462,7 +452,7 @@ def _link_remap(run, base):
         'python3', '-c', 'import os, sys, time\nfd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)\n'
         'os.link(sys.argv[1], sys.argv[2])\nos.unlink(sys.argv[1])\nwhile True:\n'
         '    time.sleep(1)', name, other, TOKEN]})['pid']
-    _until(lambda: not os.path.exists(name))    # the tree has opened, linked and removed it
+    process_list.until(lambda: not os.path.exists(name))    # the tree has opened, linked and removed it
     out['remap_inode'] = os.stat(other).st_ino
     out['remap_without'] = run('criu_dump', {'pid': pid, 'images_dir': base + '/remap0'})
     out['remap'] = run('criu_dump', {'pid': pid, 'images_dir': base + '/remapped',
@@ -497,7 +487,7 @@ def scenario_options(run):
         out['locked_pid'] = locked = run('criu_process', {'state': 'started', 'command': [
             'python3', '-c', 'import fcntl, sys, time; f = open(sys.argv[1], "w"); fcntl.flock(f, fcntl.LOCK_EX); '
             'time.sleep(600)', lock, TOKEN]})['pid']
-        out['locks_before'] = _until(lambda: _locks_of(locked))
+        out['locks_before'] = process_list.until(lambda: _locks_of(locked))
         out['lock_without'] = run('criu_dump', {'pid': locked, 'images_dir': base + '/lock0'})
         out['lock'] = run('criu_dump', {'pid': locked, 'images_dir': base + '/locked',
                                         'criu_options': {'file_locks': True}})

@@ -156,10 +156,8 @@ def test_a_killed_caller_takes_its_workers_their_tools_and_the_jobs_scratch_alon
         os.kill(caller, signal.SIGKILL)
         os.waitpid(caller, 0)
     worker, tool, scratch = started['worker'], started['tool'], started['scratch']
-    deadline = time.monotonic() + 5
-    while (process_list.running(worker) or process_list.running(tool) or os.path.exists(scratch)) \
-            and time.monotonic() < deadline:
-        time.sleep(0.01)
+    process_list.until(lambda: not (process_list.running(worker) or process_list.running(tool)
+                                    or os.path.exists(scratch)), 5)
     assert not process_list.running(worker)
     assert not process_list.running(tool)
     assert not os.path.exists(scratch)
@@ -351,18 +349,14 @@ def test_a_signal_to_the_caller_ends_its_wait_and_its_workers_then_exits(tmp_pat
 
 def _wait_for_file(path, seconds=10):
     """Until ``path`` exists (a child's "I got there"), at most ``seconds``."""
-    deadline = time.monotonic() + seconds
-    while not path.exists() and time.monotonic() < deadline:
-        time.sleep(0.01)
+    process_list.until(path.exists, seconds)
 
 
 def _wait_for_sleep(pid, seconds=10):
     """Until ``pid`` sleeps (state S) after a tenth of a second, at most ``seconds``: a caller that has written
     its "I got there" and gone on into a blocking wait, not one that a loaded machine has yet to run."""
     time.sleep(0.1)
-    deadline = time.monotonic() + seconds
-    while process_list.state(pid) != 'S' and time.monotonic() < deadline:
-        time.sleep(0.01)
+    process_list.until(lambda: process_list.state(pid) == 'S', seconds)
 
 
 def _wait_for(pid):

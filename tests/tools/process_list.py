@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The processes on this host: those whose command line matches (what the leak
-tests look for once a run is over), one process's state, and whether what a
-kill must have ended has (importable outside pytest too: tests/vm/_vm.py
+tests look for once a run is over), one process's state, whether what a kill
+must have ended has, and the polling a test waits with (importable outside pytest too: tests/vm/_vm.py
 imports test_seccomp for the early boots, and tests/tools/vm.py runs as a
 script)."""
 
@@ -51,10 +51,19 @@ def running(pid):
     return state(pid) not in (None, 'Z', 'X')
 
 
-def ended(pids, seconds):
-    """Whether none of ``pids`` runs any more within ``seconds`` (polled every
-    20 ms): a killed process turns zombie soon after the kill, not at once."""
+def until(condition, seconds=10):
+    """Polls ``condition()`` every 20 ms until it is true, at most ``seconds``;
+    its last answer. What a test waits for instead of a fixed sleep (a process
+    started, a line written, a kill done): a loaded machine may run it late."""
     deadline = time.monotonic() + seconds
-    while any(running(pid) for pid in pids) and time.monotonic() < deadline:
+    while True:
+        answer = condition()
+        if answer or time.monotonic() > deadline:
+            return answer
         time.sleep(0.02)
-    return not any(running(pid) for pid in pids)
+
+
+def ended(pids, seconds):
+    """Whether none of ``pids`` runs any more within ``seconds``: a killed
+    process turns zombie soon after the kill, not at once."""
+    return until(lambda: not any(running(pid) for pid in pids), seconds)
