@@ -7,9 +7,10 @@
 PRIVATE to the criu.check collection: not a public API.
 
 Shared by _decide, which decides the verdict and prints criu's sentences,
-and _installed_criu, which finds the same sentences in a real criu's output.
-It imports nothing, so that the modules that run no probe (criu_smoke and the
-migration steps) get these words without the probe registry behind _decide.
+_installed_criu, which finds the same sentences in a real criu's output, and
+the probes and modules that quote them.  It imports nothing, so that the
+modules that run no probe (criu_smoke and the migration steps) get these
+words without the probe registry behind _decide.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -30,6 +31,9 @@ DOES_NOT_LOOK_GOOD = 'Does not look good.'
 LOOKS_GOOD_BUT = ('Looks good but some kernel features are missing\n'
                   'which, depending on your process tree, may cause\n'
                   'dump or restore failure.')
+
+# What criu says when kerndat_init() fails and it runs no check at all (criu/crtools.c).
+KERNDAT_FAILED = 'Could not initialize kernel features detection.'
 
 # What criu says when it will not start at all (criu/crtools.c check_caps()).
 NO_CAPS = 'CRIU needs to have the CAP_SYS_ADMIN or the CAP_CHECKPOINT_RESTORE capability'

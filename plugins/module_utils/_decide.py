@@ -38,8 +38,8 @@ from ansible_collections.criu.check.plugins.module_utils import _caps
 from ansible_collections.criu.check.plugins.module_utils import _registry as REG
 from ansible_collections.criu.check.plugins.module_utils import _result as R
 from ansible_collections.criu.check.plugins.module_utils._criu_words import (
-    BAD, CRIU_BINARY, DOES_NOT_LOOK_GOOD, GOOD, GOOD_BUT, KERNDAT_STEP_SOURCE, LOOKS_GOOD, LOOKS_GOOD_BUT,
-    NEEDS_UNPRIVILEGED, NO_CAPS, UNDECIDED)
+    BAD, CRIU_BINARY, DOES_NOT_LOOK_GOOD, GOOD, GOOD_BUT, KERNDAT_FAILED, KERNDAT_STEP_SOURCE, LOOKS_GOOD,
+    LOOKS_GOOD_BUT, NEEDS_UNPRIVILEGED, NO_CAPS, UNDECIDED)
 from ansible_collections.criu.check.plugins.module_utils._environment_fix import (
     PROC_OF_OTHER_PID_NAMESPACE_FIX, SKIPPED_UNPRIVILEGED, container_start_fix, criu_caps_not_held,
     no_new_privs_start_fix)
@@ -63,16 +63,13 @@ def is_undecided(status):
 
 # ---------------------------------------------------------------- criu start-up
 
-# criu's own refusals (NO_CAPS, NEEDS_UNPRIVILEGED) are _criu_words'.
+# criu's own refusals (NO_CAPS, NEEDS_UNPRIVILEGED) and its kerndat sentence (KERNDAT_FAILED) are _criu_words';
+# the evidence flag a probe sets when the kerndat step it mirrors would make criu abort is _result's (KERNDAT_FLAG).
 
 # Before criu runs at all: execve() refuses a program whose file capabilities the bounding set cuts.
 EXEC_REFUSED = ('The kernel refuses to run criu (execve(): Operation not permitted): its file capabilities include '
                 '%s, which this process\'s capability bounding set lacks')
 EXEC_REFUSED_SAYS = EXEC_REFUSED.split(':', maxsplit=1)[0]
-KERNDAT_FAILED = 'Could not initialize kernel features detection.'
-# The evidence flag a probe sets when the kerndat step it mirrors would make
-# criu abort before any check (criu/kerndat.c kerndat_init()).
-KERNDAT_FLAG = 'criu_kerndat_fails'
 
 
 # The reasons of environment_blockers() after KERNDAT_FAILED, each with how to remove it (start_blocker_fix()).
@@ -165,7 +162,7 @@ def kerndat_blockers(results, without_privilege=False, said=()):
         evidence = (result or {}).get('evidence') or {}
         if without_privilege and evidence.get('errno_name') in PERMISSION_ERRNOS:
             continue
-        if result and evidence.get(KERNDAT_FLAG):
+        if result and evidence.get(R.KERNDAT_FLAG):
             blockers.append('%s%s)' % (_kerndat_probe_prefix(probe.id), result.get('message') or result.get('status')))
     return blockers
 
@@ -185,8 +182,8 @@ def as_criu_runs(results, environment, kernel_lacks=None):
             evidence = dict(result.get('evidence') or {}, criu_has=caps,
                             without_them={'status': result['status'], 'message': result.get('message', '')})
             # nor is it known that criu's start-up step fails, with them
-            if evidence.pop(KERNDAT_FLAG, False):
-                evidence['without_them'][KERNDAT_FLAG] = True
+            if evidence.pop(R.KERNDAT_FLAG, False):
+                evidence['without_them'][R.KERNDAT_FLAG] = True
             out[probe_id] = R.unknown(
                 'criu has %s here (its file capabilities), which this check needs and this module\'s process has '
                 'not: it cannot make the check as criu does' % names, evidence=evidence,

@@ -19,7 +19,7 @@ __metaclass__ = type
 
 from collections.abc import Mapping
 
-from ansible_collections.criu.check.plugins.module_utils import _decide
+from ansible_collections.criu.check.plugins.module_utils import _result
 
 # A shape is a type, a list of one shape (every element must fit) or a dictionary of shapes by key,
 # where '*' is the shape of every key not named (maps keyed by probe ids or runtime names); without
@@ -41,7 +41,7 @@ FACTS_SHAPE = {
              'cannot_dump': [{'id': str, 'what': str, 'why': str, 'reason': str, 'fix': str, 'ref': str}]},
     'runtimes': {'*': {'version': str, 'checkpoint': str, 'reasons': TEXT_LIST, 'fix': str}},
     'probes': {'*': {'category': str, 'status': str, 'message': str, 'fix': str,
-                     'evidence': {'library': str, _decide.KERNDAT_FLAG: bool}}},
+                     'evidence': {'library': str, _result.KERNDAT_FLAG: bool}}},
 }
 
 # What a fleet report keeps for the next run's comparison (criu_fleet_last), read back from the fact cache.

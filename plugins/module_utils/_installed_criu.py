@@ -46,8 +46,8 @@ import time
 
 from ansible_collections.criu.check.plugins.module_utils import _caps, _deps, _syscall
 from ansible_collections.criu.check.plugins.module_utils._criu_words import (
-    BAD, CRIU_BINARY, DOES_NOT_LOOK_GOOD, GOOD, GOOD_BUT, KERNDAT_STEP_SOURCE, LOOKS_GOOD, LOOKS_GOOD_BUT,
-    NEEDS_UNPRIVILEGED, NO_CAPS, UNDECIDED)
+    BAD, CRIU_BINARY, DOES_NOT_LOOK_GOOD, GOOD, GOOD_BUT, KERNDAT_FAILED, KERNDAT_STEP_SOURCE, LOOKS_GOOD,
+    LOOKS_GOOD_BUT, NEEDS_UNPRIVILEGED, NO_CAPS, UNDECIDED)
 from ansible_collections.criu.check.plugins.module_utils._criu_words import VERDICTS as PROBE_VERDICTS
 from ansible_collections.criu.check.plugins.module_utils._context import (
     SBIN_DIRS, effective_caps, owns_mount_namespace, proc_of_other_pid_namespace)
@@ -66,7 +66,9 @@ _LOOKS_GOOD = re.compile('^%s$' % re.escape(LOOKS_GOOD), re.M)
 _LOOKS_GOOD_BUT = re.compile('^' + re.escape(LOOKS_GOOD_BUT.splitlines()[0]), re.M)
 _NOT_GOOD = DOES_NOT_LOOK_GOOD.rstrip('.')
 _BLOCKERS = (NO_CAPS, NEEDS_UNPRIVILEGED)
-_SUMMARY = re.compile(r'^(Looks good|which, depending on your process tree|dump or restore failure)')
+# The lines of those final sentences, which are no message of a check.
+_SUMMARY = re.compile('^(%s)' % '|'.join(re.escape(line.rstrip('.'))
+                                         for line in (LOOKS_GOOD,) + tuple(LOOKS_GOOD_BUT.splitlines())))
 # pr_err / pr_warn prefixes (criu/include/log.h): "Error (criu/vdso.c:381): ".
 _PREFIX = re.compile(r'^(Error|Warn) +\(([^():]+):(\d+)\): ')
 # Lines that say nothing about this host: the cache criu could not read or
@@ -87,8 +89,8 @@ _KERNDAT_STEP = r'(\S+) failed when initializing kerndat'
 _KERNDAT_STEP_FAILED = re.compile('^' + _KERNDAT_STEP)
 # Wrappers around the real cause: never quoted as the reason when a more
 # specific line exists (criu/kerndat.c kerndat_init(), criu/util.c cr_system_userns()).
-_GENERIC = re.compile(r'^(Could not initialize kernel features detection|' + _KERNDAT_STEP
-                      + r'|exited, status=\d+|Can\'t wait or bad status|Does not look good)')
+_GENERIC = re.compile(r'^(%s|%s|exited, status=\d+|Can\'t wait or bad status|%s)'
+                      % (re.escape(KERNDAT_FAILED.rstrip('.')), _KERNDAT_STEP, re.escape(_NOT_GOOD)))
 
 # criu releases too old for the kernel (or libc) they run on: the message
 # they stop with, what triggers it, and the first release with the fix.

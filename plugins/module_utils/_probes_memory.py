@@ -466,7 +466,7 @@ def mem_dirty_track(ctx):
         addr, err = _mmap(PAGE_SIZE, mmap.PROT_READ | mmap.PROT_WRITE)
         if addr is None:
             return R.unsupported(R.perror("Can't mmap memory for pagemap test", err),
-                                 evidence=R.errno_evidence(err, criu_kerndat_fails=True))
+                                 evidence=R.errno_evidence(err, **R.KERNDAT_FATAL))
         try:
             return _dirty_track(addr)
         finally:
@@ -483,14 +483,14 @@ def _dirty_track(addr):
             evidence['kernel_soft_dirty'] = _soft_dirty_write_only(addr)
         return R.unsupported(MSG_DIRTY_TRACK, evidence=evidence)
     if reset < 0:
-        return R.unsupported(error, evidence=R.errno_evidence(err, criu_kerndat_fails=True),
+        return R.unsupported(error, evidence=R.errno_evidence(err, **R.KERNDAT_FATAL),
                              fix=PROC_READ_ONLY_FIX if err == errno.EROFS else None)
     try:
         fd = os.open('/proc/self/pagemap', os.O_RDONLY)
     except OSError as exc:
         # criu's open_proc() says so and kerndat fails
         return R.unsupported(open_proc_error(PROC_SELF, 'pagemap', exc.errno),
-                             evidence=R.errno_evidence(exc.errno, criu_kerndat_fails=True))
+                             evidence=R.errno_evidence(exc.errno, **R.KERNDAT_FATAL))
     ctypes.memset(addr, 0, 1)      # map[0] = '\0': the page is now dirty
     try:
         entry = _read_pagemap_entry(fd, addr)
@@ -591,7 +591,7 @@ def can_map_vdso(ctx):
     if answer is None:
         if 'child_exception' in evidence:
             return R.unknown('the probe child failed: %s' % evidence['child_exception'], evidence=evidence)
-        return R.unsupported(MSG_CAN_MAP_VDSO, evidence=dict(evidence, criu_kerndat_fails=True))
+        return R.unsupported(MSG_CAN_MAP_VDSO, evidence=dict(evidence, **R.KERNDAT_FATAL))
     if answer:
         return R.supported(evidence=evidence)
     return R.unsupported(MSG_CAN_MAP_VDSO, evidence=evidence)
@@ -730,18 +730,18 @@ def _uffd_open():
         # ENOSYS (no CONFIG_USERFAULTFD) and EPERM (not allowed) read as
         # false; any other errno fails criu's kerndat.
         return {'has_uffd': False, 'errno': R.errno_name(err), 'err': err,
-                'criu_kerndat_fails': err not in (errno.ENOSYS, errno.EPERM),
+                R.KERNDAT_FLAG: err not in (errno.ENOSYS, errno.EPERM),
                 'message': MSG_UFFD if err in (errno.ENOSYS, errno.EPERM) else R.perror('Lazy pages are not available', err)}
     try:
         buf = bytearray(struct.pack('=3Q', UFFD_API, 0, 0))
         try:
             fcntl.ioctl(fd, UFFDIO_API, buf, True)
         except OSError as exc:
-            return {'has_uffd': False, 'errno': R.errno_name(exc.errno), 'criu_kerndat_fails': True,
+            return {'has_uffd': False, 'errno': R.errno_name(exc.errno), R.KERNDAT_FLAG: True,
                     'message': R.perror('Failed to get uffd API', exc.errno)}
         api, features, ioctls = struct.unpack('=3Q', bytes(buf))
         if api != UFFD_API:
-            return {'has_uffd': False, 'api': api, 'criu_kerndat_fails': True,
+            return {'has_uffd': False, 'api': api, R.KERNDAT_FLAG: True,
                     'message': 'Incompatible uffd API: expected %d, got %d' % (UFFD_API, api)}
         return {'has_uffd': True, 'features': features, 'ioctls': ioctls}
     finally:
@@ -821,7 +821,7 @@ def memfd_hugetlb(ctx):
         os.close(fd)
     if fd >= 0 or err not in (errno.EFAULT, errno.ENOSYS):
         return R.unsupported(R.perror('Unexpected error from memfd_create(NULL, 0)', err),
-                             evidence=R.errno_evidence(err, criu_kerndat_fails=True))
+                             evidence=R.errno_evidence(err, **R.KERNDAT_FATAL))
     if err == errno.ENOSYS:
         return R.unsupported('memfd_create() is not supported', evidence=R.errno_evidence(err, has_memfd=False))
     fd, err = _syscall.syscall('memfd_create', ctypes.c_char_p(b''), MFD_HUGETLB)
@@ -831,7 +831,7 @@ def memfd_hugetlb(ctx):
     if err in (errno.EINVAL, errno.ENOENT, errno.ENOSYS):
         return R.unsupported('memfd_create(MFD_HUGETLB) is not supported', evidence=R.errno_evidence(err, has_memfd=True))
     return R.unsupported(R.perror('Unexpected error from memfd_create("", MFD_HUGETLB)', err),
-                         evidence=R.errno_evidence(err, has_memfd=True, criu_kerndat_fails=True))
+                         evidence=R.errno_evidence(err, has_memfd=True, **R.KERNDAT_FATAL))
 
 
 # ---------------------------------------------------------------- pagemap
@@ -868,7 +868,7 @@ def _pagemap_scan_kdat():
         if exc.errno == errno.EPERM:
             kdat['pmap'] = 'disabled'
         else:
-            kdat['criu_kerndat_fails'] = True
+            kdat[R.KERNDAT_FLAG] = True
             kdat['message'] = open_proc_error(PROC_SELF, 'pagemap', exc.errno)
         return kdat
     try:
@@ -883,7 +883,7 @@ def _pagemap_scan_kdat():
         else:
             kdat.update(R.errno_evidence(err, step='ioctl(PAGEMAP_SCAN)'))
             if err not in (errno.EINVAL, errno.ENOTTY):
-                kdat['criu_kerndat_fails'] = True
+                kdat[R.KERNDAT_FLAG] = True
                 kdat['message'] = R.perror('PAGEMAP_SCAN failed with unexpected errno', err)
     finally:
         os.close(fd)
@@ -929,7 +929,7 @@ def pagemap_scan_guard_pages(ctx):
     kdat['has_madv_guard'] = madv_guard
     if madv_guard is None:
         kdat['madv_guard_errno'] = R.errno_name(err)
-        kdat['criu_kerndat_fails'] = True
+        kdat[R.KERNDAT_FLAG] = True
     if kdat['has_pagemap_scan_guard_pages']:
         return R.supported(evidence=kdat)
     default = MSG_GUARD if madv_guard else 'ioctl(PAGEMAP_SCAN) does not accept PAGE_IS_GUARD'

@@ -293,13 +293,13 @@ def move_mount_set_group(ctx):
         # criu's first step, mkdtemp(), fails, and with it kerndat
         return R.unsupported(R.perror('Fail to make dir %s' % SET_GROUP_TMPDIR, err),
                              evidence=R.errno_evidence(err, failed_step='mkdtemp(%s)' % SET_GROUP_TMPDIR,
-                                                       criu_kerndat_fails=True), fix=_tmp_fix(err))
+                                                       **R.KERNDAT_FATAL), fix=_tmp_fix(err))
     if mount_ns_owner_is_own_userns() is False:
         # criu's own first mount fails whatever the private copy says: that is evidence only.
         res = _child.run_in_child(lambda: _set_group_child(False), ctx.left(), evidence_only=True)
         return R.unsupported(R.perror('Fail to mount tmfps to %s' % SET_GROUP_TMPDIR, errno.EPERM),
                              evidence=_set_group_evidence(res, mount_ns_owned_by_own_userns=False,
-                                                          criu_kerndat_fails=True))
+                                                          **R.KERNDAT_FATAL))
     res = _child.run_in_child(lambda: _set_group_child(False), ctx.left())
     if res['ok']:
         return R.supported(evidence=_set_group_evidence(res))
@@ -307,7 +307,7 @@ def move_mount_set_group(ctx):
         return R.unknown(MSG_NO_ISOLATION, evidence=_set_group_evidence(res))
     aborts = not res.get('feature_absent', False)
     return R.unsupported(res['message'], evidence=_set_group_evidence(
-        res, criu_kerndat_fails=aborts))
+        res, **{R.KERNDAT_FLAG: aborts}))
 
 
 # ---------------------------------------------------------------- overlayfs_maps

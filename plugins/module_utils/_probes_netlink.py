@@ -363,11 +363,11 @@ def newifindex(ctx):
         return R.unknown('no answer from rtnetlink to RTM_SETLINK within the probe\'s %.1f s' % ctx.timeout)
     except _RtnlCallFailed as exc:
         # criu: do_rtnl_req() fails, and with it kerndat.
-        return R.unsupported(exc.line, evidence=R.errno_evidence(exc.errno, criu_kerndat_fails=True))
+        return R.unsupported(exc.line, evidence=R.errno_evidence(exc.errno, **R.KERNDAT_FATAL))
     except OSError as exc:
         # criu: kerndat fails, so criu check cannot run at all.
         return R.unsupported(R.perror('Unable to create a netlink socket', exc.errno),
-                             evidence=R.errno_evidence(exc.errno, criu_kerndat_fails=True))
+                             evidence=R.errno_evidence(exc.errno, **R.KERNDAT_FATAL))
     evidence = R.errno_evidence(-err) if err else {'netlink_error': 0}
     if err == -errno.ERANGE:
         return R.supported(evidence=evidence)
@@ -560,7 +560,7 @@ def network_lock_nftables(ctx):
         # criu: the child fails, and with it kerndat and the whole criu check
         # (criu/net.c kerndat_has_nftables_concat()); criu_kerndat_fails is
         # the flag _decide.kerndat_blockers() reads.
-        evidence['criu_kerndat_fails'] = True
+        evidence[R.KERNDAT_FLAG] = True
         return R.unsupported(R.perror('Unable create a network namespace', res['unshare_errno']),
                              evidence=evidence)
     if res['has']:

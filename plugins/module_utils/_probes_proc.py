@@ -64,9 +64,6 @@ PIDFD_MAGIC = 1984                          # the int kerndat_has_pidfd_getfd() 
 
 _RO_PROC_SYS_FIX = ('/proc/sys is mounted read-only here (typical in containers): run criu on the host '
                     'or in a privileged container, or bind-mount that sysctl read-write into it')
-# The evidence flag of a failure that makes criu's kerndat_init() abort, so that criu check cannot run at
-# all: _decide.kerndat_blockers() reads it (_decide.KERNDAT_FLAG) to say criu would not start.
-_KERNDAT_FATAL = {'criu_kerndat_fails': True}
 
 
 # ---------------------------------------------------------------- helpers
@@ -477,20 +474,20 @@ def fdinfo_lock(ctx):
     try:
         fd = os.open('/proc/locks', os.O_RDONLY)
     except OSError as exc:
-        return R.unknown(open_proc_error(PROC_GEN, 'locks', exc.errno), R.errno_evidence(exc.errno, **_KERNDAT_FATAL))
+        return R.unknown(open_proc_error(PROC_GEN, 'locks', exc.errno), R.errno_evidence(exc.errno, **R.KERNDAT_FATAL))
     try:
         try:
             fcntl_module.flock(fd, fcntl_module.LOCK_SH)
         except OSError as exc:
             return R.unknown(R.perror("Can't take a lock", exc.errno),
-                             R.errno_evidence(exc.errno, **_KERNDAT_FATAL))
+                             R.errno_evidence(exc.errno, **R.KERNDAT_FATAL))
         try:
             text = read_proc('/proc/self/fdinfo/%d' % fd, limit=4095)      # criu reads one page less its NUL
         except ReadError as exc:
-            return R.unknown(R.perror('Unable to read', exc.errno), R.errno_evidence(exc.errno, **_KERNDAT_FATAL))
+            return R.unknown(R.perror('Unable to read', exc.errno), R.errno_evidence(exc.errno, **R.KERNDAT_FATAL))
         except OSError as exc:
             return R.unknown(open_proc_error(PROC_SELF, 'fdinfo/%d' % fd, exc.errno),
-                             R.errno_evidence(exc.errno, **_KERNDAT_FATAL))
+                             R.errno_evidence(exc.errno, **R.KERNDAT_FATAL))
         parsed = parse_fdinfo(fd, FD_TYPES_UND)   # for the evidence: the lock as criu parses it
     finally:
         os.close(fd)
@@ -585,7 +582,7 @@ def kcmp_epoll(ctx):
             step, err = failure
             text = {'pipe': "Can't create pipe", 'epoll_create': "Can't create epoll",
                     'epoll_ctl': "Can't add event"}[step]
-            return R.unknown(R.perror(text, err), R.errno_evidence(err, **_KERNDAT_FATAL))
+            return R.unknown(R.perror(text, err), R.errno_evidence(err, **R.KERNDAT_FATAL))
         tfd = fds['pipe'][0]
         slot = _KcmpEpollSlot(fds['epoll'], tfd, 0)
         pid = os.getpid()
@@ -618,7 +615,7 @@ def clone3_set_tid(ctx):
     if rc > 0:
         reaped = _child.reap(rc, ctx.left(), options=WALL) is not None   # exit_signal 0: only __WALL reaps it
         return R.error('Unexpected success: clone3() returned %d' % rc,
-                       dict({'child': rc, 'reaped': reaped}, **_KERNDAT_FATAL))
+                       dict({'child': rc, 'reaped': reaped}, **R.KERNDAT_FATAL))
     evidence = R.errno_evidence(err)
     if err == errno.EINVAL:
         return R.supported(evidence)
@@ -636,7 +633,7 @@ def timens(ctx):
     if err == errno.ENOENT:
         return R.unsupported('Time namespaces are not supported', R.errno_evidence(err))
     return R.unknown(R.perror('Unable to access /proc/self/timens_offsets', err),
-                     R.errno_evidence(err, **_KERNDAT_FATAL))
+                     R.errno_evidence(err, **R.KERNDAT_FATAL))
 
 
 def pidfd_store(ctx):
@@ -648,7 +645,7 @@ def pidfd_store(ctx):
     evidence = {}
     getfd = _pidfd_getfd_works(evidence)
     if getfd is None:
-        return R.unknown(evidence.pop('error'), dict(evidence, **_KERNDAT_FATAL))
+        return R.unknown(evidence.pop('error'), dict(evidence, **R.KERNDAT_FATAL))
     pidfd, err = _syscall.syscall('pidfd_open', os.getpid(), 0)
     _syscall.close_quietly(pidfd)
     evidence['pidfd_open'] = 'ok' if pidfd >= 0 else R.errno_name(err)
@@ -702,10 +699,10 @@ def ns_pid(ctx):
         lines = read_proc('/proc/self/status').splitlines()
     except ReadError as exc:
         # criu's bfd reader (brefill()) says it
-        return R.unknown(R.perror('Error reading file', exc.errno), R.errno_evidence(exc.errno, **_KERNDAT_FATAL))
+        return R.unknown(R.perror('Error reading file', exc.errno), R.errno_evidence(exc.errno, **R.KERNDAT_FATAL))
     except OSError as exc:
         return R.unknown(R.perror("Can't open /proc/self/status", exc.errno),
-                         R.errno_evidence(exc.errno, **_KERNDAT_FATAL))
+                         R.errno_evidence(exc.errno, **R.KERNDAT_FATAL))
     for line in lines:
         if line.startswith('NSpid:'):
             return R.supported({'NSpid': line.split(':', 1)[1].split()})
@@ -718,7 +715,7 @@ def openat2(ctx):
     rc, err = _syscall.syscall('openat2', AT_FDCWD, b'.', None, 0)
     if rc >= 0:
         _syscall.close_quietly(rc)
-        return R.unknown('openat2 should fail', dict({'rc': rc}, **_KERNDAT_FATAL))
+        return R.unknown('openat2 should fail', dict({'rc': rc}, **R.KERNDAT_FATAL))
     if err == errno.ENOSYS:
         return R.unsupported('No openat2 syscall support', R.errno_evidence(err))
     return R.supported(R.errno_evidence(err))

@@ -241,7 +241,7 @@ def _helper_failure(exc, kerndat=False):
     if kerndat:
         # A kerndat probe: criu's kerndat_init() fails, and criu refuses to
         # run at all ("Could not initialize kernel features detection.").
-        evidence['criu_kerndat_fails'] = True
+        evidence[R.KERNDAT_FLAG] = True
     return R.unsupported(exc.message, evidence=evidence)
 
 
@@ -506,7 +506,7 @@ def breakpoints(ctx):
     finally:
         final = _child.kill_and_reap(pid)
     if final is not None and not (os.WIFSIGNALED(final) and os.WTERMSIG(final) == signal.SIGKILL):
-        evidence['criu_kerndat_fails'] = True
+        evidence[R.KERNDAT_FLAG] = True
         return R.unsupported("The child exited with unexpected code: %x" % final, evidence=evidence)
     return outcome
 
@@ -514,12 +514,12 @@ def breakpoints(ctx):
 def _drive_breakpoint_child(pt, pid, addr, evidence, ctx):
     status = _wait_stop(pid, ctx, 'its first stop')
     if not (os.WIFSTOPPED(status) and os.WSTOPSIG(status) == signal.SIGSTOP):
-        evidence['criu_kerndat_fails'] = True
+        evidence[R.KERNDAT_FLAG] = True
         return R.unsupported("Child didn't stop as expected: status=%x" % status, evidence=evidence)
     ret, detail = _arm_and_continue(pt, pid, addr)
     evidence.update(detail)
     if ret < 0:
-        evidence['criu_kerndat_fails'] = True
+        evidence[R.KERNDAT_FLAG] = True
         return R.unsupported('Failed to set breakpoint', evidence=evidence)
     if ret == 0:
         evidence['kerndat_message'] = 'Hardware breakpoints appear to be disabled'

@@ -41,6 +41,7 @@ from ansible_collections.criu.check.plugins.module_utils import _caps
 from ansible_collections.criu.check.plugins.module_utils import _deps
 from ansible_collections.criu.check.plugins.module_utils import _result as R
 from ansible_collections.criu.check.plugins.module_utils import _syscall
+from ansible_collections.criu.check.plugins.module_utils._criu_words import KERNDAT_FAILED
 from ansible_collections.criu.check.plugins.module_utils._syscall import SIOCGSKNS
 
 # <linux/socket.h>, <linux/in.h>: families and protocols criu names
@@ -165,7 +166,6 @@ EVIDENCE_PROTO[IPPROTO_ICMPV6] = 'IPPROTO_ICMPV6'
 
 UNPRIVILEGED_SKIP = ('criu does not probe %s in --unprivileged mode (root-only kerndat): '
                      'it reads as unsupported there')
-KERNDAT_ABORTS = 'Could not initialize kernel features detection.'
 
 _PYROUTE2 = {}
 
@@ -180,11 +180,11 @@ def _errno_of(exc):
 
 def _kerndat_abort(text, err, fix=None, **extra):
     """A kerndat step failed the way that makes criu refuse to start at all:
-    criu prints ``text: strerror`` and then KERNDAT_ABORTS, and every check
+    criu prints ``text: strerror`` and then KERNDAT_FAILED, and every check
     (this one included) fails.  ``fix``: the cause's, where the step's
     failure names it better than the probe's row."""
-    extra['criu_kerndat_fails'] = True
-    extra['criu_then_prints'] = KERNDAT_ABORTS
+    extra[R.KERNDAT_FLAG] = True
+    extra['criu_then_prints'] = KERNDAT_FAILED
     return R.unsupported(R.perror(text, err), evidence=R.errno_evidence(err, **extra), fix=fix)
 
 

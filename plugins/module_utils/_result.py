@@ -33,6 +33,12 @@ STATUSES = (SUPPORTED, UNSUPPORTED, UNKNOWN, NOT_APPLICABLE, ERROR)
 # The evidence key not_probed() sets to False: criu does not make this check here.
 CRIU_PROBES = 'criu_probes'
 
+# The evidence key of a failure that makes criu's kerndat_init() abort (criu/kerndat.c), so that criu check cannot
+# run at all: _decide.kerndat_blockers() reads it to say criu would not start.  KERNDAT_FATAL sets it:
+# errno_evidence(err, **KERNDAT_FATAL).
+KERNDAT_FLAG = 'criu_kerndat_fails'
+KERNDAT_FATAL = {KERNDAT_FLAG: True}
+
 
 def _result(status, message, evidence, fix):
     result = {'status': status, 'message': message or '', 'evidence': evidence or {}}

@@ -142,15 +142,16 @@ import time  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
-from ansible_collections.criu.check.plugins.module_utils import _decide  # noqa: E402
 from ansible_collections.criu.check.plugins.module_utils import _engine  # noqa: E402
 from ansible_collections.criu.check.plugins.module_utils import _installed_criu  # noqa: E402
 from ansible_collections.criu.check.plugins.module_utils import _smoke  # noqa: E402
+from ansible_collections.criu.check.plugins.module_utils._criu_words import (  # noqa: E402
+    KERNDAT_FAILED, NEEDS_UNPRIVILEGED, NO_CAPS)
 
 IMAGE = 'cpuinfo.img'          # criu/include/image-desc.h CR_FD_CPUINFO
 INSTALL_FIX = 'install criu, for example with the criu.check.install role, or give criu_path'
 # criu stops before the command itself (criu/crtools.c check_caps(), kerndat_init()).
-START_FAILURES = (_decide.KERNDAT_FAILED, _decide.NO_CAPS, _decide.NEEDS_UNPRIVILEGED)
+START_FAILURES = (KERNDAT_FAILED, NO_CAPS, NEEDS_UNPRIVILEGED)
 
 
 class _Terminated(Exception):

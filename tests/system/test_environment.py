@@ -32,6 +32,7 @@ from ansible_collections.criu.check.plugins.module_utils import _decide
 from ansible_collections.criu.check.plugins.module_utils import _environment as E
 from ansible_collections.criu.check.plugins.module_utils import _environment_fix as F
 from ansible_collections.criu.check.plugins.module_utils import _registry
+from ansible_collections.criu.check.plugins.module_utils import _result
 
 NEW_KEYS = ('container_privileged', 'wsl', 'gvisor', 'virtualization', 'arch', 'lsm', 'cgroup', 'seccomp_filters')
 OLD_KEYS = ('uid', 'euid', 'unprivileged', 'capabilities', 'cap_eff', 'yama_ptrace_scope', 'cap_last_cap', 'seccomp',
@@ -140,7 +141,7 @@ def test_in_a_user_namespace_criu_stops_once_at_its_test_mount():
     Operation not permitted"), once.  The environment's mount test and the move_mount_set_group probe's
     kerndat step are that one cause: one blocker, with the mount test's fix (it was listed twice)."""
     facts = in_child(lambda: _check.run(_check.by_categories([_check.ALL]), timeout=10), enter_user_namespace)
-    assert facts['probes']['move_mount_set_group']['evidence'].get(_decide.KERNDAT_FLAG) is True
+    assert facts['probes']['move_mount_set_group']['evidence'].get(_result.KERNDAT_FLAG) is True
     assert facts['environment']['criu_start_blockers'] == ['%s %s' % (_decide.KERNDAT_FAILED, _decide.MOUNT_TEST)]
 
 

@@ -32,6 +32,7 @@ from ansible_collections.criu.check.plugins.module_utils import _decide
 from ansible_collections.criu.check.plugins.module_utils import _proc_parse as PP
 from ansible_collections.criu.check.plugins.module_utils import _probes_proc as P
 from ansible_collections.criu.check.plugins.module_utils import _registry
+from ansible_collections.criu.check.plugins.module_utils import _result
 from ansible_collections.criu.check.plugins.module_utils._caps import CAP_CHECKPOINT_RESTORE, CAP_SYS_ADMIN, NUMBERS
 
 CAP_SYS_RESOURCE = NUMBERS['sys_resource']
@@ -357,7 +358,7 @@ def denied(syscall):
 def test_kerndat_step_refused_means_criu_cannot_start(probe_id, syscall):
     result, dummy = probe_with(probe_id, setup=denied(syscall))
     assert result['status'] == 'unknown' and result['evidence']['errno_name'] == 'EPERM', result
-    assert result['evidence'].get(_decide.KERNDAT_FLAG) is True, result
+    assert result['evidence'].get(_result.KERNDAT_FLAG) is True, result
     assert _decide.kerndat_blockers({probe_id: result}) == [
         '%s (%s: %s)' % (_decide.KERNDAT_FAILED, probe_id, result['message'])]
 
@@ -379,7 +380,7 @@ def test_proc_file_refused(probe_id, criu_cannot_start):
     result = in_child(body)
     assert result['evidence']['errno_name'] == 'EPERM', result
     assert result['status'] == ('unknown' if criu_cannot_start else 'unsupported'), result
-    assert bool(result['evidence'].get(_decide.KERNDAT_FLAG)) is criu_cannot_start, result
+    assert bool(result['evidence'].get(_result.KERNDAT_FLAG)) is criu_cannot_start, result
     assert bool(_decide.kerndat_blockers({probe_id: result})) is criu_cannot_start
     if probe_id == 'fdinfo_lock':   # kerndat_fdinfo_has_lock() returns -1 when it cannot open /proc/locks
         assert result['message'] == "Can't open -1/locks on procfs: Operation not permitted", result
@@ -511,7 +512,7 @@ def test_clone3_unexpected_success_means_criu_cannot_start():
     result, childless = probe_with('clone3_set_tid', setup=clone3_creates_a_child, facts=no_children)
     assert result['status'] == 'error' and result['message'].startswith('Unexpected success: clone3() returned ')
     assert result['evidence']['reaped'] is True and childless
-    assert result['evidence'].get(_decide.KERNDAT_FLAG) is True, result
+    assert result['evidence'].get(_result.KERNDAT_FLAG) is True, result
     assert _decide.kerndat_blockers({'clone3_set_tid': result}) == [
         '%s (clone3_set_tid: %s)' % (_decide.KERNDAT_FAILED, result['message'])]
 

@@ -113,7 +113,7 @@ def test_a_plain_user_has_one_start_blocker_as_criu_says():
     with EPERM there are that same cause, not more reasons criu would not start (they were listed as such).
     Debian's python3 and copies the plain user can read (the checkout and the suite's venv may be in root's
     home) of ansible.module_utils, the collection's plugins and the engine's runner."""
-    from ansible_collections.criu.check.plugins.module_utils import _decide
+    from ansible_collections.criu.check.plugins.module_utils import _decide, _result
     readable = tempfile.mkdtemp(prefix='criu-check-plain-user-')
     try:
         os.chmod(readable, 0o755)
@@ -130,5 +130,5 @@ def test_a_plain_user_has_one_start_blocker_as_criu_says():
     assert facts['environment']['euid'] == conftest.NOBODY
     assert facts['environment']['criu_start_blockers'] == [_decide.NO_CAPS], facts['environment']['criu_start_blockers']
     assert facts['summary'] == _decide.NO_CAPS
-    refused = [i for i, p in facts['probes'].items() if p['evidence'].get(_decide.KERNDAT_FLAG)]
+    refused = [i for i, p in facts['probes'].items() if p['evidence'].get(_result.KERNDAT_FLAG)]
     assert refused and all(facts['probes'][i]['evidence']['errno_name'] == 'EPERM' for i in refused), refused

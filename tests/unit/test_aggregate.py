@@ -199,7 +199,7 @@ def test_each_start_blocker_has_its_own_fix():
         assert len(blockers) == 1, blockers
         assert fix in D.start_blocker_fix(blockers[0]), (blockers, D.start_blocker_fix(blockers[0]))
     kerndat = D.kerndat_blockers({'uffd': {'status': 'unsupported', 'message': 'uffd: EPERM',
-                                           'evidence': {D.KERNDAT_FLAG: True}}})
+                                           'evidence': {R.KERNDAT_FLAG: True}}})
     # criu --unprivileged skips kerndat_uffd(): that way past it is said after the probe's fix
     assert D.start_blocker_fix(kerndat[0], {'uffd': {'fix': 'sysctl vm.unprivileged_userfaultfd=1'}}) == \
         'sysctl vm.unprivileged_userfaultfd=1' + D.SKIPS_STEP
@@ -208,7 +208,7 @@ def test_each_start_blocker_has_its_own_fix():
     assert D.start_blocker_fix(kerndat[0], {}) == REG.BY_ID['uffd'].fix + D.SKIPS_STEP
     # a step criu makes with --unprivileged too gets no such words
     close_range = D.kerndat_blockers({'timens': {'status': 'unsupported', 'message': 'timens: EPERM',
-                                                 'evidence': {D.KERNDAT_FLAG: True}}})
+                                                 'evidence': {R.KERNDAT_FLAG: True}}})
     assert D.start_blocker_fix(close_range[0], {}) == REG.BY_ID['timens'].fix
 
 
@@ -216,7 +216,8 @@ def test_a_kerndat_step_refused_for_want_of_privilege_is_not_another_blocker():
     """criu stops at its privileges (NO_CAPS, NEEDS_UNPRIVILEGED) before kerndat: a step refused with EPERM or
     EACCES is that cause again; one refused otherwise (ENOSYS: a seccomp filter, an old kernel) still blocks."""
     def step(errno_name):
-        return {'status': 'unsupported', 'message': errno_name, 'evidence': {D.KERNDAT_FLAG: True, 'errno_name': errno_name}}
+        return {'status': 'unsupported', 'message': errno_name,
+                'evidence': {R.KERNDAT_FLAG: True, 'errno_name': errno_name}}
     results = {'network_lock_nftables': step('EPERM'), 'move_mount_set_group': step('EACCES'), 'uffd': step('ENOSYS')}
     for first in (D.NO_CAPS, D.NEEDS_UNPRIVILEGED):
         blockers = D.start_blockers({'criu_start_blockers': [first]}, results)

@@ -31,7 +31,7 @@ ROOT_CAPS = (1 << 41) - 1
 
 def kerndat_step(message='uffd: ENOSYS', errno_name='ENOSYS'):
     return {'status': R.UNSUPPORTED, 'message': message,
-            'evidence': {D.KERNDAT_FLAG: True, 'errno_name': errno_name}}
+            'evidence': {R.KERNDAT_FLAG: True, 'errno_name': errno_name}}
 
 
 # ---------------------------------------------------------------- _aggregate: the facts
@@ -302,7 +302,7 @@ def test_a_check_criu_makes_with_a_capability_the_module_lacks_is_unknown_with_t
     # a start-up step that failed without them is not known to fail with them
     flagged = D.as_criu_runs({'seccomp_suspend': kerndat_step(errno_name='EPERM')}, NOBODY_CRIU_ADMIN)
     assert D.kerndat_blockers(flagged) == [], flagged
-    assert flagged['seccomp_suspend']['evidence']['without_them'][D.KERNDAT_FLAG] is True
+    assert flagged['seccomp_suspend']['evidence']['without_them'][R.KERNDAT_FLAG] is True
     # criu --unprivileged never probes sk_ns (root_only_init), whatever it has; a supported probe stays
     assert res['sk_ns']['status'] == R.UNSUPPORTED and res['map_files']['status'] == R.SUPPORTED
 

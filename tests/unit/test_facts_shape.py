@@ -16,9 +16,9 @@ import return_doc
 from ansible_collections.criu.check.plugins.filter.criu_migration import criu_migration
 from ansible_collections.criu.check.plugins.filter.criu_unmet import criu_unmet
 from ansible_collections.criu.check.plugins.module_utils import _check
-from ansible_collections.criu.check.plugins.module_utils import _decide
 from ansible_collections.criu.check.plugins.module_utils import _facts_shape as S
 from ansible_collections.criu.check.plugins.module_utils import _registry as REG
+from ansible_collections.criu.check.plugins.module_utils import _result
 from ansible_collections.criu.check.plugins.plugin_utils import _fleet
 from ansible_collections.criu.check.plugins.plugin_utils._fleet_html import render_html
 
@@ -110,7 +110,7 @@ def real_facts():
     facts = _check.run(_check.by_features([p.id for p in REG.PROBES if p.category == REG.REQUIRED]
                                           + ['mem_dirty_track', 'uffd']), timeout=10)
     facts['criu'] = conftest.installed_criu_facts('criu41_root_check', '4.1.1', facts)
-    facts['probes']['uffd']['evidence'].update({'library': 'pyroute2', _decide.KERNDAT_FLAG: True})
+    facts['probes']['uffd']['evidence'].update({'library': 'pyroute2', _result.KERNDAT_FLAG: True})
     facts['runtimes'] = facts.get('runtimes') or {'podman': {'version': '5.4.2', 'checkpoint': 'not_ready',
                                                              'reasons': ['no criu'], 'fix': 'install criu'}}
     return facts
