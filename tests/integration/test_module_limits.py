@@ -19,6 +19,7 @@ import time
 import pytest
 
 import conftest
+import process_list
 import return_doc
 import test_modules
 
@@ -148,23 +149,25 @@ def _module(tmp_path, args, **popen):
                             stderr=subprocess.PIPE, text=True, **popen)
 
 
+def _carrying(mark):
+    """(pid, command line) of the processes whose environment holds ``mark``."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir('/proc')):
+        try:
+            with open('/proc/%s/environ' % pid, 'rb') as environ:
+                if mark in environ.read().split(b'\0'):
+                    with open('/proc/%s/cmdline' % pid, 'rb') as cmdline:
+                        found.append((int(pid), cmdline.read().replace(b'\0', b' ').decode()))
+        except OSError:
+            pass
+    return found
+
+
 def _marked(tmp_path, wait=1.0):
     """The processes still marked for this test after up to ``wait`` seconds."""
     mark = ('%s=%s' % (MARK, tmp_path)).encode()
-    deadline = time.monotonic() + wait
-    while True:
-        found = []
-        for pid in filter(str.isdigit, os.listdir('/proc')):
-            try:
-                with open('/proc/%s/environ' % pid, 'rb') as environ:
-                    if mark in environ.read().split(b'\0'):
-                        with open('/proc/%s/cmdline' % pid, 'rb') as cmdline:
-                            found.append((int(pid), cmdline.read().replace(b'\0', b' ').decode()))
-            except OSError:
-                pass
-        if not found or time.monotonic() > deadline:
-            return found
-        time.sleep(0.05)
+    process_list.until(lambda: not _carrying(mark), wait)
+    return _carrying(mark)
 
 
 @pytest.mark.parametrize('sig', [signal.SIGTERM, signal.SIGKILL], ids=['SIGTERM', 'SIGKILL'])
@@ -172,10 +175,7 @@ def test_a_killed_module_takes_the_tools_of_its_probes_along(tmp_path, sig):
     (tmp_path / 'bin').mkdir()
     _fake_tool(tmp_path / 'bin', 'iptables-save', 'touch "$TMPDIR/../started"; exec sleep 30\n')
     proc = _module(tmp_path, {'categories': ['all'], 'timeout': 20})
-    deadline = time.monotonic() + 5
-    while not (tmp_path / 'started').exists() and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert (tmp_path / 'started').exists(), 'the probe never ran its tool'
+    assert process_list.until((tmp_path / 'started').exists, 5), 'the probe never ran its tool'
     proc.send_signal(sig)
     proc.communicate(timeout=10)
     assert _marked(tmp_path) == []

@@ -419,10 +419,7 @@ def test_criu_process_resumed_is_a_change_only_for_a_stopped_process(sleeper):
         assert not result.get('failed') and result['changed'] is False, (check, result)
     assert result['resumed'] == [sleeper]                  # SIGCONT sent all the same
     os.kill(sleeper, signal.SIGSTOP)
-    for dummy in range(200):
-        if process_list.state(sleeper) == 'T':
-            break
-        time.sleep(0.01)
+    process_list.until(lambda: process_list.state(sleeper) == 'T', 2)
     result = direct('criu_process', {'state': 'resumed', 'pids': [sleeper]}, check=True)
     assert result['changed'] is True and result['resumed'] == [] and process_list.state(sleeper) == 'T'
     result = direct('criu_process', {'state': 'resumed', 'pids': [sleeper]})
@@ -463,11 +460,7 @@ def test_sigterm_ends_criu_and_fails_with_json(tmp_path, sleeper, module):
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     pids = []
     try:
-        for dummy in range(1500):
-            pids = _written_pids(str(criu) + '.pids')
-            if pids:
-                break
-            time.sleep(0.02)
+        pids = process_list.until(lambda: _written_pids(str(criu) + '.pids'), 30)
         assert pids, 'criu was not started'
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=60)

@@ -359,13 +359,17 @@ def _wait_for_sleep(pid, seconds=10):
     process_list.until(lambda: process_list.state(pid) == 'S', seconds)
 
 
+def _reaped(pid):
+    """The wait status of our child ``pid`` in a list once it has ended (and is reaped); [] while it runs."""
+    done, status = os.waitpid(pid, os.WNOHANG)
+    return [status] if done else []
+
+
 def _wait_for(pid):
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return status
-        time.sleep(0.01)
+    """The wait status of our child ``pid``, killed if it still runs after 10 s."""
+    reaped = process_list.until(lambda: _reaped(pid), 10)
+    if reaped:
+        return reaped[0]
     os.kill(pid, signal.SIGKILL)
     return os.waitpid(pid, 0)[1]
 

@@ -582,9 +582,7 @@ def test_worker_killed_midway_takes_criu_with_it(scratch):
             I.check(Ctx(timeout=60), path=str(scratch) + ':/usr/bin:/bin')
         finally:
             os._exit(0)
-    deadline = time.monotonic() + 10
-    while not (pidfile.exists() and pidfile.read_text().strip()) and time.monotonic() < deadline:
-        time.sleep(0.02)
+    process_list.until(lambda: pidfile.exists() and pidfile.read_text().strip(), 10)
     criu_pid = int(pidfile.read_text())
     os.kill(pid, signal.SIGKILL)
     os.waitpid(pid, 0)

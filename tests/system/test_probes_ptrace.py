@@ -280,11 +280,8 @@ def _abandoned_tracee():
     tracee = int(os.read(rfd, 64))
     os.close(rfd)
     os.waitpid(pid, 0)
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        if process_list.state(tracee) in (None, 'Z', 'X'):
-            return True   # gone, or dead and waiting for init to reap it
-        time.sleep(0.02)
+    if process_list.ended([tracee], 5):
+        return True   # gone, or dead and waiting for init to reap it
     os.kill(tracee, signal.SIGKILL)
     return False
 

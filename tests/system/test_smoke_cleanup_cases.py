@@ -19,6 +19,7 @@ import time
 import pytest
 
 import conftest
+import process_list
 import return_doc
 
 from ansible_collections.criu.check.plugins.module_utils import _smoke
@@ -168,11 +169,11 @@ def _start_module(tmp_path, criu, work, timeout):
 
 
 def _wait_for_dump(module, work):
-    deadline = time.monotonic() + 30
-    while not any(b' dump ' in (_smoke.read_file('/proc/%d/cmdline' % p) or b'').replace(b'\0', b' ')
-                  for p in _marked(work)):
-        assert time.monotonic() < deadline and module.poll() is None, 'criu dump never started'
-        time.sleep(0.01)
+    def dumps():
+        return any(b' dump ' in (_smoke.read_file('/proc/%d/cmdline' % p) or b'').replace(b'\0', b' ')
+                   for p in _marked(work))
+    process_list.until(lambda: module.poll() is not None or dumps(), 30)
+    assert module.poll() is None and dumps(), 'criu dump never started'
 
 
 def _end_module(module, work):
@@ -192,9 +193,7 @@ def test_the_process_group_killed_the_watchdog_still_cleans_up(tmp_path):
         _wait_for_dump(module, work)
         os.killpg(module.pid, signal.SIGKILL)
         module.wait()
-        deadline = time.monotonic() + 10
-        while (_marked(work) or os.listdir(work)) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        process_list.until(lambda: not (_marked(work) or os.listdir(work)), 10)
         _nothing_left(work)
     finally:
         _end_module(module, work)
@@ -209,9 +208,7 @@ def test_a_module_stuck_past_its_timeout_is_cleaned_up_after_it_plus_30_seconds(
     try:
         _wait_for_dump(module, work)
         os.kill(module.pid, signal.SIGSTOP)
-        deadline = start + 2 + 30 + 3
-        while (_marked(work) or os.listdir(work)) and time.monotonic() < deadline:
-            time.sleep(0.1)
+        process_list.until(lambda: not (_marked(work) or os.listdir(work)), start + 2 + 30 + 3 - time.monotonic())
         _nothing_left(work)
     finally:
         _end_module(module, work)
@@ -237,9 +234,7 @@ def test_the_watchdog_ends_what_it_was_told_of_when_its_pipe_closes(tmp_path):
                               env=dict(os.environ, MARK=work), start_new_session=True)
     watchdog, wfd = None, None
     try:
-        deadline = time.monotonic() + 10
-        while not _marked(work) and time.monotonic() < deadline:
-            time.sleep(0.01)
+        process_list.until(lambda: _marked(work), 10)
         marked = _marked(work)
         assert marked, 'the marked child never started'
         watchdog, wfd = _smoke.start_watchdog(work, 60)
@@ -270,9 +265,7 @@ def test_the_watchdog_cleans_up_at_its_deadline_while_the_module_lives(tmp_path)
     try:
         os.write(wfd, b'session %d\n' % tree.pid)
         assert _wait_gone(tree) == -signal.SIGKILL, 'the watchdog did not end the tree at its deadline'
-        deadline = time.monotonic() + 10
-        while os.path.exists(work) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        process_list.until(lambda: not os.path.exists(work), 10)
         assert not os.path.exists(work)
     finally:
         os.close(wfd)

@@ -10,21 +10,34 @@ import os
 import time
 
 
-def processes(matches):
-    """'PID: COMMAND LINE' (NULs as spaces, the first 200 characters) of every
-    other process on this host whose command line ``matches(cmd)`` accepts."""
-    found = []
+def _command_lines():
+    """(pid, raw command line: its words each ended by a NUL) of every other
+    process on this host."""
     for pid in os.listdir('/proc'):
         if not pid.isdigit() or int(pid) == os.getpid():
             continue
         try:
             with open('/proc/%s/cmdline' % pid, 'rb') as f:
-                cmd = f.read().replace(b'\0', b' ').decode('utf-8', 'replace')
+                yield int(pid), f.read()
         except OSError:
             continue
+
+
+def processes(matches):
+    """'PID: COMMAND LINE' (NULs as spaces, the first 200 characters) of every
+    other process on this host whose command line ``matches(cmd)`` accepts."""
+    found = []
+    for pid, raw in _command_lines():
+        cmd = raw.replace(b'\0', b' ').decode('utf-8', 'replace')
         if matches(cmd):
             found.append('%s: %s' % (pid, cmd[:200]))
     return found
+
+
+def running_with_word(word):
+    """The pids of the other processes that still run (running()) with ``word``
+    as one whole word of their command line (a program's path, say)."""
+    return [pid for pid, raw in _command_lines() if word.encode() in raw.split(b'\0') and running(pid)]
 
 
 def stat_fields(pid):

@@ -409,11 +409,9 @@ def test_spawn_tree_stop_resume_kill(tmp_path):
     out = tmp_path / 'out'
     proc = _phaul.spawn_detached('echo started; sleep 30 & wait', str(out), cwd=str(tmp_path))
     try:
-        for dummy in range(200):
-            pids = _phaul.tree(proc.pid)
-            if len(pids) == 2 and out.exists() and out.read_text() == 'started\n':
-                break
-            time.sleep(0.01)
+        process_list.until(lambda: len(_phaul.tree(proc.pid)) == 2 and out.exists() and out.read_text() == 'started\n',
+                           2)
+        pids = _phaul.tree(proc.pid)
         assert pids[0] == proc.pid and len(pids) == 2
         assert os.getsid(proc.pid) == proc.pid                       # a session of its own
         assert os.readlink('/proc/%d/fd/0' % proc.pid) == '/dev/null'
@@ -422,10 +420,7 @@ def test_spawn_tree_stop_resume_kill(tmp_path):
         assert _phaul.alive(proc.pid) and _phaul.state(proc.pid) in ('S', 'R')
         assert not _phaul.is_page_server(proc.pid)
         assert _phaul.signal_pids(pids, 19) == pids                  # SIGSTOP
-        for dummy in range(200):
-            if _phaul.state(proc.pid) == 'T':
-                break
-            time.sleep(0.01)
+        process_list.until(lambda: _phaul.state(proc.pid) == 'T', 2)
         assert _phaul.state(proc.pid) == 'T' and _phaul.alive(proc.pid)
         killed, left, zombies = _phaul.kill_and_wait(pids, 10)
         assert killed == pids and left == [] and zombies == []
@@ -454,10 +449,7 @@ def _argv_process(tmp_path, argv):
 def test_a_page_server_is_recognised_by_its_argument_and_program(tmp_path, argv0, criu, expected):
     proc = _argv_process(tmp_path, [argv0, 'page-server', '-D', str(tmp_path)])
     try:
-        for dummy in range(200):
-            if _phaul.cmdline(proc.pid)[:2] == [argv0, 'page-server']:
-                break
-            time.sleep(0.01)
+        process_list.until(lambda: _phaul.cmdline(proc.pid)[:2] == [argv0, 'page-server'], 2)
         assert _phaul.cmdline(proc.pid)[:2] == [argv0, 'page-server']
         assert _phaul.is_page_server(proc.pid, criu) is expected
     finally:
@@ -524,15 +516,16 @@ HANGING_CRIU = 'sleep 300 &\necho $$ $! > "$0.pids"\nwait\n'
 
 
 def _pids_of(criu, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def both():
         if os.path.exists(criu + '.pids'):
             with open(criu + '.pids') as f:
                 text = f.read().split()
             if len(text) == 2:
                 return [int(p) for p in text]
-        time.sleep(0.02)
-    raise AssertionError('the fake criu did not start')
+        return None
+    pids = process_list.until(both, timeout)
+    assert pids, 'the fake criu did not start'
+    return pids
 
 
 RUN_CRIU = """
@@ -584,42 +577,26 @@ print(json.dumps(res))
 """
 
 
-def _running(path):
-    """The pids of processes whose command line names ``path``."""
-    found = []
-    for pid in os.listdir('/proc'):
-        try:
-            with open('/proc/%s/cmdline' % pid, 'rb') as f:
-                if path.encode() in f.read().split(b'\0') and process_list.running(int(pid)):
-                    found.append(int(pid))
-        except (OSError, ValueError):
-            pass
-    return found
-
-
 def test_sigterm_while_criu_is_being_started_still_kills_it(tmp_path):
     criu = _fake_criu(tmp_path, HANGING_CRIU)
     proc = subprocess.Popen([sys.executable, '-c', RUN_CRIU_SLOW_START, conftest.COLLECTIONS, criu, str(tmp_path)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        for dummy in range(1500):
-            if os.path.exists(criu + '.forked'):
-                break
-            time.sleep(0.02)
+        process_list.until(lambda: os.path.exists(criu + '.forked'), 30)
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)
         assert proc.returncode == 0, err
         res = json.loads(out)
         assert res['terminated'] is True and res['rc'] == -9, res
         time.sleep(0.5)   # what would have been left running has started by now
-        assert _running(criu) == [], 'criu still runs'
+        assert process_list.running_with_word(criu) == [], 'criu still runs'
         if os.path.exists(criu + '.pids'):   # written, maybe in part, before criu was killed
             with open(criu + '.pids') as f:
                 assert [p for p in map(int, f.read().split()) if process_list.running(p)] == [], 'its helper still runs'
     finally:
         proc.kill()
         proc.wait()
-        _phaul.signal_pids(_running(criu), signal.SIGKILL)
+        _phaul.signal_pids(process_list.running_with_word(criu), signal.SIGKILL)
 
 
 def test_criu_runs_with_sigterm_deliverable(tmp_path):

@@ -16,6 +16,7 @@ import time
 
 import pytest
 
+import process_list
 from test_phaul import _fake_criu, _image
 
 from ansible_collections.criu.check.plugins.module_utils import _phaul
@@ -62,11 +63,7 @@ def test_bytes_after_the_entry_are_not_read_as_fields():
 
 
 def _wait(cond, what):
-    for dummy in range(500):
-        if cond():
-            return
-        time.sleep(0.01)
-    raise AssertionError(what)
+    assert process_list.until(cond, 5), what
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import time
 import pytest
 
 from conftest import NOBODY, become_user, drop_effective_caps, in_child, requires_root
+import process_list
 
 from ansible_collections.criu.check.plugins.module_utils import _phaul
 from ansible_collections.criu.check.plugins.module_utils import _smoke
@@ -96,9 +97,7 @@ def test_the_session_of_a_process_and_of_none():
             time.sleep(30)
             os._exit(0)
         try:
-            deadline = time.monotonic() + 10
-            while os.getpgid(pid) != pid and time.monotonic() < deadline:
-                time.sleep(0.01)
+            process_list.until(lambda: os.getpgid(pid) == pid, 10)
             return [_smoke.session_of(pid) == os.getpid(), _smoke.session_of(os.getpid()) == os.getpid()]
         finally:
             os.kill(pid, signal.SIGKILL)
@@ -107,29 +106,29 @@ def test_the_session_of_a_process_and_of_none():
     assert _smoke.session_of(2 ** 22 + 1) is None
 
 
-def _marked_child(parent, mark):
-    """The child of ``parent`` whose command line holds ``mark``, once it does."""
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
+def _child_with(parent, accepts):
+    """The pid of a child of ``parent`` whose raw command line ``accepts(cmdline)`` takes, once there is one (at
+    most 10 s); None if there is none by then."""
+    def child():
         for name in os.listdir('/proc'):
             if name.isdigit() and _smoke.stat_field(name, 4) == str(parent).encode() and \
-                    mark in (_smoke.read_file('/proc/%s/cmdline' % name) or b''):
+                    accepts(_smoke.read_file('/proc/%s/cmdline' % name) or b''):
                 return int(name)
-        time.sleep(0.01)
-    raise AssertionError('no marked child of %d' % parent)
+        return None
+    return process_list.until(child, 10)
+
+
+def _marked_child(parent, mark):
+    """The child of ``parent`` whose command line holds ``mark``, once it does."""
+    child = _child_with(parent, lambda cmdline: mark in cmdline)
+    assert child, 'no marked child of %d' % parent
+    return child
 
 
 def _sleeping_child(parent):
     """Wait until ``parent`` (a shell) has a child that exec'd sleep: until then that child is a copy of the shell,
     with its command line, mark included."""
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        for name in os.listdir('/proc'):
-            if name.isdigit() and _smoke.stat_field(name, 4) == str(parent).encode() and \
-                    (_smoke.read_file('/proc/%s/cmdline' % name) or b'').startswith(b'sleep\0'):
-                return
-        time.sleep(0.01)
-    raise AssertionError('no sleep under %d' % parent)
+    assert _child_with(parent, lambda cmdline: cmdline.startswith(b'sleep\0')), 'no sleep under %d' % parent
 
 
 def test_marked_processes_are_ours_by_mark_and_session(tmp_path):
@@ -140,9 +139,7 @@ def test_marked_processes_are_ours_by_mark_and_session(tmp_path):
     other = subprocess.Popen(['sh', '-c', 'sh -c "sleep 30; :" "$MARK"; :'], start_new_session=True,
                              env={'PATH': os.environ['PATH'], 'MARK': mark})
     try:
-        deadline = time.monotonic() + 10
-        while mark not in (_smoke.read_file('/proc/%d/cmdline' % ours.pid) or b'') and time.monotonic() < deadline:
-            time.sleep(0.01)
+        process_list.until(lambda: mark in (_smoke.read_file('/proc/%d/cmdline' % ours.pid) or b''), 10)
         _sleeping_child(ours.pid)
         # Led by a process with the mark (itself): found without naming the session.
         assert _smoke.marked_processes(mark, set()) == [ours.pid]
@@ -276,10 +273,7 @@ def test_a_taken_pid_names_what_holds_it_a_live_process_or_a_zombie():
     if child == 0:
         os._exit(0)
     try:
-        for dummy in range(200):
-            if _smoke.stat_field(child, 3) == b'Z':
-                break
-            time.sleep(0.01)
+        process_list.until(lambda: _smoke.stat_field(child, 3) == b'Z', 2)
         zombie = _smoke.advice("Can't fork for %d: File exists" % child)
         assert '(by %s, a zombie its parent has not reaped)' % comm in zombie, zombie
     finally:

@@ -9,8 +9,8 @@ held by the test."""
 
 import socket
 import sys
-import time
 
+import process_list
 import vm
 
 # What qemu does with -netdev user,hostfwd=tcp:127.0.0.1:PORT-:22 at start.
@@ -29,15 +29,16 @@ time.sleep(60)
 '''
 
 
+def _connects(port):
+    try:
+        socket.create_connection(('127.0.0.1', port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
 def _answers(port, within=30):
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(('127.0.0.1', port), timeout=1).close()
-            return True
-        except OSError:
-            time.sleep(0.05)
-    return False
+    return process_list.until(lambda: _connects(port), within)
 
 
 def test_a_qemu_whose_ssh_port_was_taken_starts_again_on_another(tmp_path):

@@ -34,6 +34,7 @@ for _p in (os.path.join(REPO, 'tests', 'differential'), os.path.join(REPO, 'test
 import _differential as D  # noqa: E402  (criu's texts, the feature list, how to read criu)
 import vm  # noqa: E402
 from background_runs import BackgroundRuns  # noqa: E402
+from process_list import until  # noqa: E402
 
 # ---------------------------------------------------------------- what runs where
 
@@ -436,15 +437,11 @@ def _early_file(name, proc, timeout):
     """EARLY_DIR/name loaded once it exists; None when the early process
     ended without writing it or ``timeout`` passed."""
     path = os.path.join(STATE['early']['dir'], name)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if os.path.exists(path):
-            with open(path) as f:
-                return json.load(f)
-        if proc.poll() is not None:
-            return None
-        time.sleep(1)
-    return None
+    until(lambda: os.path.exists(path) or proc.poll() is not None, timeout)
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
 
 
 def stop_early(timeout=120):

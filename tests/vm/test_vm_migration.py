@@ -28,7 +28,7 @@ import pytest
 
 import _vm as V
 import conftest
-from process_list import processes, stat_fields
+from process_list import processes, stat_fields, until
 
 from ansible_collections.criu.check.plugins.module_utils import _phaul
 
@@ -356,10 +356,10 @@ def test_the_clean_up_finds_every_workload(workload):
     proc = _phaul.spawn_detached(['unshare', '-m', '--propagation', 'private', '--', 'sh', '-c',
                                   'mount -t tmpfs tmpfs /var/tmp && exec /bin/sh -c "$0"', command], os.devnull)
     try:
-        deadline = time.monotonic() + 60
-        while not any(runs_it(cmd) for cmd in _session(proc.pid, code).values()):
-            assert proc.poll() is None and time.monotonic() < deadline, 'the workload did not start: %s' % command
-            time.sleep(0.05)
+        def started():
+            return any(runs_it(cmd) for cmd in _session(proc.pid, code).values())
+        until(lambda: proc.poll() is not None or started(), 60)
+        assert proc.poll() is None and started(), 'the workload did not start: %s' % command
         before = _session(proc.pid, code)
         found = subprocess.run(['sh', '-c', 'pgrep -s %d -f "%s"; true' % (proc.pid, WORKLOADS)],
                                stdout=subprocess.PIPE, text=True, check=True).stdout.split()
@@ -370,9 +370,7 @@ def test_the_clean_up_finds_every_workload(workload):
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-        deadline = time.monotonic() + 30
-        while _session(proc.pid, '') and time.monotonic() < deadline:
-            time.sleep(0.05)
+        until(lambda: not _session(proc.pid, ''), 30)
         assert not _session(proc.pid, ''), _session(proc.pid, '')
 
 

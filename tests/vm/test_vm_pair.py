@@ -10,12 +10,11 @@ import os
 import re
 import shlex
 import subprocess
-import time
 
 import pytest
 
 import _vm as V
-from process_list import processes
+from process_list import processes, until
 
 vm = V.vm
 ANSIBLE_BIN = os.path.expanduser('~/.cache/criu-check/venv/bin')
@@ -183,9 +182,7 @@ def test_nothing_left_after_the_context(pair):
     work = pair['work']
     assert _ours(work), 'no qemu of the pair found while it runs: the check below would prove nothing'
     pair['close']()
-    deadline = time.monotonic() + 20
-    while _ours(work) and time.monotonic() < deadline:
-        time.sleep(0.5)
+    until(lambda: not _ours(work), 20)
     assert _ours(work) == []
     assert not os.path.exists(work)
     assert set(os.listdir(TMP)) == pair['before']
