@@ -434,15 +434,6 @@ def test_criu_process_killed_in_check_mode_returns_what_it_documents(sleeper):
     assert return_doc.mismatches(result, 'criu_process') == []
 
 
-def _written_pids(path):
-    try:
-        with open(path) as f:
-            words = f.read().split()
-    except OSError:
-        return []
-    return [int(w) for w in words] if len(words) == 2 else []
-
-
 @pytest.mark.parametrize('module', ['criu_dump', 'criu_restore', 'criu_page_server'])
 def test_sigterm_ends_criu_and_fails_with_json(tmp_path, sleeper, module):
     """Ansible's task timeout sends the module SIGTERM: it kills criu (here one that hangs, with a helper) and
@@ -460,7 +451,7 @@ def test_sigterm_ends_criu_and_fails_with_json(tmp_path, sleeper, module):
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     pids = []
     try:
-        pids = process_list.until(lambda: _written_pids(str(criu) + '.pids'), 30)
+        pids = process_list.until(lambda: process_list.written_pids(str(criu) + '.pids', 2), 30)
         assert pids, 'criu was not started'
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=60)

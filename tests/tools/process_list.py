@@ -1,10 +1,10 @@
 # -*- coding: utf-8 -*-
 # SPDX-License-Identifier: GPL-3.0-or-later
 """The processes on this host: those whose command line matches (what the leak
-tests look for once a run is over), one process's state, whether what a kill
-must have ended has, and the polling a test waits with (importable outside pytest too: tests/vm/_vm.py
-imports test_seccomp for the early boots, and tests/tools/vm.py runs as a
-script)."""
+tests look for once a run is over), the pids a test's process wrote, one
+process's state, whether what a kill must have ended has, and the polling a
+test waits with (importable outside pytest too: tests/vm/_vm.py imports
+test_seccomp for the early boots, and tests/tools/vm.py runs as a script)."""
 
 import os
 import time
@@ -38,6 +38,17 @@ def running_with_word(word):
     """The pids of the other processes that still run (running()) with ``word``
     as one whole word of their command line (a program's path, say)."""
     return [pid for pid, raw in _command_lines() if word.encode() in raw.split(b'\0') and running(pid)]
+
+
+def written_pids(path, count):
+    """The ``count`` pids a process wrote to ``path`` (a fake criu: its own and
+    its helper's), once it has written them all; [] before."""
+    try:
+        with open(path) as f:
+            words = f.read().split()
+    except OSError:
+        return []
+    return [int(w) for w in words] if len(words) == count else []
 
 
 def stat_fields(pid):

@@ -516,14 +516,7 @@ HANGING_CRIU = 'sleep 300 &\necho $$ $! > "$0.pids"\nwait\n'
 
 
 def _pids_of(criu, timeout=30):
-    def both():
-        if os.path.exists(criu + '.pids'):
-            with open(criu + '.pids') as f:
-                text = f.read().split()
-            if len(text) == 2:
-                return [int(p) for p in text]
-        return None
-    pids = process_list.until(both, timeout)
+    pids = process_list.until(lambda: process_list.written_pids(criu + '.pids', 2), timeout)
     assert pids, 'the fake criu did not start'
     return pids
 
